@@ -1,0 +1,38 @@
+# Two commands do all set-up: `make demo` and `make test`. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint check venv browser clean bench
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian/Ubuntu run 'apt-get install python3-venv'"; exit 1; }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m config.devservers demo
+
+browser:
+	@bash scripts/ensure-browser.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: $(STAMP) browser lint
+	$(PY) -m config.devservers run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m config.devservers run -- $(PY) -m bench.all --json
+
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^contacts-sync' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .data

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import include, path
+
+from dashboard.views import ops
+
+urlpatterns = [
+    path("healthz", ops.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("dashboard.urls")),
+]

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from .alerts import Alert, AlertChannel, AlertState, ChannelKind, Notification, StatusChange
+from .audit import AuditEntry
+from .connections import AuthKind, Connection, ConnectionStatus, Provider
+from .events import EventStatus, InboundEvent
+from .ops import WorkerPing
+from .runs import (
+    ACTIVE_RUN_STATUSES,
+    ApiCall,
+    ItemAction,
+    RecordLink,
+    Run,
+    RunItem,
+    RunStatus,
+    RunTrigger,
+)
+from .syncs import MappingVersion, ObjectKind, Sync, SyncHealth, SyncMode
+
+__all__ = [
+    "ACTIVE_RUN_STATUSES",
+    "Alert",
+    "AlertChannel",
+    "AlertState",
+    "ApiCall",
+    "AuditEntry",
+    "AuthKind",
+    "ChannelKind",
+    "Connection",
+    "ConnectionStatus",
+    "EventStatus",
+    "InboundEvent",
+    "ItemAction",
+    "MappingVersion",
+    "Notification",
+    "ObjectKind",
+    "Provider",
+    "RecordLink",
+    "Run",
+    "RunItem",
+    "RunStatus",
+    "RunTrigger",
+    "StatusChange",
+    "Sync",
+    "SyncHealth",
+    "SyncMode",
+    "WorkerPing",
+]

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .fields import EncryptedJSONField
+
+
+class Provider(models.TextChoices):
+    GHL = "ghl", "HighLevel"
+    HUBSTAFF = "hubstaff", "Hubstaff"
+    HOTSPOTSYSTEM = "hotspotsystem", "HotspotSystem"
+    STARBUERO = "starbuero", "starbuero.de"
+    UPGUARD = "upguard", "UpGuard"
+    CUSTOM = "custom", "Custom app"
+
+
+class AuthKind(models.TextChoices):
+    OAUTH2 = "oauth2", "OAuth 2.0"
+    PRIVATE_TOKEN = "private_token", "Private integration token"
+    API_KEY = "api_key", "API key"
+    WEBHOOK_SECRET = "webhook_secret", "Token and webhook secret"
+
+
+class ConnectionStatus(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    NEEDS_REAUTH = "needs_reauth", "Needs re-auth"
+    ERROR = "error", "Error"
+    DISABLED = "disabled", "Disabled"
+
+
+class Connection(models.Model):
+    """One authorized account in one app (a GHL location, a Hubstaff organization, ...)."""
+
+    name = models.CharField(max_length=200)
+    provider = models.CharField(max_length=32, choices=Provider.choices)
+    auth_kind = models.CharField(max_length=32, choices=AuthKind.choices)
+    external_account_id = models.CharField(max_length=200, blank=True)  # GHL locationId, Hubstaff org id, ...
+    company_id = models.CharField(max_length=200, blank=True)  # GHL companyId
+    base_url = models.URLField(max_length=500, blank=True)  # empty = the provider's public API
+    config = models.JSONField(default=dict, blank=True)  # non-secret settings (default phone region, ...)
+    secrets = EncryptedJSONField(blank=True, default=dict)  # access/refresh tokens, api keys, webhook secret
+    scopes = models.JSONField(default=list, blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=32, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider", "name"]
+        indexes = [models.Index(fields=["provider", "external_account_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()}: {self.name}"

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import models
+
+from contacts_sync import crypto
+
+
+class EncryptedJSONField(models.TextField):
+    """A dict of secrets, stored as one Fernet token. Never shown in forms or the admin."""
+
+    description = "Encrypted JSON"
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> dict[str, Any]:
+        if not value:
+            return {}
+        return json.loads(crypto.decrypt(value))
+
+    def to_python(self, value: Any) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return value
+        if not value:
+            return {}
+        return json.loads(crypto.decrypt(value))
+
+    def get_prep_value(self, value: Any) -> str:
+        if not value:
+            return ""
+        return crypto.encrypt(json.dumps(value, sort_keys=True))
+
+    def formfield(self, **kwargs: Any) -> None:  # type: ignore[override]
+        return None

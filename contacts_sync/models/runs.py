@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from .syncs import MappingVersion, Sync
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "manual", "Run now"
+    SCHEDULE = "schedule", "Schedule"
+    WEBHOOK = "webhook", "Webhook"
+    RETRY = "retry", "Retry failed items"
+    RECONCILE = "reconcile", "Reconcile poll"
+
+
+class Run(models.Model):
+    """One execution of a sync."""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    mode = models.CharField(max_length=16, default="incremental")
+    dry_run = models.BooleanField(default=False)
+    mapping_version = models.ForeignKey(
+        MappingVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # the reaper requeues runs whose worker vanished
+    worker = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    expected_total = models.PositiveIntegerField(null=True, blank=True)  # for the progress bar, when known
+    read_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    http_429s = models.PositiveIntegerField(default=0)
+    checkpoint = models.JSONField(default=dict, blank=True)  # the source cursor after the last whole page
+    suspicious = models.BooleanField(default=False)  # read nothing where the last run read many
+    error_summary = models.TextField(blank=True)
+    event = models.ForeignKey(
+        "InboundEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One active run per sync, whatever races the claim loses.
+            models.UniqueConstraint(
+                fields=["sync"], condition=Q(status__in=["queued", "running"]), name="one_active_run_per_sync"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["sync", "-created_at"]),
+            models.Index(fields=["status", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.sync_id} ({self.status})"
+
+    @property
+    def done_count(self) -> int:
+        return (
+            self.created_count + self.updated_count + self.unchanged_count + self.skipped_count + self.failed_count
+        )
+
+
+class ItemAction(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    UNCHANGED = "unchanged", "Unchanged"
+    SKIPPED = "skipped", "Skipped"
+    FAILED = "failed", "Failed"
+    WOULD_CREATE = "would_create", "Would create"
+    WOULD_UPDATE = "would_update", "Would update"
+
+
+class RunItem(models.Model):
+    """The outcome for one record in one run."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="items")
+    source_id = models.CharField(max_length=200)
+    target_id = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=16, choices=ItemAction.choices)
+    error_class = models.CharField(max_length=200, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    payload = models.JSONField(default=dict, blank=True)  # redacted: secrets and sensitive fields removed
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["run", "action"]),
+            models.Index(fields=["run", "source_id"]),
+        ]
+
+
+class RecordLink(models.Model):
+    """(sync, source id) -> target id + content hash: idempotent writes, unchanged records cost nothing."""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="links")
+    source_id = models.CharField(max_length=200)
+    target_id = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64)
+    last_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sync", "source_id"], name="record_link_unique")]
+
+
+class ApiCall(models.Model):
+    """One outbound API call made by a run (after retries): what the run detail lists and aggregates."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="calls")
+    provider = models.CharField(max_length=32)
+    method = models.CharField(max_length=8)
+    path_template = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # null = transport error
+    duration_ms = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "provider", "method", "path_template"])]

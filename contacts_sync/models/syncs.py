@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .connections import Connection
+
+
+class ObjectKind(models.TextChoices):
+    CONTACT = "contact", "Contact"
+    TASK = "task", "Task"
+    NOTE = "note", "Note"
+    TAG = "tag", "Tag"
+    APPOINTMENT = "appointment", "Appointment"
+    BUSINESS = "business", "Business"
+
+
+class SyncMode(models.TextChoices):
+    INCREMENTAL = "incremental", "Incremental"
+    FULL = "full", "Full re-sync"
+    BACKFILL = "backfill", "Backfill from a date"
+
+
+class SyncHealth(models.TextChoices):
+    NEW = "new", "Not run yet"
+    HEALTHY = "healthy", "Healthy"
+    DEGRADED = "degraded", "Degraded"
+    FAILING = "failing", "Failing"
+    PAUSED = "paused", "Paused"
+    NEEDS_REAUTH = "needs_reauth", "Needs re-auth"
+    STALE = "stale", "Stale"
+
+
+class Sync(models.Model):
+    """Moves one kind of record from a source connection to a target connection."""
+
+    name = models.CharField(max_length=200)
+    recipe = models.CharField(max_length=100, blank=True)
+    source_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="syncs_out")
+    source_object = models.CharField(max_length=32, choices=ObjectKind.choices)
+    target_connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="syncs_in")
+    target_object = models.CharField(max_length=32, choices=ObjectKind.choices)
+    webhook_trigger = models.BooleanField(default=False)
+    poll_interval_seconds = models.PositiveIntegerField(null=True, blank=True)  # null = no polling
+    mode = models.CharField(max_length=16, choices=SyncMode.choices, default=SyncMode.INCREMENTAL)
+    backfill_from = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)  # False = paused
+    dry_run = models.BooleanField(default=False)
+    options = models.JSONField(default=dict, blank=True)  # recipe options (e.g. Hubstaff project id)
+    mapping_version = models.ForeignKey(
+        "MappingVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    health = models.CharField(max_length=16, choices=SyncHealth.choices, default=SyncHealth.NEW)
+    health_reason = models.CharField(max_length=500, blank=True)
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MappingVersion(models.Model):
+    """An immutable set of field-mapping rules for a sync; saving creates a new version."""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="mapping_versions")
+    number = models.PositiveIntegerField()
+    rules = models.JSONField(default=list)  # ordered list of rule dicts, see contacts_sync.mapping
+    note = models.CharField(max_length=500, blank=True)
+    restored_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sync", "-number"]
+        constraints = [models.UniqueConstraint(fields=["sync", "number"], name="mapping_version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.sync} v{self.number}"

@@ -1,0 +1,3 @@
+"""The read API for the dashboard: annotated querysets, no N+1."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The write API for views, tasks and commands: `<entity>_<action>(*, ...)`, keyword-only."""

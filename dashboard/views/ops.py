@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from contacts_sync import health
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    checks = health.check_all()
+    failing = [name for name, error in checks.items() if error]
+    body = {
+        "status": "ok" if not failing else "error",
+        "checks": {name: ("ok" if error is None else error) for name, error in checks.items()},
+    }
+    if failing:
+        body["failing"] = failing
+    return JsonResponse(body, status=503 if failing else 200)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import missing, start_worker
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> Any:
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        missing(f"Redis at {settings.REDIS_URL} is not reachable: {exc}")
+    return client
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, redis_client: Any, tmp_path: Path) -> Iterator[Any]:
+    """A real `celery worker` process consuming from the configured Redis, using the test database."""
+    from django.db import connection
+
+    proc = start_worker(connection.settings_dict["NAME"], tmp_path)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def make_user(db: None) -> Any:
+    from contacts_sync.services.users import user_create
+
+    def make(role: str = "Viewer", email: str | None = None, password: str = "correct-horse-battery-9") -> Any:
+        email = email or f"{role.lower()}-{os.urandom(3).hex()}@example.com"
+        user = user_create(email=email, role=role, password=password)
+        user.raw_password = password
+        return user
+
+    return make
+
+
+@pytest.fixture
+def viewer(make_user: Any) -> Any:
+    return make_user("Viewer")
+
+
+@pytest.fixture
+def editor(make_user: Any) -> Any:
+    return make_user("Editor")
+
+
+@pytest.fixture
+def admin_user(make_user: Any) -> Any:
+    return make_user("Admin")

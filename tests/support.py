@@ -1,0 +1,102 @@
+"""Helpers the test suite shares: real processes (Celery worker, sandbox server) and readiness waits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing(reason: str) -> None:
+    """A missing service or browser: a failure in CI, a visible skip elsewhere."""
+    if IN_CI:
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.1, what: str = "") -> object:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def database_url_for(db_name: str) -> str:
+    """The configured DATABASE_URL pointed at another database (the test database)."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit((parts.scheme, parts.netloc, "/" + db_name, parts.query, parts.fragment))
+
+
+class Process:
+    """A child process in its own process group, stopped by its PID at teardown."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            args, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.alive():
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self._log.close()
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+
+def child_env(db_name: str, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url_for(db_name), "DEBUG": "true", **extra}
+    return env
+
+
+def start_worker(db_name: str, tmp_dir: Path, *, queues: str = "default,sync,webhooks,alerts",
+                 concurrency: int = 2, name: str = "worker", extra_env: dict[str, str] | None = None) -> Process:
+    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
+            "-l", "INFO", "-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h", "--without-gossip",
+            "--without-mingle", "--without-heartbeat"]
+    proc = Process(args, child_env(db_name, **(extra_env or {})), tmp_dir / f"{name}.log")
+    wait_until(lambda: "ready." in proc.output() or not proc.alive(), timeout=60, what="celery worker ready")
+    if not proc.alive():
+        raise AssertionError("celery worker died at start:\n" + proc.output()[-3000:])
+    return proc
