@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from contacts_sync.models import AuditEntry
+
+# Keys never written to the audit log, whatever a caller passes.
+SECRET_KEYS = {"password", "token", "access_token", "refresh_token", "api_key", "secret", "webhook_secret",
+               "client_secret", "private_token", "secrets"}
+
+
+def _scrub(changes: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("[secret]" if k.lower() in SECRET_KEYS else v) for k, v in changes.items()}
+
+
+def audit_record(*, actor: Any, action: str, obj: models.Model | None = None, changes: dict[str, Any] | None = None,
+                 object_type: str = "", object_id: str = "", object_repr: str = "") -> AuditEntry:
+    """Who did what to which object; secrets are replaced by a marker, never stored."""
+    if obj is not None:
+        object_type = object_type or obj._meta.model_name or ""
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:300]
+    return AuditEntry.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        changes=_scrub(changes or {}),
+    )
