@@ -1,0 +1,174 @@
+"""Every health transition of a sync or a connection goes through here and becomes a StatusChange row.
+
+The alert sender (services.alerts, task status_change_send_task) claims the rows after commit and notifies.
+Changes that people cause themselves (pause/resume) or that another change already announces (syncs flipping
+to needs re-auth with their connection) are written already processed: recorded, never sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts_sync.alerts import rules
+from contacts_sync.models import Connection, ConnectionStatus, Run, StatusChange, Sync, SyncHealth
+from contacts_sync.services.audit import audit_record
+
+log = logging.getLogger(__name__)
+
+SEND_TASK = "contacts_sync.tasks.status_change_send_task"
+
+
+def _send_on_commit() -> None:
+    def enqueue() -> None:
+        try:  # by name: tasks sit above services in the import layers
+            current_app.send_task(SEND_TASK)
+        except Exception:  # a broker hiccup must not fail the caller; the periodic sweep sends it later
+            log.exception("could not enqueue the alert sender; the periodic sweep will pick the change up")
+
+    transaction.on_commit(enqueue)
+
+
+def _sync_health_set(*, sync: Sync, health: str, reason: str, run: Run | None = None,
+                     quiet: bool = False) -> StatusChange | None:
+    """Write sync.health and a StatusChange if it changed. Caller holds the row lock and saves other fields."""
+    old = sync.health
+    if old == health:
+        return None
+    now = timezone.now()
+    sync.health, sync.health_reason, sync.health_changed_at = health, reason[:500], now
+    change = StatusChange.objects.create(sync=sync, old_status=old, new_status=health, reason=reason[:500],
+                                         run=run, processed=now if quiet else None)
+    log.info("sync %s health %s -> %s %s", sync.pk, old, health, reason)
+    if not quiet:
+        _send_on_commit()
+    return change
+
+
+@transaction.atomic
+def run_finished(*, run: Run) -> StatusChange | None:
+    """Compute the sync's health after a finished run; record and announce a change."""
+    sync = Sync.objects.select_for_update().get(pk=run.sync_id)
+    handled = run.created_count + run.updated_count + run.unchanged_count + run.skipped_count + run.failed_count
+    decision = rules.health_after_run(
+        current=sync.health, run_status=run.status, handled=handled, failed_items=run.failed_count,
+        consecutive_failures=sync.consecutive_failures, error_summary=run.error_summary,
+    )
+    if decision is None:
+        return None
+    sync.consecutive_failures = decision.consecutive_failures
+    fields = ["consecutive_failures", "health", "health_reason", "health_changed_at", "updated_at"]
+    if decision.succeeded and not run.dry_run:
+        sync.last_success_at = run.finished_at or timezone.now()
+        fields.append("last_success_at")
+    change = _sync_health_set(sync=sync, health=decision.health, reason=decision.reason, run=run)
+    sync.save(update_fields=fields)
+    return change
+
+
+def _syncs_of(connection: Connection) -> Any:
+    return Sync.objects.select_for_update().filter(
+        Q(source_connection=connection) | Q(target_connection=connection)
+    ).select_related("source_connection", "target_connection")
+
+
+@transaction.atomic
+def connection_status_set(*, connection: Connection, status: str, reason: str = "") -> StatusChange | None:
+    """Set a connection's status; on needs re-auth its syncs flip to needs_reauth, and back when it works again.
+
+    The connection's own change is what alerts; the syncs' flips are recorded quietly (one alert, not one per sync).
+    """
+    conn = Connection.objects.select_for_update().get(pk=connection.pk)
+    old = conn.status
+    now = timezone.now()
+    conn.last_checked_at = now
+    if status == ConnectionStatus.CONNECTED:
+        conn.last_error = ""
+    elif reason:
+        conn.last_error = reason
+    if old == status:
+        conn.save(update_fields=["last_checked_at", "last_error", "updated_at"])
+        connection.status, connection.last_error = conn.status, conn.last_error
+        return None
+    conn.status = status
+    conn.save(update_fields=["status", "last_checked_at", "last_error", "updated_at"])
+    connection.status, connection.last_error, connection.last_checked_at = status, conn.last_error, now
+    change = StatusChange.objects.create(connection=conn, old_status=old, new_status=status, reason=reason[:500])
+    log.info("connection %s status %s -> %s %s", conn.pk, old, status, reason)
+    _send_on_commit()
+    for sync in _syncs_of(conn):
+        if status == ConnectionStatus.NEEDS_REAUTH and sync.health != SyncHealth.PAUSED:
+            _sync_health_set(sync=sync, health=SyncHealth.NEEDS_REAUTH, reason=f"{conn.name}: {reason}"[:500],
+                             quiet=True)
+        elif sync.health == SyncHealth.NEEDS_REAUTH and _connections_ok(sync, conn, status):
+            back = rules.health_when_reauthorized(consecutive_failures=sync.consecutive_failures,
+                                                  last_success_at=sync.last_success_at)
+            _sync_health_set(sync=sync, health=back, reason=f"{conn.name} re-authorized", quiet=True)
+        else:
+            continue
+        sync.save(update_fields=["health", "health_reason", "health_changed_at", "updated_at"])
+    return change
+
+
+def _connections_ok(sync: Sync, changed: Connection, new_status: str) -> bool:
+    for c in (sync.source_connection, sync.target_connection):
+        status = new_status if c.pk == changed.pk else c.status
+        if status == ConnectionStatus.NEEDS_REAUTH:
+            return False
+    return True
+
+
+@transaction.atomic
+def sync_paused_set(*, sync: Sync, paused: bool, user: Any = None) -> StatusChange | None:
+    """Pause or resume a sync. A person did it, so it is recorded (and audited) but not alerted."""
+    locked = Sync.objects.select_for_update().select_related("source_connection", "target_connection").get(
+        pk=sync.pk
+    )
+    locked.enabled = not paused
+    if paused:
+        change = _sync_health_set(sync=locked, health=SyncHealth.PAUSED, reason="paused", quiet=True)
+    elif locked.health == SyncHealth.PAUSED:
+        conns_ok = all(c.status != ConnectionStatus.NEEDS_REAUTH
+                       for c in (locked.source_connection, locked.target_connection))
+        back = (rules.health_when_reauthorized(consecutive_failures=locked.consecutive_failures,
+                                               last_success_at=locked.last_success_at)
+                if conns_ok else SyncHealth.NEEDS_REAUTH)
+        change = _sync_health_set(sync=locked, health=back, reason="resumed", quiet=True)
+    else:
+        change = None
+    locked.save(update_fields=["enabled", "health", "health_reason", "health_changed_at", "updated_at"])
+    sync.enabled, sync.health, sync.health_reason = locked.enabled, locked.health, locked.health_reason
+    sync.health_changed_at = locked.health_changed_at
+    audit_record(actor=user, action="sync.pause" if paused else "sync.resume", obj=locked,
+                 changes={"enabled": locked.enabled})
+    return change
+
+
+def stale_syncs_mark() -> int:
+    """Periodic: flag enabled polling syncs with no successful run within STALE_AFTER_INTERVALS intervals."""
+    now = timezone.now()
+    candidates = Sync.objects.filter(
+        enabled=True, poll_interval_seconds__isnull=False,
+        health__in=[SyncHealth.HEALTHY, SyncHealth.DEGRADED, SyncHealth.NEW],
+    ).values_list("pk", "poll_interval_seconds", "last_success_at", "created_at")
+    marked = 0
+    for pk, interval, last_success_at, created_at in candidates:
+        if not rules.is_stale(now=now, poll_interval_seconds=interval, last_success_at=last_success_at,
+                              created_at=created_at):
+            continue
+        with transaction.atomic():
+            sync = Sync.objects.select_for_update().get(pk=pk)
+            if sync.health not in (SyncHealth.HEALTHY, SyncHealth.DEGRADED, SyncHealth.NEW) or not sync.enabled:
+                continue
+            since = sync.last_success_at
+            reason = (f"no successful run since {since:%Y-%m-%d %H:%M} UTC" if since
+                      else "no successful run yet") + f" (polls every {interval // 60 or 1} min)"
+            if _sync_health_set(sync=sync, health=SyncHealth.STALE, reason=reason):
+                sync.save(update_fields=["health", "health_reason", "health_changed_at", "updated_at"])
+                marked += 1
+    return marked
