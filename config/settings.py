@@ -224,7 +224,14 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "contacts_sync.tasks.heartbeat_task", "schedule": 60.0},
+    # monitoring (helper E): stale detection, and a sweep for status changes whose on-commit enqueue was lost
+    "sync-stale-mark": {"task": "contacts_sync.tasks.sync_stale_mark_task", "schedule": 60.0},
+    "status-change-send-sweep": {"task": "contacts_sync.tasks.status_change_send_task", "schedule": 60.0},
 }
+# Flap suppression: at most one alert per sync per this many seconds (services.alerts).
+ALERT_FLAP_WINDOW_SECONDS = read_int("ALERT_FLAP_WINDOW_SECONDS", 900)
+# Absolute links in alert messages, e.g. https://sync.example.com (empty = relative links).
+SITE_URL = env.str("SITE_URL", default="")
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 
 # --- the outside APIs ---------------------------------------------------------------------------------
