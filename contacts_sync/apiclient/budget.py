@@ -1,0 +1,252 @@
+"""A rate budget shared through Redis by every process on every machine (one per provider account).
+
+`acquire()` waits for a token instead of provoking a 429; `observe()` corrects the budget from the rate-limit
+headers the provider sends back (another app or machine may be spending the same budget).
+
+Windows up to `LOG_WINDOW_MAX_LIMIT` requests are kept as an exact sliding log (a sorted set of grant times), so
+at most `limit` requests are granted in *any* window of that length: this is what avoids 429s from a provider
+that counts a sliding window. Larger windows (the daily 200,000) use a fixed-bucket counter, which costs O(1)
+memory. Both windows are checked and charged in one Lua script, so concurrent callers cannot race each other.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from contacts_sync.apiclient.errors import BudgetExhaustedError
+
+# Windows with at most this many requests are tracked exactly (sorted set); larger ones by a bucket counter.
+LOG_WINDOW_MAX_LIMIT = 10_000
+# Grants are spaced as if each window were this much longer: requests reach the provider a little after the
+# token is granted, and a provider counting arrivals must never see `limit + 1` in its window.
+DEFAULT_SAFETY_MS = 200
+# Callers waiting for the same window edge are spread over this many ms so they do not stampede Redis.
+WAKE_JITTER_MS = 15
+
+_ACQUIRE = """
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+end
+local member = ARGV[2]
+local n = tonumber(ARGV[3])
+local wait = 0
+for i = 1, n do
+  local limit = tonumber(ARGV[1 + 3 * i])
+  local win = tonumber(ARGV[2 + 3 * i])
+  local kind = ARGV[3 + 3 * i]
+  local key = KEYS[i]
+  if kind == 'log' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+    local count = redis.call('ZCARD', key)
+    if count >= limit then
+      local edge = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+      local w = tonumber(edge[2]) + win - now + 1
+      if w > wait then wait = w end
+    end
+  else
+    local bucket = math.floor(now / win)
+    local cur = 0
+    if tonumber(redis.call('HGET', key, 'b') or '-1') == bucket then
+      cur = tonumber(redis.call('HGET', key, 'c') or '0')
+    end
+    if cur >= limit then
+      local w = (bucket + 1) * win - now
+      if w > wait then wait = w end
+    end
+  end
+end
+if wait > 0 then
+  return {wait, now}
+end
+for i = 1, n do
+  local win = tonumber(ARGV[2 + 3 * i])
+  local kind = ARGV[3 + 3 * i]
+  local key = KEYS[i]
+  if kind == 'log' then
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, win + 1000)
+  else
+    local bucket = math.floor(now / win)
+    if tonumber(redis.call('HGET', key, 'b') or '-1') ~= bucket then
+      redis.call('HSET', key, 'b', bucket, 'c', 0)
+    end
+    redis.call('HINCRBY', key, 'c', 1)
+    redis.call('PEXPIRE', key, win + 1000)
+  end
+end
+return {0, now}
+"""
+
+_OBSERVE = """
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[1])
+end
+local member = ARGV[2]
+local n = tonumber(ARGV[3])
+local added = 0
+for i = 1, n do
+  local limit = tonumber(ARGV[4 * i])
+  local win = tonumber(ARGV[4 * i + 1])
+  local kind = ARGV[4 * i + 2]
+  local remaining = ARGV[4 * i + 3]
+  local key = KEYS[i]
+  if remaining ~= '' then
+    local used = limit - tonumber(remaining)
+    if used > limit then used = limit end
+    if kind == 'log' then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+      local count = redis.call('ZCARD', key)
+      for j = count + 1, used do
+        redis.call('ZADD', key, now, member .. ':' .. j)
+        added = added + 1
+      end
+      redis.call('PEXPIRE', key, win + 1000)
+    else
+      local bucket = math.floor(now / win)
+      local cur = 0
+      if tonumber(redis.call('HGET', key, 'b') or '-1') == bucket then
+        cur = tonumber(redis.call('HGET', key, 'c') or '0')
+      end
+      if used > cur then
+        redis.call('HSET', key, 'b', bucket, 'c', used)
+        added = added + used - cur
+      end
+      redis.call('PEXPIRE', key, win + 1000)
+    end
+  end
+end
+return added
+"""
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def _redis_for(url: str) -> Any:
+    import redis
+
+    client = _CLIENTS.get(url)
+    if client is None:
+        client = _CLIENTS[url] = redis.Redis.from_url(url)
+    return client
+
+
+class RateBudget:
+    """`limits` is a list of (requests, seconds), e.g. GHL's [(100, 10.0), (200_000, 86_400.0)]."""
+
+    def __init__(
+        self,
+        redis: Any,
+        key: str,
+        limits: list[tuple[int, float]],
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[], Any] | Callable[[float], Any] = time.sleep,
+        safety_ms: int = DEFAULT_SAFETY_MS,
+    ) -> None:
+        if not limits:
+            raise ValueError("a RateBudget needs at least one (requests, seconds) limit")
+        self.redis = redis
+        self.key = key
+        self.limits = sorted(((int(n), float(s)) for n, s in limits), key=lambda item: item[1])
+        self.clock = clock  # epoch seconds; None = the Redis server's clock (one clock for every machine)
+        self.sleep = sleep
+        self._windows: list[tuple[str, int, int, str]] = []
+        for n, seconds in self.limits:
+            kind = "log" if n <= LOG_WINDOW_MAX_LIMIT else "count"
+            win_ms = int(seconds * 1000) + (safety_ms if kind == "log" else 0)
+            self._windows.append((f"{key}:{n}/{int(seconds * 1000)}ms", n, win_ms, kind))
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._observe = redis.register_script(_OBSERVE)
+
+    @classmethod
+    def for_account(
+        cls, redis_url: str, provider: str, account_id: str, limits: list[tuple[int, float]], **kwargs: Any
+    ) -> RateBudget:
+        return cls(_redis_for(redis_url), f"ratebudget:{provider}:{account_id}", limits, **kwargs)
+
+    def _now_arg(self) -> str:
+        return "" if self.clock is None else str(int(self.clock() * 1000))
+
+    def try_acquire(self) -> float:
+        """Take a token if one is free; return 0.0, or the seconds to wait before one can be."""
+        argv: list[Any] = [self._now_arg(), uuid.uuid4().hex, len(self._windows)]
+        for _key, n, win_ms, kind in self._windows:
+            argv += [n, win_ms, kind]
+        wait_ms, _now = self._acquire(keys=[w[0] for w in self._windows], args=argv)
+        return int(wait_ms) / 1000.0
+
+    def acquire(self, timeout: float = 60.0) -> float:
+        """Block until a token is granted; return the seconds waited. Raises BudgetExhaustedError after `timeout`."""
+        waited = 0.0
+        while True:
+            wait = self.try_acquire()
+            if wait <= 0:
+                return waited
+            if waited + wait > timeout:
+                raise BudgetExhaustedError(
+                    f"no rate budget token within {timeout:.1f}s (next in {wait:.1f}s)",
+                    retry_after=wait,
+                    provider=self.key,
+                )
+            pause = wait + random.uniform(0, WAKE_JITTER_MS) / 1000.0
+            self.sleep(pause)  # type: ignore[call-arg]
+            waited += pause
+
+    def observe(
+        self, remaining: int | None = None, window_ms: int | None = None, daily_remaining: int | None = None
+    ) -> int:
+        """Correct from the provider's headers: charge what others spent. Returns the number of tokens added.
+
+        `remaining` applies to the shortest window (the burst window, `window_ms` long at the provider) and
+        `daily_remaining` to the longest one; a budget is only ever tightened here, never loosened.
+        """
+        if remaining is None and daily_remaining is None:
+            return 0
+        argv: list[Any] = [self._now_arg(), "obs-" + uuid.uuid4().hex, len(self._windows)]
+        last = len(self._windows) - 1
+        for i, (_key, n, win_ms, kind) in enumerate(self._windows):
+            value: int | None = None
+            if i == 0 and remaining is not None:
+                value = remaining
+            elif i == last and i > 0 and daily_remaining is not None:
+                value = daily_remaining
+            argv += [n, win_ms, kind, "" if value is None else max(0, int(value))]
+        return int(self._observe(keys=[w[0] for w in self._windows], args=argv))
+
+    def used(self) -> list[int]:
+        """Tokens currently charged per window (for tests and the benchmark)."""
+        now_ms = int((self.clock() if self.clock else time.time()) * 1000)
+        out = []
+        for key, _n, win_ms, kind in self._windows:
+            if kind == "log":
+                out.append(int(self.redis.zcount(key, now_ms - win_ms + 1, "+inf")))
+            else:
+                out.append(int(self.redis.hget(key, "c") or 0))
+        return out
+
+    def reset(self) -> None:
+        self.redis.delete(*[w[0] for w in self._windows])
+
+
+class NullBudget:
+    """No limits (tests, the unthrottled benchmark phase)."""
+
+    def acquire(self, timeout: float = 60.0) -> float:
+        return 0.0
+
+    def observe(
+        self, remaining: int | None = None, window_ms: int | None = None, daily_remaining: int | None = None
+    ) -> int:
+        return 0

@@ -1,0 +1,211 @@
+"""Unit tests of the retry/backoff decision: the HTTP seam is a fake Session (allowed for retry logic only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from contacts_sync.apiclient import ApiClient, CallRecord
+from contacts_sync.apiclient.errors import (
+    AuthError,
+    ConflictError,
+    ForbiddenError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+
+
+def response(status: int, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None):
+    r = requests.Response()
+    r.status_code = status
+    r.headers.update(headers or {})
+    if raw is not None:
+        r._content = raw
+    else:
+        import json
+
+        r._content = b"" if body is None else json.dumps(body).encode()
+        r.headers.setdefault("content-type", "application/json")
+    r.reason = "reason"
+    return r
+
+
+class FakeSession:
+    """Answers each request with the next scripted item (a Response or an exception to raise)."""
+
+    def __init__(self, *script: Any) -> None:
+        self.script = list(script)
+        self.sent: list[dict[str, Any]] = []
+
+    def request(self, method: str, url: str, **kw: Any) -> requests.Response:
+        self.sent.append({"method": method, "url": url, **kw})
+        item = self.script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def make_client(session: FakeSession, **kw: Any) -> tuple[ApiClient, Clock, list[CallRecord]]:
+    clock = Clock()
+    calls: list[CallRecord] = []
+    client = ApiClient(
+        base_url="http://api.test/",
+        session=session,
+        sleep=clock.sleep,
+        clock=clock,
+        on_call=calls.append,
+        **kw,
+    )
+    return client, clock, calls
+
+
+def test_it_returns_parsed_json_and_records_one_call() -> None:
+    session = FakeSession(response(200, {"ok": 1}))
+    client, _clock, calls = make_client(session)
+    assert client._request("GET", "/things/{id}", path_params={"id": "a/b"}, operation="get_thing") == {
+        "ok": 1
+    }
+    assert session.sent[0]["url"] == "http://api.test/things/a%2Fb"
+    assert calls[0].path_template == "/things/{id}"
+    assert (calls[0].status, calls[0].attempts, calls[0].error) == (200, 1, None)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
+def test_it_retries_5xx_and_429_then_succeeds(status: int) -> None:
+    session = FakeSession(response(status, {"message": "x"}), response(200, {"ok": True}))
+    client, clock, calls = make_client(session)
+    assert client._request("GET", "/x", operation="op") == {"ok": True}
+    assert len(session.sent) == 2 and len(clock.sleeps) == 1
+    assert calls[0].attempts == 2
+    assert calls[0].rate_limited == (1 if status == 429 else 0)
+
+
+@pytest.mark.parametrize(
+    "status,error",
+    [
+        (400, ValidationError),
+        (401, AuthError),
+        (403, ForbiddenError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (422, ValidationError),
+    ],
+)
+def test_it_never_retries_other_4xx(status: int, error: type) -> None:
+    session = FakeSession(response(status, {"message": ["a is bad", "b is bad"]}))
+    client, clock, calls = make_client(session)
+    with pytest.raises(error) as info:
+        client._request("POST", "/x", json={}, operation="create_x")
+    assert len(session.sent) == 1 and clock.sleeps == []
+    assert info.value.status == status and info.value.operation == "create_x"
+    assert calls[0].error and calls[0].error.startswith(error.__name__)
+    if error is ValidationError:
+        assert info.value.messages == ["a is bad", "b is bad"]
+
+
+def test_it_retries_timeouts_and_connection_errors_then_raises_transport_error() -> None:
+    session = FakeSession(
+        requests.ConnectTimeout("slow"), requests.ConnectionError("refused"), requests.ReadTimeout("t")
+    )
+    client, clock, calls = make_client(session, max_attempts=3)
+    with pytest.raises(TransportError) as info:
+        client._request("GET", "/x", operation="op")
+    assert info.value.retryable and info.value.status is None
+    assert len(session.sent) == 3 and len(clock.sleeps) == 2
+    assert calls[0].attempts == 3 and calls[0].status is None
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    client, _clock, _calls = make_client(FakeSession())
+    for attempt in range(1, 12):
+        bound = min(20.0, 0.5 * 2 ** (attempt - 1))
+        values = [client.backoff(attempt) for _ in range(50)]
+        assert all(0 <= v <= bound for v in values)
+        assert len(set(values)) > 1  # jittered, not a fixed delay
+
+
+def test_it_honours_retry_after_on_429() -> None:
+    session = FakeSession(response(429, {"message": "slow down"}, {"Retry-After": "7"}), response(200, {}))
+    client, clock, calls = make_client(session)
+    client._request("GET", "/x", operation="op")
+    assert 7.0 <= clock.sleeps[0] <= 7.25
+    assert calls[0].rate_limited == 1
+
+
+def test_it_gives_up_after_the_attempt_cap_with_the_last_error() -> None:
+    session = FakeSession(*[response(503, {"message": "down"}) for _ in range(5)])
+    client, clock, calls = make_client(session)
+    with pytest.raises(ServerError) as info:
+        client._request("GET", "/x", operation="op")
+    assert len(session.sent) == 5 and len(clock.sleeps) == 4
+    assert info.value.retryable and "down" in str(info.value)
+
+
+def test_it_gives_up_when_the_next_wait_would_pass_the_total_time_cap() -> None:
+    session = FakeSession(*[response(429, {}, {"Retry-After": "25"}) for _ in range(5)])
+    client, clock, _calls = make_client(session, max_total_seconds=40)
+    with pytest.raises(RateLimitedError) as info:
+        client._request("GET", "/x", operation="op")
+    assert len(session.sent) == 2  # 25 s waited once; a second 25 s wait would pass 40 s
+    assert info.value.retry_after == 25.0
+
+
+def test_it_refreshes_once_on_401_and_retries_with_the_new_credentials() -> None:
+    session = FakeSession(response(401, {"message": "expired"}), response(200, {"ok": 1}))
+    client, _clock, calls = make_client(session)
+    tokens = iter(["old", "new"])
+    current = {"t": next(tokens)}
+    client.auth_headers = lambda: {"Authorization": f"Bearer {current['t']}"}  # type: ignore[method-assign]
+
+    def refresh(_response: Any) -> bool:
+        current["t"] = next(tokens)
+        return True
+
+    client.on_401 = refresh  # type: ignore[method-assign]
+    assert client._request("GET", "/x", operation="op") == {"ok": 1}
+    assert [s["headers"]["Authorization"] for s in session.sent] == ["Bearer old", "Bearer new"]
+    assert calls[0].attempts == 1
+
+
+def test_a_second_401_after_refresh_raises_auth_error() -> None:
+    session = FakeSession(response(401, {"message": "expired"}), response(401, {"message": "still bad"}))
+    client, _clock, _calls = make_client(session)
+    client.on_401 = lambda _r: True  # type: ignore[method-assign]
+    with pytest.raises(AuthError, match="still bad"):
+        client._request("GET", "/x", operation="op")
+    assert len(session.sent) == 2
+
+
+def test_a_non_json_success_is_a_malformed_response_naming_the_operation() -> None:
+    session = FakeSession(response(200, raw=b"<html>oops</html>", headers={"content-type": "text/html"}))
+    client, _clock, _calls = make_client(session)
+    with pytest.raises(MalformedResponseError, match="get_contact: response is not JSON"):
+        client._request("GET", "/x", operation="get_contact")
+
+
+def test_require_names_the_operation_and_the_missing_field() -> None:
+    client, _clock, _calls = make_client(FakeSession())
+    with pytest.raises(MalformedResponseError, match="get_contact: response lacks 'contact'"):
+        client.require({"other": 1}, "contact", operation="get_contact")
+    with pytest.raises(MalformedResponseError, match="is list, expected dict"):
+        client.require({"contact": []}, "contact", operation="get_contact")
+    assert client.require({"contact": {"id": "1"}}, "contact", operation="get_contact") == {"id": "1"}
