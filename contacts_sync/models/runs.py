@@ -51,6 +51,8 @@ class Run(models.Model):
     unchanged_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+    would_create_count = models.PositiveIntegerField(default=0)  # dry runs: what a real run would do
+    would_update_count = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
     http_429s = models.PositiveIntegerField(default=0)
     checkpoint = models.JSONField(default=dict, blank=True)  # the source cursor after the last whole page
