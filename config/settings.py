@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 from celery.schedules import crontab  # noqa: F401  (documented for custom beat entries)
 from kombu import Queue
@@ -58,6 +59,8 @@ try:
 except Exception:
     fail("DATABASE_URL", "is not a valid URL of the form postgres://user:password@host:port/name")
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A Unix-socket directory arrives percent-encoded in the host part (postgres://user@%2Fpath%2Fto%2Fdir/db).
+DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST") or ""))
 DATABASES["default"]["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
