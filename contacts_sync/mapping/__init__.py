@@ -1,1 +1,27 @@
-"""See ../shared/DESIGN.md section 4."""
+"""Field mapping: pure functions from a source record and a mapping version's rules to a target payload.
+
+No DB, no HTTP, no Celery (checked by import-linter). See docs/mappings.md for the rule format.
+"""
+
+from __future__ import annotations
+
+from .engine import CUSTOM_PREFIX, MULTI_TARGETS, apply, content_hash, render_template, validate_rules
+from .errors import MappingError, TransformError
+from .paths import get_path
+from .types import WHOLE_MAPPING, MappingContext, MappingResult, Problem
+
+__all__ = [
+    "CUSTOM_PREFIX",
+    "MULTI_TARGETS",
+    "WHOLE_MAPPING",
+    "MappingContext",
+    "MappingError",
+    "MappingResult",
+    "Problem",
+    "TransformError",
+    "apply",
+    "content_hash",
+    "get_path",
+    "render_template",
+    "validate_rules",
+]
