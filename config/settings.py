@@ -230,6 +230,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # monitoring (helper E): stale detection, and a sweep for status changes whose on-commit enqueue was lost
     "sync-stale-mark": {"task": "contacts_sync.tasks.sync_stale_mark_task", "schedule": 60.0},
     "status-change-send-sweep": {"task": "contacts_sync.tasks.status_change_send_task", "schedule": 60.0},
+    # webhook inbox and dispatcher (helper G): due polling syncs, and the reconcile poll for missed GHL webhooks
+    "syncs-dispatch-due": {"task": "contacts_sync.tasks.syncs_dispatch_due_task", "schedule": 30.0},
+    "reconcile-poll": {"task": "contacts_sync.tasks.reconcile_poll_task", "schedule": 300.0},
 }
 # Flap suppression: at most one alert per sync per this many seconds (services.alerts).
 ALERT_FLAP_WINDOW_SECONDS = read_int("ALERT_FLAP_WINDOW_SECONDS", 900)
@@ -246,6 +249,8 @@ GHL_OAUTH_AUTHORIZE_URL = env.str(
 GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
 GHL_WEBHOOK_PUBLIC_KEY = env.str("GHL_WEBHOOK_PUBLIC_KEY", default="")  # PEM; empty = HighLevel's published key
+# RSA PEM for the legacy x-wh-signature header; empty = HighLevel's published key (contacts_sync/keys/).
+GHL_WEBHOOK_LEGACY_PUBLIC_KEY = env.str("GHL_WEBHOOK_LEGACY_PUBLIC_KEY", default="")
 SANDBOX_URL = env.str("SANDBOX_URL", default="")  # set by make demo: the emulators' base URL
 
 # --- logging: one line per event, key=value, carrying the run id when there is one -----------------

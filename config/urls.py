@@ -7,5 +7,6 @@ from dashboard.views import ops
 urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
+    path("webhooks/", include("contacts_sync.webhooks")),
     path("", include("dashboard.urls")),
 ]

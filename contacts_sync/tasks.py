@@ -39,3 +39,38 @@ def sync_stale_mark_task() -> int:
     from contacts_sync.services import status
 
     return status.stale_syncs_mark()
+
+
+# --- webhook inbox and dispatcher (helper G) ---------------------------------------------------------
+
+
+@shared_task(name="contacts_sync.tasks.inbound_event_process_task", bind=True, max_retries=None)
+def inbound_event_process_task(self, event_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Turn a stored webhook into runs; waits (retries) while a sync's run is still reading."""
+    from contacts_sync.services import events
+
+    give_up = self.request.retries >= events.ACTIVE_RUN_MAX_RETRIES
+    try:
+        outcome = events.inbound_event_process(event_id=event_id, attempt=self.request.retries, give_up=give_up)
+    except Exception as exc:
+        events.inbound_event_fail(event_id=event_id, reason=f"{type(exc).__name__}: {exc}")
+        raise
+    if outcome.status == "retry":
+        raise self.retry(countdown=events.ACTIVE_RUN_RETRY_SECONDS)
+    return outcome.status
+
+
+@shared_task(name="contacts_sync.tasks.syncs_dispatch_due_task")
+def syncs_dispatch_due_task() -> int:
+    """Beat, every 30 s: enqueue the due polling syncs, fairly per GHL location."""
+    from contacts_sync.services import scheduling
+
+    return len(scheduling.syncs_dispatch_due().enqueued)
+
+
+@shared_task(name="contacts_sync.tasks.reconcile_poll_task")
+def reconcile_poll_task() -> int:
+    """Beat, every 5 min: re-read GHL-source syncs that rely on webhooks (GHL drops undelivered events)."""
+    from contacts_sync.services import scheduling
+
+    return len(scheduling.reconcile_poll())

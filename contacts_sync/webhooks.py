@@ -1,3 +1,84 @@
-"""Inbound webhook views: verify, store, enqueue on commit, answer fast."""
+"""Inbound webhook views: verify, store, enqueue on commit, answer fast.
+
+GHL retries a delivery only when we answer 429 and drops it on any other failure, so these views do the
+minimum (signature, freshness, one INSERT) and leave the work to Celery. Errors are JSON, never a 500 page.
+"""
 
 from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from contacts_sync.models import Connection
+from contacts_sync.services import events
+
+log = logging.getLogger(__name__)
+
+# A webhook body larger than this is refused before it is read (GHL payloads are a few KB).
+MAX_BODY_BYTES = 1_000_000
+
+
+def _error(status: int, code: str, detail: str, **extra: object) -> JsonResponse:
+    return JsonResponse({"error": code, "detail": detail, **extra}, status=status)
+
+
+def _accepted(received: events.Received) -> JsonResponse:
+    event = received.event
+    body = {"status": "duplicate" if received.duplicate else "accepted", "event": event.pk if event else None}
+    response = JsonResponse(body, status=200)
+    for name, value in received.reply_headers.items():
+        response[name] = value
+    return response
+
+
+def _rejected(exc: events.WebhookRejected, where: str) -> JsonResponse:
+    # Never log the body or any header value: they may carry secrets.
+    log.warning("webhook rejected where=%s status=%s code=%s", where, exc.status, exc.code)
+    extra = {"event": exc.event.pk} if exc.event is not None else {}
+    return _error(exc.status, exc.code, exc.message, **extra)
+
+
+def _too_big(request: HttpRequest) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES
+    except ValueError:
+        return False
+
+
+@csrf_exempt
+@require_POST
+def ghl_webhook(request: HttpRequest) -> JsonResponse:
+    if _too_big(request):
+        return _error(413, "too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
+    try:
+        received = events.ghl_webhook_receive(body=request.body, headers=request.headers)
+    except events.WebhookRejected as exc:
+        return _rejected(exc, "ghl")
+    return _accepted(received)
+
+
+@csrf_exempt
+@require_POST
+def connection_webhook(request: HttpRequest, connection_id: int) -> JsonResponse:
+    if _too_big(request):
+        return _error(413, "too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return _error(404, "unknown_connection", f"no connection {connection_id}")
+    try:
+        received = events.connection_webhook_receive(
+            connection=connection, body=request.body, headers=request.headers
+        )
+    except events.WebhookRejected as exc:
+        return _rejected(exc, f"connection:{connection_id}")
+    return _accepted(received)
+
+
+urlpatterns = [
+    path("ghl/", ghl_webhook, name="webhook_ghl"),
+    path("<int:connection_id>/", connection_webhook, name="webhook_connection"),
+]

@@ -1,0 +1,567 @@
+"""The webhook inbox: verify, store (deduplicated), and turn stored events into runs.
+
+Views in contacts_sync/webhooks.py call `ghl_webhook_receive` / `connection_webhook_receive`; both raise
+`WebhookRejected` with the HTTP status and a clear message for anything that must not be accepted, and
+return a `Received` for everything that was stored (or recognised as a duplicate). Processing happens later,
+in `inbound_event_process`, called by the Celery task `inbound_event_process_task`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from celery import current_app
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from contacts_sync.models import (
+    Connection,
+    EventStatus,
+    InboundEvent,
+    Provider,
+    Run,
+    RunStatus,
+    RunTrigger,
+    Sync,
+)
+
+log = logging.getLogger(__name__)
+
+# GHL's guide suggests rejecting webhooks whose `timestamp` is more than 5 minutes away from now (replays).
+MAX_TIMESTAMP_SKEW = timedelta(minutes=5)
+# A webhook that arrives while the sync's run is already reading waits for that run to end, then triggers
+# its own; a long run can last up to the task time limit, so wait about as long before giving up.
+ACTIVE_RUN_RETRY_SECONDS = 60
+ACTIVE_RUN_MAX_RETRIES = 60
+# Headers never stored with an event: signatures, credentials, cookies.
+SECRET_HEADERS = {
+    "x-ghl-signature",
+    "x-wh-signature",
+    "x-hook-signature",
+    "x-hook-secret",
+    "authorization",
+    "cookie",
+    "webhook-signature",
+    "x-signature",
+    "x-webhook-signature",
+    "proxy-authorization",
+}
+KEYS_DIR = Path(__file__).resolve().parent.parent / "keys"
+PROCESS_TASK = "contacts_sync.tasks.inbound_event_process_task"
+
+# GHL event type -> the object kind a sync reads (docs/webhook-events). Others (INSTALL, LocationUpdate...)
+# are stored and marked ignored. GHL has no TaskUpdate event and sends businesses as Record* events.
+GHL_EVENT_OBJECTS = {
+    "ContactCreate": "contact",
+    "ContactUpdate": "contact",
+    "ContactDelete": "contact",
+    "ContactTagUpdate": "contact",
+    "ContactDndUpdate": "contact",
+    "TaskCreate": "task",
+    "TaskComplete": "task",
+    "TaskDelete": "task",
+    "NoteCreate": "note",
+    "NoteUpdate": "note",
+    "NoteDelete": "note",
+    "AppointmentCreate": "appointment",
+    "AppointmentUpdate": "appointment",
+    "AppointmentDelete": "appointment",
+    "RecordCreate": "business",
+    "RecordUpdate": "business",
+    "RecordDelete": "business",
+}
+
+
+class WebhookRejected(Exception):
+    """A webhook that is not accepted: the view answers `status` with {"error": code, "detail": message}."""
+
+    def __init__(self, status: int, code: str, message: str, *, event: InboundEvent | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.event = event  # set when the body was stored anyway (signed but malformed)
+
+
+@dataclass
+class Received:
+    event: InboundEvent | None
+    duplicate: bool = False
+    reply_headers: dict[str, str] = field(default_factory=dict)  # e.g. the Hubstaff X-Hook-Secret echo
+    handshake: bool = False
+
+
+# --- signatures ---------------------------------------------------------------------------------------
+
+
+def _pem(text: str) -> bytes:
+    """PEM text from an env var: accepts real PEM, PEM with literal \\n, or the bare base64 body."""
+    text = text.strip().replace("\\n", "\n")
+    if not text.startswith("-----BEGIN"):
+        body = "".join(text.split())
+        text = "-----BEGIN PUBLIC KEY-----\n" + body + "\n-----END PUBLIC KEY-----"
+    return text.encode()
+
+
+@functools.lru_cache(maxsize=8)
+def _load_key(text: str) -> Any:
+    return serialization.load_pem_public_key(_pem(text))
+
+
+def ghl_public_key() -> Ed25519PublicKey:
+    text = settings.GHL_WEBHOOK_PUBLIC_KEY or (KEYS_DIR / "ghl-webhook-ed25519.pem").read_text()
+    key = _load_key(text)
+    if not isinstance(key, Ed25519PublicKey):
+        raise WebhookRejected(500, "misconfigured", "GHL_WEBHOOK_PUBLIC_KEY is not an Ed25519 public key")
+    return key
+
+
+def ghl_legacy_public_key() -> RSAPublicKey:
+    text = (
+        getattr(settings, "GHL_WEBHOOK_LEGACY_PUBLIC_KEY", "")
+        or (KEYS_DIR / "ghl-webhook-rsa.pem").read_text()
+    )
+    key = _load_key(text)
+    if not isinstance(key, RSAPublicKey):
+        raise WebhookRejected(500, "misconfigured", "GHL_WEBHOOK_LEGACY_PUBLIC_KEY is not an RSA public key")
+    return key
+
+
+def _b64(value: str) -> bytes:
+    try:
+        return base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise WebhookRejected(401, "bad_signature", "the signature header is not valid base64") from None
+
+
+def ghl_signature_verify(*, body: bytes, headers: Mapping[str, str]) -> str:
+    """Verify a GHL webhook over the RAW body; returns the scheme used ("ed25519" or "rsa").
+
+    GHL's SDK checks x-ghl-signature (Ed25519) first and falls back to the legacy x-wh-signature
+    (RSA-SHA256, PKCS#1 v1.5) only when x-ghl-signature is absent; we do the same. Never re-serialise the JSON.
+    """
+    current = headers.get("x-ghl-signature")
+    legacy = headers.get("x-wh-signature")
+    try:
+        if current:
+            ghl_public_key().verify(_b64(current), body)
+            return "ed25519"
+        if legacy:
+            ghl_legacy_public_key().verify(_b64(legacy), body, padding.PKCS1v15(), hashes.SHA256())
+            return "rsa"
+    except InvalidSignature:
+        raise WebhookRejected(401, "bad_signature", "the webhook signature does not match the body") from None
+    raise WebhookRejected(401, "missing_signature", "no x-ghl-signature (or legacy x-wh-signature) header")
+
+
+def hmac_sha256_hex_matches(*, secret: str, body: bytes, signature: str) -> bool:
+    """Hex HMAC-SHA256 of the raw body, compared in constant time (Hubstaff, custom apps)."""
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    given = signature.strip().lower()
+    if given.startswith("sha256="):
+        given = given[len("sha256=") :]
+    return hmac.compare_digest(expected, given)
+
+
+# --- storing ---------------------------------------------------------------------------------------------
+
+
+def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): str(v)[:500] for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
+
+
+def _body_text(body: bytes) -> str:
+    # PostgreSQL text cannot hold NUL; undecodable bytes are kept as \xNN escapes so nothing is lost.
+    return body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
+
+
+def _body_hash_id(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _enqueue_processing(event_id: int) -> None:
+    # By task name: webhooks and tasks are sibling layers, services sit below tasks (import-linter).
+    transaction.on_commit(lambda: current_app.send_task(PROCESS_TASK, args=[event_id]))
+
+
+def inbound_event_store(
+    *,
+    provider: str,
+    event_id: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    event_type: str = "",
+    account_id: str = "",
+    connection: Connection | None = None,
+    status: str = EventStatus.PENDING,
+    error: str = "",
+) -> tuple[InboundEvent, bool]:
+    """Store a webhook as received; (event, created). A second delivery of the same event id changes nothing.
+
+    A pending event is handed to `inbound_event_process_task` once the transaction commits.
+    """
+    with transaction.atomic():
+        event, created = InboundEvent.objects.get_or_create(
+            provider=provider,
+            event_id=event_id[:200],
+            defaults={
+                "event_type": event_type[:100],
+                "account_id": account_id[:200],
+                "connection": connection,
+                "headers": _safe_headers(headers),
+                "body": _body_text(body),
+                "status": status,
+                "error": error,
+                "processed_at": timezone.now() if status != EventStatus.PENDING else None,
+            },
+        )
+        if created and status == EventStatus.PENDING:
+            _enqueue_processing(event.pk)
+    return event, created
+
+
+def _parse_json(body: bytes) -> dict[str, Any] | str:
+    """The JSON object, or a one-line reason why the body is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"the body is not valid JSON: {exc}"[:300]
+    if not isinstance(data, dict):
+        return "the body must be a JSON object"
+    return data
+
+
+def _parse_timestamp(value: Any) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 10**11 else value  # epoch milliseconds or seconds
+        return datetime.fromtimestamp(seconds, tz=timezone.UTC)
+    if isinstance(value, str):
+        parsed = parse_datetime(value.strip())
+        if parsed is not None and timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, timezone.UTC)
+        return parsed
+    return None
+
+
+def _check_fresh(payload: dict[str, Any], now: datetime) -> None:
+    if "timestamp" not in payload:
+        return  # not every GHL event carries one; the webhookId dedupe still stops replays
+    at = _parse_timestamp(payload["timestamp"])
+    if at is None:
+        raise WebhookRejected(
+            400, "bad_timestamp", f"timestamp {str(payload['timestamp'])[:40]!r} is not a date"
+        )
+    if abs(now - at) > MAX_TIMESTAMP_SKEW:
+        raise WebhookRejected(
+            400,
+            "stale_timestamp",
+            f"timestamp {at.isoformat()} is more than 5 minutes away from the server time",
+        )
+
+
+def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetime | None = None) -> Received:
+    """Verify, check freshness, store and dedupe one GHL webhook. Raises WebhookRejected."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    scheme = ghl_signature_verify(body=body, headers=headers)
+    parsed = _parse_json(body)
+    if isinstance(parsed, str):
+        # Signed by GHL but unreadable: keep it as a failed event so it can be inspected, then say 400.
+        event, _ = inbound_event_store(
+            provider=Provider.GHL,
+            event_id=_body_hash_id(body),
+            body=body,
+            headers=headers,
+            status=EventStatus.FAILED,
+            error=parsed,
+        )
+        raise WebhookRejected(400, "malformed_json", parsed, event=event)
+    _check_fresh(parsed, now or timezone.now())
+    location_id = str(parsed.get("locationId") or "")
+    webhook_id = str(parsed.get("webhookId") or "") or _body_hash_id(body)
+    connection = (
+        Connection.objects.filter(provider=Provider.GHL, external_account_id=location_id)
+        .order_by("pk")
+        .first()
+        if location_id
+        else None
+    )
+    event, created = inbound_event_store(
+        provider=Provider.GHL,
+        event_id=webhook_id,
+        body=body,
+        headers={**headers, "x-signature-scheme": scheme},
+        event_type=str(parsed.get("type") or ""),
+        account_id=location_id,
+        connection=connection,
+    )
+    return Received(event=event, duplicate=not created)
+
+
+# --- per-connection webhooks (Hubstaff, custom apps) ----------------------------------------------------
+
+
+def _connector(connection: Connection) -> Any:
+    from contacts_sync.services.connectors import connector_for
+
+    return connector_for(connection)
+
+
+def _webhook_secret(connection: Connection) -> str:
+    return str(connection.secrets.get("webhook_secret") or "")
+
+
+def _hubstaff_handshake(connection: Connection, offered: str) -> Received:
+    """Hubstaff REST-hook verification: echo X-Hook-Secret with a 200 and keep the secret for signatures.
+
+    A secret is only taken while none is stored (or when it is the same one): otherwise anyone who knows the
+    URL could replace it. To re-register, clear the webhook secret of the connection first.
+    """
+    current = _webhook_secret(connection)
+    if current and not hmac.compare_digest(current, offered):
+        raise WebhookRejected(
+            409,
+            "secret_already_set",
+            "this connection already has a webhook secret; clear it before re-registering",
+        )
+    if not current:
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().get(pk=connection.pk)
+            locked.secrets = {**locked.secrets, "webhook_secret": offered}
+            locked.save(update_fields=["secrets", "updated_at"])
+        log.info("webhook handshake accepted connection=%s", connection.pk)
+    return Received(event=None, handshake=True, reply_headers={"X-Hook-Secret": offered})
+
+
+def _signature_of(headers: Mapping[str, str]) -> str:
+    for name in ("x-hook-signature", "x-webhook-signature", "x-signature"):
+        if headers.get(name):
+            return headers[name]
+    return ""
+
+
+def _connection_event_fields(connection: Connection, payload: dict[str, Any], body: bytes) -> dict[str, str]:
+    """event id, type and object kind for an app's webhook, via its connector when it knows how."""
+    parse = getattr(_safe_connector(connection), "parse_webhook", None)
+    parsed: Any = None
+    if parse is not None:
+        try:
+            parsed = parse(payload)
+        except Exception as exc:  # noqa: BLE001 - a connector's parse error must not lose the event
+            log.warning("parse_webhook failed connection=%s error=%s", connection.pk, type(exc).__name__)
+    fields = parsed if isinstance(parsed, dict) else (vars(parsed) if parsed is not None else {})
+    event_id = str(fields.get("event_id") or payload.get("id") or payload.get("webhookId") or "")
+    event_type = str(fields.get("event_type") or payload.get("event") or payload.get("type") or "")
+    return {"event_id": event_id or _body_hash_id(body), "event_type": event_type}
+
+
+def _safe_connector(connection: Connection) -> Any:
+    try:
+        return _connector(connection)
+    except Exception as exc:  # noqa: BLE001 - missing connector: fall back to the generic HMAC scheme
+        log.info("no connector for webhook connection=%s (%s)", connection.pk, type(exc).__name__)
+        return None
+
+
+def _verify_connection_signature(connection: Connection, body: bytes, headers: Mapping[str, str]) -> None:
+    secret = _webhook_secret(connection)
+    signature = _signature_of(headers)
+    if not secret:
+        raise WebhookRejected(401, "no_secret", "this connection has no webhook secret yet")
+    if not signature:
+        raise WebhookRejected(401, "missing_signature", "no X-Hook-Signature header")
+    verify = getattr(_safe_connector(connection), "verify_webhook", None)
+    ok = False
+    if verify is not None:
+        try:
+            ok = bool(verify(body=body, headers=dict(headers), secret=secret))
+        except TypeError:
+            ok = hmac_sha256_hex_matches(secret=secret, body=body, signature=signature)
+    else:
+        ok = hmac_sha256_hex_matches(secret=secret, body=body, signature=signature)
+    if not ok:
+        raise WebhookRejected(401, "bad_signature", "the webhook signature does not match the body")
+
+
+def connection_webhook_receive(
+    *, connection: Connection, body: bytes, headers: Mapping[str, str]
+) -> Received:
+    """An app's webhook to /webhooks/<connection id>/: handshake, HMAC check, store, dedupe."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    offered = headers.get("x-hook-secret", "")
+    if offered and connection.provider == Provider.HUBSTAFF and not _signature_of(headers):
+        return _hubstaff_handshake(connection, offered)
+    _verify_connection_signature(connection, body, headers)
+    parsed = _parse_json(body)
+    if isinstance(parsed, str):
+        event, _ = inbound_event_store(
+            provider=connection.provider,
+            event_id=_body_hash_id(body),
+            body=body,
+            headers=headers,
+            connection=connection,
+            account_id=connection.external_account_id,
+            status=EventStatus.FAILED,
+            error=parsed,
+        )
+        raise WebhookRejected(400, "malformed_json", parsed, event=event)
+    fields = _connection_event_fields(connection, parsed, body)
+    event, created = inbound_event_store(
+        provider=connection.provider,
+        event_id=f"{connection.pk}:{fields['event_id']}",
+        body=body,
+        headers=headers,
+        event_type=fields["event_type"],
+        account_id=connection.external_account_id,
+        connection=connection,
+    )
+    return Received(event=event, duplicate=not created)
+
+
+# --- processing -----------------------------------------------------------------------------------------
+
+
+# Hubstaff event names -> object kind (source-apps.md: client.create, task.create/assign/unassign).
+APP_EVENT_OBJECTS = {
+    "client": "contact",
+    "member": "contact",
+    "task": "task",
+    "note": "note",
+    "activity": "note",
+    "contact": "contact",
+    "appointment": "appointment",
+}
+
+
+def event_object_kind(event: InboundEvent) -> str:
+    if event.provider == Provider.GHL:
+        return GHL_EVENT_OBJECTS.get(event.event_type, "")
+    prefix = event.event_type.split(".", 1)[0].lower()
+    return APP_EVENT_OBJECTS.get(prefix, "")
+
+
+def event_syncs(event: InboundEvent, object_kind: str) -> list[Sync]:
+    """The enabled syncs with a webhook trigger that read this event's account and object."""
+    qs = Sync.objects.filter(enabled=True, webhook_trigger=True, source_object=object_kind)
+    if event.provider == Provider.GHL:
+        qs = qs.filter(
+            source_connection__provider=Provider.GHL, source_connection__external_account_id=event.account_id
+        )
+    else:
+        qs = qs.filter(source_connection_id=event.connection_id)
+    return list(qs.select_related("source_connection").order_by("pk"))
+
+
+@dataclass
+class ProcessOutcome:
+    status: str  # an EventStatus value, or "retry" when a sync's run is still reading
+    reason: str = ""
+    runs: list[int] = field(default_factory=list)
+
+
+def _finish(event: InboundEvent, status: str, reason: str) -> None:
+    InboundEvent.objects.filter(pk=event.pk).update(
+        status=status, error=reason[:2000], processed_at=timezone.now()
+    )
+
+
+def _reads_event_only(sync: Sync, run: Run) -> bool:
+    """The engine turns a run made for a GHL event into a one-record run (the event's own record);
+    any other run reads the source incrementally from its checkpoint."""
+    return run.event_id is not None and sync.source_connection.provider == Provider.GHL
+
+
+def _covers(sync: Sync, run: Run, event: InboundEvent) -> bool:
+    if run.event_id == event.pk:
+        return True
+    if _reads_event_only(sync, run):
+        return False
+    # An incremental run covers the change if it had not started reading when the event arrived.
+    return run.status == RunStatus.QUEUED or run.created_at >= event.received_at
+
+
+def _covering_run(sync: Sync, event: InboundEvent) -> Run | None:
+    candidates = Run.objects.filter(sync=sync).filter(
+        Q(event=event) | Q(created_at__gte=event.received_at) | Q(status=RunStatus.QUEUED)
+    )
+    return next((run for run in candidates.order_by("created_at") if _covers(sync, run, event)), None)
+
+
+def _process_sync(sync: Sync, event: InboundEvent, attempt: int) -> tuple[str, str, int | None]:
+    """("started" | "covered" | "busy", note, run id) for one sync the event concerns."""
+    from contacts_sync.services.runs import run_enqueue
+
+    covering = _covering_run(sync, event)
+    if covering is not None:
+        return "covered", f"sync {sync.pk}: covered by run {covering.pk}", None
+    # First attempt: a run for this event (a GHL source syncs just the event's record). Later attempts, after
+    # waiting for a busy sync, ask for one incremental run that catches up every event that waited.
+    run = run_enqueue(sync=sync, trigger=RunTrigger.WEBHOOK, event=event if attempt == 0 else None)
+    if run is not None:
+        return "started", f"sync {sync.pk}: run {run.pk}", run.pk
+    active = Run.objects.filter(sync=sync, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+    if active is not None and _covers(sync, active, event):
+        return "covered", f"sync {sync.pk}: coalesced into run {active.pk}", None
+    return "busy", f"sync {sync.pk}: run {getattr(active, 'pk', '?')} is active", None
+
+
+def inbound_event_process(*, event_id: int, attempt: int = 0, give_up: bool = False) -> ProcessOutcome:
+    """Turn a stored event into runs of the syncs it concerns; mark it processed / ignored / failed.
+
+    When a sync's active run does not cover the change (it is already reading, or it syncs another event's
+    record), the outcome is "retry" and the task tries again later. With give_up=True (retries exhausted) the
+    event is failed with the reason; the reconcile poll still catches the change.
+    """
+    with transaction.atomic():
+        event = InboundEvent.objects.select_for_update(skip_locked=True).filter(pk=event_id).first()
+        if event is None or event.status != EventStatus.PENDING:
+            return ProcessOutcome(status=getattr(event, "status", "missing"), reason="not pending")
+        kind = event_object_kind(event)
+        if not kind:
+            reason = f"event type {event.event_type or '(none)'!r} does not feed syncs"
+            _finish(event, EventStatus.IGNORED, reason)
+            return ProcessOutcome(status=EventStatus.IGNORED, reason=reason)
+        syncs = event_syncs(event, kind)
+        if not syncs:
+            reason = (
+                f"no enabled sync with a webhook trigger reads {kind} from account {event.account_id or '?'}"
+            )
+            _finish(event, EventStatus.IGNORED, reason)
+            return ProcessOutcome(status=EventStatus.IGNORED, reason=reason)
+        results = [_process_sync(sync, event, attempt) for sync in syncs]
+        notes = "; ".join(note for _, note, _ in results)
+        runs = [run_id for _, _, run_id in results if run_id is not None]
+        if any(kind == "busy" for kind, _, _ in results):
+            if not give_up:
+                InboundEvent.objects.filter(pk=event.pk).update(error=f"waiting: {notes}"[:2000])
+                return ProcessOutcome(status="retry", reason=notes, runs=runs)
+            reason = f"{notes} (gave up waiting; the reconcile poll will pick the change up)"
+            _finish(event, EventStatus.FAILED, reason)
+            return ProcessOutcome(status=EventStatus.FAILED, reason=reason, runs=runs)
+        _finish(event, EventStatus.PROCESSED, notes)
+        return ProcessOutcome(status=EventStatus.PROCESSED, reason=notes, runs=runs)
+
+
+def inbound_event_fail(*, event_id: int, reason: str) -> None:
+    """Mark an event failed (the task's last resort on an unexpected error): never left pending silently."""
+    InboundEvent.objects.filter(pk=event_id, status=EventStatus.PENDING).update(
+        status=EventStatus.FAILED, error=reason[:2000], processed_at=timezone.now()
+    )
