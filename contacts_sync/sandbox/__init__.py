@@ -1,1 +1,1 @@
-"""See ../shared/DESIGN.md section 4."""
+"""Emulators of GHL and every connected app, served by `manage.py sandbox` (see server.py). Test/dev only."""

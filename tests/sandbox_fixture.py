@@ -1,0 +1,96 @@
+"""The `sandbox` fixture: the real emulator server (`manage.py sandbox`) as a process on a free port.
+
+Session-scoped: one process for the whole run; tests that need a clean state call `sandbox.reset()`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support import ROOT, Process, free_port, wait_until
+
+SANDBOX_LOCATION = "sandbox-location"
+SANDBOX_TOKEN = "pit-sandbox-token"
+
+
+class Sandbox:
+    def __init__(self, tmp_dir: Path, *extra_args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ghl_url = f"{self.url}/ghl"
+        self.location_id = SANDBOX_LOCATION
+        self.token = SANDBOX_TOKEN
+        args = [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "sandbox",
+            "--port",
+            str(self.port),
+            "--ghl-location",
+            self.location_id,
+            "--ghl-token",
+            self.token,
+            *extra_args,
+        ]
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+        self.process = Process(args, env, tmp_dir / f"sandbox-{self.port}.log")
+        self.http = requests.Session()
+        try:
+            wait_until(self._ready, timeout=30, what="sandbox /_admin/health")
+        except AssertionError:
+            self.stop()
+            raise AssertionError("sandbox did not start:\n" + self.process.output()[-3000:]) from None
+
+    def _ready(self) -> bool:
+        if not self.process.alive():
+            raise AssertionError("sandbox died at start:\n" + self.process.output()[-3000:])
+        try:
+            return self.http.get(f"{self.url}/_admin/health", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def admin(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.http.request(method, f"{self.url}{path}", timeout=10, **kw)
+        r.raise_for_status()
+        return r.json()
+
+    def set_faults(self, app: str, account: str = "*", **settings: Any) -> dict[str, Any]:
+        return self.admin("POST", "/_admin/faults", json={"app": app, "account": account, **settings})
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "/_admin/faults")
+
+    def reset(self, app: str | None = None) -> None:
+        self.admin("POST", "/_admin/reset", params={"app": app} if app else None)
+
+    def health(self) -> dict[str, Any]:
+        return self.admin("GET", "/_admin/health")
+
+    def stop(self) -> None:
+        self.http.close()
+        self.process.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """The emulator server for the whole session (GHL at `.ghl_url`, location `.location_id`, PIT `.token`)."""
+    box = Sandbox(tmp_path_factory.mktemp("sandbox"))
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture
+def clean_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
+    """The session sandbox reset to its start state (and its faults cleared) before and after the test."""
+    sandbox.reset()
+    yield sandbox
+    sandbox.reset()
