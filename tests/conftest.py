@@ -14,16 +14,8 @@ pytest_plugins = ["tests.sandbox_fixture"]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +68,7 @@ def page(browser: Any) -> Iterator[Any]:
 def make_user(db: None) -> Any:
     from contacts_sync.services.users import user_create
 
-    def make(
-        role: str = "Viewer", email: str | None = None, password: str = "correct-horse-battery-9"
-    ) -> Any:
+    def make(role: str = "Viewer", email: str | None = None, password: str = "correct-horse-battery-9") -> Any:
         email = email or f"{role.lower()}-{os.urandom(3).hex()}@example.com"
         user = user_create(email=email, role=role, password=password)
         user.raw_password = password
