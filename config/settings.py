@@ -230,9 +230,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # monitoring (helper E): stale detection, and a sweep for status changes whose on-commit enqueue was lost
     "sync-stale-mark": {"task": "contacts_sync.tasks.sync_stale_mark_task", "schedule": 60.0},
     "status-change-send-sweep": {"task": "contacts_sync.tasks.status_change_send_task", "schedule": 60.0},
+    # connections (helper D): test every connection, refresh GHL tokens ahead of expiry
+    "connection-check-all": {"task": "contacts_sync.tasks.connection_check_all_task", "schedule": 900.0},
     # webhook inbox and dispatcher (helper G): due polling syncs, and the reconcile poll for missed GHL webhooks
     "syncs-dispatch-due": {"task": "contacts_sync.tasks.syncs_dispatch_due_task", "schedule": 30.0},
     "reconcile-poll": {"task": "contacts_sync.tasks.reconcile_poll_task", "schedule": 300.0},
+    # sync engine (helper F): requeue runs whose worker vanished (heartbeat older than REAP_AFTER_SECONDS)
+    "runs-reap": {"task": "contacts_sync.tasks.runs_reap_task", "schedule": 60.0},
 }
 # Flap suppression: at most one alert per sync per this many seconds (services.alerts).
 ALERT_FLAP_WINDOW_SECONDS = read_int("ALERT_FLAP_WINDOW_SECONDS", 900)
@@ -248,6 +252,8 @@ GHL_OAUTH_AUTHORIZE_URL = env.str(
 )
 GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
+# Token endpoint of the public API; a connection with a base URL (the emulator) uses <base URL>/oauth/token.
+GHL_OAUTH_TOKEN_URL = env.str("GHL_OAUTH_TOKEN_URL", default="https://services.leadconnectorhq.com/oauth/token")
 GHL_WEBHOOK_PUBLIC_KEY = env.str("GHL_WEBHOOK_PUBLIC_KEY", default="")  # PEM; empty = HighLevel's published key
 # RSA PEM for the legacy x-wh-signature header; empty = HighLevel's published key (contacts_sync/keys/).
 GHL_WEBHOOK_LEGACY_PUBLIC_KEY = env.str("GHL_WEBHOOK_LEGACY_PUBLIC_KEY", default="")

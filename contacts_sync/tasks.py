@@ -74,3 +74,47 @@ def reconcile_poll_task() -> int:
     from contacts_sync.services import scheduling
 
     return len(scheduling.reconcile_poll())
+
+
+# --- connections (helper D) ----------------------------------------------------------------------------
+
+
+@shared_task(name="contacts_sync.tasks.connection_check_all_task")
+def connection_check_all_task() -> int:
+    """Periodic: one check task per connection, so one slow provider does not hold up the others."""
+    from contacts_sync.services import connections
+
+    ids = connections.connection_check_all()
+    for connection_id in ids:
+        connection_check_task.delay(connection_id)
+    return len(ids)
+
+
+@shared_task(name="contacts_sync.tasks.connection_check_task")
+def connection_check_task(connection_id: int) -> str | None:
+    """Refresh a GHL token that expires soon, then test the connection; quiet if the row is gone."""
+    from contacts_sync.models import Connection
+    from contacts_sync.services import connections
+
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return None
+    return connections.connection_check(connection=connection).status
+
+
+# --- runs (sync engine) -----------------------------------------------------------------------------------
+@shared_task(name="contacts_sync.tasks.run_execute_task", bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_execute_task(self, run_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    """Claim and execute one run. Idempotent: a redelivered message finds the run claimed or finished."""
+    from contacts_sync.services import runs
+
+    run = runs.run_execute(run_id=run_id, worker=self.request.hostname or "")
+    return run.status if run is not None else None
+
+
+@shared_task(name="contacts_sync.tasks.runs_reap_task")
+def runs_reap_task() -> int:
+    """Periodic: running runs whose worker vanished go back to the queue from their checkpoint."""
+    from contacts_sync.services import runs
+
+    return len(runs.runs_reap())
