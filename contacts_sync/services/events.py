@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -251,14 +251,17 @@ def _parse_json(body: bytes) -> dict[str, Any] | str:
 
 
 def _parse_timestamp(value: Any) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 10**11 else value  # epoch milliseconds or seconds
-        return datetime.fromtimestamp(seconds, tz=timezone.UTC)
-    if isinstance(value, str):
-        parsed = parse_datetime(value.strip())
-        if parsed is not None and timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, timezone.UTC)
-        return parsed
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = value / 1000 if value > 10**11 else value  # epoch milliseconds or seconds
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and timezone.is_naive(parsed):
+                parsed = timezone.make_aware(parsed, UTC)
+            return parsed
+    except (ValueError, OverflowError, OSError):
+        return None
     return None
 
 

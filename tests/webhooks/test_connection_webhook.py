@@ -1,0 +1,173 @@
+"""POST /webhooks/<connection id>/: Hubstaff's X-Hook-Secret handshake and X-Hook-Signature, custom-app HMAC."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from contacts_sync.models import AuthKind, Connection, EventStatus, InboundEvent, Provider
+from tests.factories import ConnectionFactory
+
+pytestmark = pytest.mark.django_db
+SECRET = "hook-secret-" + "s" * 20
+
+
+def hubstaff(**secrets: str) -> Connection:
+    return ConnectionFactory(
+        provider=Provider.HUBSTAFF,
+        auth_kind=AuthKind.API_KEY,
+        external_account_id="501",
+        secrets={"refresh_token": "pat-123", **secrets},
+    )
+
+
+def hub_body(event: str = "client.create", **payload: Any) -> bytes:
+    return json.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "event": event,
+            "created_at": "2026-11-23T02:00:00.000000",
+            "payload": {"organization_id": 501, "client_id": 7, **payload},
+        }
+    ).encode()
+
+
+def hex_sig(body: bytes, secret: str = SECRET) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post(client: Any, conn_id: int, body: bytes, **headers: str) -> Any:
+    return client.post(f"/webhooks/{conn_id}/", data=body, content_type="application/json", headers=headers)
+
+
+def test_the_hubstaff_handshake_echoes_the_secret_and_keeps_it_encrypted(client: Any) -> None:
+    conn = hubstaff()
+    response = post(client, conn.pk, b"{}", **{"X-Hook-Secret": SECRET})
+    assert response.status_code == 200
+    assert response["X-Hook-Secret"] == SECRET
+    conn.refresh_from_db()
+    assert conn.secrets["webhook_secret"] == SECRET
+    assert conn.secrets["refresh_token"] == "pat-123"  # the other secrets are kept
+    with connection.cursor() as cursor:
+        cursor.execute("select secrets from contacts_sync_connection where id = %s", [conn.pk])
+        raw = cursor.fetchone()[0]
+    assert raw and SECRET not in raw  # stored encrypted
+    assert not InboundEvent.objects.exists()
+
+
+def test_a_second_handshake_cannot_replace_the_secret(client: Any) -> None:
+    conn = hubstaff(webhook_secret=SECRET)
+    response = post(client, conn.pk, b"{}", **{"X-Hook-Secret": "attacker-secret"})
+    assert response.status_code == 409
+    assert "attacker-secret" not in response.content.decode()
+    conn.refresh_from_db()
+    assert conn.secrets["webhook_secret"] == SECRET
+
+
+def test_repeating_the_handshake_with_the_same_secret_is_fine(client: Any) -> None:
+    conn = hubstaff(webhook_secret=SECRET)
+    response = post(client, conn.pk, b"{}", **{"X-Hook-Secret": SECRET})
+    assert response.status_code == 200
+    assert response["X-Hook-Secret"] == SECRET
+
+
+def test_a_signed_hubstaff_event_is_stored_and_enqueued(
+    client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    conn = hubstaff(webhook_secret=SECRET)
+    body = hub_body("task.create", task_id=99)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, conn.pk, body, **{"X-Hook-Signature": hex_sig(body)})
+    assert response.status_code == 200
+    assert response.json()["status"] == "accepted"
+    event = InboundEvent.objects.get()
+    assert (event.provider, event.event_type, event.account_id) == ("hubstaff", "task.create", "501")
+    assert event.event_id == f"{conn.pk}:{json.loads(body)['id']}"
+    assert event.connection == conn
+    assert event.status == EventStatus.PENDING
+    assert "x-hook-signature" not in event.headers
+    assert len(callbacks) == 1
+
+
+def test_a_replayed_hubstaff_event_is_a_duplicate(client: Any) -> None:
+    conn = hubstaff(webhook_secret=SECRET)
+    body = hub_body()
+    statuses = [
+        post(client, conn.pk, body, **{"X-Hook-Signature": hex_sig(body)}).json()["status"] for _ in range(5)
+    ]
+    assert statuses == ["accepted"] + ["duplicate"] * 4
+    assert InboundEvent.objects.count() == 1
+
+
+def test_a_bad_signature_is_401_stores_nothing_and_logs_no_secret(client: Any, caplog: Any) -> None:
+    conn = hubstaff(webhook_secret=SECRET)
+    body = hub_body()
+    with caplog.at_level(logging.INFO):
+        response = post(client, conn.pk, body, **{"X-Hook-Signature": hex_sig(body, "wrong-secret")})
+    assert response.status_code == 401
+    assert response.json()["error"] == "bad_signature"
+    assert not InboundEvent.objects.exists()
+    assert "webhook rejected" in caplog.text
+    assert SECRET not in caplog.text
+    assert hex_sig(body, "wrong-secret") not in caplog.text
+
+
+def test_a_missing_signature_is_401(client: Any) -> None:
+    conn = hubstaff(webhook_secret=SECRET)
+    response = post(client, conn.pk, hub_body())
+    assert response.status_code == 401
+    assert response.json()["error"] == "missing_signature"
+
+
+def test_an_event_before_the_handshake_is_401(client: Any) -> None:
+    conn = hubstaff()
+    body = hub_body()
+    response = post(client, conn.pk, body, **{"X-Hook-Signature": hex_sig(body)})
+    assert response.status_code == 401
+    assert response.json()["error"] == "no_secret"
+
+
+def test_an_unknown_connection_is_404_json(client: Any) -> None:
+    response = post(client, 999_999, b"{}", **{"X-Hook-Signature": "00"})
+    assert response.status_code == 404
+    assert response.json()["error"] == "unknown_connection"
+
+
+def test_signed_malformed_json_is_400_and_kept_as_a_failed_event(client: Any) -> None:
+    conn = hubstaff(webhook_secret=SECRET)
+    body = b'{"event": "client.create", '
+    response = post(client, conn.pk, body, **{"X-Hook-Signature": hex_sig(body)})
+    assert response.status_code == 400
+    event = InboundEvent.objects.get(pk=response.json()["event"])
+    assert event.status == EventStatus.FAILED
+    assert event.body == body.decode()
+
+
+def test_a_custom_app_signs_with_the_connections_webhook_secret(client: Any) -> None:
+    conn = ConnectionFactory(
+        provider=Provider.CUSTOM,
+        auth_kind=AuthKind.WEBHOOK_SECRET,
+        secrets={"webhook_secret": SECRET, "api_key": "k"},
+    )
+    body = json.dumps({"id": "evt-1", "type": "contact.updated", "data": {"id": "c1"}}).encode()
+    ok = post(client, conn.pk, body, **{"X-Webhook-Signature": "sha256=" + hex_sig(body)})
+    bad = post(client, conn.pk, body, **{"X-Webhook-Signature": hex_sig(body, "nope")})
+    assert ok.status_code == 200
+    assert bad.status_code == 401
+    event = InboundEvent.objects.get()
+    assert (event.provider, event.event_type) == ("custom", "contact.updated")
+
+
+def test_a_custom_app_cannot_set_its_secret_through_a_handshake(client: Any) -> None:
+    conn = ConnectionFactory(provider=Provider.CUSTOM, auth_kind=AuthKind.WEBHOOK_SECRET, secrets={})
+    response = post(client, conn.pk, b"{}", **{"X-Hook-Secret": "mine"})
+    assert response.status_code == 401
+    conn.refresh_from_db()
+    assert "webhook_secret" not in conn.secrets
