@@ -118,3 +118,15 @@ def runs_reap_task() -> int:
     from contacts_sync.services import runs
 
     return len(runs.runs_reap())
+
+
+@shared_task(name="contacts_sync.tasks.demo_start_task", bind=True, max_retries=60)
+def demo_start_task(self) -> int:  # type: ignore[no-untyped-def]
+    """make demo: wait for the sandbox, prepare its faulty account, start the demo syncs' first runs."""
+    from contacts_sync.exceptions import TransientError
+    from contacts_sync.services import demo
+
+    try:
+        return len(demo.demo_start())
+    except TransientError as exc:
+        raise self.retry(exc=exc, countdown=2) from exc
