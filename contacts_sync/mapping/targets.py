@@ -51,6 +51,8 @@ GHL_FIELDS: dict[str, list[FieldSpec]] = {
         _f("tags", "Tags", "list", multi=True, help="Merged from every row that maps to it"),
         _f("assignedTo", "Assigned user id"),
         _f("dnd", "Do not disturb", "bool"),
+        # Not a contact field: the contact writer turns it into a note on the contact (a call's message).
+        _f("note", "Note on the contact", "text", help="Created as a separate note after the upsert"),
     ],
     "task": [
         _f("title", "Title", required=True),
@@ -62,6 +64,8 @@ GHL_FIELDS: dict[str, list[FieldSpec]] = {
     "note": [
         _f("body", "Body", "text", required=True),
         _f("userId", "Author user id"),
+        # Not a note field: the note writer adds these tags to the parent contact.
+        _f("tags", "Tags on the contact", "list", multi=True),
     ],
     "tag": [
         _f("tags", "Tags", "list", required=True, multi=True),

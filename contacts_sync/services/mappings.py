@@ -1,0 +1,263 @@
+"""Mapping versions: save (immutable, becomes current, audited), restore, preview on real samples, diff.
+
+The dashboard calls only these functions; they reach the source connector (samples, field lists) and the GHL
+client (custom fields) on its behalf and turn every outside failure into a message for the page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Max
+
+from contacts_sync.exceptions import ConfigurationError
+from contacts_sync.mapping import MappingContext, Problem, apply, validate_rules
+from contacts_sync.mapping.diff import FieldChange, diff_rules
+from contacts_sync.mapping.targets import FieldSpec, target_fields
+from contacts_sync.models import MappingVersion, Provider, Sync
+from contacts_sync.services.audit import audit_record
+
+log = logging.getLogger(__name__)
+
+PREVIEW_LIMIT = 5  # the issue's "5 sample records": enough to see variety, cheap on the source's rate budget
+# Samples and custom-field lists are cached briefly: the preview refreshes on every form change and must not
+# spend the source app's rate budget each time.
+PREVIEW_SAMPLE_TTL = 60
+CUSTOM_FIELDS_TTL = 300
+NOTE_MAX = 500  # MappingVersion.note max_length
+
+
+class MappingRulesInvalid(ConfigurationError):
+    """The rules have problems (row + field + reason each); nothing was saved."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems[:5]))
+
+
+# ---------------------------------------------------------------- fields for the editor
+
+
+def mapping_context_for(sync: Sync) -> MappingContext:
+    """Default phone region and time zone from the connections' config (same as the engine uses)."""
+    config = {**(sync.source_connection.config or {}), **(sync.target_connection.config or {})}
+    return MappingContext(
+        default_region=str(config.get("default_region") or "US"),
+        timezone=str(config.get("timezone") or "UTC"),
+    )
+
+
+def _connector(connection: Any) -> Any:
+    from contacts_sync.services.connectors import connector_for
+
+    return connector_for(connection)
+
+
+def _source_options(sync: Sync) -> dict[str, Any]:
+    """The recipe's source options (e.g. Hubstaff members vs clients) overlaid by the sync's own."""
+    from contacts_sync.sync.recipes import RECIPES
+
+    recipe = RECIPES.get(sync.recipe)
+    return {**(recipe.source_options if recipe else {}), **(sync.options or {})}
+
+
+def source_fields_for(sync: Sync) -> list[Any]:
+    """The source connector's field list for the sync's object; [] when the connector is not available
+    (the editor then takes free-text paths)."""
+    connector = None
+    try:
+        connector = _connector(sync.source_connection)
+        return list(connector.fields(sync.source_object, options=_source_options(sync)))
+    except TypeError:  # connectors whose fields() takes no options
+        try:
+            return list(connector.fields(sync.source_object)) if connector is not None else []
+        except Exception:  # noqa: BLE001
+            return []
+    except Exception as exc:  # noqa: BLE001 - a missing/broken connector must not break the editor
+        log.info("no source fields for sync %s: %s", sync.pk, type(exc).__name__)
+        return []
+
+
+def _custom_fields(sync: Sync) -> list[dict[str, Any]]:
+    connection = sync.target_connection
+    if connection.provider != Provider.GHL or sync.target_object != "contact":
+        return []
+    key = f"mapping:custom-fields:{connection.pk}:{connection.created_at.timestamp()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return list(cached)
+    try:
+        from contacts_sync.services.connections import ghl_client_for
+
+        answer = ghl_client_for(connection).list_custom_fields(model="contact")
+    except Exception as exc:  # noqa: BLE001 - without the list any customField.<id> is accepted
+        log.info("custom fields of connection %s unavailable: %s", connection.pk, type(exc).__name__)
+        return []
+    fields = answer.get("customFields", []) if isinstance(answer, dict) else list(answer or [])
+    fields = [f for f in fields if isinstance(f, dict)]
+    cache.set(key, fields, CUSTOM_FIELDS_TTL)
+    return fields
+
+
+def target_fields_for(sync: Sync) -> list[FieldSpec]:
+    """GHL standard fields of the target object plus the location's custom fields (fetched, cached)."""
+    provider = sync.target_connection.provider
+    return target_fields(sync.target_object, _custom_fields(sync), provider=provider)
+
+
+def mapping_rules_check(*, sync: Sync, rules: list[dict[str, Any]]) -> list[Problem]:
+    return validate_rules(rules, target_fields=target_fields_for(sync))
+
+
+# ---------------------------------------------------------------- versions
+
+
+def _next_number(sync: Sync) -> int:
+    top = MappingVersion.objects.filter(sync=sync).aggregate(top=Max("number"))["top"]
+    return (top or 0) + 1
+
+
+def _create(
+    *,
+    sync: Sync,
+    rules: list[dict[str, Any]],
+    note: str,
+    user: Any,
+    restored_from: MappingVersion | None = None,
+) -> MappingVersion:
+    with transaction.atomic():
+        locked = Sync.objects.select_for_update().get(pk=sync.pk)  # serialises version numbers per sync
+        previous = locked.mapping_version
+        version = MappingVersion.objects.create(
+            sync=locked,
+            number=_next_number(locked),
+            rules=rules,
+            note=note[:NOTE_MAX],
+            restored_from=restored_from,
+            author=user if getattr(user, "is_authenticated", False) else None,
+        )
+        locked.mapping_version = version
+        locked.save(update_fields=["mapping_version", "updated_at"])
+        changes = [str(c) for c in diff_rules(previous.rules if previous else [], rules)]
+        audit_record(
+            actor=user,
+            action="mapping.restore" if restored_from else "mapping.save",
+            obj=version,
+            changes={
+                "version": version.number,
+                "note": version.note,
+                "rows": len(rules),
+                "restored_from": restored_from.number if restored_from else None,
+                "diff": changes[:50],
+            },
+        )
+    sync.mapping_version = version
+    return version
+
+
+def mapping_version_create(
+    *, sync: Sync, rules: list[dict[str, Any]], note: str, user: Any, validate: bool = True
+) -> MappingVersion:
+    """Save `rules` as a new immutable version and make it the sync's current one (audited).
+    Raises MappingRulesInvalid (nothing saved) when the rules have problems."""
+    if validate:
+        problems = mapping_rules_check(sync=sync, rules=rules)
+        if problems:
+            raise MappingRulesInvalid(problems)
+    return _create(sync=sync, rules=rules, note=note.strip(), user=user)
+
+
+def mapping_version_restore(*, version: MappingVersion, user: Any) -> MappingVersion:
+    """Make an old version current again, as a NEW version (history is never rewritten)."""
+    note = f"Restored version {version.number}"
+    return _create(sync=version.sync, rules=list(version.rules), note=note, user=user, restored_from=version)
+
+
+def mapping_version_diff(*, version: MappingVersion) -> list[FieldChange]:
+    """Field-level changes of `version` against the version before it (empty list for the first)."""
+    previous = (
+        MappingVersion.objects.filter(sync_id=version.sync_id, number__lt=version.number)
+        .order_by("-number")
+        .first()
+    )
+    return diff_rules(previous.rules if previous else [], version.rules)
+
+
+# ---------------------------------------------------------------- preview
+
+
+@dataclass
+class PreviewRow:
+    source_id: str
+    source: dict[str, Any]
+    payload: dict[str, Any]
+    problems: list[Problem]
+
+
+@dataclass
+class Preview:
+    rows: list[PreviewRow] = field(default_factory=list)
+    error: str = ""  # why no samples could be read (shown in the panel instead of a 500)
+    rule_problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def sample_problems(self) -> list[Problem]:
+        return [p for row in self.rows for p in row.problems]
+
+
+def _samples(sync: Sync, limit: int) -> list[dict[str, Any]]:
+    source = sync.source_connection
+    # created_at in the key: a recreated database reuses ids, and a cached sample must never outlive its row.
+    key = (
+        f"mapping:samples:{sync.pk}:{source.pk}:{source.created_at.timestamp()}:{sync.source_object}:{limit}"
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return list(cached)
+    records = _connector(sync.source_connection).sample(
+        sync.source_object, limit=limit, options=_source_options(sync)
+    )
+    records = [r for r in (records or []) if isinstance(r, dict)][:limit]
+    cache.set(key, records, PREVIEW_SAMPLE_TTL)
+    return records
+
+
+def _describe_failure(sync: Sync, exc: BaseException) -> str:
+    name = sync.source_connection.get_provider_display()
+    detail = str(exc).strip() or type(exc).__name__
+    status = getattr(exc, "status", None)
+    prefix = f"HTTP {status}: " if status else ""
+    return (
+        f"Could not read sample records from {name} ({sync.source_connection.name}): {prefix}{detail[:300]}"
+    )
+
+
+def _record_id(record: dict[str, Any], index: int) -> str:
+    for key in ("id", "uuid", "user_id", "email"):
+        if record.get(key) not in (None, ""):
+            return str(record[key])
+    return f"sample {index + 1}"
+
+
+def mapping_preview(*, sync: Sync, rules: list[dict[str, Any]], limit: int = PREVIEW_LIMIT) -> Preview:
+    """Pull up to `limit` sample records from the source and map each with `rules`: source -> payload ->
+    problems. Never raises for an unreachable source: Preview.error says what went wrong."""
+    preview = Preview(rule_problems=mapping_rules_check(sync=sync, rules=rules))
+    try:
+        records = _samples(sync, limit)
+    except Exception as exc:  # noqa: BLE001 - any failure of the source becomes a message in the panel
+        log.info("preview samples for sync %s failed: %s", sync.pk, type(exc).__name__)
+        preview.error = _describe_failure(sync, exc)
+        return preview
+    if not records:
+        preview.error = f"{sync.source_connection.name} returned no {sync.source_object} records to preview."
+        return preview
+    context = mapping_context_for(sync)
+    for index, record in enumerate(records):
+        result = apply(record, rules, context=context)
+        preview.rows.append(PreviewRow(_record_id(record, index), record, result.payload, result.problems))
+    return preview
