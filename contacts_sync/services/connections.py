@@ -399,8 +399,9 @@ def _classify_failure(connection: Connection, exc: BaseException) -> str:
     if OAuthError and isinstance(exc, OAuthError):
         return ConnectionStatus.NEEDS_REAUTH if exc.permanent else ConnectionStatus.ERROR
     if isinstance(exc, AuthError) and not isinstance(exc, ScopeError) and connection.auth_kind == AuthKind.OAUTH2:
-        # A rotating credential that the provider refuses after its refresh: only a new consent/PAT helps.
-        return ConnectionStatus.NEEDS_REAUTH
+        # A rotating credential the provider refuses (Hubstaff's TokenRefreshError says if it is permanent):
+        # only a new consent / PAT helps.
+        return ConnectionStatus.NEEDS_REAUTH if getattr(exc, "permanent", True) else ConnectionStatus.ERROR
     return ConnectionStatus.ERROR
 
 
@@ -547,9 +548,31 @@ def connection_update(*, connection: Connection, user: Any, **fields: Any) -> Co
     return connection
 
 
+class _TrialTokenStore:
+    """Holds rotated credentials during a trial: a provider that rotates on exchange (Hubstaff) has already
+    invalidated the typed token by the time the trial succeeds, so what gets stored is what this captured."""
+
+    def __init__(self, secrets: dict[str, Any]) -> None:
+        import threading
+
+        self.secrets = dict(secrets)
+        self.expires_at: Any = None
+        self._lock = threading.Lock()
+
+    def lock(self) -> Any:
+        return self._lock
+
+    def load(self) -> dict[str, Any]:
+        return {**self.secrets, "expires_at": self.expires_at}
+
+    def save(self, secrets: dict[str, Any], *, expires_at: Any = None) -> None:
+        self.secrets = {**self.secrets, **{k: v for k, v in secrets.items() if k != "expires_at"}}
+        self.expires_at = expires_at
+
+
 @sensitive_variables()
-def _trial(connection: Connection, secrets: dict[str, Any]) -> None:
-    """Probe with candidate secrets without storing them (a copy of the row that is never saved)."""
+def _trial(connection: Connection, secrets: dict[str, Any]) -> _TrialTokenStore:
+    """Probe with candidate secrets without touching the row (an unsaved copy); returns the (rotated) secrets."""
     from contacts_sync.connectors.registry import get_connector
     from contacts_sync.services.connectors import connection_info
 
@@ -558,12 +581,14 @@ def _trial(connection: Connection, secrets: dict[str, Any]) -> None:
         external_account_id=connection.external_account_id, company_id=connection.company_id,
         base_url=connection.base_url, config=dict(connection.config), secrets=secrets,
     )
+    store = _TrialTokenStore(secrets)
     if connection.provider == Provider.GHL:
         _probe(trial)
-        return
+        return store
     info = connection_info(trial)
-    info.token_store = None  # a rotating PAT is exchanged in memory here; the real store saves it later
+    info.token_store = store
     get_connector(info).test()
+    return store
 
 
 @sensitive_variables()
@@ -577,20 +602,24 @@ def connection_rotate_secret(*, connection: Connection, secrets: dict[str, Any],
     clean = {k: v for k, v in secrets.items() if v not in (None, "")}
     if not clean:
         raise ConnectionActionError("enter the new secret")
+    candidate = {**connection.secrets, **clean}
+    if connection.provider == Provider.HUBSTAFF and "refresh_token" in clean:
+        # a new PAT: the access token we hold belongs to the old one
+        candidate = {k: v for k, v in candidate.items() if k not in ("access_token", "access_token_expires_at")}
+    expires_at = None
     if verify:
         try:
-            _trial(connection, {**connection.secrets, **clean})
+            store = _trial(connection, candidate)
         except ConnectionActionError:
             raise
         except Exception as exc:  # noqa: BLE001 - shown to the admin, the old secret keeps working
             raise ConnectionActionError(f"the new secret was refused, nothing changed: {_provider_message(exc)}") \
                 from None
+        candidate, expires_at = store.secrets, store.expires_at
     with transaction.atomic():
         conn = Connection.objects.select_for_update().get(pk=connection.pk)
-        conn.secrets = {**conn.secrets, **clean}
-        if conn.provider == Provider.HUBSTAFF and "refresh_token" in clean:
-            conn.secrets.pop("access_token", None)  # a new PAT: the old access token belongs to the old one
-            conn.token_expires_at = None
+        conn.secrets = candidate
+        conn.token_expires_at = expires_at
         conn.updated_by = user
         conn.save(update_fields=["secrets", "token_expires_at", "updated_by", "updated_at"])
         audit_record(actor=user, action="connection.rotate", obj=conn, changes={"secrets_replaced": sorted(clean)})
