@@ -242,6 +242,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 ALERT_FLAP_WINDOW_SECONDS = read_int("ALERT_FLAP_WINDOW_SECONDS", 900)
 # Absolute links in alert messages, e.g. https://sync.example.com (empty = relative links).
 SITE_URL = env.str("SITE_URL", default="")
+# /metrics asks for "Authorization: Bearer <token>" when set (empty = open, for a private network).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 
 # --- the outside APIs ---------------------------------------------------------------------------------

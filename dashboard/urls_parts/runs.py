@@ -1,3 +1,15 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from dashboard.views import charts, overview, runs
+
+urlpatterns = [
+    path("status/poll", overview.overview_poll, name="overview_poll"),
+    path("runs/", runs.run_list, name="run_list"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run_detail"),
+    path("runs/<int:run_id>/poll", runs.run_poll, name="run_poll"),
+    path("runs/<int:run_id>/retry", runs.run_retry, name="run_retry"),
+    path("runs/<int:run_id>/cancel", runs.run_cancel, name="run_cancel"),
+    path("syncs/<int:sync_id>/chart", charts.sync_chart, name="sync_chart"),
+]
