@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -159,8 +160,22 @@ def _ghl_client(connection: Connection, recorder: Any) -> Any:
     try:
         from contacts_sync.services.connections import ghl_client_for
     except ImportError:  # the connections service is not there: build from plain connection data
-        return _ghl_client_from_info(connection_info(connection, on_call=recorder))
-    return ghl_client_for(connection, on_call=recorder)
+        client = _ghl_client_from_info(connection_info(connection, on_call=recorder))
+    else:
+        client = ghl_client_for(connection, on_call=recorder)
+    # connection.config["rate_limit_per_10s"]: 0 turns the shared budget off (emulator runs with limits off,
+    # benchmarks); a number replaces GHL's 100 / 10 s (an account with a raised limit).
+    # connection.config["http_timeout_s"]: the read timeout per attempt (default: the client's own).
+    if connection.config.get("http_timeout_s"):
+        client.timeout = (5.0, float(connection.config["http_timeout_s"]))
+    limit = connection.config.get("rate_limit_per_10s")
+    if limit is not None:
+        from contacts_sync.apiclient.budget import NullBudget, RateBudget
+
+        client.budget = NullBudget() if int(limit) <= 0 else RateBudget.for_account(
+            settings.REDIS_URL, "ghl", connection.external_account_id, [(int(limit), 10.0), (200_000, 86_400.0)]
+        )
+    return client
 
 
 def _ghl_client_from_info(info: Any) -> Any:
@@ -169,7 +184,7 @@ def _ghl_client_from_info(info: Any) -> Any:
     from contacts_sync.ghl.client import DEFAULT_BASE_URL, GHLClient
     from contacts_sync.ghl.oauth import StaticTokenProvider
 
-    budget = RateBudget.for_account(info.redis_url, "ghl", info.account_id, [(100, 10.0), (200_000, 86_400.0)])
+    budget = RateBudget.for_account(info.redis_url or settings.REDIS_URL, "ghl", info.account_id, [(100, 10.0), (200_000, 86_400.0)])
     return GHLClient(location_id=info.account_id, token_provider=StaticTokenProvider(info.secrets["access_token"]),
                      base_url=info.base_url or DEFAULT_BASE_URL, budget=budget, on_call=info.on_call)
 
@@ -215,8 +230,10 @@ def engine_for(*, run: Run, worker_token: str) -> Engine:
     recorder = CallRecorder()
     source = _connector(sync.source_connection, recorder)
     options = {**recipe.source_options, **(sync.options or {})}
-    if recipe.writer == Writer.APP_WRITE:
-        writer: Any = AppWriter(_connector(sync.target_connection, recorder), sync.target_object, options)
+    if run.dry_run:
+        writer: Any = None  # a dry run never writes: it needs no target client at all
+    elif recipe.writer == Writer.APP_WRITE:
+        writer = AppWriter(_connector(sync.target_connection, recorder), sync.target_object, options)
     else:
         writer = _connector(sync.target_connection, recorder).writer(recipe.writer)
     rules = rules_of(run)
