@@ -81,7 +81,7 @@ class HubstaffState:
     notes: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     used_refresh_tokens: set[str] = field(default_factory=set)  # rotated away (this process's lifetime)
-    revoked_before: int = 0  # access tokens issued before this epoch second are expired
+    revoked_at_ms: int = 0  # access tokens issued up to this epoch millisecond are expired
     stats: dict[str, int] = field(default_factory=lambda: {"token_exchanges": 0, "requests": 0})
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: dict[str, Any] = field(default_factory=dict)
@@ -105,7 +105,7 @@ class HubstaffState:
         return self._sign("hsr", user_id, 0)
 
     def _sign(self, kind: str, user_id: int, expires: int) -> str:
-        body = f"{kind}_{user_id}_{int(time.time())}_{expires}_{secrets.token_hex(8)}"
+        body = f"{kind}_{user_id}_{int(time.time() * 1000)}_{expires}_{secrets.token_hex(8)}"  # issued at, in ms
         sig = hmac.new(TOKEN_SIGNING_KEY, body.encode(), hashlib.sha256).hexdigest()[:24]
         return f"{body}_{sig}"
 
@@ -146,7 +146,7 @@ class HubstaffState:
 
     def expire_access_tokens(self) -> None:
         """Every access token issued so far stops working (the client must refresh on the 401)."""
-        self.revoked_before = int(time.time()) + 1
+        self.revoked_at_ms = int(time.time() * 1000)
 
     def authenticate(self, authorization: str | None) -> int:
         """Bearer access token -> user id, counted against that user's (the application's) hourly limit."""
@@ -156,7 +156,7 @@ class HubstaffState:
         if found is None:
             raise HubstaffError(401, "unauthorized", "Invalid access token", 10001)
         user_id, issued, expires = found
-        if expires <= time.time() or issued < self.revoked_before:
+        if expires <= time.time() or issued <= self.revoked_at_ms:
             raise HubstaffError(401, "token_expired", "The access token expired", 10003)
         return user_id
 
