@@ -25,7 +25,15 @@ def _secret_field(label: str, help_text: str, *, required: bool, already_set: bo
     )
 
 
-class ConnectionForm(forms.Form):
+
+class _Form(forms.Form):
+    """No colon after labels (the stylesheet sets them in bold above the field)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+class ConnectionForm(_Form):
     """Create (all secrets required) or edit (secrets optional: empty keeps the stored one) one connection."""
 
     name = forms.CharField(max_length=200)
@@ -64,7 +72,7 @@ def scope_choices() -> list[tuple[str, str]]:
     return [(s.scope, f"{s.scope} · {'write' if s.write else 'read-only'} · {s.purpose}") for s in GHL_SCOPES]
 
 
-class GHLConnectForm(forms.Form):
+class GHLConnectForm(_Form):
     """Start the HighLevel OAuth consent: a name, the scopes to ask for, and (advanced) the emulator's URL."""
 
     name = forms.CharField(max_length=200, initial="HighLevel")
@@ -75,7 +83,7 @@ class GHLConnectForm(forms.Form):
     )
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(_Form):
     """Typed confirmation for destructive actions (disconnect)."""
 
     confirm = forms.CharField(max_length=200, help_text="Type the connection's name to confirm.")
