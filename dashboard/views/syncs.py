@@ -1,0 +1,134 @@
+"""Sync pages: the list, create from a recipe, detail with settings and "Run now"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from contacts_sync import selectors
+from contacts_sync.exceptions import ConfigurationError
+from contacts_sync.models import RunTrigger
+from contacts_sync.services import runs as run_services
+from contacts_sync.services import status as status_services
+from contacts_sync.services import syncs as sync_services
+from dashboard.access import can_edit, editor_required, viewer_required
+from dashboard.forms.syncs import SyncCreateForm, SyncSettingsForm
+
+# Settings the form edits through sync_update; "enabled" goes through the status service (pause/resume).
+SETTINGS_FIELDS = (
+    "name",
+    "webhook_trigger",
+    "poll_interval_seconds",
+    "mode",
+    "backfill_from",
+    "dry_run",
+    "options",
+)
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful post: a redirect, or for htmx a client-side redirect (never a page inside a form)."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@viewer_required
+def sync_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "syncs/list.html", {"rows": selectors.sync_list_rows(), "nav_active": "syncs"})
+
+
+def _create_form(request: HttpRequest, recipe: Any) -> SyncCreateForm:
+    sources = selectors.connections_for(provider=recipe.source_provider)
+    targets = selectors.connections_for(provider=recipe.target_provider)
+    initial = {
+        "name": recipe.title.replace("->", "→"),
+        "webhook_trigger": "webhook" in recipe.triggers,
+        "poll_interval_seconds": sync_services.DEFAULT_POLL_INTERVAL_SECONDS,
+    }
+    data = request.POST if request.method == "POST" else None
+    return SyncCreateForm(data, initial=initial, recipe=recipe, sources=sources, targets=targets)
+
+
+@editor_required
+def sync_create(request: HttpRequest) -> HttpResponse:
+    recipe = selectors.recipe_get(key=request.POST.get("recipe") or request.GET.get("recipe") or "")
+    if recipe is None:
+        ctx = {"recipes": selectors.recipe_list(), "nav_active": "syncs"}
+        return render(request, "syncs/create.html", ctx)
+    form = _create_form(request, recipe)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            sync = sync_services.sync_create_from_recipe(
+                recipe=recipe.key,
+                name=data["name"],
+                source_connection=data["source_connection"],
+                target_connection=data["target_connection"],
+                options=data["options"],
+                user=request.user,
+                poll_interval_seconds=data.get("poll_interval_seconds"),
+                webhook_trigger=data.get("webhook_trigger"),
+            )
+        except ConfigurationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Sync “{sync.name}” created with the recipe's default mapping.")
+            return _go(request, reverse("dashboard:sync_detail", args=[sync.pk]))
+    ctx = {"recipe": recipe, "form": form, "nav_active": "syncs"}
+    return render(request, "syncs/create.html#form" if request.htmx else "syncs/create.html", ctx)
+
+
+def _detail(sync_id: int) -> selectors.SyncDetail:
+    detail = selectors.sync_detail_get(sync_id=sync_id)
+    if detail is None:
+        raise Http404("No such sync.")
+    return detail
+
+
+def _save_settings(request: HttpRequest, detail: selectors.SyncDetail, form: SyncSettingsForm) -> None:
+    sync, data = detail.sync, form.cleaned_data
+    sync_services.sync_update(sync=sync, user=request.user, **{k: data[k] for k in SETTINGS_FIELDS})
+    if data["enabled"] != sync.enabled:
+        status_services.sync_paused_set(sync=sync, paused=not data["enabled"], user=request.user)
+
+
+@viewer_required
+def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
+    detail = _detail(sync_id)
+    form = SyncSettingsForm.for_sync(detail.sync, request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not can_edit(request.user):
+            raise PermissionDenied("Changing a sync needs the Editor role.")
+        if form.is_valid():
+            _save_settings(request, detail, form)
+            messages.success(request, "Settings saved.")
+            return _go(request, reverse("dashboard:sync_detail", args=[sync_id]))
+    ctx = {
+        "d": detail,
+        "sync": detail.sync,
+        "form": form,
+        "active_run": detail.active_run,
+        "nav_active": "syncs",
+    }
+    return render(request, "syncs/detail.html#settings" if request.htmx else "syncs/detail.html", ctx)
+
+
+@editor_required
+@require_POST
+def sync_run_now(request: HttpRequest, sync_id: int) -> HttpResponse:
+    detail = _detail(sync_id)
+    run = run_services.run_enqueue(sync=detail.sync, trigger=RunTrigger.MANUAL, user=request.user)
+    ctx: dict[str, Any] = {"sync": detail.sync, "run": run, "active_run": detail.active_run, "pressed": True}
+    if request.htmx:
+        return render(request, "syncs/detail.html#run_now", ctx)
+    if run is None:
+        messages.warning(request, "A run of this sync is already active; it was not started twice.")
+    else:
+        messages.success(request, f"Run #{run.pk} queued.")
+    return redirect("dashboard:sync_detail", sync_id=sync_id)
