@@ -186,6 +186,9 @@ class Engine:
             fatal = f"Reading {self.recipe.source_provider} failed: {type(exc).__name__}: {exc}"
         except ConfigurationError as exc:
             fatal = f"Configuration problem: {exc}"
+        except Exception as exc:  # a bug must end the run as failed with its reason, not leave it running
+            log.exception("run %s crashed", self.run.pk)
+            fatal = f"Internal error: {type(exc).__name__}: {exc}"
         try:
             self._finish(fatal)
         except LostOwnership:
@@ -261,6 +264,10 @@ class Engine:
                                                   parent_id=parent_id, adopt=self.resumed or link is None)
         except (AuthError, ForbiddenError) as exc:
             raise FatalRunError(f"{self.recipe.target_provider} rejected the credentials: {exc}") from exc
+        except (ValueError, TypeError, KeyError, ConfigurationError) as exc:  # this record cannot be written
+            return Outcome(sid, ItemAction.FAILED, target_id=link.target_id if link else "",
+                           error_class=type(exc).__name__, error_message=str(exc)[:ERROR_MESSAGE_MAX],
+                           payload=shown)
         except ApiError as exc:
             attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
             if isinstance(exc, TransientError | ServerError | TransportError):

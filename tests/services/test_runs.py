@@ -11,7 +11,7 @@ from django.db import close_old_connections
 from contacts_sync import models as m
 from contacts_sync.services import runs
 from tests.factories import RunFactory, RunItemFactory, SyncFactory
-from tests.sync.world import HubstaffOrg, client_sync, ghl_contacts, ghl_write_calls, wait_finished
+from tests.sync.world import HubstaffOrg, calm, client_sync, ghl_contacts, ghl_write_calls, wait_finished
 
 pytestmark = [pytest.mark.worker]
 
@@ -147,7 +147,7 @@ def test_retrying_failed_items_fixes_only_them(clean_sandbox: Any, celery_worker
     failed = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL), timeout=240)
     assert failed.status == m.RunStatus.FAILED
     assert failed.items.filter(action=m.ItemAction.FAILED).exclude(error_class="").exists()
-    clean_sandbox.clear_faults()
+    calm(clean_sandbox)
     retry = wait_finished(runs.run_retry_failed(run=failed, user=None))
     assert retry.status == m.RunStatus.SUCCEEDED, retry.error_summary
     failed_ids = set(failed.items.filter(action=m.ItemAction.FAILED).values_list("source_id", flat=True))

@@ -14,6 +14,19 @@ from tests.factories import ConnectionFactory
 from tests.support import wait_until
 
 _orgs = iter(range(5000, 9000))
+# "Emulator limits off": far above anything a test sends (the GHL emulator enforces 100 / 10 s by default).
+NO_LIMIT = 10**9
+
+
+def limits_off(sandbox: Any) -> None:
+    sandbox.set_faults("ghl", sandbox.location_id, rate_limit=NO_LIMIT)
+    sandbox.set_faults("hubstaff", "*", rate_limit=NO_LIMIT)
+
+
+def calm(sandbox: Any) -> None:
+    """No faults any more, limits still off."""
+    sandbox.clear_faults()
+    limits_off(sandbox)
 
 
 class HubstaffOrg:
@@ -21,6 +34,7 @@ class HubstaffOrg:
 
     def __init__(self, sandbox: Any, clients: int = 0) -> None:
         self.sandbox = sandbox
+        limits_off(sandbox)
         self.org_id = next(_orgs) + int(time.time()) % 1000 * 10
         sandbox.admin("POST", "/hubstaff/_admin/seed", json={
             "organization_id": self.org_id, "clients": 0, "members": 0, "tasks": 0, "notes": 0, "projects": 1})
