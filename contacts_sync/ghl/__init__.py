@@ -1,1 +1,1 @@
-"""See ../shared/DESIGN.md section 4."""
+"""HighLevel client on top of apiclient/: OAuth, the GHL error tree, resources, paging; no ORM, no Celery."""
