@@ -70,7 +70,7 @@ class GHLContactWriter:
                 contact_id, note_id = None, None
         if not contact_id:
             contact_id, created = self._upsert({**body, **({"tags": tags} if tags else {})})
-            tags = None if created else tags
+            tags = None  # sent with the upsert
         if tags:
             self.client.add_tags(contact_id, list(tags))
         if note:
