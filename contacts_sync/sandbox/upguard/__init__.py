@@ -1,0 +1,166 @@
+"""UpGuard CyberRisk emulator, mounted at /upguard (stands in for https://cyber-risk.upguard.com/api/public).
+
+Auth: `Authorization: upguard-sandbox-key` (the raw key, no "Bearer"); the key `upguard-sandbox-key-breachsight`
+lacks the VendorRisk permission and gets 403 on vendor endpoints. Shapes from the v1.11.1 swagger
+(`VendorsResponsePayloadBody`, `monitoredVendor`, `GetLabelsV1RespBody`, `GetOrganisationV1RespBody`,
+`endpointError`) and v1.13.2's vendor contacts (`VendorContactList`). Paging: opaque `page_token`, `page_size`
+(10-2000, default 1000), `next_page_token` omitted on the last page. Seed: 60 vendors with 0-4 contacts each.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from contacts_sync.sandbox.hubstaff import fake
+
+APP = "upguard"
+API_KEY = "upguard-sandbox-key"
+LIMITED_KEY = "upguard-sandbox-key-breachsight"  # a key without the VendorRisk permission
+DEFAULT_VENDORS = 60
+LABELS = ["critical", "payments", "IT", "marketing", "Tier-1 supplier", "GDPR"]
+
+
+class UpGuardState:
+    def __init__(self, vendors: int = DEFAULT_VENDORS) -> None:
+        self.vendors: list[dict[str, Any]] = []
+        self.contacts: list[dict[str, Any]] = []
+        self.requests = 0
+        self.seed(vendors)
+
+    def seed(self, count: int) -> int:
+        r = fake.rng(f"upguard-{len(self.vendors)}")
+        for _ in range(count):
+            vid = 5000 + len(self.vendors) + 1
+            name = fake.company_name(r, vid).strip()
+            host = "".join(ch for ch in name.lower() if ch.isalnum())[:20] + ".example.com"
+            score = r.randint(300, 950)
+            vendor = {"id": vid, "name": name, "primary_hostname": host, "labels": r.sample(LABELS, r.randint(0, 3)),
+                      "tier": r.choice([1, 2, 3]), "monitored": True, "overallScore": score,
+                      "automatedScore": score - r.randint(0, 40), "score": score,
+                      "assessmentStatus": r.choice(["Published", "In progress", "Not assessed"])}
+            if r.random() < 0.4:
+                vendor["attributes"] = {"owner": r.choice(["procurement", "it-sec"])}
+            self.vendors.append(vendor)
+            for _c in range(r.choice([0, 1, 1, 2, 3, 4])):
+                cid = 70_000 + len(self.contacts) + 1
+                first, last = fake.person_name(r)
+                created = fake.past(r, days=500)
+                self.contacts.append({
+                    "id": cid, "vendor_id": vid, "name": f"{first} {last}",
+                    "title": r.choice(["CISO", "Account Manager", "Security Lead", "", "DPO"]),
+                    "email_address": fake.email_for(r, f"{first}.{last}", cid), "phone_mobile": fake.phone(r),
+                    "notes": fake.sentence(r) if r.random() < 0.3 else "",
+                    "created_at": fake.iso(created), "updated_at": fake.iso(created + timedelta(days=r.randint(0, 60))),
+                })
+        return len(self.vendors)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)  # `endpointError`
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(token.encode()).decode().split(":", 1)[1])
+    except (ValueError, IndexError, UnicodeDecodeError):
+        raise ValueError("invalid page_token") from None
+
+
+def _page(request: Request, rows: list[dict[str, Any]], key: str, default_size: int = 1000) -> Response:
+    q = request.query_params
+    try:
+        size = int(q.get("page_size", default_size))
+        offset = _offset(q.get("page_token"))
+    except ValueError as exc:
+        return _error(422, str(exc) if "page_token" in str(exc) else "page_size must be an integer")
+    if not 10 <= size <= 2000:
+        return _error(422, "page_size must be between 10 and 2000")
+    body: dict[str, Any] = {key: rows[offset:offset + size], "total_results": len(rows)}
+    if offset + size < len(rows):
+        body["next_page_token"] = _token(offset + size)
+    return JSONResponse(body)
+
+
+def mount(ctx: Any) -> Mount:
+    box = {"state": UpGuardState()}
+
+    def guarded(handler: Any, *, permission: str = "VendorRisk") -> Any:
+        async def run(request: Request) -> Response:
+            short = await ctx.faults.before(APP, "*")
+            if short is not None:
+                return short
+            key = request.headers.get("authorization", "")
+            if key not in (API_KEY, LIMITED_KEY):
+                return _error(401, "invalid or missing API key")
+            if key == LIMITED_KEY and permission == "VendorRisk":
+                return _error(403, "API key does not have the VendorRisk permission")
+            box["state"].requests += 1
+            return await handler(request, box["state"])
+
+        return run
+
+    async def organisation(request: Request, state: UpGuardState) -> Response:
+        return JSONResponse({"id": 12345678, "name": "Sandbox Org", "primary_hostname": "sandbox.example",
+                             "automatedScore": 812})
+
+    async def labels(request: Request, state: UpGuardState) -> Response:
+        return JSONResponse({"labels": sorted({lab for v in state.vendors for lab in v["labels"]} | set(LABELS))})
+
+    async def vendors(request: Request, state: UpGuardState) -> Response:
+        wanted = request.query_params.getlist("labels") + request.query_params.getlist("labels[]")
+        rows = [v for v in state.vendors if not wanted or set(wanted) & set(v["labels"])]
+        return _page(request, rows, "vendors")
+
+    async def vendor_contacts(request: Request, state: UpGuardState) -> Response:
+        q = request.query_params
+        vendor = None
+        if q.get("vendor_id"):
+            vendor = next((v for v in state.vendors if str(v["id"]) == q["vendor_id"]), None)
+        elif q.get("vendor_primary_hostname"):
+            vendor = next((v for v in state.vendors if v["primary_hostname"] == q["vendor_primary_hostname"]), None)
+        else:
+            return _error(422, "vendor_id or vendor_primary_hostname is required")
+        if vendor is None:
+            return _error(404, "vendor not found")
+        rows = [c for c in state.contacts if c["vendor_id"] == vendor["id"]]
+        return _page(request, rows, "contacts", default_size=200)
+
+    async def vendor_labels(request: Request, state: UpGuardState) -> Response:
+        host = request.query_params.get("vendor_primary_hostname")
+        vendor = next((v for v in state.vendors if v["primary_hostname"] == host), None)
+        if vendor is None:
+            return _error(422, "vendor_primary_hostname does not name a monitored vendor")
+        vendor["labels"] = [lab for lab in request.query_params.getlist("labels") if lab]
+        return Response(status_code=204)
+
+    async def admin(request: Request) -> Response:
+        if request.path_params["action"] == "stats":
+            s = box["state"]
+            return JSONResponse({"vendors": len(s.vendors), "contacts": len(s.contacts), "requests": s.requests})
+        return _error(404, "no such admin action")
+
+    def reset() -> None:
+        box["state"] = UpGuardState()
+
+    ctx.on_reset(APP, reset)
+    ctx.on_status(APP, lambda: {"vendors": len(box["state"].vendors), "contacts": len(box["state"].contacts)})
+    return Mount("/upguard", routes=[
+        Route("/organisation", guarded(organisation, permission="")),
+        Route("/labels", guarded(labels)),
+        Route("/vendors", guarded(vendors)),
+        Route("/vendor/contact/list", guarded(vendor_contacts)),
+        Route("/vendor/labels", guarded(vendor_labels), methods=["PUT"]),
+        Route("/_admin/{action}", admin),
+    ])
