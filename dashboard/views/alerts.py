@@ -15,6 +15,7 @@ from contacts_sync import selectors
 from contacts_sync.models import Alert, AlertState
 from contacts_sync.services import alerts as alert_services
 from dashboard.access import editor_required, viewer_required
+from dashboard.views.overview import prime_user
 
 ALERTS_PER_PAGE = 50
 STATE_FILTERS = [("unresolved", "Open + acknowledged"), *AlertState.choices, ("", "All")]
@@ -22,6 +23,7 @@ STATE_FILTERS = [("unresolved", "Open + acknowledged"), *AlertState.choices, (""
 
 @viewer_required
 def alert_list(request: HttpRequest) -> HttpResponse:
+    prime_user(request)
     state = request.GET.get("state", "unresolved")
     if state not in {v for v, _ in STATE_FILTERS}:
         messages.warning(request, f"Ignored the state filter {state[:40]!r}.")
@@ -52,10 +54,12 @@ def _act(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:
 @require_POST
 @editor_required
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    prime_user(request)
     return _act(request, alert_id, "ack")
 
 
 @require_POST
 @editor_required
 def alert_resolve(request: HttpRequest, alert_id: int) -> HttpResponse:
+    prime_user(request)
     return _act(request, alert_id, "resolve")

@@ -14,10 +14,12 @@ from contacts_sync.models import AlertChannel
 from contacts_sync.services import channels as channel_services
 from dashboard.access import admin_required
 from dashboard.forms.alerts import ChannelForm
+from dashboard.views.overview import prime_user
 
 
 @admin_required
 def channel_list(request: HttpRequest) -> HttpResponse:
+    prime_user(request)
     form = ChannelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -44,6 +46,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_required
 def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
+    prime_user(request)
     channel = get_object_or_404(AlertChannel, pk=channel_id)
     n = channel_services.channel_test(channel=channel, user=request.user)
     if n.ok:
@@ -57,6 +60,7 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
 @require_POST
 @admin_required
 def channel_toggle(request: HttpRequest, channel_id: int) -> HttpResponse:
+    prime_user(request)
     channel = get_object_or_404(AlertChannel, pk=channel_id)
     channel_services.channel_enabled_set(channel=channel, enabled=not channel.enabled, user=request.user)
     messages.success(request, f"{channel.name} {'enabled' if channel.enabled else 'disabled'}.")
@@ -66,6 +70,7 @@ def channel_toggle(request: HttpRequest, channel_id: int) -> HttpResponse:
 @require_POST
 @admin_required
 def channel_delete(request: HttpRequest, channel_id: int) -> HttpResponse:
+    prime_user(request)
     channel = get_object_or_404(AlertChannel, pk=channel_id)
     channel_services.channel_delete(channel=channel, user=request.user)
     messages.success(request, f"Deleted {channel.name}.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -19,6 +20,12 @@ from dashboard.views.charts import sparkline
 # notices a run started by the scheduler or a webhook without anyone reloading the page.
 ACTIVE_POLL_SECONDS = 5
 IDLE_POLL_SECONDS = 30
+
+
+def prime_user(request: HttpRequest) -> None:
+    """Load the user's groups once: the nav's role checks then read them from memory, not 8 queries a page."""
+    if request.user.is_authenticated:
+        prefetch_related_objects([request.user], "groups")
 
 
 def _context() -> dict[str, Any]:
@@ -38,6 +45,7 @@ def _context() -> dict[str, Any]:
 
 @viewer_required
 def overview(request: HttpRequest) -> HttpResponse:
+    prime_user(request)
     template = "dashboard/overview.html#live" if request.htmx else "dashboard/overview.html"
     return render(request, template, _context())
 
@@ -47,4 +55,5 @@ def overview_poll(request: HttpRequest) -> HttpResponse:
     """204 when nothing changed since the token the page holds (one query), else the fresh live part."""
     if request.GET.get("token") == selectors.status_token():
         return HttpResponse(status=204)
+    prime_user(request)
     return render(request, "dashboard/overview.html#live", _context())

@@ -15,6 +15,7 @@ from contacts_sync.models import ItemAction, Run, RunStatus, RunTrigger
 from contacts_sync.services import runs as run_services
 from dashboard.access import editor_required, viewer_required
 from dashboard.views.charts import sync_charts
+from dashboard.views.overview import prime_user
 
 RUN_DETAIL_POLL_SECONDS = 5  # a running run's counts move; a finished one's never do (no trigger at all)
 
@@ -26,6 +27,7 @@ def _page(request: HttpRequest, qs: Any, per_page: int, param: str = "page") -> 
 
 @viewer_required
 def run_list(request: HttpRequest) -> HttpResponse:
+    prime_user(request)
     filters = selectors.run_filters_parse(request.GET)
     for problem in filters.problems:
         messages.warning(request, problem)
@@ -70,6 +72,7 @@ def _detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
 
 @viewer_required
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    prime_user(request)
     run = _get_run(run_id)
     partial = request.GET.get("partial")
     template = "runs/detail.html"
@@ -81,6 +84,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 @viewer_required
 def run_poll(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run detail's live header: 204 while unchanged; once finished the fresh header has no trigger."""
+    prime_user(request)
     current = selectors.run_token(run_id=run_id)
     if current is None:
         raise Http404("No such run.")
@@ -95,6 +99,7 @@ def run_poll(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 @editor_required
 def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
+    prime_user(request)
     run = _get_run(run_id)
     new = run_services.run_retry_failed(run=run, user=request.user)
     if new is None:
@@ -108,6 +113,7 @@ def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 @editor_required
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    prime_user(request)
     run = _get_run(run_id)
     if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         messages.warning(request, f"Run #{run.pk} is already {run.get_status_display().lower()}.")

@@ -101,7 +101,8 @@ def test_a_user_without_a_role_gets_403(client: Any, django_user_model: Any) -> 
 def test_the_create_page_lists_the_recipes(login: Any, editor: Any) -> None:
     html = login(editor).get(reverse("dashboard:sync_create")).content.decode()
     assert f"?recipe={RECIPE}" in html
-    assert "Hubstaff client -&gt; GHL contact" in html or "Hubstaff client -> GHL contact" in html
+    assert "Hubstaff client → GHL contact" in html
+    assert "HighLevel" in html  # provider names, not keys
 
 
 def test_picking_a_recipe_offers_only_connections_of_the_right_apps(
