@@ -411,12 +411,42 @@ def sync_list_rows() -> list[SyncRow]:
     return [SyncRow(sync=s, last_run=runs.get(s.latest_run_id)) for s in syncs]
 
 
-def recipe_list() -> list[_Recipe]:
-    return sorted(_RECIPES.values(), key=lambda r: (r.source_provider, r.title))
+@dataclass
+class RecipeCard:
+    """A recipe as the pages show it: provider names instead of keys, an arrow instead of "->"."""
+
+    recipe: _Recipe
+
+    @property
+    def key(self) -> str:
+        return self.recipe.key
+
+    @property
+    def title(self) -> str:
+        return self.recipe.title.replace("->", "→")
+
+    @property
+    def source_label(self) -> str:
+        return _m.Provider(self.recipe.source_provider).label
+
+    @property
+    def target_label(self) -> str:
+        return _m.Provider(self.recipe.target_provider).label
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "recipe":
+            raise AttributeError(name)
+        return getattr(self.recipe, name)
 
 
-def recipe_get(*, key: str) -> _Recipe | None:
-    return _RECIPES.get(key)
+def recipe_list() -> list[RecipeCard]:
+    cards = [RecipeCard(r) for r in _RECIPES.values()]
+    return sorted(cards, key=lambda c: (c.recipe.source_provider != "hubstaff", c.source_label, c.title))
+
+
+def recipe_get(*, key: str) -> RecipeCard | None:
+    recipe = _RECIPES.get(key)
+    return RecipeCard(recipe) if recipe else None
 
 
 def connections_for(*, provider: str) -> QuerySet[Connection]:
@@ -426,7 +456,7 @@ def connections_for(*, provider: str) -> QuerySet[Connection]:
 @dataclass
 class SyncDetail:
     sync: Sync
-    recipe: _Recipe | None
+    recipe: RecipeCard | None
     active_run: Run | None
     recent_runs: list[Run]
     recent_events: list[_m.InboundEvent]
@@ -461,5 +491,5 @@ def sync_detail_get(*, sync_id: int) -> SyncDetail | None:
         return None
     runs = list(Run.objects.filter(sync=sync).order_by("-created_at")[:SYNC_DETAIL_RUNS])
     active = Run.objects.filter(sync=sync, status__in=ACTIVE_RUN_STATUSES).first()
-    return SyncDetail(sync=sync, recipe=_RECIPES.get(sync.recipe), active_run=active, recent_runs=runs,
+    return SyncDetail(sync=sync, recipe=recipe_get(key=sync.recipe), active_run=active, recent_runs=runs,
                       recent_events=sync_events(sync=sync))

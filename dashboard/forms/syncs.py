@@ -55,12 +55,13 @@ class SyncCreateForm(forms.Form):
     options = _options_field()
 
     def __init__(self, *args: Any, recipe: Any, sources: Any, targets: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.recipe = recipe
         self.fields["source_connection"].queryset = sources
-        self.fields["source_connection"].label = f"Source ({recipe.source_provider} connection)"
+        self.fields["source_connection"].label = f"Source: a {recipe.source_label} connection"
         self.fields["target_connection"].queryset = targets
-        self.fields["target_connection"].label = f"Target ({recipe.target_provider} connection)"
+        self.fields["target_connection"].label = f"Target: a {recipe.target_label} connection"
         if "webhook" not in recipe.triggers:
             del self.fields["webhook_trigger"]
         if "poll" not in recipe.triggers:
@@ -97,7 +98,7 @@ class SyncSettingsForm(forms.Form):
             "dry_run": sync.dry_run,
             "options": json.dumps(sync.options, indent=1, sort_keys=True) if sync.options else "",
         }
-        return cls(data, initial=initial)
+        return cls(data, initial=initial, label_suffix="")
 
     def clean_options(self) -> dict[str, Any]:
         return _clean_options(self.cleaned_data.get("options") or "")
