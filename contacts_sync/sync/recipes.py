@@ -105,6 +105,7 @@ RECIPES: dict[str, Recipe] = {
             triggers=(WEBHOOK, POLL, MANUAL),
             description="A GHL contact tagged 'critical' opens a Hubstaff to-do in the configured project.",
             writer=Writer.APP_WRITE,
+            source_options={"tag": "critical"},
             record_filter={"tag": "critical"},
         ),
         Recipe(

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import close_old_connections
+from django.db import connection
 
 from contacts_sync import models as m
 from contacts_sync.services import runs
@@ -27,7 +27,7 @@ def test_only_one_run_is_active_per_sync_when_many_enqueue_at_once() -> None:
             barrier.wait()
             results.append(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL))
         finally:
-            close_old_connections()
+            connection.close()
 
     threads = [threading.Thread(target=enqueue) for _ in range(8)]
     for t in threads:

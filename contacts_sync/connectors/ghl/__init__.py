@@ -51,16 +51,13 @@ class GHLConnector:
         query = options.get("query") or None
         tag = options.get("tag")
         filters = [{"field": "tags", "operator": "eq", "value": tag}] if tag else None
-        after = (cursor or {}).get("after_id")
-        skipping = after is not None
+        after = (cursor or {}).get("search_after")  # the last contact's searchAfter: resume exactly there
         batch: list[dict[str, Any]] = []
-        for contact in self.client.search_contacts(query=query, filters=filters, page_limit=limit):
-            if skipping:  # resume: the search is ordered, skip what the checkpoint covers
-                skipping = str(contact.get("id")) != str(after)
-                continue
+        for contact in self.client.search_contacts(query=query, filters=filters, page_limit=limit,
+                                                   search_after=after):
             batch.append(contact)
-            if len(batch) >= limit:
-                yield Page(records=batch, cursor={"after_id": str(batch[-1]["id"])})
+            if len(batch) >= limit and contact.get("searchAfter"):
+                yield Page(records=batch, cursor={"search_after": contact["searchAfter"]})
                 batch = []
         yield Page(records=batch, cursor=None)
 
