@@ -435,20 +435,24 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
 
 
 def connection_check(*, connection: Connection) -> Connection:
-    """The periodic check: refresh a GHL token that expires soon (single-flight), then test."""
-    if connection.status == ConnectionStatus.DISABLED or not connection.secrets:
+    """The periodic check: refresh a GHL token that expires soon (single-flight), then test.
+
+    A connection in needs re-auth is left alone: only a new consent / key fixes it, and hammering the token
+    endpoint with a dead refresh token is what "no retry loop" forbids.
+    """
+    connection.refresh_from_db()
+    if connection.status in (ConnectionStatus.DISABLED, ConnectionStatus.NEEDS_REAUTH) or not connection.secrets:
         return connection
     if connection.provider == Provider.GHL and connection.auth_kind == AuthKind.OAUTH2:
         horizon = timezone.now() + timedelta(seconds=PERIODIC_REFRESH_AHEAD_SECONDS)
         if connection.token_expires_at is None or connection.token_expires_at <= horizon:
             try:
                 connection_token_refresh(connection=connection, ahead_seconds=PERIODIC_REFRESH_AHEAD_SECONDS)
-            except Exception as exc:  # noqa: BLE001 - the test below records the visible status
+            except Exception as exc:  # noqa: BLE001 - the status below (or the refresher) records it
                 log.info("connection %s: refresh ahead of expiry failed: %s", connection.pk, _provider_message(exc))
-    if connection.status == ConnectionStatus.NEEDS_REAUTH:
-        connection.refresh_from_db()
-        if connection.status == ConnectionStatus.NEEDS_REAUTH:
-            return connection  # only a new consent fixes it; do not hammer the provider
+                connection.refresh_from_db()
+                if connection.status == ConnectionStatus.NEEDS_REAUTH:
+                    return connection
     return connection_test(connection=connection)
 
 
