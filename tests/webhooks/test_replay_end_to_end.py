@@ -1,0 +1,117 @@
+"""End to end with real parts: the GHL emulator signs and delivers a webhook to the running service, a real
+Celery worker runs the sync, the Hubstaff emulator receives the task. Replaying the delivery changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+
+from contacts_sync import models as m
+from contacts_sync.services.syncs import sync_create_from_recipe
+from tests.support import ROOT, wait_until
+from tests.sync.world import HubstaffOrg, connections
+
+pytestmark = pytest.mark.timeout(240)
+SANDBOX_PRIVATE_KEY = ROOT / "contacts_sync" / "sandbox" / "keys" / "ghl-webhook-ed25519-private.pem"
+
+
+def sandbox_sign(body: bytes) -> str:
+    """The emulator's own signature (Ed25519 is deterministic), so a replay is byte-for-byte GHL's delivery."""
+    key: Any = serialization.load_pem_private_key(SANDBOX_PRIVATE_KEY.read_bytes(), password=None)
+    return base64.b64encode(key.sign(body)).decode()
+
+
+def hubstaff_tasks(org: HubstaffOrg, project_id: int) -> list[dict[str, Any]]:
+    r = org.http.get(f"{org.sandbox.url}/hubstaff/v2/projects/{project_id}/tasks", timeout=10)
+    r.raise_for_status()
+    return r.json()["tasks"]
+
+
+@pytest.fixture
+def critical_sync(sandbox: Any, live_server: Any, settings: Any) -> Any:
+    settings.GHL_WEBHOOK_PUBLIC_KEY = requests.get(f"{sandbox.ghl_url}/_admin/public-key", timeout=10).text
+    org = HubstaffOrg(sandbox)
+    projects = org.http.get(f"{sandbox.url}/hubstaff/v2/organizations/{org.org_id}/projects", timeout=10)
+    project_id = projects.json()["projects"][0]["id"]
+    hub, ghl = connections(sandbox, org)
+    sync = sync_create_from_recipe(
+        recipe="ghl_critical_contact_to_hubstaff_task",
+        name="critical",
+        source_connection=ghl,
+        target_connection=hub,
+        options={"project_id": project_id},
+        poll_interval_seconds=None,
+        webhook_trigger=True,
+    )
+    sandbox.admin(
+        "POST",
+        "/ghl/_admin/webhooks",
+        json={"locationId": sandbox.location_id, "url": f"{live_server.url}/webhooks/ghl/"},
+    )
+    yield sync, org, project_id
+    sandbox.admin("POST", "/ghl/_admin/webhooks", json={"locationId": sandbox.location_id, "url": ""})
+
+
+def test_a_webhook_replayed_five_times_produces_one_change(
+    critical_sync: Any, sandbox: Any, live_server: Any, celery_worker: Any
+) -> None:
+    sync, org, project_id = critical_sync
+    email = f"crit-{uuid.uuid4().hex[:8]}@example.com"
+    created = requests.post(
+        f"{sandbox.ghl_url}/contacts/",
+        json={
+            "locationId": sandbox.location_id,
+            "firstName": "Crit",
+            "lastName": "Ical",
+            "email": email,
+            "tags": ["critical"],
+        },
+        headers={"Authorization": f"Bearer {sandbox.token}", "Version": "2021-07-28"},
+        timeout=10,
+    )
+    created.raise_for_status()
+    contact_id = created.json()["contact"]["id"]
+
+    def delivered_event() -> m.InboundEvent | None:
+        return m.InboundEvent.objects.filter(provider="ghl", body__contains=contact_id).order_by("pk").first()
+
+    event = wait_until(delivered_event, timeout=30, what="the signed ContactCreate webhook")
+    assert isinstance(event, m.InboundEvent)
+
+    def task_created() -> bool:
+        return len(hubstaff_tasks(org, project_id)) >= 1
+
+    wait_until(task_created, timeout=90, interval=0.5, what="the Hubstaff task")
+
+    body = event.body.encode()
+    signature = sandbox_sign(body)
+    replies = [
+        requests.post(
+            f"{live_server.url}/webhooks/ghl/",
+            data=body,
+            timeout=10,
+            headers={"Content-Type": "application/json", "x-ghl-signature": signature},
+        )
+        for _ in range(5)
+    ]
+    assert [r.status_code for r in replies] == [200] * 5
+    assert {r.json()["status"] for r in replies} == {"duplicate"}
+
+    time.sleep(3)  # room for anything a replay might (wrongly) have enqueued to reach the worker
+    wait_until(
+        lambda: not m.Run.objects.filter(sync=sync, status__in=m.ACTIVE_RUN_STATUSES).exists(),
+        timeout=60,
+        what="no active run",
+    )
+    tasks = hubstaff_tasks(org, project_id)
+    assert len(tasks) == 1, tasks
+    assert m.InboundEvent.objects.filter(event_id=event.event_id).count() == 1
+    assert m.Run.objects.filter(sync=sync, event=event).count() == 1
+    event.refresh_from_db()
+    assert event.status == m.EventStatus.PROCESSED
