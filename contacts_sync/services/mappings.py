@@ -28,6 +28,7 @@ PREVIEW_LIMIT = 5  # the issue's "5 sample records": enough to see variety, chea
 # spend the source app's rate budget each time.
 PREVIEW_SAMPLE_TTL = 60
 CUSTOM_FIELDS_TTL = 300
+CUSTOM_FIELDS_FAILED_TTL = 30  # a failed fetch is retried after this long, not on every editor request
 NOTE_MAX = 500  # MappingVersion.note max_length
 
 
@@ -96,6 +97,7 @@ def _custom_fields(sync: Sync) -> list[dict[str, Any]]:
         answer = ghl_client_for(connection).list_custom_fields(model="contact")
     except Exception as exc:  # noqa: BLE001 - without the list any customField.<id> is accepted
         log.info("custom fields of connection %s unavailable: %s", connection.pk, type(exc).__name__)
+        cache.set(key, [], CUSTOM_FIELDS_FAILED_TTL)  # do not retry on every keystroke of the editor
         return []
     fields = answer.get("customFields", []) if isinstance(answer, dict) else list(answer or [])
     fields = [f for f in fields if isinstance(f, dict)]
@@ -261,3 +263,61 @@ def mapping_preview(*, sync: Sync, rules: list[dict[str, Any]], limit: int = PRE
         result = apply(record, rules, context=context)
         preview.rows.append(PreviewRow(_record_id(record, index), record, result.payload, result.problems))
     return preview
+
+
+# ---------------------------------------------------------------- reads for the pages
+
+
+def transform_choices() -> list[dict[str, str]]:
+    from contacts_sync.mapping.transforms import REGISTRY
+
+    return [{"name": t.name, "label": t.label, "help": t.help} for t in REGISTRY.values()]
+
+
+def rule_rows(rules: list[Any]) -> list[dict[str, Any]]:
+    """One line per rule for read-only tables (version page)."""
+    from contacts_sync.mapping.diff import describe_source, describe_transforms
+
+    rows = []
+    for index, rule in enumerate(rules or []):
+        if not isinstance(rule, dict):
+            continue
+        rows.append(
+            {
+                "number": index + 1,
+                "source": describe_source(rule),
+                "target": rule.get("target") or "",
+                "transforms": describe_transforms(rule),
+                "required": bool(rule.get("required")),
+                "default": rule.get("default"),
+            }
+        )
+    return rows
+
+
+@dataclass
+class HistoryEntry:
+    version: MappingVersion
+    changes: list[FieldChange]
+    run_count: int
+    is_current: bool
+
+
+def mapping_history(*, sync: Sync) -> list[HistoryEntry]:
+    """Every version of the sync, newest first, each with its field-level diff against the one before."""
+    from django.db.models import Count
+
+    versions = list(
+        MappingVersion.objects.filter(sync=sync)
+        .select_related("author", "restored_from")
+        .annotate(run_total=Count("runs"))
+        .order_by("number")
+    )
+    entries, previous = [], None
+    for version in versions:
+        changes = diff_rules(previous.rules if previous else [], version.rules)
+        entries.append(
+            HistoryEntry(version, changes, version.run_total, version.pk == sync.mapping_version_id)
+        )
+        previous = version
+    return entries[::-1]
