@@ -265,6 +265,14 @@ class HubstaffClient(ApiClient):
                                             operation="list notes"):
             yield items, nxt
 
+    def project_pages(self, organization_id: str | int, *, page_limit: int = DEFAULT_PAGE_LIMIT
+                      ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        for _body, items, nxt in self.pages("/v2/organizations/{organization_id}/projects", "projects",
+                                            path_params={"organization_id": organization_id},
+                                            params=[("status", "all")], page_limit=page_limit,
+                                            operation="list projects"):
+            yield items, nxt
+
     def get_task(self, task_id: str | int) -> dict[str, Any]:
         body = self._request("GET", "/v2/tasks/{task_id}", path_params={"task_id": task_id}, operation="get task")
         return self.require(body, "task", operation="get task")

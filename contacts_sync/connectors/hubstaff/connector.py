@@ -23,7 +23,8 @@ NOTES_WINDOW = timedelta(days=30)
 NOTES_DEFAULT_LOOKBACK = timedelta(days=30)
 NOTES_MAX_LOOKBACK = timedelta(days=3 * 365 - 1)
 # Fields a task write may carry (postV2ProjectsProjectIdTasks / putV2TasksTaskId in the spec).
-TASK_CREATE_FIELDS = {"summary", "assignee_id", "assignee_ids", "metadata", "pay_rate", "bill_rate"}
+# `details` is a Task field the spec's write bodies do not list; it is sent anyway (see the spec gaps).
+TASK_CREATE_FIELDS = {"summary", "details", "assignee_id", "assignee_ids", "metadata", "pay_rate", "bill_rate"}
 TASK_UPDATE_FIELDS = TASK_CREATE_FIELDS | {"status"}
 
 CLIENT_FIELDS = [
@@ -65,6 +66,7 @@ TASK_FIELDS = [
     FieldSpec("details", "Details"),
     FieldSpec("status", "Status"),
     FieldSpec("project_id", "Project ID", "number"),
+    FieldSpec("client_id", "Client ID (of the project; added by the connector)", "number"),
     FieldSpec("assignee_ids", "Assignee user IDs", "list"),
     FieldSpec("due_at", "Due at", "datetime"),
     FieldSpec("completed_at", "Completed at", "datetime"),
@@ -81,11 +83,13 @@ NOTE_FIELDS = [
     FieldSpec("date", "Date", "date"),
     FieldSpec("user_id", "User ID", "number"),
     FieldSpec("project_id", "Project ID", "number"),
+    FieldSpec("client_id", "Client ID (of the project; added by the connector)", "number"),
     FieldSpec("task_id", "Task ID", "number"),
 ]
 # What a write to a Hubstaff task accepts (for the mapping editor when Hubstaff is the target).
 TASK_TARGET_FIELDS = [
     FieldSpec("summary", "Summary (required)"),
+    FieldSpec("details", "Details"),
     FieldSpec("status", "Status (active | completed; updates only)"),
     FieldSpec("assignee_ids", "Assignee user IDs", "list"),
     FieldSpec("project_id", "Project ID (else the sync's project)", "number"),
@@ -111,6 +115,7 @@ class HubstaffConnector:
     def __init__(self, info: ConnectionInfo, client: HubstaffClient | None = None) -> None:
         self.info = info
         self.organization_id = str(info.account_id or info.config.get("organization_id") or "")
+        self._project_clients: dict[int, int] | None = None
         self.client = client or build_client(
             base_url=info.base_url, secrets=info.secrets, account_id=self.organization_id, store=info.token_store,
             redis_url=info.redis_url, on_call=info.on_call, rate_limit_per_hour=info.config.get("rate_limit_per_hour"),
@@ -175,6 +180,8 @@ class HubstaffConnector:
         for items, nxt in pages:
             if since is not None:
                 items = [r for r in items if (_parse_dt(r.get("updated_at")) or since) >= since]
+            if object_kind == "task":
+                items = self._with_client_ids(items)
             yield Page(records=items, cursor={"page_start_id": nxt} if nxt is not None else None)
 
     def _read_notes(self, cursor: dict[str, Any], options: dict[str, Any], page_limit: int) -> Iterator[Page]:
@@ -194,8 +201,22 @@ class HubstaffConnector:
                     next_cursor = {"window_start": window_stop.isoformat(), "page_start_id": 0}
                 else:
                     next_cursor = None
-                yield Page(records=items, cursor=next_cursor)
+                yield Page(records=self._with_client_ids(items), cursor=next_cursor)
             window_start, start_id = window_stop, 0
+
+    def _with_client_ids(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Tasks and notes name their project only; the GHL recipes attach them to the project's client's
+        contact, so each record gets `client_id` (absent when the project has no client)."""
+        if self._project_clients is None:
+            self._project_clients = {
+                int(p["id"]): int(p["client_id"])
+                for items, _ in self.client.project_pages(self._org()) for p in items if p.get("client_id")
+            }
+        out = []
+        for record in records:
+            client_id = self._project_clients.get(int(record.get("project_id") or 0))
+            out.append({**record, "client_id": client_id} if client_id else record)
+        return out
 
     def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
                ) -> list[dict[str, Any]]:

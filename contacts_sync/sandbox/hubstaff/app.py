@@ -180,13 +180,24 @@ class HubstaffEmulator:
         self.state.require_org(user_id, org_id)
         statuses = _list(request, "status")
         project_ids = [_int(p, "project_ids") or 0 for p in _list(request, "project_ids")]
-        return self._paged("tasks", self.state.list_tasks(org_id, statuses=statuses, project_ids=project_ids),
-                           request)
+        return self._paged(
+            "tasks", self.state.list_tasks(org_id, statuses=statuses, project_ids=project_ids), request
+        )
+
+    async def list_projects(self, request: Request, user_id: int) -> Response:
+        org_id = _int(request.path_params["organization_id"], "organization_id") or 0
+        self.state.require_org(user_id, org_id)
+        return self._paged("projects", self.state.list_projects(org_id), request)
+
+    async def get_project(self, request: Request, user_id: int) -> Response:
+        return JSONResponse({"project": _clean(self._project(request, user_id))})
 
     async def list_project_tasks(self, request: Request, user_id: int) -> Response:
         project = self._project(request, user_id)
         statuses = _list(request, "status")
-        tasks = self.state.list_tasks(project["organization_id"], statuses=statuses, project_ids=[project["id"]])
+        tasks = self.state.list_tasks(
+            project["organization_id"], statuses=statuses, project_ids=[project["id"]]
+        )
         return self._paged("tasks", tasks, request)
 
     def _project(self, request: Request, user_id: int) -> dict[str, Any]:
@@ -373,18 +384,46 @@ class HubstaffEmulator:
         return [
             Route("/access_tokens", self.access_tokens, methods=["POST"]),
             Route(f"{v2}/users/me", e(self.users_me), methods=["GET"]),
-            Route(v2 + "/organizations/{organization_id}", e(self.organization, org_scoped=o), methods=["GET"]),
-            Route(v2 + "/organizations/{organization_id}/clients", e(self.list_clients, org_scoped=o),
-                  methods=["GET"]),
-            Route(v2 + "/organizations/{organization_id}/clients", e(self.create_client, org_scoped=o),
-                  methods=["POST"]),
+            Route(
+                v2 + "/organizations/{organization_id}", e(self.organization, org_scoped=o), methods=["GET"]
+            ),
+            Route(
+                v2 + "/organizations/{organization_id}/clients",
+                e(self.list_clients, org_scoped=o),
+                methods=["GET"],
+            ),
+            Route(
+                v2 + "/organizations/{organization_id}/clients",
+                e(self.create_client, org_scoped=o),
+                methods=["POST"],
+            ),
             Route(v2 + "/clients/{client_id}", e(self.get_client), methods=["GET"]),
-            Route(v2 + "/organizations/{organization_id}/members", e(self.list_members, org_scoped=o),
-                  methods=["GET"]),
-            Route(v2 + "/organizations/{organization_id}/tasks", e(self.list_tasks, org_scoped=o), methods=["GET"]),
-            Route(v2 + "/organizations/{organization_id}/notes", e(self.list_notes, org_scoped=o), methods=["GET"]),
-            Route(v2 + "/organizations/{organization_id}/webhooks", e(self.create_org_webhook, org_scoped=o),
-                  methods=["POST"]),
+            Route(
+                v2 + "/organizations/{organization_id}/members",
+                e(self.list_members, org_scoped=o),
+                methods=["GET"],
+            ),
+            Route(
+                v2 + "/organizations/{organization_id}/tasks",
+                e(self.list_tasks, org_scoped=o),
+                methods=["GET"],
+            ),
+            Route(
+                v2 + "/organizations/{organization_id}/notes",
+                e(self.list_notes, org_scoped=o),
+                methods=["GET"],
+            ),
+            Route(
+                v2 + "/organizations/{organization_id}/webhooks",
+                e(self.create_org_webhook, org_scoped=o),
+                methods=["POST"],
+            ),
+            Route(
+                v2 + "/organizations/{organization_id}/projects",
+                e(self.list_projects, org_scoped=o),
+                methods=["GET"],
+            ),
+            Route(v2 + "/projects/{project_id}", e(self.get_project), methods=["GET"]),
             Route(v2 + "/projects/{project_id}/tasks", e(self.list_project_tasks), methods=["GET"]),
             Route(v2 + "/projects/{project_id}/tasks", e(self.create_task), methods=["POST"]),
             Route(v2 + "/tasks/{task_id}", e(self.get_task), methods=["GET"]),

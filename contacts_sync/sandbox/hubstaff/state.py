@@ -329,11 +329,18 @@ class HubstaffState:
     def list_clients(self, org_id: int, *, status: str = "active") -> list[dict[str, Any]]:
         if status not in ("active", "archived", "all"):
             raise invalid("status does not have a valid value")
-        return [c for c in self.clients.values()
-                if c["organization_id"] == org_id and (status == "all" or c["status"] == status)]
+        return [
+            c
+            for c in self.clients.values()
+            if c["organization_id"] == org_id and (status == "all" or c["status"] == status)
+        ]
 
-    def list_members(self, org_id: int, *, updated_start: str | None, updated_stop: str | None,
-                     search_email: str | None) -> list[dict[str, Any]]:
+    def list_projects(self, org_id: int) -> list[dict[str, Any]]:
+        return [p for p in self.projects.values() if p["organization_id"] == org_id]
+
+    def list_members(
+        self, org_id: int, *, updated_start: str | None, updated_stop: str | None, search_email: str | None
+    ) -> list[dict[str, Any]]:
         rows = []
         for uid, member in self.members.get(org_id, {}).items():
             if updated_start and member["updated_at"] < _norm(updated_start):
@@ -396,11 +403,23 @@ class HubstaffState:
         with self._lock:
             tid = self.next_id("task")
             task = {
-                "id": tid, "integration_id": None, "status": "active", "project_id": project_id,
-                "project_type": "project", "summary": summary, "details": "", "remote_id": None,
-                "remote_alternate_id": None, "lock_version": 0, "assignee_ids": assignees,
-                "metadata": _metadata(body.get("metadata")), "completed_at": None, "due_at": None,
-                "created_at": now, "updated_at": now, "global_todo_id": None,
+                "id": tid,
+                "integration_id": None,
+                "status": "active",
+                "project_id": project_id,
+                "project_type": "project",
+                "summary": summary,
+                "details": str(body.get("details") or ""),
+                "remote_id": None,
+                "remote_alternate_id": None,
+                "lock_version": 0,
+                "assignee_ids": assignees,
+                "metadata": _metadata(body.get("metadata")),
+                "completed_at": None,
+                "due_at": None,
+                "created_at": now,
+                "updated_at": now,
+                "global_todo_id": None,
             }
             self.tasks[tid] = task
         return task
@@ -424,6 +443,8 @@ class HubstaffState:
             if "status" in body and body["status"] != task["status"]:
                 task["status"] = body["status"]
                 task["completed_at"] = fake.iso(datetime.now(UTC)) if body["status"] == "completed" else None
+            if "details" in body:  # not in the spec's write body, but a Task field (see the spec gaps)
+                task["details"] = str(body["details"] or "")
             if "assignee_ids" in body:
                 task["assignee_ids"] = list(body["assignee_ids"] or [])
             if "metadata" in body:

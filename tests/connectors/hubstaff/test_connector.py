@@ -90,12 +90,13 @@ def test_the_emulator_refuses_a_notes_window_longer_than_31_days(hubstaff: Hubst
 
 def test_write_creates_a_task_in_the_project_then_completes_it(hubstaff: HubstaffBox) -> None:
     connector = hubstaff.connector()
-    task_id, created = connector.write("task", {"summary": "Critical: call Anna (GHL)",
+    task_id, created = connector.write("task", {"summary": "Critical: call Anna (GHL)", "details": "Tags: critical",
                                                 "metadata.ghl_contact_id": "c-123"},
                                        target_id=None, options={"project_id": HUBSTAFF_PROJECT})
     assert created
     task = connector.client.get_task(task_id)
     assert task["project_id"] == HUBSTAFF_PROJECT and task["metadata"] == {"ghl_contact_id": "c-123"}
+    assert task["details"] == "Tags: critical"
     assert connector.write("task", {"status": "completed"}, target_id=task_id, options={}) == (task_id, False)
     assert connector.client.get_task(task_id)["status"] == "completed"
 
@@ -118,3 +119,14 @@ def test_an_unknown_object_kind_is_a_configuration_error(hubstaff: HubstaffBox) 
     assert connector.objects() == ["contact", "task", "note"]
     with pytest.raises(ConfigurationError, match="no 'appointment' objects"):
         list(connector.read("appointment", cursor=None, options={}))
+
+
+def test_tasks_and_notes_carry_the_client_of_their_project(hubstaff: HubstaffBox) -> None:
+    connector = hubstaff.connector()
+    projects = [p for items, _ in connector.client.project_pages(HUBSTAFF_ORG) for p in items]
+    client_of = {p["id"]: p["client_id"] for p in projects}
+    assert len(projects) == 6 and all(client_of.values())
+    tasks = connector.sample("task", limit=50)
+    notes = connector.sample("note", limit=20)
+    assert tasks and notes
+    assert all(r["client_id"] == client_of[r["project_id"]] for r in tasks + notes)
