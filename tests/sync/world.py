@@ -32,12 +32,12 @@ def calm(sandbox: Any) -> None:
 class HubstaffOrg:
     """A fresh organization (own id, own PAT) so tests never see each other's clients."""
 
-    def __init__(self, sandbox: Any, clients: int = 0) -> None:
+    def __init__(self, sandbox: Any, clients: int = 0, *, seeded_clients: int = 0) -> None:
         self.sandbox = sandbox
         limits_off(sandbox)
         self.org_id = next(_orgs) + int(time.time()) % 1000 * 10
         sandbox.admin("POST", "/hubstaff/_admin/seed", json={
-            "organization_id": self.org_id, "clients": 0, "members": 0, "tasks": 0, "notes": 0, "projects": 1})
+            "organization_id": self.org_id, "clients": seeded_clients, "members": 0, "tasks": 0, "notes": 0, "projects": 1})
         seed_pat = sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
         self.pat = sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
         tok = requests.post(f"{sandbox.url}/hubstaff/access_tokens",
@@ -58,6 +58,16 @@ class HubstaffOrg:
                                timeout=10)
             r.raise_for_status()
             self.clients.append(r.json()["client"])
+
+    def get(self, path: str, **params: Any) -> Any:
+        r = self.http.get(f"{self.sandbox.url}/hubstaff/v2{path}", params=params, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def send(self, method: str, path: str, body: dict[str, Any]) -> Any:
+        r = self.http.request(method, f"{self.sandbox.url}/hubstaff/v2{path}", json=body, timeout=10)
+        r.raise_for_status()
+        return r.json()
 
     def client_ids(self) -> set[str]:
         return {str(c["id"]) for c in self.clients}
@@ -82,6 +92,21 @@ def client_sync(sandbox: Any, org: HubstaffOrg, *, page_limit: int = 50, **optio
     return sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name=f"clients {org.org_id}",
                                    source_connection=hub, target_connection=ghl,
                                    options={"page_limit": page_limit, **options})
+
+
+class GhlApi:
+    """The GHL emulator through its public API, as a person checking the result would look."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.base = sandbox.ghl_url
+        self.location = sandbox.location_id
+        self.http = requests.Session()
+        self.http.headers.update({"Authorization": f"Bearer {sandbox.token}", "Version": "2021-07-28"})
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        r = self.http.request(method, f"{self.base}{path}", json=body, timeout=10)
+        r.raise_for_status()
+        return r.json()
 
 
 def ghl_contacts(sandbox: Any, *, email_suffix: str = "") -> list[dict[str, Any]]:
