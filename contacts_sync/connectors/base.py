@@ -72,3 +72,11 @@ class SourceConnector(Protocol):
 class WritableConnector(SourceConnector, Protocol):
     def write(self, object_kind: str, payload: dict[str, Any], *, target_id: str | None,
               options: dict[str, Any]) -> tuple[str, bool]: ...  # (target id, created?)
+
+
+class WebhookConnector(Protocol):
+    """Optional: apps that push signed webhooks (Hubstaff, custom apps). The webhook inbox looks these up."""
+
+    def verify_webhook(self, headers: dict[str, Any], body: bytes, secret: str) -> bool: ...
+
+    def parse_webhook(self, body: bytes | dict[str, Any]) -> dict[str, Any]: ...  # event_id, event_type, ...
