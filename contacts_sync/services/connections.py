@@ -110,7 +110,7 @@ PROVIDER_SPECS: dict[str, ProviderSpec] = {
     ),
     Provider.CUSTOM: ProviderSpec(
         Provider.CUSTOM, AuthKind.WEBHOOK_SECRET, "Custom app",
-        (SecretSpec("token", "API token", "Sent as a Bearer token when we call your app's REST API."),),
+        (SecretSpec("api_token", "API token", "Sent as a Bearer token when we call your app's REST API."),),
         account_label="Account ID (optional)", base_url_required=True, emulator_path="/custom",
         help="We generate the webhook signing secret (Standard Webhooks) and show it once.",
     ),

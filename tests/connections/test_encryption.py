@@ -41,7 +41,7 @@ def _seed(admin_user) -> None:
                       secrets={"access_token": PLAINTEXTS[0]}, external_account_id="loc1")
     connection_create(provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user, test=False,
                       secrets={"api_key": PLAINTEXTS[1]})
-    ConnectionFactory(provider="custom", auth_kind="webhook_secret", secrets={"token": "t", "webhook_secret": PLAINTEXTS[2]})
+    ConnectionFactory(provider="custom", auth_kind="webhook_secret", secrets={"api_token": "t", "webhook_secret": PLAINTEXTS[2]})
     AlertChannel.objects.create(name="Slack", kind="slack", target="#ops", secrets={"url": PLAINTEXTS[3]})
 
 
