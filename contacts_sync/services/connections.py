@@ -411,7 +411,7 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
     Nothing but the status fields changes (a wrong key does not touch the secrets or the syncs' settings).
     """
     connection.refresh_from_db()
-    if connection.status == ConnectionStatus.DISABLED or not connection.secrets:
+    if not connection.secrets:
         raise ConnectionActionError("this connection is disconnected; connect it again to test it")
     try:
         description = _probe(connection)

@@ -285,6 +285,11 @@ def test_disconnect_deletes_the_secrets_and_keeps_the_connection_and_its_history
                 .order_by("pk")) == ["connection.create", "connection.disconnect"]
     with pytest.raises(svc.ConnectionActionError, match="disconnected"):
         svc.connection_test(connection=connection)
+    # connecting it again (a new key on the edit page) brings it back without touching its syncs
+    svc.connection_rotate_secret(connection=connection, secrets={"api_key": "hotspot-sandbox-key"}, user=admin_user)
+    connection.refresh_from_db()
+    assert connection.status == "connected" and connection.secrets == {"api_key": "hotspot-sandbox-key"}
+    assert sync.__class__.objects.get(pk=sync.pk).source_connection_id == connection.pk
 
 
 @pytest.mark.django_db
