@@ -65,6 +65,8 @@ def _message(change: StatusChange, *, recovery: bool) -> AlertMessage:
         label = change.new_status.replace("_", " ")
     if recovery:
         subject = f"[resolved] {kind} {name} is {label.lower()} again"
+    elif change.new_status in _VERBS:
+        subject = f"[{label.lower()}] {kind} {name} {_VERBS[change.new_status]}"
     else:
         subject = f"[{label.lower()}] {kind} {name}"
     text = f"{kind.capitalize()} {name!r}: {change.old_status} -> {change.new_status}."
@@ -131,10 +133,13 @@ def _recent_alert_for(change: StatusChange, since: Any) -> Alert | None:
     return qs.order_by("-last_notified_at").first()
 
 
+_VERBS = {"needs_reauth": "needs re-authorization", "error": "has an error"}
+
+
 def _title(change: StatusChange) -> str:
     _, obj = _subject_of(change)
-    state = change.new_status.replace("_", " ")
-    return f"{getattr(obj, 'name', '?')} is {state}" + (f": {change.reason}" if change.reason else "")
+    verb = _VERBS.get(change.new_status, f"is {change.new_status.replace('_', ' ')}")
+    return f"{getattr(obj, 'name', '?')} {verb}" + (f": {change.reason}" if change.reason else "")
 
 
 def _handle_problem(change: StatusChange, result: SendResult) -> None:

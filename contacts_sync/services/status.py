@@ -108,11 +108,19 @@ def connection_status_set(*, connection: Connection, status: str, reason: str = 
         elif sync.health == SyncHealth.NEEDS_REAUTH and _connections_ok(sync, conn, status):
             back = rules.health_when_reauthorized(consecutive_failures=sync.consecutive_failures,
                                                   last_success_at=sync.last_success_at)
-            _sync_health_set(sync=sync, health=back, reason=f"{conn.name} re-authorized", quiet=True)
+            _sync_health_set(sync=sync, health=back, reason=_reason_of_last(sync, back), quiet=True)
         else:
             continue
         sync.save(update_fields=["health", "health_reason", "health_changed_at", "updated_at"])
     return change
+
+
+def _reason_of_last(sync: Sync, health: str) -> str:
+    """The reason the sync last entered `health` (so "failing: 503" survives a re-auth round trip)."""
+    if health == SyncHealth.HEALTHY:
+        return ""
+    last = StatusChange.objects.filter(sync=sync, new_status=health).order_by("-created_at").first()
+    return last.reason if last else ""
 
 
 def _connections_ok(sync: Sync, changed: Connection, new_status: str) -> bool:

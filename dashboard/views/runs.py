@@ -56,8 +56,10 @@ def _detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
     error = error if error in {e for e, _ in errors} else ""
     show_calls = request.GET.get("calls") == "all"
     active = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    counts = selectors.run_item_counts(run=run)
     return {
-        "run": run, "counts": selectors.run_item_counts(run=run), "errors": errors,
+        "run": run, "counts": counts, "errors": errors,
+        "count_labels": [(label, counts[value]) for value, label in ItemAction.choices if value in counts],
         "items": _page(request, selectors.run_items(run=run, action=action, error=error), selectors.ITEMS_PER_PAGE),
         "item_filter": {"action": action, "error": error}, "actions": ItemAction.choices,
         "call_groups": selectors.run_call_groups(run=run),

@@ -173,3 +173,13 @@ def test_a_dry_run_does_not_count_as_a_success():
     status.run_finished(run=RunFactory(sync=sync, status=RunStatus.SUCCEEDED, dry_run=True))
     sync.refresh_from_db()
     assert sync.last_success_at is None
+
+
+def test_a_failing_sync_keeps_its_failure_reason_through_a_reauth_round_trip():
+    sync = SyncFactory(health=SyncHealth.HEALTHY)
+    finish(sync, RunStatus.FAILED)
+    conn = sync.target_connection
+    status.connection_status_set(connection=conn, status=ConnectionStatus.NEEDS_REAUTH, reason="invalid_grant")
+    status.connection_status_set(connection=conn, status=ConnectionStatus.CONNECTED)
+    sync.refresh_from_db()
+    assert (sync.health, sync.health_reason) == (SyncHealth.FAILING, "GHL answered 503")
