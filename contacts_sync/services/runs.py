@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contacts_sync.logging import log_context
-from contacts_sync.models import Connection, ItemAction, Provider, Run, RunStatus, RunTrigger, Sync
+from contacts_sync.models import Connection, ItemAction, Provider, Run, RunStatus, RunTrigger, Sync, SyncMode
 from contacts_sync.services.connectors import connection_info, connector_for
 from contacts_sync.sync.engine import CallRecorder, Engine, ParentLookup
 from contacts_sync.sync.recipes import Recipe, Writer, recipe_for
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # A running run whose heartbeat is older than this lost its worker (the engine beats at least every few
 # seconds, and a single API call is capped well below this by the client's total-time cap).
 REAP_AFTER_SECONDS = 120
+# A queued run whose message was not consumed for this long gets its message sent again (lost on a broker
+# restart); a long queue of legitimate work merely receives a harmless duplicate.
+QUEUED_RESEND_SECONDS = 900
 # A run is retried from its checkpoint at most this many times by the reaper; then it is failed for good.
 MAX_REAPS = 5
 RUN_EXECUTE_TASK = "contacts_sync.tasks.run_execute_task"
@@ -230,6 +233,8 @@ def engine_for(*, run: Run, worker_token: str) -> Engine:
     recorder = CallRecorder()
     source = _connector(sync.source_connection, recorder)
     options = {**recipe.source_options, **(sync.options or {})}
+    if run.mode == SyncMode.BACKFILL and sync.backfill_from:
+        options["updated_since"] = sync.backfill_from.isoformat()
     if run.dry_run:
         writer: Any = None  # a dry run never writes: it needs no target client at all
     elif recipe.writer == Writer.APP_WRITE:
@@ -255,7 +260,7 @@ def engine_for(*, run: Run, worker_token: str) -> Engine:
     return Engine(run=run, worker_token=worker_token, recipe=recipe, source=source, writer=writer, rules=rules,
                   apply=apply, content_hash=content_hash, context=context, recorder=recorder,
                   redactor=Redactor(sensitive_source_paths=sensitive, rules=rules), parents=parents,
-                  source_options=sync.options or {})
+                  source_options=options)
 
 
 def _fail(run: Run, token: str, summary: str) -> None:
@@ -306,4 +311,19 @@ def runs_reap(*, older_than_seconds: float = REAP_AFTER_SECONDS) -> list[int]:
                 _enqueue_on_commit(run.pk)
     if requeued:
         log.warning("reaped runs whose worker vanished: %s", requeued)
+    _resend_lost_messages()
     return requeued
+
+
+def _resend_lost_messages() -> None:
+    """A run queued long ago whose message was lost (broker restart) would block its sync forever (one active
+    run per sync): send its message again. Claiming is idempotent, so a duplicate message costs nothing."""
+    old = timezone.now() - timedelta(seconds=QUEUED_RESEND_SECONDS)
+    for run in Run.objects.filter(status=RunStatus.QUEUED, created_at__lt=old).only("pk", "checkpoint")[:100]:
+        last = run.checkpoint.get("resent_at", 0)
+        now = timezone.now().timestamp()
+        if now - float(last) < QUEUED_RESEND_SECONDS:
+            continue
+        if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+                checkpoint={**run.checkpoint, "resent_at": now}):
+            _enqueue_on_commit(run.pk)

@@ -196,7 +196,9 @@ class Engine:
 
     def _pages(self) -> Iterator[Page]:
         event = self.run.event if self.run.event_id else None
-        if event is not None and event.provider == self.recipe.source_provider == "ghl":
+        contact_event = not event or not event.event_type or event.event_type.startswith("Contact")
+        if event is not None and event.provider == self.recipe.source_provider == "ghl" and contact_event \
+                and self.object_kind == "contact":
             record = _event_record(event.body)
             if record is not None:
                 yield Page(records=[record], cursor=None)
@@ -414,7 +416,7 @@ class Engine:
 
     def _previous_read(self) -> int:
         if (self.recipe.incremental_source or self.run.trigger in (RunTrigger.RETRY, RunTrigger.WEBHOOK)
-                or self.only_ids is not None):
+                or self.only_ids is not None or self.options.get("updated_since")):
             return 0
         prev = (
             Run.objects.filter(sync_id=self.run.sync_id, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL],

@@ -152,3 +152,22 @@ def test_retrying_failed_items_fixes_only_them(clean_sandbox: Any, celery_worker
     assert retry.status == m.RunStatus.SUCCEEDED, retry.error_summary
     failed_ids = set(failed.items.filter(action=m.ItemAction.FAILED).values_list("source_id", flat=True))
     assert set(retry.items.values_list("source_id", flat=True)) == failed_ids
+
+
+@pytest.mark.django_db
+def test_a_queued_run_whose_message_was_lost_is_sent_again_once_per_interval() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = RunFactory(status=m.RunStatus.QUEUED, finished_at=None, started_at=None)
+    fresh = RunFactory(status=m.RunStatus.QUEUED, finished_at=None, started_at=None)
+    m.Run.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    runs.runs_reap()
+    run.refresh_from_db()
+    fresh.refresh_from_db()
+    first = run.checkpoint["resent_at"]
+    assert "resent_at" not in fresh.checkpoint
+    runs.runs_reap()
+    run.refresh_from_db()
+    assert run.checkpoint["resent_at"] == first  # not again within the interval

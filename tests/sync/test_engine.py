@@ -227,3 +227,24 @@ def test_item_payloads_are_redacted() -> None:
     assert shown == {"api_token": REDACTED, "profile": {"birthday": REDACTED, "city": "Rome"}}
     assert red.payload({"dateOfBirth": "1990-01-01", "email": "a@b.c"}) == {"dateOfBirth": REDACTED,
                                                                             "email": "a@b.c"}
+
+
+def test_a_ghl_contact_webhook_run_handles_just_the_event_record() -> None:
+    import json
+
+    sync = SyncFactory()
+    event = m.InboundEvent.objects.create(provider="ghl", event_id="wh-1", event_type="ContactUpdate",
+                                          body=json.dumps({"type": "ContactUpdate", "id": "c-9", "name": "Eve",
+                                                           "email": "eve@example.com"}))
+    run = running_run(sync, trigger=m.RunTrigger.WEBHOOK, event=event)
+    recipe = RECIPES["ghl_critical_contact_to_hubstaff_task"]
+    rules = [{"source": "name", "target": "summary", "transforms": []}]
+    source = ListSource(people(4))
+    writer = RecordingWriter()
+    Engine(run=run, worker_token="w:1", recipe=recipe, source=source, writer=writer, rules=rules, apply=apply,
+           content_hash=content_hash).execute()
+    run.refresh_from_db()
+    assert source.reads == []  # no listing: the event carries the record
+    assert run.read_count == 1
+    # not tagged critical: the recipe's filter skips it, and says so
+    assert run.items.get().action == m.ItemAction.SKIPPED and writer.calls == []
