@@ -124,9 +124,10 @@ def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
 def sync_run_now(request: HttpRequest, sync_id: int) -> HttpResponse:
     detail = _detail(sync_id)
     run = run_services.run_enqueue(sync=detail.sync, trigger=RunTrigger.MANUAL, user=request.user)
-    ctx: dict[str, Any] = {"sync": detail.sync, "run": run, "active_run": detail.active_run, "pressed": True}
     if request.htmx:
-        return render(request, "syncs/detail.html#run_now", ctx)
+        fresh = _detail(sync_id)  # the new run in the recent-runs table, swapped out of band
+        ctx = {"d": fresh, "sync": fresh.sync, "run": run, "active_run": fresh.active_run, "pressed": True}
+        return render(request, "syncs/detail.html#run_now_response", ctx)
     if run is None:
         messages.warning(request, "A run of this sync is already active; it was not started twice.")
     else:

@@ -265,7 +265,10 @@ def test_run_now_queues_a_manual_run(login: Any, editor: Any) -> None:
     run = Run.objects.get(sync=sync)
     assert response.status_code == 200
     assert (run.trigger, run.status) == (RunTrigger.MANUAL, RunStatus.QUEUED)
-    assert f"#{run.pk}</a> queued" in response.content.decode()
+    html = response.content.decode()
+    assert f"#{run.pk}</a> queued" in html
+    assert 'id="recent-runs" class="card table-wrap section" hx-swap-oob="true"' in html  # the table follows
+    assert f'href="{reverse("dashboard:run_detail", args=[run.pk])}"' in html.split('id="recent-runs"')[1]
 
 
 def test_run_now_while_a_run_is_active_says_so_and_starts_nothing(login: Any, editor: Any) -> None:

@@ -60,6 +60,7 @@ def test_an_editor_creates_a_sync_from_a_recipe_and_presses_run_now(
     run = Run.objects.get(sync=sync)
     assert (run.trigger, run.status) == (RunTrigger.MANUAL, RunStatus.QUEUED)
     assert page.locator("#run-now a", has_text=f"#{run.pk}").count() == 1
+    page.wait_for_selector(f"#recent-runs >> text=#{run.pk}")  # the table is refreshed out of band
 
     page.click("button:has-text('Run now')")  # the first run has no worker here, so it is still queued
     page.wait_for_selector("#run-now >> text=already active")
