@@ -81,7 +81,7 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     data: Any = json.loads(body) if isinstance(body, (bytes, str)) else body
     if not isinstance(data, Mapping) or not data.get("type"):
         raise ValueError("custom app webhook body must be a JSON object with a 'type'")
-    inner = data.get("data") if isinstance(data.get("data"), Mapping) else {}
+    inner: Mapping[str, Any] = data["data"] if isinstance(data.get("data"), Mapping) else {}
     return {"event_id": str(data.get("id") or ""), "event_type": str(data["type"]), "account_id": "",
             "record_ids": {"id": str(inner["id"])} if inner.get("id") else {}, "payload": dict(inner)}
 

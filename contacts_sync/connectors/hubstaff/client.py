@@ -247,7 +247,7 @@ class HubstaffClient(ApiClient):
     def task_pages(self, organization_id: str | int, *, statuses: list[str] | None = None,
                    project_ids: list[int] | None = None, page_start_id: int = 0,
                    page_limit: int = DEFAULT_PAGE_LIMIT) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        params = [("status[]", s) for s in (statuses or ["active", "completed"])]
+        params: list[tuple[str, Any]] = [("status[]", s) for s in (statuses or ["active", "completed"])]
         params += [("project_ids[]", p) for p in project_ids or []]
         for _body, items, nxt in self.pages("/v2/organizations/{organization_id}/tasks", "tasks",
                                             path_params={"organization_id": organization_id}, params=params,

@@ -59,7 +59,7 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     event_id, event_type = data.get("id"), data.get("event")
     if not event_id or not event_type:
         raise ValueError("Hubstaff webhook body lacks 'id' or 'event'")
-    payload = data.get("payload") if isinstance(data.get("payload"), Mapping) else {}
+    payload: Mapping[str, Any] = data["payload"] if isinstance(data.get("payload"), Mapping) else {}
     org = payload.get("organization_id")
     return {
         "event_id": str(event_id),

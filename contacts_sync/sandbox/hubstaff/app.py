@@ -259,6 +259,17 @@ class HubstaffEmulator:
         return JSONResponse({"webhook": webhook_json(hook)}, status_code=201,
                             background=BackgroundTask(self._handshake, hook))
 
+    async def create_project_webhook(self, request: Request, user_id: int) -> Response:
+        project = self._project(request, user_id)
+        hook = self.state.create_webhook(project["organization_id"], await self._body(request))
+        return JSONResponse({"webhook": webhook_json(hook)}, status_code=201,
+                            background=BackgroundTask(self._handshake, hook))
+
+    async def create_user_webhook(self, request: Request, user_id: int) -> Response:
+        hook = self.state.create_webhook(None, await self._body(request))  # every organization of the user
+        return JSONResponse({"webhook": webhook_json(hook)}, status_code=201,
+                            background=BackgroundTask(self._handshake, hook))
+
     async def get_webhook(self, request: Request, user_id: int) -> Response:
         hook = self.state.webhooks.get(request.path_params["webhook_id"])
         if hook is None:
@@ -347,8 +358,8 @@ class HubstaffEmulator:
                                                                               **(body.get("payload") or {})})
                 return JSONResponse({"delivered": statuses})
             if action == "stats" and request.method == "GET":
-                hooks = [webhook_json(h) for h in self.state.webhooks.values()]
-                return JSONResponse({**self.status(), "webhooks": hooks})
+                listed = [webhook_json(h) for h in self.state.webhooks.values()]
+                return JSONResponse({**self.status(), "webhooks": listed})
         except HubstaffError as exc:
             return JSONResponse(exc.body, status_code=exc.status)
         except (TypeError, ValueError) as exc:
@@ -384,6 +395,8 @@ class HubstaffEmulator:
         return [
             Route("/access_tokens", self.access_tokens, methods=["POST"]),
             Route(f"{v2}/users/me", e(self.users_me), methods=["GET"]),
+            Route(f"{v2}/users/me/webhooks", e(self.create_user_webhook), methods=["POST"]),
+            Route(v2 + "/projects/{project_id}/webhooks", e(self.create_project_webhook), methods=["POST"]),
             Route(
                 v2 + "/organizations/{organization_id}", e(self.organization, org_scoped=o), methods=["GET"]
             ),

@@ -381,7 +381,7 @@ class HubstaffState:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise invalid("name is missing")
-        given = {k: body[k] for k in ("name", "emails", "phone", "address", "invoice_notes", "net_terms")
+        given: dict[str, Any] = {k: body[k] for k in ("name", "emails", "phone", "address", "invoice_notes", "net_terms")
                  if k in body}
         given["metadata"] = _metadata(body.get("metadata"))
         with self._lock:

@@ -130,3 +130,24 @@ def test_tasks_and_notes_carry_the_client_of_their_project(hubstaff: HubstaffBox
     notes = connector.sample("note", limit=20)
     assert tasks and notes
     assert all(r["client_id"] == client_of[r["project_id"]] for r in tasks + notes)
+
+
+def test_notes_resume_from_a_cursor_inside_a_window_without_gaps(hubstaff: HubstaffBox) -> None:
+    connector = hubstaff.connector()
+    options = {"notes_lookback_days": 95, "page_limit": 20}
+    pages = list(connector.read("note", cursor=None, options=options))
+    mid = next(i for i, p in enumerate(pages) if p.cursor and p.cursor["page_start_id"])  # a page inside a window
+    ids = [n["id"] for p in pages for n in p.records]
+    resumed = [n["id"] for p in connector.read("note", cursor=pages[mid].cursor, options=options) for n in p.records]
+    assert resumed == ids[sum(len(p.records) for p in pages[: mid + 1]):]
+
+
+def test_members_updated_since_is_filtered_by_hubstaff(hubstaff: HubstaffBox) -> None:
+    connector = hubstaff.connector()
+    members = connector.sample("contact", limit=100, options={"source": "members"})
+    since = sorted(m["updated_at"] for m in members)[20]
+    recent = [m for p in connector.read("contact", cursor=None, options={"source": "members",
+                                                                          "updated_since": since})
+              for m in p.records]
+    assert {m["user_id"] for m in recent} == {m["user_id"] for m in members if m["updated_at"] >= since}
+    assert 0 < len(recent) < len(members)
