@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -51,6 +51,7 @@ class Transform:
     help: str = ""
     output: str = "string"  # the type it produces, for the editor's hints
     arg_index: dict[str, Arg] = field(default_factory=dict, compare=False, repr=False)
+    do_not_call_in_templates: ClassVar[bool] = True  # templates read .label etc.; they must not call it
 
     def __post_init__(self) -> None:
         self.arg_index.update({a.name: a for a in self.args})

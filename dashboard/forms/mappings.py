@@ -200,6 +200,7 @@ def row_views(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "index": j,
                     "name": name,
                     "transform": transform,
+                    "known": transform is not None,
                     "args": _arg_rows(transform, args, key) if transform else [],
                 }
             )
