@@ -118,20 +118,23 @@ _CUSTOM_TYPES = {
 
 
 def custom_field_specs(custom_fields: list[dict[str, Any]] | None) -> list[FieldSpec]:
-    """The location's custom fields (GET /locations/{id}/customFields) as target fields customField.<id>."""
+    """The location's custom fields (GET /locations/{id}/customFields) as target fields.
+
+    The path uses the field key (customField.contact.industry) when there is one: keys are the same in every
+    location that defines the field and survive re-creation, ids do not. Without a key: customField.<id>.
+    """
     specs = []
     for field in custom_fields or []:
         if not isinstance(field, dict):
             continue
-        ref = field.get("id") or field.get("fieldKey") or field.get("key")
+        key = str(field.get("fieldKey") or field.get("key") or "")
+        ref = key if "." in key else str(field.get("id") or key)
         if not ref:
             continue
         name = field.get("name") or ref
-        key = field.get("fieldKey") or field.get("key") or ""
         label = f"{name} (custom{': ' + key if key else ''})"
-        specs.append(
-            FieldSpec(f"{CUSTOM_PREFIX}{ref}", label, _CUSTOM_TYPES.get(str(field.get("dataType")), "string"))
-        )
+        kind = _CUSTOM_TYPES.get(str(field.get("dataType")), "string")
+        specs.append(FieldSpec(f"{CUSTOM_PREFIX}{ref}", label, kind))
     return specs
 
 

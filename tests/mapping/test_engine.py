@@ -177,7 +177,8 @@ def test_validate_rules_wants_some_identity_for_a_contact_and_allows_tags_twice(
 
 def test_custom_fields_are_checked_against_the_location_when_they_are_known() -> None:
     fields = target_fields("contact", [{"id": "cf1", "name": "Industry", "fieldKey": "contact.industry"}])
-    assert "customField.cf1" in [f.path for f in fields]
+    assert "customField.contact.industry" in [f.path for f in fields]  # the key: stable across locations
+    assert "customField.cf2" in [f.path for f in target_fields("contact", [{"id": "cf2", "name": "No key"}])]
     problems = validate_rules(
         [r("email", source="e"), r("customField.zzz", source="x")], target_fields=fields
     )

@@ -14,6 +14,7 @@ from contacts_sync.services.mappings import (
     mapping_version_diff,
     mapping_version_restore,
     source_fields_for,
+    target_fields_for,
 )
 from tests.factories import ConnectionFactory, SyncFactory
 
@@ -135,3 +136,15 @@ def test_a_source_without_a_connector_gives_a_clear_message_too() -> None:
     sync = SyncFactory(source_connection=ConnectionFactory(provider=m.Provider.STARBUERO, name="Phones"))
     preview = mapping_preview(sync=sync, rules=CONTACT_RULES)
     assert "Could not read sample records from starbuero.de (Phones)" in preview.error
+
+
+def test_the_seeded_custom_fields_of_the_ghl_location_can_be_mapped(sandbox: Any) -> None:
+    sync = hubstaff_sync(sandbox)
+    custom = [f for f in target_fields_for(sync) if f.path.startswith("customField.")]
+    assert custom, "the emulator seeds custom fields on its location"
+    rules = [*CONTACT_RULES, {"source": "metadata.industry", "target": custom[0].path}]
+    preview = mapping_preview(sync=sync, rules=rules)
+    assert preview.rule_problems == []
+    unknown = [*CONTACT_RULES, {"source": "name", "target": "customField.contact.no_such_field"}]
+    assert [p.reason for p in mapping_preview(sync=sync, rules=unknown).rule_problems] == [
+        "is not a known target custom field"]
