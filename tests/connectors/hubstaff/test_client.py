@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -179,3 +180,37 @@ def test_an_injected_server_error_is_retried_and_the_call_recorded_once(hubstaff
     assert client.organization(HUBSTAFF_ORG)["id"] == 1001
     org_calls = [c for c in calls if c.operation == "get organization"]
     assert [(c.status, c.attempts) for c in org_calls] == [(200, 2)]
+
+
+def test_the_access_token_is_refreshed_ahead_of_expiry_not_after_a_failure(hubstaff: HubstaffBox) -> None:
+    from contacts_sync.connectors.hubstaff.client import HubstaffAccountClient, HubstaffClient, HubstaffTokens
+
+    now = [time.time()]
+    calls: list[Any] = []
+    store = LockedStore({"refresh_token": hubstaff.new_pat()})
+    tokens = HubstaffTokens(store=store, account=HubstaffAccountClient(base_url=hubstaff.url), clock=lambda: now[0])
+    client = HubstaffClient(tokens=tokens, base_url=hubstaff.url, on_call=calls.append)
+    before = hubstaff.stats()["token_exchanges"]
+    client.me()
+    client.me()
+    assert hubstaff.stats()["token_exchanges"] - before == 1
+    now[0] += 3600 - 100  # 100 s before expiry: inside the 120 s skew
+    client.me()
+    assert hubstaff.stats()["token_exchanges"] - before == 2
+    assert [c.status for c in calls] == [200, 200, 200]  # no 401 was needed
+
+
+def test_every_call_spends_the_organizations_shared_hourly_budget(hubstaff: HubstaffBox, redis_client: Any) -> None:
+    from django.conf import settings
+
+    account = f"budget-test-{time.monotonic_ns()}"
+    clients = [build_client(base_url=hubstaff.url, secrets={"refresh_token": hubstaff.new_pat()}, account_id=account,
+                            store=None, redis_url=settings.REDIS_URL) for _ in range(2)]
+    try:
+        assert clients[0].budget.limits == [(1000, 3600.0)]
+        for client in clients:  # two workers, one budget
+            client.me()
+            client.organization(HUBSTAFF_ORG)
+        assert clients[1].budget.used() == [4]
+    finally:
+        clients[0].budget.reset()
