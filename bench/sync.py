@@ -37,6 +37,13 @@ NO_LIMIT = 10**9
 PAGE_LIMIT = 100
 LIMITED_SECONDS = 60.0
 GHL_BURST = (100, 10.0)
+BASELINE_RULES = [
+    {"source": "name", "target": "firstName", "transforms": [{"name": "split_name", "args": {"part": "first"}}]},
+    {"source": "name", "target": "lastName", "transforms": [{"name": "split_name", "args": {"part": "last"}}]},
+    {"source": "emails.0", "target": "email", "transforms": [{"name": "trim", "args": {}},
+                                                              {"name": "lower", "args": {}}]},
+    {"constant": "Hubstaff", "target": "source", "transforms": []},
+]
 
 
 def _setup_django() -> None:
@@ -106,9 +113,15 @@ def _sync(box: Box, org: int, pat: str, *, limited: bool = False) -> Any:
                                       external_account_id=box.location, base_url=f"{box.url}/ghl",
                                       secrets={"access_token": box.token},
                                       config={} if limited else {"rate_limit_per_10s": 0})
-    return sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name=f"bench {org}",
+    sync = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name=f"bench {org}",
                                    source_connection=hub, target_connection=ghl,
                                    options={"page_limit": PAGE_LIMIT})
+    # The same fields the baseline script sends, so both make one upsert per record (the recipe's default
+    # mapping rejects the emulator's messy phones, which would spare the engine half of the writes).
+    version = m.MappingVersion.objects.create(sync=sync, number=2, rules=BASELINE_RULES, note="bench")
+    sync.mapping_version = version
+    sync.save(update_fields=["mapping_version"])
+    return sync
 
 
 def _wait(run_ids: list[int], timeout: float = 3600) -> list[Any]:
@@ -156,7 +169,7 @@ def _baseline_worker(args: tuple[str, int, str, str, str]) -> int:
             emails = c.get("emails") or []
             body = {"locationId": location, "firstName": first, "lastName": last, "source": "Hubstaff"}
             if emails:
-                body["email"] = str(emails[0]).strip().lower().removeprefix("mailto:")
+                body["email"] = str(emails[0]).strip().lower()
             ghl.post(f"{url}/ghl/contacts/upsert", json=body, timeout=30)
             done += 1
         nxt = (data.get("pagination") or {}).get("next_page_start_id")

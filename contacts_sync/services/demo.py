@@ -9,6 +9,7 @@ enqueues the first run of every demo sync. Both are idempotent: running `make de
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -16,6 +17,7 @@ from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from contacts_sync.exceptions import TransientError
 from contacts_sync.models import AuthKind, Connection, Provider, RecordLink, RunTrigger, Sync
@@ -33,6 +35,8 @@ HUBSTAFF_PROJECT = 3001
 # The failing demo tile: a second organization whose every API answer is a 500.
 FAULTY_ORG = "1002"
 FAULTY_CLIENTS = 120
+# Task and note syncs start this long after the contact syncs (their records attach to those contacts).
+CHILD_SYNCS_DELAY_SECONDS = 90
 DEMO_START_TASK = "contacts_sync.tasks.demo_start_task"
 # Emulator admin calls are local; anything slower means the sandbox is not up yet.
 ADMIN_TIMEOUT_SECONDS = 5
@@ -130,7 +134,12 @@ def demo_start() -> list[int]:
     _admin("POST", "/_admin/faults", json={"app": "hubstaff", "account": FAULTY_ORG, "error_rate": 1.0})
     started = []
     names = [name for name, *_ in DEMO_SYNCS]
+    later = timezone.now() + timedelta(seconds=CHILD_SYNCS_DELAY_SECONDS)
     for sync in Sync.objects.filter(name__in=names).select_related("source_connection", "target_connection"):
+        if sync.target_object in ("task", "note") and sync.target_connection.provider == Provider.GHL:
+            # tasks and notes attach to the clients' contacts: the dispatcher runs them once those exist
+            Sync.objects.filter(pk=sync.pk).update(next_run_at=later)
+            continue
         run = run_enqueue(sync=sync, trigger=RunTrigger.MANUAL)
         if run is not None:
             started.append(run.pk)
