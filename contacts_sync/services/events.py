@@ -13,6 +13,7 @@ import binascii
 import functools
 import hashlib
 import hmac
+import importlib
 import json
 import logging
 from collections.abc import Mapping
@@ -322,18 +323,23 @@ def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetim
 # --- per-connection webhooks (Hubstaff, custom apps) ----------------------------------------------------
 
 
-def _connector(connection: Connection) -> Any:
-    from contacts_sync.services.connectors import connector_for
-
-    return connector_for(connection)
+def webhook_module(provider: str) -> Any:
+    """The connector package of an app that pushes webhooks, for its module-level `verify_webhook`,
+    `parse_webhook` and `handshake_response` (no credentials are needed to check a signature)."""
+    if provider not in Provider.values or provider == Provider.GHL:
+        return None
+    try:
+        return importlib.import_module(f"contacts_sync.connectors.{provider}")
+    except ImportError:
+        return None
 
 
 def _webhook_secret(connection: Connection) -> str:
     return str(connection.secrets.get("webhook_secret") or "")
 
 
-def _hubstaff_handshake(connection: Connection, offered: str) -> Received:
-    """Hubstaff REST-hook verification: echo X-Hook-Secret with a 200 and keep the secret for signatures.
+def _handshake(connection: Connection, offered: str, reply: dict[str, str]) -> Received:
+    """REST-hook verification (Hubstaff): answer 200 echoing X-Hook-Secret and keep the secret for signatures.
 
     A secret is only taken while none is stored (or when it is the same one): otherwise anyone who knows the
     URL could replace it. To re-register, clear the webhook secret of the connection first.
@@ -351,70 +357,65 @@ def _hubstaff_handshake(connection: Connection, offered: str) -> Received:
             locked.secrets = {**locked.secrets, "webhook_secret": offered}
             locked.save(update_fields=["secrets", "updated_at"])
         log.info("webhook handshake accepted connection=%s", connection.pk)
-    return Received(event=None, handshake=True, reply_headers={"X-Hook-Secret": offered})
+    return Received(event=None, handshake=True, reply_headers=reply)
 
 
-def _signature_of(headers: Mapping[str, str]) -> str:
-    for name in ("x-hook-signature", "x-webhook-signature", "x-signature"):
-        if headers.get(name):
-            return headers[name]
-    return ""
+# Headers that carry an app's signature (Hubstaff, our custom-app convention, Standard Webhooks).
+SIGNATURE_HEADERS = ("x-hook-signature", "x-webhook-signature", "x-signature", "webhook-signature")
 
 
-def _connection_event_fields(connection: Connection, payload: dict[str, Any], body: bytes) -> dict[str, str]:
-    """event id, type and object kind for an app's webhook, via its connector when it knows how."""
-    parse = getattr(_safe_connector(connection), "parse_webhook", None)
-    parsed: Any = None
-    if parse is not None:
-        try:
-            parsed = parse(payload)
-        except Exception as exc:  # noqa: BLE001 - a connector's parse error must not lose the event
-            log.warning("parse_webhook failed connection=%s error=%s", connection.pk, type(exc).__name__)
-    fields = parsed if isinstance(parsed, dict) else (vars(parsed) if parsed is not None else {})
-    event_id = str(fields.get("event_id") or payload.get("id") or payload.get("webhookId") or "")
-    event_type = str(fields.get("event_type") or payload.get("event") or payload.get("type") or "")
-    return {"event_id": event_id or _body_hash_id(body), "event_type": event_type}
-
-
-def _safe_connector(connection: Connection) -> Any:
-    try:
-        return _connector(connection)
-    except Exception as exc:  # noqa: BLE001 - missing connector: fall back to the generic HMAC scheme
-        log.info("no connector for webhook connection=%s (%s)", connection.pk, type(exc).__name__)
-        return None
-
-
-def _verify_connection_signature(connection: Connection, body: bytes, headers: Mapping[str, str]) -> None:
+def _verify_connection_signature(
+    module: Any, connection: Connection, body: bytes, headers: dict[str, str]
+) -> None:
     secret = _webhook_secret(connection)
-    signature = _signature_of(headers)
     if not secret:
         raise WebhookRejected(401, "no_secret", "this connection has no webhook secret yet")
-    if not signature:
-        raise WebhookRejected(401, "missing_signature", "no X-Hook-Signature header")
-    verify = getattr(_safe_connector(connection), "verify_webhook", None)
-    ok = False
-    if verify is not None:
-        try:
-            ok = bool(verify(body=body, headers=dict(headers), secret=secret))
-        except TypeError:
-            ok = hmac_sha256_hex_matches(secret=secret, body=body, signature=signature)
-    else:
-        ok = hmac_sha256_hex_matches(secret=secret, body=body, signature=signature)
+    if not any(headers.get(name) for name in SIGNATURE_HEADERS):
+        raise WebhookRejected(401, "missing_signature", "no signature header (X-Hook-Signature or similar)")
+    verify = getattr(module, "verify_webhook", None)
+    try:
+        ok = bool(verify(headers, body, secret)) if verify else _hex_hmac_ok(secret, body, headers)
+    except Exception as exc:  # noqa: BLE001 - a verifier that cannot decide means "not verified"
+        log.warning("verify_webhook failed connection=%s error=%s", connection.pk, type(exc).__name__)
+        ok = False
     if not ok:
         raise WebhookRejected(401, "bad_signature", "the webhook signature does not match the body")
+
+
+def _hex_hmac_ok(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    signature = next((headers[n] for n in SIGNATURE_HEADERS[:3] if headers.get(n)), "")
+    return bool(signature) and hmac_sha256_hex_matches(secret=secret, body=body, signature=signature)
+
+
+def _event_fields(module: Any, payload: dict[str, Any], headers: dict[str, str]) -> dict[str, str] | str:
+    """event id and type via the app's parse_webhook; a one-line reason when the body is not its event."""
+    parse = getattr(module, "parse_webhook", None)
+    fields: dict[str, Any] = {}
+    if parse is not None:
+        try:
+            fields = dict(parse(payload))
+        except (ValueError, TypeError, KeyError) as exc:
+            return f"not a {getattr(module, '__name__', 'app').rsplit('.', 1)[-1]} event: {exc}"[:300]
+    # Standard Webhooks: webhook-id is the idempotency key, stable across the sender's retries.
+    event_id = headers.get("webhook-id") or fields.get("event_id") or payload.get("id") or ""
+    event_type = fields.get("event_type") or payload.get("event") or payload.get("type") or ""
+    return {"event_id": str(event_id), "event_type": str(event_type)}
 
 
 def connection_webhook_receive(
     *, connection: Connection, body: bytes, headers: Mapping[str, str]
 ) -> Received:
-    """An app's webhook to /webhooks/<connection id>/: handshake, HMAC check, store, dedupe."""
+    """An app's webhook to /webhooks/<connection id>/: handshake, signature check, store, dedupe."""
     headers = {k.lower(): v for k, v in headers.items()}
-    offered = headers.get("x-hook-secret", "")
-    if offered and connection.provider == Provider.HUBSTAFF and not _signature_of(headers):
-        return _hubstaff_handshake(connection, offered)
-    _verify_connection_signature(connection, body, headers)
+    module = webhook_module(connection.provider)
+    handshake = getattr(module, "handshake_response", None)
+    reply = handshake(headers) if handshake is not None else None
+    if reply:
+        return _handshake(connection, headers.get("x-hook-secret", ""), dict(reply))
+    _verify_connection_signature(module, connection, body, headers)
     parsed = _parse_json(body)
-    if isinstance(parsed, str):
+    fields = parsed if isinstance(parsed, str) else _event_fields(module, parsed, headers)
+    if isinstance(fields, str):
         event, _ = inbound_event_store(
             provider=connection.provider,
             event_id=_body_hash_id(body),
@@ -423,13 +424,14 @@ def connection_webhook_receive(
             connection=connection,
             account_id=connection.external_account_id,
             status=EventStatus.FAILED,
-            error=parsed,
+            error=fields,
         )
-        raise WebhookRejected(400, "malformed_json", parsed, event=event)
-    fields = _connection_event_fields(connection, parsed, body)
+        raise WebhookRejected(
+            400, "malformed_json" if isinstance(parsed, str) else "not_an_event", fields, event=event
+        )
     event, created = inbound_event_store(
         provider=connection.provider,
-        event_id=f"{connection.pk}:{fields['event_id']}",
+        event_id=f"{connection.pk}:{fields['event_id'] or _body_hash_id(body)}",
         body=body,
         headers=headers,
         event_type=fields["event_type"],

@@ -171,3 +171,50 @@ def test_a_custom_app_cannot_set_its_secret_through_a_handshake(client: Any) -> 
     assert response.status_code == 401
     conn.refresh_from_db()
     assert "webhook_secret" not in conn.secrets
+
+
+def standard_webhook_headers(
+    body: bytes, secret: str, msg_id: str, timestamp: int | None = None
+) -> dict[str, str]:
+    import base64
+    import time
+
+    ts = int(time.time()) if timestamp is None else timestamp
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    sig = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
+    return {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": f"v1,{sig}"}
+
+
+def test_a_custom_app_may_sign_the_standard_webhooks_way_and_is_deduplicated_by_webhook_id(
+    client: Any,
+) -> None:
+    secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    conn = ConnectionFactory(
+        provider=Provider.CUSTOM, auth_kind=AuthKind.WEBHOOK_SECRET, secrets={"webhook_secret": secret}
+    )
+    body = json.dumps(
+        {"type": "contact.updated", "timestamp": "2026-11-23T02:00:00Z", "data": {"id": "c9"}}
+    ).encode()
+    headers = standard_webhook_headers(body, secret, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
+    first = post(client, conn.pk, body, **headers)
+    again = post(client, conn.pk, body, **headers)
+    stale = post(
+        client, conn.pk, body, **standard_webhook_headers(body, secret, "msg_old", timestamp=1_600_000_000)
+    )
+    assert (first.status_code, first.json()["status"]) == (200, "accepted")
+    assert again.json()["status"] == "duplicate"
+    assert stale.status_code == 401
+    event = InboundEvent.objects.get()
+    assert event.event_id == f"{conn.pk}:msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"
+    assert "webhook-signature" not in event.headers
+
+
+def test_signed_json_that_is_not_an_app_event_is_400_and_kept(client: Any) -> None:
+    conn = hubstaff(webhook_secret=SECRET)
+    body = b'{"hello": "world"}'
+    response = post(client, conn.pk, body, **{"X-Hook-Signature": hex_sig(body)})
+    assert response.status_code == 400
+    assert response.json()["error"] == "not_an_event"
+    event = InboundEvent.objects.get(pk=response.json()["event"])
+    assert event.status == EventStatus.FAILED
+    assert "lacks 'id' or 'event'" in event.error

@@ -115,3 +115,60 @@ def test_a_webhook_replayed_five_times_produces_one_change(
     assert m.Run.objects.filter(sync=sync, event=event).count() == 1
     event.refresh_from_db()
     assert event.status == m.EventStatus.PROCESSED
+
+
+def test_a_hubstaff_webhook_registers_through_the_handshake_and_its_event_syncs_the_client(
+    sandbox: Any, live_server: Any, celery_worker: Any
+) -> None:
+    from tests.sync.world import ghl_contacts
+
+    org = HubstaffOrg(sandbox)
+    hub, ghl = connections(sandbox, org)
+    sync = sync_create_from_recipe(
+        recipe="hubstaff_client_to_ghl_contact",
+        name="clients",
+        source_connection=hub,
+        target_connection=ghl,
+        poll_interval_seconds=None,
+        webhook_trigger=True,
+    )
+    api = f"{sandbox.url}/hubstaff/v2"
+    hook = org.http.post(
+        f"{api}/organizations/{org.org_id}/webhooks",
+        timeout=10,
+        json={"events": ["client.create"], "target_url": f"{live_server.url}/webhooks/{hub.pk}/"},
+    )
+    hook.raise_for_status()
+    hook_id = hook.json()["webhook"]["id"]
+
+    def secret_kept() -> str:
+        hub.refresh_from_db()
+        return str(hub.secrets.get("webhook_secret") or "")
+
+    secret = wait_until(secret_kept, timeout=20, what="the X-Hook-Secret handshake")
+
+    def verified() -> bool:  # Hubstaff marks the hook verified once it has read our echo
+        r = org.http.get(f"{api}/webhooks/{hook_id}", timeout=10)
+        return r.ok and r.json()["webhook"].get("status") == "verified"
+
+    wait_until(verified, timeout=20, what="Hubstaff to see the echo")
+    org.http.post(
+        f"{api}/webhooks/{hook_id}/activate", headers={"X-Hook-Secret": str(secret)}, timeout=10
+    ).raise_for_status()
+
+    org.add_clients(1)
+    suffix = f".org{org.org_id}@example.com"
+    wait_until(
+        lambda: len(ghl_contacts(sandbox, email_suffix=suffix)) == 1,
+        timeout=90,
+        interval=0.5,
+        what="the client as a GHL contact",
+    )
+    event = m.InboundEvent.objects.get(provider="hubstaff", connection=hub)
+    assert event.event_type == "client.create"
+    assert m.Run.objects.filter(sync=sync, trigger=m.RunTrigger.WEBHOOK).count() == 1
+    wait_until(
+        lambda: m.InboundEvent.objects.get(pk=event.pk).status == m.EventStatus.PROCESSED,
+        timeout=20,
+        what="the event marked processed",
+    )
