@@ -47,14 +47,23 @@ def is_admin(user: Any) -> bool:
     return has_role(user, ADMIN)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def require_role(role: str) -> Callable[[F], F]:
-    """Login required, then at least `role`; 403 otherwise (never a redirect loop for a logged-in user)."""
+    """Login required, then at least `role`; 403 otherwise (never a redirect loop for a logged-in user).
+
+    Writes (any method but GET/HEAD/OPTIONS) always need at least Editor: Viewers are read-only everywhere,
+    even on a page whose reading is open to them.
+    """
+    needed_for_write = role if ROLE_RANK[role] >= ROLE_RANK[EDITOR] else EDITOR
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_role(request.user, role):
-                raise PermissionDenied(f"This page needs the {role} role.")
+            needed = role if request.method in SAFE_METHODS else needed_for_write
+            if not has_role(request.user, needed):
+                raise PermissionDenied(f"This needs the {needed} role.")
             return view(request, *args, **kwargs)
 
         return login_required(wrapped)  # type: ignore[return-value]

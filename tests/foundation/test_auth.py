@@ -96,3 +96,23 @@ def test_create_user_command_gives_one_role(capsys):
     assert access.role_of(user) == EDITOR
     assert not user.has_usable_password()
     assert "ops@example.com is now Editor" in capsys.readouterr().out
+
+
+def test_writes_need_at_least_editor_even_where_viewers_may_read(rf, viewer, editor):
+    from django.http import HttpResponse
+
+    @access.viewer_required
+    def page(request):
+        return HttpResponse("ok")
+
+    get = rf.get("/x")
+    get.user = viewer
+    assert page(get).status_code == 200
+    post = rf.post("/x")
+    post.user = viewer
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        page(post)
+    post.user = editor
+    assert page(post).status_code == 200
