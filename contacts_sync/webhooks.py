@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # A webhook body larger than this is refused before it is read (GHL payloads are a few KB).
 MAX_BODY_BYTES = 1_000_000
+# When the database is down we answer 429 so the sender retries; GHL waits about 10 minutes anyway.
+BUSY_RETRY_AFTER_SECONDS = 600
 
 
 def _error(status: int, code: str, detail: str, **extra: object) -> JsonResponse:
@@ -42,6 +45,14 @@ def _rejected(exc: events.WebhookRejected, where: str) -> JsonResponse:
     return _error(exc.status, exc.code, exc.message, **extra)
 
 
+def _busy(exc: DatabaseError, where: str) -> JsonResponse:
+    """The database is unreachable: 429 is the one status GHL retries (up to 6 times, ~10 min apart)."""
+    log.error("webhook not stored where=%s error=%s", where, type(exc).__name__)
+    response = _error(429, "busy", "the service cannot store webhooks right now; retry later")
+    response["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
+
+
 def _too_big(request: HttpRequest) -> bool:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES
@@ -58,6 +69,8 @@ def ghl_webhook(request: HttpRequest) -> JsonResponse:
         received = events.ghl_webhook_receive(body=request.body, headers=request.headers)
     except events.WebhookRejected as exc:
         return _rejected(exc, "ghl")
+    except DatabaseError as exc:
+        return _busy(exc, "ghl")
     return _accepted(received)
 
 
@@ -66,15 +79,17 @@ def ghl_webhook(request: HttpRequest) -> JsonResponse:
 def connection_webhook(request: HttpRequest, connection_id: int) -> JsonResponse:
     if _too_big(request):
         return _error(413, "too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
-    connection = Connection.objects.filter(pk=connection_id).first()
-    if connection is None:
-        return _error(404, "unknown_connection", f"no connection {connection_id}")
     try:
+        connection = Connection.objects.filter(pk=connection_id).first()
+        if connection is None:
+            return _error(404, "unknown_connection", f"no connection {connection_id}")
         received = events.connection_webhook_receive(
             connection=connection, body=request.body, headers=request.headers
         )
     except events.WebhookRejected as exc:
         return _rejected(exc, f"connection:{connection_id}")
+    except DatabaseError as exc:
+        return _busy(exc, f"connection:{connection_id}")
     return _accepted(received)
 
 

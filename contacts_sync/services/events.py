@@ -298,9 +298,12 @@ def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetim
             error=parsed,
         )
         raise WebhookRejected(400, "malformed_json", parsed, event=event)
-    _check_fresh(parsed, now or timezone.now())
     location_id = str(parsed.get("locationId") or "")
     webhook_id = str(parsed.get("webhookId") or "") or _body_hash_id(body)
+    known = InboundEvent.objects.filter(provider=Provider.GHL, event_id=webhook_id[:200]).first()
+    if known is not None:
+        return Received(event=known, duplicate=True)  # a replay, even a stale one, changes nothing
+    _check_fresh(parsed, now or timezone.now())
     connection = (
         Connection.objects.filter(provider=Provider.GHL, external_account_id=location_id)
         .order_by("pk")

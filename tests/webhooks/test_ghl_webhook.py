@@ -209,3 +209,28 @@ def public_pem_of(key: Any) -> str:
         .decode()
         .strip()
     )
+
+
+def test_a_database_that_refuses_writes_gets_429_so_ghl_retries_instead_of_dropping(client: Any) -> None:
+    """GHL retries only a 429; any other failure loses the event for good."""
+    from django.db import connection
+
+    body = ghl_body()
+    with connection.cursor() as cursor:
+        cursor.execute("SET transaction_read_only = on")  # a real refusal from PostgreSQL, no mock
+    response = post(client, body, **{"x-ghl-signature": sign_ed25519(body)})
+    assert response.status_code == 429
+    assert response["Retry-After"] == "600"
+    assert response.json()["error"] == "busy"
+    assert not InboundEvent.objects.exists()
+
+
+def test_a_stale_replay_of_a_known_webhook_is_a_duplicate_not_an_error(client: Any) -> None:
+    body = ghl_body()
+    assert post(client, body, **{"x-ghl-signature": sign_ed25519(body)}).status_code == 200
+    later = datetime.now(UTC) + timedelta(minutes=30)
+    from contacts_sync.services import events as svc
+
+    received = svc.ghl_webhook_receive(body=body, headers={"x-ghl-signature": sign_ed25519(body)}, now=later)
+    assert received.duplicate is True
+    assert InboundEvent.objects.count() == 1
