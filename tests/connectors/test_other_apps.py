@@ -214,3 +214,27 @@ def test_the_custom_emulator_signs_what_it_sends(apps: Any) -> None:
         assert parse_webhook(body)["record_ids"] == {"id": "rec_9"}
     finally:
         receiver.close()
+
+
+def test_hotspotsystem_transactions_are_notes_across_every_type_and_resume(apps: Any) -> None:
+    con = connector(apps, "hotspotsystem")
+    pages = list(con.read("note", cursor=None, options={"page_limit": 25}))
+    notes = [r for p in pages for r in p.records]
+    assert len(notes) == len({n["id"] for n in notes}) > 100
+    assert {n["type"] for n in notes} == {"mac", "voucher", "social", "paid"}
+    assert all(n["location_name"] for n in notes)
+    assert pages[-1].cursor is None and all(p.cursor for p in pages[:-1])
+    middle = len(pages) // 2
+    resumed = [r["id"] for p in con.read("note", cursor=pages[middle].cursor, options={"page_limit": 25})
+               for r in p.records]
+    assert resumed == [n["id"] for p in pages[middle + 1:] for n in p.records]
+
+
+def test_upguard_vendor_risks_are_tasks_and_notifications_are_notes(apps: Any) -> None:
+    con = connector(apps, "upguard")
+    risks = [r for p in con.read("task", cursor=None, options={}) for r in p.records]
+    assert risks and len({con.record_id("task", r) for r in risks}) == len(risks)
+    assert all(r["id"].startswith(f"{r['vendor']['id']}:") and r["finding"] for r in risks)
+    notes = [n for p in con.read("note", cursor=None, options={"page_limit": 10}) for n in p.records]
+    assert notes and all(n["id"] == n["notification_id"] and n["description"] for n in notes)
+    assert {f.path for f in con.fields("task")} >= {"finding", "severity", "vendor.primary_hostname"}

@@ -1,4 +1,4 @@
-"""HotspotSystem connector (API v2.0, read-only): Wi-Fi customers -> contacts.
+"""HotspotSystem connector (API v2.0, read-only): Wi-Fi customers -> contacts, transactions -> notes.
 
 Connection: secrets {"api_key"}; account_id = the operator name (from /me); base_url "" for production or
 "http://127.0.0.1:8010/hotspotsystem" for the sandbox. Facts: ../shared/reference/source-apps.md section 2.
@@ -38,6 +38,24 @@ FIELDS = [
     FieldSpec("social_id", "Social ID", sensitive=True),
     FieldSpec("registered_at", "Registered at", "datetime"),
 ]
+
+
+TRANSACTION_FIELDS = [
+    FieldSpec("id", "Transaction ID (type:id)"),
+    FieldSpec("type", "Type (mac, voucher, social, paid)"),
+    FieldSpec("customer", "Customer"),
+    FieldSpec("user_name", "User name"),
+    FieldSpec("email", "E-mail", "email"),
+    FieldSpec("phone", "Phone", "phone"),
+    FieldSpec("location_id", "Location ID"),
+    FieldSpec("location_name", "Location name (added by the connector)"),
+    FieldSpec("action_date_gmt", "When (GMT)", "datetime"),
+    FieldSpec("amount", "Amount", "number"),
+    FieldSpec("currency", "Currency"),
+    FieldSpec("social_network", "Social network"),
+]
+TRANSACTION_TYPES = ["social", "mac", "voucher", "paid"]
+OBJECTS = ["contact", "note"]
 
 
 class HotspotSystemClient(ApiClient):
@@ -82,15 +100,15 @@ class HotspotSystemConnector:
                                           budget=NullBudget(), on_call=info.on_call)  # no documented limit
 
     def objects(self) -> list[str]:
-        return ["contact"]
+        return list(OBJECTS)
 
     def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[FieldSpec]:
         self._check(object_kind)
-        return list(FIELDS)
+        return list(TRANSACTION_FIELDS if object_kind == "note" else FIELDS)
 
     def _check(self, object_kind: str) -> None:
-        if object_kind != "contact":
-            raise ConfigurationError(f"HotspotSystem has no {object_kind!r} objects (it has contact)")
+        if object_kind not in OBJECTS:
+            raise ConfigurationError(f"HotspotSystem has no {object_kind!r} objects (it has {', '.join(OBJECTS)})")
 
     def record_id(self, object_kind: str, record: dict[str, Any]) -> str:
         if not record.get("id"):
@@ -101,6 +119,9 @@ class HotspotSystemConnector:
         """Customers oldest first (sort=registered_at) so an offset cursor stays valid as new ones arrive.
         `options["updated_since"]` ("YYYY-MM-DD HH:MM:SS" or ISO) keeps customers registered since then."""
         self._check(object_kind)
+        if object_kind == "note":
+            yield from self._transactions(cursor or {}, options)
+            return
         location = options.get("location_id")
         path, params = ("/locations/{location_id}/customers", {"location_id": location}) if location else (
             "/customers", None)
@@ -111,6 +132,31 @@ class HotspotSystemConnector:
             if since:
                 items = [c for c in items if str(c.get("registered_at") or "") >= since]
             yield Page(records=items, cursor={"offset": nxt} if nxt is not None else None)
+
+    def _transactions(self, cursor: dict[str, Any], options: dict[str, Any]) -> Iterator[Page]:
+        """Wi-Fi logins/purchases of every type in turn, oldest first; cursor = {type, offset}. Each record gets
+        its `type`, a `type:id` id (ids are per type) and the location's name."""
+        kinds = list(options.get("transaction_types") or TRANSACTION_TYPES)
+        start = kinds.index(cursor["type"]) if cursor.get("type") in kinds else 0
+        offset = int(cursor.get("offset") or 0)
+        names = {str(loc.get("id")): loc.get("name") for items, _ in
+                 self.client.pages("/locations", sort="name", operation="list locations") for loc in items}
+        limit = int(options.get("page_limit") or PAGE_LIMIT)
+        for k in range(start, len(kinds)):
+            kind = kinds[k]
+            for items, nxt in self.client.pages("/transactions/{kind}", path_params={"kind": kind}, offset=offset,
+                                                limit=limit, sort="action_date_gmt",
+                                                operation="list transactions"):
+                records = [{**t, "id": f"{kind}:{t.get('id')}", "transaction_id": t.get("id"), "type": kind,
+                            "location_name": names.get(str(t.get("location_id")), "")} for t in items]
+                if nxt is not None:
+                    next_cursor: dict[str, Any] | None = {"type": kind, "offset": nxt}
+                elif k + 1 < len(kinds):
+                    next_cursor = {"type": kinds[k + 1], "offset": 0}
+                else:
+                    next_cursor = None
+                yield Page(records=records, cursor=next_cursor)
+            offset = 0
 
     def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
                ) -> list[dict[str, Any]]:

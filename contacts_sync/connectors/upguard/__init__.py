@@ -1,4 +1,5 @@
-"""UpGuard CyberRisk connector: vendor contacts (with their vendor and its labels) -> contacts.
+"""UpGuard CyberRisk connector: vendor contacts (with their vendor and its labels) -> contacts; vendor risks ->
+tasks; notifications -> notes.
 
 Connection: secrets {"api_key"} (sent raw in `Authorization`, no "Bearer"; it needs the VendorRisk permission);
 base_url "" for production or "http://127.0.0.1:8010/upguard" for the sandbox. Options: {"source": "vendors"}
@@ -49,6 +50,28 @@ VENDOR_FIELDS = [
 ]
 
 
+RISK_FIELDS = [
+    FieldSpec("id", "Vendor risk ID (vendor:risk)"),
+    FieldSpec("finding", "Finding"),
+    FieldSpec("severity", "Severity (1-5)", "number"),
+    FieldSpec("category", "Category"),
+    FieldSpec("description", "Description"),
+    FieldSpec("remediation", "Remediation"),
+    FieldSpec("firstDetected", "First detected", "datetime"),
+    FieldSpec("hostnames", "Hostnames", "list"),
+    FieldSpec("vendor.name", "Vendor name"),
+    FieldSpec("vendor.primary_hostname", "Vendor hostname"),
+]
+NOTIFICATION_FIELDS = [
+    FieldSpec("id", "Notification ID"),
+    FieldSpec("type", "Type"),
+    FieldSpec("description", "Description"),
+    FieldSpec("occurred_at", "Occurred at", "datetime"),
+    FieldSpec("context.vendor_primary_hostname", "Vendor hostname"),
+]
+OBJECTS = ["contact", "task", "note"]
+
+
 class UpGuardClient(ApiClient):
     provider = "upguard"
 
@@ -87,6 +110,20 @@ class UpGuardClient(ApiClient):
             if not token:
                 return out
 
+    def vendor_risks(self, primary_hostname: str) -> list[dict[str, Any]]:
+        body = self._request("GET", "/risks/vendors", params={"primary_hostname": primary_hostname},
+                             operation="list vendor risks")
+        return list(self.require(body, "risks", operation="list vendor risks", kind=list))
+
+    def notifications_page(self, *, page_token: str | None, page_size: int = 50
+                           ) -> tuple[list[dict[str, Any]], str | None]:
+        params: dict[str, Any] = {"page_size": page_size}
+        if page_token:
+            params["page_token"] = page_token
+        body = self._request("GET", "/notifications", params=params, operation="list notifications")
+        return self.require(body, "notifications", operation="list notifications", kind=list), body.get(
+            "next_page_token")
+
     def set_vendor_labels(self, primary_hostname: str, labels: list[str]) -> None:
         """Replace a vendor's labels (an empty list clears them)."""
         params = [("vendor_primary_hostname", primary_hostname)] + [("labels", lab) for lab in labels or [""]]
@@ -113,15 +150,19 @@ class UpGuardConnector:
                                     budget=budget, on_call=info.on_call)
 
     def objects(self) -> list[str]:
-        return ["contact"]
+        return list(OBJECTS)
 
     def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[FieldSpec]:
         self._check(object_kind)
+        if object_kind == "task":
+            return list(RISK_FIELDS)
+        if object_kind == "note":
+            return list(NOTIFICATION_FIELDS)
         return list(VENDOR_FIELDS if (options or {}).get("source") == "vendors" else CONTACT_FIELDS)
 
     def _check(self, object_kind: str) -> None:
-        if object_kind != "contact":
-            raise ConfigurationError(f"UpGuard has no {object_kind!r} objects (it has contact)")
+        if object_kind not in OBJECTS:
+            raise ConfigurationError(f"UpGuard has no {object_kind!r} objects (it has {', '.join(OBJECTS)})")
 
     def record_id(self, object_kind: str, record: dict[str, Any]) -> str:
         if record.get("id") in (None, ""):
@@ -129,27 +170,51 @@ class UpGuardConnector:
         return str(record["id"])
 
     def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
-        """Vendor pages by `page_token`; for contacts one Page per vendor (cursor = vendor page + index)."""
+        """contact: vendor contacts (or vendors with {"source": "vendors"}); task: each vendor's risks; note:
+        notifications. Per-vendor objects come one Page per vendor (cursor = vendor page token + index)."""
         self._check(object_kind)
         cursor = cursor or {}
+        if object_kind == "note":
+            yield from self._notifications(cursor, options)
+            return
         token, index = cursor.get("vendors_page_token"), int(cursor.get("vendor_index") or 0)
         labels = list(options.get("labels") or [])
-        size = int(options.get("page_limit") or VENDOR_PAGE_SIZE)
+        size = max(10, int(options.get("page_limit") or VENDOR_PAGE_SIZE))
+        per_vendor = self._risks if object_kind == "task" else self._contacts
         while True:
-            vendors, next_token = self.client.vendors_page(page_token=token, page_size=max(10, size), labels=labels)
+            vendors, next_token = self.client.vendors_page(page_token=token, page_size=size, labels=labels)
             done_cursor = {"vendors_page_token": next_token, "vendor_index": 0} if next_token else None
-            if options.get("source") == "vendors" or index >= len(vendors):
-                yield Page(records=vendors if options.get("source") == "vendors" else [], cursor=done_cursor)
+            if object_kind == "contact" and options.get("source") == "vendors":
+                yield Page(records=vendors, cursor=done_cursor)
+            elif index >= len(vendors):
+                yield Page(records=[], cursor=done_cursor)
             else:
                 for i in range(index, len(vendors)):
-                    records = [{**c, "vendor": _vendor_summary(vendors[i])}
-                               for c in self.client.vendor_contacts(vendors[i]["id"])]
                     last = i == len(vendors) - 1
-                    yield Page(records=records, cursor=done_cursor if last else
+                    yield Page(records=per_vendor(vendors[i]), cursor=done_cursor if last else
                                {"vendors_page_token": token, "vendor_index": i + 1})
             if not next_token:
                 return
             token, index = next_token, 0
+
+    def _contacts(self, vendor: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{**c, "vendor": _vendor_summary(vendor)} for c in self.client.vendor_contacts(vendor["id"])]
+
+    def _risks(self, vendor: dict[str, Any]) -> list[dict[str, Any]]:
+        # A risk's id names its type ("domain_expiring"); it is unique only within one vendor.
+        return [{**r, "id": f"{vendor['id']}:{r.get('id')}", "risk_id": r.get("id"), "vendor": _vendor_summary(vendor)}
+                for r in self.client.vendor_risks(vendor["primary_hostname"])]
+
+    def _notifications(self, cursor: dict[str, Any], options: dict[str, Any]) -> Iterator[Page]:
+        token = cursor.get("page_token")
+        while True:
+            items, nxt = self.client.notifications_page(page_token=token,
+                                                        page_size=max(10, int(options.get("page_limit") or 50)))
+            yield Page(records=[{**n, "id": n.get("notification_id")} for n in items],
+                       cursor={"page_token": nxt} if nxt else None)
+            if not nxt:
+                return
+            token = nxt
 
     def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
                ) -> list[dict[str, Any]]:

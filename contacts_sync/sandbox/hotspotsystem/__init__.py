@@ -3,7 +3,7 @@
 Read-only like the real v2 API. Auth: header `sn-apikey: hotspot-sandbox-key` (HTTP Basic with the key as user
 name is accepted too, as the notes page still describes). Paging: `limit`/`offset` (a record offset), answers
 `{"metadata": {"total_count": N}, "items": [...]}` plus a `Link` header (rel self/next/prev). Seed: 3 locations,
-300 customers (`POST /hotspotsystem/_admin/seed {"customers": N}` adds more). Facts: source-apps.md section 2.
+300 customers with 0-3 transactions each (`/transactions/{mac|voucher|social|paid}`) (`POST /hotspotsystem/_admin/seed {"customers": N}` adds more). Facts: source-apps.md section 2.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ API_KEY = "hotspot-sandbox-key"
 OPERATOR = "sandbox-operator"
 DEFAULT_CUSTOMERS = 300
 MAX_LIMIT = 100  # the docs give no maximum; Pipedream's poller asks for 100 at a time
+TRANSACTION_TYPES = ("mac", "voucher", "social", "paid")
 SOCIAL = ["facebook", "google", "twitter", "linkedin", "", "", ""]
 
 
@@ -33,10 +34,13 @@ def _dt(value: Any) -> str:
 
 class HotspotState:
     def __init__(self) -> None:
-        self.locations = [{"id": str(i), "name": name} for i, name in
-                          [(1, "Café Lumière Wi-Fi"), (2, "Hotel Zürich Lobby"), (3, "Airport Lounge B")]]
+        self.locations = [
+            {"id": str(i), "name": name}
+            for i, name in [(1, "Café Lumière Wi-Fi"), (2, "Hotel Zürich Lobby"), (3, "Airport Lounge B")]
+        ]
         self.customers: list[dict[str, Any]] = []
         self.customer_location: dict[str, str] = {}
+        self.transactions: dict[str, list[dict[str, Any]]] = {t: [] for t in TRANSACTION_TYPES}
         self.requests = 0
         self.seed(DEFAULT_CUSTOMERS)
 
@@ -50,19 +54,47 @@ class HotspotState:
             network = r.choice(SOCIAL)
             registered = fake.past(r, days=365) if initial else datetime.now(UTC)
             cid = str(100_000 + n)
-            self.customers.append({
-                "id": cid, "user_name": f"{first.strip().lower()}{n}", "name": f"{first} {last}",
-                "email": fake.email_for(r, f"{first}.{last}", n) if r.random() < 0.85 else "",
-                "company_name": fake.company_name(r, n) if r.random() < 0.3 else "", "phone": fake.phone(r),
-                "address": fake.address(r).split("\n")[0], "city": city, "state": "", "zip": postcode,
-                "country_code": country, "social_network": network, "social_id": str(r.randint(10**8, 10**9))
-                if network else "", "social_username": f"{first.strip()}{last.strip()}".replace(" ", "") if network
-                else "", "social_link": "", "social_gender": r.choice(["male", "female", ""]) if network else "",
-                "social_age_range": r.choice(["18-24", "25-34", "35-44", ""]) if network else "",
-                "social_followers_count": r.randint(0, 5000) if network else 0,
-                "registered_at": _dt(registered + timedelta(seconds=n)),
-            })
+            self.customers.append(
+                {
+                    "id": cid,
+                    "user_name": f"{first.strip().lower()}{n}",
+                    "name": f"{first} {last}",
+                    "email": fake.email_for(r, f"{first}.{last}", n) if r.random() < 0.85 else "",
+                    "company_name": fake.company_name(r, n) if r.random() < 0.3 else "",
+                    "phone": fake.phone(r),
+                    "address": fake.address(r).split("\n")[0],
+                    "city": city,
+                    "state": "",
+                    "zip": postcode,
+                    "country_code": country,
+                    "social_network": network,
+                    "social_id": str(r.randint(10**8, 10**9)) if network else "",
+                    "social_username": f"{first.strip()}{last.strip()}".replace(" ", "") if network else "",
+                    "social_link": "",
+                    "social_gender": r.choice(["male", "female", ""]) if network else "",
+                    "social_age_range": r.choice(["18-24", "25-34", "35-44", ""]) if network else "",
+                    "social_followers_count": r.randint(0, 5000) if network else 0,
+                    "registered_at": _dt(registered + timedelta(seconds=n)),
+                }
+            )
             self.customer_location[cid] = r.choice(self.locations)["id"]
+            customer = self.customers[-1]
+            for _t in range(r.choice([0, 1, 1, 2, 3])):
+                kind = "social" if network else r.choice(["mac", "voucher", "paid"])
+                tx = {"id": sum(len(v) for v in self.transactions.values()) + 1, "operator": OPERATOR,
+                      "location_id": self.customer_location[cid], "user_name": customer["user_name"],
+                      "customer": customer["name"], "action_date_gmt": _dt(registered + timedelta(
+                          hours=r.randint(0, 24 * 30))), "user_agent": "Mozilla/5.0", "newsletter": r.choice([0, 1]),
+                      **{k: customer[k] for k in ("company_name", "email", "address", "city", "state", "zip",
+                                                  "country_code", "phone")}}
+                if kind in ("mac", "social"):
+                    tx["package_id"] = r.randint(1, 4)
+                if kind in ("voucher", "paid"):
+                    tx.update(amount=r.choice(["2.00", "4.50", "9.90"]), currency="EUR", language="de",
+                              smscountry="")
+                if kind == "social":
+                    tx.update({k: customer[k] for k in customer if k.startswith("social_")})
+                self.transactions[kind].append(tx)
         return len(self.customers)
 
 
@@ -96,7 +128,7 @@ def _listing(request: Request, items: list[dict[str, Any]]) -> Response:
         if items and key not in items[0]:
             return _error(400, f"cannot sort by {key}")
         items = sorted(items, key=lambda i: (str(i.get(key, "")), i.get("id")), reverse=sort.startswith("-"))
-    page = items[offset:offset + limit]
+    page = items[offset : offset + limit]
     if q.get("fields"):
         wanted = set(q["fields"].split(","))
         page = [{k: v for k, v in i.items() if k in wanted} for i in page]
@@ -105,8 +137,12 @@ def _listing(request: Request, items: list[dict[str, Any]]) -> Response:
     if offset + limit < len(items):
         links.append(f'<{base}?{urlencode({**q, "limit": limit, "offset": offset + limit})}>; rel="next"')
     if offset > 0:
-        links.append(f'<{base}?{urlencode({**q, "limit": limit, "offset": max(0, offset - limit)})}>; rel="prev"')
-    return JSONResponse({"metadata": {"total_count": len(items)}, "items": page}, headers={"Link": ", ".join(links)})
+        links.append(
+            f'<{base}?{urlencode({**q, "limit": limit, "offset": max(0, offset - limit)})}>; rel="prev"'
+        )
+    return JSONResponse(
+        {"metadata": {"total_count": len(items)}, "items": page}, headers={"Link": ", ".join(links)}
+    )
 
 
 def mount(ctx: Any) -> Mount:
@@ -137,7 +173,17 @@ def mount(ctx: Any) -> Mount:
         location = request.path_params.get("location_id")
         if location is not None and location not in {loc["id"] for loc in state.locations}:
             return _error(404, "Location not found")
-        rows = [c for c in state.customers if location is None or state.customer_location[c["id"]] == location]
+        rows = [
+            c for c in state.customers if location is None or state.customer_location[c["id"]] == location
+        ]
+        return _listing(request, rows)
+
+    async def transactions(request: Request, state: HotspotState) -> Response:
+        kind = request.path_params["kind"]
+        if kind not in TRANSACTION_TYPES:
+            return _error(404, f"unknown transaction type {kind}")
+        location = request.path_params.get("location_id")
+        rows = [t for t in state.transactions[kind] if location is None or t["location_id"] == location]
         return _listing(request, rows)
 
     async def admin(request: Request) -> Response:
@@ -154,11 +200,16 @@ def mount(ctx: Any) -> Mount:
     ctx.on_reset(APP, reset)
     ctx.on_status(APP, lambda: {"customers": len(box["state"].customers), "requests": box["state"].requests})
     v = "/v2.0"
-    return Mount("/hotspotsystem", routes=[
-        Route(f"{v}/me", guarded(me)), Route(f"{v}/ping", guarded(ping)),
-        Route(f"{v}/locations", guarded(locations)), Route(f"{v}/customers", guarded(customers)),
-        Route(v + "/locations/{location_id}/customers", guarded(customers)),
-        Route("/_admin/{action}", admin, methods=["GET", "POST"]),
-    ])
-
-
+    return Mount(
+        "/hotspotsystem",
+        routes=[
+            Route(f"{v}/me", guarded(me)),
+            Route(f"{v}/ping", guarded(ping)),
+            Route(f"{v}/locations", guarded(locations)),
+            Route(f"{v}/customers", guarded(customers)),
+            Route(v + "/locations/{location_id}/customers", guarded(customers)),
+        Route(v + "/transactions/{kind}", guarded(transactions)),
+        Route(v + "/locations/{location_id}/transactions/{kind}", guarded(transactions)),
+            Route("/_admin/{action}", admin, methods=["GET", "POST"]),
+        ],
+    )

@@ -3,7 +3,8 @@
 Auth: `Authorization: upguard-sandbox-key` (the raw key, no "Bearer"); the key `upguard-sandbox-key-breachsight`
 lacks the VendorRisk permission and gets 403 on vendor endpoints. Shapes from the v1.11.1 swagger
 (`VendorsResponsePayloadBody`, `monitoredVendor`, `GetLabelsV1RespBody`, `GetOrganisationV1RespBody`,
-`endpointError`) and v1.13.2's vendor contacts (`VendorContactList`). Paging: opaque `page_token`, `page_size`
+`endpointError`, `GetRisksV1RespBody`, `GetNotificationsV1ResponsePayloadBody`) and v1.13.2's vendor contacts
+(`VendorContactList`). Paging: opaque `page_token`, `page_size`
 (10-2000, default 1000), `next_page_token` omitted on the last page. Seed: 60 vendors with 0-4 contacts each.
 """
 
@@ -23,6 +24,26 @@ APP = "upguard"
 API_KEY = "upguard-sandbox-key"
 LIMITED_KEY = "upguard-sandbox-key-breachsight"  # a key without the VendorRisk permission
 DEFAULT_VENDORS = 60
+RISKS = [
+    {"id": "domain_expiring", "riskType": "domain_expiring", "riskSubtype": "", "category": "dns",
+     "severity": 3, "finding": "Domain expires soon", "risk": "Loss of the domain",
+     "description": "The domain expires within 30 days.", "remediation": "Renew the domain."},
+    {"id": "tls_old_version", "riskType": "tls_old_version", "riskSubtype": "TLSv1.0", "category": "encryption",
+     "severity": 2, "finding": "TLS 1.0 supported", "risk": "Weak encryption",
+     "description": "The server accepts TLS 1.0.", "remediation": "Disable TLS 1.0 and 1.1."},
+    {"id": "spf_missing", "riskType": "spf_missing", "riskSubtype": "", "category": "email",
+     "severity": 4, "finding": "SPF record missing", "risk": "E-mail spoofing",
+     "description": "No SPF record was found.", "remediation": "Publish an SPF record."},
+    {"id": "open_port_rdp", "riskType": "open_port", "riskSubtype": "3389", "category": "network",
+     "severity": 5, "finding": "RDP port open to the internet", "risk": "Remote takeover",
+     "description": "Port 3389 answers from the internet.", "remediation": "Close the port or use a VPN."},
+]
+NOTIFICATIONS = [
+    ("VendorScoreDropped", "The score of vendor '{name}' dropped below 600"),
+    ("RiskAssessmentPublished", "User published a new risk assessment for vendor '{name}'"),
+    ("IdentityBreachDetected", "A new identity breach affects staff at '{name}'"),
+    ("DataLeakPublished", "A data leak mentioning '{name}' was published"),
+]
 LABELS = ["critical", "payments", "IT", "marketing", "Tier-1 supplier", "GDPR"]
 
 
@@ -30,6 +51,8 @@ class UpGuardState:
     def __init__(self, vendors: int = DEFAULT_VENDORS) -> None:
         self.vendors: list[dict[str, Any]] = []
         self.contacts: list[dict[str, Any]] = []
+        self.risks: dict[int, list[dict[str, Any]]] = {}
+        self.notifications: list[dict[str, Any]] = []
         self.requests = 0
         self.seed(vendors)
 
@@ -40,24 +63,46 @@ class UpGuardState:
             name = fake.company_name(r, vid).strip()
             host = "".join(ch for ch in name.lower() if ch.isalnum())[:20] + ".example.com"
             score = r.randint(300, 950)
-            vendor = {"id": vid, "name": name, "primary_hostname": host, "labels": r.sample(LABELS, r.randint(0, 3)),
-                      "tier": r.choice([1, 2, 3]), "monitored": True, "overallScore": score,
-                      "automatedScore": score - r.randint(0, 40), "score": score,
-                      "assessmentStatus": r.choice(["Published", "In progress", "Not assessed"])}
+            vendor = {
+                "id": vid,
+                "name": name,
+                "primary_hostname": host,
+                "labels": r.sample(LABELS, r.randint(0, 3)),
+                "tier": r.choice([1, 2, 3]),
+                "monitored": True,
+                "overallScore": score,
+                "automatedScore": score - r.randint(0, 40),
+                "score": score,
+                "assessmentStatus": r.choice(["Published", "In progress", "Not assessed"]),
+            }
             if r.random() < 0.4:
                 vendor["attributes"] = {"owner": r.choice(["procurement", "it-sec"])}
             self.vendors.append(vendor)
+            self.risks[vid] = [dict(RISKS[k], firstDetected=fake.iso(fake.past(r, days=300)), hostnames=[host],
+                                    hostnameCount=1) for k in r.sample(range(len(RISKS)), r.choice([0, 0, 1, 2, 3]))]
+            if r.random() < 0.5:
+                kind, text = r.choice(NOTIFICATIONS)
+                self.notifications.append({
+                    "notification_id": str(len(self.notifications) + 1), "type": kind,
+                    "description": text.format(name=name), "occurred_at": fake.iso(fake.past(r, days=7)),
+                    "context": {"vendor_id": vid, "vendor_primary_hostname": host}})
             for _c in range(r.choice([0, 1, 1, 2, 3, 4])):
                 cid = 70_000 + len(self.contacts) + 1
                 first, last = fake.person_name(r)
                 created = fake.past(r, days=500)
-                self.contacts.append({
-                    "id": cid, "vendor_id": vid, "name": f"{first} {last}",
-                    "title": r.choice(["CISO", "Account Manager", "Security Lead", "", "DPO"]),
-                    "email_address": fake.email_for(r, f"{first}.{last}", cid), "phone_mobile": fake.phone(r),
-                    "notes": fake.sentence(r) if r.random() < 0.3 else "",
-                    "created_at": fake.iso(created), "updated_at": fake.iso(created + timedelta(days=r.randint(0, 60))),
-                })
+                self.contacts.append(
+                    {
+                        "id": cid,
+                        "vendor_id": vid,
+                        "name": f"{first} {last}",
+                        "title": r.choice(["CISO", "Account Manager", "Security Lead", "", "DPO"]),
+                        "email_address": fake.email_for(r, f"{first}.{last}", cid),
+                        "phone_mobile": fake.phone(r),
+                        "notes": fake.sentence(r) if r.random() < 0.3 else "",
+                        "created_at": fake.iso(created),
+                        "updated_at": fake.iso(created + timedelta(days=r.randint(0, 60))),
+                    }
+                )
         return len(self.vendors)
 
 
@@ -87,7 +132,7 @@ def _page(request: Request, rows: list[dict[str, Any]], key: str, default_size: 
         return _error(422, str(exc) if "page_token" in str(exc) else "page_size must be an integer")
     if not 10 <= size <= 2000:
         return _error(422, "page_size must be between 10 and 2000")
-    body: dict[str, Any] = {key: rows[offset:offset + size], "total_results": len(rows)}
+    body: dict[str, Any] = {key: rows[offset : offset + size], "total_results": len(rows)}
     if offset + size < len(rows):
         body["next_page_token"] = _token(offset + size)
     return JSONResponse(body)
@@ -112,11 +157,19 @@ def mount(ctx: Any) -> Mount:
         return run
 
     async def organisation(request: Request, state: UpGuardState) -> Response:
-        return JSONResponse({"id": 12345678, "name": "Sandbox Org", "primary_hostname": "sandbox.example",
-                             "automatedScore": 812})
+        return JSONResponse(
+            {
+                "id": 12345678,
+                "name": "Sandbox Org",
+                "primary_hostname": "sandbox.example",
+                "automatedScore": 812,
+            }
+        )
 
     async def labels(request: Request, state: UpGuardState) -> Response:
-        return JSONResponse({"labels": sorted({lab for v in state.vendors for lab in v["labels"]} | set(LABELS))})
+        return JSONResponse(
+            {"labels": sorted({lab for v in state.vendors for lab in v["labels"]} | set(LABELS))}
+        )
 
     async def vendors(request: Request, state: UpGuardState) -> Response:
         wanted = request.query_params.getlist("labels") + request.query_params.getlist("labels[]")
@@ -129,13 +182,28 @@ def mount(ctx: Any) -> Mount:
         if q.get("vendor_id"):
             vendor = next((v for v in state.vendors if str(v["id"]) == q["vendor_id"]), None)
         elif q.get("vendor_primary_hostname"):
-            vendor = next((v for v in state.vendors if v["primary_hostname"] == q["vendor_primary_hostname"]), None)
+            vendor = next(
+                (v for v in state.vendors if v["primary_hostname"] == q["vendor_primary_hostname"]), None
+            )
         else:
             return _error(422, "vendor_id or vendor_primary_hostname is required")
         if vendor is None:
             return _error(404, "vendor not found")
         rows = [c for c in state.contacts if c["vendor_id"] == vendor["id"]]
         return _page(request, rows, "contacts", default_size=200)
+
+    async def vendor_risks(request: Request, state: UpGuardState) -> Response:
+        host = request.query_params.get("primary_hostname")
+        vendor = next((v for v in state.vendors if v["primary_hostname"] == host), None)
+        if not host:
+            return _error(422, "primary_hostname is required")
+        if vendor is None:
+            return _error(404, "vendor not found")
+        return JSONResponse({"risks": state.risks.get(vendor["id"], [])})  # not paginated (GetRisksV1RespBody)
+
+    async def notifications(request: Request, state: UpGuardState) -> Response:
+        rows = sorted(state.notifications, key=lambda n: n["occurred_at"])
+        return _page(request, rows, "notifications", default_size=50)
 
     async def vendor_labels(request: Request, state: UpGuardState) -> Response:
         host = request.query_params.get("vendor_primary_hostname")
@@ -148,7 +216,9 @@ def mount(ctx: Any) -> Mount:
     async def admin(request: Request) -> Response:
         if request.path_params["action"] == "stats":
             s = box["state"]
-            return JSONResponse({"vendors": len(s.vendors), "contacts": len(s.contacts), "requests": s.requests})
+            return JSONResponse(
+                {"vendors": len(s.vendors), "contacts": len(s.contacts), "requests": s.requests}
+            )
         return _error(404, "no such admin action")
 
     def reset() -> None:
@@ -156,11 +226,16 @@ def mount(ctx: Any) -> Mount:
 
     ctx.on_reset(APP, reset)
     ctx.on_status(APP, lambda: {"vendors": len(box["state"].vendors), "contacts": len(box["state"].contacts)})
-    return Mount("/upguard", routes=[
-        Route("/organisation", guarded(organisation, permission="")),
-        Route("/labels", guarded(labels)),
-        Route("/vendors", guarded(vendors)),
-        Route("/vendor/contact/list", guarded(vendor_contacts)),
-        Route("/vendor/labels", guarded(vendor_labels), methods=["PUT"]),
-        Route("/_admin/{action}", admin),
-    ])
+    return Mount(
+        "/upguard",
+        routes=[
+            Route("/organisation", guarded(organisation, permission="")),
+            Route("/labels", guarded(labels)),
+            Route("/vendors", guarded(vendors)),
+            Route("/vendor/contact/list", guarded(vendor_contacts)),
+        Route("/risks/vendors", guarded(vendor_risks)),
+        Route("/notifications", guarded(notifications, permission="")),
+            Route("/vendor/labels", guarded(vendor_labels), methods=["PUT"]),
+            Route("/_admin/{action}", admin),
+        ],
+    )
