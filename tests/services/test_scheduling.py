@@ -156,3 +156,27 @@ def test_the_reconcile_poll_waits_for_its_interval() -> None:
     Run.objects.filter(sync=sync).update(status=RunStatus.SUCCEEDED)
     assert scheduling.reconcile_poll(now=now + timedelta(minutes=5)) == []
     assert len(scheduling.reconcile_poll(now=now + scheduling.RECONCILE_INTERVAL + timedelta(minutes=1))) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_tasks_run_in_a_real_worker(celery_worker: Any) -> None:
+    from celery import current_app
+
+    from tests.support import wait_until
+
+    [sync] = due_syncs(ConnectionFactory(external_account_id="loc-worker"), 1)
+    webhook_sync = ghl_webhook_sync()
+    current_app.send_task("contacts_sync.tasks.syncs_dispatch_due_task")
+    current_app.send_task("contacts_sync.tasks.reconcile_poll_task")
+    wait_until(
+        lambda: Run.objects.filter(sync=sync, trigger=RunTrigger.SCHEDULE).exists(),
+        timeout=30,
+        what="the dispatcher's run",
+    )
+    wait_until(
+        lambda: Run.objects.filter(sync=webhook_sync, trigger=RunTrigger.RECONCILE).exists(),
+        timeout=30,
+        what="the reconcile run",
+    )
+    sync.refresh_from_db()
+    assert sync.next_run_at > timezone.now()
