@@ -57,6 +57,10 @@ def sync_create_from_recipe(
     from contacts_sync.mapping.defaults import default_rules
 
     rules = default_rules(spec.source_provider, spec.source_object, spec.target_provider, spec.target_object)
+    if spec.note_from:
+        for rule in default_rules(spec.source_provider, spec.note_from, spec.target_provider, "note"):
+            if rule.get("target") == "body":
+                rules.append({**rule, "target": "note", "required": False})
     version = MappingVersion.objects.create(
         sync=sync, number=1, rules=rules, note=f"Default mapping of the recipe {spec.title}",
         author=user if getattr(user, "is_authenticated", False) else None,

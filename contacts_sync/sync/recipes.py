@@ -40,6 +40,9 @@ class Recipe:
     incremental_source: bool = False
     # Only records for which this returns True are synced (e.g. the "critical" tag); others are skipped items.
     record_filter: dict[str, Any] = field(default_factory=dict)
+    # A contact recipe that also leaves a note: the source object whose default note mapping fills the
+    # contact payload's "note" pseudo-target (the writer creates/updates the note after the upsert).
+    note_from: str | None = None
 
 
 MANUAL = "manual"
@@ -137,6 +140,7 @@ RECIPES: dict[str, Recipe] = {
             target_object="contact",
             triggers=(WEBHOOK, MANUAL, POLL),
             description="Each call record becomes a lead contact with a note carrying the message.",
+            note_from="note",
         ),
         Recipe(
             key="custom_contact_to_ghl_contact",
