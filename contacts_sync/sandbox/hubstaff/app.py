@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import math
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -450,9 +451,9 @@ class HubstaffEmulator:
 
 
 def seed_options(ctx: Any) -> dict[str, int]:
-    """Seed size from the sandbox options (`extra["hubstaff_clients"]`), else the default (2,500 clients)."""
+    """Seed size: sandbox options `extra["hubstaff_clients"]`, else $SANDBOX_HUBSTAFF_CLIENTS, else 2,500."""
     extra = getattr(getattr(ctx, "options", None), "extra", None) or {}
-    clients = extra.get("hubstaff_clients")
+    clients = extra.get("hubstaff_clients", os.environ.get("SANDBOX_HUBSTAFF_CLIENTS") or None)
     return {"clients": int(clients)} if clients is not None else {}
 
 
