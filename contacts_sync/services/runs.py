@@ -143,8 +143,9 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
     run = Run.objects.select_related("sync", "sync__source_connection", "sync__target_connection",
                                      "mapping_version", "event").get(pk=run_id)
     if run.started_at is None:
-        Run.objects.filter(pk=run_id).update(started_at=timezone.now())
         run.started_at = timezone.now()
+        run.expected_total = _expected_total(run)
+        Run.objects.filter(pk=run_id).update(started_at=run.started_at, expected_total=run.expected_total)
     with log_context(run_id=run.pk, sync_id=run.sync_id):
         try:
             engine = engine_for(run=run, worker_token=token)
@@ -261,6 +262,21 @@ def engine_for(*, run: Run, worker_token: str) -> Engine:
                   apply=apply, content_hash=content_hash, context=context, recorder=recorder,
                   redactor=Redactor(sensitive_source_paths=sensitive, rules=rules), parents=parents,
                   source_options=options)
+
+
+def _expected_total(run: Run) -> int | None:
+    """For the progress bar: the ids to retry, or what the last full run of the sync read."""
+    if run.checkpoint.get("only_ids"):
+        return len(run.checkpoint["only_ids"])
+    if run.event_id:
+        return None
+    return (
+        Run.objects.filter(sync_id=run.sync_id, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL])
+        .exclude(trigger__in=[RunTrigger.RETRY, RunTrigger.WEBHOOK])
+        .order_by("-finished_at")
+        .values_list("read_count", flat=True)
+        .first()
+    )
 
 
 def _fail(run: Run, token: str, summary: str) -> None:

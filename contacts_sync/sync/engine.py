@@ -245,7 +245,8 @@ class Engine:
         digest = self.content_hash(payload)
         shown = self.redactor.payload(payload)
         if link is not None and link.content_hash == digest and not self.ignore_hash:
-            return Outcome(sid, ItemAction.UNCHANGED, target_id=link.target_id, payload=shown)
+            # no payload: it is the one the last change stored, and unchanged items are most of every poll
+            return Outcome(sid, ItemAction.UNCHANGED, target_id=link.target_id)
         if self.run.dry_run:
             action = ItemAction.WOULD_UPDATE if link else ItemAction.WOULD_CREATE
             return Outcome(sid, action, target_id=link.target_id if link else "", payload=shown)

@@ -111,6 +111,7 @@ def test_a_run_moves_hubstaff_clients_into_ghl_and_a_rerun_makes_no_write_call(
     again = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL))
     assert again.status == m.RunStatus.SUCCEEDED
     assert again.unchanged_count == 30
+    assert (first.expected_total, again.expected_total) == (None, 30)  # the progress bar knows the size
     assert ghl_write_calls(again) == 0
 
 
