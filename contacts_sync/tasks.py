@@ -68,6 +68,14 @@ def syncs_dispatch_due_task() -> int:
     return len(scheduling.syncs_dispatch_due().enqueued)
 
 
+@shared_task(name="contacts_sync.tasks.inbound_events_prune_task")
+def inbound_events_prune_task() -> int:
+    """Beat, daily: delete old processed/ignored webhooks (pending ones are never deleted)."""
+    from contacts_sync.services import events
+
+    return events.inbound_events_prune()
+
+
 @shared_task(name="contacts_sync.tasks.reconcile_poll_task")
 def reconcile_poll_task() -> int:
     """Beat, every 5 min: re-read GHL-source syncs that rely on webhooks (GHL drops undelivered events)."""

@@ -573,3 +573,20 @@ def inbound_event_fail(*, event_id: int, reason: str) -> None:
     InboundEvent.objects.filter(pk=event_id, status=EventStatus.PENDING).update(
         status=EventStatus.FAILED, error=reason[:2000], processed_at=timezone.now()
     )
+
+
+# Stored webhooks are kept long enough to answer replays as duplicates and to debug a missed change; GHL's
+# replay window (timestamp) is 5 minutes and its retries stop after about 70 minutes.
+EVENT_RETENTION = timedelta(days=30)
+# Failed events are the ones someone may still need to look at.
+FAILED_EVENT_RETENTION = timedelta(days=90)
+
+
+def inbound_events_prune(*, now: datetime | None = None) -> int:
+    """Delete old processed/ignored events (and older failed ones); pending events are never deleted."""
+    now = now or timezone.now()
+    done = InboundEvent.objects.filter(
+        status__in=[EventStatus.PROCESSED, EventStatus.IGNORED], received_at__lt=now - EVENT_RETENTION
+    )
+    failed = InboundEvent.objects.filter(status=EventStatus.FAILED, received_at__lt=now - FAILED_EVENT_RETENTION)
+    return done.delete()[0] + failed.delete()[0]

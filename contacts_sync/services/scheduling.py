@@ -158,3 +158,17 @@ def reconcile_poll(*, now: datetime | None = None, interval: timedelta = RECONCI
     if runs:
         log.info("reconcile poll enqueued=%d", len(runs))
     return runs
+
+
+def sync_schedule_after_change(
+    *, sync: Sync, poll_interval_seconds: int | None, now: datetime | None = None
+) -> dict:
+    """The next_run_at to save with a changed polling interval: the new schedule starts from now.
+
+    Without it a sync moved from daily to every 10 minutes would wait up to a day for its next run.
+    """
+    if poll_interval_seconds == sync.poll_interval_seconds:
+        return {}
+    if not poll_interval_seconds:
+        return {"next_run_at": None}
+    return {"next_run_at": (now or timezone.now()) + timedelta(seconds=poll_interval_seconds)}

@@ -16,6 +16,7 @@ from contacts_sync import selectors
 from contacts_sync.exceptions import ConfigurationError
 from contacts_sync.models import RunTrigger
 from contacts_sync.services import runs as run_services
+from contacts_sync.services import scheduling
 from contacts_sync.services import status as status_services
 from contacts_sync.services import syncs as sync_services
 from dashboard.access import can_edit, editor_required, viewer_required
@@ -93,7 +94,11 @@ def _detail(sync_id: int) -> selectors.SyncDetail:
 
 def _save_settings(request: HttpRequest, detail: selectors.SyncDetail, form: SyncSettingsForm) -> None:
     sync, data = detail.sync, form.cleaned_data
-    sync_services.sync_update(sync=sync, user=request.user, **{k: data[k] for k in SETTINGS_FIELDS})
+    fields = {k: data[k] for k in SETTINGS_FIELDS}
+    fields.update(
+        scheduling.sync_schedule_after_change(sync=sync, poll_interval_seconds=data["poll_interval_seconds"])
+    )
+    sync_services.sync_update(sync=sync, user=request.user, **fields)
     if data["enabled"] != sync.enabled:
         status_services.sync_paused_set(sync=sync, paused=not data["enabled"], user=request.user)
 

@@ -293,3 +293,18 @@ def test_a_viewer_cannot_press_run_now(login: Any, viewer: Any) -> None:
 def test_run_now_is_post_only(login: Any, editor: Any) -> None:
     sync = SyncFactory()
     assert login(editor).get(reverse("dashboard:sync_run_now", args=[sync.pk])).status_code == 405
+
+
+def test_a_new_polling_interval_starts_from_now(login: Any, editor: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sync = SyncFactory(poll_interval_seconds=86400, next_run_at=timezone.now() + timedelta(hours=20))
+    login(editor).post(
+        reverse("dashboard:sync_detail", args=[sync.pk]), settings_payload(sync, poll_interval_seconds="600")
+    )
+    sync.refresh_from_db()
+    assert sync.poll_interval_seconds == 600
+    assert sync.next_run_at is not None
+    assert sync.next_run_at <= timezone.now() + timedelta(seconds=600)

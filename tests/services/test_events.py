@@ -170,3 +170,17 @@ def test_an_unexpected_error_marks_the_event_failed_not_pending() -> None:
     events.inbound_event_fail(event_id=event.pk, reason="RuntimeError: boom")
     event.refresh_from_db()
     assert (event.status, event.error) == (EventStatus.FAILED, "RuntimeError: boom")
+
+
+def test_pruning_deletes_old_finished_events_but_never_pending_ones() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = timezone.now() - timedelta(days=40)
+    kept_pending, done, recent_failed = ghl_event(), ghl_event(), ghl_event()
+    InboundEvent.objects.filter(pk=done.pk).update(status=EventStatus.PROCESSED)
+    InboundEvent.objects.filter(pk=recent_failed.pk).update(status=EventStatus.FAILED)
+    InboundEvent.objects.filter(pk__in=[kept_pending.pk, done.pk, recent_failed.pk]).update(received_at=old)
+    assert events.inbound_events_prune() == 1
+    assert set(InboundEvent.objects.values_list("pk", flat=True)) == {kept_pending.pk, recent_failed.pk}
