@@ -99,6 +99,7 @@ def overview_get(*, now: datetime | None = None) -> Overview:
     )
     syncs = list(
         Sync.objects.select_related("source_connection", "target_connection")
+        .defer("source_connection__secrets", "target_connection__secrets")
         .annotate(last_run_id=Subquery(last_finished.values("pk")[:1]))
         .order_by("name")
     )
@@ -133,7 +134,7 @@ def overview_get(*, now: datetime | None = None) -> Overview:
             moved_24h=sum(b[2] for b in series), failed_runs_24h=sum(b[1] for b in series),
             buckets=[(b[0], b[1]) for b in series],
         ))
-    connections = list(Connection.objects.order_by("provider", "name"))
+    connections = list(Connection.objects.defer("secrets").order_by("provider", "name"))
     open_alerts = list(
         Alert.objects.exclude(state=AlertState.RESOLVED).select_related("sync", "connection")
         .order_by("-opened_at")[:OPEN_ALERTS_ON_OVERVIEW]

@@ -1,7 +1,7 @@
 """Server-rendered SVG geometry for the sparkline and the hourly charts (no chart library, no CDN).
 
-Views turn numbers into rectangles here; the templates (partials/_sparkline.html, runs/_chart.html) only
-draw them.
+Views turn numbers into SVG rectangles here (as strings: a template loop over ~2,000 bars is slow); the templates
+only place them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from contacts_sync import selectors
 from dashboard.access import viewer_required
@@ -30,6 +32,24 @@ class Bar:
     h: float
     cls: str
     title: str
+
+
+def _rects(bars: list[Bar]) -> str:
+    # Built here, not in a template loop: 40 tiles x 48 bars through template filters cost ~0.5 s per page.
+    return "".join(
+        f'<rect x="{b.x}" y="{b.y:.1f}" width="{b.w}" height="{b.h:.1f}" class="{b.cls}">'
+        f"<title>{escape(b.title)}</title></rect>"
+        for b in bars
+    )
+
+
+def sparkline_svg(buckets: list[tuple[int, int]]) -> SafeString:
+    spark = sparkline(buckets)
+    w, h = spark["width"], spark["height"]
+    return mark_safe(  # noqa: S308 - numbers and escaped titles only
+        f'<svg class="sparkline" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
+        f'aria-label="Runs per hour over the last 24 hours">{_rects(spark["bars"])}</svg>'
+    )
 
 
 def sparkline(buckets: list[tuple[int, int]]) -> dict[str, Any]:
@@ -66,7 +86,7 @@ def hourly_chart(points: list[dict[str, Any]], key: str, cls: str, unit: str) ->
             bars.append(Bar(i * CHART_BAR_W, CHART_H - h, CHART_BAR_W - 1, h, cls,
                             f"{hour:%a %d %H}:00 UTC: {p[key]} {unit}"))
     return {"bars": bars, "ticks": ticks, "width": len(points) * CHART_BAR_W, "height": CHART_H, "peak": peak,
-            "total": sum(p[key] for p in points), "unit": unit}
+            "total": sum(p[key] for p in points), "unit": unit, "rects": mark_safe(_rects(bars))}  # noqa: S308
 
 
 def sync_charts(sync_id: int) -> dict[str, Any]:

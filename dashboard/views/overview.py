@@ -14,7 +14,7 @@ from django.shortcuts import render
 
 from contacts_sync import selectors
 from dashboard.access import viewer_required
-from dashboard.views.charts import sparkline
+from dashboard.views.charts import sparkline_svg
 
 # While a run is going the progress bars move: refresh every 5 s. Idle: a cheap check every 30 s still
 # notices a run started by the scheduler or a webhook without anyone reloading the page.
@@ -31,7 +31,7 @@ def prime_user(request: HttpRequest) -> None:
 def _context() -> dict[str, Any]:
     ov = selectors.overview_get()
     for tile in ov.tiles:
-        tile.spark = sparkline(tile.buckets)  # type: ignore[attr-defined]
+        tile.spark = sparkline_svg(tile.buckets)  # type: ignore[attr-defined]
     counts: dict[str, int] = {}
     for tile in ov.tiles:
         counts[tile.status] = counts.get(tile.status, 0) + 1
