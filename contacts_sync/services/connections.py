@@ -81,37 +81,67 @@ class ProviderSpec:
 
 PROVIDER_SPECS: dict[str, ProviderSpec] = {
     "ghl_pit": ProviderSpec(
-        Provider.GHL, AuthKind.PRIVATE_TOKEN, "HighLevel (private integration token)",
-        (SecretSpec("access_token", "Private integration token", "Sub-account level token, starts with pit-."),),
-        account_label="Location ID", account_required=True, emulator_path="/ghl",
+        Provider.GHL,
+        AuthKind.PRIVATE_TOKEN,
+        "HighLevel (private integration token)",
+        (
+            SecretSpec(
+                "access_token", "Private integration token", "Sub-account level token, starts with pit-."
+            ),
+        ),
+        account_label="Location ID",
+        account_required=True,
+        emulator_path="/ghl",
         help="Settings → Private Integrations in the HighLevel sub-account. Grant the scopes listed below.",
     ),
     Provider.HUBSTAFF: ProviderSpec(
-        Provider.HUBSTAFF, AuthKind.OAUTH2, "Hubstaff",
-        (SecretSpec("refresh_token", "Personal access token",
-                    "From developer.hubstaff.com/personal_access_tokens. It is exchanged for access tokens and "
-                    "rotates on every exchange; we store each new one."),),
-        account_label="Organization ID", account_required=True, emulator_path="/hubstaff",
+        Provider.HUBSTAFF,
+        AuthKind.OAUTH2,
+        "Hubstaff",
+        (
+            SecretSpec(
+                "refresh_token",
+                "Personal access token",
+                "From developer.hubstaff.com/personal_access_tokens. It is exchanged for access tokens and "
+                "rotates on every exchange; we store each new one.",
+            ),
+        ),
+        account_label="Organization ID",
+        account_required=True,
+        emulator_path="/hubstaff",
     ),
     Provider.HOTSPOTSYSTEM: ProviderSpec(
-        Provider.HOTSPOTSYSTEM, AuthKind.API_KEY, "HotspotSystem",
+        Provider.HOTSPOTSYSTEM,
+        AuthKind.API_KEY,
+        "HotspotSystem",
         (SecretSpec("api_key", "API key", "Control Center → Tools & Settings → API Keys."),),
-        account_label="Account ID (optional)", emulator_path="/hotspotsystem",
+        account_label="Account ID (optional)",
+        emulator_path="/hotspotsystem",
     ),
     Provider.UPGUARD: ProviderSpec(
-        Provider.UPGUARD, AuthKind.API_KEY, "UpGuard",
+        Provider.UPGUARD,
+        AuthKind.API_KEY,
+        "UpGuard",
         (SecretSpec("api_key", "API key", "CyberRisk → Account Settings → API. Give it VendorRisk access."),),
-        account_label="Account name (optional)", emulator_path="/upguard",
+        account_label="Account name (optional)",
+        emulator_path="/upguard",
     ),
     Provider.STARBUERO: ProviderSpec(
-        Provider.STARBUERO, AuthKind.API_KEY, "starbuero.de",
+        Provider.STARBUERO,
+        AuthKind.API_KEY,
+        "starbuero.de",
         (SecretSpec("api_token", "API token", "Issued by starbuero on request."),),
-        account_label="Customer number (optional)", emulator_path="/starbuero",
+        account_label="Customer number (optional)",
+        emulator_path="/starbuero",
     ),
     Provider.CUSTOM: ProviderSpec(
-        Provider.CUSTOM, AuthKind.WEBHOOK_SECRET, "Custom app",
+        Provider.CUSTOM,
+        AuthKind.WEBHOOK_SECRET,
+        "Custom app",
         (SecretSpec("api_token", "API token", "Sent as a Bearer token when we call your app's REST API."),),
-        account_label="Account ID (optional)", base_url_required=True, emulator_path="/custom",
+        account_label="Account ID (optional)",
+        base_url_required=True,
+        emulator_path="/custom",
         help="We generate the webhook signing secret (Standard Webhooks) and show it once.",
     ),
 }
@@ -143,7 +173,9 @@ class ScopeInfo:
 GHL_SCOPES: tuple[ScopeInfo, ...] = (
     ScopeInfo("contacts.readonly", "Read contacts and their tasks, notes, tags and appointments", False),
     ScopeInfo("contacts.write", "Create and update contacts, tasks, notes and tags", True),
-    ScopeInfo("locations/customFields.readonly", "Read custom field definitions for the mapping editor", False),
+    ScopeInfo(
+        "locations/customFields.readonly", "Read custom field definitions for the mapping editor", False
+    ),
     ScopeInfo("businesses.readonly", "Read businesses", False),
     ScopeInfo("businesses.write", "Link contacts to businesses", True),
     ScopeInfo("calendars/events.readonly", "Read appointments", False),
@@ -161,11 +193,14 @@ def ghl_scopes_needed() -> list[str]:
     With no syncs yet, the contact read/write pair every recipe that touches GHL needs.
     """
     wanted = set(GHL_BASE_SCOPES)
-    syncs = Sync.objects.filter(
-        source_connection__provider=Provider.GHL
-    ) | Sync.objects.filter(target_connection__provider=Provider.GHL)
-    rows = list(syncs.values_list("source_connection__provider", "source_object",
-                                  "target_connection__provider", "target_object"))
+    syncs = Sync.objects.filter(source_connection__provider=Provider.GHL) | Sync.objects.filter(
+        target_connection__provider=Provider.GHL
+    )
+    rows = list(
+        syncs.values_list(
+            "source_connection__provider", "source_object", "target_connection__provider", "target_object"
+        )
+    )
     if not rows:
         wanted.add("contacts.write")
     for src_provider, src_object, dst_provider, dst_object in rows:
@@ -236,8 +271,12 @@ class ConnectionTokenStore:
         import redis.exceptions
 
         client = self._redis or _shared_redis()
-        lease = client.lock(self.lock_key, timeout=REFRESH_LOCK_TTL_SECONDS,
-                            blocking_timeout=REFRESH_LOCK_WAIT_SECONDS, thread_local=False)
+        lease = client.lock(
+            self.lock_key,
+            timeout=REFRESH_LOCK_TTL_SECONDS,
+            blocking_timeout=REFRESH_LOCK_WAIT_SECONDS,
+            thread_local=False,
+        )
         if not lease.acquire():
             raise ConnectionActionError(
                 f"another worker has held the token refresh of connection {self.connection_id} for over "
@@ -254,7 +293,11 @@ class ConnectionTokenStore:
 
     @sensitive_variables()
     def load(self) -> dict[str, Any]:
-        row = Connection.objects.filter(pk=self.connection_id).values_list("secrets", "token_expires_at").first()
+        row = (
+            Connection.objects.filter(pk=self.connection_id)
+            .values_list("secrets", "token_expires_at")
+            .first()
+        )
         if row is None:
             raise ConnectionActionError(f"connection {self.connection_id} no longer exists")
         data, expires_at = row
@@ -271,8 +314,12 @@ class ConnectionTokenStore:
             Connection.objects.filter(pk=conn.pk).update(
                 secrets=merged, token_expires_at=expires_at, updated_at=timezone.now()
             )
-            audit_record(actor=None, action="connection.token_refresh", obj=conn,
-                         changes={"token_expires_at": expires_at.isoformat() if expires_at else None})
+            audit_record(
+                actor=None,
+                action="connection.token_refresh",
+                obj=conn,
+                changes={"token_expires_at": expires_at.isoformat() if expires_at else None},
+            )
         log.info("connection %s: stored refreshed credentials (expires %s)", self.connection_id, expires_at)
 
 
@@ -323,8 +370,11 @@ def _ghl_refresher(connection: Connection) -> Callable[[str], Any]:
     def refresh(refresh_token: str) -> Any:
         try:
             pair = oauth.refresh_token(
-                token_url=token_url, client_id=settings.GHL_CLIENT_ID, client_secret=settings.GHL_CLIENT_SECRET,
-                refresh_token=refresh_token, user_type=user_type,
+                token_url=token_url,
+                client_id=settings.GHL_CLIENT_ID,
+                client_secret=settings.GHL_CLIENT_SECRET,
+                refresh_token=refresh_token,
+                user_type=user_type,
             )
         except oauth.OAuthError as exc:
             if exc.permanent:
@@ -343,7 +393,9 @@ def ghl_token_provider(connection: Connection) -> Any:
 
     if connection.auth_kind == AuthKind.OAUTH2:
         return oauth.RefreshingTokenProvider(
-            ConnectionTokenStore(connection.pk), _ghl_refresher(connection), skew_seconds=GHL_REFRESH_SKEW_SECONDS
+            ConnectionTokenStore(connection.pk),
+            _ghl_refresher(connection),
+            skew_seconds=GHL_REFRESH_SKEW_SECONDS,
         )
     token = connection.secrets.get("access_token")
     if not token:
@@ -358,7 +410,9 @@ def ghl_client_for(connection: Connection, *, on_call: Callable[[Any], None] | N
 
     if connection.provider != Provider.GHL:
         raise ConnectionActionError(f"connection {connection.pk} is not a HighLevel connection")
-    budget = RateBudget.for_account(settings.REDIS_URL, "ghl", connection.external_account_id, GHL_RATE_LIMITS)
+    budget = RateBudget.for_account(
+        settings.REDIS_URL, "ghl", connection.external_account_id, GHL_RATE_LIMITS
+    )
     return GHLClient(
         location_id=connection.external_account_id,
         token_provider=ghl_token_provider(connection),
@@ -398,7 +452,11 @@ def _classify_failure(connection: Connection, exc: BaseException) -> str:
         OAuthError = ()  # type: ignore[assignment]  # noqa: N806
     if OAuthError and isinstance(exc, OAuthError):
         return ConnectionStatus.NEEDS_REAUTH if exc.permanent else ConnectionStatus.ERROR
-    if isinstance(exc, AuthError) and not isinstance(exc, ScopeError) and connection.auth_kind == AuthKind.OAUTH2:
+    if (
+        isinstance(exc, AuthError)
+        and not isinstance(exc, ScopeError)
+        and connection.auth_kind == AuthKind.OAUTH2
+    ):
         # A rotating credential the provider refuses (Hubstaff's TokenRefreshError says if it is permanent):
         # only a new consent / PAT helps.
         return ConnectionStatus.NEEDS_REAUTH if getattr(exc, "permanent", True) else ConnectionStatus.ERROR
@@ -429,8 +487,12 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
         connection.config = {**connection.config, "account_description": description[:200]}
         Connection.objects.filter(pk=connection.pk).update(config=connection.config)
     if user is not None:
-        audit_record(actor=user, action="connection.test", obj=connection,
-                     changes={"status": connection.status, "error": connection.last_error[:300]})
+        audit_record(
+            actor=user,
+            action="connection.test",
+            obj=connection,
+            changes={"status": connection.status, "error": connection.last_error[:300]},
+        )
     return connection
 
 
@@ -441,7 +503,10 @@ def connection_check(*, connection: Connection) -> Connection:
     endpoint with a dead refresh token is what "no retry loop" forbids.
     """
     connection.refresh_from_db()
-    if connection.status in (ConnectionStatus.DISABLED, ConnectionStatus.NEEDS_REAUTH) or not connection.secrets:
+    if (
+        connection.status in (ConnectionStatus.DISABLED, ConnectionStatus.NEEDS_REAUTH)
+        or not connection.secrets
+    ):
         return connection
     if connection.provider == Provider.GHL and connection.auth_kind == AuthKind.OAUTH2:
         horizon = timezone.now() + timedelta(seconds=PERIODIC_REFRESH_AHEAD_SECONDS)
@@ -449,7 +514,9 @@ def connection_check(*, connection: Connection) -> Connection:
             try:
                 connection_token_refresh(connection=connection, ahead_seconds=PERIODIC_REFRESH_AHEAD_SECONDS)
             except Exception as exc:  # noqa: BLE001 - the status below (or the refresher) records it
-                log.info("connection %s: refresh ahead of expiry failed: %s", connection.pk, _provider_message(exc))
+                log.info(
+                    "connection %s: refresh ahead of expiry failed: %s", connection.pk, _provider_message(exc)
+                )
                 connection.refresh_from_db()
                 if connection.status == ConnectionStatus.NEEDS_REAUTH:
                     return connection
@@ -457,8 +524,9 @@ def connection_check(*, connection: Connection) -> Connection:
 
 
 @sensitive_variables()
-def connection_token_refresh(*, connection: Connection, ahead_seconds: int = GHL_REFRESH_SKEW_SECONDS,
-                             force: bool = False) -> bool:
+def connection_token_refresh(
+    *, connection: Connection, ahead_seconds: int = GHL_REFRESH_SKEW_SECONDS, force: bool = False
+) -> bool:
     """Refresh a GHL OAuth token if it expires within `ahead_seconds` (single-flight). True if refreshed."""
     store = ConnectionTokenStore(connection.pk)
     refresher = _ghl_refresher(connection)
@@ -471,15 +539,19 @@ def connection_token_refresh(*, connection: Connection, ahead_seconds: int = GHL
         if not current.get("refresh_token"):
             raise ConnectionActionError("this connection has no refresh token; connect it again")
         pair = refresher(current["refresh_token"])
-        store.save({"access_token": pair.access_token, "refresh_token": pair.refresh_token},
-                   expires_at=pair.expires_at)
+        store.save(
+            {"access_token": pair.access_token, "refresh_token": pair.refresh_token},
+            expires_at=pair.expires_at,
+        )
     return True
 
 
 def connection_check_all() -> list[int]:
     """Ids of the connections the periodic task should check (every one that has credentials)."""
     return list(
-        Connection.objects.exclude(status=ConnectionStatus.DISABLED).exclude(secrets="").values_list("pk", flat=True)
+        Connection.objects.exclude(status=ConnectionStatus.DISABLED)
+        .exclude(secrets="")
+        .values_list("pk", flat=True)
     )
 
 
@@ -503,8 +575,16 @@ def _validate_base_url(base_url: str) -> str:
 
 
 @sensitive_variables()
-def connection_create(*, provider: str, auth_kind: str, name: str, secrets: dict[str, Any], user: Any,
-                      test: bool = True, **fields: Any) -> Connection:
+def connection_create(
+    *,
+    provider: str,
+    auth_kind: str,
+    name: str,
+    secrets: dict[str, Any],
+    user: Any,
+    test: bool = True,
+    **fields: Any,
+) -> Connection:
     """Store a new connection (secrets encrypted), audit it (key names only), then test it."""
     allowed = {"external_account_id", "company_id", "base_url", "config", "scopes", "token_expires_at"}
     unknown = set(fields) - allowed
@@ -516,15 +596,27 @@ def connection_create(*, provider: str, auth_kind: str, name: str, secrets: dict
     clean = {k: v for k, v in secrets.items() if v not in (None, "")}
     with transaction.atomic():
         connection = Connection.objects.create(
-            provider=provider, auth_kind=auth_kind, name=name.strip(), secrets=clean,
+            provider=provider,
+            auth_kind=auth_kind,
+            name=name.strip(),
+            secrets=clean,
             created_by=user if getattr(user, "is_authenticated", False) else None,
-            updated_by=user if getattr(user, "is_authenticated", False) else None, **fields,
+            updated_by=user if getattr(user, "is_authenticated", False) else None,
+            **fields,
         )
-        audit_record(actor=user, action="connection.create", obj=connection, changes={
-            "provider": provider, "auth_kind": auth_kind, "name": connection.name,
-            "external_account_id": connection.external_account_id, "base_url": connection.base_url,
-            "secrets_set": sorted(clean),
-        })
+        audit_record(
+            actor=user,
+            action="connection.create",
+            obj=connection,
+            changes={
+                "provider": provider,
+                "auth_kind": auth_kind,
+                "name": connection.name,
+                "external_account_id": connection.external_account_id,
+                "base_url": connection.base_url,
+                "secrets_set": sorted(clean),
+            },
+        )
     if test:
         connection_test(connection=connection)
     return connection
@@ -581,9 +673,15 @@ def _trial(connection: Connection, secrets: dict[str, Any]) -> _TrialTokenStore:
     from contacts_sync.services.connectors import connection_info
 
     trial = Connection(
-        pk=None, provider=connection.provider, auth_kind=connection.auth_kind, name=connection.name,
-        external_account_id=connection.external_account_id, company_id=connection.company_id,
-        base_url=connection.base_url, config=dict(connection.config), secrets=secrets,
+        pk=None,
+        provider=connection.provider,
+        auth_kind=connection.auth_kind,
+        name=connection.name,
+        external_account_id=connection.external_account_id,
+        company_id=connection.company_id,
+        base_url=connection.base_url,
+        config=dict(connection.config),
+        secrets=secrets,
     )
     store = _TrialTokenStore(secrets)
     if connection.provider == Provider.GHL:
@@ -596,8 +694,9 @@ def _trial(connection: Connection, secrets: dict[str, Any]) -> _TrialTokenStore:
 
 
 @sensitive_variables()
-def connection_rotate_secret(*, connection: Connection, secrets: dict[str, Any], user: Any,
-                             verify: bool = True) -> Connection:
+def connection_rotate_secret(
+    *, connection: Connection, secrets: dict[str, Any], user: Any, verify: bool = True
+) -> Connection:
     """Replace the credentials, keeping the connection (and so every sync using it) untouched.
 
     With `verify`, the new secret is tried first; if the provider refuses it the old one stays and the
@@ -609,7 +708,9 @@ def connection_rotate_secret(*, connection: Connection, secrets: dict[str, Any],
     candidate = {**connection.secrets, **clean}
     if connection.provider == Provider.HUBSTAFF and "refresh_token" in clean:
         # a new PAT: the access token we hold belongs to the old one
-        candidate = {k: v for k, v in candidate.items() if k not in ("access_token", "access_token_expires_at")}
+        candidate = {
+            k: v for k, v in candidate.items() if k not in ("access_token", "access_token_expires_at")
+        }
     expires_at = None
     if verify:
         try:
@@ -617,8 +718,9 @@ def connection_rotate_secret(*, connection: Connection, secrets: dict[str, Any],
         except ConnectionActionError:
             raise
         except Exception as exc:  # noqa: BLE001 - shown to the admin, the old secret keeps working
-            raise ConnectionActionError(f"the new secret was refused, nothing changed: {_provider_message(exc)}") \
-                from None
+            raise ConnectionActionError(
+                f"the new secret was refused, nothing changed: {_provider_message(exc)}"
+            ) from None
         candidate, expires_at = store.secrets, store.expires_at
     with transaction.atomic():
         conn = Connection.objects.select_for_update().get(pk=connection.pk)
@@ -626,7 +728,9 @@ def connection_rotate_secret(*, connection: Connection, secrets: dict[str, Any],
         conn.token_expires_at = expires_at
         conn.updated_by = user
         conn.save(update_fields=["secrets", "token_expires_at", "updated_by", "updated_at"])
-        audit_record(actor=user, action="connection.rotate", obj=conn, changes={"secrets_replaced": sorted(clean)})
+        audit_record(
+            actor=user, action="connection.rotate", obj=conn, changes={"secrets_replaced": sorted(clean)}
+        )
     connection.refresh_from_db()
     return connection_test(connection=connection)
 
@@ -641,8 +745,12 @@ def connection_webhook_secret_rotate(*, connection: Connection, user: Any) -> st
         conn.secrets = {**conn.secrets, "webhook_secret": secret}
         conn.updated_by = user
         conn.save(update_fields=["secrets", "updated_by", "updated_at"])
-        audit_record(actor=user, action="connection.webhook_secret_rotate", obj=conn,
-                     changes={"secrets_replaced": ["webhook_secret"]})
+        audit_record(
+            actor=user,
+            action="connection.webhook_secret_rotate",
+            obj=conn,
+            changes={"secrets_replaced": ["webhook_secret"]},
+        )
     return secret
 
 
@@ -678,14 +786,23 @@ def ghl_oauth_configured() -> bool:
     return bool(settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET)
 
 
-def ghl_oauth_start(*, session: MutableMapping[str, Any], user: Any, name: str, scopes: list[str],
-                    redirect_uri: str, base_url: str = "") -> OAuthStart:
+def ghl_oauth_start(
+    *,
+    session: MutableMapping[str, Any],
+    user: Any,
+    name: str,
+    scopes: list[str],
+    redirect_uri: str,
+    base_url: str = "",
+) -> OAuthStart:
     """Remember a single-use nonce in the user's session and return the authorize URL with a signed state."""
     from contacts_sync.ghl import oauth
 
     if not ghl_oauth_configured():
-        raise ConnectionActionError("GHL_CLIENT_ID and GHL_CLIENT_SECRET are not set; use a private integration "
-                                    "token, or set them (see docs/connections.md)")
+        raise ConnectionActionError(
+            "GHL_CLIENT_ID and GHL_CLIENT_SECRET are not set; use a private integration "
+            "token, or set them (see docs/connections.md)"
+        )
     base_url = _validate_base_url(base_url)
     unknown = [s for s in scopes if s not in GHL_SCOPE_INDEX]
     if unknown or not scopes:
@@ -695,10 +812,19 @@ def ghl_oauth_start(*, session: MutableMapping[str, Any], user: Any, name: str, 
     pending[nonce] = {"name": name, "scopes": scopes, "base_url": base_url, "redirect_uri": redirect_uri}
     session[OAUTH_SESSION_KEY] = dict(list(pending.items())[-5:])  # a few tabs at once, not an unbounded list
     state = signing.dumps({"n": nonce, "u": user.pk}, salt=OAUTH_STATE_SALT, compress=True)
-    url = oauth.authorize_url(client_id=settings.GHL_CLIENT_ID, redirect_uri=redirect_uri, scopes=scopes,
-                              state=state, base=ghl_authorize_base(base_url))
-    audit_record(actor=user, action="connection.oauth_start", object_type="connection",
-                 changes={"provider": "ghl", "scopes": scopes, "base_url": base_url})
+    url = oauth.authorize_url(
+        client_id=settings.GHL_CLIENT_ID,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        state=state,
+        base=ghl_authorize_base(base_url),
+    )
+    audit_record(
+        actor=user,
+        action="connection.oauth_start",
+        object_type="connection",
+        changes={"provider": "ghl", "scopes": scopes, "base_url": base_url},
+    )
     return OAuthStart(url=url, state=state)
 
 
@@ -709,24 +835,37 @@ def _oauth_pending(session: MutableMapping[str, Any], user: Any, state: str) -> 
     try:
         data = signing.loads(state, salt=OAUTH_STATE_SALT, max_age=OAUTH_STATE_MAX_AGE_SECONDS)
     except signing.SignatureExpired:
-        raise ConnectionActionError("the HighLevel sign-in took too long (state expired); start again") from None
+        raise ConnectionActionError(
+            "the HighLevel sign-in took too long (state expired); start again"
+        ) from None
     except signing.BadSignature:
-        raise ConnectionActionError("the state parameter was altered or is not ours; nothing was stored. "
-                                    "Start again from Connect HighLevel.") from None
+        raise ConnectionActionError(
+            "the state parameter was altered or is not ours; nothing was stored. "
+            "Start again from Connect HighLevel."
+        ) from None
     if data.get("u") != user.pk:
         raise ConnectionActionError("this sign-in was started by another user; nothing was stored")
     pending = dict(session.get(OAUTH_SESSION_KEY) or {})
     entry = pending.pop(data.get("n"), None)
     session[OAUTH_SESSION_KEY] = pending
     if entry is None:
-        raise ConnectionActionError("this sign-in answer was already used or belongs to another session; "
-                                    "nothing was stored. Start again from Connect HighLevel.")
+        raise ConnectionActionError(
+            "this sign-in answer was already used or belongs to another session; "
+            "nothing was stored. Start again from Connect HighLevel."
+        )
     return entry
 
 
 @sensitive_variables()
-def ghl_oauth_finish(*, session: MutableMapping[str, Any], user: Any, state: str, code: str = "",
-                     error: str = "", error_description: str = "") -> Connection:
+def ghl_oauth_finish(
+    *,
+    session: MutableMapping[str, Any],
+    user: Any,
+    state: str,
+    code: str = "",
+    error: str = "",
+    error_description: str = "",
+) -> Connection:
     """Exchange the code and store the pair; one connection per location (reconnecting updates it)."""
     from contacts_sync.ghl import oauth
 
@@ -734,22 +873,30 @@ def ghl_oauth_finish(*, session: MutableMapping[str, Any], user: Any, state: str
     if error:
         text = "access was denied in HighLevel" if error == "access_denied" else f"HighLevel answered {error}"
         detail = f": {error_description}" if error_description else ""
-        audit_record(actor=user, action="connection.oauth_denied", object_type="connection",
-                     changes={"error": error})
+        audit_record(
+            actor=user, action="connection.oauth_denied", object_type="connection", changes={"error": error}
+        )
         raise ConnectionActionError(f"{text}{detail}; nothing was stored")
     if not code:
         raise ConnectionActionError("HighLevel returned no authorization code; nothing was stored")
     token_url = ghl_token_url(entry["base_url"])
     try:
-        pair = oauth.exchange_code(token_url=token_url, client_id=settings.GHL_CLIENT_ID,
-                                   client_secret=settings.GHL_CLIENT_SECRET, code=code,
-                                   redirect_uri=entry["redirect_uri"])
+        pair = oauth.exchange_code(
+            token_url=token_url,
+            client_id=settings.GHL_CLIENT_ID,
+            client_secret=settings.GHL_CLIENT_SECRET,
+            code=code,
+            redirect_uri=entry["redirect_uri"],
+        )
     except Exception as exc:  # noqa: BLE001 - OAuthError or transport: shown, nothing stored
-        raise ConnectionActionError(f"HighLevel refused the authorization code: {_provider_message(exc)}; "
-                                    "nothing was stored") from None
+        raise ConnectionActionError(
+            f"HighLevel refused the authorization code: {_provider_message(exc)}; nothing was stored"
+        ) from None
     if not pair.location_id:
-        raise ConnectionActionError("HighLevel returned a company-level token; choose one sub-account (location) "
-                                    "on the consent screen. Nothing was stored.")
+        raise ConnectionActionError(
+            "HighLevel returned a company-level token; choose one sub-account (location) "
+            "on the consent screen. Nothing was stored."
+        )
     return _ghl_oauth_store(user=user, entry=entry, pair=pair, token_url=token_url)
 
 
@@ -758,14 +905,26 @@ def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any, token_url: 
     secrets = {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
     config = {"oauth_token_url": token_url, "user_type": pair.user_type or "Location"}
     with transaction.atomic():
-        existing = (Connection.objects.select_for_update()
-                    .filter(provider=Provider.GHL, external_account_id=pair.location_id).order_by("pk").first())
+        existing = (
+            Connection.objects.select_for_update()
+            .filter(provider=Provider.GHL, external_account_id=pair.location_id)
+            .order_by("pk")
+            .first()
+        )
         if existing is None:
             connection = connection_create(
-                provider=Provider.GHL, auth_kind=AuthKind.OAUTH2, name=entry["name"] or pair.location_id,
-                secrets=secrets, user=user, test=False, external_account_id=pair.location_id,
-                company_id=pair.company_id or "", base_url=entry["base_url"], config=config,
-                scopes=list(pair.scopes or entry["scopes"]), token_expires_at=pair.expires_at,
+                provider=Provider.GHL,
+                auth_kind=AuthKind.OAUTH2,
+                name=entry["name"] or pair.location_id,
+                secrets=secrets,
+                user=user,
+                test=False,
+                external_account_id=pair.location_id,
+                company_id=pair.company_id or "",
+                base_url=entry["base_url"],
+                config=config,
+                scopes=list(pair.scopes or entry["scopes"]),
+                token_expires_at=pair.expires_at,
             )
         else:
             connection = existing
@@ -778,6 +937,10 @@ def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any, token_url: 
             connection.token_expires_at = pair.expires_at
             connection.updated_by = user
             connection.save()
-            audit_record(actor=user, action="connection.reauthorize", obj=connection,
-                         changes={"scopes": connection.scopes, "secrets_replaced": sorted(secrets)})
+            audit_record(
+                actor=user,
+                action="connection.reauthorize",
+                obj=connection,
+                changes={"scopes": connection.scopes, "secrets_replaced": sorted(secrets)},
+            )
     return connection_test(connection=connection)

@@ -53,9 +53,11 @@ class UserActionError(Exception):
 
 def _active_admins() -> Any:
     User = get_user_model()
-    return User.objects.filter(is_active=True).filter(
-        models.Q(groups__name=ADMIN) | models.Q(is_superuser=True)
-    ).distinct()
+    return (
+        User.objects.filter(is_active=True)
+        .filter(models.Q(groups__name=ADMIN) | models.Q(is_superuser=True))
+        .distinct()
+    )
 
 
 def _role_of(user: Any) -> str | None:
@@ -81,7 +83,9 @@ def user_invite(*, email: str, role: str, actor: Any, request: Any) -> Any:
         audit_record(actor=actor, action="user.invite", obj=user, changes={"email": email, "role": role})
     form = ResetPasswordForm(data={"email": email})
     if not form.is_valid():  # pragma: no cover - the address was just created and is active
-        raise UserActionError("; ".join(str(e) for e in form.errors.get("email", [])) or "could not send the invite")
+        raise UserActionError(
+            "; ".join(str(e) for e in form.errors.get("email", [])) or "could not send the invite"
+        )
     form.save(request)
     return user
 
@@ -101,7 +105,9 @@ def user_role_set(*, user: Any, role: str, actor: Any) -> Any:
         user.groups.set([Group.objects.get(name=role)])
         user.is_staff = role == ADMIN
         user.save(update_fields=["is_staff"])
-        audit_record(actor=actor, action="user.role_set", obj=user, changes={"role": {"from": old, "to": role}})
+        audit_record(
+            actor=actor, action="user.role_set", obj=user, changes={"role": {"from": old, "to": role}}
+        )
     return user
 
 
@@ -117,8 +123,12 @@ def user_active_set(*, user: Any, active: bool, actor: Any) -> Any:
     with transaction.atomic():
         user.is_active = active
         user.save(update_fields=["is_active"])
-        audit_record(actor=actor, action="user.activate" if active else "user.deactivate", obj=user,
-                     changes={"email": user.email})
+        audit_record(
+            actor=actor,
+            action="user.activate" if active else "user.deactivate",
+            obj=user,
+            changes={"email": user.email},
+        )
     if not active:
         _sessions_end(user)
     return user

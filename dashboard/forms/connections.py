@@ -9,8 +9,9 @@ from django import forms
 from contacts_sync.services.connections import GHL_SCOPES, ProviderSpec
 
 SECRET_SET_PLACEHOLDER = "•••• set, replace?"
-BASE_URL_HELP = ("Advanced. Empty = the app's public API. To use the local emulators, e.g. "
-                 "http://127.0.0.1:8010{path}.")
+BASE_URL_HELP = (
+    "Advanced. Empty = the app's public API. To use the local emulators, e.g. http://127.0.0.1:8010{path}."
+)
 
 
 def _secret_field(label: str, help_text: str, *, required: bool, already_set: bool) -> forms.CharField:
@@ -18,12 +19,16 @@ def _secret_field(label: str, help_text: str, *, required: bool, already_set: bo
     if already_set:
         attrs["placeholder"] = SECRET_SET_PLACEHOLDER
     return forms.CharField(
-        label=label, required=required, strip=True, max_length=4000,
-        help_text=("Stored encrypted; leave empty to keep the current one. " if already_set else "Stored encrypted. ")
+        label=label,
+        required=required,
+        strip=True,
+        max_length=4000,
+        help_text=(
+            "Stored encrypted; leave empty to keep the current one. " if already_set else "Stored encrypted. "
+        )
         + help_text,
         widget=forms.PasswordInput(attrs=attrs, render_value=False),
     )
-
 
 
 class _Form(forms.Form):
@@ -33,12 +38,15 @@ class _Form(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
 
+
 class ConnectionForm(_Form):
     """Create (all secrets required) or edit (secrets optional: empty keeps the stored one) one connection."""
 
     name = forms.CharField(max_length=200)
 
-    def __init__(self, *args: Any, spec: ProviderSpec, secrets_set: set[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, spec: ProviderSpec, secrets_set: set[str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec
         editing = secrets_set is not None
@@ -47,19 +55,29 @@ class ConnectionForm(_Form):
                 label=spec.account_label, max_length=200, required=spec.account_required
             )
         self.fields["base_url"] = forms.URLField(
-            label="Base URL", required=spec.base_url_required, max_length=500, assume_scheme="https",
-            help_text=("Your app's API root, e.g. https://app.example.com/api. " if spec.base_url_required else "")
+            label="Base URL",
+            required=spec.base_url_required,
+            max_length=500,
+            assume_scheme="https",
+            help_text=(
+                "Your app's API root, e.g. https://app.example.com/api. " if spec.base_url_required else ""
+            )
             + BASE_URL_HELP.format(path=spec.emulator_path or ""),
         )
         for secret in spec.secrets:
             self.fields[f"secret_{secret.key}"] = _secret_field(
-                secret.label, secret.help, required=not editing,
+                secret.label,
+                secret.help,
+                required=not editing,
                 already_set=editing and secret.key in (secrets_set or set()),
             )
 
     def secret_values(self) -> dict[str, str]:
-        return {s.key: self.cleaned_data[f"secret_{s.key}"] for s in self.spec.secrets
-                if self.cleaned_data.get(f"secret_{s.key}")}
+        return {
+            s.key: self.cleaned_data[f"secret_{s.key}"]
+            for s in self.spec.secrets
+            if self.cleaned_data.get(f"secret_{s.key}")
+        }
 
     def settings_values(self) -> dict[str, Any]:
         values = {"name": self.cleaned_data["name"], "base_url": self.cleaned_data.get("base_url") or ""}
@@ -78,7 +96,10 @@ class GHLConnectForm(_Form):
     name = forms.CharField(max_length=200, initial="HighLevel")
     scopes = forms.MultipleChoiceField(choices=scope_choices, widget=forms.CheckboxSelectMultiple)
     base_url = forms.URLField(
-        label="Base URL", required=False, max_length=500, assume_scheme="https",
+        label="Base URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
         help_text="Advanced. Empty = HighLevel itself. For the local emulator: http://127.0.0.1:8010/ghl.",
     )
 

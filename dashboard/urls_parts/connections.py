@@ -14,5 +14,9 @@ urlpatterns = [
     path("connections/<int:pk>/edit/", views.connection_edit, name="connection_edit"),
     path("connections/<int:pk>/test/", views.connection_test, name="connection_test"),
     path("connections/<int:pk>/disconnect/", views.connection_disconnect, name="connection_disconnect"),
-    path("connections/<int:pk>/webhook-secret/", views.connection_webhook_secret, name="connection_webhook_secret"),
+    path(
+        "connections/<int:pk>/webhook-secret/",
+        views.connection_webhook_secret,
+        name="connection_webhook_secret",
+    ),
 ]

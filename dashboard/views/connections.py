@@ -33,27 +33,40 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @viewer_required
 def connection_list(request: HttpRequest) -> HttpResponse:
     connections = Connection.objects.select_related("updated_by").order_by("provider", "name")
-    return render(request, LIST_TEMPLATE, {"connections": connections, "nav_active": "connections",
-                                           "oauth_configured": svc.ghl_oauth_configured()})
+    return render(
+        request,
+        LIST_TEMPLATE,
+        {
+            "connections": connections,
+            "nav_active": "connections",
+            "oauth_configured": svc.ghl_oauth_configured(),
+        },
+    )
 
 
 @admin_required
 def connection_add(request: HttpRequest) -> HttpResponse:
     kinds = [(key, spec) for key, spec in svc.PROVIDER_SPECS.items()]
-    return render(request, "connections/add.html", {"kinds": kinds, "nav_active": "connections",
-                                                    "oauth_configured": svc.ghl_oauth_configured()})
+    return render(
+        request,
+        "connections/add.html",
+        {"kinds": kinds, "nav_active": "connections", "oauth_configured": svc.ghl_oauth_configured()},
+    )
 
 
 @viewer_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     context = {
-        "connection": connection, "nav_active": "connections", "spec": svc.spec_for_connection(connection),
+        "connection": connection,
+        "nav_active": "connections",
+        "spec": svc.spec_for_connection(connection),
         "scopes": svc.scope_rows(connection.scopes) if connection.provider == Provider.GHL else [],
         "secret_keys": sorted(connection.secrets),
         "status_changes": connection.status_changes.all()[:HISTORY_LIMIT],
-        "audit": AuditEntry.objects.filter(object_type="connection", object_id=str(pk))
-        .select_related("actor")[:HISTORY_LIMIT],
+        "audit": AuditEntry.objects.filter(object_type="connection", object_id=str(pk)).select_related(
+            "actor"
+        )[:HISTORY_LIMIT],
     }
     return render(request, "connections/detail.html", context)
 
@@ -72,8 +85,13 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
         if webhook_secret:
             secrets["webhook_secret"] = webhook_secret
         try:
-            connection = svc.connection_create(provider=spec.provider, auth_kind=spec.auth_kind,
-                                               secrets=secrets, user=request.user, **form.settings_values())
+            connection = svc.connection_create(
+                provider=spec.provider,
+                auth_kind=spec.auth_kind,
+                secrets=secrets,
+                user=request.user,
+                **form.settings_values(),
+            )
         except svc.ConnectionActionError as exc:
             form.add_error(None, str(exc))
         else:
@@ -81,9 +99,17 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
                 return _secret_once(request, connection, webhook_secret)
             _status_message(request, connection)
             return _go(request, reverse("dashboard:connection_detail", args=[connection.pk]))
-    return render(request, "connections/form.html#connection-form" if request.htmx else "connections/form.html",
-                  {"form": form, "spec": spec, "kind": kind, "nav_active": "connections",
-                   "pit_scopes": svc.scope_rows(svc.ghl_scopes_needed())})
+    return render(
+        request,
+        "connections/form.html#connection-form" if request.htmx else "connections/form.html",
+        {
+            "form": form,
+            "spec": spec,
+            "kind": kind,
+            "nav_active": "connections",
+            "pit_scopes": svc.scope_rows(svc.ghl_scopes_needed()),
+        },
+    )
 
 
 @sensitive_post_parameters()
@@ -94,21 +120,33 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     spec = svc.spec_for_connection(connection)
     if spec is None:  # GHL OAuth: settings are the name and base URL; credentials come from a new consent
         spec = svc.ProviderSpec(Provider.GHL, AuthKind.OAUTH2, "HighLevel (OAuth)", (), emulator_path="/ghl")
-    form = ConnectionForm(request.POST or None, spec=spec, secrets_set=set(connection.secrets),
-                          initial={"name": connection.name, "base_url": connection.base_url,
-                                   "external_account_id": connection.external_account_id})
+    form = ConnectionForm(
+        request.POST or None,
+        spec=spec,
+        secrets_set=set(connection.secrets),
+        initial={
+            "name": connection.name,
+            "base_url": connection.base_url,
+            "external_account_id": connection.external_account_id,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         try:
             svc.connection_update(connection=connection, user=request.user, **form.settings_values())
             if form.secret_values():
-                svc.connection_rotate_secret(connection=connection, secrets=form.secret_values(), user=request.user)
+                svc.connection_rotate_secret(
+                    connection=connection, secrets=form.secret_values(), user=request.user
+                )
         except svc.ConnectionActionError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, "Saved.")
             return _go(request, reverse("dashboard:connection_detail", args=[connection.pk]))
-    return render(request, "connections/form.html#connection-form" if request.htmx else "connections/form.html",
-                  {"form": form, "spec": spec, "connection": connection, "nav_active": "connections"})
+    return render(
+        request,
+        "connections/form.html#connection-form" if request.htmx else "connections/form.html",
+        {"form": form, "spec": spec, "connection": connection, "nav_active": "connections"},
+    )
 
 
 @require_POST
@@ -119,8 +157,11 @@ def connection_test(request: HttpRequest, pk: int) -> HttpResponse:
         connection = svc.connection_test(connection=connection, user=request.user)
     except svc.ConnectionActionError as exc:
         if request.htmx:
-            return render(request, "connections/list.html#status-cell",
-                          {"c": connection, "test_error": str(exc), "can_test": True})
+            return render(
+                request,
+                "connections/list.html#status-cell",
+                {"c": connection, "test_error": str(exc), "can_test": True},
+            )
         messages.error(request, str(exc))
         return redirect("dashboard:connection_detail", pk=pk)
     if request.htmx:
@@ -138,11 +179,20 @@ def connection_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     form = ConfirmForm(request.POST or None, expected=connection.name)
     if request.method == "POST" and form.is_valid():
         svc.connection_disconnect(connection=connection, user=request.user)
-        messages.success(request, f"{connection.name} is disconnected; its secrets are deleted, its history kept.")
+        messages.success(
+            request, f"{connection.name} is disconnected; its secrets are deleted, its history kept."
+        )
         return redirect("dashboard:connection_detail", pk=pk)
-    return render(request, "connections/disconnect.html",
-                  {"connection": connection, "form": form, "nav_active": "connections",
-                   "sync_count": connection.syncs_in.count() + connection.syncs_out.count()})
+    return render(
+        request,
+        "connections/disconnect.html",
+        {
+            "connection": connection,
+            "form": form,
+            "nav_active": "connections",
+            "sync_count": connection.syncs_in.count() + connection.syncs_out.count(),
+        },
+    )
 
 
 @require_POST
@@ -160,15 +210,22 @@ def connection_webhook_secret(request: HttpRequest, pk: int) -> HttpResponse:
 @sensitive_variables()
 def _secret_once(request: HttpRequest, connection: Connection, secret: str) -> HttpResponse:
     """Rendered straight from the POST (no redirect, no session copy): the only time it is ever shown."""
-    return _no_store(render(request, "connections/secret_once.html",
-                            {"connection": connection, "secret": secret, "nav_active": "connections"}))
+    return _no_store(
+        render(
+            request,
+            "connections/secret_once.html",
+            {"connection": connection, "secret": secret, "nav_active": "connections"},
+        )
+    )
 
 
 def _status_message(request: HttpRequest, connection: Connection) -> None:
     if connection.status == "connected":
         messages.success(request, f"{connection.name}: connected.")
     else:
-        messages.error(request, f"{connection.name}: {connection.get_status_display()}: {connection.last_error}")
+        messages.error(
+            request, f"{connection.name}: {connection.get_status_display()}: {connection.last_error}"
+        )
 
 
 # --- HighLevel OAuth --------------------------------------------------------------------------------------
@@ -176,23 +233,37 @@ def _status_message(request: HttpRequest, connection: Connection) -> None:
 
 @admin_required
 def ghl_connect(request: HttpRequest) -> HttpResponse:
-    initial = {"scopes": svc.ghl_scopes_needed(), "name": request.GET.get("name") or "HighLevel",
-               "base_url": request.GET.get("base_url", "")}
+    initial = {
+        "scopes": svc.ghl_scopes_needed(),
+        "name": request.GET.get("name") or "HighLevel",
+        "base_url": request.GET.get("base_url", ""),
+    }
     form = GHLConnectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             start = svc.ghl_oauth_start(
-                session=request.session, user=request.user, name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"], base_url=form.cleaned_data["base_url"] or "",
+                session=request.session,
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                base_url=form.cleaned_data["base_url"] or "",
                 redirect_uri=request.build_absolute_uri(reverse("dashboard:ghl_oauth_callback")),
             )
         except svc.ConnectionActionError as exc:
             form.add_error(None, str(exc))
         else:
             return redirect(start.url)
-    return render(request, "connections/ghl_connect.html",
-                  {"form": form, "scopes": svc.GHL_SCOPES, "needed": svc.ghl_scopes_needed(),
-                   "oauth_configured": svc.ghl_oauth_configured(), "nav_active": "connections"})
+    return render(
+        request,
+        "connections/ghl_connect.html",
+        {
+            "form": form,
+            "scopes": svc.GHL_SCOPES,
+            "needed": svc.ghl_scopes_needed(),
+            "oauth_configured": svc.ghl_oauth_configured(),
+            "nav_active": "connections",
+        },
+    )
 
 
 @admin_required
@@ -201,11 +272,19 @@ def ghl_oauth_callback(request: HttpRequest) -> HttpResponse:
     params = request.GET
     try:
         connection = svc.ghl_oauth_finish(
-            session=request.session, user=request.user, state=params.get("state", ""), code=params.get("code", ""),
-            error=params.get("error", ""), error_description=params.get("error_description", ""),
+            session=request.session,
+            user=request.user,
+            state=params.get("state", ""),
+            code=params.get("code", ""),
+            error=params.get("error", ""),
+            error_description=params.get("error_description", ""),
         )
     except svc.ConnectionActionError as exc:
-        return render(request, "connections/oauth_error.html", {"error": str(exc), "nav_active": "connections"},
-                      status=400)
+        return render(
+            request,
+            "connections/oauth_error.html",
+            {"error": str(exc), "nav_active": "connections"},
+            status=400,
+        )
     _status_message(request, connection)
     return redirect("dashboard:connection_detail", pk=connection.pk)

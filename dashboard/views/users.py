@@ -32,8 +32,12 @@ def _inactive_role(user: object) -> str:
 
 def _page(request: HttpRequest, form: InviteForm, status: int = 200) -> HttpResponse:
     template = f"{LIST_TEMPLATE}#invite-form" if request.htmx else LIST_TEMPLATE
-    return render(request, template, {"rows": _users(), "form": form, "roles": svc.ROLES, "nav_active": "users"},
-                  status=status)
+    return render(
+        request,
+        template,
+        {"rows": _users(), "form": form, "roles": svc.ROLES, "nav_active": "users"},
+        status=status,
+    )
 
 
 @admin_required
@@ -48,13 +52,20 @@ def user_invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            user = svc.user_invite(email=form.cleaned_data["email"], role=form.cleaned_data["role"],
-                                   actor=request.user, request=request)
+            user = svc.user_invite(
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                actor=request.user,
+                request=request,
+            )
         except svc.UserActionError as exc:
             form.add_error("email", str(exc))
         else:
-            messages.success(request, f"Invited {user.email} as {form.cleaned_data['role']}: they got an email "
-                                      "with a link to set their password.")
+            messages.success(
+                request,
+                f"Invited {user.email} as {form.cleaned_data['role']}: they got an email "
+                "with a link to set their password.",
+            )
             return _go(request)
     return _page(request, form)
 

@@ -28,14 +28,25 @@ def _post_urls(connection: Connection, target_user_pk: int) -> list[str]:
 
 
 @pytest.mark.parametrize("role", ["Viewer", "Editor"])
-def test_a_viewer_or_editor_gets_403_on_every_connection_and_user_post_and_nothing_changes(client, make_user, role):
+def test_a_viewer_or_editor_gets_403_on_every_connection_and_user_post_and_nothing_changes(
+    client, make_user, role
+):
     connection = ConnectionFactory(name="Main location", secrets={"access_token": "pit-keep-me"})
     other = make_user("Viewer")
     user = make_user(role)
     client.force_login(user)
     before = AuditEntry.objects.count()
-    data = {"name": "x", "confirm": "Main location", "role": "Admin", "active": "0", "email": "new@example.com",
-            "secret_api_key": "k", "secret_access_token": "t", "external_account_id": "loc", "scopes": ["contacts.readonly"]}
+    data = {
+        "name": "x",
+        "confirm": "Main location",
+        "role": "Admin",
+        "active": "0",
+        "email": "new@example.com",
+        "secret_api_key": "k",
+        "secret_access_token": "t",
+        "external_account_id": "loc",
+        "scopes": ["contacts.readonly"],
+    }
     for url in _post_urls(connection, other.pk):
         response = client.post(url, data)
         assert response.status_code == 403, url
@@ -63,16 +74,23 @@ def test_a_viewer_sees_the_connection_list_read_only(client, viewer):
 def test_lower_roles_cannot_open_the_admin_pages(client, make_user, role):
     connection = ConnectionFactory()
     client.force_login(make_user(role))
-    for url in [reverse("dashboard:user_list"), reverse("dashboard:connection_add"),
-                reverse("dashboard:ghl_connect"), reverse("dashboard:connection_edit", args=[connection.pk]),
-                reverse("dashboard:connection_disconnect", args=[connection.pk]),
-                reverse("dashboard:ghl_oauth_callback") + "?state=x&code=y"]:
+    for url in [
+        reverse("dashboard:user_list"),
+        reverse("dashboard:connection_add"),
+        reverse("dashboard:ghl_connect"),
+        reverse("dashboard:connection_edit", args=[connection.pk]),
+        reverse("dashboard:connection_disconnect", args=[connection.pk]),
+        reverse("dashboard:ghl_oauth_callback") + "?state=x&code=y",
+    ]:
         assert client.get(url).status_code == 403, url
 
 
 def test_an_anonymous_visitor_is_sent_to_the_login_page(client):
     connection = ConnectionFactory()
-    for url in [reverse("dashboard:connection_list"), reverse("dashboard:connection_detail", args=[connection.pk]),
-                reverse("dashboard:user_list")]:
+    for url in [
+        reverse("dashboard:connection_list"),
+        reverse("dashboard:connection_detail", args=[connection.pk]),
+        reverse("dashboard:user_list"),
+    ]:
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url

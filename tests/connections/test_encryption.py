@@ -17,7 +17,12 @@ from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db
 
-PLAINTEXTS = ["pit-plain-secret-123", "hs-api-key-456", "whsec_c2VjcmV0LXNlY3JldA==", "hooks.slack.com/services/T0"]
+PLAINTEXTS = [
+    "pit-plain-secret-123",
+    "hs-api-key-456",
+    "whsec_c2VjcmV0LXNlY3JldA==",
+    "hooks.slack.com/services/T0",
+]
 
 
 def _raw(table: str) -> list[tuple[int, str]]:
@@ -37,11 +42,28 @@ def _everything_raw() -> str:
 
 
 def _seed(admin_user) -> None:
-    connection_create(provider="ghl", auth_kind="private_token", name="GHL", user=admin_user, test=False,
-                      secrets={"access_token": PLAINTEXTS[0]}, external_account_id="loc1")
-    connection_create(provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user, test=False,
-                      secrets={"api_key": PLAINTEXTS[1]})
-    ConnectionFactory(provider="custom", auth_kind="webhook_secret", secrets={"api_token": "t", "webhook_secret": PLAINTEXTS[2]})
+    connection_create(
+        provider="ghl",
+        auth_kind="private_token",
+        name="GHL",
+        user=admin_user,
+        test=False,
+        secrets={"access_token": PLAINTEXTS[0]},
+        external_account_id="loc1",
+    )
+    connection_create(
+        provider="hotspotsystem",
+        auth_kind="api_key",
+        name="HS",
+        user=admin_user,
+        test=False,
+        secrets={"api_key": PLAINTEXTS[1]},
+    )
+    ConnectionFactory(
+        provider="custom",
+        auth_kind="webhook_secret",
+        secrets={"api_token": "t", "webhook_secret": PLAINTEXTS[2]},
+    )
     AlertChannel.objects.create(name="Slack", kind="slack", target="#ops", secrets={"url": PLAINTEXTS[3]})
 
 
@@ -54,8 +76,9 @@ def test_the_raw_database_holds_only_ciphertext_and_the_audit_log_only_key_names
     for _pk, value in _raw("contacts_sync_connection") + _raw("contacts_sync_alertchannel"):
         assert value.startswith("gAAAAA")  # a Fernet token
     assert Connection.objects.get(name="GHL").secrets == {"access_token": PLAINTEXTS[0]}
-    assert AuditEntry.objects.get(action="connection.create", object_repr__contains="GHL").changes["secrets_set"] == [
-        "access_token"]
+    assert AuditEntry.objects.get(action="connection.create", object_repr__contains="GHL").changes[
+        "secrets_set"
+    ] == ["access_token"]
 
 
 def test_rotation_re_encrypts_every_secret_under_the_new_first_key(admin_user, settings):

@@ -20,23 +20,39 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_periodic_task_refreshes_a_token_expiring_soon_and_flags_a_broken_key(
-        clean_sandbox: Any, admin_user: Any, settings: Any, redis_client: Any, tmp_path: Path) -> None:
+    clean_sandbox: Any, admin_user: Any, settings: Any, redis_client: Any, tmp_path: Path
+) -> None:
     settings.GHL_CLIENT_ID, settings.GHL_CLIENT_SECRET = CLIENT_ID, CLIENT_SECRET
     ghl = oauth_connection(clean_sandbox, admin_user)
     soon = timezone.now() + timedelta(minutes=20)
     Connection.objects.filter(pk=ghl.pk).update(token_expires_at=soon)
-    broken = svc.connection_create(provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-                                   secrets={"api_key": "hotspot-sandbox-key"},
-                                   base_url=f"{clean_sandbox.url}/hotspotsystem")
+    broken = svc.connection_create(
+        provider="hotspotsystem",
+        auth_kind="api_key",
+        name="HS",
+        user=admin_user,
+        secrets={"api_key": "hotspot-sandbox-key"},
+        base_url=f"{clean_sandbox.url}/hotspotsystem",
+    )
     Connection.objects.filter(pk=broken.pk).update(secrets={"api_key": "revoked-key"})
-    worker = start_worker(db.settings_dict["NAME"], tmp_path, queues="default",
-                          extra_env={"GHL_CLIENT_ID": CLIENT_ID, "GHL_CLIENT_SECRET": CLIENT_SECRET})
+    worker = start_worker(
+        db.settings_dict["NAME"],
+        tmp_path,
+        queues="default",
+        extra_env={"GHL_CLIENT_ID": CLIENT_ID, "GHL_CLIENT_SECRET": CLIENT_SECRET},
+    )
     try:
         connection_check_all_task.delay()
-        wait_until(lambda: Connection.objects.get(pk=ghl.pk).token_expires_at > soon + timedelta(hours=1),
-                   timeout=60, what="the worker refreshed the GHL token")
-        wait_until(lambda: Connection.objects.get(pk=broken.pk).status == "error", timeout=60,
-                   what="the worker flagged the revoked key")
+        wait_until(
+            lambda: Connection.objects.get(pk=ghl.pk).token_expires_at > soon + timedelta(hours=1),
+            timeout=60,
+            what="the worker refreshed the GHL token",
+        )
+        wait_until(
+            lambda: Connection.objects.get(pk=broken.pk).status == "error",
+            timeout=60,
+            what="the worker flagged the revoked key",
+        )
     finally:
         worker.stop()
     assert Connection.objects.get(pk=ghl.pk).status == "connected"

@@ -25,10 +25,19 @@ def test_a_sync_that_only_reads_ghl_asks_for_no_write_scope():
 def test_writing_businesses_and_reading_appointments_add_exactly_their_scopes():
     ghl = ConnectionFactory(provider="ghl")
     hs = ConnectionFactory(provider="hotspotsystem", auth_kind="api_key")
-    SyncFactory(source_connection=hs, source_object="business", target_connection=ghl, target_object="business")
-    SyncFactory(source_connection=ghl, source_object="appointment", target_connection=hs, target_object="note")
-    assert ghl_scopes_needed() == ["contacts.readonly", "contacts.write", "locations/customFields.readonly",
-                                   "businesses.write", "calendars/events.readonly"]
+    SyncFactory(
+        source_connection=hs, source_object="business", target_connection=ghl, target_object="business"
+    )
+    SyncFactory(
+        source_connection=ghl, source_object="appointment", target_connection=hs, target_object="note"
+    )
+    assert ghl_scopes_needed() == [
+        "contacts.readonly",
+        "contacts.write",
+        "locations/customFields.readonly",
+        "businesses.write",
+        "calendars/events.readonly",
+    ]
 
 
 def test_the_connect_page_preselects_them_and_marks_read_only_and_write(client, admin_user, settings):

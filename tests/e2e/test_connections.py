@@ -37,8 +37,9 @@ def start_oauth(page: Any, live_server: Any, sandbox: Any, name: str = "Main loc
     page.wait_for_url(f"{sandbox.ghl_url}/oauth/chooselocation*")
 
 
-def test_an_admin_connects_highlevel_through_oauth_and_sees_connected(page, live_server, clean_sandbox, admin_user,
-                                                                      oauth_settings):
+def test_an_admin_connects_highlevel_through_oauth_and_sees_connected(
+    page, live_server, clean_sandbox, admin_user, oauth_settings
+):
     login(page, live_server, admin_user)
     start_oauth(page, live_server, clean_sandbox)
     assert "contacts.readonly" in page.content()  # the emulator's consent page lists the scopes we asked for
@@ -56,8 +57,9 @@ def test_an_admin_connects_highlevel_through_oauth_and_sees_connected(page, live
     page.screenshot(path="/tmp/connections-list.png", full_page=True)
 
 
-def test_a_tampered_state_shows_the_error_and_stores_nothing(page, live_server, clean_sandbox, admin_user,
-                                                             oauth_settings):
+def test_a_tampered_state_shows_the_error_and_stores_nothing(
+    page, live_server, clean_sandbox, admin_user, oauth_settings
+):
     login(page, live_server, admin_user)
     start_oauth(page, live_server, clean_sandbox)
     href = page.locator("a.choose").first.get_attribute("href")
@@ -71,25 +73,33 @@ def test_a_tampered_state_shows_the_error_and_stores_nothing(page, live_server, 
     page.screenshot(path="/tmp/connections-oauth-error.png", full_page=True)
 
 
-def test_the_test_button_updates_the_badge_in_place_with_the_providers_message(page, live_server, clean_sandbox,
-                                                                                admin_user):
-    connection = ConnectionFactory(name="Main", secrets={"access_token": clean_sandbox.token},
-                                   external_account_id=clean_sandbox.location_id, base_url=clean_sandbox.ghl_url,
-                                   status="connected")
+def test_the_test_button_updates_the_badge_in_place_with_the_providers_message(
+    page, live_server, clean_sandbox, admin_user
+):
+    connection = ConnectionFactory(
+        name="Main",
+        secrets={"access_token": clean_sandbox.token},
+        external_account_id=clean_sandbox.location_id,
+        base_url=clean_sandbox.ghl_url,
+        status="connected",
+    )
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/")
     page.evaluate("window.__same_page = true")
     Connection.objects.filter(pk=connection.pk).update(secrets={"access_token": "pit-revoked"})
     cell = page.locator(f"#conn-status-{connection.pk}")
     cell.get_by_role("button", name="Test").click()
-    page.wait_for_function(f"document.querySelector('#conn-status-{connection.pk} .badge').innerText === 'Error'")
+    page.wait_for_function(
+        f"document.querySelector('#conn-status-{connection.pk} .badge').innerText === 'Error'"
+    )
     assert page.evaluate("window.__same_page") is True  # htmx swapped the cell; no page load
     assert "401" in page.locator(f"#conn-status-{connection.pk} .conn-error").inner_text()
     assert "pit-revoked" not in page.content()
 
 
-def test_an_admin_adds_an_app_by_api_key_and_the_secret_is_never_shown_again(page, live_server, clean_sandbox,
-                                                                             admin_user):
+def test_an_admin_adds_an_app_by_api_key_and_the_secret_is_never_shown_again(
+    page, live_server, clean_sandbox, admin_user
+):
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/add/")
     page.click("text=Connect HotspotSystem")
@@ -108,8 +118,9 @@ def test_an_admin_adds_an_app_by_api_key_and_the_secret_is_never_shown_again(pag
     assert "hotspot-sandbox-key" not in page.content()
 
 
-def test_a_wrong_key_in_the_form_is_saved_as_error_with_the_apps_message(page, live_server, clean_sandbox,
-                                                                          admin_user):
+def test_a_wrong_key_in_the_form_is_saved_as_error_with_the_apps_message(
+    page, live_server, clean_sandbox, admin_user
+):
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/add/upguard/")
     page.fill("input[name=name]", "UpGuard")
@@ -118,7 +129,9 @@ def test_a_wrong_key_in_the_form_is_saved_as_error_with_the_apps_message(page, l
     page.click("button:has-text('Connect and test')")
     page.wait_for_url(f"{live_server.url}/connections/*/")
     assert page.locator(".conn-status .badge").first.inner_text() == "Error"
-    assert Connection.objects.get(name="UpGuard").last_error in page.locator(".conn-status").first.inner_text()
+    assert (
+        Connection.objects.get(name="UpGuard").last_error in page.locator(".conn-status").first.inner_text()
+    )
 
 
 def test_an_invalid_form_post_re_renders_in_place_and_creates_nothing(page, live_server, admin_user):

@@ -40,9 +40,19 @@ def refreshes(sandbox: Any) -> tuple[int, int]:
 
 def authorize_code(sandbox: Any, *, redirect_uri: str, state: str, scopes: list[str]) -> str:
     """What a user's browser does on the emulator's consent page: choose the location, follow the redirect."""
-    r = requests.get(f"{sandbox.ghl_url}/oauth/chooselocation", allow_redirects=False, timeout=10, params={
-        "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": redirect_uri, "state": state,
-        "scope": " ".join(scopes), "location_id": sandbox.location_id})
+    r = requests.get(
+        f"{sandbox.ghl_url}/oauth/chooselocation",
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "scope": " ".join(scopes),
+            "location_id": sandbox.location_id,
+        },
+    )
     assert r.status_code == 302, r.text
     query = parse_qs(urlsplit(r.headers["location"]).query)
     assert query["state"] == [state]
@@ -52,10 +62,17 @@ def authorize_code(sandbox: Any, *, redirect_uri: str, state: str, scopes: list[
 def oauth_connection(sandbox: Any, user: Any, *, name: str = "Main location") -> Connection:
     session: dict[str, Any] = {}
     redirect_uri = "http://testserver/connections/highlevel/callback/"
-    start = svc.ghl_oauth_start(session=session, user=user, name=name, scopes=["contacts.readonly", "contacts.write"],
-                                redirect_uri=redirect_uri, base_url=sandbox.ghl_url)
-    code = authorize_code(sandbox, redirect_uri=redirect_uri, state=start.state, scopes=["contacts.readonly",
-                                                                                        "contacts.write"])
+    start = svc.ghl_oauth_start(
+        session=session,
+        user=user,
+        name=name,
+        scopes=["contacts.readonly", "contacts.write"],
+        redirect_uri=redirect_uri,
+        base_url=sandbox.ghl_url,
+    )
+    code = authorize_code(
+        sandbox, redirect_uri=redirect_uri, state=start.state, scopes=["contacts.readonly", "contacts.write"]
+    )
     return svc.ghl_oauth_finish(session=session, user=user, state=start.state, code=code)
 
 
@@ -69,8 +86,12 @@ def expire(connection: Connection) -> None:
 @pytest.mark.django_db
 def test_a_private_integration_token_tests_connected(clean_sandbox: Any, admin_user: Any) -> None:
     connection = svc.connection_create(
-        provider="ghl", auth_kind="private_token", name="PIT", user=admin_user,
-        secrets={"access_token": clean_sandbox.token}, external_account_id=clean_sandbox.location_id,
+        provider="ghl",
+        auth_kind="private_token",
+        name="PIT",
+        user=admin_user,
+        secrets={"access_token": clean_sandbox.token},
+        external_account_id=clean_sandbox.location_id,
         base_url=clean_sandbox.ghl_url,
     )
     assert connection.status == "connected"
@@ -78,10 +99,15 @@ def test_a_private_integration_token_tests_connected(clean_sandbox: Any, admin_u
 
 
 @pytest.mark.django_db
-def test_a_wrong_key_sets_error_with_the_providers_message_and_changes_nothing_else(clean_sandbox: Any,
-                                                                                  admin_user: Any) -> None:
-    connection = ConnectionFactory(secrets={"access_token": "pit-wrong"}, external_account_id=clean_sandbox.location_id,
-                                   base_url=clean_sandbox.ghl_url, name="Main")
+def test_a_wrong_key_sets_error_with_the_providers_message_and_changes_nothing_else(
+    clean_sandbox: Any, admin_user: Any
+) -> None:
+    connection = ConnectionFactory(
+        secrets={"access_token": "pit-wrong"},
+        external_account_id=clean_sandbox.location_id,
+        base_url=clean_sandbox.ghl_url,
+        name="Main",
+    )
     sync = SyncFactory(target_connection=connection)
     svc.connection_test(connection=connection, user=admin_user)
     connection.refresh_from_db()
@@ -95,10 +121,22 @@ def test_a_wrong_key_sets_error_with_the_providers_message_and_changes_nothing_e
 
 @pytest.mark.django_db
 def test_other_apps_test_through_their_connectors(clean_sandbox: Any, admin_user: Any) -> None:
-    hs = svc.connection_create(provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-                               secrets={"api_key": "hotspot-sandbox-key"}, base_url=f"{clean_sandbox.url}/hotspotsystem")
-    bad = svc.connection_create(provider="upguard", auth_kind="api_key", name="UG", user=admin_user,
-                                secrets={"api_key": "not-a-key"}, base_url=f"{clean_sandbox.url}/upguard")
+    hs = svc.connection_create(
+        provider="hotspotsystem",
+        auth_kind="api_key",
+        name="HS",
+        user=admin_user,
+        secrets={"api_key": "hotspot-sandbox-key"},
+        base_url=f"{clean_sandbox.url}/hotspotsystem",
+    )
+    bad = svc.connection_create(
+        provider="upguard",
+        auth_kind="api_key",
+        name="UG",
+        user=admin_user,
+        secrets={"api_key": "not-a-key"},
+        base_url=f"{clean_sandbox.url}/upguard",
+    )
     assert hs.status == "connected"
     assert bad.status == "error" and bad.last_error
 
@@ -107,8 +145,9 @@ def test_other_apps_test_through_their_connectors(clean_sandbox: Any, admin_user
 
 
 @pytest.mark.django_db
-def test_the_oauth_flow_stores_the_pair_location_company_and_scopes(clean_sandbox: Any, admin_user: Any,
-                                                                      oauth_settings: Any) -> None:
+def test_the_oauth_flow_stores_the_pair_location_company_and_scopes(
+    clean_sandbox: Any, admin_user: Any, oauth_settings: Any
+) -> None:
     connection = oauth_connection(clean_sandbox, admin_user)
     assert connection.status == "connected"
     assert connection.auth_kind == "oauth2"
@@ -123,16 +162,29 @@ def test_the_oauth_flow_stores_the_pair_location_company_and_scopes(clean_sandbo
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", ["tampered", "replayed", "other_user", "denied", "bad_code"])
-def test_a_bad_oauth_answer_stores_nothing_and_says_why(clean_sandbox: Any, admin_user: Any, make_user: Any,
-                                                      oauth_settings: Any, case: str) -> None:
+def test_a_bad_oauth_answer_stores_nothing_and_says_why(
+    clean_sandbox: Any, admin_user: Any, make_user: Any, oauth_settings: Any, case: str
+) -> None:
     session: dict[str, Any] = {}
-    start = svc.ghl_oauth_start(session=session, user=admin_user, name="X", scopes=["contacts.readonly"],
-                                redirect_uri="http://testserver/cb/", base_url=clean_sandbox.ghl_url)
-    code = authorize_code(clean_sandbox, redirect_uri="http://testserver/cb/", state=start.state,
-                          scopes=["contacts.readonly"])
+    start = svc.ghl_oauth_start(
+        session=session,
+        user=admin_user,
+        name="X",
+        scopes=["contacts.readonly"],
+        redirect_uri="http://testserver/cb/",
+        base_url=clean_sandbox.ghl_url,
+    )
+    code = authorize_code(
+        clean_sandbox, redirect_uri="http://testserver/cb/", state=start.state, scopes=["contacts.readonly"]
+    )
     kwargs: dict[str, Any] = {"session": session, "user": admin_user, "state": start.state, "code": code}
-    expected = {"tampered": "altered", "replayed": "already used", "other_user": "another user",
-                "denied": "denied", "bad_code": "refused the authorization code"}[case]
+    expected = {
+        "tampered": "altered",
+        "replayed": "already used",
+        "other_user": "another user",
+        "denied": "denied",
+        "bad_code": "refused the authorization code",
+    }[case]
     if case == "tampered":
         kwargs["state"] = start.state[:-3] + ("aaa" if not start.state.endswith("aaa") else "bbb")
     elif case == "replayed":
@@ -154,7 +206,8 @@ def test_a_bad_oauth_answer_stores_nothing_and_says_why(clean_sandbox: Any, admi
 
 @pytest.mark.django_db(transaction=True)
 def test_eight_concurrent_workers_with_an_expired_token_cause_one_refresh_and_stay_healthy(
-        clean_sandbox: Any, admin_user: Any, oauth_settings: Any) -> None:
+    clean_sandbox: Any, admin_user: Any, oauth_settings: Any
+) -> None:
     connection = oauth_connection(clean_sandbox, admin_user)
     expire(connection)
     before_refreshes, before_reuse = refreshes(clean_sandbox)
@@ -186,18 +239,30 @@ def test_eight_concurrent_workers_with_an_expired_token_cause_one_refresh_and_st
     assert connection.secrets["refresh_token"] != old_refresh_token
     assert connection.token_expires_at > timezone.now() + timedelta(hours=20)
     assert svc.connection_test(connection=connection).status == "connected"
-    assert AuditEntry.objects.filter(action="connection.token_refresh", object_id=str(connection.pk)).count() == 1
+    assert (
+        AuditEntry.objects.filter(action="connection.token_refresh", object_id=str(connection.pk)).count()
+        == 1
+    )
 
 
 @pytest.mark.django_db
-def test_a_used_refresh_token_sets_needs_reauth_once_without_retrying(clean_sandbox: Any, admin_user: Any,
-                                                                    oauth_settings: Any) -> None:
+def test_a_used_refresh_token_sets_needs_reauth_once_without_retrying(
+    clean_sandbox: Any, admin_user: Any, oauth_settings: Any
+) -> None:
     connection = oauth_connection(clean_sandbox, admin_user)
     sync = SyncFactory(target_connection=connection)
     # someone else (a copy of the database, a second install) already used this refresh token
-    requests.post(f"{clean_sandbox.ghl_url}/oauth/token", timeout=10, data={
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "grant_type": "refresh_token",
-        "refresh_token": connection.secrets["refresh_token"], "user_type": "Location"}).raise_for_status()
+    requests.post(
+        f"{clean_sandbox.ghl_url}/oauth/token",
+        timeout=10,
+        data={
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": connection.secrets["refresh_token"],
+            "user_type": "Location",
+        },
+    ).raise_for_status()
     expire(connection)
     before_refreshes, before_reuse = refreshes(clean_sandbox)
     svc.connection_test(connection=connection)
@@ -215,10 +280,13 @@ def test_a_used_refresh_token_sets_needs_reauth_once_without_retrying(clean_sand
 
 
 @pytest.mark.django_db
-def test_an_inactive_location_refusing_the_refresh_sets_needs_reauth(clean_sandbox: Any, admin_user: Any,
-                                                                   oauth_settings: Any) -> None:
+def test_an_inactive_location_refusing_the_refresh_sets_needs_reauth(
+    clean_sandbox: Any, admin_user: Any, oauth_settings: Any
+) -> None:
     connection = oauth_connection(clean_sandbox, admin_user)
-    clean_sandbox.admin("POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": False})
+    clean_sandbox.admin(
+        "POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": False}
+    )
     expire(connection)
     svc.connection_test(connection=connection)
     connection.refresh_from_db()
@@ -226,10 +294,13 @@ def test_an_inactive_location_refusing_the_refresh_sets_needs_reauth(clean_sandb
 
 
 @pytest.mark.django_db
-def test_the_periodic_check_refreshes_a_token_that_expires_soon(clean_sandbox: Any, admin_user: Any,
-                                                              oauth_settings: Any) -> None:
+def test_the_periodic_check_refreshes_a_token_that_expires_soon(
+    clean_sandbox: Any, admin_user: Any, oauth_settings: Any
+) -> None:
     connection = oauth_connection(clean_sandbox, admin_user)
-    Connection.objects.filter(pk=connection.pk).update(token_expires_at=timezone.now() + timedelta(minutes=30))
+    Connection.objects.filter(pk=connection.pk).update(
+        token_expires_at=timezone.now() + timedelta(minutes=30)
+    )
     before, _ = refreshes(clean_sandbox)
     checked = svc.connection_check(connection=Connection.objects.get(pk=connection.pk))
     assert checked.status == "connected"
@@ -245,9 +316,14 @@ def test_the_periodic_check_refreshes_a_token_that_expires_soon(clean_sandbox: A
 
 @pytest.mark.django_db
 def test_rotating_to_a_refused_key_keeps_the_old_one(clean_sandbox: Any, admin_user: Any) -> None:
-    connection = svc.connection_create(provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-                                       secrets={"api_key": "hotspot-sandbox-key"},
-                                       base_url=f"{clean_sandbox.url}/hotspotsystem")
+    connection = svc.connection_create(
+        provider="hotspotsystem",
+        auth_kind="api_key",
+        name="HS",
+        user=admin_user,
+        secrets={"api_key": "hotspot-sandbox-key"},
+        base_url=f"{clean_sandbox.url}/hotspotsystem",
+    )
     with pytest.raises(svc.ConnectionActionError, match="nothing changed"):
         svc.connection_rotate_secret(connection=connection, secrets={"api_key": "wrong"}, user=admin_user)
     connection.refresh_from_db()
@@ -256,11 +332,20 @@ def test_rotating_to_a_refused_key_keeps_the_old_one(clean_sandbox: Any, admin_u
 
 
 @pytest.mark.django_db
-def test_rotating_a_hubstaff_pat_stores_the_token_the_exchange_rotated_to(clean_sandbox: Any, admin_user: Any) -> None:
+def test_rotating_a_hubstaff_pat_stores_the_token_the_exchange_rotated_to(
+    clean_sandbox: Any, admin_user: Any
+) -> None:
     base = f"{clean_sandbox.url}/hubstaff"
     first = clean_sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
-    connection = svc.connection_create(provider="hubstaff", auth_kind="oauth2", name="HS", user=admin_user,
-                                       secrets={"refresh_token": first}, external_account_id="1001", base_url=base)
+    connection = svc.connection_create(
+        provider="hubstaff",
+        auth_kind="oauth2",
+        name="HS",
+        user=admin_user,
+        secrets={"refresh_token": first},
+        external_account_id="1001",
+        base_url=base,
+    )
     assert connection.status == "connected", connection.last_error
     new_pat = clean_sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
     svc.connection_rotate_secret(connection=connection, secrets={"refresh_token": new_pat}, user=admin_user)
@@ -271,45 +356,84 @@ def test_rotating_a_hubstaff_pat_stores_the_token_the_exchange_rotated_to(clean_
 
 
 @pytest.mark.django_db
-def test_disconnect_deletes_the_secrets_and_keeps_the_connection_and_its_history(clean_sandbox: Any,
-                                                                                admin_user: Any) -> None:
-    connection = svc.connection_create(provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-                                       secrets={"api_key": "hotspot-sandbox-key"},
-                                       base_url=f"{clean_sandbox.url}/hotspotsystem")
+def test_disconnect_deletes_the_secrets_and_keeps_the_connection_and_its_history(
+    clean_sandbox: Any, admin_user: Any
+) -> None:
+    connection = svc.connection_create(
+        provider="hotspotsystem",
+        auth_kind="api_key",
+        name="HS",
+        user=admin_user,
+        secrets={"api_key": "hotspot-sandbox-key"},
+        base_url=f"{clean_sandbox.url}/hotspotsystem",
+    )
     sync = SyncFactory(source_connection=connection)
     svc.connection_disconnect(connection=connection, user=admin_user)
     connection.refresh_from_db()
     assert connection.secrets == {} and connection.status == "disabled"
-    assert Connection.objects.filter(pk=connection.pk).exists() and sync.__class__.objects.filter(pk=sync.pk).exists()
-    assert list(AuditEntry.objects.filter(object_id=str(connection.pk)).values_list("action", flat=True)
-                .order_by("pk")) == ["connection.create", "connection.disconnect"]
+    assert (
+        Connection.objects.filter(pk=connection.pk).exists()
+        and sync.__class__.objects.filter(pk=sync.pk).exists()
+    )
+    assert list(
+        AuditEntry.objects.filter(object_id=str(connection.pk))
+        .values_list("action", flat=True)
+        .order_by("pk")
+    ) == ["connection.create", "connection.disconnect"]
     with pytest.raises(svc.ConnectionActionError, match="disconnected"):
         svc.connection_test(connection=connection)
     # connecting it again (a new key on the edit page) brings it back without touching its syncs
-    svc.connection_rotate_secret(connection=connection, secrets={"api_key": "hotspot-sandbox-key"}, user=admin_user)
+    svc.connection_rotate_secret(
+        connection=connection, secrets={"api_key": "hotspot-sandbox-key"}, user=admin_user
+    )
     connection.refresh_from_db()
     assert connection.status == "connected" and connection.secrets == {"api_key": "hotspot-sandbox-key"}
     assert sync.__class__.objects.get(pk=sync.pk).source_connection_id == connection.pk
 
 
 @pytest.mark.django_db
-def test_after_key_rotation_every_connection_still_tests_healthy(clean_sandbox: Any, admin_user: Any,
-                                                              oauth_settings: Any) -> None:
+def test_after_key_rotation_every_connection_still_tests_healthy(
+    clean_sandbox: Any, admin_user: Any, oauth_settings: Any
+) -> None:
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     oauth_settings.FIELD_ENCRYPTION_KEYS = [old_key]
     pat = clean_sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
     made = [
         oauth_connection(clean_sandbox, admin_user),
-        svc.connection_create(provider="ghl", auth_kind="private_token", name="PIT", user=admin_user,
-                              secrets={"access_token": clean_sandbox.token}, base_url=clean_sandbox.ghl_url,
-                              external_account_id=clean_sandbox.location_id),
-        svc.connection_create(provider="hubstaff", auth_kind="oauth2", name="Hub", user=admin_user,
-                              secrets={"refresh_token": pat}, external_account_id="1001",
-                              base_url=f"{clean_sandbox.url}/hubstaff"),
-        svc.connection_create(provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-                              secrets={"api_key": "hotspot-sandbox-key"}, base_url=f"{clean_sandbox.url}/hotspotsystem"),
-        svc.connection_create(provider="upguard", auth_kind="api_key", name="UG", user=admin_user,
-                              secrets={"api_key": "upguard-sandbox-key"}, base_url=f"{clean_sandbox.url}/upguard"),
+        svc.connection_create(
+            provider="ghl",
+            auth_kind="private_token",
+            name="PIT",
+            user=admin_user,
+            secrets={"access_token": clean_sandbox.token},
+            base_url=clean_sandbox.ghl_url,
+            external_account_id=clean_sandbox.location_id,
+        ),
+        svc.connection_create(
+            provider="hubstaff",
+            auth_kind="oauth2",
+            name="Hub",
+            user=admin_user,
+            secrets={"refresh_token": pat},
+            external_account_id="1001",
+            base_url=f"{clean_sandbox.url}/hubstaff",
+        ),
+        svc.connection_create(
+            provider="hotspotsystem",
+            auth_kind="api_key",
+            name="HS",
+            user=admin_user,
+            secrets={"api_key": "hotspot-sandbox-key"},
+            base_url=f"{clean_sandbox.url}/hotspotsystem",
+        ),
+        svc.connection_create(
+            provider="upguard",
+            auth_kind="api_key",
+            name="UG",
+            user=admin_user,
+            secrets={"api_key": "upguard-sandbox-key"},
+            base_url=f"{clean_sandbox.url}/upguard",
+        ),
     ]
     assert [c.status for c in made] == ["connected"] * len(made), [c.last_error for c in made]
     with db.cursor() as cur:
