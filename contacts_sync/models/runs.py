@@ -124,6 +124,10 @@ class RecordLink(models.Model):
     target_id = models.CharField(max_length=200)
     content_hash = models.CharField(max_length=64)
     last_run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The hash of a payload the target rejected for good (400/422...), and why: the same payload is not sent
+    # again until it changes or someone retries failed items. target_id is "" while nothing was ever written.
+    failed_hash = models.CharField(max_length=64, blank=True, default="")
+    failed_error = models.TextField(blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
