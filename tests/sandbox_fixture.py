@@ -27,6 +27,8 @@ class Sandbox:
         self.ghl_url = f"{self.url}/ghl"
         self.location_id = SANDBOX_LOCATION
         self.token = SANDBOX_TOKEN
+        self.record_path = tmp_dir / f"exchanges-{self.port}.jsonl"
+        self.checked_upto = 0  # bytes of the record file already checked against the spec
         args = [
             sys.executable,
             str(ROOT / "manage.py"),
@@ -37,6 +39,8 @@ class Sandbox:
             self.location_id,
             "--ghl-token",
             self.token,
+            "--record",
+            str(self.record_path),
             *extra_args,
         ]
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
@@ -73,6 +77,26 @@ class Sandbox:
     def health(self) -> dict[str, Any]:
         return self.admin("GET", "/_admin/health")
 
+    def unchecked_records(self) -> list[str]:
+        """GHL exchanges/webhooks recorded since the last call (JSON lines), marking them checked."""
+        if not self.record_path.exists():
+            return []
+        with open(self.record_path, "rb") as fh:
+            fh.seek(self.checked_upto)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1  # only whole lines; a line being written stays for the next call
+        self.checked_upto += end
+        return data[:end].decode("utf-8").splitlines()
+
+    def check_contracts(self) -> tuple[int, list[str]]:
+        """Validate every not yet checked exchange against the official spec (tests/contracts)."""
+        from tests.contracts.validator import specs_available, validate_records
+
+        lines = self.unchecked_records()
+        if not lines or not specs_available():
+            return len(lines), []
+        return validate_records(lines)
+
     def stop(self) -> None:
         self.http.close()
         self.process.stop()
@@ -86,6 +110,13 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield box
     finally:
         box.stop()
+    # Every GHL exchange of the session conforms to the official spec (or to a recorded spec exception).
+    _n, problems = box.check_contracts()
+    if problems:
+        raise AssertionError(
+            f"{len(problems)} GHL exchanges do not match the official spec (see tests/contracts/):\n"
+            + "\n".join(problems[:30])
+        )
 
 
 @pytest.fixture

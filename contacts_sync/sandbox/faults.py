@@ -13,8 +13,10 @@ from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
+# Every injected response carries this header, so recordings and tests can tell injected faults from behaviour.
+FAULT_HEADER = "x-sandbox-fault"
 # How long a simulated timeout hangs before answering 504 (longer than a client's sensible read timeout).
 DEFAULT_HANG_SECONDS = 15.0
 
@@ -29,13 +31,20 @@ class FaultSettings:
     drop_webhooks: bool = False  # outgoing webhooks are silently not sent
     rate_limit: int | None = None  # requests per window (None = the emulator's default)
     rate_window_s: float | None = None
+    malformed_rate: float = 0.0  # share of requests answered 200 with an HTML page (a proxy in the way)
 
     @classmethod
     def names(cls) -> set[str]:
         return {f.name for f in fields(cls)}
 
     def active(self) -> bool:
-        return bool(self.error_rate or self.timeout_rate or self.latency_ms or self.storm_until > time.time())
+        return bool(
+            self.error_rate
+            or self.timeout_rate
+            or self.latency_ms
+            or self.malformed_rate
+            or self.storm_until > time.time()
+        )
 
 
 @dataclass
@@ -64,6 +73,7 @@ class FaultInjector:
             "storm": 0,
             "rate_limited": 0,
             "dropped": 0,
+            "malformed": 0,
         }
 
     # ----- admin ----------------------------------------------------------------------------------------
@@ -107,15 +117,28 @@ class FaultInjector:
             return JSONResponse(
                 {"statusCode": 429, "message": "Too Many Requests"},
                 status_code=429,
-                headers={"Retry-After": str(max(1, int(s.storm_until - time.time())))},
+                headers={"Retry-After": str(max(1, int(s.storm_until - time.time()))), FAULT_HEADER: "storm"},
             )
         if s.timeout_rate and random.random() < s.timeout_rate:
             self.injected["timeout"] += 1
             await asyncio.sleep(s.hang_s)
-            return JSONResponse({"statusCode": 504, "message": "Gateway Timeout"}, status_code=504)
+            return JSONResponse(
+                {"statusCode": 504, "message": "Gateway Timeout"},
+                status_code=504,
+                headers={FAULT_HEADER: "timeout"},
+            )
         if s.error_rate and random.random() < s.error_rate:
             self.injected["error"] += 1
-            return JSONResponse({"statusCode": 500, "message": "Internal server error"}, status_code=500)
+            return JSONResponse(
+                {"statusCode": 500, "message": "Internal server error"},
+                status_code=500,
+                headers={FAULT_HEADER: "error"},
+            )
+        if s.malformed_rate and random.random() < s.malformed_rate:
+            self.injected["malformed"] += 1
+            return HTMLResponse(
+                "<html><body>502 Bad Gateway</body></html>", headers={FAULT_HEADER: "malformed"}
+            )
         return None
 
     def take(self, app: str, account: str, default_limit: int, default_window_s: float) -> RateState:

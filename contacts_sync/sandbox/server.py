@@ -50,6 +50,7 @@ class SandboxOptions:
     webhook_url: str = ""
     seed: int = 0  # contacts generated per location at start (and after a reset)
     ghl_rate_limit: int | None = None  # None = GHL's 100 / 10 s
+    record_path: str = ""  # JSON lines of every exchange (for the contract tests); empty = off
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -36,6 +36,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--ghl-rate-limit", type=int, default=None, help="requests per 10 s per location (default 100)"
         )
+        parser.add_argument(
+            "--record",
+            default="",
+            help="append every emulated API exchange as JSON lines to this file (tests)",
+        )
         parser.add_argument("--log-level", default="warning")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -51,6 +56,7 @@ class Command(BaseCommand):
             webhook_url=opts["webhook_url"],
             seed=opts["seed"],
             ghl_rate_limit=opts["ghl_rate_limit"],
+            record_path=opts["record"],
         )
         app = create_app(options)
         self.stdout.write(f"sandbox listening on {options.base_url} (GHL at {options.base_url}/ghl)")

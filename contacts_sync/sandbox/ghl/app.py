@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from contacts_sync.sandbox.faults import FAULT_HEADER
 from contacts_sync.sandbox.ghl import validation as v
 from contacts_sync.sandbox.ghl.seed import seed_location, seed_reference_data
 from contacts_sync.sandbox.ghl.state import (
@@ -212,6 +213,46 @@ class GhlEmulator:
     def state_ref(self) -> GhlState:
         return self.state
 
+    def recorded(
+        self, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """With --record: append each exchange (request and response) as one JSON line; otherwise a no-op."""
+        path = getattr(self.options, "record_path", "")
+        if not path:
+            return endpoint
+        fh = getattr(self, "_record_fh", None)
+        if fh is None:
+            fh = self._record_fh = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - server-long
+
+        async def recording(request: Request) -> Response:
+            raw = await request.body()
+            response = await endpoint(request)
+            h = request.headers
+            line = {
+                "kind": "http",
+                "method": request.method,
+                "path": request.url.path.removeprefix("/ghl"),
+                "query": request.url.query,
+                "content_type": h.get("content-type", ""),
+                "headers": {k: h[k] for k in ("version", "authorization") if k in h},
+                "body": raw.decode("utf-8", "replace"),
+                "status": response.status_code,
+                "response_type": response.headers.get("content-type", ""),
+                "fault": response.headers.get(FAULT_HEADER, ""),
+                "response": bytes(response.body).decode("utf-8", "replace")
+                if hasattr(response, "body")
+                else "",
+            }
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            return response
+
+        return recording
+
+    def record_webhook(self, payload: dict[str, Any]) -> None:
+        fh = getattr(self, "_record_fh", None)
+        if fh is not None:
+            fh.write(json.dumps({"kind": "webhook", "payload": payload}, ensure_ascii=False) + "\n")
+
     # ----- helpers ------------------------------------------------------------------------------------
     @staticmethod
     def same_location(loc: Location, location_id: Any) -> None:
@@ -368,6 +409,7 @@ class GhlEmulator:
                 "locationId": loc.id,
                 "status": None,
             }
+            self.record_webhook(payload)
             if self.ctx.faults.drop_webhook(APP, loc.id):
                 record["status"] = "dropped"
             else:
@@ -562,7 +604,7 @@ class GhlEmulator:
         self.same_location(loc, body["locationId"])
         bid = body["businessId"]
         if bid is not None and bid not in loc.businesses:
-            raise GhlError(400, f"Business with id {bid} not found")
+            raise unprocessable([f"Business with id {bid} not found"])
         done, events = [], []
         for cid in body["ids"]:
             c = loc.contacts.get(cid)
@@ -963,7 +1005,10 @@ class GhlEmulator:
     # ----- routing ------------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
         R, W = "contacts.readonly", "contacts.write"
-        a = self.api
+
+        def a(scope: str, handler: Any, *, body: bool = False) -> Callable[[Request], Awaitable[Response]]:
+            return self.recorded(self.api(scope, handler, body=body))
+
         return [
             Route("/contacts/search/duplicate", a(R, self.search_duplicate), methods=["GET"]),
             Route("/contacts/search", a(R, self.search, body=True), methods=["POST"]),
@@ -1000,8 +1045,8 @@ class GhlEmulator:
                 a("locations/customFields.readonly", self.list_custom_fields),
                 methods=["GET"],
             ),
-            Route("/oauth/chooselocation", self.authorize, methods=["GET"]),
-            Route("/oauth/token", self.token, methods=["POST"]),
+            Route("/oauth/chooselocation", self.recorded(self.authorize), methods=["GET"]),
+            Route("/oauth/token", self.recorded(self.token), methods=["POST"]),
             Route("/_admin/locations", self.admin_locations, methods=["POST"]),
             Route("/_admin/tokens", self.admin_tokens, methods=["POST", "DELETE"]),
             Route("/_admin/oauth", self.admin_oauth, methods=["POST"]),
@@ -1009,7 +1054,11 @@ class GhlEmulator:
             Route("/_admin/webhooks", self.admin_webhooks, methods=["GET", "POST"]),
             Route("/_admin/stats", self.admin_stats, methods=["GET"]),
             Route("/_admin/public-key", self.admin_public_key, methods=["GET"]),
-            Route("/{path:path}", self.not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            Route(
+                "/{path:path}",
+                self.recorded(self.not_found),
+                methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
+            ),
         ]
 
 

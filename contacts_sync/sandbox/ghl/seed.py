@@ -265,7 +265,7 @@ def make_contact(loc: Location, rng: random.Random, created: float) -> dict[str,
         "assignedTo": rng.choice(list(loc.users)) if loc.users and rng.random() < 0.5 else None,
     }
     if rng.random() < 0.1 and email:
-        contact["additionalEmails"] = [{"email": f"alt.{email.lower()}"}]
+        contact["additionalEmails"] = [f"alt.{email.lower()}"]
     return contact
 
 

@@ -3,6 +3,7 @@ users and custom fields; tokens (PIT and OAuth) and OAuth clients/codes/refresh 
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import string
@@ -46,6 +47,7 @@ def iso(ts: float | None = None) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+@functools.lru_cache(maxsize=300_000)
 def iso_ms(value: str) -> int:
     """ms epoch of one of our ISO strings (for searchAfter / startAfter cursors)."""
     try:
