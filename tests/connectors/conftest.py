@@ -55,15 +55,25 @@ class HubstaffBox:
         return self.admin("GET", "stats")
 
     def access_token(self) -> str:
-        r = self.http.post(f"{self.url}/access_tokens", data={"grant_type": "refresh_token",
-                                                              "refresh_token": self.new_pat()}, timeout=10)
+        r = self.http.post(
+            f"{self.url}/access_tokens",
+            data={"grant_type": "refresh_token", "refresh_token": self.new_pat()},
+            timeout=10,
+        )
         r.raise_for_status()
         return str(r.json()["access_token"])
 
-    def info(self, *, secrets: dict[str, Any] | None = None, account_id: str = HUBSTAFF_ORG, **kw: Any
-             ) -> ConnectionInfo:
-        return ConnectionInfo(provider="hubstaff", connection_id=None, account_id=account_id, base_url=self.url,
-                              secrets=secrets or {"refresh_token": self.new_pat()}, **kw)
+    def info(
+        self, *, secrets: dict[str, Any] | None = None, account_id: str = HUBSTAFF_ORG, **kw: Any
+    ) -> ConnectionInfo:
+        return ConnectionInfo(
+            provider="hubstaff",
+            connection_id=None,
+            account_id=account_id,
+            base_url=self.url,
+            secrets=secrets or {"refresh_token": self.new_pat()},
+            **kw,
+        )
 
     def connector(self, **kw: Any) -> Any:
         return get_connector(self.info(**kw))

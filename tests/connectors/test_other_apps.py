@@ -48,9 +48,16 @@ def apps(sandbox: Any) -> Iterator[Any]:
 
 
 def connector(sandbox: Any, provider: str, secrets: dict[str, Any] | None = None, **config: Any) -> Any:
-    return get_connector(ConnectionInfo(provider=provider, connection_id=None, account_id="",
-                                        base_url=f"{sandbox.url}/{provider}",
-                                        secrets=KEYS[provider] if secrets is None else secrets, config=config))
+    return get_connector(
+        ConnectionInfo(
+            provider=provider,
+            connection_id=None,
+            account_id="",
+            base_url=f"{sandbox.url}/{provider}",
+            secrets=KEYS[provider] if secrets is None else secrets,
+            config=config,
+        )
+    )
 
 
 @pytest.mark.parametrize("provider", sorted(GOOD))
@@ -87,21 +94,28 @@ def test_an_upguard_key_without_vendor_risk_permission_is_named_in_the_error(app
     assert "lacks the VendorRisk permission" in str(info.value)
 
 
-@pytest.mark.parametrize(("provider", "kind", "options", "total"), [
-    ("hotspotsystem", "contact", {"page_limit": 40}, 300),
-    ("starbuero", "contact", {"page_limit": 25}, 120),
-    ("custom", "contact", {"page_limit": 30}, 200),
-])
-def test_read_pages_through_everything_and_resumes_from_a_cursor(apps: Any, provider: str, kind: str,
-                                                                  options: dict[str, Any], total: int) -> None:
+@pytest.mark.parametrize(
+    ("provider", "kind", "options", "total"),
+    [
+        ("hotspotsystem", "contact", {"page_limit": 40}, 300),
+        ("starbuero", "contact", {"page_limit": 25}, 120),
+        ("custom", "contact", {"page_limit": 30}, 200),
+    ],
+)
+def test_read_pages_through_everything_and_resumes_from_a_cursor(
+    apps: Any, provider: str, kind: str, options: dict[str, Any], total: int
+) -> None:
     con = connector(apps, provider)
     pages = list(con.read(kind, cursor=None, options=options))
     ids = [con.record_id(kind, r) for p in pages for r in p.records]
     assert len(pages) > 2 and pages[-1].cursor is None and all(p.cursor for p in pages[:-1])
     assert len(ids) == len(set(ids)) == total
-    resumed = [con.record_id(kind, r) for p in con.read(kind, cursor=pages[1].cursor, options=options)
-               for r in p.records]
-    assert resumed == ids[len(pages[0].records) + len(pages[1].records):]
+    resumed = [
+        con.record_id(kind, r)
+        for p in con.read(kind, cursor=pages[1].cursor, options=options)
+        for r in p.records
+    ]
+    assert resumed == ids[len(pages[0].records) + len(pages[1].records) :]
 
 
 def test_upguard_reads_vendor_contacts_with_their_vendor_labels_and_resumes(apps: Any) -> None:
@@ -111,11 +125,17 @@ def test_upguard_reads_vendor_contacts_with_their_vendor_labels_and_resumes(apps
     stats = requests.get(f"{apps.url}/upguard/_admin/stats").json()
     assert len(contacts) == len({c["id"] for c in contacts}) == stats["contacts"]
     assert all({"name", "primary_hostname", "labels"} <= set(c["vendor"]) for c in contacts)
-    resumed = [r["id"] for p in con.read("contact", cursor=pages[14].cursor, options={"page_limit": 10})
-               for r in p.records]
+    resumed = [
+        r["id"]
+        for p in con.read("contact", cursor=pages[14].cursor, options={"page_limit": 10})
+        for r in p.records
+    ]
     assert resumed == [c["id"] for p in pages[15:] for c in p.records]
-    vendors = [v for p in con.read("contact", cursor=None, options={"source": "vendors", "page_limit": 25})
-               for v in p.records]
+    vendors = [
+        v
+        for p in con.read("contact", cursor=None, options={"source": "vendors", "page_limit": 25})
+        for v in p.records
+    ]
     assert len(vendors) == stats["vendors"] == 60
 
 
@@ -128,8 +148,11 @@ def test_upguard_vendor_labels_can_be_replaced(apps: Any) -> None:
 
 
 def test_hotspotsystem_answers_with_total_count_and_a_link_header(apps: Any) -> None:
-    r = requests.get(f"{apps.url}/hotspotsystem/v2.0/customers", params={"limit": 10, "offset": 20},
-                     headers={"sn-apikey": "hotspot-sandbox-key"})
+    r = requests.get(
+        f"{apps.url}/hotspotsystem/v2.0/customers",
+        params={"limit": 10, "offset": 20},
+        headers={"sn-apikey": "hotspot-sandbox-key"},
+    )
     assert r.json()["metadata"] == {"total_count": 300} and len(r.json()["items"]) == 10
     assert 'offset=30>; rel="next"' in r.headers["Link"] and 'offset=10>; rel="prev"' in r.headers["Link"]
     basic = requests.get(f"{apps.url}/hotspotsystem/v2.0/me", auth=("hotspot-sandbox-key", "x"))
@@ -150,7 +173,9 @@ def test_custom_app_reads_only_records_changed_since(apps: Any) -> None:
     con = connector(apps, "custom")
     before = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 1))
     requests.post(f"{apps.url}/custom/_admin/records", json={"id": "rec_00007", "email": "new@example.com"})
-    changed = [r for p in con.read("contact", cursor=None, options={"updated_since": before}) for r in p.records]
+    changed = [
+        r for p in con.read("contact", cursor=None, options={"updated_since": before}) for r in p.records
+    ]
     assert [(r["id"], r["email"]) for r in changed] == [("rec_00007", "new@example.com")]
 
 
@@ -166,9 +191,11 @@ SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode
 BODY = json.dumps({"id": "evt_1", "type": "contact.updated", "data": {"id": "rec_00001"}}).encode()
 
 
-def standard_headers(body: bytes, secret: str = SECRET, ts: int | None = None, msg_id: str = "msg_1") -> dict[str, str]:
+def standard_headers(
+    body: bytes, secret: str = SECRET, ts: int | None = None, msg_id: str = "msg_1"
+) -> dict[str, str]:
     ts = int(time.time()) if ts is None else ts
-    key = base64.b64decode(secret[len("whsec_"):])
+    key = base64.b64decode(secret[len("whsec_") :])
     sig = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
     return {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": f"v1,{sig}"}
 
@@ -194,8 +221,13 @@ def test_custom_webhooks_accept_a_plain_hex_hmac_of_the_body() -> None:
 
 
 def test_custom_webhooks_parse_to_event_and_record_ids() -> None:
-    assert parse_webhook(BODY) == {"event_id": "evt_1", "event_type": "contact.updated", "account_id": "",
-                                   "record_ids": {"id": "rec_00001"}, "payload": {"id": "rec_00001"}}
+    assert parse_webhook(BODY) == {
+        "event_id": "evt_1",
+        "event_type": "contact.updated",
+        "account_id": "",
+        "record_ids": {"id": "rec_00001"},
+        "payload": {"id": "rec_00001"},
+    }
     with pytest.raises(ValueError):
         parse_webhook(b'{"data": {}}')
 
@@ -205,9 +237,10 @@ def test_the_custom_emulator_signs_what_it_sends(apps: Any) -> None:
 
     receiver = Receiver()
     try:
-        sent = requests.post(f"{apps.url}/custom/_admin/emit", json={"url": receiver.url, "secret": SECRET,
-                                                                     "type": "contact.created",
-                                                                     "data": {"id": "rec_9"}}).json()
+        sent = requests.post(
+            f"{apps.url}/custom/_admin/emit",
+            json={"url": receiver.url, "secret": SECRET, "type": "contact.created", "data": {"id": "rec_9"}},
+        ).json()
         assert sent == {"status": 200}
         headers, body = receiver.events[0]
         assert verify_webhook(headers, body, SECRET)
@@ -225,9 +258,12 @@ def test_hotspotsystem_transactions_are_notes_across_every_type_and_resume(apps:
     assert all(n["location_name"] for n in notes)
     assert pages[-1].cursor is None and all(p.cursor for p in pages[:-1])
     middle = len(pages) // 2
-    resumed = [r["id"] for p in con.read("note", cursor=pages[middle].cursor, options={"page_limit": 25})
-               for r in p.records]
-    assert resumed == [n["id"] for p in pages[middle + 1:] for n in p.records]
+    resumed = [
+        r["id"]
+        for p in con.read("note", cursor=pages[middle].cursor, options={"page_limit": 25})
+        for r in p.records
+    ]
+    assert resumed == [n["id"] for p in pages[middle + 1 :] for n in p.records]
 
 
 def test_upguard_vendor_risks_are_tasks_and_notifications_are_notes(apps: Any) -> None:

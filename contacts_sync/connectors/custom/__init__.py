@@ -59,14 +59,20 @@ def verify_webhook(headers: Mapping[str, Any], body: bytes, secret: str, *, now:
             timestamp = int(ts)
         except ValueError:
             return False
-        if not msg_id or abs((now if now is not None else time.time()) - timestamp) > WEBHOOK_TOLERANCE_SECONDS:
+        if (
+            not msg_id
+            or abs((now if now is not None else time.time()) - timestamp) > WEBHOOK_TOLERANCE_SECONDS
+        ):
             return False
         try:
-            key = base64.b64decode(secret[len("whsec_"):]) if secret.startswith("whsec_") else secret.encode()
+            key = (
+                base64.b64decode(secret[len("whsec_") :]) if secret.startswith("whsec_") else secret.encode()
+            )
         except binascii.Error:
             return False
-        expected = base64.b64encode(hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body,
-                                             hashlib.sha256).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+        ).decode()
         given = [part.split(",", 1)[1] for part in h["webhook-signature"].split() if part.startswith("v1,")]
         return any(hmac.compare_digest(expected, g) for g in given)  # several during a key rotation
     for name in HEX_SIGNATURE_HEADERS:
@@ -82,8 +88,13 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(data, Mapping) or not data.get("type"):
         raise ValueError("custom app webhook body must be a JSON object with a 'type'")
     inner: Mapping[str, Any] = data["data"] if isinstance(data.get("data"), Mapping) else {}
-    return {"event_id": str(data.get("id") or ""), "event_type": str(data["type"]), "account_id": "",
-            "record_ids": {"id": str(inner["id"])} if inner.get("id") else {}, "payload": dict(inner)}
+    return {
+        "event_id": str(data.get("id") or ""),
+        "event_type": str(data["type"]),
+        "account_id": "",
+        "record_ids": {"id": str(inner["id"])} if inner.get("id") else {},
+        "payload": dict(inner),
+    }
 
 
 class CustomAppClient(ApiClient):
@@ -96,8 +107,9 @@ class CustomAppClient(ApiClient):
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_token}"} if self.api_token else {}
 
-    def pages(self, path: str, *, since: str | None, cursor: str | None, limit: int = PAGE_LIMIT
-              ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+    def pages(
+        self, path: str, *, since: str | None, cursor: str | None, limit: int = PAGE_LIMIT
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
         while True:
             params: dict[str, Any] = {"limit": limit}
             if since:
@@ -120,8 +132,12 @@ class CustomAppConnector:
         if not info.base_url:
             raise ConfigurationError("A custom app connection needs the app's base URL")
         self.paths = {**DEFAULT_PATHS, **(info.config.get("paths") or {})}
-        self.client = CustomAppClient(api_token=str(info.secrets.get("api_token") or ""),
-                                      base_url=info.base_url.rstrip("/"), budget=NullBudget(), on_call=info.on_call)
+        self.client = CustomAppClient(
+            api_token=str(info.secrets.get("api_token") or ""),
+            base_url=info.base_url.rstrip("/"),
+            budget=NullBudget(),
+            on_call=info.on_call,
+        )
 
     def objects(self) -> list[str]:
         return sorted(self.paths)
@@ -130,8 +146,10 @@ class CustomAppConnector:
         try:
             return str(self.paths[object_kind])
         except KeyError:
-            raise ConfigurationError(f"this custom app has no path for {object_kind!r} records "
-                                     f"(configured: {', '.join(sorted(self.paths))})") from None
+            raise ConfigurationError(
+                f"this custom app has no path for {object_kind!r} records "
+                f"(configured: {', '.join(sorted(self.paths))})"
+            ) from None
 
     def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[FieldSpec]:
         self._path(object_kind)
@@ -142,10 +160,14 @@ class CustomAppConnector:
 
     def record_id(self, object_kind: str, record: dict[str, Any]) -> str:
         if record.get("id") in (None, ""):
-            raise ValidationError("custom app record has no id", operation="record id", provider=self.provider)
+            raise ValidationError(
+                "custom app record has no id", operation="record id", provider=self.provider
+            )
         return str(record["id"])
 
-    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
+    def read(
+        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
+    ) -> Iterator[Page]:
         """Keyset pages since `options["updated_since"]`; the cursor carries the app's opaque next_cursor."""
         path = self._path(object_kind)
         cursor = cursor or {}
@@ -154,9 +176,12 @@ class CustomAppConnector:
         for items, nxt in self.client.pages(path, since=since, cursor=cursor.get("cursor"), limit=limit):
             yield Page(records=items, cursor={"cursor": nxt, "since": since} if nxt else None)
 
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-               ) -> list[dict[str, Any]]:
-        page = next(iter(self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": limit})))
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        page = next(
+            iter(self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": limit}))
+        )
         return page.records[:limit]
 
     def test(self) -> str:
@@ -166,7 +191,9 @@ class CustomAppConnector:
         except AuthError as exc:
             exc.message = f"the custom app rejected the API token ({exc.message})"
             raise
-        return f"custom app at {self.client.base_url} answers {path} ({len(items)} record(s) on a 1-record page)"
+        return (
+            f"custom app at {self.client.base_url} answers {path} ({len(items)} record(s) on a 1-record page)"
+        )
 
     @staticmethod
     def verify_webhook(headers: Any, body: bytes, secret: str) -> bool:

@@ -71,15 +71,31 @@ class HotspotSystemClient(ApiClient):
     def me(self) -> dict[str, Any]:
         return self._request("GET", f"{API_PREFIX}/me", operation="get account")
 
-    def pages(self, path: str, *, path_params: dict[str, Any] | None = None, offset: int = 0,
-              limit: int = PAGE_LIMIT, sort: str = "registered_at", operation: str
-              ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+    def pages(
+        self,
+        path: str,
+        *,
+        path_params: dict[str, Any] | None = None,
+        offset: int = 0,
+        limit: int = PAGE_LIMIT,
+        sort: str = "registered_at",
+        operation: str,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
         """(items, next offset or None). `offset` is a record offset (the Link header's next does the same)."""
         while True:
-            body = self._request("GET", API_PREFIX + path, path_params=path_params,
-                                 params={"limit": limit, "offset": offset, "sort": sort}, operation=operation)
+            body = self._request(
+                "GET",
+                API_PREFIX + path,
+                path_params=path_params,
+                params={"limit": limit, "offset": offset, "sort": sort},
+                operation=operation,
+            )
             items = self.require(body, "items", operation=operation, kind=list)
-            total = body.get("metadata", {}).get("total_count") if isinstance(body.get("metadata"), dict) else None
+            total = (
+                body.get("metadata", {}).get("total_count")
+                if isinstance(body.get("metadata"), dict)
+                else None
+            )
             nxt = offset + len(items)
             more = bool(items) and (nxt < total if isinstance(total, int) else len(items) == limit)
             yield items, nxt if more else None
@@ -96,8 +112,12 @@ class HotspotSystemConnector:
         if not api_key:
             raise ConfigurationError("The HotspotSystem connection has no API key")
         self.info = info
-        self.client = HotspotSystemClient(api_key=api_key, base_url=info.base_url.rstrip("/") or API_BASE_URL,
-                                          budget=NullBudget(), on_call=info.on_call)  # no documented limit
+        self.client = HotspotSystemClient(
+            api_key=api_key,
+            base_url=info.base_url.rstrip("/") or API_BASE_URL,
+            budget=NullBudget(),
+            on_call=info.on_call,
+        )  # no documented limit
 
     def objects(self) -> list[str]:
         return list(OBJECTS)
@@ -108,14 +128,20 @@ class HotspotSystemConnector:
 
     def _check(self, object_kind: str) -> None:
         if object_kind not in OBJECTS:
-            raise ConfigurationError(f"HotspotSystem has no {object_kind!r} objects (it has {', '.join(OBJECTS)})")
+            raise ConfigurationError(
+                f"HotspotSystem has no {object_kind!r} objects (it has {', '.join(OBJECTS)})"
+            )
 
     def record_id(self, object_kind: str, record: dict[str, Any]) -> str:
         if not record.get("id"):
-            raise ValidationError("HotspotSystem customer has no id", operation="record id", provider=self.provider)
+            raise ValidationError(
+                "HotspotSystem customer has no id", operation="record id", provider=self.provider
+            )
         return str(record["id"])
 
-    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
+    def read(
+        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
+    ) -> Iterator[Page]:
         """Customers oldest first (sort=registered_at) so an offset cursor stays valid as new ones arrive.
         `options["updated_since"]` ("YYYY-MM-DD HH:MM:SS" or ISO) keeps customers registered since then."""
         self._check(object_kind)
@@ -123,12 +149,20 @@ class HotspotSystemConnector:
             yield from self._transactions(cursor or {}, options)
             return
         location = options.get("location_id")
-        path, params = ("/locations/{location_id}/customers", {"location_id": location}) if location else (
-            "/customers", None)
+        path, params = (
+            ("/locations/{location_id}/customers", {"location_id": location})
+            if location
+            else ("/customers", None)
+        )
         since = str(options.get("updated_since") or "").replace("T", " ")[:19]
         limit = int(options.get("page_limit") or PAGE_LIMIT)
-        for items, nxt in self.client.pages(path, path_params=params, offset=int((cursor or {}).get("offset") or 0),
-                                            limit=limit, operation="list customers"):
+        for items, nxt in self.client.pages(
+            path,
+            path_params=params,
+            offset=int((cursor or {}).get("offset") or 0),
+            limit=limit,
+            operation="list customers",
+        ):
             if since:
                 items = [c for c in items if str(c.get("registered_at") or "") >= since]
             yield Page(records=items, cursor={"offset": nxt} if nxt is not None else None)
@@ -139,16 +173,32 @@ class HotspotSystemConnector:
         kinds = list(options.get("transaction_types") or TRANSACTION_TYPES)
         start = kinds.index(cursor["type"]) if cursor.get("type") in kinds else 0
         offset = int(cursor.get("offset") or 0)
-        names = {str(loc.get("id")): loc.get("name") for items, _ in
-                 self.client.pages("/locations", sort="name", operation="list locations") for loc in items}
+        names = {
+            str(loc.get("id")): loc.get("name")
+            for items, _ in self.client.pages("/locations", sort="name", operation="list locations")
+            for loc in items
+        }
         limit = int(options.get("page_limit") or PAGE_LIMIT)
         for k in range(start, len(kinds)):
             kind = kinds[k]
-            for items, nxt in self.client.pages("/transactions/{kind}", path_params={"kind": kind}, offset=offset,
-                                                limit=limit, sort="action_date_gmt",
-                                                operation="list transactions"):
-                records = [{**t, "id": f"{kind}:{t.get('id')}", "transaction_id": t.get("id"), "type": kind,
-                            "location_name": names.get(str(t.get("location_id")), "")} for t in items]
+            for items, nxt in self.client.pages(
+                "/transactions/{kind}",
+                path_params={"kind": kind},
+                offset=offset,
+                limit=limit,
+                sort="action_date_gmt",
+                operation="list transactions",
+            ):
+                records = [
+                    {
+                        **t,
+                        "id": f"{kind}:{t.get('id')}",
+                        "transaction_id": t.get("id"),
+                        "type": kind,
+                        "location_name": names.get(str(t.get("location_id")), ""),
+                    }
+                    for t in items
+                ]
                 if nxt is not None:
                     next_cursor: dict[str, Any] | None = {"type": kind, "offset": nxt}
                 elif k + 1 < len(kinds):
@@ -158,9 +208,12 @@ class HotspotSystemConnector:
                 yield Page(records=records, cursor=next_cursor)
             offset = 0
 
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-               ) -> list[dict[str, Any]]:
-        page = next(iter(self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": limit})))
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        page = next(
+            iter(self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": limit}))
+        )
         return page.records[:limit]
 
     def test(self) -> str:

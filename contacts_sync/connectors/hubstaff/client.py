@@ -78,32 +78,52 @@ class HubstaffAccountClient(ApiClient):
     def error_for(self, response: requests.Response, operation: str) -> ApiError:
         body = parse_body(response)
         code = body.get("error") if isinstance(body, dict) else None
-        if response.status_code in (400, 401) and code in ("invalid_grant", "invalid_token", "invalid_client"):
+        if response.status_code in (400, 401) and code in (
+            "invalid_grant",
+            "invalid_token",
+            "invalid_client",
+        ):
             detail = body.get("error_description") or code
             return TokenRefreshError(
                 f"Hubstaff refused the personal access token ({code}: {detail}). Create a new one at {PAT_URL} "
                 "and save it on the connection.",
-                permanent=True, status=response.status_code, body=body, operation=operation, provider=self.provider,
+                permanent=True,
+                status=response.status_code,
+                body=body,
+                operation=operation,
+                provider=self.provider,
                 request_id=request_id_of(response, body),
             )
         return super().error_for(response, operation)
 
     def exchange(self, refresh_token: str) -> dict[str, Any]:
-        body = self._request("POST", "/access_tokens", data={"grant_type": "refresh_token",
-                                                             "refresh_token": refresh_token},
-                             operation="exchange refresh token")
+        body = self._request(
+            "POST",
+            "/access_tokens",
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            operation="exchange refresh token",
+        )
         for key in ("access_token", "refresh_token"):
             if not isinstance(body, dict) or not isinstance(body.get(key), str):
-                raise MalformedResponseError(f"exchange refresh token: response lacks '{key}'",
-                                             operation="exchange refresh token", provider=self.provider)
+                raise MalformedResponseError(
+                    f"exchange refresh token: response lacks '{key}'",
+                    operation="exchange refresh token",
+                    provider=self.provider,
+                )
         return body
 
 
 class HubstaffTokens:
     """Single-flight access-token provider: lock, re-read, refresh only if still needed, save before use."""
 
-    def __init__(self, *, store: TokenStore, account: HubstaffAccountClient,
-                 clock: Callable[[], float] = time.time, skew_seconds: int = REFRESH_SKEW_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        store: TokenStore,
+        account: HubstaffAccountClient,
+        clock: Callable[[], float] = time.time,
+        skew_seconds: int = REFRESH_SKEW_SECONDS,
+    ) -> None:
         self.store = store
         self.account = account
         self.clock = clock
@@ -135,14 +155,25 @@ class HubstaffTokens:
                 return str(token)
             refresh_token = current.get("refresh_token")
             if not refresh_token:
-                raise TokenRefreshError("The Hubstaff connection has no personal access token; add one.",
-                                        permanent=True, operation="exchange refresh token", provider="hubstaff")
+                raise TokenRefreshError(
+                    "The Hubstaff connection has no personal access token; add one.",
+                    permanent=True,
+                    operation="exchange refresh token",
+                    provider="hubstaff",
+                )
             pair = self.account.exchange(str(refresh_token))
-            expires_at = datetime.fromtimestamp(self.clock(), UTC) + timedelta(seconds=int(pair.get("expires_in")
-                                                                                              or 3600))
-            new = {**current, "access_token": pair["access_token"], "refresh_token": pair["refresh_token"],
-                   "access_token_expires_at": expires_at.isoformat()}
-            self.store.save(new, expires_at=expires_at)  # persisted BEFORE the token is used: the old one is dead
+            expires_at = datetime.fromtimestamp(self.clock(), UTC) + timedelta(
+                seconds=int(pair.get("expires_in") or 3600)
+            )
+            new = {
+                **current,
+                "access_token": pair["access_token"],
+                "refresh_token": pair["refresh_token"],
+                "access_token_expires_at": expires_at.isoformat(),
+            }
+            self.store.save(
+                new, expires_at=expires_at
+            )  # persisted BEFORE the token is used: the old one is dead
             self._current = new
             return str(pair["access_token"])
 
@@ -185,7 +216,9 @@ class HubstaffClient(ApiClient):
         error = super().error_for(response, operation)
         body = error.body
         if isinstance(body, dict) and isinstance(body.get("error"), str):
-            extra = ", ".join(f"{k} {body[k]}" for k in ("code", "error_code") if body.get(k) not in (None, ""))
+            extra = ", ".join(
+                f"{k} {body[k]}" for k in ("code", "error_code") if body.get(k) not in (None, "")
+            )
             error.message = f"{body['error']} ({extra})" if extra else body["error"]
             if isinstance(error, ValidationError):
                 error.messages = [body["error"]]
@@ -193,9 +226,17 @@ class HubstaffClient(ApiClient):
 
     # ---- paging ----------------------------------------------------------------------------------------------
 
-    def pages(self, path: str, key: str, *, path_params: dict[str, Any], params: list[tuple[str, Any]] | None = None,
-              page_start_id: int = 0, page_limit: int = DEFAULT_PAGE_LIMIT, operation: str
-              ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], int | None]]:
+    def pages(
+        self,
+        path: str,
+        key: str,
+        *,
+        path_params: dict[str, Any],
+        params: list[tuple[str, Any]] | None = None,
+        page_start_id: int = 0,
+        page_limit: int = DEFAULT_PAGE_LIMIT,
+        operation: str,
+    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], int | None]]:
         """Yield (body, items, next_page_start_id); `pagination` is present only when another page exists."""
         start = page_start_id
         while True:
@@ -205,8 +246,11 @@ class HubstaffClient(ApiClient):
             pagination = body.get("pagination") if isinstance(body, dict) else None
             nxt = pagination.get("next_page_start_id") if isinstance(pagination, dict) else None
             if nxt is not None and (not isinstance(nxt, int) or nxt <= start):
-                raise MalformedResponseError(f"{operation}: pagination.next_page_start_id {nxt!r} does not advance "
-                                             f"past {start}", operation=operation, provider=self.provider)
+                raise MalformedResponseError(
+                    f"{operation}: pagination.next_page_start_id {nxt!r} does not advance past {start}",
+                    operation=operation,
+                    provider=self.provider,
+                )
             yield body, items, nxt
             if nxt is None:
                 return
@@ -219,78 +263,147 @@ class HubstaffClient(ApiClient):
         return self.require(body, "user", operation="get current user")
 
     def organization(self, organization_id: str | int) -> dict[str, Any]:
-        body = self._request("GET", "/v2/organizations/{organization_id}",
-                             path_params={"organization_id": organization_id}, operation="get organization")
+        body = self._request(
+            "GET",
+            "/v2/organizations/{organization_id}",
+            path_params={"organization_id": organization_id},
+            operation="get organization",
+        )
         return self.require(body, "organization", operation="get organization")
 
-    def client_pages(self, organization_id: str | int, *, status: str = "active", page_start_id: int = 0,
-                     page_limit: int = DEFAULT_PAGE_LIMIT) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        for _body, items, nxt in self.pages("/v2/organizations/{organization_id}/clients", "clients",
-                                            path_params={"organization_id": organization_id},
-                                            params=[("status", status)], page_start_id=page_start_id,
-                                            page_limit=page_limit, operation="list clients"):
+    def client_pages(
+        self,
+        organization_id: str | int,
+        *,
+        status: str = "active",
+        page_start_id: int = 0,
+        page_limit: int = DEFAULT_PAGE_LIMIT,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        for _body, items, nxt in self.pages(
+            "/v2/organizations/{organization_id}/clients",
+            "clients",
+            path_params={"organization_id": organization_id},
+            params=[("status", status)],
+            page_start_id=page_start_id,
+            page_limit=page_limit,
+            operation="list clients",
+        ):
             yield items, nxt
 
-    def member_pages(self, organization_id: str | int, *, updated_since: str | None = None, page_start_id: int = 0,
-                     page_limit: int = DEFAULT_PAGE_LIMIT) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+    def member_pages(
+        self,
+        organization_id: str | int,
+        *,
+        updated_since: str | None = None,
+        page_start_id: int = 0,
+        page_limit: int = DEFAULT_PAGE_LIMIT,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
         """Members with their side-loaded user merged in as `member["user"]` (the spec's OrganizationMember)."""
         params: list[tuple[str, Any]] = [("include[]", "users"), ("include_profile", "true")]
         if updated_since:
             params.append(("updated_at[start]", updated_since))
-        for body, items, nxt in self.pages("/v2/organizations/{organization_id}/members", "members",
-                                           path_params={"organization_id": organization_id}, params=params,
-                                           page_start_id=page_start_id, page_limit=page_limit,
-                                           operation="list members"):
+        for body, items, nxt in self.pages(
+            "/v2/organizations/{organization_id}/members",
+            "members",
+            path_params={"organization_id": organization_id},
+            params=params,
+            page_start_id=page_start_id,
+            page_limit=page_limit,
+            operation="list members",
+        ):
             users = {u.get("id"): u for u in body.get("users") or [] if isinstance(u, dict)}
             yield [{**m, "user": m.get("user") or users.get(m.get("user_id"), {})} for m in items], nxt
 
-    def task_pages(self, organization_id: str | int, *, statuses: list[str] | None = None,
-                   project_ids: list[int] | None = None, page_start_id: int = 0,
-                   page_limit: int = DEFAULT_PAGE_LIMIT) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+    def task_pages(
+        self,
+        organization_id: str | int,
+        *,
+        statuses: list[str] | None = None,
+        project_ids: list[int] | None = None,
+        page_start_id: int = 0,
+        page_limit: int = DEFAULT_PAGE_LIMIT,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
         params: list[tuple[str, Any]] = [("status[]", s) for s in (statuses or ["active", "completed"])]
         params += [("project_ids[]", p) for p in project_ids or []]
-        for _body, items, nxt in self.pages("/v2/organizations/{organization_id}/tasks", "tasks",
-                                            path_params={"organization_id": organization_id}, params=params,
-                                            page_start_id=page_start_id, page_limit=page_limit,
-                                            operation="list tasks"):
+        for _body, items, nxt in self.pages(
+            "/v2/organizations/{organization_id}/tasks",
+            "tasks",
+            path_params={"organization_id": organization_id},
+            params=params,
+            page_start_id=page_start_id,
+            page_limit=page_limit,
+            operation="list tasks",
+        ):
             yield items, nxt
 
-    def note_pages(self, organization_id: str | int, *, start: datetime, stop: datetime, page_start_id: int = 0,
-                   page_limit: int = DEFAULT_PAGE_LIMIT) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+    def note_pages(
+        self,
+        organization_id: str | int,
+        *,
+        start: datetime,
+        stop: datetime,
+        page_start_id: int = 0,
+        page_limit: int = DEFAULT_PAGE_LIMIT,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
         """One time_slot window (Hubstaff: at most 31 days, at most 3 years back)."""
         params = [("time_slot[start]", _iso(start)), ("time_slot[stop]", _iso(stop))]
-        for _body, items, nxt in self.pages("/v2/organizations/{organization_id}/notes", "notes",
-                                            path_params={"organization_id": organization_id}, params=params,
-                                            page_start_id=page_start_id, page_limit=page_limit,
-                                            operation="list notes"):
+        for _body, items, nxt in self.pages(
+            "/v2/organizations/{organization_id}/notes",
+            "notes",
+            path_params={"organization_id": organization_id},
+            params=params,
+            page_start_id=page_start_id,
+            page_limit=page_limit,
+            operation="list notes",
+        ):
             yield items, nxt
 
-    def project_pages(self, organization_id: str | int, *, page_limit: int = DEFAULT_PAGE_LIMIT
-                      ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        for _body, items, nxt in self.pages("/v2/organizations/{organization_id}/projects", "projects",
-                                            path_params={"organization_id": organization_id},
-                                            params=[("status", "all")], page_limit=page_limit,
-                                            operation="list projects"):
+    def project_pages(
+        self, organization_id: str | int, *, page_limit: int = DEFAULT_PAGE_LIMIT
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        for _body, items, nxt in self.pages(
+            "/v2/organizations/{organization_id}/projects",
+            "projects",
+            path_params={"organization_id": organization_id},
+            params=[("status", "all")],
+            page_limit=page_limit,
+            operation="list projects",
+        ):
             yield items, nxt
 
     def get_task(self, task_id: str | int) -> dict[str, Any]:
-        body = self._request("GET", "/v2/tasks/{task_id}", path_params={"task_id": task_id}, operation="get task")
+        body = self._request(
+            "GET", "/v2/tasks/{task_id}", path_params={"task_id": task_id}, operation="get task"
+        )
         return self.require(body, "task", operation="get task")
 
     # ---- writes ----------------------------------------------------------------------------------------------
 
     def create_task(self, project_id: str | int, payload: dict[str, Any]) -> dict[str, Any]:
-        body = self._request("POST", "/v2/projects/{project_id}/tasks", path_params={"project_id": project_id},
-                             json=payload, operation="create task")
+        body = self._request(
+            "POST",
+            "/v2/projects/{project_id}/tasks",
+            path_params={"project_id": project_id},
+            json=payload,
+            operation="create task",
+        )
         return self.require(body, "task", operation="create task")
 
-    def update_task(self, task_id: str | int, payload: dict[str, Any], *, lock_version: int) -> dict[str, Any]:
-        body = self._request("PUT", "/v2/tasks/{task_id}", path_params={"task_id": task_id},
-                             json={**payload, "lock_version": lock_version}, operation="update task")
+    def update_task(
+        self, task_id: str | int, payload: dict[str, Any], *, lock_version: int
+    ) -> dict[str, Any]:
+        body = self._request(
+            "PUT",
+            "/v2/tasks/{task_id}",
+            path_params={"task_id": task_id},
+            json={**payload, "lock_version": lock_version},
+            operation="update task",
+        )
         return self.require(body, "task", operation="update task")
 
-    def update_task_latest(self, task_id: str | int, payload: dict[str, Any],
-                           *, retries: int = LOCK_CONFLICT_RETRIES) -> dict[str, Any]:
+    def update_task_latest(
+        self, task_id: str | int, payload: dict[str, Any], *, retries: int = LOCK_CONFLICT_RETRIES
+    ) -> dict[str, Any]:
         """Read the current lock_version and update; on a lock conflict (someone else wrote) re-read and retry."""
         for attempt in range(retries + 1):
             task = self.get_task(task_id)
@@ -302,55 +415,90 @@ class HubstaffClient(ApiClient):
         raise AssertionError("unreachable")
 
     def create_client(self, organization_id: str | int, payload: dict[str, Any]) -> dict[str, Any]:
-        body = self._request("POST", "/v2/organizations/{organization_id}/clients",
-                             path_params={"organization_id": organization_id}, json=payload, operation="create client")
+        body = self._request(
+            "POST",
+            "/v2/organizations/{organization_id}/clients",
+            path_params={"organization_id": organization_id},
+            json=payload,
+            operation="create client",
+        )
         return self.require(body, "client", operation="create client")
 
     # ---- webhooks --------------------------------------------------------------------------------------------
 
-    def create_webhook(self, organization_id: str | int, *, target_url: str, events: list[str] | None = None
-                       ) -> dict[str, Any]:
+    def create_webhook(
+        self, organization_id: str | int, *, target_url: str, events: list[str] | None = None
+    ) -> dict[str, Any]:
         """Hubstaff then POSTs `target_url` with X-Hook-Secret; the receiver echoes it and keeps the secret."""
-        body = self._request("POST", "/v2/organizations/{organization_id}/webhooks",
-                             path_params={"organization_id": organization_id},
-                             json={"events": events or ["*"], "target_url": target_url}, operation="create webhook")
+        body = self._request(
+            "POST",
+            "/v2/organizations/{organization_id}/webhooks",
+            path_params={"organization_id": organization_id},
+            json={"events": events or ["*"], "target_url": target_url},
+            operation="create webhook",
+        )
         return body.get("webhook", body) if isinstance(body, dict) else {}
 
     def activate_webhook(self, webhook_id: str, secret: str) -> dict[str, Any]:
-        body = self._request("POST", "/v2/webhooks/{webhook_id}/activate", path_params={"webhook_id": webhook_id},
-                             headers={"X-Hook-Secret": secret}, operation="activate webhook")
+        body = self._request(
+            "POST",
+            "/v2/webhooks/{webhook_id}/activate",
+            path_params={"webhook_id": webhook_id},
+            headers={"X-Hook-Secret": secret},
+            operation="activate webhook",
+        )
         return body.get("webhook", body) if isinstance(body, dict) else {}
 
     def get_webhook(self, webhook_id: str) -> dict[str, Any]:
-        body = self._request("GET", "/v2/webhooks/{webhook_id}", path_params={"webhook_id": webhook_id},
-                             operation="get webhook")
+        body = self._request(
+            "GET",
+            "/v2/webhooks/{webhook_id}",
+            path_params={"webhook_id": webhook_id},
+            operation="get webhook",
+        )
         return body.get("webhook", body) if isinstance(body, dict) else {}
 
     def delete_webhook(self, webhook_id: str) -> None:
-        self._request("DELETE", "/v2/webhooks/{webhook_id}", path_params={"webhook_id": webhook_id},
-                      operation="delete webhook", expected=(200, 204))
+        self._request(
+            "DELETE",
+            "/v2/webhooks/{webhook_id}",
+            path_params={"webhook_id": webhook_id},
+            operation="delete webhook",
+            expected=(200, 204),
+        )
 
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_client(*, base_url: str, secrets: dict[str, Any], account_id: str, store: TokenStore | None,
-                 redis_url: str | None, on_call: Callable[[CallRecord], None] | None = None,
-                 rate_limit_per_hour: int | None = None, sleep: Callable[[float], Any] = time.sleep,
-                 ) -> HubstaffClient:
+def build_client(
+    *,
+    base_url: str,
+    secrets: dict[str, Any],
+    account_id: str,
+    store: TokenStore | None,
+    redis_url: str | None,
+    on_call: Callable[[CallRecord], None] | None = None,
+    rate_limit_per_hour: int | None = None,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> HubstaffClient:
     """The client for one connection: `base_url` "" = production, else the emulator (API and token endpoint)."""
     api_base = base_url.rstrip("/") or API_BASE_URL
     account_base = base_url.rstrip("/") or ACCOUNT_BASE_URL
     session = requests.Session()
-    account = HubstaffAccountClient(base_url=account_base, on_call=on_call, session=session, sleep=sleep,
-                                    max_attempts=3)
+    account = HubstaffAccountClient(
+        base_url=account_base, on_call=on_call, session=session, sleep=sleep, max_attempts=3
+    )
     tokens = HubstaffTokens(store=store or MemoryTokenStore(secrets), account=account)
     limit = RATE_LIMIT[0] if rate_limit_per_hour is None else int(rate_limit_per_hour)
     budget: RateBudget | NullBudget
     if redis_url and limit > 0:
-        budget = RateBudget.for_account(redis_url, "hubstaff", account_id or "default", [(limit, RATE_LIMIT[1])])
+        budget = RateBudget.for_account(
+            redis_url, "hubstaff", account_id or "default", [(limit, RATE_LIMIT[1])]
+        )
     else:
         budget = NullBudget()
-    return HubstaffClient(tokens=tokens, base_url=api_base, budget=budget, on_call=on_call, session=session,
-                          sleep=sleep)
+    return HubstaffClient(
+        tokens=tokens, base_url=api_base, budget=budget, on_call=on_call, session=session, sleep=sleep
+    )

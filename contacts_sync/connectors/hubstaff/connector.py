@@ -24,7 +24,15 @@ NOTES_DEFAULT_LOOKBACK = timedelta(days=30)
 NOTES_MAX_LOOKBACK = timedelta(days=3 * 365 - 1)
 # Fields a task write may carry (postV2ProjectsProjectIdTasks / putV2TasksTaskId in the spec).
 # `details` is a Task field the spec's write bodies do not list; it is sent anyway (see the spec gaps).
-TASK_CREATE_FIELDS = {"summary", "details", "assignee_id", "assignee_ids", "metadata", "pay_rate", "bill_rate"}
+TASK_CREATE_FIELDS = {
+    "summary",
+    "details",
+    "assignee_id",
+    "assignee_ids",
+    "metadata",
+    "pay_rate",
+    "bill_rate",
+}
 TASK_UPDATE_FIELDS = TASK_CREATE_FIELDS | {"status"}
 
 CLIENT_FIELDS = [
@@ -117,8 +125,13 @@ class HubstaffConnector:
         self.organization_id = str(info.account_id or info.config.get("organization_id") or "")
         self._project_clients: dict[int, int] | None = None
         self.client = client or build_client(
-            base_url=info.base_url, secrets=info.secrets, account_id=self.organization_id, store=info.token_store,
-            redis_url=info.redis_url, on_call=info.on_call, rate_limit_per_hour=info.config.get("rate_limit_per_hour"),
+            base_url=info.base_url,
+            secrets=info.secrets,
+            account_id=self.organization_id,
+            store=info.token_store,
+            redis_url=info.redis_url,
+            on_call=info.on_call,
+            rate_limit_per_hour=info.config.get("rate_limit_per_hour"),
         )
 
     # ---- description -----------------------------------------------------------------------------------------
@@ -143,8 +156,9 @@ class HubstaffConnector:
     def record_id(self, object_kind: str, record: dict[str, Any]) -> str:
         value = record.get("id", record.get("user_id"))  # members are keyed by user_id
         if value in (None, ""):
-            raise ValidationError(f"Hubstaff {object_kind} record has no id", operation="record id",
-                                  provider=self.provider)
+            raise ValidationError(
+                f"Hubstaff {object_kind} record has no id", operation="record id", provider=self.provider
+            )
         return str(value)
 
     def _org(self) -> str:
@@ -154,7 +168,9 @@ class HubstaffConnector:
 
     # ---- reads -----------------------------------------------------------------------------------------------
 
-    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
+    def read(
+        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
+    ) -> Iterator[Page]:
         """Pages since `cursor`. `options["updated_since"]` (ISO) narrows to changed records where Hubstaff allows
         it (members server-side; clients and tasks client-side, since the API has no such filter)."""
         cursor = cursor or {}
@@ -165,16 +181,29 @@ class HubstaffConnector:
             yield from self._read_notes(cursor, options, page_limit)
             return
         if object_kind == "contact" and options.get("source") == "members":
-            pages = self.client.member_pages(self._org(), updated_since=since.isoformat() if since else None,
-                                             page_start_id=start_id, page_limit=page_limit)
+            pages = self.client.member_pages(
+                self._org(),
+                updated_since=since.isoformat() if since else None,
+                page_start_id=start_id,
+                page_limit=page_limit,
+            )
         elif object_kind == "contact":
-            pages = self.client.client_pages(self._org(), status=str(options.get("client_status") or "active"),
-                                             page_start_id=start_id, page_limit=page_limit)
+            pages = self.client.client_pages(
+                self._org(),
+                status=str(options.get("client_status") or "active"),
+                page_start_id=start_id,
+                page_limit=page_limit,
+            )
         elif object_kind == "task":
             statuses = options.get("task_statuses") or ["active", "completed"]
             project_ids = [int(p) for p in options.get("project_ids") or []]
-            pages = self.client.task_pages(self._org(), statuses=list(statuses), project_ids=project_ids,
-                                           page_start_id=start_id, page_limit=page_limit)
+            pages = self.client.task_pages(
+                self._org(),
+                statuses=list(statuses),
+                project_ids=project_ids,
+                page_start_id=start_id,
+                page_limit=page_limit,
+            )
         else:
             raise ConfigurationError(f"Hubstaff has no {object_kind!r} objects (it has {', '.join(OBJECTS)})")
         for items, nxt in pages:
@@ -186,17 +215,27 @@ class HubstaffConnector:
 
     def _read_notes(self, cursor: dict[str, Any], options: dict[str, Any], page_limit: int) -> Iterator[Page]:
         now = datetime.now(UTC)
-        window_start = _parse_dt(cursor.get("window_start")) or _parse_dt(options.get("updated_since")) or (
-            now - timedelta(days=int(options.get("notes_lookback_days") or NOTES_DEFAULT_LOOKBACK.days)))
+        window_start = (
+            _parse_dt(cursor.get("window_start"))
+            or _parse_dt(options.get("updated_since"))
+            or (now - timedelta(days=int(options.get("notes_lookback_days") or NOTES_DEFAULT_LOOKBACK.days)))
+        )
         window_start = max(window_start, now - NOTES_MAX_LOOKBACK)
         start_id = int(cursor.get("page_start_id") or 0)
         while window_start < now:
             window_stop = min(window_start + NOTES_WINDOW, now)
-            for items, nxt in self.client.note_pages(self._org(), start=window_start, stop=window_stop,
-                                                     page_start_id=start_id, page_limit=page_limit):
+            for items, nxt in self.client.note_pages(
+                self._org(),
+                start=window_start,
+                stop=window_stop,
+                page_start_id=start_id,
+                page_limit=page_limit,
+            ):
                 if nxt is not None:
-                    next_cursor: dict[str, Any] | None = {"window_start": window_start.isoformat(),
-                                                          "page_start_id": nxt}
+                    next_cursor: dict[str, Any] | None = {
+                        "window_start": window_start.isoformat(),
+                        "page_start_id": nxt,
+                    }
                 elif window_stop < now:
                     next_cursor = {"window_start": window_stop.isoformat(), "page_start_id": 0}
                 else:
@@ -210,7 +249,9 @@ class HubstaffConnector:
         if self._project_clients is None:
             self._project_clients = {
                 int(p["id"]): int(p["client_id"])
-                for items, _ in self.client.project_pages(self._org()) for p in items if p.get("client_id")
+                for items, _ in self.client.project_pages(self._org())
+                for p in items
+                if p.get("client_id")
             }
         out = []
         for record in records:
@@ -218,8 +259,9 @@ class HubstaffConnector:
             out.append({**record, "client_id": client_id} if client_id else record)
         return out
 
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-               ) -> list[dict[str, Any]]:
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         opts = {**(options or {}), "page_limit": max(1, limit)}
         out: list[dict[str, Any]] = []
         for page in self.read(object_kind, cursor=None, options=opts):
@@ -239,11 +281,14 @@ class HubstaffConnector:
 
     # ---- writes ----------------------------------------------------------------------------------------------
 
-    def write(self, object_kind: str, payload: dict[str, Any], *, target_id: str | None,
-              options: dict[str, Any]) -> tuple[str, bool]:
+    def write(
+        self, object_kind: str, payload: dict[str, Any], *, target_id: str | None, options: dict[str, Any]
+    ) -> tuple[str, bool]:
         """Create a task in the sync's project, or update one (lock_version handled). Returns (task id, created)."""
         if object_kind != "task":
-            raise ConfigurationError(f"writing Hubstaff {object_kind!r} records is not supported (only tasks)")
+            raise ConfigurationError(
+                f"writing Hubstaff {object_kind!r} records is not supported (only tasks)"
+            )
         body = task_body(payload)
         if target_id:
             unknown = set(body) - TASK_UPDATE_FIELDS
@@ -251,7 +296,9 @@ class HubstaffConnector:
                 raise _bad(f"unknown Hubstaff task fields: {', '.join(sorted(unknown))}")
             task = self.client.update_task_latest(target_id, body)
             return str(task["id"]), False
-        project_id = payload.get("project_id") or options.get("project_id") or self.info.config.get("project_id")
+        project_id = (
+            payload.get("project_id") or options.get("project_id") or self.info.config.get("project_id")
+        )
         if not project_id:
             raise ConfigurationError("creating a Hubstaff task needs a project id (set it on the sync)")
         body.pop("status", None)  # a new task is always active (the create body has no status)

@@ -70,12 +70,20 @@ class StarbueroClient(ApiClient):
     def company(self) -> dict[str, Any]:
         return self._request("GET", "/", operation="get company info")
 
-    def pages(self, path: str, *, params: dict[str, Any] | None = None, page: int = 1, limit: int = PAGE_LIMIT,
-              operation: str) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+    def pages(
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        page: int = 1,
+        limit: int = PAGE_LIMIT,
+        operation: str,
+    ) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
         """(items, next page or None) over `page`/`limit` paging."""
         while True:
-            body = self._request("GET", path, params={**(params or {}), "page": page, "limit": limit},
-                                 operation=operation)
+            body = self._request(
+                "GET", path, params={**(params or {}), "page": page, "limit": limit}, operation=operation
+            )
             items = self.require(body, "data", operation=operation, kind=list)
             meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
             pages = meta.get("pages")
@@ -93,8 +101,12 @@ class StarbueroConnector:
         token = str(info.secrets.get("api_token") or "")
         if not token:
             raise ConfigurationError("The starbuero.de connection has no API token")
-        self.client = StarbueroClient(api_token=token, base_url=info.base_url.rstrip("/") or API_BASE_URL,
-                                      budget=NullBudget(), on_call=info.on_call)  # no documented limit
+        self.client = StarbueroClient(
+            api_token=token,
+            base_url=info.base_url.rstrip("/") or API_BASE_URL,
+            budget=NullBudget(),
+            on_call=info.on_call,
+        )  # no documented limit
 
     def objects(self) -> list[str]:
         return list(OBJECTS)
@@ -110,10 +122,14 @@ class StarbueroConnector:
 
     def record_id(self, object_kind: str, record: dict[str, Any]) -> str:
         if record.get("id") in (None, ""):
-            raise ValidationError("starbuero.de record has no id", operation="record id", provider=self.provider)
+            raise ValidationError(
+                "starbuero.de record has no id", operation="record id", provider=self.provider
+            )
         return str(record["id"])
 
-    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
+    def read(
+        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
+    ) -> Iterator[Page]:
         """Pages by number (oldest first). For call records `options["updated_since"]` becomes startDateTime."""
         self.fields(object_kind, options=options)  # validates the object kind
         params: dict[str, Any] = {}
@@ -128,12 +144,14 @@ class StarbueroConnector:
             if options.get("updated_since"):
                 params["startDateTime"] = str(options["updated_since"]).replace("Z", "")[:19]
         limit = min(1000, max(10, int(options.get("page_limit") or PAGE_LIMIT)))
-        for items, nxt in self.client.pages(path, params=params, page=int((cursor or {}).get("page") or 1),
-                                            limit=limit, operation=operation):
+        for items, nxt in self.client.pages(
+            path, params=params, page=int((cursor or {}).get("page") or 1), limit=limit, operation=operation
+        ):
             yield Page(records=items, cursor={"page": nxt} if nxt is not None else None)
 
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-               ) -> list[dict[str, Any]]:
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         page = next(iter(self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": 10})))
         return page.records[:limit]
 

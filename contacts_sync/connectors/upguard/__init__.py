@@ -89,8 +89,9 @@ class UpGuardClient(ApiClient):
         body = self._request("GET", "/labels", operation="list labels")
         return list(self.require(body, "labels", operation="list labels", kind=list))
 
-    def vendors_page(self, *, page_token: str | None, page_size: int = VENDOR_PAGE_SIZE,
-                     labels: list[str] | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    def vendors_page(
+        self, *, page_token: str | None, page_size: int = VENDOR_PAGE_SIZE, labels: list[str] | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         params: list[tuple[str, Any]] = [("page_size", page_size)] + [("labels", lab) for lab in labels or []]
         if page_token:
             params.append(("page_token", page_token))
@@ -104,30 +105,40 @@ class UpGuardClient(ApiClient):
             params: dict[str, Any] = {"vendor_id": vendor_id, "page_size": CONTACT_PAGE_SIZE}
             if token:
                 params["page_token"] = token
-            body = self._request("GET", "/vendor/contact/list", params=params, operation="list vendor contacts")
+            body = self._request(
+                "GET", "/vendor/contact/list", params=params, operation="list vendor contacts"
+            )
             out += self.require(body, "contacts", operation="list vendor contacts", kind=list)
             token = body.get("next_page_token")
             if not token:
                 return out
 
     def vendor_risks(self, primary_hostname: str) -> list[dict[str, Any]]:
-        body = self._request("GET", "/risks/vendors", params={"primary_hostname": primary_hostname},
-                             operation="list vendor risks")
+        body = self._request(
+            "GET",
+            "/risks/vendors",
+            params={"primary_hostname": primary_hostname},
+            operation="list vendor risks",
+        )
         return list(self.require(body, "risks", operation="list vendor risks", kind=list))
 
-    def notifications_page(self, *, page_token: str | None, page_size: int = 50
-                           ) -> tuple[list[dict[str, Any]], str | None]:
+    def notifications_page(
+        self, *, page_token: str | None, page_size: int = 50
+    ) -> tuple[list[dict[str, Any]], str | None]:
         params: dict[str, Any] = {"page_size": page_size}
         if page_token:
             params["page_token"] = page_token
         body = self._request("GET", "/notifications", params=params, operation="list notifications")
         return self.require(body, "notifications", operation="list notifications", kind=list), body.get(
-            "next_page_token")
+            "next_page_token"
+        )
 
     def set_vendor_labels(self, primary_hostname: str, labels: list[str]) -> None:
         """Replace a vendor's labels (an empty list clears them)."""
         params = [("vendor_primary_hostname", primary_hostname)] + [("labels", lab) for lab in labels or [""]]
-        self._request("PUT", "/vendor/labels", params=params, operation="set vendor labels", expected=(200, 204))
+        self._request(
+            "PUT", "/vendor/labels", params=params, operation="set vendor labels", expected=(200, 204)
+        )
 
 
 def _vendor_summary(vendor: dict[str, Any]) -> dict[str, Any]:
@@ -144,10 +155,15 @@ class UpGuardConnector:
         limit = info.config.get("rate_limit_per_minute", DEFAULT_RATE_LIMIT[0])
         budget: RateBudget | NullBudget = NullBudget()
         if info.redis_url and limit:
-            budget = RateBudget.for_account(info.redis_url, "upguard", info.account_id or "default",
-                                            [(int(limit), DEFAULT_RATE_LIMIT[1])])
-        self.client = UpGuardClient(api_key=api_key, base_url=info.base_url.rstrip("/") or API_BASE_URL,
-                                    budget=budget, on_call=info.on_call)
+            budget = RateBudget.for_account(
+                info.redis_url, "upguard", info.account_id or "default", [(int(limit), DEFAULT_RATE_LIMIT[1])]
+            )
+        self.client = UpGuardClient(
+            api_key=api_key,
+            base_url=info.base_url.rstrip("/") or API_BASE_URL,
+            budget=budget,
+            on_call=info.on_call,
+        )
 
     def objects(self) -> list[str]:
         return list(OBJECTS)
@@ -169,7 +185,9 @@ class UpGuardConnector:
             raise ValidationError("UpGuard record has no id", operation="record id", provider=self.provider)
         return str(record["id"])
 
-    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
+    def read(
+        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
+    ) -> Iterator[Page]:
         """contact: vendor contacts (or vendors with {"source": "vendors"}); task: each vendor's risks; note:
         notifications. Per-vendor objects come one Page per vendor (cursor = vendor page token + index)."""
         self._check(object_kind)
@@ -191,8 +209,10 @@ class UpGuardConnector:
             else:
                 for i in range(index, len(vendors)):
                     last = i == len(vendors) - 1
-                    yield Page(records=per_vendor(vendors[i]), cursor=done_cursor if last else
-                               {"vendors_page_token": token, "vendor_index": i + 1})
+                    yield Page(
+                        records=per_vendor(vendors[i]),
+                        cursor=done_cursor if last else {"vendors_page_token": token, "vendor_index": i + 1},
+                    )
             if not next_token:
                 return
             token, index = next_token, 0
@@ -202,22 +222,33 @@ class UpGuardConnector:
 
     def _risks(self, vendor: dict[str, Any]) -> list[dict[str, Any]]:
         # A risk's id names its type ("domain_expiring"); it is unique only within one vendor.
-        return [{**r, "id": f"{vendor['id']}:{r.get('id')}", "risk_id": r.get("id"), "vendor": _vendor_summary(vendor)}
-                for r in self.client.vendor_risks(vendor["primary_hostname"])]
+        return [
+            {
+                **r,
+                "id": f"{vendor['id']}:{r.get('id')}",
+                "risk_id": r.get("id"),
+                "vendor": _vendor_summary(vendor),
+            }
+            for r in self.client.vendor_risks(vendor["primary_hostname"])
+        ]
 
     def _notifications(self, cursor: dict[str, Any], options: dict[str, Any]) -> Iterator[Page]:
         token = cursor.get("page_token")
         while True:
-            items, nxt = self.client.notifications_page(page_token=token,
-                                                        page_size=max(10, int(options.get("page_limit") or 50)))
-            yield Page(records=[{**n, "id": n.get("notification_id")} for n in items],
-                       cursor={"page_token": nxt} if nxt else None)
+            items, nxt = self.client.notifications_page(
+                page_token=token, page_size=max(10, int(options.get("page_limit") or 50))
+            )
+            yield Page(
+                records=[{**n, "id": n.get("notification_id")} for n in items],
+                cursor={"page_token": nxt} if nxt else None,
+            )
             if not nxt:
                 return
             token = nxt
 
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-               ) -> list[dict[str, Any]]:
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for page in self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": 10}):
             out += page.records

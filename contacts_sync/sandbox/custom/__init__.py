@@ -39,17 +39,26 @@ class CustomState:
             first, last = fake.person_name(r)
             updated = fake.past(r, days=120) + timedelta(microseconds=n)
             self.records[f"rec_{n:05d}"] = {
-                "id": f"rec_{n:05d}", "type": "contact", "first_name": first, "last_name": last,
-                "email": fake.email_for(r, f"{first}.{last}", n), "phone": fake.phone(r),
+                "id": f"rec_{n:05d}",
+                "type": "contact",
+                "first_name": first,
+                "last_name": last,
+                "email": fake.email_for(r, f"{first}.{last}", n),
+                "phone": fake.phone(r),
                 "company": fake.company_name(r, n) if r.random() < 0.5 else "",
                 "tags": r.sample(["lead", "customer", "vip", "newsletter"], r.randint(0, 2)),
-                "updated_at": updated.isoformat(), "deleted_at": None,
+                "updated_at": updated.isoformat(),
+                "deleted_at": None,
             }
 
     def upsert(self, body: dict[str, Any]) -> dict[str, Any]:
         rid = str(body.get("id") or f"rec_{uuid.uuid4().hex[:8]}")
-        record = {**self.records.get(rid, {"type": "contact", "deleted_at": None, "tags": []}), **body, "id": rid,
-                  "updated_at": datetime.now(UTC).isoformat()}
+        record = {
+            **self.records.get(rid, {"type": "contact", "deleted_at": None, "tags": []}),
+            **body,
+            "id": rid,
+            "updated_at": datetime.now(UTC).isoformat(),
+        }
         self.records[rid] = record
         return record
 
@@ -69,7 +78,7 @@ def _decode(cursor: str) -> tuple[str, str]:
 
 def sign_standard(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """Standard Webhooks v1: base64 HMAC-SHA256 over "{id}.{timestamp}.{body}"; whsec_ secrets are base64 keys."""
-    key = base64.b64decode(secret[len("whsec_"):]) if secret.startswith("whsec_") else secret.encode()
+    key = base64.b64decode(secret[len("whsec_") :]) if secret.startswith("whsec_") else secret.encode()
     digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
 
@@ -89,12 +98,19 @@ def mount(ctx: Any) -> Mount:
         try:
             limit = min(max(1, int(q.get("limit", 100))), MAX_LIMIT)
             after = _decode(q["cursor"]) if q.get("cursor") else None
-            since = datetime.fromisoformat(q["since"].replace("Z", "+00:00")).isoformat() if q.get("since") else ""
+            since = (
+                datetime.fromisoformat(q["since"].replace("Z", "+00:00")).isoformat()
+                if q.get("since")
+                else ""
+            )
         except (ValueError, TypeError, json.JSONDecodeError):
             return _error(400, "limit, cursor or since is invalid")
         rows = sorted(state.records.values(), key=lambda rec: (rec["updated_at"], rec["id"]))
-        rows = [rec for rec in rows if rec["updated_at"] >= since and (after is None
-                or (rec["updated_at"], rec["id"]) > after)]
+        rows = [
+            rec
+            for rec in rows
+            if rec["updated_at"] >= since and (after is None or (rec["updated_at"], rec["id"]) > after)
+        ]
         page = rows[:limit]
         return JSONResponse({"data": page, "next_cursor": _encode(page[-1]) if len(rows) > limit else None})
 
@@ -104,12 +120,22 @@ def mount(ctx: Any) -> Mount:
         if action == "records":
             return JSONResponse(box["state"].upsert(body))
         if action == "emit":
-            payload = json.dumps({"id": str(uuid.uuid4()), "type": body.get("type", "contact.updated"),
-                                  "timestamp": datetime.now(UTC).isoformat(), "data": body.get("data", {})}).encode()
+            payload = json.dumps(
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": body.get("type", "contact.updated"),
+                    "timestamp": datetime.now(UTC).isoformat(),
+                    "data": body.get("data", {}),
+                }
+            ).encode()
             msg_id, ts, secret = f"msg_{uuid.uuid4().hex}", int(time.time()), str(body.get("secret", ""))
-            headers = {"Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": str(ts),
-                       "webhook-signature": sign_standard(secret, msg_id, ts, payload),
-                       "X-Webhook-Signature": hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()}
+            headers = {
+                "Content-Type": "application/json",
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(ts),
+                "webhook-signature": sign_standard(secret, msg_id, ts, payload),
+                "X-Webhook-Signature": hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest(),
+            }
             if ctx.faults.drop_webhook(APP, "*"):
                 return JSONResponse({"status": None, "dropped": True})
             resp = await ctx.http.post(str(body["url"]), content=payload, headers=headers)
@@ -123,7 +149,10 @@ def mount(ctx: Any) -> Mount:
 
     ctx.on_reset(APP, reset)
     ctx.on_status(APP, lambda: {"records": len(box["state"].records)})
-    return Mount("/custom", routes=[
-        Route("/records", records),
-        Route("/_admin/{action}", admin, methods=["GET", "POST"]),
-    ])
+    return Mount(
+        "/custom",
+        routes=[
+            Route("/records", records),
+            Route("/_admin/{action}", admin, methods=["GET", "POST"]),
+        ],
+    )

@@ -81,17 +81,38 @@ class HotspotState:
             customer = self.customers[-1]
             for _t in range(r.choice([0, 1, 1, 2, 3])):
                 kind = "social" if network else r.choice(["mac", "voucher", "paid"])
-                tx = {"id": sum(len(v) for v in self.transactions.values()) + 1, "operator": OPERATOR,
-                      "location_id": self.customer_location[cid], "user_name": customer["user_name"],
-                      "customer": customer["name"], "action_date_gmt": _dt(registered + timedelta(
-                          hours=r.randint(0, 24 * 30))), "user_agent": "Mozilla/5.0", "newsletter": r.choice([0, 1]),
-                      **{k: customer[k] for k in ("company_name", "email", "address", "city", "state", "zip",
-                                                  "country_code", "phone")}}
+                tx = {
+                    "id": sum(len(v) for v in self.transactions.values()) + 1,
+                    "operator": OPERATOR,
+                    "location_id": self.customer_location[cid],
+                    "user_name": customer["user_name"],
+                    "customer": customer["name"],
+                    "action_date_gmt": _dt(registered + timedelta(hours=r.randint(0, 24 * 30))),
+                    "user_agent": "Mozilla/5.0",
+                    "newsletter": r.choice([0, 1]),
+                    **{
+                        k: customer[k]
+                        for k in (
+                            "company_name",
+                            "email",
+                            "address",
+                            "city",
+                            "state",
+                            "zip",
+                            "country_code",
+                            "phone",
+                        )
+                    },
+                }
                 if kind in ("mac", "social"):
                     tx["package_id"] = r.randint(1, 4)
                 if kind in ("voucher", "paid"):
-                    tx.update(amount=r.choice(["2.00", "4.50", "9.90"]), currency="EUR", language="de",
-                              smscountry="")
+                    tx.update(
+                        amount=r.choice(["2.00", "4.50", "9.90"]),
+                        currency="EUR",
+                        language="de",
+                        smscountry="",
+                    )
                 if kind == "social":
                     tx.update({k: customer[k] for k in customer if k.startswith("social_")})
                 self.transactions[kind].append(tx)
@@ -208,8 +229,8 @@ def mount(ctx: Any) -> Mount:
             Route(f"{v}/locations", guarded(locations)),
             Route(f"{v}/customers", guarded(customers)),
             Route(v + "/locations/{location_id}/customers", guarded(customers)),
-        Route(v + "/transactions/{kind}", guarded(transactions)),
-        Route(v + "/locations/{location_id}/transactions/{kind}", guarded(transactions)),
+            Route(v + "/transactions/{kind}", guarded(transactions)),
+            Route(v + "/locations/{location_id}/transactions/{kind}", guarded(transactions)),
             Route("/_admin/{action}", admin, methods=["GET", "POST"]),
         ],
     )

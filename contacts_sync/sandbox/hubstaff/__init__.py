@@ -12,4 +12,11 @@ from __future__ import annotations
 from .app import HubstaffEmulator, mount
 from .state import DEFAULT_ORG_ID, DEFAULT_PAT, DEFAULT_PROJECT_ID, DEFAULT_USER_ID
 
-__all__ = ["DEFAULT_ORG_ID", "DEFAULT_PAT", "DEFAULT_PROJECT_ID", "DEFAULT_USER_ID", "HubstaffEmulator", "mount"]
+__all__ = [
+    "DEFAULT_ORG_ID",
+    "DEFAULT_PAT",
+    "DEFAULT_PROJECT_ID",
+    "DEFAULT_USER_ID",
+    "HubstaffEmulator",
+    "mount",
+]

@@ -69,8 +69,13 @@ class HubstaffEmulator:
             # Hubstaff counts per application; the emulator's "application" is the token's owner.
             rate = faults.take(APP, f"user:{user_id}", RATE_LIMIT, RATE_WINDOW_S)
             if not rate.allowed:
-                raise HubstaffError(429, "rate_limited", "Rate limit exceeded", 13000,
-                                    headers={"Retry-After": str(max(1, math.ceil(rate.retry_after_s)))})
+                raise HubstaffError(
+                    429,
+                    "rate_limited",
+                    "Rate limit exceeded",
+                    13000,
+                    headers={"Retry-After": str(max(1, math.ceil(rate.retry_after_s)))},
+                )
         return user_id, None
 
     async def _body(self, request: Request) -> dict[str, Any]:
@@ -98,8 +103,16 @@ class HubstaffEmulator:
 
         return run
 
-    def _paged(self, key: str, records: list[dict[str, Any]], request: Request, side: dict[str, Any] | None = None,
-               *, id_key: str = "id", strip_id: bool = False) -> JSONResponse:
+    def _paged(
+        self,
+        key: str,
+        records: list[dict[str, Any]],
+        request: Request,
+        side: dict[str, Any] | None = None,
+        *,
+        id_key: str = "id",
+        strip_id: bool = False,
+    ) -> JSONResponse:
         start = _int(request.query_params.get("page_start_id"), "page_start_id", 0) or 0
         limit = _int(request.query_params.get("page_limit"), "page_limit")
         chunk, nxt = self.state.page(records, key=id_key, page_start_id=start, page_limit=limit)
@@ -118,8 +131,9 @@ class HubstaffEmulator:
             pair = self.state.exchange(form.get("grant_type", ""), form.get("refresh_token", ""))
         except HubstaffError as exc:
             # OAuth 2 error shape at the token endpoint (RFC 6749 5.2), not the API's envelope.
-            return JSONResponse({"error": exc.body["code"], "error_description": exc.body["error"]},
-                                status_code=exc.status)
+            return JSONResponse(
+                {"error": exc.body["code"], "error_description": exc.body["error"]}, status_code=exc.status
+            )
         return JSONResponse(pair, headers={"Cache-Control": "no-store"})
 
     # ---- API v2 ----------------------------------------------------------------------------------------------
@@ -144,7 +158,9 @@ class HubstaffEmulator:
         org_id = _int(request.path_params["organization_id"], "organization_id") or 0
         self.state.require_org(user_id, org_id)
         client = self.state.create_client(org_id, await self._body(request))
-        task = self._emit_task(org_id, "client.create", {"client_id": client["id"], "client_name": client["name"]})
+        task = self._emit_task(
+            org_id, "client.create", {"client_id": client["id"], "client_name": client["name"]}
+        )
         return JSONResponse({"client": _clean(client)}, background=task)
 
     async def get_client(self, request: Request, user_id: int) -> Response:
@@ -159,8 +175,12 @@ class HubstaffEmulator:
         self.state.require_org(user_id, org_id)
         q = request.query_params
         try:
-            rows = self.state.list_members(org_id, updated_start=q.get("updated_at[start]"),
-                                           updated_stop=q.get("updated_at[stop]"), search_email=q.get("search[email]"))
+            rows = self.state.list_members(
+                org_id,
+                updated_start=q.get("updated_at[start]"),
+                updated_stop=q.get("updated_at[stop]"),
+                search_email=q.get("search[email]"),
+            )
         except ValueError:
             raise invalid("updated_at[start] or updated_at[stop] is not a valid date-time") from None
         include = _list(request, "include")
@@ -211,8 +231,11 @@ class HubstaffEmulator:
     async def create_task(self, request: Request, user_id: int) -> Response:
         project = self._project(request, user_id)
         task = self.state.create_task(project["id"], await self._body(request))
-        bg = self._emit_task(project["organization_id"], "task.create",
-                             {"project_id": project["id"], "task_id": task["id"], "task_summary": task["summary"]})
+        bg = self._emit_task(
+            project["organization_id"],
+            "task.create",
+            {"project_id": project["id"], "task_id": task["id"], "task_summary": task["summary"]},
+        )
         return JSONResponse({"task": _clean(task)}, background=bg)
 
     def _task(self, request: Request, user_id: int) -> dict[str, Any]:
@@ -233,8 +256,11 @@ class HubstaffEmulator:
         org_id = self.state.projects[task["project_id"]]["organization_id"]
         bg = None
         if added:
-            bg = self._emit_task(org_id, "task.assign", {"task_id": task["id"], "user_id": sorted(added)[0],
-                                                         "project_id": task["project_id"]})
+            bg = self._emit_task(
+                org_id,
+                "task.assign",
+                {"task_id": task["id"], "user_id": sorted(added)[0], "project_id": task["project_id"]},
+            )
         return JSONResponse({"task": _clean(task)}, background=bg)
 
     async def list_notes(self, request: Request, user_id: int) -> Response:
@@ -257,19 +283,22 @@ class HubstaffEmulator:
         org_id = _int(request.path_params["organization_id"], "organization_id") or 0
         self.state.require_org(user_id, org_id)
         hook = self.state.create_webhook(org_id, await self._body(request))
-        return JSONResponse({"webhook": webhook_json(hook)}, status_code=201,
-                            background=BackgroundTask(self._handshake, hook))
+        return JSONResponse(
+            {"webhook": webhook_json(hook)}, status_code=201, background=BackgroundTask(self._handshake, hook)
+        )
 
     async def create_project_webhook(self, request: Request, user_id: int) -> Response:
         project = self._project(request, user_id)
         hook = self.state.create_webhook(project["organization_id"], await self._body(request))
-        return JSONResponse({"webhook": webhook_json(hook)}, status_code=201,
-                            background=BackgroundTask(self._handshake, hook))
+        return JSONResponse(
+            {"webhook": webhook_json(hook)}, status_code=201, background=BackgroundTask(self._handshake, hook)
+        )
 
     async def create_user_webhook(self, request: Request, user_id: int) -> Response:
         hook = self.state.create_webhook(None, await self._body(request))  # every organization of the user
-        return JSONResponse({"webhook": webhook_json(hook)}, status_code=201,
-                            background=BackgroundTask(self._handshake, hook))
+        return JSONResponse(
+            {"webhook": webhook_json(hook)}, status_code=201, background=BackgroundTask(self._handshake, hook)
+        )
 
     async def get_webhook(self, request: Request, user_id: int) -> Response:
         hook = self.state.webhooks.get(request.path_params["webhook_id"])
@@ -283,14 +312,24 @@ class HubstaffEmulator:
         return Response(status_code=204)
 
     async def activate_webhook(self, request: Request, user_id: int) -> Response:
-        hook = self.state.activate_webhook(request.path_params["webhook_id"], request.headers.get("x-hook-secret"))
+        hook = self.state.activate_webhook(
+            request.path_params["webhook_id"], request.headers.get("x-hook-secret")
+        )
         return JSONResponse({"webhook": webhook_json(hook)}, status_code=201)
 
     async def _handshake(self, hook: Webhook) -> None:
         """POST the target with X-Hook-Secret; it is verified when it answers 200 echoing the header."""
         try:
-            resp = await self._http().post(hook.target_url, content=b"{}", timeout=10.0, headers={
-                "X-Hook-Secret": hook.secret, "Content-Type": "application/json", "User-Agent": "Hubstaff-Webhooks"})
+            resp = await self._http().post(
+                hook.target_url,
+                content=b"{}",
+                timeout=10.0,
+                headers={
+                    "X-Hook-Secret": hook.secret,
+                    "Content-Type": "application/json",
+                    "User-Agent": "Hubstaff-Webhooks",
+                },
+            )
         except Exception as exc:  # noqa: BLE001 - an unreachable target simply stays unverified
             log.info("hubstaff webhook %s handshake failed: %s", hook.id, exc)
             return
@@ -320,13 +359,26 @@ class HubstaffEmulator:
             if faults is not None and faults.drop_webhook(APP, account):
                 statuses.append(0)
                 continue
-            body = json.dumps({"id": str(uuid.uuid4()), "event": event,
-                               "created_at": datetime.now(UTC).isoformat(timespec="microseconds")[:26],
-                               "payload": payload}).encode()
+            body = json.dumps(
+                {
+                    "id": str(uuid.uuid4()),
+                    "event": event,
+                    "created_at": datetime.now(UTC).isoformat(timespec="microseconds")[:26],
+                    "payload": payload,
+                }
+            ).encode()
             sig = hmac.new(hook.secret.encode(), body, hashlib.sha256).hexdigest()
             try:
-                resp = await self._http().post(hook.target_url, content=body, timeout=10.0, headers={
-                    "Content-Type": "application/json", "X-Hook-Signature": sig, "User-Agent": "Hubstaff-Webhooks"})
+                resp = await self._http().post(
+                    hook.target_url,
+                    content=body,
+                    timeout=10.0,
+                    headers={
+                        "Content-Type": "application/json",
+                        "X-Hook-Signature": sig,
+                        "User-Agent": "Hubstaff-Webhooks",
+                    },
+                )
                 statuses.append(resp.status_code)
             except Exception as exc:  # noqa: BLE001 - delivery failures are the receiver's problem to notice
                 log.info("hubstaff webhook %s delivery failed: %s", hook.id, exc)
@@ -340,23 +392,29 @@ class HubstaffEmulator:
         try:
             body = await self._body(request) if request.method == "POST" else {}
             if action == "seed" and request.method == "POST":
-                opts = {k: int(body[k]) for k in ("organization_id", "clients", "members", "projects", "tasks",
-                                                  "notes") if k in body}
+                opts = {
+                    k: int(body[k])
+                    for k in ("organization_id", "clients", "members", "projects", "tasks", "notes")
+                    if k in body
+                }
                 return JSONResponse(self.state.seed(**opts))
             if action == "limits" and request.method == "POST":
                 return JSONResponse(self._limits(body))
             if action == "pats" and request.method == "POST":
                 from .state import DEFAULT_USER_ID
 
-                return JSONResponse({"refresh_token": self.state.add_pat(int(body.get("user_id", DEFAULT_USER_ID)))})
+                return JSONResponse(
+                    {"refresh_token": self.state.add_pat(int(body.get("user_id", DEFAULT_USER_ID)))}
+                )
             if action == "expire_tokens" and request.method == "POST":
                 self.state.expire_access_tokens()
                 return JSONResponse({"ok": True})
             if action == "emit" and request.method == "POST":
                 org_id = int(body.get("organization_id", 0))
                 hooks = self.state.hooks_for(org_id, str(body.get("event", "")))
-                statuses = await self.deliver(hooks, str(body.get("event")), {"organization_id": org_id,
-                                                                              **(body.get("payload") or {})})
+                statuses = await self.deliver(
+                    hooks, str(body.get("event")), {"organization_id": org_id, **(body.get("payload") or {})}
+                )
                 return JSONResponse({"delivered": statuses})
             if action == "stats" and request.method == "GET":
                 listed = [webhook_json(h) for h in self.state.webhooks.values()]
@@ -364,9 +422,12 @@ class HubstaffEmulator:
         except HubstaffError as exc:
             return JSONResponse(exc.body, status_code=exc.status)
         except (TypeError, ValueError) as exc:
-            return JSONResponse({"code": "invalid_params", "error": str(exc), "error_code": 11000}, status_code=400)
-        return JSONResponse({"code": "not_found", "error": f"no admin action {action}", "error_code": 12000},
-                            status_code=404)
+            return JSONResponse(
+                {"code": "invalid_params", "error": str(exc), "error_code": 11000}, status_code=400
+            )
+        return JSONResponse(
+            {"code": "not_found", "error": f"no admin action {action}", "error_code": 12000}, status_code=404
+        )
 
     def _limits(self, body: dict[str, Any]) -> dict[str, Any]:
         """Shortcut for the shared fault settings: {"requests": N, "window_s": S} (0 = off), token TTL."""
@@ -383,8 +444,14 @@ class HubstaffEmulator:
 
     def status(self) -> dict[str, Any]:
         s = self.state
-        return {**s.stats, "organizations": sorted(s.orgs), "clients": len(s.clients), "tasks": len(s.tasks),
-                "notes": len(s.notes), "webhooks": len(s.webhooks)}
+        return {
+            **s.stats,
+            "organizations": sorted(s.orgs),
+            "clients": len(s.clients),
+            "tasks": len(s.tasks),
+            "notes": len(s.notes),
+            "webhooks": len(s.webhooks),
+        }
 
     def reset(self) -> None:
         self.state = HubstaffState()
@@ -471,4 +538,3 @@ def mount(ctx: Any) -> Mount:
     mounted = Mount("/hubstaff", routes=emulator.routes())
     mounted.emulator = emulator  # type: ignore[attr-defined]
     return mounted
-

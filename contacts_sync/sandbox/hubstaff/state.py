@@ -43,7 +43,9 @@ NOTES_MAX_AGE = timedelta(days=3 * 365)  # spec: data goes back at most 3 years
 class HubstaffError(Exception):
     """An error response in Hubstaff's envelope {code, error, error_code}."""
 
-    def __init__(self, status: int, code: str, error: str, error_code: int, headers: dict[str, str] | None = None):
+    def __init__(
+        self, status: int, code: str, error: str, error_code: int, headers: dict[str, str] | None = None
+    ):
         super().__init__(error)
         self.status = status
         self.body = {"code": code, "error": error, "error_code": error_code}
@@ -105,7 +107,9 @@ class HubstaffState:
         return self._sign("hsr", user_id, 0)
 
     def _sign(self, kind: str, user_id: int, expires: int) -> str:
-        body = f"{kind}_{user_id}_{int(time.time() * 1000)}_{expires}_{secrets.token_hex(8)}"  # issued at, in ms
+        body = (
+            f"{kind}_{user_id}_{int(time.time() * 1000)}_{expires}_{secrets.token_hex(8)}"  # issued at, in ms
+        )
         sig = hmac.new(TOKEN_SIGNING_KEY, body.encode(), hashlib.sha256).hexdigest()[:24]
         return f"{body}_{sig}"
 
@@ -126,7 +130,9 @@ class HubstaffState:
     def exchange(self, grant_type: str, refresh_token: str) -> dict[str, Any]:
         """POST /access_tokens: a refresh token is used once; the answer carries its replacement."""
         if grant_type != "refresh_token":
-            raise HubstaffError(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported", 10000)
+            raise HubstaffError(
+                400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported", 10000
+            )
         with self._lock:
             if refresh_token == DEFAULT_PAT:
                 user_id = DEFAULT_USER_ID
@@ -134,7 +140,9 @@ class HubstaffState:
                 found = self._verify("hsr", refresh_token)
                 user_id = found[0] if found else 0
             if not user_id or refresh_token in self.used_refresh_tokens:
-                raise HubstaffError(400, "invalid_grant", "The refresh token is invalid, expired or revoked", 10002)
+                raise HubstaffError(
+                    400, "invalid_grant", "The refresh token is invalid, expired or revoked", 10002
+                )
             self.used_refresh_tokens.add(refresh_token)  # rotation: the old token stops working now
             self.stats["token_exchanges"] += 1
         return {
@@ -173,17 +181,30 @@ class HubstaffState:
 
     # ---- seed ------------------------------------------------------------------------------------------------
 
-    def seed(self, *, organization_id: int = DEFAULT_ORG_ID, clients: int = DEFAULT_CLIENTS,
-             members: int = DEFAULT_MEMBERS, projects: int = DEFAULT_PROJECTS, tasks: int = DEFAULT_TASKS,
-             notes: int = DEFAULT_NOTES, owner_user_id: int = DEFAULT_USER_ID) -> dict[str, int]:
+    def seed(
+        self,
+        *,
+        organization_id: int = DEFAULT_ORG_ID,
+        clients: int = DEFAULT_CLIENTS,
+        members: int = DEFAULT_MEMBERS,
+        projects: int = DEFAULT_PROJECTS,
+        tasks: int = DEFAULT_TASKS,
+        notes: int = DEFAULT_NOTES,
+        owner_user_id: int = DEFAULT_USER_ID,
+    ) -> dict[str, int]:
         """Create (or grow) an organization with messy but schema-valid data; the PAT's owner is its owner."""
         r = fake.rng(f"hubstaff-{organization_id}-{len(self.clients)}-{len(self.tasks)}")
         with self._lock:
             if organization_id not in self.orgs:
                 created = fake.iso(fake.past(r, days=1500))
                 self.orgs[organization_id] = {
-                    "id": organization_id, "name": f"Sandbox Org {organization_id}", "status": "active",
-                    "created_at": created, "updated_at": created, "member_profile_fields": [], "metadata": {},
+                    "id": organization_id,
+                    "name": f"Sandbox Org {organization_id}",
+                    "status": "active",
+                    "created_at": created,
+                    "updated_at": created,
+                    "member_profile_fields": [],
+                    "metadata": {},
                     "invite_url": f"https://app.hubstaff.com/invites/{organization_id}",
                 }
                 self.members[organization_id] = {}
@@ -194,8 +215,12 @@ class HubstaffState:
             for _ in range(members):
                 uid = self.next_id("user")
                 first, last = fake.person_name(r)
-                self._add_user(r, uid, first=first, last=last, email=fake.email_for(r, f"{first}.{last}", uid))
-                self._add_member(r, organization_id, uid, role=r.choice(["user", "user", "manager", "viewer"]))
+                self._add_user(
+                    r, uid, first=first, last=last, email=fake.email_for(r, f"{first}.{last}", uid)
+                )
+                self._add_member(
+                    r, organization_id, uid, role=r.choice(["user", "user", "manager", "viewer"])
+                )
             org_projects = [p for p in self.projects.values() if p["organization_id"] == organization_id]
             for _ in range(max(0, projects - len(org_projects))):
                 org_projects.append(self._add_project(r, organization_id))
@@ -210,16 +235,30 @@ class HubstaffState:
             for _ in range(notes):
                 task = r.choice(new_tasks) if new_tasks else None
                 self._add_note(r, organization_id, task, member_ids, org_projects)
-        return {"organization_id": organization_id, "clients": clients, "members": members,
-                "tasks": tasks, "notes": notes, "projects": len(org_projects)}
+        return {
+            "organization_id": organization_id,
+            "clients": clients,
+            "members": members,
+            "tasks": tasks,
+            "notes": notes,
+            "projects": len(org_projects),
+        }
 
     def _add_user(self, r: Any, uid: int, *, first: str, last: str, email: str) -> dict[str, Any]:
         created = fake.past(r)
         user = {
-            "id": uid, "name": f"{first} {last}".strip(), "first_name": first, "last_name": last, "email": email,
-            "time_zone": r.choice(["Europe/Berlin", "America/New_York", "UTC", "Asia/Tokyo", "Australia/Sydney"]),
-            "ip_address": f"203.0.113.{r.randint(1, 254)}", "status": "active",
-            "created_at": fake.iso(created), "updated_at": fake.iso(created + timedelta(days=r.randint(0, 90))),
+            "id": uid,
+            "name": f"{first} {last}".strip(),
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "time_zone": r.choice(
+                ["Europe/Berlin", "America/New_York", "UTC", "Asia/Tokyo", "Australia/Sydney"]
+            ),
+            "ip_address": f"203.0.113.{r.randint(1, 254)}",
+            "status": "active",
+            "created_at": fake.iso(created),
+            "updated_at": fake.iso(created + timedelta(days=r.randint(0, 90))),
         }
         self.users[uid] = user
         return user
@@ -227,12 +266,20 @@ class HubstaffState:
     def _add_member(self, r: Any, org_id: int, uid: int, *, role: str) -> None:
         created = fake.past(r, days=400)
         self.members[org_id][uid] = {
-            "user_id": uid, "membership_role": role, "membership_status": "active",
-            "effective_role": role, "trackable": "enabled", "view_only": role == "viewer",
-            "created_at": fake.iso(created), "updated_at": fake.iso(created + timedelta(days=r.randint(0, 30))),
+            "user_id": uid,
+            "membership_role": role,
+            "membership_status": "active",
+            "effective_role": role,
+            "trackable": "enabled",
+            "view_only": role == "viewer",
+            "created_at": fake.iso(created),
+            "updated_at": fake.iso(created + timedelta(days=r.randint(0, 30))),
             "last_client_activity": fake.iso(fake.past(r, days=30)),
-            "profile": {"job_title": r.choice(["Developer", "Designer", "Support", "Sales", ""]),
-                        "location": r.choice(["Berlin", "Remote", "NYC", ""]), "custom_fields": {}},
+            "profile": {
+                "job_title": r.choice(["Developer", "Designer", "Support", "Sales", ""]),
+                "location": r.choice(["Berlin", "Remote", "NYC", ""]),
+                "custom_fields": {},
+            },
             "metadata": {},
         }
 
@@ -240,9 +287,17 @@ class HubstaffState:
         pid = self.next_id("project")
         created = fake.iso(fake.past(r))
         project = {
-            "id": pid, "organization_id": org_id, "name": f"{r.choice(fake.COMPANY_WORDS)} project {pid}",
-            "description": "", "status": "active", "type": "project", "client_id": None, "billable": True,
-            "created_at": created, "updated_at": created, "metadata": {},
+            "id": pid,
+            "organization_id": org_id,
+            "name": f"{r.choice(fake.COMPANY_WORDS)} project {pid}",
+            "description": "",
+            "status": "active",
+            "type": "project",
+            "client_id": None,
+            "billable": True,
+            "created_at": created,
+            "updated_at": created,
+            "metadata": {},
         }
         self.projects[pid] = project
         return project
@@ -253,22 +308,34 @@ class HubstaffState:
         emails = given.get("emails")
         if emails is None:
             local = name.strip().split(" ")[0] or "info"
-            emails = [fake.email_for(r, local, cid + i) for i in range(r.choices([0, 1, 2, 3], [12, 60, 20, 8])[0])]
+            emails = [
+                fake.email_for(r, local, cid + i) for i in range(r.choices([0, 1, 2, 3], [12, 60, 20, 8])[0])
+            ]
             if emails and r.random() < 0.03:
                 emails.append(emails[0])  # duplicate inside one record
         created = fake.past(r)
         updated = created + timedelta(days=r.randint(0, 200))
         metadata = {}
         if r.random() < 0.4:
-            metadata = {"industry": r.choice(["retail", "saas", "health", "legal"]),
-                        "tier": r.choice(["gold", "silver", "bronze"])}
+            metadata = {
+                "industry": r.choice(["retail", "saas", "health", "legal"]),
+                "tier": r.choice(["gold", "silver", "bronze"]),
+            }
         client = {
-            "id": cid, "organization_id": org_id, "name": name, "emails": list(emails),
-            "phone": given.get("phone", fake.phone(r)), "address": given.get("address", fake.address(r)),
-            "project_ids": [], "inherit_invoice_notes": True, "invoice_notes": given.get("invoice_notes", ""),
-            "inherit_net_terms": True, "net_terms": str(given.get("net_terms", r.choice([14, 30, 30, 60]))),
+            "id": cid,
+            "organization_id": org_id,
+            "name": name,
+            "emails": list(emails),
+            "phone": given.get("phone", fake.phone(r)),
+            "address": given.get("address", fake.address(r)),
+            "project_ids": [],
+            "inherit_invoice_notes": True,
+            "invoice_notes": given.get("invoice_notes", ""),
+            "inherit_net_terms": True,
+            "net_terms": str(given.get("net_terms", r.choice([14, 30, 30, 60]))),
             "status": "archived" if r.random() < 0.07 else "active",
-            "created_at": fake.iso(created), "updated_at": fake.iso(min(updated, fake.EPOCH)),
+            "created_at": fake.iso(created),
+            "updated_at": fake.iso(min(updated, fake.EPOCH)),
             "metadata": given.get("metadata", metadata),
         }
         if "name" in given:
@@ -283,33 +350,52 @@ class HubstaffState:
         created = fake.past(r, days=200)
         done = r.random() < 0.3
         task = {
-            "id": tid, "integration_id": None, "status": "completed" if done else "active",
-            "project_id": project["id"], "project_type": "project",
+            "id": tid,
+            "integration_id": None,
+            "status": "completed" if done else "active",
+            "project_id": project["id"],
+            "project_type": "project",
             "summary": r.choice(["", "  "]) + fake.sentence(r).capitalize() + f" (#{tid})",
             "details": fake.sentence(r) if r.random() < 0.5 else "",
-            "remote_id": None, "remote_alternate_id": None, "lock_version": r.randint(0, 4),
+            "remote_id": None,
+            "remote_alternate_id": None,
+            "lock_version": r.randint(0, 4),
             "assignee_ids": r.sample(member_ids, k=min(len(member_ids), r.choice([0, 1, 1, 2]))),
             "metadata": {"ghl_priority": "high"} if r.random() < 0.1 else {},
             "completed_at": fake.iso(created + timedelta(days=r.randint(1, 20))) if done else None,
             "due_at": fake.iso(created + timedelta(days=r.randint(3, 40))) if r.random() < 0.6 else None,
-            "created_at": fake.iso(created), "updated_at": fake.iso(created + timedelta(days=r.randint(0, 25))),
+            "created_at": fake.iso(created),
+            "updated_at": fake.iso(created + timedelta(days=r.randint(0, 25))),
             "global_todo_id": None,
         }
         self.tasks[tid] = task
         return task
 
-    def _add_note(self, r: Any, org_id: int, task: dict[str, Any] | None, member_ids: list[int],
-                  projects: list[dict[str, Any]]) -> dict[str, Any]:
+    def _add_note(
+        self,
+        r: Any,
+        org_id: int,
+        task: dict[str, Any] | None,
+        member_ids: list[int],
+        projects: list[dict[str, Any]],
+    ) -> dict[str, Any]:
         nid = self.next_id("note")
         slot = fake.past(r, days=90).replace(second=0, microsecond=0)
         slot = slot - timedelta(minutes=slot.minute % 10)
         recorded = slot + timedelta(minutes=r.randint(0, 9), seconds=r.randint(0, 59))
         project_id = task["project_id"] if task else r.choice(projects)["id"]
         note = {
-            "id": nid, "organization_id": org_id, "date": slot.date().isoformat(), "time_slot": fake.iso(slot),
-            "recorded_at": fake.iso(recorded), "created_at": fake.iso(recorded), "updated_at": fake.iso(recorded),
+            "id": nid,
+            "organization_id": org_id,
+            "date": slot.date().isoformat(),
+            "time_slot": fake.iso(slot),
+            "recorded_at": fake.iso(recorded),
+            "created_at": fake.iso(recorded),
+            "updated_at": fake.iso(recorded),
             "note": fake.sentence(r) + (" — " + fake.sentence(r) if r.random() < 0.3 else ""),
-            "user_id": r.choice(member_ids), "project_id": project_id, "task_id": task["id"] if task else 0,
+            "user_id": r.choice(member_ids),
+            "project_id": project_id,
+            "task_id": task["id"] if task else 0,
         }
         self.notes[nid] = note
         return note
@@ -317,8 +403,9 @@ class HubstaffState:
     # ---- reads -----------------------------------------------------------------------------------------------
 
     @staticmethod
-    def page(records: list[dict[str, Any]], *, key: str, page_start_id: int, page_limit: int | None
-             ) -> tuple[list[dict[str, Any]], int | None]:
+    def page(
+        records: list[dict[str, Any]], *, key: str, page_start_id: int, page_limit: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
         """Id-cursor paging: records with id >= page_start_id; the next page's first id, or None at the end."""
         limit = min(max(1, page_limit or DEFAULT_PAGE_LIMIT), MAX_PAGE_LIMIT)
         ordered = sorted((rec for rec in records if rec[key] >= page_start_id), key=lambda rec: rec[key])
@@ -355,9 +442,13 @@ class HubstaffState:
     def list_tasks(self, org_id: int, *, statuses: list[str], project_ids: list[int]) -> list[dict[str, Any]]:
         statuses = statuses or ["active"]
         org_projects = {p["id"] for p in self.projects.values() if p["organization_id"] == org_id}
-        return [t for t in self.tasks.values()
-                if t["project_id"] in org_projects and t["status"] in statuses
-                and (not project_ids or t["project_id"] in project_ids)]
+        return [
+            t
+            for t in self.tasks.values()
+            if t["project_id"] in org_projects
+            and t["status"] in statuses
+            and (not project_ids or t["project_id"] in project_ids)
+        ]
 
     def list_notes(self, org_id: int, *, start: str | None, stop: str | None) -> list[dict[str, Any]]:
         if not start or not stop:
@@ -372,8 +463,11 @@ class HubstaffState:
             raise invalid("time_slot range must be 31 days or less")
         if t0 < datetime.now(UTC) - NOTES_MAX_AGE:
             raise invalid("time_slot[start] cannot be more than 3 years ago")
-        return [{k: v for k, v in n.items() if k != "organization_id"} for n in self.notes.values()
-                if n["organization_id"] == org_id and t0 <= _parse(n["time_slot"]) < t1]
+        return [
+            {k: v for k, v in n.items() if k != "organization_id"}
+            for n in self.notes.values()
+            if n["organization_id"] == org_id and t0 <= _parse(n["time_slot"]) < t1
+        ]
 
     # ---- writes ----------------------------------------------------------------------------------------------
 
@@ -381,8 +475,11 @@ class HubstaffState:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise invalid("name is missing")
-        given: dict[str, Any] = {k: body[k] for k in ("name", "emails", "phone", "address", "invoice_notes", "net_terms")
-                 if k in body}
+        given: dict[str, Any] = {
+            k: body[k]
+            for k in ("name", "emails", "phone", "address", "invoice_notes", "net_terms")
+            if k in body
+        }
         given["metadata"] = _metadata(body.get("metadata"))
         with self._lock:
             return self._add_client(fake.rng(name), org_id, **given)
@@ -394,7 +491,9 @@ class HubstaffState:
         summary = body.get("summary")
         if not isinstance(summary, str) or not summary.strip():
             raise invalid("summary is missing")
-        assignees = list(body.get("assignee_ids") or ([body["assignee_id"]] if body.get("assignee_id") else []))
+        assignees = list(
+            body.get("assignee_ids") or ([body["assignee_id"]] if body.get("assignee_id") else [])
+        )
         members = self.members.get(project["organization_id"], {})
         unknown = [a for a in assignees if a not in members]
         if unknown:
@@ -432,8 +531,13 @@ class HubstaffState:
             if "lock_version" not in body:
                 raise invalid("lock_version is missing")
             if body["lock_version"] != task["lock_version"]:
-                raise HubstaffError(409, "stale_object", "The task was changed by someone else; reload it and "
-                                    f"retry with lock_version {task['lock_version']}", 11010)
+                raise HubstaffError(
+                    409,
+                    "stale_object",
+                    "The task was changed by someone else; reload it and "
+                    f"retry with lock_version {task['lock_version']}",
+                    11010,
+                )
             if "status" in body and body["status"] not in ("active", "completed"):
                 raise invalid("status does not have a valid value")
             if "summary" in body:
@@ -461,8 +565,14 @@ class HubstaffState:
             raise invalid("events is missing")
         if not isinstance(target, str) or not target.startswith(("http://", "https://")):
             raise invalid("target_url is invalid")
-        hook = Webhook(id=secrets.token_hex(8), organization_id=org_id, events=[str(e) for e in events],
-                       target_url=target, secret=secrets.token_hex(32), created_at=fake.iso(datetime.now(UTC)))
+        hook = Webhook(
+            id=secrets.token_hex(8),
+            organization_id=org_id,
+            events=[str(e) for e in events],
+            target_url=target,
+            secret=secrets.token_hex(32),
+            created_at=fake.iso(datetime.now(UTC)),
+        )
         self.webhooks[hook.id] = hook
         return hook
 
@@ -471,20 +581,33 @@ class HubstaffState:
         if hook is None:
             raise not_found("webhook")
         if not secret or not secrets.compare_digest(secret, hook.secret):
-            raise HubstaffError(401, "invalid_hook_secret", "X-Hook-Secret does not match this webhook", 10010)
+            raise HubstaffError(
+                401, "invalid_hook_secret", "X-Hook-Secret does not match this webhook", 10010
+            )
         if hook.status == "pending":
             raise HubstaffError(422, "not_verified", "The target did not echo X-Hook-Secret yet", 11020)
         hook.status = "active"
         return hook
 
     def hooks_for(self, org_id: int, event: str) -> list[Webhook]:
-        return [h for h in self.webhooks.values() if h.status == "active"
-                and h.organization_id in (org_id, None) and ("*" in h.events or event in h.events)]
+        return [
+            h
+            for h in self.webhooks.values()
+            if h.status == "active"
+            and h.organization_id in (org_id, None)
+            and ("*" in h.events or event in h.events)
+        ]
 
 
 def webhook_json(hook: Webhook) -> dict[str, Any]:
-    return {"id": hook.id, "organization_id": hook.organization_id, "events": hook.events,
-            "target_url": hook.target_url, "status": hook.status, "created_at": hook.created_at}
+    return {
+        "id": hook.id,
+        "organization_id": hook.organization_id,
+        "events": hook.events,
+        "target_url": hook.target_url,
+        "status": hook.status,
+        "created_at": hook.created_at,
+    }
 
 
 def _metadata(value: Any) -> dict[str, Any]:

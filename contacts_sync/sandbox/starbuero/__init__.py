@@ -24,8 +24,12 @@ APP = "starbuero"
 API_TOKEN = "starbuero-sandbox-token"
 DEFAULT_CALLS = 120
 MESSAGES = [
-    "Bitte um Rückruf wegen Angebot.", "Caller asked about opening hours.", "Dringend: Heizung ausgefallen!",
-    "Wants to reschedule the appointment to Friday.", "Frage zur Rechnung Nr. 2024-117.", "",
+    "Bitte um Rückruf wegen Angebot.",
+    "Caller asked about opening hours.",
+    "Dringend: Heizung ausgefallen!",
+    "Wants to reschedule the appointment to Friday.",
+    "Frage zur Rechnung Nr. 2024-117.",
+    "",
     "Interested in a quote for 3 offices; call back after 2pm.",
 ]
 
@@ -50,28 +54,50 @@ class StarbueroState:
             first, last = fake.person_name(r)
             message = r.choice(MESSAGES)
             call = {
-                "id": cid, "call_start": _local(start + timedelta(minutes=30 * i + r.randint(0, 20))),
-                "duration": r.randint(15, 900), "caller_name": f"{first} {last}" if r.random() < 0.9 else "",
-                "caller_number": fake.phone(r), "caller_company": fake.company_name(r, cid) if r.random() < 0.4
-                else "", "caller_email": fake.email_for(r, last, cid) if r.random() < 0.3 else "",
-                "message": message, "transcript": f"Agent: starbuero, guten Tag. Caller: {message}" if message
-                else "", "employee": r.choice(["Frau Berger", "Herr Ismail", "Support"]),
-                "called_number": "+49 30 555 0100", "callback_requested": "ückruf" in message or "call back" in message,
+                "id": cid,
+                "call_start": _local(start + timedelta(minutes=30 * i + r.randint(0, 20))),
+                "duration": r.randint(15, 900),
+                "caller_name": f"{first} {last}" if r.random() < 0.9 else "",
+                "caller_number": fake.phone(r),
+                "caller_company": fake.company_name(r, cid) if r.random() < 0.4 else "",
+                "caller_email": fake.email_for(r, last, cid) if r.random() < 0.3 else "",
+                "message": message,
+                "transcript": f"Agent: starbuero, guten Tag. Caller: {message}" if message else "",
+                "employee": r.choice(["Frau Berger", "Herr Ismail", "Support"]),
+                "called_number": "+49 30 555 0100",
+                "callback_requested": "ückruf" in message or "call back" in message,
             }
             self.calls.append(call)
             if call["callback_requested"]:
                 done = r.random() < 0.5
-                self.tasks.append({"id": 60_000 + len(self.tasks) + 1, "call_id": cid,
-                                   "title": f"Rückruf {call['caller_name'] or call['caller_number']}",
-                                   "status": "completed" if done else "open", "created_at": call["call_start"],
-                                   "completed_at": call["call_start"] if done else None})
+                self.tasks.append(
+                    {
+                        "id": 60_000 + len(self.tasks) + 1,
+                        "call_id": cid,
+                        "title": f"Rückruf {call['caller_name'] or call['caller_number']}",
+                        "status": "completed" if done else "open",
+                        "created_at": call["call_start"],
+                        "completed_at": call["call_start"] if done else None,
+                    }
+                )
             if r.random() < 0.3:
-                self.contacts.append({"id": 80_000 + len(self.contacts) + 1, "salutation": r.choice(["Frau", "Herr",
-                                      ""]), "title": "", "firstname": first, "lastname": last,
-                                      "company": call["caller_company"], "notice": "", "vip": r.random() < 0.1,
-                                      "emailAddresses": [call["caller_email"]] if call["caller_email"] else [],
-                                      "phoneNumbers": [call["caller_number"]] if call["caller_number"] else [],
-                                      "employee": None, "canForward": True, "canNotifiedBySms": False})
+                self.contacts.append(
+                    {
+                        "id": 80_000 + len(self.contacts) + 1,
+                        "salutation": r.choice(["Frau", "Herr", ""]),
+                        "title": "",
+                        "firstname": first,
+                        "lastname": last,
+                        "company": call["caller_company"],
+                        "notice": "",
+                        "vip": r.random() < 0.1,
+                        "emailAddresses": [call["caller_email"]] if call["caller_email"] else [],
+                        "phoneNumbers": [call["caller_number"]] if call["caller_number"] else [],
+                        "employee": None,
+                        "canForward": True,
+                        "canNotifiedBySms": False,
+                    }
+                )
         return len(self.calls)
 
 
@@ -88,8 +114,12 @@ def _listing(request: Request, rows: list[dict[str, Any]]) -> Response:
     if page < 1 or not 10 <= limit <= 1000:
         return _error(422, "page must be >= 1 and limit between 10 and 1000")
     total = len(rows)
-    return JSONResponse({"data": rows[(page - 1) * limit: page * limit],
-                         "meta": {"page": page, "limit": limit, "total": total, "pages": math.ceil(total / limit)}})
+    return JSONResponse(
+        {
+            "data": rows[(page - 1) * limit : page * limit],
+            "meta": {"page": page, "limit": limit, "total": total, "pages": math.ceil(total / limit)},
+        }
+    )
 
 
 def mount(ctx: Any) -> Mount:
@@ -108,14 +138,23 @@ def mount(ctx: Any) -> Mount:
         return run
 
     async def company(request: Request, state: StarbueroState) -> Response:
-        return JSONResponse({"begruessung": "Sandbox GmbH, guten Tag!", "anweisung": "Rückrufe notieren.",
-                             "info_unternehmen": "Sandbox GmbH, Berlin", "impressum": "", "outing": ""})
+        return JSONResponse(
+            {
+                "begruessung": "Sandbox GmbH, guten Tag!",
+                "anweisung": "Rückrufe notieren.",
+                "info_unternehmen": "Sandbox GmbH, Berlin",
+                "impressum": "",
+                "outing": "",
+            }
+        )
 
     async def call_data(request: Request, state: StarbueroState) -> Response:
         q = request.query_params
         rows = state.calls
-        for name, keep in (("startDateTime", lambda c, v: c["call_start"] >= v),
-                           ("endDateTime", lambda c, v: c["call_start"] <= v)):
+        for name, keep in (
+            ("startDateTime", lambda c, v: c["call_start"] >= v),
+            ("endDateTime", lambda c, v: c["call_start"] <= v),
+        ):
             if q.get(name):
                 value = q[name]
                 try:
@@ -150,10 +189,13 @@ def mount(ctx: Any) -> Mount:
 
     ctx.on_reset(APP, reset)
     ctx.on_status(APP, lambda: {"calls": len(box["state"].calls), "tasks": len(box["state"].tasks)})
-    return Mount("/starbuero", routes=[
-        Route("/", guarded(company)),
-        Route("/call_data", guarded(call_data)),
-        Route("/addon_contact/contact", guarded(contacts)),
-        Route("/tasks", guarded(tasks)),
-        Route("/_admin/{action}", admin, methods=["GET", "POST"]),
-    ])
+    return Mount(
+        "/starbuero",
+        routes=[
+            Route("/", guarded(company)),
+            Route("/call_data", guarded(call_data)),
+            Route("/addon_contact/contact", guarded(contacts)),
+            Route("/tasks", guarded(tasks)),
+            Route("/_admin/{action}", admin, methods=["GET", "POST"]),
+        ],
+    )

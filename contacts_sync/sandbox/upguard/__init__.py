@@ -25,18 +25,50 @@ API_KEY = "upguard-sandbox-key"
 LIMITED_KEY = "upguard-sandbox-key-breachsight"  # a key without the VendorRisk permission
 DEFAULT_VENDORS = 60
 RISKS = [
-    {"id": "domain_expiring", "riskType": "domain_expiring", "riskSubtype": "", "category": "dns",
-     "severity": 3, "finding": "Domain expires soon", "risk": "Loss of the domain",
-     "description": "The domain expires within 30 days.", "remediation": "Renew the domain."},
-    {"id": "tls_old_version", "riskType": "tls_old_version", "riskSubtype": "TLSv1.0", "category": "encryption",
-     "severity": 2, "finding": "TLS 1.0 supported", "risk": "Weak encryption",
-     "description": "The server accepts TLS 1.0.", "remediation": "Disable TLS 1.0 and 1.1."},
-    {"id": "spf_missing", "riskType": "spf_missing", "riskSubtype": "", "category": "email",
-     "severity": 4, "finding": "SPF record missing", "risk": "E-mail spoofing",
-     "description": "No SPF record was found.", "remediation": "Publish an SPF record."},
-    {"id": "open_port_rdp", "riskType": "open_port", "riskSubtype": "3389", "category": "network",
-     "severity": 5, "finding": "RDP port open to the internet", "risk": "Remote takeover",
-     "description": "Port 3389 answers from the internet.", "remediation": "Close the port or use a VPN."},
+    {
+        "id": "domain_expiring",
+        "riskType": "domain_expiring",
+        "riskSubtype": "",
+        "category": "dns",
+        "severity": 3,
+        "finding": "Domain expires soon",
+        "risk": "Loss of the domain",
+        "description": "The domain expires within 30 days.",
+        "remediation": "Renew the domain.",
+    },
+    {
+        "id": "tls_old_version",
+        "riskType": "tls_old_version",
+        "riskSubtype": "TLSv1.0",
+        "category": "encryption",
+        "severity": 2,
+        "finding": "TLS 1.0 supported",
+        "risk": "Weak encryption",
+        "description": "The server accepts TLS 1.0.",
+        "remediation": "Disable TLS 1.0 and 1.1.",
+    },
+    {
+        "id": "spf_missing",
+        "riskType": "spf_missing",
+        "riskSubtype": "",
+        "category": "email",
+        "severity": 4,
+        "finding": "SPF record missing",
+        "risk": "E-mail spoofing",
+        "description": "No SPF record was found.",
+        "remediation": "Publish an SPF record.",
+    },
+    {
+        "id": "open_port_rdp",
+        "riskType": "open_port",
+        "riskSubtype": "3389",
+        "category": "network",
+        "severity": 5,
+        "finding": "RDP port open to the internet",
+        "risk": "Remote takeover",
+        "description": "Port 3389 answers from the internet.",
+        "remediation": "Close the port or use a VPN.",
+    },
 ]
 NOTIFICATIONS = [
     ("VendorScoreDropped", "The score of vendor '{name}' dropped below 600"),
@@ -78,14 +110,26 @@ class UpGuardState:
             if r.random() < 0.4:
                 vendor["attributes"] = {"owner": r.choice(["procurement", "it-sec"])}
             self.vendors.append(vendor)
-            self.risks[vid] = [dict(RISKS[k], firstDetected=fake.iso(fake.past(r, days=300)), hostnames=[host],
-                                    hostnameCount=1) for k in r.sample(range(len(RISKS)), r.choice([0, 0, 1, 2, 3]))]
+            self.risks[vid] = [
+                dict(
+                    RISKS[k],
+                    firstDetected=fake.iso(fake.past(r, days=300)),
+                    hostnames=[host],
+                    hostnameCount=1,
+                )
+                for k in r.sample(range(len(RISKS)), r.choice([0, 0, 1, 2, 3]))
+            ]
             if r.random() < 0.5:
                 kind, text = r.choice(NOTIFICATIONS)
-                self.notifications.append({
-                    "notification_id": str(len(self.notifications) + 1), "type": kind,
-                    "description": text.format(name=name), "occurred_at": fake.iso(fake.past(r, days=7)),
-                    "context": {"vendor_id": vid, "vendor_primary_hostname": host}})
+                self.notifications.append(
+                    {
+                        "notification_id": str(len(self.notifications) + 1),
+                        "type": kind,
+                        "description": text.format(name=name),
+                        "occurred_at": fake.iso(fake.past(r, days=7)),
+                        "context": {"vendor_id": vid, "vendor_primary_hostname": host},
+                    }
+                )
             for _c in range(r.choice([0, 1, 1, 2, 3, 4])):
                 cid = 70_000 + len(self.contacts) + 1
                 first, last = fake.person_name(r)
@@ -199,7 +243,9 @@ def mount(ctx: Any) -> Mount:
             return _error(422, "primary_hostname is required")
         if vendor is None:
             return _error(404, "vendor not found")
-        return JSONResponse({"risks": state.risks.get(vendor["id"], [])})  # not paginated (GetRisksV1RespBody)
+        return JSONResponse(
+            {"risks": state.risks.get(vendor["id"], [])}
+        )  # not paginated (GetRisksV1RespBody)
 
     async def notifications(request: Request, state: UpGuardState) -> Response:
         rows = sorted(state.notifications, key=lambda n: n["occurred_at"])
@@ -233,8 +279,8 @@ def mount(ctx: Any) -> Mount:
             Route("/labels", guarded(labels)),
             Route("/vendors", guarded(vendors)),
             Route("/vendor/contact/list", guarded(vendor_contacts)),
-        Route("/risks/vendors", guarded(vendor_risks)),
-        Route("/notifications", guarded(notifications, permission="")),
+            Route("/risks/vendors", guarded(vendor_risks)),
+            Route("/notifications", guarded(notifications, permission="")),
             Route("/vendor/labels", guarded(vendor_labels), methods=["PUT"]),
             Route("/_admin/{action}", admin),
         ],

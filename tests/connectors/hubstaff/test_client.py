@@ -16,8 +16,9 @@ from tests.connectors.conftest import HUBSTAFF_ORG, HUBSTAFF_PROJECT, HubstaffBo
 
 def client_for(box: HubstaffBox, store: Any = None, **kw: Any) -> Any:
     secrets = store.load() if store is not None else {"refresh_token": box.new_pat()}
-    return build_client(base_url=box.url, secrets=secrets, account_id=HUBSTAFF_ORG, store=store,
-                        redis_url=None, **kw)
+    return build_client(
+        base_url=box.url, secrets=secrets, account_id=HUBSTAFF_ORG, store=store, redis_url=None, **kw
+    )
 
 
 def test_it_exchanges_the_personal_access_token_and_stores_the_rotated_one(hubstaff: HubstaffBox) -> None:
@@ -29,7 +30,9 @@ def test_it_exchanges_the_personal_access_token_and_stores_the_rotated_one(hubst
     assert store.secrets["access_token"].startswith("hsa_")
     assert store.secrets["access_token_expires_at"]
     # Hubstaff rotates: the PAT we started with is dead now, the saved one works.
-    old = requests.post(f"{hubstaff.url}/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat})
+    old = requests.post(
+        f"{hubstaff.url}/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat}
+    )
     assert old.status_code == 400 and old.json()["error"] == "invalid_grant"
 
 
@@ -84,8 +87,13 @@ def test_eight_threads_hitting_a_revoked_access_token_refresh_once(hubstaff: Hub
 
 
 def test_a_refused_refresh_token_is_a_permanent_error_that_says_what_to_do(hubstaff: HubstaffBox) -> None:
-    client = build_client(base_url=hubstaff.url, secrets={"refresh_token": "not-a-real-pat"}, account_id=HUBSTAFF_ORG,
-                          store=None, redis_url=None)
+    client = build_client(
+        base_url=hubstaff.url,
+        secrets={"refresh_token": "not-a-real-pat"},
+        account_id=HUBSTAFF_ORG,
+        store=None,
+        redis_url=None,
+    )
     with pytest.raises(TokenRefreshError) as info:
         client.me()
     assert info.value.permanent is True
@@ -113,8 +121,9 @@ def test_pagination_is_present_only_when_another_page_exists(hubstaff: HubstaffB
     first = requests.get(url, params={"status": "all", "page_limit": 2000}, headers=headers).json()
     assert len(first["clients"]) == 500  # page_limit is capped at 500 by the emulator
     assert first["pagination"]["next_page_start_id"] > first["clients"][-1]["id"]
-    last = requests.get(url, params={"status": "all", "page_limit": 500, "page_start_id": 10**9},
-                        headers=headers).json()
+    last = requests.get(
+        url, params={"status": "all", "page_limit": 500, "page_start_id": 10**9}, headers=headers
+    ).json()
     assert last == {"clients": []}
 
 
@@ -128,7 +137,9 @@ def test_a_429_with_retry_after_is_waited_out_and_the_call_succeeds(hubstaff: Hu
     assert all(c.status == 200 for c in calls if c.operation == "get current user")
 
 
-def test_a_long_retry_after_gives_up_with_rate_limited_error_after_the_capped_waits(hubstaff: HubstaffBox) -> None:
+def test_a_long_retry_after_gives_up_with_rate_limited_error_after_the_capped_waits(
+    hubstaff: HubstaffBox,
+) -> None:
     hubstaff.admin("POST", "limits", json={"requests": 1, "window_s": 3600})
     waits: list[float] = []
     client = client_for(hubstaff, sleep=waits.append)
@@ -159,13 +170,15 @@ def test_a_task_without_summary_is_rejected_with_hubstaffs_message(hubstaff: Hub
 
 
 def test_an_organization_the_user_is_not_a_member_of_is_forbidden(hubstaff: HubstaffBox) -> None:
-    hubstaff.admin("POST", "seed", json={"organization_id": 2002, "clients": 3, "tasks": 1, "notes": 0,
-                                         "members": 1})
+    hubstaff.admin(
+        "POST", "seed", json={"organization_id": 2002, "clients": 3, "tasks": 1, "notes": 0, "members": 1}
+    )
     client = client_for(hubstaff)
     assert client.organization(2002)["id"] == 2002  # the seeded owner is a member of every seeded org
     other = hubstaff.admin("POST", "pats", json={"user_id": 424242})["refresh_token"]
-    stranger = build_client(base_url=hubstaff.url, secrets={"refresh_token": other}, account_id="2002",
-                            store=None, redis_url=None)
+    stranger = build_client(
+        base_url=hubstaff.url, secrets={"refresh_token": other}, account_id="2002", store=None, redis_url=None
+    )
     with pytest.raises(ForbiddenError) as info:
         stranger.organization(2002)
     assert "not a member" in str(info.value)
@@ -188,7 +201,9 @@ def test_the_access_token_is_refreshed_ahead_of_expiry_not_after_a_failure(hubst
     now = [time.time()]
     calls: list[Any] = []
     store = LockedStore({"refresh_token": hubstaff.new_pat()})
-    tokens = HubstaffTokens(store=store, account=HubstaffAccountClient(base_url=hubstaff.url), clock=lambda: now[0])
+    tokens = HubstaffTokens(
+        store=store, account=HubstaffAccountClient(base_url=hubstaff.url), clock=lambda: now[0]
+    )
     client = HubstaffClient(tokens=tokens, base_url=hubstaff.url, on_call=calls.append)
     before = hubstaff.stats()["token_exchanges"]
     client.me()
@@ -200,12 +215,22 @@ def test_the_access_token_is_refreshed_ahead_of_expiry_not_after_a_failure(hubst
     assert [c.status for c in calls] == [200, 200, 200]  # no 401 was needed
 
 
-def test_every_call_spends_the_organizations_shared_hourly_budget(hubstaff: HubstaffBox, redis_client: Any) -> None:
+def test_every_call_spends_the_organizations_shared_hourly_budget(
+    hubstaff: HubstaffBox, redis_client: Any
+) -> None:
     from django.conf import settings
 
     account = f"budget-test-{time.monotonic_ns()}"
-    clients = [build_client(base_url=hubstaff.url, secrets={"refresh_token": hubstaff.new_pat()}, account_id=account,
-                            store=None, redis_url=settings.REDIS_URL) for _ in range(2)]
+    clients = [
+        build_client(
+            base_url=hubstaff.url,
+            secrets={"refresh_token": hubstaff.new_pat()},
+            account_id=account,
+            store=None,
+            redis_url=settings.REDIS_URL,
+        )
+        for _ in range(2)
+    ]
     try:
         assert clients[0].budget.limits == [(1000, 3600.0)]
         for client in clients:  # two workers, one budget

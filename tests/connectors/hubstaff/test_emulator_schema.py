@@ -41,7 +41,9 @@ def validate(instance: Any, definition: str) -> None:
 
 
 def get(box: HubstaffBox, path: str, token: str, **params: Any) -> requests.Response:
-    return requests.get(f"{box.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return requests.get(
+        f"{box.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
 
 
 @pytest.fixture
@@ -50,15 +52,21 @@ def token(hubstaff: HubstaffBox) -> str:
 
 
 def test_clients_match_the_client_definition(hubstaff: HubstaffBox, token: str) -> None:
-    body = get(hubstaff, f"/v2/organizations/{HUBSTAFF_ORG}/clients", token, status="all", page_limit=500).json()
+    body = get(
+        hubstaff, f"/v2/organizations/{HUBSTAFF_ORG}/clients", token, status="all", page_limit=500
+    ).json()
     assert set(body) == {"clients", "pagination"}
     for client in body["clients"]:
         validate(client, "Client")
 
 
 def test_members_and_side_loaded_users_match_their_definitions(hubstaff: HubstaffBox, token: str) -> None:
-    body = get(hubstaff, f"/v2/organizations/{HUBSTAFF_ORG}/members", token,
-               **{"include[]": "users", "include_profile": "true"}).json()
+    body = get(
+        hubstaff,
+        f"/v2/organizations/{HUBSTAFF_ORG}/members",
+        token,
+        **{"include[]": "users", "include_profile": "true"},
+    ).json()
     assert len(body["members"]) == 26 and len(body["users"]) == 26
     for member in body["members"]:
         validate(member, "OrganizationMember")
@@ -68,12 +76,21 @@ def test_members_and_side_loaded_users_match_their_definitions(hubstaff: Hubstaf
 
 
 def test_tasks_match_the_task_definition_including_created_ones(hubstaff: HubstaffBox, token: str) -> None:
-    created = requests.post(f"{hubstaff.url}/v2/projects/{HUBSTAFF_PROJECT}/tasks", json={"summary": "New"},
-                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    created = requests.post(
+        f"{hubstaff.url}/v2/projects/{HUBSTAFF_PROJECT}/tasks",
+        json={"summary": "New"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert created.status_code == 200
     validate(created.json()["task"], "Task")
-    body = get(hubstaff, f"/v2/organizations/{HUBSTAFF_ORG}/tasks", token, page_limit=500,
-               **{"status[]": ["active", "completed"]}).json()
+    body = get(
+        hubstaff,
+        f"/v2/organizations/{HUBSTAFF_ORG}/tasks",
+        token,
+        page_limit=500,
+        **{"status[]": ["active", "completed"]},
+    ).json()
     assert len(body["tasks"]) == 401
     for task in body["tasks"]:
         validate(task, "Task")
@@ -81,9 +98,13 @@ def test_tasks_match_the_task_definition_including_created_ones(hubstaff: Hubsta
 
 def test_notes_match_the_note_definition(hubstaff: HubstaffBox, token: str) -> None:
     now = datetime.now(UTC)
-    body = get(hubstaff, f"/v2/organizations/{HUBSTAFF_ORG}/notes", token, page_limit=500,
-               **{"time_slot[start]": (now - timedelta(days=31)).isoformat(), "time_slot[stop]": now.isoformat()}
-               ).json()
+    body = get(
+        hubstaff,
+        f"/v2/organizations/{HUBSTAFF_ORG}/notes",
+        token,
+        page_limit=500,
+        **{"time_slot[start]": (now - timedelta(days=31)).isoformat(), "time_slot[stop]": now.isoformat()},
+    ).json()
     assert body["notes"]
     for note in body["notes"]:
         validate(note, "Note")
@@ -94,11 +115,14 @@ def test_the_current_user_and_organization_match_their_definitions(hubstaff: Hub
     validate(get(hubstaff, f"/v2/organizations/{HUBSTAFF_ORG}", token).json()["organization"], "Organization")
 
 
-@pytest.mark.parametrize(("path", "status"), [
-    ("/v2/organizations/{org}/notes", 400),  # time_slot[start]/[stop] missing
-    ("/v2/tasks/1", 404),
-    ("/v2/organizations/31337/clients", 404),
-])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/v2/organizations/{org}/notes", 400),  # time_slot[start]/[stop] missing
+        ("/v2/tasks/1", 404),
+        ("/v2/organizations/31337/clients", 404),
+    ],
+)
 def test_errors_use_the_error_envelope(hubstaff: HubstaffBox, token: str, path: str, status: int) -> None:
     r = get(hubstaff, path.format(org=HUBSTAFF_ORG), token)
     assert r.status_code == status
@@ -111,7 +135,9 @@ def test_an_invalid_token_is_a_401_in_the_error_envelope(hubstaff: HubstaffBox) 
     validate(r.json(), "Hubstaff_Public_V2_Entities_Error")
 
 
-def test_the_rate_limit_answers_429_with_retry_after_in_the_error_envelope(hubstaff: HubstaffBox, token: str) -> None:
+def test_the_rate_limit_answers_429_with_retry_after_in_the_error_envelope(
+    hubstaff: HubstaffBox, token: str
+) -> None:
     hubstaff.admin("POST", "limits", json={"requests": 2, "window_s": 3600})
     statuses = [get(hubstaff, "/v2/users/me", token) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]

@@ -19,8 +19,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def hubstaff_connection(box: HubstaffBox) -> Connection:
     return Connection.objects.create(
-        name="Hubstaff (test)", provider=Provider.HUBSTAFF, auth_kind=AuthKind.OAUTH2,
-        external_account_id=HUBSTAFF_ORG, base_url=box.url, secrets={"refresh_token": box.new_pat()},
+        name="Hubstaff (test)",
+        provider=Provider.HUBSTAFF,
+        auth_kind=AuthKind.OAUTH2,
+        external_account_id=HUBSTAFF_ORG,
+        base_url=box.url,
+        secrets={"refresh_token": box.new_pat()},
     )
 
 
@@ -38,22 +42,31 @@ def test_the_rotated_refresh_token_is_saved_on_the_connection(hubstaff: Hubstaff
     assert hubstaff.stats()["token_exchanges"] == before
 
 
-def test_a_webhook_registered_through_the_connector_lands_in_the_inbox(hubstaff: HubstaffBox, live_server: Any) -> None:
+def test_a_webhook_registered_through_the_connector_lands_in_the_inbox(
+    hubstaff: HubstaffBox, live_server: Any
+) -> None:
     conn = hubstaff_connection(hubstaff)
     connector = connector_for(conn)
-    hook = connector.create_webhook(target_url=f"{live_server.url}/webhooks/{conn.pk}/",
-                                    events=["client.create"])
+    hook = connector.create_webhook(
+        target_url=f"{live_server.url}/webhooks/{conn.pk}/", events=["client.create"]
+    )
 
     def secret() -> str:
         conn.refresh_from_db()
         return str(conn.secrets.get("webhook_secret") or "")
 
     wait_until(secret, timeout=15, what="the inbox to keep the X-Hook-Secret")
-    wait_until(lambda: connector.client.get_webhook(hook["id"])["status"] == "verified", timeout=10,
-               what="the emulator to see the echo")
+    wait_until(
+        lambda: connector.client.get_webhook(hook["id"])["status"] == "verified",
+        timeout=10,
+        what="the emulator to see the echo",
+    )
     assert connector.activate_webhook(hook["id"], secret())["status"] == "active"
 
     client = connector.client.create_client(HUBSTAFF_ORG, {"name": "Inbox Roundtrip GmbH"})
-    event = wait_until(lambda: InboundEvent.objects.filter(connection=conn, event_type="client.create").first(),
-                       timeout=15, what="the signed client.create event to be stored")
+    event = wait_until(
+        lambda: InboundEvent.objects.filter(connection=conn, event_type="client.create").first(),
+        timeout=15,
+        what="the signed client.create event to be stored",
+    )
     assert str(client["id"]) in event.body

@@ -18,9 +18,14 @@ from tests.connectors.conftest import HUBSTAFF_ORG, HubstaffBox
 from tests.support import wait_until
 
 SECRET = "s3cr3t-from-the-handshake"
-BODY = json.dumps({"id": "69d37f9f-483e-4be1-92c3-b2377203a8cd", "event": "task.create",
-                   "created_at": "2024-06-20T14:10:55.196912",
-                   "payload": {"organization_id": 13, "project_id": 841201, "task_id": 55, "user_id": None}}).encode()
+BODY = json.dumps(
+    {
+        "id": "69d37f9f-483e-4be1-92c3-b2377203a8cd",
+        "event": "task.create",
+        "created_at": "2024-06-20T14:10:55.196912",
+        "payload": {"organization_id": 13, "project_id": 841201, "task_id": 55, "user_id": None},
+    }
+).encode()
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -107,19 +112,26 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-def test_a_webhook_is_verified_activated_and_delivers_signed_events(hubstaff: HubstaffBox, receiver: Receiver) -> None:
+def test_a_webhook_is_verified_activated_and_delivers_signed_events(
+    hubstaff: HubstaffBox, receiver: Receiver
+) -> None:
     connector = hubstaff.connector()
     hook = connector.create_webhook(target_url=receiver.url, events=["client.create", "task.create"])
     wait_until(lambda: receiver.secret, timeout=10, what="the X-Hook-Secret handshake")
     # The emulator marks it verified once it has read the echo (just after the receiver saw the secret).
-    wait_until(lambda: connector.client.get_webhook(hook["id"])["status"] == "verified", timeout=10,
-               what="verified status")
+    wait_until(
+        lambda: connector.client.get_webhook(hook["id"])["status"] == "verified",
+        timeout=10,
+        what="verified status",
+    )
     with pytest.raises(ApiError) as info:
         connector.activate_webhook(hook["id"], "wrong-secret")
     assert info.value.status == 401
     assert connector.activate_webhook(hook["id"], receiver.secret)["status"] == "active"
 
-    client = connector.client.create_client(HUBSTAFF_ORG, {"name": "Webhook Test GmbH", "emails": ["a@b.example"]})
+    client = connector.client.create_client(
+        HUBSTAFF_ORG, {"name": "Webhook Test GmbH", "emails": ["a@b.example"]}
+    )
     wait_until(lambda: receiver.events, timeout=10, what="the client.create delivery")
     headers, body = receiver.events[0]
     assert verify_webhook(headers, body, receiver.secret)
