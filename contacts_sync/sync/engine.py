@@ -79,6 +79,7 @@ class Outcome:
     attempts: int = 1
     payload: dict[str, Any] = field(default_factory=dict)
     link_hash: str | None = None  # set when the record link must be written
+    rejected_hash: str | None = None  # set when the target rejected this payload for good (not resent)
 
 
 @dataclass
@@ -212,7 +213,7 @@ class Engine:
         links = {
             link.source_id: link
             for link in RecordLink.objects.filter(sync_id=self.run.sync_id, source_id__in=ids).only(
-                "source_id", "target_id", "content_hash"
+                "source_id", "target_id", "content_hash", "failed_hash", "failed_error"
             )
         }
         parent_ids: dict[str, str] = {}
@@ -244,12 +245,20 @@ class Engine:
         payload = result.payload
         digest = self.content_hash(payload)
         shown = self.redactor.payload(payload)
-        if link is not None and link.content_hash == digest and not self.ignore_hash:
+        if link is not None and link.target_id and link.content_hash == digest and not self.ignore_hash:
             # no payload: it is the one the last change stored, and unchanged items are most of every poll
             return Outcome(sid, ItemAction.UNCHANGED, target_id=link.target_id)
+        if (link is not None and link.failed_hash == digest and not self.ignore_hash and not self.run.dry_run
+                and self.run.trigger != RunTrigger.RETRY):
+            # The target rejected exactly this payload before (400/422): sending it again cannot succeed.
+            cls, _, msg = link.failed_error.partition(": ")
+            return Outcome(sid, ItemAction.FAILED, target_id=link.target_id, error_class=cls or "Rejected",
+                           error_message=f"Not sent again: unchanged since the target rejected it. {msg}",
+                           payload=shown)
+        link_target = link.target_id if link is not None and link.target_id else None
         if self.run.dry_run:
-            action = ItemAction.WOULD_UPDATE if link else ItemAction.WOULD_CREATE
-            return Outcome(sid, action, target_id=link.target_id if link else "", payload=shown)
+            action = ItemAction.WOULD_UPDATE if link_target else ItemAction.WOULD_CREATE
+            return Outcome(sid, action, target_id=link_target or "", payload=shown)
         if self.writer is None:
             raise FatalRunError(f"No writer for {self.recipe.target_provider} {self.recipe.target_object}.")
         parent_id = None
@@ -263,12 +272,12 @@ class Engine:
                                "run the contact sync first or set a default contact.", payload=shown)
         before = len(self.recorder.records)
         try:
-            target_id, created = self.writer.push(payload, target_id=link.target_id if link else None,
-                                                  parent_id=parent_id, adopt=self.resumed or link is None)
+            target_id, created = self.writer.push(payload, target_id=link_target, parent_id=parent_id,
+                                                  adopt=self.resumed or link_target is None)
         except (AuthError, ForbiddenError) as exc:
             raise FatalRunError(f"{self.recipe.target_provider} rejected the credentials: {exc}") from exc
         except (ValueError, TypeError, KeyError, ConfigurationError) as exc:  # this record cannot be written
-            return Outcome(sid, ItemAction.FAILED, target_id=link.target_id if link else "",
+            return Outcome(sid, ItemAction.FAILED, target_id=link_target or "",
                            error_class=type(exc).__name__, error_message=str(exc)[:ERROR_MESSAGE_MAX],
                            payload=shown)
         except ApiError as exc:
@@ -279,9 +288,10 @@ class Engine:
                     raise FatalRunError(
                         f"{self.consecutive_transient} writes in a row failed after retries; last: {exc}"
                     ) from exc
-            return Outcome(sid, ItemAction.FAILED, target_id=link.target_id if link else "",
+            permanent = not exc.retryable and not isinstance(exc, TransientError)
+            return Outcome(sid, ItemAction.FAILED, target_id=link_target or "",
                            error_class=type(exc).__name__, error_message=_error_text(exc), attempts=attempts,
-                           payload=shown)
+                           payload=shown, rejected_hash=digest if permanent else None)
         self.consecutive_transient = 0
         attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
         action = ItemAction.CREATED if created else ItemAction.UPDATED
@@ -343,7 +353,20 @@ class Engine:
             if links:
                 RecordLink.objects.bulk_create(
                     links, update_conflicts=True, unique_fields=["sync", "source_id"],
-                    update_fields=["target_id", "content_hash", "last_run", "updated_at"],
+                    update_fields=["target_id", "content_hash", "last_run", "updated_at", "failed_hash",
+                                   "failed_error"],
+                )
+            rejected = [
+                RecordLink(sync_id=self.run.sync_id, source_id=o.source_id, target_id="", content_hash="",
+                           failed_hash=o.rejected_hash, last_run_id=self.run.pk,
+                           failed_error=f"{o.error_class}: {o.error_message}"[:ERROR_MESSAGE_MAX])
+                for o in outcomes
+                if o.rejected_hash is not None
+            ]
+            if rejected:  # keeps an existing link's target and hash: only the rejection is remembered
+                RecordLink.objects.bulk_create(
+                    rejected, update_conflicts=True, unique_fields=["sync", "source_id"],
+                    update_fields=["failed_hash", "failed_error", "updated_at"],
                 )
             if calls:
                 ApiCall.objects.bulk_create(

@@ -140,7 +140,8 @@ def test_a_permanent_write_error_is_a_failed_item_with_its_class_and_message() -
     assert (item.action, item.error_class) == (m.ItemAction.FAILED, "ValidationError")
     assert "additionalEmails" in item.error_message
     assert run.status == m.RunStatus.PARTIAL and "ValidationError" in run.error_summary
-    assert not m.RecordLink.objects.filter(sync=sync, source_id="1").exists()
+    link = m.RecordLink.objects.get(sync=sync, source_id="1")  # remembers the rejection, links to nothing
+    assert (link.target_id, link.content_hash) == ("", "") and link.failed_hash
 
 
 def test_when_every_record_fails_the_run_is_failed_not_partial() -> None:
@@ -248,3 +249,33 @@ def test_a_ghl_contact_webhook_run_handles_just_the_event_record() -> None:
     assert run.read_count == 1
     # not tagged critical: the recipe's filter skips it, and says so
     assert run.items.get().action == m.ItemAction.SKIPPED and writer.calls == []
+
+
+def test_a_payload_the_target_rejected_is_not_sent_again_until_it_changes_or_is_retried() -> None:
+    sync = SyncFactory()
+    err = ValidationError("email is invalid", status=422, provider="ghl", operation="upsert_contact")
+    first = execute(running_run(sync), ListSource(people(3)), RecordingWriter(fail={"P1": err}))
+    assert first.failed_count == 1
+
+    writer = RecordingWriter(fail={"P1": err})
+    second = execute(running_run(sync), ListSource(people(3)), writer)
+    assert writer.calls == []  # P0 and P2 unchanged, P1 rejected before with this very payload
+    item = second.items.get(source_id="1")
+    assert (item.action, item.error_class) == (m.ItemAction.FAILED, "ValidationError")
+    assert "Not sent again" in item.error_message and "email is invalid" in item.error_message
+
+    retry_writer = RecordingWriter()
+    retry = execute(running_run(sync, trigger=m.RunTrigger.RETRY, checkpoint={"only_ids": ["1"]}),
+                    ListSource(people(3)), retry_writer)
+    assert len(retry_writer.calls) == 1 and retry.created_count == 1
+    link = m.RecordLink.objects.get(sync=sync, source_id="1")
+    assert (link.target_id, link.failed_hash) == ("ghl-P1", "")
+
+
+def test_a_transient_failure_is_sent_again_on_the_next_run() -> None:
+    sync = SyncFactory()
+    execute(running_run(sync), ListSource(people(2)),
+            RecordingWriter(fail={"P0": ServerError("bad gateway", status=502)}))
+    writer = RecordingWriter()
+    execute(running_run(sync), ListSource(people(2)), writer)
+    assert [c[0]["firstName"] for c in writer.calls] == ["P0"]
