@@ -30,7 +30,7 @@ RISKS = [
         "riskType": "domain_expiring",
         "riskSubtype": "",
         "category": "dns",
-        "severity": 3,
+        "severity": "medium",
         "finding": "Domain expires soon",
         "risk": "Loss of the domain",
         "description": "The domain expires within 30 days.",
@@ -41,7 +41,7 @@ RISKS = [
         "riskType": "tls_old_version",
         "riskSubtype": "TLSv1.0",
         "category": "encryption",
-        "severity": 2,
+        "severity": "low",
         "finding": "TLS 1.0 supported",
         "risk": "Weak encryption",
         "description": "The server accepts TLS 1.0.",
@@ -52,7 +52,7 @@ RISKS = [
         "riskType": "spf_missing",
         "riskSubtype": "",
         "category": "email",
-        "severity": 4,
+        "severity": "high",
         "finding": "SPF record missing",
         "risk": "E-mail spoofing",
         "description": "No SPF record was found.",
@@ -63,7 +63,7 @@ RISKS = [
         "riskType": "open_port",
         "riskSubtype": "3389",
         "category": "network",
-        "severity": 5,
+        "severity": "critical",
         "finding": "RDP port open to the internet",
         "risk": "Remote takeover",
         "description": "Port 3389 answers from the internet.",
@@ -167,7 +167,10 @@ def _offset(token: str | None) -> int:
         raise ValueError("invalid page_token") from None
 
 
-def _page(request: Request, rows: list[dict[str, Any]], key: str, default_size: int = 1000) -> Response:
+def _page(
+    request: Request, rows: list[dict[str, Any]], key: str, default_size: int = 1000, *, total: bool = False
+) -> Response:
+    """One page of `rows`; `total_results` only where the spec has it (vendors), `next_page_token` only if more."""
     q = request.query_params
     try:
         size = int(q.get("page_size", default_size))
@@ -176,7 +179,9 @@ def _page(request: Request, rows: list[dict[str, Any]], key: str, default_size: 
         return _error(422, str(exc) if "page_token" in str(exc) else "page_size must be an integer")
     if not 10 <= size <= 2000:
         return _error(422, "page_size must be between 10 and 2000")
-    body: dict[str, Any] = {key: rows[offset : offset + size], "total_results": len(rows)}
+    body: dict[str, Any] = {key: rows[offset : offset + size]}
+    if total:
+        body["total_results"] = len(rows)
     if offset + size < len(rows):
         body["next_page_token"] = _token(offset + size)
     return JSONResponse(body)
@@ -218,7 +223,7 @@ def mount(ctx: Any) -> Mount:
     async def vendors(request: Request, state: UpGuardState) -> Response:
         wanted = request.query_params.getlist("labels") + request.query_params.getlist("labels[]")
         rows = [v for v in state.vendors if not wanted or set(wanted) & set(v["labels"])]
-        return _page(request, rows, "vendors")
+        return _page(request, rows, "vendors", total=True)
 
     async def vendor_contacts(request: Request, state: UpGuardState) -> Response:
         q = request.query_params
