@@ -5,7 +5,16 @@ No DB, no HTTP, no Celery (checked by import-linter). See docs/mappings.md for t
 
 from __future__ import annotations
 
-from .engine import CUSTOM_PREFIX, MULTI_TARGETS, apply, content_hash, render_template, validate_rules
+from .engine import (
+    CUSTOM_PREFIX,
+    MULTI_TARGETS,
+    ON_INVALID_FAIL,
+    ON_INVALID_SKIP,
+    apply,
+    content_hash,
+    render_template,
+    validate_rules,
+)
 from .errors import MappingError, TransformError
 from .paths import get_path
 from .types import WHOLE_MAPPING, MappingContext, MappingResult, Problem
@@ -13,6 +22,8 @@ from .types import WHOLE_MAPPING, MappingContext, MappingResult, Problem
 __all__ = [
     "CUSTOM_PREFIX",
     "MULTI_TARGETS",
+    "ON_INVALID_FAIL",
+    "ON_INVALID_SKIP",
     "WHOLE_MAPPING",
     "MappingContext",
     "MappingError",

@@ -19,6 +19,7 @@ def rule(
     transforms: list[Any] | None = None,
     required: bool = False,
     default: Any = None,
+    on_invalid: str = "fail",
 ) -> dict[str, Any]:
     steps = [
         {"name": t, "args": {}} if isinstance(t, str) else {"name": t[0], "args": dict(t[1])}
@@ -32,6 +33,7 @@ def rule(
         "transforms": steps,
         "required": required,
         "default": default,
+        "on_invalid": on_invalid,
     }
 
 
@@ -50,7 +52,8 @@ def _contact(
         rule("firstName", source=name, transforms=["trim", ("split_name", {"part": "first"})]),
         rule("lastName", source=name, transforms=["trim", ("split_name", {"part": "last"})]),
         rule("email", source=email, transforms=["email"]),
-        rule("phone", source=phone, transforms=phone_steps),
+        # Source apps hold numbers like "n/a" or "12345": the contact still syncs, without the phone (warned).
+        rule("phone", source=phone, transforms=phone_steps, on_invalid="skip"),
     ]
     if company:
         rules.append(rule("companyName", source=company, transforms=["trim", ("truncate", {"length": 255})]))

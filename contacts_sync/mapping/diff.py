@@ -50,6 +50,8 @@ def describe_rule(rule: Any) -> str:
         text += " (required)"
     if rule.get("default") not in (None, ""):
         text += f" default {_short(rule['default'], 30)}"
+    if rule.get("on_invalid") == "skip":
+        text += " (skipped if invalid)"
     return text
 
 
@@ -87,6 +89,7 @@ _ASPECTS = (
     ("transforms", lambda r: describe_transforms(r) or "none"),
     ("required", lambda r: "yes" if r.get("required") else "no"),
     ("default", lambda r: _short(r.get("default")) if r.get("default") not in (None, "") else "none"),
+    ("if invalid", lambda r: "skip the field" if r.get("on_invalid") == "skip" else "fail the record"),
 )
 
 

@@ -3,7 +3,7 @@
 A rule is a dict (see docs/mappings.md):
     {"source": "emails.0" | None, "constant": Any, "template": "{first} {last}" | None,
      "target": "email" | "customField.<id or key>", "transforms": [{"name": "e164", "args": {...}}],
-     "required": bool, "default": Any}
+     "required": bool, "default": Any, "on_invalid": "fail" | "skip"}
 exactly one of source / constant / template. Empty values are not written (a sync never blanks a GHL field
 because the source had nothing); a required target that ends up empty is a problem.
 """
@@ -24,6 +24,9 @@ from .types import WHOLE_MAPPING, MappingContext, MappingResult, Problem
 CUSTOM_PREFIX = "customField."
 # Targets several rows may fill: their values are merged, not overwritten.
 MULTI_TARGETS = frozenset({"tags"})
+# rule["on_invalid"]: "fail" (default) makes a value a transform refuses fail the whole record; "skip" leaves
+# the field out and reports a warning (never for required rules).
+ON_INVALID_FAIL, ON_INVALID_SKIP = "fail", "skip"
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -149,6 +152,7 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
         return MappingResult({}, [Problem("rules", None, "the mapping rules are not a list")])
     payload: dict[str, Any] = {}
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     for index, rule in enumerate(rules):
         if not isinstance(rule, dict):
             problems.append(Problem("rule", rule, "a rule must be an object", index))
@@ -169,7 +173,12 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
             for name, args in transform_steps(rule):
                 value = run_transform(name, value, args, ctx)
         except MappingError as exc:
-            problems.append(Problem(target, original, str(exc), index, "transforms"))
+            problem = Problem(target, original, str(exc), index, "transforms")
+            # on_invalid="skip": a bad optional value (a phone like "n/a") leaves the field out, not the record
+            if rule.get("on_invalid") == ON_INVALID_SKIP and not rule.get("required"):
+                warnings.append(problem)
+            else:
+                problems.append(problem)
             continue
         except Exception as exc:  # a bug in a transform must fail this record, not the run
             problems.append(
@@ -187,7 +196,7 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
                 problems.append(Problem(target, original, "is required but the record has no value", index))
             continue
         set_target(payload, target.strip(), value)
-    return MappingResult(payload, problems)
+    return MappingResult(payload, problems, warnings)
 
 
 # ---------------------------------------------------------------- rule-level validation (the editor)
@@ -209,6 +218,10 @@ def _rule_problems(index: int, rule: dict[str, Any]) -> list[Problem]:
         problems.append(Problem(target, rule["source"], problem, index, "source"))
     elif kinds[0] == "template" and (problem := template_problem(rule["template"])):
         problems.append(Problem(target, rule["template"], problem, index, "source"))
+    if rule.get("on_invalid") not in (None, "", ON_INVALID_FAIL, ON_INVALID_SKIP):
+        problems.append(
+            Problem(target, rule.get("on_invalid"), "on_invalid must be fail or skip", index, "transforms")
+        )
     try:
         steps = transform_steps(rule)
     except MappingError as exc:

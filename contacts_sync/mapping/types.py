@@ -48,6 +48,9 @@ class Problem:
 class MappingResult:
     payload: dict[str, Any]
     problems: list[Problem] = field(default_factory=list)
+    # Values a rule with on_invalid="skip" left out of the payload: the record still goes, these say what is
+    # missing from it and why (the run item shows them).
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,10 @@ class MappingResult:
     def reasons(self) -> str:
         """Every problem on one line each: what a failed run item stores as its error message."""
         return "\n".join(str(p) for p in self.problems)
+
+    def warning_text(self) -> str:
+        """Every skipped value on one line each (empty when nothing was skipped)."""
+        return "\n".join(f"skipped {p}" for p in self.warnings)
 
 
 def _jsonable(value: Any) -> Any:

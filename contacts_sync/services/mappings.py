@@ -198,6 +198,7 @@ class PreviewRow:
     source: dict[str, Any]
     payload: dict[str, Any]
     problems: list[Problem]
+    warnings: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -261,7 +262,9 @@ def mapping_preview(*, sync: Sync, rules: list[dict[str, Any]], limit: int = PRE
     context = mapping_context_for(sync)
     for index, record in enumerate(records):
         result = apply(record, rules, context=context)
-        preview.rows.append(PreviewRow(_record_id(record, index), record, result.payload, result.problems))
+        preview.rows.append(
+            PreviewRow(_record_id(record, index), record, result.payload, result.problems, result.warnings)
+        )
     return preview
 
 
@@ -290,6 +293,7 @@ def rule_rows(rules: list[Any]) -> list[dict[str, Any]]:
                 "transforms": describe_transforms(rule),
                 "required": bool(rule.get("required")),
                 "default": rule.get("default"),
+                "skip_invalid": rule.get("on_invalid") == "skip",
             }
         )
     return rows

@@ -17,6 +17,7 @@ from contacts_sync.mapping.transforms import REGISTRY, Transform, coerce_args, f
 PREFIX = "rules"
 MAX_ROWS = 200  # far more than any GHL object has fields; stops runaway posts
 MAX_STEPS = 8  # transforms per row
+ON_INVALID_CHOICES = (("fail", "fail the record"), ("skip", "skip the field"))
 KINDS = (("source", "Source field"), ("constant", "Constant"), ("template", "Template"))
 
 
@@ -26,6 +27,7 @@ class RuleForm(forms.Form):
     target = forms.CharField(required=False, max_length=300)
     required = forms.BooleanField(required=False)
     default = forms.CharField(required=False, max_length=500)
+    on_invalid = forms.ChoiceField(choices=ON_INVALID_CHOICES, required=False)
 
     def _raw(self, name: str) -> str:
         return str(self.data.get(f"{self.prefix}-{name}", ""))
@@ -64,6 +66,7 @@ class RuleForm(forms.Form):
             "target": (data.get("target") or "").strip(),
             "transforms": self.steps(),
             "required": bool(data.get("required")),
+            "on_invalid": data.get("on_invalid") or "fail",
             "default": _constant(data.get("default")),
         }
         if kind == "source":
@@ -213,6 +216,7 @@ def row_views(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "value": value,
                 "target": rule.get("target") or "",
                 "required": bool(rule.get("required")),
+                "on_invalid": rule.get("on_invalid") or "fail",
                 "default": _display(rule.get("default")),
                 "steps": steps,
             }

@@ -126,11 +126,14 @@ def mapping_preview(request: HttpRequest, sync_id: int) -> HttpResponse:
     rows = []
     for r in preview.rows:
         for p in r.problems:
-            by_rule.setdefault(p.rule_index, []).append((r.source_id, p))
+            by_rule.setdefault(p.rule_index, []).append((r.source_id, p, False))
+        for p in r.warnings:
+            by_rule.setdefault(p.rule_index, []).append((r.source_id, p, True))
         rows.append(
             {
                 "source_id": r.source_id,
                 "problems": r.problems,
+                "warnings": r.warnings,
                 "source_json": _json(r.source),
                 "payload_json": _json(r.payload),
             }

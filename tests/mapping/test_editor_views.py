@@ -39,6 +39,7 @@ def editor_post(rules: list[dict[str, Any]], **extra: str) -> dict[str, str]:
         data[f"{p}-target"] = rule.get("target", "")
         if rule.get("required"):
             data[f"{p}-required"] = "on"
+        data[f"{p}-on_invalid"] = rule.get("on_invalid", "fail")
         for j, step in enumerate(rule.get("transforms", [])):
             name, args = (step, {}) if isinstance(step, str) else (step["name"], step.get("args", {}))
             data[f"{p}-t-{j}-name"] = name
@@ -88,7 +89,12 @@ def test_saving_creates_a_version_and_redirects(client: Any, editor: Any, sync: 
     client.force_login(editor)
     rules = [
         {"source": "name", "target": "name", "transforms": ["trim"]},
-        {"source": "phone", "target": "phone", "transforms": [{"name": "e164", "args": {"region": "DE"}}]},
+        {
+            "source": "phone",
+            "target": "phone",
+            "transforms": [{"name": "e164", "args": {"region": "DE"}}],
+            "on_invalid": "skip",
+        },
     ]
     response = client.post(
         reverse("dashboard:mapping_edit", args=[sync.pk]),
@@ -100,6 +106,7 @@ def test_saving_creates_a_version_and_redirects(client: Any, editor: Any, sync: 
     sync.refresh_from_db()
     assert sync.mapping_version.number == 2 and sync.mapping_version.note == "phones are German"
     assert sync.mapping_version.rules[1]["transforms"] == [{"name": "e164", "args": {"region": "DE"}}]
+    assert sync.mapping_version.rules[1]["on_invalid"] == "skip"
 
 
 def test_an_invalid_save_re_renders_with_status_200_and_errors_naming_row_and_field(

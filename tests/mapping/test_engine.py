@@ -196,3 +196,24 @@ def test_content_hash_ignores_key_order_but_not_values() -> None:
     assert content_hash({"a": 1, "b": [1, 2]}) == content_hash({"b": [1, 2], "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": 2})
     assert len(content_hash({})) == 64
+
+
+def test_a_rule_set_to_skip_invalid_values_leaves_the_field_out_with_a_warning() -> None:
+    rules = [
+        r("name", source="name"),
+        r("phone", constant="n/a", transforms=["e164"], on_invalid="skip"),
+        r("email", constant="bad@", transforms=["email"], on_invalid="skip", required=True),
+    ]
+    result = apply(RECORD, rules)
+    assert result.payload == {"name": "Jane Q. Doe"}
+    assert [(p.field, p.rule_index) for p in result.warnings] == [("phone", 1)]
+    assert "skipped row 2, phone: not a phone number" in result.warning_text()
+    # a required field is never skipped: its bad value fails the record
+    assert [(p.field, p.rule_index) for p in result.problems] == [("email", 2)]
+
+
+def test_validate_rules_refuses_an_unknown_on_invalid_choice() -> None:
+    problems = validate_rules(
+        [r("email", source="e", on_invalid="ignore")], target_fields=target_fields("contact")
+    )
+    assert [p.reason for p in problems] == ["on_invalid must be fail or skip"]
