@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 
 class TokenStore(Protocol):
@@ -80,3 +81,10 @@ class WebhookConnector(Protocol):
     def verify_webhook(self, headers: dict[str, Any], body: bytes, secret: str) -> bool: ...
 
     def parse_webhook(self, body: bytes | dict[str, Any]) -> dict[str, Any]: ...  # event_id, event_type, ...
+
+
+def budget_account(account_id: str, base_url: str) -> str:
+    """The rate budget's account key: the account, plus the host when `base_url` is not the production API (an
+    emulator on another port is another app with its own window; test sessions on random ports never share)."""
+    account = account_id or "default"
+    return f"{account}@{urlsplit(base_url).netloc}" if base_url else account

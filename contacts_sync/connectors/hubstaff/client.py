@@ -26,7 +26,7 @@ from contacts_sync.apiclient.errors import (
     MalformedResponseError,
     ValidationError,
 )
-from contacts_sync.connectors.base import TokenStore
+from contacts_sync.connectors.base import TokenStore, budget_account
 
 API_BASE_URL = "https://api.hubstaff.com"
 ACCOUNT_BASE_URL = "https://account.hubstaff.com"
@@ -495,7 +495,7 @@ def build_client(
     budget: RateBudget | NullBudget
     if redis_url and limit > 0:
         budget = RateBudget.for_account(
-            redis_url, "hubstaff", account_id or "default", [(limit, RATE_LIMIT[1])]
+            redis_url, "hubstaff", budget_account(account_id, base_url), [(limit, RATE_LIMIT[1])]
         )
     else:
         budget = NullBudget()

@@ -15,7 +15,7 @@ from typing import Any
 from contacts_sync.apiclient.budget import NullBudget, RateBudget
 from contacts_sync.apiclient.client import ApiClient
 from contacts_sync.apiclient.errors import AuthError, ForbiddenError, ValidationError
-from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page
+from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page, budget_account
 from contacts_sync.connectors.registry import register
 from contacts_sync.exceptions import ConfigurationError
 
@@ -156,7 +156,10 @@ class UpGuardConnector:
         budget: RateBudget | NullBudget = NullBudget()
         if info.redis_url and limit:
             budget = RateBudget.for_account(
-                info.redis_url, "upguard", info.account_id or "default", [(int(limit), DEFAULT_RATE_LIMIT[1])]
+                info.redis_url,
+                "upguard",
+                budget_account(info.account_id, info.base_url),
+                [(int(limit), DEFAULT_RATE_LIMIT[1])],
             )
         self.client = UpGuardClient(
             api_key=api_key,

@@ -233,6 +233,8 @@ def test_every_call_spends_the_organizations_shared_hourly_budget(
     ]
     try:
         assert clients[0].budget.limits == [(1000, 3600.0)]
+        # keyed by organization and (for an emulator) its host: a test session's random port is its own "Hubstaff"
+        assert clients[0].budget.key == f"ratebudget:hubstaff:{account}@{hubstaff.url.split('/')[2]}"
         for client in clients:  # two workers, one budget
             client.me()
             client.organization(HUBSTAFF_ORG)
