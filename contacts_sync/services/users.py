@@ -68,11 +68,16 @@ def _role_of(user: Any) -> str | None:
 
 
 def user_invite(*, email: str, role: str, actor: Any, request: Any) -> Any:
-    """Create a user with an unusable password and send allauth's password-reset email so they set their own.
+    """Create a user with an unusable password and email them allauth's set-password link.
 
-    An existing address is refused (change its role instead) so an invite never resets someone's password.
+    The link is allauth's password-reset link (its token generator and its "reset password from key" page), in
+    an invitation email, so they choose their own password. An existing address is refused (change its role
+    instead), so an invite never resets someone's password.
     """
-    from allauth.account.forms import ResetPasswordForm
+    from allauth.account.adapter import get_adapter
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+    from django.urls import reverse
 
     User = get_user_model()
     email = User.objects.normalize_email(email or "").strip().lower()
@@ -81,12 +86,21 @@ def user_invite(*, email: str, role: str, actor: Any, request: Any) -> Any:
     with transaction.atomic():
         user = user_create(email=email, role=role)
         audit_record(actor=actor, action="user.invite", obj=user, changes={"email": email, "role": role})
-    form = ResetPasswordForm(data={"email": email})
-    if not form.is_valid():  # pragma: no cover - the address was just created and is active
-        raise UserActionError(
-            "; ".join(str(e) for e in form.errors.get("email", [])) or "could not send the invite"
-        )
-    form.save(request)
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={"uidb36": user_pk_to_url_str(user), "key": default_token_generator.make_token(user)},
+    )
+    get_adapter(request).send_mail(
+        "users/email/invite",
+        email,
+        {
+            "user": user,
+            "role": role,
+            "invited_by": getattr(actor, "email", ""),
+            "password_set_url": request.build_absolute_uri(path),
+            "login_url": request.build_absolute_uri(reverse("account_login")),
+        },
+    )
     return user
 
 

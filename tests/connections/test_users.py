@@ -27,6 +27,8 @@ def test_an_admin_invites_a_user_who_gets_a_link_to_set_their_own_password(clien
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["new.person@example.com"]
+    assert "invited to contacts-sync" in message.subject
+    assert f"{admin_user.email} invited you to contacts-sync as Editor" in message.body
     link = re.search(r"https?://\S+/accounts/password/reset/key/\S+", message.body)
     assert link, message.body
     entry = AuditEntry.objects.get(action="user.invite")
