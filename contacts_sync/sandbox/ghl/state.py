@@ -106,8 +106,8 @@ class Location:
     active: bool = True
     webhook_url: str = ""
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    by_email: dict[str, str] = field(default_factory=dict)
-    by_phone: dict[str, str] = field(default_factory=dict)
+    by_email: dict[str, list[str]] = field(default_factory=dict)
+    by_phone: dict[str, list[str]] = field(default_factory=dict)
     tasks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # contactId -> taskId -> task
     notes: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     appointments: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -117,41 +117,40 @@ class Location:
     daily_day: int = 0
     daily_count: int = 0
 
-    # ----- contact indexes (email lower-case, phone E.164) --------------------------------------------
+    # ----- contact indexes (email lower-case, phone E.164) -> contact ids, oldest first ---------------
     def index(self, contact: dict[str, Any]) -> None:
         email = contact.get("email")
         if email:
-            self.by_email.setdefault(email.lower(), contact["id"])
+            ids = self.by_email.setdefault(email.lower(), [])
+            if contact["id"] not in ids:
+                ids.append(contact["id"])
         phone = contact.get("phone")
         if phone:
-            self.by_phone.setdefault(phone, contact["id"])
+            ids = self.by_phone.setdefault(phone, [])
+            if contact["id"] not in ids:
+                ids.append(contact["id"])
 
     def unindex(self, contact: dict[str, Any]) -> None:
-        email = (contact.get("email") or "").lower()
-        if email and self.by_email.get(email) == contact["id"]:
-            del self.by_email[email]
-            for other in self.contacts.values():  # another contact with that email takes over the index
-                if other["id"] != contact["id"] and (other.get("email") or "").lower() == email:
-                    self.by_email[email] = other["id"]
-                    break
-        phone = contact.get("phone") or ""
-        if phone and self.by_phone.get(phone) == contact["id"]:
-            del self.by_phone[phone]
-            for other in self.contacts.values():
-                if other["id"] != contact["id"] and other.get("phone") == phone:
-                    self.by_phone[phone] = other["id"]
-                    break
+        for index, key in (
+            (self.by_email, (contact.get("email") or "").lower()),
+            (self.by_phone, contact.get("phone")),
+        ):
+            ids = index.get(key) if key else None
+            if ids and contact["id"] in ids:
+                ids.remove(contact["id"])
+                if not ids:
+                    del index[key]
 
     def match(self, email: str | None, phone: str | None) -> tuple[dict[str, Any] | None, str]:
         """The existing contact matching by email first, then phone (GHL's default order)."""
         if email:
-            cid = self.by_email.get(email.lower())
-            if cid:
-                return self.contacts[cid], "email"
+            ids = self.by_email.get(email.lower())
+            if ids:
+                return self.contacts[ids[0]], "email"
         if phone:
-            cid = self.by_phone.get(normalize_phone(phone))
-            if cid:
-                return self.contacts[cid], "phone"
+            ids = self.by_phone.get(normalize_phone(phone))
+            if ids:
+                return self.contacts[ids[0]], "phone"
         return None, ""
 
     def custom_field(self, ref: str) -> dict[str, Any] | None:
