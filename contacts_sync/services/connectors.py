@@ -13,12 +13,13 @@ from contacts_sync.models import Connection
 
 
 def token_store_for(connection: Connection) -> TokenStore | None:
-    """The persistence of rotating credentials; provided by the connections service."""
-    try:
-        from contacts_sync.services.connections import ConnectionTokenStore
-    except ImportError:
-        return None
-    return ConnectionTokenStore(connection.pk)
+    """The persistence of rotating credentials (single-flight Redis lease, atomic save): the connections service.
+
+    None for an unsaved connection (a trial of new credentials brings its own in-memory store).
+    """
+    from contacts_sync.services.connections import ConnectionTokenStore
+
+    return ConnectionTokenStore(connection.pk) if connection.pk else None
 
 
 def connection_info(connection: Connection, *, on_call: Callable[[Any], None] | None = None) -> ConnectionInfo:
