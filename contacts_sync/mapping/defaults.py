@@ -182,6 +182,8 @@ _DEFAULTS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
             template="GHL contact {id}\nEmail: {email}\nPhone: {phone}\nTags: {tags}",
             transforms=["trim"],
         ),
+        # Hubstaff metadata values are at most 200 characters; a GHL contact id is far shorter.
+        rule("metadata.ghl_contact_id", source="id", transforms=[("to_text", {})]),
     ],
 }
 

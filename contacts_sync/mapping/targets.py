@@ -99,8 +99,10 @@ OTHER_FIELDS: dict[tuple[str, str], list[FieldSpec]] = {
     ("hubstaff", "task"): [
         _f("summary", "Summary", required=True),
         _f("details", "Details", "text"),
-        _f("due_at", "Due at", "datetime"),
-        _f("assignee_id", "Assignee user id", "number"),
+        _f("status", "Status (active | completed; updates only)"),
+        _f("assignee_ids", "Assignee user ids", "list"),
+        _f("project_id", "Project id (else the sync's project)", "number"),
+        _f("metadata.ghl_contact_id", "Metadata: GHL contact id"),
     ],
 }
 

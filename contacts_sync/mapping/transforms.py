@@ -193,7 +193,12 @@ def _zone(context: MappingContext) -> tzinfo:
 
 
 def t_trim(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
-    return _each_text(value, lambda s: " ".join(s.split()) if args["collapse"] else s.strip())
+    def clean(text: str) -> str:
+        if not args["collapse"]:
+            return text.strip()
+        return "\n".join(" ".join(line.split()) for line in text.strip().splitlines())  # line breaks stay
+
+    return _each_text(value, clean)
 
 
 def t_lower(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:

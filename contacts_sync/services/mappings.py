@@ -108,7 +108,17 @@ def _custom_fields(sync: Sync) -> list[dict[str, Any]]:
 def target_fields_for(sync: Sync) -> list[FieldSpec]:
     """GHL standard fields of the target object plus the location's custom fields (fetched, cached)."""
     provider = sync.target_connection.provider
-    return target_fields(sync.target_object, _custom_fields(sync), provider=provider)
+    ours = target_fields(sync.target_object, _custom_fields(sync), provider=provider)
+    if provider == Provider.GHL:
+        return ours
+    try:  # an app we write to describes its own fields; ours add which are required
+        theirs = _connector(sync.target_connection).target_fields(sync.target_object)
+    except Exception:  # noqa: BLE001 - fall back to the built-in list
+        return ours
+    required = {f.path for f in ours if f.required}
+    return [
+        FieldSpec(f.path, f.label, getattr(f, "type", "string"), required=f.path in required) for f in theirs
+    ]
 
 
 def mapping_rules_check(*, sync: Sync, rules: list[dict[str, Any]]) -> list[Problem]:

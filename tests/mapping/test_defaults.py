@@ -65,6 +65,8 @@ def test_a_ghl_contact_becomes_a_hubstaff_task_summary() -> None:
         default_rules("ghl", "contact", "hubstaff", "task"),
     )
     assert result.payload["summary"] == "Follow up: Jane"
+    assert result.payload["details"].splitlines()[:2] == ["GHL contact abc", "Email: j@x.example"]
+    assert result.payload["metadata"] == {"ghl_contact_id": "abc"}  # the Hubstaff writer sends it as metadata
 
 
 def test_an_unknown_pair_has_no_default_and_copies_are_independent() -> None:

@@ -16,6 +16,7 @@ def test_trim_collapses_inner_spaces_and_handles_lists() -> None:
     assert t("trim", "  Jane   Doe \n") == "Jane Doe"
     assert t("trim", ["  a ", "b  "]) == ["a", "b"]
     assert t("trim", "  a  b ", {"collapse": "false"}) == "a  b"
+    assert t("trim", " Email:  x \n Phone:   y ") == "Email: x\nPhone: y"  # line breaks are kept
 
 
 def test_case_transforms_change_only_the_case() -> None:

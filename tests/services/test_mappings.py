@@ -147,4 +147,25 @@ def test_the_seeded_custom_fields_of_the_ghl_location_can_be_mapped(sandbox: Any
     assert preview.rule_problems == []
     unknown = [*CONTACT_RULES, {"source": "name", "target": "customField.contact.no_such_field"}]
     assert [p.reason for p in mapping_preview(sync=sync, rules=unknown).rule_problems] == [
-        "is not a known target custom field"]
+        "is not a known target custom field"
+    ]
+
+
+def test_a_hubstaff_target_offers_the_connectors_task_fields_with_summary_required() -> None:
+    hubstaff = ConnectionFactory(
+        provider=m.Provider.HUBSTAFF,
+        auth_kind=m.AuthKind.API_KEY,
+        external_account_id="1001",
+        secrets={"refresh_token": "x"},
+    )
+    sync = SyncFactory(
+        recipe="ghl_critical_contact_to_hubstaff_task",
+        source_connection=ConnectionFactory(),
+        target_connection=hubstaff,
+        source_object="contact",
+        target_object="task",
+    )
+    fields = {f.path: f for f in target_fields_for(sync)}
+    assert fields["summary"].required and "metadata.ghl_contact_id" in fields
+    rules = default_rules("ghl", "contact", "hubstaff", "task")
+    assert mapping_version_create(sync=sync, rules=rules, note="", user=None).number == 1
