@@ -164,6 +164,7 @@ class Engine:
         self._last_beat = clock()
         self._last_cancel_check = clock()
         self.cancelled = False
+        self._partial: list[Outcome] = []
 
     # ----- the run --------------------------------------------------------------------------------------
     def execute(self) -> None:
@@ -173,7 +174,13 @@ class Engine:
             for page in self._pages():
                 if self._cancel_requested(force=True):
                     break
-                outcomes = self._process_page(page)
+                self._partial = []
+                try:
+                    outcomes = self._process_page(page)
+                except FatalRunError:
+                    # keep what this page already did (its writes happened); the cursor stays before the page
+                    self._commit_page(self._partial, self.run.checkpoint.get("cursor"))
+                    raise
                 self._commit_page(outcomes, page.cursor)
                 self.resumed = False
                 if self.cancelled or (self.remaining is not None and not self.remaining) or page.cursor is None:
@@ -208,8 +215,14 @@ class Engine:
         yield from self.source.read(self.object_kind, cursor=cursor, options=self.options)
 
     # ----- one page ---------------------------------------------------------------------------------------
+    def _record_id(self, record: dict[str, Any], index: int) -> str:
+        try:
+            return str(self.source.record_id(self.object_kind, record))[:200]
+        except (ApiError, KeyError, TypeError, ValueError):
+            return ""
+
     def _process_page(self, page: Page) -> list[Outcome]:
-        ids = [str(self.source.record_id(self.object_kind, r)) for r in page.records]
+        ids = [self._record_id(r, i) for i, r in enumerate(page.records)]
         links = {
             link.source_id: link
             for link in RecordLink.objects.filter(sync_id=self.run.sync_id, source_id__in=ids).only(
@@ -221,10 +234,17 @@ class Engine:
             wanted = {str(p) for r in page.records if (p := dotted(r, self.recipe.parent_path)) not in (None, "")}
             parent_ids = self.parents.resolve(wanted)
         outcomes: list[Outcome] = []
+        self._partial = outcomes
         for record, sid in zip(page.records, ids, strict=True):
             if self._cancel_requested():
                 break
             self._beat()
+            if not sid:
+                if self.only_ids is None:
+                    outcomes.append(Outcome(f"(no id: {str(record)[:80]})", ItemAction.FAILED,
+                                            error_class="MissingId", payload={"source": self.redactor.source(record)},
+                                            error_message="The source record has no id; it cannot be linked."))
+                continue
             if self.only_ids is not None:
                 if sid not in self.only_ids or sid not in (self.remaining or set()):
                     continue

@@ -279,3 +279,22 @@ def test_a_transient_failure_is_sent_again_on_the_next_run() -> None:
     writer = RecordingWriter()
     execute(running_run(sync), ListSource(people(2)), writer)
     assert [c[0]["firstName"] for c in writer.calls] == ["P0"]
+
+
+def test_rejected_credentials_stop_the_run_and_keep_the_items_already_done() -> None:
+    from contacts_sync.apiclient.errors import AuthError
+
+    sync = SyncFactory()
+    err = AuthError("Invalid token: access token is invalid", status=401, provider="ghl")
+    run = execute(running_run(sync), ListSource(people(5), page_size=5), RecordingWriter(fail={"P2": err}))
+    assert run.status == m.RunStatus.FAILED and "credentials" in run.error_summary
+    assert sorted(run.items.values_list("source_id", flat=True)) == ["0", "1"]
+    assert m.RecordLink.objects.filter(sync=sync).count() == 2
+
+
+def test_a_source_record_without_an_id_is_a_failed_item_and_the_rest_go_on() -> None:
+    records = people(3)
+    del records[1]["id"]
+    run = execute(running_run(SyncFactory()), ListSource(records), RecordingWriter())
+    assert run.status == m.RunStatus.PARTIAL and run.created_count == 2
+    assert run.items.get(action=m.ItemAction.FAILED).error_class == "MissingId"
