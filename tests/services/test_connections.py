@@ -245,6 +245,55 @@ def test_eight_concurrent_workers_with_an_expired_token_cause_one_refresh_and_st
     )
 
 
+def _process_worker(connection_id: int, barrier: Any, results: Any) -> None:
+    """One forked worker process: its own DB connection, its own Redis clients, its own GHL client."""
+    from contacts_sync.apiclient import budget
+
+    svc._REDIS.clear()
+    budget._CLIENTS.clear()
+    try:
+        client = svc.ghl_client_for(Connection.objects.get(pk=connection_id))
+        barrier.wait(30)
+        list(client.search_contacts(page_limit=5))
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        results.put(repr(exc))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_worker_processes_with_an_expired_token_cause_one_refresh(
+    clean_sandbox: Any, admin_user: Any, oauth_settings: Any
+) -> None:
+    import multiprocessing
+
+    from django.db import connections
+
+    connection = oauth_connection(clean_sandbox, admin_user)
+    expire(connection)
+    before_refreshes, before_reuse = refreshes(clean_sandbox)
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(WORKERS), ctx.Queue()
+    connections.close_all()  # children open their own connections
+    procs = [
+        ctx.Process(target=_process_worker, args=(connection.pk, barrier, results)) for _ in range(WORKERS)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=90) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert outcomes == ["ok"] * WORKERS
+    assert refreshes(clean_sandbox) == (before_refreshes + 1, before_reuse)
+    connection.refresh_from_db()
+    assert connection.status == "connected" and connection.token_expires_at > timezone.now() + timedelta(
+        hours=20
+    )
+
+
 @pytest.mark.django_db
 def test_a_used_refresh_token_sets_needs_reauth_once_without_retrying(
     clean_sandbox: Any, admin_user: Any, oauth_settings: Any
