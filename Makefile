@@ -25,8 +25,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+# Tests run with development settings (DEBUG on, development keys); tests/foundation checks production settings.
 test: $(STAMP) browser lint
-	$(PY) -m config.devservers run -- $(PY) -m pytest $(PYTEST_ARGS)
+	DEBUG=$${DEBUG:-true} $(PY) -m config.devservers run -- $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m config.devservers run -- $(PY) -m bench.all --json
