@@ -175,11 +175,17 @@ def mapping_version_create(
     *, sync: Sync, rules: list[dict[str, Any]], note: str, user: Any, validate: bool = True
 ) -> MappingVersion:
     """Save `rules` as a new immutable version and make it the sync's current one (audited).
-    Raises MappingRulesInvalid (nothing saved) when the rules have problems."""
+    Raises MappingRulesInvalid (nothing saved) when the rules have problems. Rules equal to the current
+    version's create nothing: the current version is returned (a second Save click is not a new version)."""
     if validate:
         problems = mapping_rules_check(sync=sync, rules=rules)
         if problems:
             raise MappingRulesInvalid(problems)
+    current = Sync.objects.filter(pk=sync.pk).values_list("mapping_version", flat=True).first()
+    if current is not None:
+        version = MappingVersion.objects.get(pk=current)
+        if version.rules == rules:
+            return version
     return _create(sync=sync, rules=rules, note=note.strip(), user=user)
 
 

@@ -98,6 +98,7 @@ def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
         )
         response["HX-Trigger"] = "mapping-changed"  # the preview panel refreshes after a structural change
         return response
+    previous_id = sync.mapping_version_id
     try:
         note = save_form.cleaned_data["note"] if save_form.is_valid() else None
         if note is None:
@@ -112,7 +113,10 @@ def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
             errors=["Nothing was saved: fix the problems marked below."],
         )
         return _render_editor(request, context)  # status 200: htmx swaps it in place
-    messages.success(request, f"Saved mapping version {version.number}; the next run uses it.")
+    if previous_id == version.pk:
+        messages.info(request, f"Nothing changed: version {version.number} stays current.")
+    else:
+        messages.success(request, f"Saved mapping version {version.number}; the next run uses it.")
     return _redirect(request, reverse("dashboard:mapping_edit", args=[sync.pk]))
 
 

@@ -143,3 +143,42 @@ def test_apply_never_raises_whatever_the_record_and_transform_chain(
 def test_coerce_args_names_the_bad_option() -> None:
     with pytest.raises(MappingError, match="Max length must be a whole number"):
         coerce_args(REGISTRY["truncate"], {"length": "lots"})
+
+
+rule_keys = st.sampled_from(
+    ["source", "constant", "template", "target", "transforms", "required", "default", "on_invalid", "junk"]
+)
+rule_values = json_like | st.sampled_from(
+    [
+        "name",
+        "emails.0",
+        "{name} {x}",
+        "{",
+        "}",
+        "a|b",
+        "customField.x",
+        "tags",
+        "email",
+        "skip",
+        ["e164", "shout"],
+        [{"name": "truncate"}],
+    ]
+)
+fuzzed_rules = (
+    st.lists(st.dictionaries(rule_keys, rule_values, max_size=8) | json_like, max_size=5) | json_like
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(record=json_like, rules=fuzzed_rules)
+def test_apply_and_validate_rules_never_raise_whatever_the_rules(record: Any, rules: Any) -> None:
+    from contacts_sync.mapping import validate_rules
+    from contacts_sync.mapping.diff import diff_rules
+    from contacts_sync.mapping.targets import target_fields
+
+    result = apply(record, rules)
+    assert isinstance(result.payload, dict)
+    for problem in validate_rules(rules, target_fields=target_fields("contact")):
+        assert problem.reason
+    if isinstance(rules, list):
+        diff_rules(rules, list(reversed(rules)))

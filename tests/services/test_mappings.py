@@ -169,3 +169,11 @@ def test_a_hubstaff_target_offers_the_connectors_task_fields_with_summary_requir
     assert fields["summary"].required and "metadata.ghl_contact_id" in fields
     rules = default_rules("ghl", "contact", "hubstaff", "task")
     assert mapping_version_create(sync=sync, rules=rules, note="", user=None).number == 1
+
+
+def test_saving_the_same_rules_again_creates_no_new_version(editor: Any) -> None:
+    sync = SyncFactory()
+    first = mapping_version_create(sync=sync, rules=CONTACT_RULES, note="first", user=editor)
+    again = mapping_version_create(sync=sync, rules=CONTACT_RULES, note="clicked twice", user=editor)
+    assert again == first and m.MappingVersion.objects.filter(sync=sync).count() == 1
+    assert m.AuditEntry.objects.filter(action="mapping.save").count() == 1
