@@ -16,7 +16,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from contacts_sync.models import Alert, AlertState, ApiCall, Connection, Run, RunItem, Sync
+from contacts_sync.models import Alert, AlertState, ApiCall, Connection, Run, Sync
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,15 @@ class DatabaseCollector(Collector):
             runs.add_metric([row["status"]], row["n"])
         yield runs
 
+        # From the runs' per-action counters (kept with the items): summing 100k runs is ~10x cheaper than
+        # grouping 1M items at every scrape.
         items = CounterMetricFamily("contacts_sync_run_items", "Run items by action (all time)", labels=["action"])
-        for row in RunItem.objects.values("action").annotate(n=Count("pk")).order_by():
-            items.add_metric([row["action"]], row["n"])
+        fields = {"created": "created_count", "updated": "updated_count", "unchanged": "unchanged_count",
+                  "skipped": "skipped_count", "failed": "failed_count", "would_create": "would_create_count",
+                  "would_update": "would_update_count"}
+        sums = Run.objects.aggregate(**{action: Sum(field) for action, field in fields.items()})
+        for action, n in sums.items():
+            items.add_metric([action], n or 0)
         yield items
 
         calls = CounterMetricFamily("contacts_sync_api_calls", "Outbound API calls by provider and status class",

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
 from contacts_sync import selectors
@@ -17,7 +18,20 @@ from dashboard.access import editor_required, viewer_required
 from dashboard.views.charts import sync_charts
 from dashboard.views.overview import prime_user
 
+# COUNT(*) over 100k runs costs more than the page itself; past this many matches the list says "10,000+"
+# and a date filter narrows it (page 200 is as deep as anyone pages).
+RUN_COUNT_CAP = 10_000
 RUN_DETAIL_POLL_SECONDS = 5  # a running run's counts move; a finished one's never do (no trigger at all)
+
+
+class CappedPaginator(Paginator):
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: RUN_COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > RUN_COUNT_CAP
 
 
 def _page(request: HttpRequest, qs: Any, per_page: int, param: str = "page") -> Any:
@@ -31,7 +45,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.run_filters_parse(request.GET)
     for problem in filters.problems:
         messages.warning(request, problem)
-    page = _page(request, selectors.run_list(filters=filters), selectors.RUNS_PER_PAGE)
+    page = CappedPaginator(selectors.run_list(filters=filters), selectors.RUNS_PER_PAGE).get_page(
+        request.GET.get("page"))
     ctx = {
         "page": page, "filters": filters, "query": filters.as_query(), "syncs": selectors.sync_choices(),
         "statuses": RunStatus.choices, "triggers": RunTrigger.choices, "nav_active": "runs",
@@ -57,10 +72,11 @@ def _detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
     show_calls = request.GET.get("calls") == "all"
     active = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
     counts = selectors.run_item_counts(run=run)
+    items = selectors.run_items_counted(run=run, action=action, error=error, counts=counts, errors=errors)
     return {
         "run": run, "counts": counts, "errors": errors,
         "count_labels": [(label, counts[value]) for value, label in ItemAction.choices if value in counts],
-        "items": _page(request, selectors.run_items(run=run, action=action, error=error), selectors.ITEMS_PER_PAGE),
+        "items": _page(request, items, selectors.ITEMS_PER_PAGE),
         "item_filter": {"action": action, "error": error}, "actions": ItemAction.choices,
         "call_groups": selectors.run_call_groups(run=run),
         "calls_query": {"calls": "all"},
