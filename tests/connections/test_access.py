@@ -68,6 +68,10 @@ def test_a_viewer_sees_the_connection_list_read_only(client, viewer):
     assert "Main location" in body
     assert "Connect HighLevel" not in body
     assert reverse("dashboard:connection_test", args=[Connection.objects.get().pk]) not in body
+    detail = client.get(reverse("dashboard:connection_detail", args=[Connection.objects.get().pk])).content.decode()
+    assert "Main location" in detail
+    for admin_only in ("Disconnect", "Edit / rotate key", "Reconnect HighLevel", "Connect again"):
+        assert admin_only not in detail
 
 
 @pytest.mark.parametrize("role", ["Viewer", "Editor"])
