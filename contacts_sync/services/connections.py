@@ -782,6 +782,12 @@ class OAuthStart:
     state: str
 
 
+def ghl_default_base_url() -> str:
+    """The demo (SANDBOX_URL set) points new GHL connections at the emulator; production at HighLevel ("")."""
+    sandbox = (getattr(settings, "SANDBOX_URL", "") or "").rstrip("/")
+    return f"{sandbox}/ghl" if sandbox else ""
+
+
 def ghl_oauth_configured() -> bool:
     return bool(settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET)
 

@@ -236,7 +236,7 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
     initial = {
         "scopes": svc.ghl_scopes_needed(),
         "name": request.GET.get("name") or "HighLevel",
-        "base_url": request.GET.get("base_url", ""),
+        "base_url": request.GET.get("base_url", svc.ghl_default_base_url()),
     }
     form = GHLConnectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
