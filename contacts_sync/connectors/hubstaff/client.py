@@ -211,6 +211,19 @@ class HubstaffClient(ApiClient):
         self.tokens.refresh(stale=self._token)
         return True
 
+    def should_retry(
+        self, *, response: requests.Response | None = None, exc: Exception | None = None
+    ) -> bool:
+        """A POST creates something: retried only when Hubstaff surely did not act on it (the connection was
+        never made, or a 429 refused it). A 5xx or a read timeout may hide a created task; retrying it could
+        make a second one, so the error surfaces and the engine's record link decides on the next run."""
+        method = _method_of(response, exc)
+        if method != "POST":
+            return super().should_retry(response=response, exc=exc)
+        if exc is not None:
+            return isinstance(exc, requests.ConnectTimeout)
+        return response is not None and response.status_code == 429
+
     def error_for(self, response: requests.Response, operation: str) -> ApiError:
         """Hubstaff's envelope {code, error, error_code}: keep all three in the message."""
         error = super().error_for(response, operation)
@@ -466,6 +479,11 @@ class HubstaffClient(ApiClient):
             operation="delete webhook",
             expected=(200, 204),
         )
+
+
+def _method_of(response: requests.Response | None, exc: Exception | None) -> str:
+    request = response.request if response is not None else getattr(exc, "request", None)
+    return str(getattr(request, "method", "") or "").upper()
 
 
 def _iso(dt: datetime) -> str:

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import requests
 
-from contacts_sync.apiclient.errors import ConflictError, ForbiddenError, RateLimitedError, ValidationError
+from contacts_sync.apiclient.errors import (
+    ConflictError,
+    ForbiddenError,
+    RateLimitedError,
+    ServerError,
+    ValidationError,
+)
 from contacts_sync.connectors.hubstaff.client import TokenRefreshError, build_client
 from tests.connectors.conftest import HUBSTAFF_ORG, HUBSTAFF_PROJECT, HubstaffBox, LockedStore
 
@@ -241,3 +247,20 @@ def test_every_call_spends_the_organizations_shared_hourly_budget(
         assert clients[1].budget.used() == [4]
     finally:
         clients[0].budget.reset()
+
+
+def test_a_task_create_that_meets_a_server_error_is_not_sent_twice(hubstaff: HubstaffBox) -> None:
+    calls: list[Any] = []
+    client = client_for(hubstaff, on_call=calls.append, sleep=lambda s: None)
+    client.me()
+    hubstaff.sandbox.set_faults("hubstaff", "*", error_rate=1.0)
+    try:
+        with pytest.raises(ServerError):
+            client.create_task(HUBSTAFF_PROJECT, {"summary": "only once"})
+        with pytest.raises(ServerError):
+            client.get_task(500001)
+    finally:
+        hubstaff.sandbox.clear_faults()
+    attempts = {c.operation: c.attempts for c in calls}
+    assert attempts["create task"] == 1  # a 5xx may hide a created task: no blind retry of the POST
+    assert attempts["get task"] == 5  # reads are retried up to the cap
