@@ -256,6 +256,9 @@ class ConnectionTokenStore:
     - `load()`: re-reads the secrets from the database (never a cached copy), plus `expires_at` (an aware
       datetime or None) so a caller can decide whether the refresh is still needed.
     - `save()`: one UPDATE writes the new secrets (merged over the old ones) and the expiry together.
+
+    Call API clients outside `transaction.atomic()`: a refresh saved inside an outer transaction that then rolls
+    back would lose the rotated refresh token (the old one is already dead at the provider).
     """
 
     def __init__(self, connection_id: int, *, redis_client: Any = None) -> None:
