@@ -120,6 +120,12 @@ class Emulator:
         self.log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def contact_ids(emulator: Emulator, n: int = 500) -> list[str]:
     import requests
 
@@ -261,18 +267,25 @@ def wrk_phase(
         + "}\n"
         + WRK_SCRIPT % {"token": TOKEN, "location": LOCATION}
     )
+    cpu_before = cpu_seconds(emulator.proc.pid)
     run = subprocess.run(
         [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), emulator.url],
         capture_output=True,
         text=True,
         check=True,
     )
+    cpu_used = cpu_seconds(emulator.proc.pid) - cpu_before
     rps = re.search(r"Requests/sec:\s+([\d.]+)", run.stdout)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", run.stdout)
     total = re.search(r"(\d+) requests in", run.stdout)
     latency = re.search(r"Latency\s+([\d.]+\w+)\s+([\d.]+\w+)\s+([\d.]+\w+)", run.stdout)
+    served = int(total.group(1)) if total else 0
     return {
         "emulator_rps": float(rps.group(1)) if rps else None,
+        # requests served per second of CPU the emulator process used: what one free core sustains, independent
+        # of how many other processes compete for the machine while the benchmark runs
+        "emulator_rps_per_cpu_second": round(served / cpu_used, 1) if cpu_used > 0 else None,
+        "emulator_cpu_s": round(cpu_used, 2),
         "wrk": {
             "threads": 1,
             "connections": connections,
