@@ -76,6 +76,14 @@ def inbound_events_prune_task() -> int:
     return events.inbound_events_prune()
 
 
+@shared_task(name="contacts_sync.tasks.connection_webhook_register_task")
+def connection_webhook_register_task(connection_id: int, target_url: str) -> str:
+    """Register our webhook URL with the app (Hubstaff): create, wait for the handshake, activate."""
+    from contacts_sync.services import events
+
+    return str(events.app_webhook_register(connection_id=connection_id, target_url=target_url)["status"])
+
+
 @shared_task(name="contacts_sync.tasks.reconcile_poll_task")
 def reconcile_poll_task() -> int:
     """Beat, every 5 min: re-read GHL-source syncs that rely on webhooks (GHL drops undelivered events)."""

@@ -9,4 +9,5 @@ urlpatterns = [
     path("syncs/new/", syncs.sync_create, name="sync_create"),
     path("syncs/<int:sync_id>/", syncs.sync_detail, name="sync_detail"),
     path("syncs/<int:sync_id>/run", syncs.sync_run_now, name="sync_run_now"),
+    path("syncs/<int:sync_id>/webhook/register", syncs.sync_webhook_register, name="sync_webhook_register"),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from contacts_sync import selectors
 from contacts_sync.exceptions import ConfigurationError
 from contacts_sync.models import RunTrigger
+from contacts_sync.services import events as event_services
 from contacts_sync.services import runs as run_services
 from contacts_sync.services import scheduling
 from contacts_sync.services import status as status_services
@@ -114,12 +116,14 @@ def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
             _save_settings(request, detail, form)
             messages.success(request, "Settings saved.")
             return _go(request, reverse("dashboard:sync_detail", args=[sync_id]))
+    registrable = detail.sync.source_connection.provider in event_services.WEBHOOK_REGISTRATION_PROVIDERS
     ctx = {
         "d": detail,
         "sync": detail.sync,
         "form": form,
         "active_run": detail.active_run,
         "nav_active": "syncs",
+        "webhook_registrable": registrable,
     }
     return render(request, "syncs/detail.html#settings" if request.htmx else "syncs/detail.html", ctx)
 
@@ -137,4 +141,29 @@ def sync_run_now(request: HttpRequest, sync_id: int) -> HttpResponse:
         messages.warning(request, "A run of this sync is already active; it was not started twice.")
     else:
         messages.success(request, f"Run #{run.pk} queued.")
+    return redirect("dashboard:sync_detail", sync_id=sync_id)
+
+
+def _webhook_url(request: HttpRequest, connection_id: int) -> str:
+    """Where the app must post: SITE_URL when set (behind a proxy), else the URL this request came to."""
+    path = reverse("webhook_connection", args=[connection_id])
+    base = str(getattr(settings, "SITE_URL", "") or "").rstrip("/")
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
+@editor_required
+@require_POST
+def sync_webhook_register(request: HttpRequest, sync_id: int) -> HttpResponse:
+    connection = _detail(sync_id).sync.source_connection
+    url = _webhook_url(request, connection.pk)
+    try:
+        event_services.app_webhook_register_enqueue(connection=connection, target_url=url, user=request.user)
+    except event_services.WebhookRejected as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Registering {url} with {connection.get_provider_display()}; "
+            "the status below updates when the app has verified it.",
+        )
     return redirect("dashboard:sync_detail", sync_id=sync_id)

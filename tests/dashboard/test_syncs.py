@@ -308,3 +308,37 @@ def test_a_new_polling_interval_starts_from_now(login: Any, editor: Any) -> None
     assert sync.poll_interval_seconds == 600
     assert sync.next_run_at is not None
     assert sync.next_run_at <= timezone.now() + timedelta(seconds=600)
+
+
+def test_an_editor_starts_the_hubstaff_webhook_registration(
+    login: Any, editor: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.SITE_URL = "https://sync.example.com/"
+    sync = SyncFactory()  # Hubstaff source
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = login(editor).post(reverse("dashboard:sync_webhook_register", args=[sync.pk]), follow=True)
+    conn = Connection.objects.get(pk=sync.source_connection_id)
+    url = f"https://sync.example.com/webhooks/{conn.pk}/"
+    assert conn.config["webhook"]["status"] == "registering"
+    assert conn.config["webhook"]["url"] == url
+    assert len(callbacks) == 1  # the worker task, after the commit
+    assert f"Registering {url}" in response.content.decode()
+
+
+def test_a_ghl_source_has_no_register_button_and_refuses_registration(login: Any, editor: Any) -> None:
+    hub = ConnectionFactory(provider=Provider.HUBSTAFF, auth_kind=AuthKind.API_KEY)
+    sync = SyncFactory(source_connection=ConnectionFactory(), target_connection=hub, target_object="task")
+    client = login(editor)
+    assert (
+        "Register webhook"
+        not in client.get(reverse("dashboard:sync_detail", args=[sync.pk])).content.decode()
+    )
+    response = client.post(reverse("dashboard:sync_webhook_register", args=[sync.pk]), follow=True)
+    assert "webhooks are set up in the app" in response.content.decode()
+    assert "webhook" not in Connection.objects.get(pk=sync.source_connection_id).config
+
+
+def test_a_viewer_cannot_register_a_webhook(login: Any, viewer: Any) -> None:
+    sync = SyncFactory()
+    assert login(viewer).post(reverse("dashboard:sync_webhook_register", args=[sync.pk])).status_code == 403
+    assert "webhook" not in Connection.objects.get(pk=sync.source_connection_id).config
