@@ -88,6 +88,7 @@ def seed() -> dict[str, Any]:
     m.Run.objects.filter(pk=failed_run.pk).update(created_at=now - timedelta(minutes=5))
     failed_run.refresh_from_db()
     _items(failed_run, rng)
+    failed_run.refresh_from_db()
     status.run_finished(run=failed_run)
     paused = SyncFactory(name="HotspotSystem customers → GHL", source_connection=star, **mk, enabled=True)
     status.run_finished(run=RunFactory(sync=paused, status=m.RunStatus.SUCCEEDED, created_count=1))
@@ -123,6 +124,10 @@ def _items(run: m.Run, rng: random.Random) -> None:
             payload={"firstName": f"Vendor {i}", "email": "[redacted]", "phone": "+49 30 1234", "tags": ["upguard"]}
             if action == "failed" else {}))
     m.RunItem.objects.bulk_create(items)
+    by_action = {a: sum(1 for it in items if it.action == a) for a in ("created", "updated", "unchanged", "failed")}
+    m.Run.objects.filter(pk=run.pk).update(read_count=len(items), created_count=by_action["created"],
+                                           updated_count=by_action["updated"],
+                                           unchanged_count=by_action["unchanged"], failed_count=by_action["failed"])
     for status_code, ms, n, attempts in ((200, 180, 12, 1), (201, 220, 5, 1), (503, 1400, 10, 4), (429, 30, 2, 2),
                                          (200, 90, 2, 1)):
         for _ in range(n):
