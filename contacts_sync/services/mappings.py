@@ -121,6 +121,20 @@ def target_fields_for(sync: Sync) -> list[FieldSpec]:
     ]
 
 
+def mapping_rules_current(*, sync: Sync) -> list[dict[str, Any]]:
+    """The rules the editor starts from: the current version's, else the recipe's default mapping."""
+    if sync.mapping_version is not None:
+        return list(sync.mapping_version.rules)
+    from contacts_sync.mapping.defaults import default_rules
+
+    return default_rules(
+        sync.source_connection.provider,
+        sync.source_object,
+        sync.target_connection.provider,
+        sync.target_object,
+    )
+
+
 def mapping_rules_check(*, sync: Sync, rules: list[dict[str, Any]]) -> list[Problem]:
     return validate_rules(rules, target_fields=target_fields_for(sync))
 

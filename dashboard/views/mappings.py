@@ -87,8 +87,7 @@ def _render_editor(request: HttpRequest, context: dict[str, Any]) -> HttpRespons
 def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
     sync = _sync(sync_id)
     if request.method != "POST":
-        rules = list(sync.mapping_version.rules) if sync.mapping_version else []
-        return render(request, EDIT_TEMPLATE, _editor_context(sync, rules))
+        return render(request, EDIT_TEMPLATE, _editor_context(sync, svc.mapping_rules_current(sync=sync)))
     rules, errors = rules_from_post(request.POST)
     action = request.POST.get("action", "refresh")
     save_form = SaveForm(request.POST)

@@ -201,3 +201,11 @@ def test_the_version_page_lists_its_rules_and_the_runs_that_used_it(
     html = client.get(reverse("dashboard:mapping_version", args=[sync.mapping_version.pk])).content.decode()
     assert "Mapping version 1" in html and "<code>emails.0|email|user.email</code>" in html
     assert reverse("dashboard:run_detail", args=[run.pk]) in html
+
+
+def test_a_sync_without_a_version_starts_from_the_recipes_default_mapping(client: Any, editor: Any) -> None:
+    sync = SyncFactory(source_object=m.ObjectKind.TASK, target_object=m.ObjectKind.TASK)
+    client.force_login(editor)
+    html = client.get(reverse("dashboard:mapping_edit", args=[sync.pk])).content.decode()
+    assert "no version saved yet" in html
+    assert 'name="rules-TOTAL_FORMS" value="4"' in html and 'value="due_at|created_at"' in html
