@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from contacts_sync.alerts import rules
 from contacts_sync.alerts.transports import AlertMessage, TransportError, transport_for
+from contacts_sync.logging import log_context
 from contacts_sync.models import Alert, AlertChannel, AlertState, Notification, StatusChange, SyncHealth
 from contacts_sync.services.audit import audit_record
 
@@ -189,7 +190,7 @@ def _handle_recovery(change: StatusChange, result: SendResult) -> None:
 def status_change_process(*, change: StatusChange, result: SendResult | None = None) -> SendResult:
     result = result or SendResult()
     is_conn = change.connection_id is not None and change.sync_id is None
-    with transaction.atomic():
+    with log_context(run_id=change.run_id, sync_id=change.sync_id), transaction.atomic():
         if rules.is_problem(new_status=change.new_status, is_connection=is_conn):
             _handle_problem(change, result)
         elif rules.is_recovery(old_status=change.old_status, new_status=change.new_status, is_connection=is_conn):

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from contacts_sync import selectors
+from contacts_sync.models import SyncHealth
 from dashboard.access import viewer_required
 from dashboard.views.charts import sparkline_svg
 
@@ -33,8 +34,10 @@ def _context() -> dict[str, Any]:
     for tile in ov.tiles:
         tile.spark = sparkline_svg(tile.buckets)  # type: ignore[attr-defined]
     counts: dict[str, int] = {}
+    labels = {**dict(SyncHealth.choices), "running": "Running"}
     for tile in ov.tiles:
-        counts[tile.status] = counts.get(tile.status, 0) + 1
+        label = labels.get(tile.status, tile.status).lower()
+        counts[label] = counts.get(label, 0) + 1
     return {
         "ov": ov,
         "status_counts": sorted(counts.items()),

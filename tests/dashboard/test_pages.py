@@ -79,3 +79,24 @@ def test_anonymous_visitors_are_sent_to_login(client: Any, monitored: dict):
     for url in ("/", "/runs/", f"/runs/{monitored['failed'].pk}/", "/alerts/", "/status/poll"):
         resp = client.get(url)
         assert resp.status_code == 302 and "/accounts/login/" in resp["Location"], url
+
+
+def test_the_run_detail_links_the_mapping_version_it_used(login: Any, viewer: Any, monitored: dict):
+    from tests.factories import MappingVersionFactory
+
+    run = monitored["failed"]
+    version = MappingVersionFactory(sync=run.sync, number=3)
+    run.mapping_version = version
+    run.save()
+    html = login(viewer).get(f"/runs/{run.pk}/").content.decode()
+    assert f'href="/mappings/versions/{version.pk}/" data-link="mapping-version">v3<' in html
+
+
+def test_the_run_list_says_more_than_the_cap_instead_of_counting_everything(login: Any, viewer: Any,
+                                                                           monitored: dict, monkeypatch: Any):
+    from dashboard.views import runs
+
+    monkeypatch.setattr(runs, "RUN_COUNT_CAP", 3)
+    monkeypatch.setattr(runs.selectors, "RUNS_PER_PAGE", 2)
+    html = login(viewer).get("/runs/").content.decode()
+    assert "more than 3 total" in html
