@@ -143,7 +143,7 @@ def _title(change: StatusChange) -> str:
     return f"{getattr(obj, 'name', '?')} {verb}" + (f": {change.reason}" if change.reason else "")
 
 
-def _handle_problem(change: StatusChange, result: SendResult) -> None:
+def _handle_problem(change: StatusChange, result: SendResult) -> AlertMessage | None:
     now = timezone.now()
     window_start = now - flap_window()
     alert = _open_alert_for(change)
@@ -169,32 +169,37 @@ def _handle_problem(change: StatusChange, result: SendResult) -> None:
                                  title=_title(change)[:300], last_notified_at=now)
             notify = True
     if notify:
-        _notify_all(change, _message(change, recovery=False), result)
-    else:
-        result.suppressed += 1
-        log.info("status change %s not announced (flap window)", change.pk)
+        return _message(change, recovery=False)
+    result.suppressed += 1
+    log.info("status change %s not announced (flap window)", change.pk)
+    return None
 
 
-def _handle_recovery(change: StatusChange, result: SendResult) -> None:
+def _handle_recovery(change: StatusChange, result: SendResult) -> AlertMessage | None:
     alert = _open_alert_for(change)
     if alert is None:
-        return  # nobody was told about a problem (or it was resolved by hand): nothing to recover from
+        return None  # nobody was told about a problem (or it was resolved by hand): nothing to recover from
     alert.state, alert.resolved_at = AlertState.RESOLVED, timezone.now()
     alert.save(update_fields=["state", "resolved_at"])
     if alert.suppressed:
         result.suppressed += 1
-        return
-    _notify_all(change, _message(change, recovery=True), result)
+        return None
+    return _message(change, recovery=True)
 
 
 def status_change_process(*, change: StatusChange, result: SendResult | None = None) -> SendResult:
     result = result or SendResult()
     is_conn = change.connection_id is not None and change.sync_id is None
-    with log_context(run_id=change.run_id, sync_id=change.sync_id), transaction.atomic():
-        if rules.is_problem(new_status=change.new_status, is_connection=is_conn):
-            _handle_problem(change, result)
-        elif rules.is_recovery(old_status=change.old_status, new_status=change.new_status, is_connection=is_conn):
-            _handle_recovery(change, result)
+    message = None
+    with log_context(run_id=change.run_id, sync_id=change.sync_id):
+        with transaction.atomic():  # decide under the alert row lock; send after it is released
+            if rules.is_problem(new_status=change.new_status, is_connection=is_conn):
+                message = _handle_problem(change, result)
+            elif rules.is_recovery(old_status=change.old_status, new_status=change.new_status,
+                                   is_connection=is_conn):
+                message = _handle_recovery(change, result)
+        if message is not None:
+            _notify_all(change, message, result)
     return result
 
 
