@@ -77,7 +77,8 @@ class SandboxContext:
         """
         if callback is None:
             assert callable(app)
-            app, callback = self.mounting, app
+            self._resets[self.mounting] = app
+            return
         assert isinstance(app, str)
         self._resets[app] = callback
 

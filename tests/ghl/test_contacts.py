@@ -201,3 +201,11 @@ def test_contacts_are_linked_to_a_business_and_listed_by_it(ghl: GHLClient) -> N
     assert "businessId" not in ghl.get_contact(a["id"])
     with pytest.raises(ValidationError, match="not found"):
         ghl.bulk_business([a["id"]], "no-such-business")
+
+
+def test_a_malformed_search_filter_is_a_validation_error(ghl: GHLClient) -> None:
+    with pytest.raises(ValidationError, match="range needs a value") as info:
+        list(
+            ghl.search_contacts(filters=[{"field": "dateUpdated", "operator": "range", "value": "yesterday"}])
+        )
+    assert info.value.status == 422 and info.value.operation == "search_contacts"

@@ -529,7 +529,10 @@ class GhlEmulator:
             )
         rows = [c for c in loc.contacts.values() if _matches_query(c, body.get("query"))]
         try:
-            rows = [c for c in rows if all(_matches_filter(c, f) for f in body.get("filters") or [])]
+            filters = body.get("filters") or []
+            for f in filters:
+                _matches_filter({}, f)  # the filter's shape is checked even when no contact is left to test
+            rows = [c for c in rows if all(_matches_filter(c, f) for f in filters)]
         except (KeyError, TypeError, ValueError) as e:
             raise unprocessable([f"filters are invalid: {e}"]) from None
         sort = (body.get("sort") or [{"field": "dateAdded", "direction": "asc"}])[0]
@@ -1107,7 +1110,7 @@ def _as_ms(value: Any) -> int:
 
 def _matches_filter(c: dict[str, Any], f: dict[str, Any]) -> bool:
     if "group" in f:
-        results = (_matches_filter(c, sub) for sub in f.get("filters", []))
+        results = [_matches_filter(c, sub) for sub in f.get("filters", [])]
         return any(results) if f["group"].upper() == "OR" else all(results)
     name, op, value = f["field"], f["operator"], f.get("value")
     actual = _field(c, name)
@@ -1116,6 +1119,8 @@ def _matches_filter(c: dict[str, Any], f: dict[str, Any]) -> bool:
     if op == "not_exists":
         return actual in (None, "", [])
     if op == "range":
+        if not isinstance(value, dict) or not set(value) <= {"gt", "gte", "lt", "lte"}:
+            raise ValueError("range needs a value like {gte, lte}")
         if actual in (None, ""):
             return False
         a = iso_ms(actual) if name in DATE_FIELDS else float(actual)

@@ -135,7 +135,9 @@ class Location:
             (self.by_email, (contact.get("email") or "").lower()),
             (self.by_phone, contact.get("phone")),
         ):
-            ids = index.get(key) if key else None
+            if not key:
+                continue
+            ids = index.get(key)
             if ids and contact["id"] in ids:
                 ids.remove(contact["id"])
                 if not ids:
