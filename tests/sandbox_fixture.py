@@ -21,12 +21,14 @@ SANDBOX_TOKEN = "pit-sandbox-token"
 
 
 class Sandbox:
-    def __init__(self, tmp_dir: Path, *extra_args: str) -> None:
+    def __init__(
+        self, tmp_dir: Path, *extra_args: str, location_id: str = SANDBOX_LOCATION, token: str = SANDBOX_TOKEN
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ghl_url = f"{self.url}/ghl"
-        self.location_id = SANDBOX_LOCATION
-        self.token = SANDBOX_TOKEN
+        self.location_id = location_id
+        self.token = token
         self.record_path = tmp_dir / f"exchanges-{self.port}.jsonl"
         self.checked_upto = 0  # bytes of the record file already checked against the spec
         args = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import requests
 
@@ -49,3 +50,27 @@ def test_a_429_storm_answers_429_with_retry_after_until_it_ends(sandbox: Sandbox
 def test_reset_reports_every_emulator_it_reset(sandbox: Sandbox) -> None:
     done = sandbox.admin("POST", "/_admin/reset")["reset"]
     assert "ghl" in done
+
+
+def test_the_command_options_provision_location_token_seed_and_limit(tmp_path: Any) -> None:
+    box = Sandbox(tmp_path, "--seed", "25", "--ghl-rate-limit", "7", location_id="my-loc", token="pit-mine")
+    try:
+        r = requests.post(
+            f"{box.ghl_url}/contacts/search",
+            json={"locationId": "my-loc", "pageLimit": 100},
+            headers={"Authorization": "Bearer pit-mine", "Version": "2021-07-28"},
+            timeout=5,
+        )
+        assert r.status_code == 200 and r.json()["total"] == 25
+        assert r.headers["X-RateLimit-Max"] == "7"
+        default = requests.get(
+            f"{box.ghl_url}/users/",
+            params={"locationId": "sandbox-location"},
+            timeout=5,
+            headers={"Authorization": "Bearer pit-sandbox-token", "Version": "2021-07-28"},
+        )
+        assert default.status_code == 401  # only the location and token given on the command line exist
+    finally:
+        box.stop()
+    _n, problems = box.check_contracts()
+    assert not problems
