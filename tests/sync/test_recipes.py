@@ -39,7 +39,8 @@ def test_hubstaff_tasks_become_tasks_on_the_clients_contact_and_completion_follo
     assert project["client_id"]
     hub, ghl = connections(clean_sandbox, org)
     contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients",
-                                       source_connection=hub, target_connection=ghl)
+                                       source_connection=hub, target_connection=ghl,
+                                       options={"client_status": "all"})  # the seeded client may be archived
     _rules(contacts, CLIENT_RULES)
     assert _run(contacts).status == m.RunStatus.SUCCEEDED
     contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
