@@ -79,7 +79,7 @@ def hourly_chart(points: list[dict[str, Any]], key: str, cls: str, unit: str) ->
     bars, ticks = [], []
     for i, p in enumerate(points):
         hour: datetime = p["hour"]
-        if hour.hour == 0:
+        if hour.hour == 0 and i < len(points) - 12:  # a label needs ~12 bars of room before the right edge
             ticks.append({"x": i * CHART_BAR_W, "label": hour.strftime("%a %d")})
         if p[key]:
             h = p[key] * scale

@@ -70,3 +70,25 @@ def test_the_alert_list_acknowledges_an_alert(page: Any, live_server: Any, edito
     page.wait_for_selector(".message-success")
     assert m.Alert.objects.filter(state=m.AlertState.ACKNOWLEDGED).count() == 1
     assert title.split(":")[0] in page.locator(".message-success").inner_text()
+
+
+def test_an_admin_adds_a_channel_through_the_htmx_form_after_a_mistake(page: Any, live_server: Any,
+                                                                        admin_user: Any, tmp_path: Path):
+    data = seed()
+    browser_login(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/alerts/channels/")
+    page.fill("input[name=name]", "On-call mail")
+    page.select_option("select[name=kind]", "email")
+    page.fill("input[name=target]", "oncall@example, ops@example.com")
+    page.click("#channel-form button[type=submit]")
+    page.wait_for_selector("#channel-form .errorlist")
+    assert "is not an email address" in page.locator("#channel-form").inner_text()
+    assert page.locator("input[name=name]").input_value() == "On-call mail"  # nothing typed was lost
+    page.fill("input[name=target]", "oncall@example.com, ops@example.com")
+    page.click("#channel-form button[type=submit]")
+    page.wait_for_selector("tr[data-channel-id]")
+    assert m.AlertChannel.objects.get().target == "oncall@example.com, ops@example.com"
+    shot(page, "channels.png", tmp_path)
+    page.goto(f"{live_server.url}/runs/?sync={data['failing'].pk}")
+    assert page.locator("#sync-chart svg").count() == 2
+    shot(page, "run-list.png", tmp_path)
