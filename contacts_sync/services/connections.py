@@ -448,12 +448,9 @@ def _probe(connection: Connection) -> str:
 
 def _classify_failure(connection: Connection, exc: BaseException) -> str:
     from contacts_sync.apiclient.errors import AuthError, ScopeError
+    from contacts_sync.ghl.oauth import OAuthError
 
-    try:
-        from contacts_sync.ghl.oauth import OAuthError
-    except ImportError:  # pragma: no cover - the GHL package is part of the product
-        OAuthError = ()  # type: ignore[assignment]  # noqa: N806
-    if OAuthError and isinstance(exc, OAuthError):
+    if isinstance(exc, OAuthError):
         return ConnectionStatus.NEEDS_REAUTH if exc.permanent else ConnectionStatus.ERROR
     if (
         isinstance(exc, AuthError)
