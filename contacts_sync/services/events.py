@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -221,24 +221,26 @@ def inbound_event_store(
 
     A pending event is handed to `inbound_event_process_task` once the transaction commits.
     """
-    with transaction.atomic():
-        event, created = InboundEvent.objects.get_or_create(
-            provider=provider,
-            event_id=event_id[:200],
-            defaults={
-                "event_type": event_type[:100],
-                "account_id": account_id[:200],
-                "connection": connection,
-                "headers": _safe_headers(headers),
-                "body": _body_text(body),
-                "status": status,
-                "error": error,
-                "processed_at": timezone.now() if status != EventStatus.PENDING else None,
-            },
-        )
-        if created and status == EventStatus.PENDING:
-            _enqueue_processing(event.pk)
-    return event, created
+    # One INSERT; the unique (provider, event_id) constraint decides races between two deliveries.
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                provider=provider,
+                event_id=event_id[:200],
+                event_type=event_type[:100],
+                account_id=account_id[:200],
+                connection=connection,
+                headers=_safe_headers(headers),
+                body=_body_text(body),
+                status=status,
+                error=error,
+                processed_at=timezone.now() if status != EventStatus.PENDING else None,
+            )
+            if status == EventStatus.PENDING:
+                _enqueue_processing(event.pk)
+    except IntegrityError:
+        return InboundEvent.objects.get(provider=provider, event_id=event_id[:200]), False
+    return event, True
 
 
 def _parse_json(body: bytes) -> dict[str, Any] | str:
@@ -306,7 +308,8 @@ def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetim
         return Received(event=known, duplicate=True)  # a replay, even a stale one, changes nothing
     _check_fresh(parsed, now or timezone.now())
     connection = (
-        Connection.objects.filter(provider=Provider.GHL, external_account_id=location_id)
+        Connection.objects.only("pk")  # never load (decrypt) the secrets just to link the event
+        .filter(provider=Provider.GHL, external_account_id=location_id)
         .order_by("pk")
         .first()
         if location_id
