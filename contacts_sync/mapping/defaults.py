@@ -81,15 +81,15 @@ def _ghl_note(*, body: str | None = None, template: str | None = None) -> list[d
 
 _DEFAULTS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
     # Hubstaff clients (name = the client) and members (user.name / first_name + last_name).
+    # Hubstaff clients are companies (no person name to split); members carry user.first_name/last_name.
     ("hubstaff", "contact", "ghl", "contact"): [
-        *_contact(
-            name="name|user.name",
-            email="emails.0|email|user.email",
-            phone="phone|user.phone",
-            company=None,
-            source_label="Hubstaff",
-        ),
+        rule("name", source="name|user.name", transforms=["trim"]),
+        rule("firstName", source="user.first_name", transforms=["trim"]),
+        rule("lastName", source="user.last_name", transforms=["trim"]),
+        rule("email", source="emails.0|email|user.email", transforms=["email"]),
+        rule("phone", source="phone|user.phone", transforms=["e164"], on_invalid="skip"),
         rule("companyName", source="company|name", transforms=["trim", ("truncate", {"length": 255})]),
+        rule("source", constant="Hubstaff"),
     ],
     ("hubstaff", "task", "ghl", "task"): _ghl_task(
         title="summary", due="due_at|created_at", status="status", body="details"

@@ -27,7 +27,24 @@ def test_a_hubstaff_client_maps_to_a_ghl_contact_with_name_email_phone_company()
     assert result.payload["email"] == "ops@acme.example"
     assert result.payload["phone"] == "+14155552671"
     assert result.payload["companyName"] == "Acme Corp"
-    assert result.payload["firstName"] == "Acme"
+    assert (
+        result.payload["name"] == "Acme Corp" and "firstName" not in result.payload
+    )  # a client is a company
+
+
+def test_a_hubstaff_member_maps_its_first_and_last_name() -> None:
+    member = {
+        "user_id": 7,
+        "user": {"name": "Jane Doe", "first_name": "Jane", "last_name": "Doe", "email": "Jane@Example.com"},
+    }
+    result = apply(member, default_rules("hubstaff", "contact", "ghl", "contact"))
+    assert result.ok, result.problems
+    assert {k: result.payload[k] for k in ("name", "firstName", "lastName", "email")} == {
+        "name": "Jane Doe",
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "email": "jane@example.com",
+    }
 
 
 def test_a_hubstaff_task_maps_to_a_ghl_task_with_title_due_date_completed_body() -> None:

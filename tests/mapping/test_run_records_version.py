@@ -16,7 +16,7 @@ from contacts_sync.services.runs import run_enqueue, run_execute
 from tests.factories import ConnectionFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db
-NAME_TARGETS = {"firstName", "lastName", "companyName", "source"}
+NAME_TARGETS = {"name", "firstName", "lastName", "companyName", "source"}
 
 
 def small_hubstaff_sync(sandbox: Any) -> m.Sync:
