@@ -172,3 +172,15 @@ def test_a_queued_run_whose_message_was_lost_is_sent_again_once_per_interval() -
     runs.runs_reap()
     run.refresh_from_db()
     assert run.checkpoint["resent_at"] == first  # not again within the interval
+
+
+@pytest.mark.django_db
+def test_a_run_that_cannot_start_is_failed_with_the_reason_and_the_sync_shows_it() -> None:
+    sync = SyncFactory(target_connection__secrets={})  # a GHL connection whose token was removed
+    run = RunFactory(sync=sync, status=m.RunStatus.QUEUED, finished_at=None, started_at=None)
+    runs.run_execute(run_id=run.pk, worker="w")
+    run.refresh_from_db()
+    sync.refresh_from_db()
+    assert run.status == m.RunStatus.FAILED and run.error_summary.startswith("Could not start")
+    assert run.finished_at is not None
+    assert sync.health == m.SyncHealth.FAILING
