@@ -102,3 +102,25 @@ def test_a_critical_ghl_contact_opens_one_hubstaff_task_and_others_do_not(
     again = _run(sync)
     assert again.unchanged_count == 1 and again.created_count == 0
     assert len(org.get(f"/projects/{project['id']}/tasks")["tasks"]) == 1
+
+
+def test_the_same_contact_event_delivered_five_times_makes_one_hubstaff_task(
+        clean_sandbox: Any, celery_worker: Any) -> None:
+    import json
+
+    org = HubstaffOrg(clean_sandbox, seeded_clients=0)
+    project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
+    hub, ghl = connections(clean_sandbox, org)
+    sync = sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="critical",
+                                   source_connection=ghl, target_connection=hub,
+                                   options={"project_id": project["id"]})
+    body = json.dumps({"type": "ContactTagUpdate", "locationId": clean_sandbox.location_id, "id": "c-77",
+                       "name": "Grace", "email": "grace@crit.example", "tags": ["critical"]})
+    finished = []
+    for n in range(5):
+        event = m.InboundEvent.objects.create(provider="ghl", event_id=f"replay-{n}", event_type="ContactTagUpdate",
+                                              account_id=clean_sandbox.location_id, body=body)
+        finished.append(wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.WEBHOOK, event=event)))
+    assert [r.created_count for r in finished] == [1, 0, 0, 0, 0]
+    assert all(r.read_count == 1 for r in finished)
+    assert [t["summary"] for t in org.get(f"/projects/{project['id']}/tasks")["tasks"]] == ["Follow up: Grace"]
