@@ -159,3 +159,43 @@ def test_a_custom_app_gets_a_webhook_secret_shown_once(page, live_server, clean_
     assert shown.startswith("whsec_") and connection.secrets["webhook_secret"] == shown
     page.click("text=I have copied it")
     assert shown not in page.content()
+
+
+def test_a_connection_that_needs_reauth_is_reconnected_through_consent_and_keeps_its_syncs(
+    page, live_server, clean_sandbox, admin_user, oauth_settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contacts_sync.services import connections as svc
+    from tests.factories import SyncFactory
+
+    login(page, live_server, admin_user)
+    start_oauth(page, live_server, clean_sandbox)
+    page.click(f"a.choose:has-text('{clean_sandbox.location_id}')")
+    page.wait_for_url(f"{live_server.url}/connections/*/")
+    connection = Connection.objects.get()
+    sync = SyncFactory(target_connection=connection)
+    clean_sandbox.admin(
+        "POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": False}
+    )
+    Connection.objects.filter(pk=connection.pk).update(token_expires_at=timezone.now() - timedelta(minutes=1))
+    svc.connection_check(connection=connection)
+    clean_sandbox.admin(
+        "POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": True}
+    )
+
+    page.goto(f"{live_server.url}/connections/")
+    cell = page.locator(f"#conn-status-{connection.pk}")
+    assert cell.locator(".badge").inner_text() == "Needs re-auth"
+    assert "Location is not active" in cell.inner_text()
+    cell.get_by_role("link", name="Connect again →").click()
+    assert page.input_value("input[name=name]") == "Main location"
+    page.click("button:has-text('Continue to HighLevel')")
+    page.click(f"a.choose:has-text('{clean_sandbox.location_id}')")
+    page.wait_for_url(f"{live_server.url}/connections/{connection.pk}/")
+    assert page.locator(".conn-status .badge").first.inner_text() == "Connected"
+    assert Connection.objects.filter(provider="ghl").count() == 1
+    sync.refresh_from_db()
+    assert sync.target_connection_id == connection.pk and sync.health != "needs_reauth"
