@@ -104,7 +104,7 @@ class SyncSettingsForm(forms.Form):
         return _clean_options(self.cleaned_data.get("options") or "")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("mode") == SyncMode.BACKFILL and not data.get("backfill_from"):
             self.add_error("backfill_from", "Pick the date to backfill from.")
         if data.get("mode") != SyncMode.BACKFILL:

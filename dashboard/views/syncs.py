@@ -83,7 +83,7 @@ def sync_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Sync “{sync.name}” created with the recipe's default mapping.")
             return _go(request, reverse("dashboard:sync_detail", args=[sync.pk]))
-    ctx = {"recipe": recipe, "form": form, "nav_active": "syncs"}
+    ctx: dict[str, Any] = {"recipe": recipe, "form": form, "nav_active": "syncs"}
     return render(request, "syncs/create.html#form" if request.htmx else "syncs/create.html", ctx)
 
 
