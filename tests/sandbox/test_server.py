@@ -74,3 +74,16 @@ def test_the_command_options_provision_location_token_seed_and_limit(tmp_path: A
         box.stop()
     _n, problems = box.check_contracts()
     assert not problems
+
+
+def test_injected_latency_slows_only_the_chosen_account(sandbox: Sandbox) -> None:
+    headers = {"Authorization": f"Bearer {sandbox.token}", "Version": "2021-07-28"}
+    url = f"{sandbox.ghl_url}/users/?locationId={sandbox.location_id}"
+    try:
+        sandbox.set_faults("ghl", sandbox.location_id, latency_ms=400)
+        started = time.monotonic()
+        assert requests.get(url, headers=headers, timeout=5).status_code == 200
+        assert time.monotonic() - started >= 0.4
+        assert sandbox.admin("GET", "/_admin/faults")["faults"][0]["latency_ms"] == 400
+    finally:
+        sandbox.clear_faults()
