@@ -124,3 +124,25 @@ def test_the_same_contact_event_delivered_five_times_makes_one_hubstaff_task(
     assert [r.created_count for r in finished] == [1, 0, 0, 0, 0]
     assert all(r.read_count == 1 for r in finished)
     assert [t["summary"] for t in org.get(f"/projects/{project['id']}/tasks")["tasks"]] == ["Follow up: Grace"]
+
+
+def test_hubstaff_notes_become_notes_on_the_clients_contact_once(clean_sandbox: Any, celery_worker: Any) -> None:
+    org = HubstaffOrg(clean_sandbox, seeded_clients=1, seeded_tasks=2, seeded_notes=6)
+    project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
+    hub, ghl = connections(clean_sandbox, org)
+    contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients",
+                                       source_connection=hub, target_connection=ghl,
+                                       options={"client_status": "all"})
+    _rules(contacts, CLIENT_RULES)
+    assert _run(contacts).status == m.RunStatus.SUCCEEDED
+    contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
+    notes = sync_create_from_recipe(recipe="hubstaff_note_to_ghl_note", name="notes", source_connection=hub,
+                                    target_connection=ghl, options={"notes_lookback_days": 120})
+    run = _run(notes)
+    assert run.status == m.RunStatus.SUCCEEDED, run.error_summary
+    assert run.created_count == 6
+    in_ghl = GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]
+    assert len(in_ghl) == 6 and all("(Hubstaff," in n["body"] for n in in_ghl)
+    again = _run(notes)
+    assert (again.unchanged_count, again.created_count) == (6, 0)
+    assert len(GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]) == 6
