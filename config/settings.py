@@ -200,6 +200,7 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$", r"^webhooks/"]
 X_FRAME_OPTIONS = "DENY"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.AlwaysSafeExceptionReporterFilter"
 SESSION_COOKIE_HTTPONLY = True
 
 # --- Celery ---------------------------------------------------------------------------------------
