@@ -100,9 +100,9 @@ def _moved(
     positions = [after[k][0] for k in common]
     best: list[list[int]] = []
     for i, pos in enumerate(positions):
-        chain = max((best[j] for j in range(i) if positions[j] < pos), key=len, default=[])
+        chain = max((best[j] for j in range(i) if positions[j] < pos), key=lambda c: len(c), default=[])
         best.append([*chain, i])
-    keep = set(max(best, key=len, default=[]))
+    keep = set(max(best, key=lambda c: len(c), default=[]))
     return {k for i, k in enumerate(common) if i not in keep}
 
 
