@@ -17,7 +17,7 @@ GOOD_SECRET = "k" * 20 + "-production-secret-with-enough-entropy-0123456789abcde
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in {
         "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS", "DATABASE_URL", "REDIS_URL",
-        "CELERY_BROKER_URL", "EMAIL_URL"}}
+        "CELERY_BROKER_URL", "EMAIL_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     base.update({"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]})
     base.update(env)
     base = {k: v for k, v in base.items() if v is not None and v != "<unset>"}
