@@ -111,24 +111,16 @@ def overview_get(*, now: datetime | None = None) -> Overview:
     }
     active = {r.sync_id: r for r in runs_by_id.values() if r.status in ACTIVE_RUN_STATUSES}
     start = _hour_floor(now) - timedelta(hours=SPARKLINE_HOURS - 1)
-    buckets: dict[tuple[int, datetime], tuple[int, int, int]] = {}
-    rows = (
-        Run.objects.filter(created_at__gte=start)
-        .exclude(status__in=ACTIVE_RUN_STATUSES)
-        .annotate(hour=TruncHour("created_at"))
-        .values("sync_id", "hour")
-        .annotate(
-            ok=Count("pk", filter=Q(status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL])),
-            bad=Count("pk", filter=Q(status=RunStatus.FAILED)),
-            moved=Sum(F("created_count") + F("updated_count")),
-        )
-    )
-    for row in rows:
-        buckets[(row["sync_id"], row["hour"])] = (row["ok"], row["bad"], row["moved"] or 0)
-    hours = [start + timedelta(hours=i) for i in range(SPARKLINE_HOURS)]
+    first_hour = int(start.timestamp()) // 3600
+    buckets: dict[tuple[int, int], tuple[int, int, int]] = {}
+    # Hours as integers (epoch / 3600): no time-zone conversion of ~1,000 datetimes per page.
+    with db.cursor() as cur:
+        cur.execute(_SPARK_SQL, [start, [str(s.value) for s in ACTIVE_RUN_STATUSES]])
+        for sync_id, hour, ok, bad, moved in cur.fetchall():
+            buckets[(sync_id, int(hour) - first_hour)] = (ok, bad, moved or 0)
     tiles = []
     for s in syncs:
-        series = [buckets.get((s.pk, h), (0, 0, 0)) for h in hours]
+        series = [buckets.get((s.pk, i), (0, 0, 0)) for i in range(SPARKLINE_HOURS)]
         tiles.append(Tile(
             sync=s, active_run=active.get(s.pk), last_run=runs_by_id.get(s.last_run_id),
             moved_24h=sum(b[2] for b in series), failed_runs_24h=sum(b[1] for b in series),
@@ -142,6 +134,16 @@ def overview_get(*, now: datetime | None = None) -> Overview:
     return Overview(tiles=tiles, connections=connections, open_alerts=open_alerts, any_active=bool(active),
                     token=status_token())
 
+
+_SPARK_SQL = """
+SELECT sync_id, floor(extract(epoch FROM created_at) / 3600) AS hour,
+       count(*) FILTER (WHERE status IN ('succeeded', 'partial')),
+       count(*) FILTER (WHERE status = 'failed'),
+       sum(created_count + updated_count)
+FROM contacts_sync_run
+WHERE created_at >= %s AND NOT (status = ANY(%s))
+GROUP BY 1, 2
+"""
 
 _TOKEN_SQL = """
 SELECT

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from contacts_sync import selectors
 from contacts_sync.models import SyncHealth
@@ -21,6 +22,22 @@ from dashboard.views.charts import sparkline_svg
 # notices a run started by the scheduler or a webhook without anyone reloading the page.
 ACTIVE_POLL_SECONDS = 5
 IDLE_POLL_SECONDS = 30
+
+
+class _LazyUrls(dict):  # type: ignore[type-arg]
+    """URL (prefix, suffix) pairs reversed once, not 3 x 40 `{% url %}` tags per overview render."""
+
+    def __missing__(self, key: str) -> Any:
+        names = {"sync": "dashboard:sync_detail", "run": "dashboard:run_detail"}
+        if key == "runs":
+            value: Any = reverse("dashboard:run_list")
+        else:
+            value = tuple(reverse(names[key], args=[987654321]).split("987654321"))
+        self[key] = value
+        return value
+
+
+_URLS = _LazyUrls()
 
 
 def prime_user(request: HttpRequest) -> None:
@@ -40,6 +57,7 @@ def _context() -> dict[str, Any]:
         counts[label] = counts.get(label, 0) + 1
     return {
         "ov": ov,
+        "urls": _URLS,
         "status_counts": sorted(counts.items()),
         "poll_seconds": ACTIVE_POLL_SECONDS if ov.any_active else IDLE_POLL_SECONDS,
         "nav_active": "overview",
