@@ -342,3 +342,27 @@ def test_a_viewer_cannot_register_a_webhook(login: Any, viewer: Any) -> None:
     sync = SyncFactory()
     assert login(viewer).post(reverse("dashboard:sync_webhook_register", args=[sync.pk])).status_code == 403
     assert "webhook" not in Connection.objects.get(pk=sync.source_connection_id).config
+
+
+def test_the_list_and_detail_cost_the_same_queries_for_many_syncs(login: Any, viewer: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(viewer)
+    first = SyncFactory()
+    RunFactory(sync=first)
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    list_one, detail_one = (
+        queries(reverse("dashboard:sync_list")),
+        queries(reverse("dashboard:sync_detail", args=[first.pk])),
+    )
+    for _ in range(10):
+        RunFactory(sync=SyncFactory())
+        RunFactory(sync=first)
+    assert queries(reverse("dashboard:sync_list")) == list_one
+    assert queries(reverse("dashboard:sync_detail", args=[first.pk])) == detail_one
