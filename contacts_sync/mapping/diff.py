@@ -29,8 +29,11 @@ def describe_source(rule: dict[str, Any]) -> str:
 
 
 def describe_transforms(rule: dict[str, Any]) -> str:
+    steps = rule.get("transforms") or []
+    if not isinstance(steps, list):
+        return _short(steps)
     parts = []
-    for step in rule.get("transforms") or []:
+    for step in steps:
         if isinstance(step, str):
             parts.append(step)
         elif isinstance(step, dict):
@@ -102,7 +105,8 @@ def _moved(
     for i, pos in enumerate(positions):
         chain = max((best[j] for j in range(i) if positions[j] < pos), key=lambda c: len(c), default=[])
         best.append([*chain, i])
-    keep = set(max(best, key=lambda c: len(c), default=[]))
+    longest: list[int] = max(best, key=lambda c: len(c)) if best else []
+    keep = set(longest)
     return {k for i, k in enumerate(common) if i not in keep}
 
 
