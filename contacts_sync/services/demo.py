@@ -37,6 +37,8 @@ FAULTY_ORG = "1002"
 FAULTY_CLIENTS = 120
 # Task and note syncs start this long after the contact syncs (their records attach to those contacts).
 CHILD_SYNCS_DELAY_SECONDS = 90
+# Seeded syncs are not due for the dispatcher before this (the sandbox starts after the seed).
+SEED_HOLD_SECONDS = 300
 DEMO_START_TASK = "contacts_sync.tasks.demo_start_task"
 # Emulator admin calls are local; anything slower means the sandbox is not up yet.
 ADMIN_TIMEOUT_SECONDS = 5
@@ -101,6 +103,8 @@ def demo_seed(*, admin_email: str) -> list[Sync]:
                                                target_connection=target, options=options, user=user)
             # The sandbox starts empty each time: links to its old records would hide work from the new one.
             RecordLink.objects.filter(sync=sync).delete()
+            # demo_start_task starts the first runs once the sandbox is up; the dispatcher must not beat it to it
+            Sync.objects.filter(pk=sync.pk).update(next_run_at=timezone.now() + timedelta(seconds=SEED_HOLD_SECONDS))
             syncs.append(sync)
         transaction.on_commit(lambda: current_app.send_task(DEMO_START_TASK))
     return syncs
@@ -143,4 +147,7 @@ def demo_start() -> list[int]:
         run = run_enqueue(sync=sync, trigger=RunTrigger.MANUAL)
         if run is not None:
             started.append(run.pk)
+        if sync.poll_interval_seconds:
+            Sync.objects.filter(pk=sync.pk).update(
+                next_run_at=timezone.now() + timedelta(seconds=sync.poll_interval_seconds))
     return started
