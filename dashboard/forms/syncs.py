@@ -59,9 +59,9 @@ class SyncCreateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.recipe = recipe
         self.fields["source_connection"].queryset = sources
-        self.fields["source_connection"].label = f"Source: a {recipe.source_label} connection"
+        self.fields["source_connection"].label = f"Source: {recipe.source_label} connection"
         self.fields["target_connection"].queryset = targets
-        self.fields["target_connection"].label = f"Target: a {recipe.target_label} connection"
+        self.fields["target_connection"].label = f"Target: {recipe.target_label} connection"
         if "webhook" not in recipe.triggers:
             del self.fields["webhook_trigger"]
         if "poll" not in recipe.triggers:
