@@ -366,3 +366,12 @@ def test_the_list_and_detail_cost_the_same_queries_for_many_syncs(login: Any, vi
         RunFactory(sync=first)
     assert queries(reverse("dashboard:sync_list")) == list_one
     assert queries(reverse("dashboard:sync_detail", args=[first.pk])) == detail_one
+
+
+def test_an_admin_may_do_what_an_editor_does(login: Any, admin_user: Any, connections: Any) -> None:
+    hub, ghl = connections
+    client = login(admin_user)
+    assert client.post(reverse("dashboard:sync_create"), create_payload(hub, ghl)).status_code == 302
+    sync = Sync.objects.get()
+    assert client.post(reverse("dashboard:sync_run_now", args=[sync.pk])).status_code == 302
+    assert Run.objects.filter(sync=sync, trigger=RunTrigger.MANUAL).count() == 1
