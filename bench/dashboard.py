@@ -224,11 +224,13 @@ def main() -> None:
     ap.add_argument("--syncs", type=int, default=40)
     ap.add_argument("-n", type=int, default=40, help="timed requests per page")
     ap.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    ap.add_argument("--reuse", default="", help="measure again on a database kept by --keep (no seeding)")
     args = ap.parse_args()
 
     load_before = round(os.getloadavg()[0], 2)  # the numbers are only as quiet as the machine
-    name = f"cs_bench_dashboard_{os.getpid()}"
-    _create_db(name)
+    name = args.reuse or f"cs_bench_dashboard_{os.getpid()}"
+    if not args.reuse:
+        _create_db(name)
     os.environ["DATABASE_URL"] = _db_url(name)
     os.environ.setdefault("DEBUG", "true")
     try:
@@ -242,10 +244,20 @@ def main() -> None:
         settings.ALLOWED_HOSTS = ["*"]
         settings.DEBUG = False  # production-like: no query log, no template debug info (set before any render)
         call_command("migrate", verbosity=0, interactive=False)
-        seeded = _seed(args)
+        from django.contrib.auth import get_user_model
+
         from contacts_sync.services.users import user_create
 
-        user = user_create(email="bench@example.com", role="Viewer", password="bench-password-123")
+        if args.reuse:
+            from contacts_sync.models import ApiCall, Run, RunItem
+
+            big = Run.objects.filter(status="failed").order_by("-id").values_list("id", flat=True).first()
+            seeded = {"runs": Run.objects.count(), "run_items": RunItem.objects.count(),
+                      "api_calls": ApiCall.objects.count(), "big_run_id": big, "reused": name}
+            user = get_user_model().objects.get(email="bench@example.com")
+        else:
+            seeded = _seed(args)
+            user = user_create(email="bench@example.com", role="Viewer", password="bench-password-123")
         client = Client()
         client.force_login(user)
         pages = {label: _measure(client, url, args.n) for label, url in _pages(seeded["big_run_id"])}
@@ -268,7 +280,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not args.keep and not args.reuse:
             _drop_db(name)
     print(json.dumps(result, indent=None if args.json else 2))
 
