@@ -306,3 +306,20 @@ def test_the_webhook_url_can_be_set_per_location_by_the_admin_endpoint(
 def test_the_public_key_is_served_for_configuring_the_service(sandbox: Sandbox) -> None:
     pem = requests.get(f"{sandbox.ghl_url}/_admin/public-key", timeout=5).text
     assert pem == (KEYS / "ghl-webhook-ed25519-public.pem").read_text()
+
+
+def test_a_location_can_send_the_legacy_rsa_signature_too(sandbox: Sandbox, receiver: Receiver) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    loc = Loc(sandbox, webhookUrl=receiver.url, signatures="rsa")
+    loc.call("POST", "/contacts/", json={"locationId": loc.id, "email": "rsa@example.com"})
+    wait_until(lambda: receiver.received, timeout=10, what="webhook")
+    headers, body = receiver.received[0]
+    assert "x-ghl-signature" not in headers  # legacy only: exercises the service's fallback
+    rsa_key = load_pem_public_key((KEYS / "ghl-webhook-rsa-public.pem").read_bytes())
+    rsa_key.verify(base64.b64decode(headers["x-wh-signature"]), body, padding.PKCS1v15(), hashes.SHA256())
+    bad = requests.post(
+        f"{sandbox.url}/ghl/_admin/locations", json={"id": loc.id, "signatures": "md5"}, timeout=5
+    )
+    assert bad.status_code == 400

@@ -55,6 +55,8 @@ SEARCH_MAX_PAGE_LIMIT = 500
 LIST_MAX_LIMIT = 100  # GET /contacts/ (deprecated)
 DELIVERY_LOG_SIZE = 500
 KEY_PATH = Path(__file__).resolve().parent.parent / "keys" / "ghl-webhook-ed25519-private.pem"
+RSA_KEY_PATH = KEY_PATH.parent / "ghl-webhook-rsa-private.pem"
+SIGNATURE_MODES = ("ed25519", "both", "rsa")
 
 Result = tuple[int, Any, list[dict[str, Any]]]  # status, body, webhook events
 
@@ -112,6 +114,7 @@ class GhlEmulator:
         self.ctx = ctx
         self.options = ctx.options
         self.signing_key: Ed25519PrivateKey = load_pem_private_key(KEY_PATH.read_bytes(), None)  # type: ignore[assignment]
+        self.rsa_key: Any = load_pem_private_key(RSA_KEY_PATH.read_bytes(), None)
         self.state = GhlState()
         self.reset()
 
@@ -387,6 +390,21 @@ class GhlEmulator:
     def sign(self, body: bytes) -> str:
         return base64.b64encode(self.signing_key.sign(body)).decode()
 
+    def sign_legacy(self, body: bytes) -> str:
+        """The legacy x-wh-signature: base64 RSA-SHA256 (PKCS#1 v1.5) over the raw body."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        return base64.b64encode(self.rsa_key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+    def signature_headers(self, loc: Location, body: bytes) -> dict[str, str]:
+        headers = {}
+        if loc.signatures in ("ed25519", "both"):
+            headers["x-ghl-signature"] = self.sign(body)
+        if loc.signatures in ("both", "rsa"):
+            headers["x-wh-signature"] = self.sign_legacy(body)
+        return headers
+
     def _deliver_task(self, loc: Location, events: list[dict[str, Any]]) -> BackgroundTask | None:
         url = loc.webhook_url or self.options.webhook_url
         if not url:
@@ -420,7 +438,7 @@ class GhlEmulator:
                         content=body,
                         headers={
                             "Content-Type": "application/json",
-                            "x-ghl-signature": self.sign(body),
+                            **self.signature_headers(loc, body),
                             "User-Agent": "GoHighLevel-Webhooks (sandbox)",
                         },
                     )
@@ -870,7 +888,7 @@ class GhlEmulator:
 
     # ===== admin (sandbox only) =========================================================================
     async def admin_locations(self, request: Request) -> Response:
-        """POST {id, name?, allowDuplicates?, active?, webhookUrl?, companyId?, token?, scopes?, seed?}."""
+        """POST {id, name?, allowDuplicates?, active?, webhookUrl?, companyId?, signatures?, token?, scopes?, seed?}."""
         b = await request.json()
         lid = b.get("id") or new_id()
         kw: dict[str, Any] = {}
@@ -880,9 +898,12 @@ class GhlEmulator:
             ("active", "active"),
             ("webhookUrl", "webhook_url"),
             ("companyId", "company_id"),
+            ("signatures", "signatures"),
         ):
             if src in b:
                 kw[dst] = b[src]
+        if kw.get("signatures", "ed25519") not in SIGNATURE_MODES:
+            return JSONResponse({"error": f"signatures must be one of {SIGNATURE_MODES}"}, status_code=400)
         loc = self.state.add_location(lid, **kw)
         seed_reference_data(loc, random.Random(b.get("seedValue", 1)))
         if b.get("token"):

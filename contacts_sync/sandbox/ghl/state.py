@@ -105,6 +105,9 @@ class Location:
     allow_duplicates: bool = False
     active: bool = True
     webhook_url: str = ""
+    signatures: str = (
+        "ed25519"  # ed25519 (x-ghl-signature) | both (+ legacy x-wh-signature) | rsa (legacy only)
+    )
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_email: dict[str, list[str]] = field(default_factory=dict)
     by_phone: dict[str, list[str]] = field(default_factory=dict)
