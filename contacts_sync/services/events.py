@@ -187,8 +187,17 @@ def hmac_sha256_hex_matches(*, secret: str, body: bytes, signature: str) -> bool
 # --- storing ---------------------------------------------------------------------------------------------
 
 
+def _pg_text(value: Any, limit: int) -> str:
+    """PostgreSQL text cannot hold NUL (a signed body may carry one in any field): keep it visible as \\x00."""
+    return str(value).replace("\x00", "\\x00")[:limit]
+
+
 def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k.lower(): str(v)[:500] for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
+    return {
+        _pg_text(k.lower(), 100): _pg_text(v, 500)
+        for k, v in headers.items()
+        if k.lower() not in SECRET_HEADERS
+    }
 
 
 def _body_text(body: bytes) -> str:
@@ -221,25 +230,26 @@ def inbound_event_store(
 
     A pending event is handed to `inbound_event_process_task` once the transaction commits.
     """
+    event_id = _pg_text(event_id, 200)
     # One INSERT; the unique (provider, event_id) constraint decides races between two deliveries.
     try:
         with transaction.atomic():
             event = InboundEvent.objects.create(
                 provider=provider,
-                event_id=event_id[:200],
-                event_type=event_type[:100],
-                account_id=account_id[:200],
+                event_id=event_id,
+                event_type=_pg_text(event_type, 100),
+                account_id=_pg_text(account_id, 200),
                 connection=connection,
                 headers=_safe_headers(headers),
                 body=_body_text(body),
                 status=status,
-                error=error,
+                error=_pg_text(error, 2000),
                 processed_at=timezone.now() if status != EventStatus.PENDING else None,
             )
             if status == EventStatus.PENDING:
                 _enqueue_processing(event.pk)
     except IntegrityError:
-        return InboundEvent.objects.get(provider=provider, event_id=event_id[:200]), False
+        return InboundEvent.objects.get(provider=provider, event_id=event_id), False
     return event, True
 
 
@@ -301,9 +311,9 @@ def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetim
             error=parsed,
         )
         raise WebhookRejected(400, "malformed_json", parsed, event=event)
-    location_id = str(parsed.get("locationId") or "")
-    webhook_id = str(parsed.get("webhookId") or "") or _body_hash_id(body)
-    known = InboundEvent.objects.filter(provider=Provider.GHL, event_id=webhook_id[:200]).first()
+    location_id = _pg_text(parsed.get("locationId") or "", 200)
+    webhook_id = _pg_text(parsed.get("webhookId") or "", 200) or _body_hash_id(body)
+    known = InboundEvent.objects.filter(provider=Provider.GHL, event_id=webhook_id).first()
     if known is not None:
         return Received(event=known, duplicate=True)  # a replay, even a stale one, changes nothing
     _check_fresh(parsed, now or timezone.now())

@@ -234,3 +234,17 @@ def test_a_stale_replay_of_a_known_webhook_is_a_duplicate_not_an_error(client: A
     received = svc.ghl_webhook_receive(body=body, headers={"x-ghl-signature": sign_ed25519(body)}, now=later)
     assert received.duplicate is True
     assert InboundEvent.objects.count() == 1
+
+
+def test_nul_characters_in_a_signed_body_are_stored_visibly_not_refused(client: Any) -> None:
+    """PostgreSQL text cannot hold NUL; found by the property test (a 429 would make GHL retry forever)."""
+    body = ghl_body(location_id="loc\u0000x", webhookId="w\u0000id", type="Contact\u0000Update")
+    response = post(client, body, **{"x-ghl-signature": sign_ed25519(body), "x-extra": "a"})
+    assert response.status_code == 200
+    event = InboundEvent.objects.get()
+    assert (event.account_id, event.event_id, event.event_type) == (
+        "loc\\x00x",
+        "w\\x00id",
+        "Contact\\x00Update",
+    )
+    assert post(client, body, **{"x-ghl-signature": sign_ed25519(body)}).json()["status"] == "duplicate"
