@@ -371,7 +371,19 @@ def main() -> None:
             result.update(limited(box, tmp))
     finally:
         box.stop()
+        _cleanup()
     print(json.dumps(result, indent=None if args.json else 2))
+
+
+def _cleanup() -> None:
+    """Remove the bench's syncs (runs, items, links, calls cascade) and connections from the database."""
+    from django.db import close_old_connections
+
+    from contacts_sync import models as m
+
+    close_old_connections()
+    m.Sync.objects.filter(name__startswith="bench ").delete()
+    m.Connection.objects.filter(name__startswith="bench ").delete()
 
 
 if __name__ == "__main__":
