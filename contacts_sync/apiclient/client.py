@@ -170,10 +170,10 @@ class ApiClient:
         result: Any = None
         try:
             while True:
-                attempts += 1
                 response: requests.Response | None = None
                 exc: Exception | None = None
                 self.budget.acquire(timeout=BUDGET_TIMEOUT_SECONDS)
+                attempts += 1  # counts requests actually sent (not a wait for a budget token that gave up)
                 try:
                     response = self.session.request(
                         method,

@@ -209,3 +209,22 @@ def test_require_names_the_operation_and_the_missing_field() -> None:
     with pytest.raises(MalformedResponseError, match="is list, expected dict"):
         client.require({"contact": []}, "contact", operation="get_contact")
     assert client.require({"contact": {"id": "1"}}, "contact", operation="get_contact") == {"id": "1"}
+
+
+def test_a_budget_that_gives_no_token_sends_nothing_and_records_zero_attempts() -> None:
+    from contacts_sync.apiclient.errors import BudgetExhaustedError
+
+    class Exhausted:
+        def acquire(self, timeout: float = 60.0) -> float:
+            raise BudgetExhaustedError("no token", retry_after=5.0)
+
+        def observe(self, *args: Any) -> int:
+            return 0
+
+    session = FakeSession(response(200, {}))
+    client, _clock, calls = make_client(session, budget=Exhausted())
+    with pytest.raises(BudgetExhaustedError):
+        client._request("GET", "/x", operation="op")
+    assert session.sent == []
+    assert (calls[0].attempts, calls[0].status) == (0, None)
+    assert calls[0].error and calls[0].error.startswith("BudgetExhaustedError")
