@@ -103,6 +103,10 @@ def demo(args: argparse.Namespace) -> int:
         # The GHL emulator's OAuth app (contacts_sync/sandbox/ghl/state.py), so "Connect HighLevel" works end to end.
         full.setdefault("GHL_CLIENT_ID", "sandbox-client-id")
         full.setdefault("GHL_CLIENT_SECRET", "sandbox-client-secret")
+        # The GHL emulator signs its webhooks with the sandbox key pair; the service verifies with its public half.
+        sandbox_key = ROOT / "contacts_sync" / "sandbox" / "keys" / "ghl-webhook-ed25519-public.pem"
+        if sandbox_key.exists():
+            full.setdefault("GHL_WEBHOOK_PUBLIC_KEY", sandbox_key.read_text())
         manage = [python, str(ROOT / "manage.py")]
         subprocess.check_call([*manage, "migrate", "--noinput"], env=full)
         subprocess.check_call([*manage, "demo_setup"], env=full)
@@ -112,7 +116,8 @@ def demo(args: argparse.Namespace) -> int:
             procs.append((name, subprocess.Popen(cmd, env=full, start_new_session=True)))
 
         if (ROOT / "contacts_sync" / "management" / "commands" / "sandbox.py").exists():
-            start("sandbox", [*manage, "sandbox", "--port", sandbox_port])
+            webhook_url = f"http://{args.host}:{args.port}/webhooks/ghl/"
+            start("sandbox", [*manage, "sandbox", "--port", sandbox_port, "--webhook-url", webhook_url])
         start("web", [*manage, "runserver", f"{args.host}:{args.port}", "--noreload"])
         celery = [python, "-m", "celery", "-A", "config"]
         start("worker", [*celery, "worker", "-Q", "default,sync,webhooks,alerts", "-c", "2", "-l", "INFO"])
