@@ -37,7 +37,7 @@ class _LazyUrls(dict):  # type: ignore[type-arg]
         return value
 
 
-_URLS = _LazyUrls()
+URLS = _LazyUrls()
 
 
 def prime_user(request: HttpRequest) -> None:
@@ -57,7 +57,7 @@ def _context() -> dict[str, Any]:
         counts[label] = counts.get(label, 0) + 1
     return {
         "ov": ov,
-        "urls": _URLS,
+        "urls": URLS,
         "status_counts": sorted(counts.items()),
         "poll_seconds": ACTIVE_POLL_SECONDS if ov.any_active else IDLE_POLL_SECONDS,
         "nav_active": "overview",

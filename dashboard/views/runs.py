@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -16,7 +17,7 @@ from contacts_sync.models import ItemAction, Run, RunStatus, RunTrigger
 from contacts_sync.services import runs as run_services
 from dashboard.access import editor_required, viewer_required
 from dashboard.views.charts import sync_charts
-from dashboard.views.overview import prime_user
+from dashboard.views.overview import URLS, prime_user
 
 # COUNT(*) over 100k runs costs more than the page itself; past this many matches the list says "10,000+"
 # and a date filter narrows it (page 200 is as deep as anyone pages).
@@ -64,6 +65,9 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "page": page, "filters": filters, "query": filters.as_query(), "syncs": selectors.sync_choices(),
         "statuses": RunStatus.choices, "triggers": RunTrigger.choices, "nav_active": "runs",
         "charts": sync_charts(filters.sync_id) if filters.sync_id else None,
+        # per-row links without a {% url %} / query loop per row (50 rows: ~20% of the page's CPU)
+        "urls": URLS, "sync_link_query": "".join(f"{urlencode({k: v})}&" for k, v in filters.as_query().items()
+                                                 if k != "sync"),
         "chart_sync_id": filters.sync_id,
     }
     return render(request, "runs/list.html#results" if request.htmx else "runs/list.html", ctx)
