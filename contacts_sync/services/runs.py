@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from contacts_sync.logging import log_context
 from contacts_sync.models import Connection, ItemAction, Provider, Run, RunStatus, RunTrigger, Sync, SyncMode
-from contacts_sync.services.connectors import connection_info, connector_for
+from contacts_sync.services.connectors import connector_for
 from contacts_sync.sync.engine import CallRecorder, Engine, ParentLookup
 from contacts_sync.sync.recipes import Recipe, Writer, recipe_for
 from contacts_sync.sync.redaction import Redactor
@@ -69,7 +69,9 @@ def run_enqueue(
                 trigger=trigger,
                 mode=mode or sync.mode,
                 dry_run=sync.dry_run if dry_run is None else dry_run,
-                mapping_version_id=sync.mapping_version_id,
+                # from the database, not the caller's object: a restore since it was loaded must count
+                mapping_version_id=Sync.objects.filter(pk=sync.pk).values_list("mapping_version_id", flat=True)
+                .first(),
                 event=event,
                 retry_of=retry_of,
                 checkpoint=checkpoint or {},
@@ -161,12 +163,9 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
 
 
 def _ghl_client(connection: Connection, recorder: Any) -> Any:
-    try:
-        from contacts_sync.services.connections import ghl_client_for
-    except ImportError:  # the connections service is not there: build from plain connection data
-        client = _ghl_client_from_info(connection_info(connection, on_call=recorder))
-    else:
-        client = ghl_client_for(connection, on_call=recorder)
+    from contacts_sync.services.connections import ghl_client_for
+
+    client = ghl_client_for(connection, on_call=recorder)
     # connection.config["rate_limit_per_10s"]: 0 turns the shared budget off (emulator runs with limits off,
     # benchmarks); a number replaces GHL's 100 / 10 s (an account with a raised limit).
     # connection.config["http_timeout_s"]: the read timeout per attempt (default: the client's own).
@@ -180,17 +179,6 @@ def _ghl_client(connection: Connection, recorder: Any) -> Any:
             settings.REDIS_URL, "ghl", connection.external_account_id, [(int(limit), 10.0), (200_000, 86_400.0)]
         )
     return client
-
-
-def _ghl_client_from_info(info: Any) -> Any:
-    """A GHLClient for a Private Integration Token (fallback when services.connections is missing)."""
-    from contacts_sync.apiclient.budget import RateBudget
-    from contacts_sync.ghl.client import DEFAULT_BASE_URL, GHLClient
-    from contacts_sync.ghl.oauth import StaticTokenProvider
-
-    budget = RateBudget.for_account(info.redis_url or settings.REDIS_URL, "ghl", info.account_id, [(100, 10.0), (200_000, 86_400.0)])
-    return GHLClient(location_id=info.account_id, token_provider=StaticTokenProvider(info.secrets["access_token"]),
-                     base_url=info.base_url or DEFAULT_BASE_URL, budget=budget, on_call=info.on_call)
 
 
 def _connector(connection: Connection, recorder: Any) -> Any:

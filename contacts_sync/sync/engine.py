@@ -259,10 +259,11 @@ class Engine:
                            error_message="Does not match the recipe's filter.")
         result = self.apply(record, self.rules, context=self.context)
         if not result.ok:
-            reasons = result.reasons() if hasattr(result, "reasons") else "\n".join(map(str, result.problems))
-            return Outcome(sid, ItemAction.FAILED, error_class="MappingError", error_message=reasons,
+            return Outcome(sid, ItemAction.FAILED, error_class="MappingError", error_message=result.reasons(),
                            payload={"source": self.redactor.source(record)})
         payload = result.payload
+        # Optional values a transform refused (rule on_invalid="skip"): the record goes, the item says what was left out.
+        warnings = result.warning_text()[:ERROR_MESSAGE_MAX]
         digest = self.content_hash(payload)
         shown = self.redactor.payload(payload)
         if link is not None and link.target_id and link.content_hash == digest and not self.ignore_hash:
@@ -278,7 +279,7 @@ class Engine:
         link_target = link.target_id if link is not None and link.target_id else None
         if self.run.dry_run:
             action = ItemAction.WOULD_UPDATE if link_target else ItemAction.WOULD_CREATE
-            return Outcome(sid, action, target_id=link_target or "", payload=shown)
+            return Outcome(sid, action, target_id=link_target or "", payload=shown, error_message=warnings)
         if self.writer is None:
             raise FatalRunError(f"No writer for {self.recipe.target_provider} {self.recipe.target_object}.")
         parent_id = None
@@ -315,7 +316,8 @@ class Engine:
         self.consecutive_transient = 0
         attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
         action = ItemAction.CREATED if created else ItemAction.UPDATED
-        return Outcome(sid, action, target_id=target_id, attempts=attempts, payload=shown, link_hash=digest)
+        return Outcome(sid, action, target_id=target_id, attempts=attempts, payload=shown, link_hash=digest,
+                       error_message=warnings)
 
     def _passes_filter(self, record: dict[str, Any]) -> bool:
         tag = self.recipe.record_filter.get("tag") or self.options.get("tag")
