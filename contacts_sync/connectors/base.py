@@ -88,3 +88,25 @@ def budget_account(account_id: str, base_url: str) -> str:
     emulator on another port is another app with its own window; test sessions on random ports never share)."""
     account = account_id or "default"
     return f"{account}@{urlsplit(base_url).netloc}" if base_url else account
+
+
+class SampleFromRead:
+    """`sample()` for a connector whose `read()` pages from the start: the first records, however paged.
+
+    An empty source gives an empty list (never a StopIteration from an exhausted generator).
+    """
+
+    # The page size asked for when sampling; a few more than shown, since some apps filter after paging.
+    SAMPLE_PAGE_LIMIT = 10
+
+    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
+        raise NotImplementedError
+
+    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        opts = {**(options or {}), "page_limit": max(limit, self.SAMPLE_PAGE_LIMIT)}
+        out: list[dict[str, Any]] = []
+        for page in self.read(object_kind, cursor=None, options=opts):
+            out.extend(page.records)
+            if len(out) >= limit:
+                break
+        return out[:limit]

@@ -20,7 +20,7 @@ from typing import Any
 from contacts_sync.apiclient.budget import NullBudget
 from contacts_sync.apiclient.client import ApiClient
 from contacts_sync.apiclient.errors import AuthError, ValidationError
-from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page
+from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page, SampleFromRead
 from contacts_sync.connectors.registry import register
 from contacts_sync.exceptions import ConfigurationError
 
@@ -125,7 +125,7 @@ class CustomAppClient(ApiClient):
             cursor = nxt
 
 
-class CustomAppConnector:
+class CustomAppConnector(SampleFromRead):
     provider = "custom"
 
     def __init__(self, info: ConnectionInfo) -> None:
@@ -175,14 +175,6 @@ class CustomAppConnector:
         limit = int(options.get("page_limit") or PAGE_LIMIT)
         for items, nxt in self.client.pages(path, since=since, cursor=cursor.get("cursor"), limit=limit):
             yield Page(records=items, cursor={"cursor": nxt, "since": since} if nxt else None)
-
-    def sample(
-        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        page = next(
-            iter(self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": limit}))
-        )
-        return page.records[:limit]
 
     def test(self) -> str:
         path = self._path("contact" if "contact" in self.paths else self.objects()[0])

@@ -12,7 +12,7 @@ from typing import Any
 from contacts_sync.apiclient.budget import NullBudget
 from contacts_sync.apiclient.client import ApiClient
 from contacts_sync.apiclient.errors import AuthError, ValidationError
-from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page
+from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page, SampleFromRead
 from contacts_sync.connectors.registry import register
 from contacts_sync.exceptions import ConfigurationError
 
@@ -104,7 +104,7 @@ class HotspotSystemClient(ApiClient):
             offset = nxt
 
 
-class HotspotSystemConnector:
+class HotspotSystemConnector(SampleFromRead):
     provider = "hotspotsystem"
 
     def __init__(self, info: ConnectionInfo) -> None:
@@ -207,14 +207,6 @@ class HotspotSystemConnector:
                     next_cursor = None
                 yield Page(records=records, cursor=next_cursor)
             offset = 0
-
-    def sample(
-        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        page = next(
-            iter(self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": limit}))
-        )
-        return page.records[:limit]
 
     def test(self) -> str:
         try:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contacts_sync.apiclient.errors import ValidationError
-from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page
+from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page, SampleFromRead
 from contacts_sync.exceptions import ConfigurationError
 
 from .client import DEFAULT_PAGE_LIMIT, HubstaffClient, build_client
@@ -117,7 +117,7 @@ def _parse_dt(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-class HubstaffConnector:
+class HubstaffConnector(SampleFromRead):
     provider = "hubstaff"
 
     def __init__(self, info: ConnectionInfo, client: HubstaffClient | None = None) -> None:
@@ -258,17 +258,6 @@ class HubstaffConnector:
             client_id = self._project_clients.get(int(record.get("project_id") or 0))
             out.append({**record, "client_id": client_id} if client_id else record)
         return out
-
-    def sample(
-        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        opts = {**(options or {}), "page_limit": max(1, limit)}
-        out: list[dict[str, Any]] = []
-        for page in self.read(object_kind, cursor=None, options=opts):
-            out.extend(page.records)
-            if len(out) >= limit:
-                break
-        return out[:limit]
 
     def test(self) -> str:
         """Cheap reads: the token's user and (when set) the organization it must be a member of."""

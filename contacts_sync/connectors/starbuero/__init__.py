@@ -15,7 +15,7 @@ from typing import Any
 from contacts_sync.apiclient.budget import NullBudget
 from contacts_sync.apiclient.client import ApiClient
 from contacts_sync.apiclient.errors import AuthError, ValidationError
-from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page
+from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page, SampleFromRead
 from contacts_sync.connectors.registry import register
 from contacts_sync.exceptions import ConfigurationError
 
@@ -94,7 +94,7 @@ class StarbueroClient(ApiClient):
             page += 1
 
 
-class StarbueroConnector:
+class StarbueroConnector(SampleFromRead):
     provider = "starbuero"
 
     def __init__(self, info: ConnectionInfo) -> None:
@@ -148,12 +148,6 @@ class StarbueroConnector:
             path, params=params, page=int((cursor or {}).get("page") or 1), limit=limit, operation=operation
         ):
             yield Page(records=items, cursor={"page": nxt} if nxt is not None else None)
-
-    def sample(
-        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        page = next(iter(self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": 10})))
-        return page.records[:limit]
 
     def test(self) -> str:
         try:

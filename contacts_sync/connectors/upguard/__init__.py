@@ -15,7 +15,7 @@ from typing import Any
 from contacts_sync.apiclient.budget import NullBudget, RateBudget
 from contacts_sync.apiclient.client import ApiClient
 from contacts_sync.apiclient.errors import AuthError, ForbiddenError, ValidationError
-from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page, budget_account
+from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page, SampleFromRead, budget_account
 from contacts_sync.connectors.registry import register
 from contacts_sync.exceptions import ConfigurationError
 
@@ -145,7 +145,7 @@ def _vendor_summary(vendor: dict[str, Any]) -> dict[str, Any]:
     return {k: vendor.get(k) for k in ("id", "name", "primary_hostname", "labels", "tier")}
 
 
-class UpGuardConnector:
+class UpGuardConnector(SampleFromRead):
     provider = "upguard"
 
     def __init__(self, info: ConnectionInfo) -> None:
@@ -248,16 +248,6 @@ class UpGuardConnector:
             if not nxt:
                 return
             token = nxt
-
-    def sample(
-        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for page in self.read(object_kind, cursor=None, options={**(options or {}), "page_limit": 10}):
-            out += page.records
-            if len(out) >= limit:
-                break
-        return out[:limit]
 
     def test(self) -> str:
         """The organisation (any valid key) and one small vendor page (the VendorRisk permission syncs need)."""
