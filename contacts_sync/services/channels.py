@@ -2,55 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
 
 from contacts_sync.alerts.transports import AlertMessage
+from contacts_sync.alerts.transports.base import ChannelURLError, url_check
 from contacts_sync.alerts.transports.webhook import SECRET_PREFIX, secret_generate
 from contacts_sync.models import AlertChannel, ChannelKind, Notification
 from contacts_sync.services.alerts import notification_send
 from contacts_sync.services.audit import audit_record
-
-
-class ChannelURLError(ValueError):
-    """A webhook URL that may not be used (scheme, host, or a private address while DEBUG is off)."""
-
-
-def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-            or ip.is_unspecified)
-
-
-def url_check(url: str, *, allow_private: bool | None = None) -> str:
-    """http(s) only; with DEBUG off, a host that is or resolves to a private/loopback address is refused
-    (an alert webhook must not become a way to make this server call the internal network)."""
-    allow_private = settings.DEBUG if allow_private is None else allow_private
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        raise ChannelURLError("Use an http:// or https:// URL.")
-    host = parts.hostname
-    if not host:
-        raise ChannelURLError("The URL has no host name.")
-    if allow_private:
-        return url.strip()
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise ChannelURLError("The URL's port is not a number.") from None
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise ChannelURLError(f"The host {host!r} does not resolve.") from None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
-        if _blocked(ip):
-            raise ChannelURLError(f"{host} points to a private or loopback address ({ip}); refused.")
-    return url.strip()
 
 
 def _mask(url: str) -> str:
@@ -101,3 +63,6 @@ def channel_enabled_set(*, channel: AlertChannel, enabled: bool, user: Any = Non
 def channel_delete(*, channel: AlertChannel, user: Any = None) -> None:
     audit_record(actor=user, action="channel.delete", obj=channel)
     channel.delete()
+
+
+__all__ = ["ChannelURLError", "channel_create", "channel_delete", "channel_enabled_set", "channel_test", "url_check"]

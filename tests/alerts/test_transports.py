@@ -12,6 +12,13 @@ from contacts_sync.models import AlertChannel, ChannelKind, Notification
 from contacts_sync.services.alerts import notification_send
 from tests.alerts.receiver import http_receiver
 
+
+@pytest.fixture(autouse=True)
+def local_receivers_allowed(settings: Any) -> None:
+    """The receivers listen on 127.0.0.1: allowed only while DEBUG is on (tested below with it off)."""
+    settings.DEBUG = True
+
+
 MESSAGE = AlertMessage(subject="[failing] sync Hubstaff clients", text="healthy -> failing",
                        event={"type": "sync.status_changed", "new_status": "failing"}, url="/runs/1/")
 
@@ -89,3 +96,14 @@ def unused_port() -> int:
     from tests.support import free_port
 
     return free_port()
+
+
+def test_a_private_address_is_refused_at_send_time_when_debug_is_off(db: None, settings: Any):
+    settings.DEBUG = False
+    with http_receiver() as rx:
+        channel = AlertChannel.objects.create(name="internal", kind=ChannelKind.WEBHOOK, target=rx.url,
+                                              secrets={"secret": secret_generate()})
+        n = notification_send(channel=channel, message=MESSAGE)
+    channel.refresh_from_db()
+    assert rx.requests == []  # nothing left the building
+    assert not n.ok and "private or loopback" in n.error and not channel.enabled

@@ -86,7 +86,8 @@ def test_an_admin_adds_a_webhook_channel_and_its_test_arrives_signed(login: Any,
     assert secret not in c.get("/alerts/channels/").content.decode()  # never rendered back
 
 
-def test_a_failing_test_disables_the_channel_and_shows_its_error(login: Any, admin_user: Any):
+def test_a_failing_test_disables_the_channel_and_shows_its_error(login: Any, admin_user: Any, settings: Any):
+    settings.DEBUG = True  # the receiver is on 127.0.0.1
     c = login(admin_user)
     with http_receiver(status=410) as rx:
         channel = m.AlertChannel.objects.create(name="gone", kind="slack", target="#ops", secrets={"url": rx.url})
