@@ -380,7 +380,12 @@ def sync_hourly(*, sync_id: int, now: datetime | None = None, days: int = CHART_
 
 
 def alert_list(*, state: str = "") -> QuerySet[Alert]:
-    qs = Alert.objects.select_related("sync", "connection", "acknowledged_by", "opened_by").order_by("-opened_at")
+    qs = (
+        Alert.objects.select_related("sync", "connection", "acknowledged_by", "opened_by")
+        .annotate(sent=Count("opened_by__notifications", filter=Q(opened_by__notifications__ok=True)),
+                  send_failed=Count("opened_by__notifications", filter=Q(opened_by__notifications__ok=False)))
+        .order_by("-opened_at")
+    )
     if state == "unresolved":
         return qs.exclude(state=AlertState.RESOLVED)
     if state in AlertState.values:

@@ -49,7 +49,11 @@ def test_an_editor_acknowledges_then_resolves_an_alert(login: Any, editor: Any, 
 
 
 def test_the_alert_list_filters_by_state_and_ignores_a_bad_one(login: Any, viewer: Any, alert: m.Alert):
+    channel = m.AlertChannel.objects.create(name="mail", kind="email", target="a@example.com")
+    m.Notification.objects.create(channel=channel, status_change=alert.opened_by, ok=True)
+    m.Notification.objects.create(channel=channel, status_change=alert.opened_by, ok=False, error="x")
     c = login(viewer)
+    assert "sent to 1 channel · <span class=\"bad-text\">1 failed</span>" in c.get("/alerts/").content.decode()
     assert alert.title in c.get("/alerts/?state=open").content.decode()
     assert alert.title not in c.get("/alerts/?state=resolved").content.decode()
     resp = c.get("/alerts/?state=<script>")
