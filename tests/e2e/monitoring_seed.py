@@ -50,6 +50,10 @@ def _history(sync: m.Sync, *, hours: int = 24, fail_every: int = 0, moved: int =
 def seed() -> dict[str, Any]:
     rng = random.Random(7)
     now = timezone.now()
+    m.AlertChannel.objects.create(name="Ops mail", kind=m.ChannelKind.EMAIL, target="ops@example.com")
+    # a Slack hook that cannot be reached: its first send fails permanently and disables it (shown on the pages)
+    m.AlertChannel.objects.create(name="#sync-alerts", kind=m.ChannelKind.SLACK, target="https://hooks.slack.com/…",
+                                  secrets={"url": "http://127.0.0.1:9/services/T000/B000/XXXX"})
     ghl = ConnectionFactory(name="Acme GHL location", provider=m.Provider.GHL,
                             token_expires_at=now + timedelta(hours=20))
     hub = ConnectionFactory(name="Acme Hubstaff", provider=m.Provider.HUBSTAFF, auth_kind=m.AuthKind.API_KEY)

@@ -86,8 +86,8 @@ def test_an_admin_adds_a_channel_through_the_htmx_form_after_a_mistake(page: Any
     assert page.locator("input[name=name]").input_value() == "On-call mail"  # nothing typed was lost
     page.fill("input[name=target]", "oncall@example.com, ops@example.com")
     page.click("#channel-form button[type=submit]")
-    page.wait_for_selector("tr[data-channel-id]")
-    assert m.AlertChannel.objects.get().target == "oncall@example.com, ops@example.com"
+    page.wait_for_selector(".message-success")  # the htmx post redirected to the list
+    assert m.AlertChannel.objects.get(name="On-call mail").target == "oncall@example.com, ops@example.com"
     shot(page, "channels.png", tmp_path)
     page.goto(f"{live_server.url}/runs/?sync={data['failing'].pk}")
     assert page.locator("#sync-chart svg").count() == 2
