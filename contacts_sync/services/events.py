@@ -45,6 +45,7 @@ from contacts_sync.models import (
     RunTrigger,
     Sync,
 )
+from contacts_sync.sync.recipes import recipe_for, record_passes_filter
 
 log = logging.getLogger(__name__)
 
@@ -499,6 +500,17 @@ class ProcessOutcome:
     runs: list[int] = field(default_factory=list)
 
 
+def _concerns(sync: Sync, event: InboundEvent) -> bool:
+    """False when the event's own record cannot pass the sync's recipe filter (an untagged contact for the
+    critical-contact recipe): no run is needed. Events that carry no tags let the run decide."""
+    if event.provider != Provider.GHL:
+        return True
+    payload = _parse_json(event.body.encode())
+    if not isinstance(payload, dict) or "tags" not in payload:
+        return True
+    return record_passes_filter(recipe_for(sync.recipe), sync.options or {}, payload)
+
+
 def _finish(event: InboundEvent, status: str, reason: str) -> None:
     InboundEvent.objects.filter(pk=event.pk).update(
         status=status, error=reason[:2000], processed_at=timezone.now()
@@ -561,10 +573,13 @@ def inbound_event_process(*, event_id: int, attempt: int = 0, give_up: bool = Fa
             reason = f"event type {event.event_type or '(none)'!r} does not feed syncs"
             _finish(event, EventStatus.IGNORED, reason)
             return ProcessOutcome(status=EventStatus.IGNORED, reason=reason)
-        syncs = event_syncs(event, kind)
+        candidates = event_syncs(event, kind)
+        syncs = [sync for sync in candidates if _concerns(sync, event)]
         if not syncs:
             reason = (
                 f"no enabled sync with a webhook trigger reads {kind} from account {event.account_id or '?'}"
+                if not candidates
+                else f"the record does not match the filter of sync(s) {', '.join(str(s.pk) for s in candidates)}"
             )
             _finish(event, EventStatus.IGNORED, reason)
             return ProcessOutcome(status=EventStatus.IGNORED, reason=reason)

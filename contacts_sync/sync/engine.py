@@ -37,7 +37,7 @@ from contacts_sync.models import (
     RunTrigger,
     SyncMode,
 )
-from contacts_sync.sync.recipes import Recipe
+from contacts_sync.sync.recipes import Recipe, record_passes_filter
 from contacts_sync.sync.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -320,11 +320,7 @@ class Engine:
                        error_message=warnings)
 
     def _passes_filter(self, record: dict[str, Any]) -> bool:
-        tag = self.recipe.record_filter.get("tag") or self.options.get("tag")
-        if not tag:
-            return True
-        tags = record.get("tags") or []
-        return str(tag).lower() in {str(t).lower() for t in tags}
+        return record_passes_filter(self.recipe, self.options, record)
 
     # ----- writes -----------------------------------------------------------------------------------------
     def _commit_page(self, outcomes: list[Outcome], cursor: dict[str, Any] | None) -> None:

@@ -158,3 +158,12 @@ RECIPES: dict[str, Recipe] = {
 
 def recipe_for(key: str) -> Recipe | None:
     return RECIPES.get(key)
+
+
+def record_passes_filter(recipe: Recipe | None, options: dict[str, Any], record: dict[str, Any]) -> bool:
+    """A recipe (or a sync's options) may take only records with a tag, e.g. GHL contacts tagged "critical"."""
+    tag = (recipe.record_filter.get("tag") if recipe else None) or options.get("tag")
+    if not tag:
+        return True
+    tags = record.get("tags") or []
+    return str(tag).lower() in {str(t).lower() for t in tags}

@@ -184,3 +184,32 @@ def test_pruning_deletes_old_finished_events_but_never_pending_ones() -> None:
     InboundEvent.objects.filter(pk__in=[kept_pending.pk, done.pk, recent_failed.pk]).update(received_at=old)
     assert events.inbound_events_prune() == 1
     assert set(InboundEvent.objects.values_list("pk", flat=True)) == {kept_pending.pk, recent_failed.pk}
+
+
+def test_an_untagged_contact_event_needs_no_run_of_the_critical_contact_sync(db):
+    import json
+
+    from contacts_sync.models import EventStatus, InboundEvent, Provider, Run
+    from contacts_sync.services.events import inbound_event_process
+    from tests.factories import ConnectionFactory, SyncFactory
+
+    ghl = ConnectionFactory(provider=Provider.GHL, external_account_id="loc-filter")
+    hub = ConnectionFactory(provider=Provider.HUBSTAFF, auth_kind="api_key")
+    sync = SyncFactory(recipe="ghl_critical_contact_to_hubstaff_task", source_connection=ghl, source_object="contact",
+                       target_connection=hub, target_object="task", webhook_trigger=True)
+
+    def event(event_id: str, tags: list[str]) -> InboundEvent:
+        body = {"type": "ContactUpdate", "locationId": "loc-filter", "id": f"c-{event_id}", "tags": tags}
+        return InboundEvent.objects.create(provider=Provider.GHL, event_id=event_id, event_type="ContactUpdate",
+                                           account_id="loc-filter", body=json.dumps(body))
+
+    plain = event("e-plain", ["vip"])
+    outcome = inbound_event_process(event_id=plain.pk)
+    assert outcome.status == EventStatus.IGNORED
+    assert f"does not match the filter of sync(s) {sync.pk}" in outcome.reason
+    assert not Run.objects.filter(sync=sync).exists()
+
+    critical = event("e-critical", ["Critical"])
+    outcome = inbound_event_process(event_id=critical.pk)
+    assert outcome.status == EventStatus.PROCESSED
+    assert Run.objects.filter(sync=sync, event=critical).count() == 1
