@@ -90,6 +90,8 @@ _DEFAULTS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         rule("phone", source="phone|user.phone", transforms=["e164"], on_invalid="skip"),
         rule("companyName", source="company|name", transforms=["trim", ("truncate", {"length": 255})]),
         rule("source", constant="Hubstaff"),
+        # Hubstaff has no tags; its key/value metadata becomes GHL tags ("tier:gold").
+        rule("tags", source="metadata", transforms=["to_tags"], on_invalid="skip"),
     ],
     ("hubstaff", "task", "ghl", "task"): _ghl_task(
         title="summary", due="due_at|created_at", status="status", body="details"

@@ -479,20 +479,29 @@ def t_to_bool(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
 
 
 def t_to_tags(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
-    """A list (or a comma-separated text) -> clean, de-duplicated GHL tags."""
+    """A list (or a comma-separated text, or key/value metadata) -> clean, de-duplicated GHL tags.
+
+    Metadata such as Hubstaff's ({"tier": "gold"} or [{"key": "tier", "value": "gold"}]) becomes "tier:gold".
+    """
     if value is None:
         return None
     if isinstance(value, str):
         items: list[Any] = value.split(args["separator"] or ",")
     elif isinstance(value, list | tuple):
         items = list(value)
+    elif isinstance(value, dict):
+        items = [{"key": k, "value": v} for k, v in value.items()]
     else:
         items = [value]
     tags: list[str] = []
     for item in items:
         if item is None:
             continue
-        if isinstance(item, dict):
+        if isinstance(item, dict) and "key" in item and "value" in item:
+            if item["value"] in (None, ""):
+                continue
+            item = f"{_scalar_text(item['key'], 'tag key')}:{_scalar_text(item['value'], 'tag value')}"
+        elif isinstance(item, dict):
             item = item.get("name", item.get("label", item.get("value")))
             if item is None:
                 raise TransformError("a tag object needs a name, label or value", value)

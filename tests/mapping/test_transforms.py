@@ -137,3 +137,25 @@ def test_every_transform_passes_none_through_or_gives_a_boolean() -> None:
     for name in REGISTRY:
         args = {"map": "a = b"} if name == "value_map" else {"value": "x"} if name == "equals" else {}
         assert t(name, None, args) in (None, False)
+
+
+def test_key_value_metadata_becomes_key_colon_value_tags():
+    from contacts_sync.mapping import apply
+
+    rules = [{"source": "metadata", "target": "tags", "transforms": [{"name": "to_tags", "args": {}}]}]
+    assert apply({"metadata": {"tier": "gold", "industry": "Retail", "empty": ""}}, rules).payload["tags"] == [
+        "tier:gold", "industry:Retail"]
+    listed = {"metadata": [{"key": "tier", "value": "gold"}, {"key": "gone", "value": None}]}
+    assert apply(listed, rules).payload["tags"] == ["tier:gold"]
+
+
+def test_the_hubstaff_client_default_mapping_turns_metadata_into_contact_tags():
+    from contacts_sync.mapping import apply
+    from contacts_sync.mapping.defaults import default_rules
+
+    rules = default_rules("hubstaff", "contact", "ghl", "contact")
+    client = {"id": 7, "name": "Acme GmbH", "emails": ["a@acme.example"], "metadata": {"tier": "silver"}}
+    result = apply(client, rules)
+    assert result.ok, result.problems
+    assert result.payload["tags"] == ["tier:silver"]
+    assert "tags" not in apply({**client, "metadata": {}}, rules).payload
