@@ -32,6 +32,7 @@ class FaultSettings:
     rate_limit: int | None = None  # requests per window (None = the emulator's default)
     rate_window_s: float | None = None
     malformed_rate: float = 0.0  # share of requests answered 200 with an HTML page (a proxy in the way)
+    fail_next: int = 0  # the next N requests are answered 500, then none: a deterministic outage for tests
 
     @classmethod
     def names(cls) -> set[str]:
@@ -39,7 +40,8 @@ class FaultSettings:
 
     def active(self) -> bool:
         return bool(
-            self.error_rate
+            self.fail_next
+            or self.error_rate
             or self.timeout_rate
             or self.latency_ms
             or self.malformed_rate
@@ -126,6 +128,14 @@ class FaultInjector:
                 {"statusCode": 504, "message": "Gateway Timeout"},
                 status_code=504,
                 headers={FAULT_HEADER: "timeout"},
+            )
+        if s.fail_next > 0:
+            s.fail_next -= 1
+            self.injected["error"] += 1
+            return JSONResponse(
+                {"statusCode": 500, "message": "Internal server error"},
+                status_code=500,
+                headers={FAULT_HEADER: "error"},
             )
         if s.error_rate and random.random() < s.error_rate:
             self.injected["error"] += 1
