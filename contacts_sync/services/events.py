@@ -500,15 +500,18 @@ class ProcessOutcome:
     runs: list[int] = field(default_factory=list)
 
 
-def _concerns(sync: Sync, event: InboundEvent) -> bool:
-    """False when the event's own record cannot pass the sync's recipe filter (an untagged contact for the
-    critical-contact recipe): no run is needed. Events that carry no tags let the run decide."""
+def _tagged_record(event: InboundEvent) -> dict[str, Any] | None:
+    """The GHL event's own record when it carries tags (what a recipe filter needs), else None."""
     if event.provider != Provider.GHL:
-        return True
+        return None
     payload = _parse_json(event.body.encode())
-    if not isinstance(payload, dict) or "tags" not in payload:
-        return True
-    return record_passes_filter(recipe_for(sync.recipe), sync.options or {}, payload)
+    return payload if isinstance(payload, dict) and "tags" in payload else None
+
+
+def _concerns(sync: Sync, record: dict[str, Any] | None) -> bool:
+    """False when the event's record cannot pass the sync's recipe filter (an untagged contact for the
+    critical-contact recipe): no run is needed. Events that carry no tags let the run decide."""
+    return record is None or record_passes_filter(recipe_for(sync.recipe), sync.options or {}, record)
 
 
 def _finish(event: InboundEvent, status: str, reason: str) -> None:
@@ -574,7 +577,8 @@ def inbound_event_process(*, event_id: int, attempt: int = 0, give_up: bool = Fa
             _finish(event, EventStatus.IGNORED, reason)
             return ProcessOutcome(status=EventStatus.IGNORED, reason=reason)
         candidates = event_syncs(event, kind)
-        syncs = [sync for sync in candidates if _concerns(sync, event)]
+        record = _tagged_record(event) if candidates else None
+        syncs = [sync for sync in candidates if _concerns(sync, record)]
         if not syncs:
             reason = (
                 f"no enabled sync with a webhook trigger reads {kind} from account {event.account_id or '?'}"
