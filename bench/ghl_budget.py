@@ -147,8 +147,8 @@ def _worker(
 
     from contacts_sync.apiclient.budget import RateBudget
     from contacts_sync.apiclient.errors import ApiError, BudgetExhaustedError
-    from contacts_sync.ghl.client import GHL_LIMITS, GHLClient
-    from contacts_sync.ghl.oauth import StaticTokenProvider
+    from contacts_sync.apiclient.tokens import StaticTokenProvider
+    from contacts_sync.connectors.ghl.client import GHL_LIMITS, GHLClient
 
     budget = RateBudget(redis.Redis.from_url(redis_url), budget_key, GHL_LIMITS)
 
@@ -247,7 +247,7 @@ def budget_phase(emulator: Emulator, ids: list[str], duration: float, workers: i
 def _worker_at(ready: Any, go: Any, start_at: Any, duration: float, *args: Any) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import contacts_sync.ghl.client  # noqa: F401 - import before the clock starts
+    import contacts_sync.connectors.ghl.client  # noqa: F401 - import before the clock starts
 
     ready.put(os.getpid())
     go.wait(300)

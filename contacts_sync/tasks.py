@@ -6,7 +6,19 @@ import logging
 
 from celery import shared_task
 
-from contacts_sync.services import ops
+from contacts_sync.exceptions import TransientError
+from contacts_sync.models import Connection
+from contacts_sync.services import (
+    alerts,
+    app_webhooks,
+    connections,
+    demo,
+    event_runs,
+    ops,
+    runs,
+    scheduling,
+    status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -23,83 +35,67 @@ def heartbeat_task() -> None:
     log.info("scheduler heartbeat")
 
 
-# --- monitoring and alerts (helper E) ----------------------------------------------------------------
+# --- monitoring and alerts ----------------------------------------------------------------
 
 
 @shared_task(name="contacts_sync.tasks.status_change_send_task")
 def status_change_send_task() -> int:
     """Claim and announce pending status changes (enqueued on commit by services.status; also swept by beat)."""
-    from contacts_sync.services import alerts
-
     return alerts.status_changes_send_pending().claimed
 
 
 @shared_task(name="contacts_sync.tasks.sync_stale_mark_task")
 def sync_stale_mark_task() -> int:
-    from contacts_sync.services import status
-
     return status.stale_syncs_mark()
 
 
-# --- webhook inbox and dispatcher (helper G) ---------------------------------------------------------
+# --- webhook inbox and dispatcher ---------------------------------------------------------
 
 
 @shared_task(name="contacts_sync.tasks.inbound_event_process_task", bind=True, max_retries=None)
 def inbound_event_process_task(self, event_id: int) -> str:  # type: ignore[no-untyped-def]
     """Turn a stored webhook into runs; waits (retries) while a sync's run is still reading."""
-    from contacts_sync.services import events
-
-    give_up = self.request.retries >= events.ACTIVE_RUN_MAX_RETRIES
+    give_up = self.request.retries >= event_runs.ACTIVE_RUN_MAX_RETRIES
     try:
-        outcome = events.inbound_event_process(event_id=event_id, attempt=self.request.retries, give_up=give_up)
+        outcome = event_runs.inbound_event_process(event_id=event_id, attempt=self.request.retries, give_up=give_up)
     except Exception as exc:
-        events.inbound_event_fail(event_id=event_id, reason=f"{type(exc).__name__}: {exc}")
+        event_runs.inbound_event_fail(event_id=event_id, reason=f"{type(exc).__name__}: {exc}")
         raise
     if outcome.status == "retry":
-        raise self.retry(countdown=events.ACTIVE_RUN_RETRY_SECONDS)
+        raise self.retry(countdown=event_runs.ACTIVE_RUN_RETRY_SECONDS)
     return outcome.status
 
 
 @shared_task(name="contacts_sync.tasks.syncs_dispatch_due_task")
 def syncs_dispatch_due_task() -> int:
     """Beat, every 30 s: enqueue the due polling syncs, fairly per GHL location."""
-    from contacts_sync.services import scheduling
-
     return len(scheduling.syncs_dispatch_due().enqueued)
 
 
 @shared_task(name="contacts_sync.tasks.inbound_events_prune_task")
 def inbound_events_prune_task() -> int:
     """Beat, daily: delete old processed/ignored webhooks (pending ones are never deleted)."""
-    from contacts_sync.services import events
-
-    return events.inbound_events_prune()
+    return event_runs.inbound_events_prune()
 
 
 @shared_task(name="contacts_sync.tasks.connection_webhook_register_task")
 def connection_webhook_register_task(connection_id: int, target_url: str) -> str:
     """Register our webhook URL with the app (Hubstaff): create, wait for the handshake, activate."""
-    from contacts_sync.services import events
-
-    return str(events.app_webhook_register(connection_id=connection_id, target_url=target_url)["status"])
+    return str(app_webhooks.app_webhook_register(connection_id=connection_id, target_url=target_url)["status"])
 
 
 @shared_task(name="contacts_sync.tasks.reconcile_poll_task")
 def reconcile_poll_task() -> int:
     """Beat, every 5 min: re-read GHL-source syncs that rely on webhooks (GHL drops undelivered events)."""
-    from contacts_sync.services import scheduling
-
     return len(scheduling.reconcile_poll())
 
 
-# --- connections (helper D) ----------------------------------------------------------------------------
+# --- connections ----------------------------------------------------------------------------
 
 
 @shared_task(name="contacts_sync.tasks.connection_check_all_task")
 def connection_check_all_task() -> int:
     """Periodic: one check task per connection, so one slow provider does not hold up the others."""
-    from contacts_sync.services import connections
-
     ids = connections.connection_check_all()
     for connection_id in ids:
         connection_check_task.delay(connection_id)
@@ -109,9 +105,6 @@ def connection_check_all_task() -> int:
 @shared_task(name="contacts_sync.tasks.connection_check_task")
 def connection_check_task(connection_id: int) -> str | None:
     """Refresh a GHL token that expires soon, then test the connection; quiet if the row is gone."""
-    from contacts_sync.models import Connection
-    from contacts_sync.services import connections
-
     connection = Connection.objects.filter(pk=connection_id).first()
     if connection is None:
         return None
@@ -122,8 +115,6 @@ def connection_check_task(connection_id: int) -> str | None:
 @shared_task(name="contacts_sync.tasks.run_execute_task", bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_execute_task(self, run_id: int) -> str | None:  # type: ignore[no-untyped-def]
     """Claim and execute one run. Idempotent: a redelivered message finds the run claimed or finished."""
-    from contacts_sync.services import runs
-
     run = runs.run_execute(run_id=run_id, worker=self.request.hostname or "")
     return run.status if run is not None else None
 
@@ -131,17 +122,12 @@ def run_execute_task(self, run_id: int) -> str | None:  # type: ignore[no-untype
 @shared_task(name="contacts_sync.tasks.runs_reap_task")
 def runs_reap_task() -> int:
     """Periodic: running runs whose worker vanished go back to the queue from their checkpoint."""
-    from contacts_sync.services import runs
-
     return len(runs.runs_reap())
 
 
 @shared_task(name="contacts_sync.tasks.demo_start_task", bind=True, max_retries=60)
 def demo_start_task(self) -> int:  # type: ignore[no-untyped-def]
     """make demo: wait for the sandbox, prepare its faulty account, start the demo syncs' first runs."""
-    from contacts_sync.exceptions import TransientError
-    from contacts_sync.services import demo
-
     try:
         return len(demo.demo_start())
     except TransientError as exc:

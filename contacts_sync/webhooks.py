@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from contacts_sync.models import Connection
-from contacts_sync.services import events
+from contacts_sync.services import inbox
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def _error(status: int, code: str, detail: str, **extra: object) -> JsonResponse
     return JsonResponse({"error": code, "detail": detail, **extra}, status=status)
 
 
-def _accepted(received: events.Received) -> JsonResponse:
+def _accepted(received: inbox.Received) -> JsonResponse:
     event = received.event
     body = {"status": "duplicate" if received.duplicate else "accepted", "event": event.pk if event else None}
     response = JsonResponse(body, status=200)
@@ -38,7 +38,7 @@ def _accepted(received: events.Received) -> JsonResponse:
     return response
 
 
-def _rejected(exc: events.WebhookRejected, where: str) -> JsonResponse:
+def _rejected(exc: inbox.WebhookRejected, where: str) -> JsonResponse:
     # Never log the body or any header value: they may carry secrets.
     log.warning("webhook rejected where=%s status=%s code=%s", where, exc.status, exc.code)
     extra = {"event": exc.event.pk} if exc.event is not None else {}
@@ -66,8 +66,8 @@ def ghl_webhook(request: HttpRequest) -> JsonResponse:
     if _too_big(request):
         return _error(413, "too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
     try:
-        received = events.ghl_webhook_receive(body=request.body, headers=request.headers)
-    except events.WebhookRejected as exc:
+        received = inbox.ghl_webhook_receive(body=request.body, headers=request.headers)
+    except inbox.WebhookRejected as exc:
         return _rejected(exc, "ghl")
     except DatabaseError as exc:
         return _busy(exc, "ghl")
@@ -83,10 +83,10 @@ def connection_webhook(request: HttpRequest, connection_id: int) -> JsonResponse
         connection = Connection.objects.filter(pk=connection_id).first()
         if connection is None:
             return _error(404, "unknown_connection", f"no connection {connection_id}")
-        received = events.connection_webhook_receive(
+        received = inbox.connection_webhook_receive(
             connection=connection, body=request.body, headers=request.headers
         )
-    except events.WebhookRejected as exc:
+    except inbox.WebhookRejected as exc:
         return _rejected(exc, f"connection:{connection_id}")
     except DatabaseError as exc:
         return _busy(exc, f"connection:{connection_id}")

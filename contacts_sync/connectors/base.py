@@ -1,30 +1,25 @@
 """What every connected app's connector offers the engine and the dashboard. No ORM, no Celery.
 
-A connector is built from a `ConnectionInfo` (plain data the services layer fills from a Connection row)
-and reads pages of records since a cursor, gives samples for the mapping preview, describes its fields,
-tests its credentials with a cheap read, and (for apps we write to) creates/updates records.
+A connector is built from a `ConnectionInfo` (plain data the services layer fills from a Connection row) and
+reads pages of records since a cursor, gives samples for the mapping preview, describes its fields, tests its
+credentials with a cheap read, and (for apps we write to) creates/updates records. `BaseConnector` holds what
+every connector would otherwise repeat: the secret it needs, its API root, its rate budget, ids, samples and the
+wording of a refused credential.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
+from contacts_sync.apiclient.budget import NullBudget, RateBudget
+from contacts_sync.apiclient.errors import AuthError, ValidationError
+from contacts_sync.apiclient.tokens import TokenStore
+from contacts_sync.exceptions import ConfigurationError
 
-class TokenStore(Protocol):
-    """Persistence of rotating credentials, implemented by the connections service (ORM side).
-
-    `lock()` is a cross-process single-flight lock for one connection (Redis lease or row lock);
-    `load()` re-reads the current secrets; `save()` persists new secrets atomically before they are used.
-    """
-
-    def lock(self) -> Any: ...  # a context manager
-
-    def load(self) -> dict[str, Any]: ...
-
-    def save(self, secrets: dict[str, Any], *, expires_at: Any = None) -> None: ...
+from .spec import AppSpec
 
 
 @dataclass
@@ -38,10 +33,17 @@ class ConnectionInfo:
     token_store: TokenStore | None = None
     on_call: Callable[[Any], None] | None = None  # receives apiclient CallRecord for every call
     redis_url: str | None = None  # for the shared rate budget
+    auth_kind: str = ""
+    company_id: str = ""  # GHL companyId (agency)
+    # Deployment-wide settings of this app (GHL: OAuth client id/secret, token URL, API version), from Django
+    # settings by the services layer: connectors never read settings themselves.
+    app_settings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
-class FieldSpec:
+class SourceField:
+    """A field of a source record, as the mapping editor offers it."""
+
     path: str  # dotted source path, e.g. "emails.0" or "metadata.industry"
     label: str
     type: str = "string"  # string | email | phone | date | datetime | bool | number | list | html
@@ -54,12 +56,12 @@ class Page:
     cursor: dict[str, Any] | None  # where to continue after this page; None = this was the last page
 
 
-class SourceConnector(Protocol):
+class Connector(Protocol):
     provider: str
 
     def objects(self) -> list[str]: ...  # ObjectKind values this app can read
 
-    def fields(self, object_kind: str) -> list[FieldSpec]: ...
+    def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[SourceField]: ...
 
     def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]: ...
 
@@ -70,17 +72,9 @@ class SourceConnector(Protocol):
     def test(self) -> str: ...  # a cheap read; returns a one-line description of the account, raises ApiError
 
 
-class WritableConnector(SourceConnector, Protocol):
+class WritableConnector(Connector, Protocol):
     def write(self, object_kind: str, payload: dict[str, Any], *, target_id: str | None,
               options: dict[str, Any]) -> tuple[str, bool]: ...  # (target id, created?)
-
-
-class WebhookConnector(Protocol):
-    """Optional: apps that push signed webhooks (Hubstaff, custom apps). The webhook inbox looks these up."""
-
-    def verify_webhook(self, headers: dict[str, Any], body: bytes, secret: str) -> bool: ...
-
-    def parse_webhook(self, body: bytes | dict[str, Any]) -> dict[str, Any]: ...  # event_id, event_type, ...
 
 
 def budget_account(account_id: str, base_url: str) -> str:
@@ -90,19 +84,74 @@ def budget_account(account_id: str, base_url: str) -> str:
     return f"{account}@{urlsplit(base_url).netloc}" if base_url else account
 
 
-class SampleFromRead:
-    """`sample()` for a connector whose `read()` pages from the start: the first records, however paged.
+class BaseConnector:
+    """A connector over one app's client. Subclasses set SPEC, API_BASE_URL and FIELDS and write `read`/`probe`."""
 
-    An empty source gives an empty list (never a StopIteration from an exhausted generator).
-    """
-
+    SPEC: ClassVar[AppSpec]
+    API_BASE_URL: ClassVar[str] = ""
+    FIELDS: ClassVar[Mapping[str, list[SourceField]]] = {}
     # The page size asked for when sampling; a few more than shown, since some apps filter after paging.
-    SAMPLE_PAGE_LIMIT = 10
+    SAMPLE_PAGE_LIMIT: ClassVar[int] = 10
 
+    def __init__(self, info: ConnectionInfo) -> None:
+        self.info = info
+
+    @property
+    def provider(self) -> str:
+        return self.SPEC.key
+
+    # ---- what every client needs -----------------------------------------------------------------------------
+    def secret(self, key: str) -> str:
+        value = str(self.info.secrets.get(key) or "")
+        if not value:
+            labels = {s.key: s.label for option in self.SPEC.connect for s in option.secrets}
+            raise ConfigurationError(f"The {self.SPEC.title} connection has no {labels.get(key, key)}")
+        return value
+
+    def api_base_url(self) -> str:
+        return (self.info.base_url or "").rstrip("/") or self.API_BASE_URL
+
+    def budget(self, *, account: str | None = None) -> RateBudget | NullBudget:
+        """The shared Redis budget of the app's documented limits; Connection.config[SPEC.rate_limit_setting]
+        replaces the first window's count (0 = no budget)."""
+        limits = [(int(n), float(s)) for n, s in self.SPEC.rate_limits]
+        if not limits or not self.info.redis_url:
+            return NullBudget()
+        override = self.info.config.get(self.SPEC.rate_limit_setting) if self.SPEC.rate_limit_setting else None
+        if override is not None:
+            if int(override) <= 0:
+                return NullBudget()
+            limits[0] = (int(override), limits[0][1])
+        key = account if account is not None else budget_account(self.info.account_id, self.info.base_url)
+        return RateBudget.for_account(self.info.redis_url, self.SPEC.key, key, limits)
+
+    # ---- description -----------------------------------------------------------------------------------------
+    def objects(self) -> list[str]:
+        return list(self.SPEC.objects_read)
+
+    def check_object(self, object_kind: str) -> None:
+        if object_kind not in self.objects():
+            raise ConfigurationError(
+                f"{self.SPEC.title} has no {object_kind!r} objects (it has {', '.join(self.objects())})"
+            )
+
+    def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[SourceField]:
+        self.check_object(object_kind)
+        return list(self.FIELDS.get(object_kind, []))
+
+    def record_id(self, object_kind: str, record: dict[str, Any]) -> str:
+        if record.get("id") in (None, ""):
+            raise ValidationError(
+                f"{self.SPEC.title} {object_kind} record has no id", operation="record id", provider=self.provider
+            )
+        return str(record["id"])
+
+    # ---- reading ---------------------------------------------------------------------------------------------
     def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
         raise NotImplementedError
 
     def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The first records, however paged; an empty source gives [] (never a StopIteration)."""
         opts = {**(options or {}), "page_limit": max(limit, self.SAMPLE_PAGE_LIMIT)}
         out: list[dict[str, Any]] = []
         for page in self.read(object_kind, cursor=None, options=opts):
@@ -110,3 +159,18 @@ class SampleFromRead:
             if len(out) >= limit:
                 break
         return out[:limit]
+
+    # ---- testing ---------------------------------------------------------------------------------------------
+    def probe(self) -> str:
+        """A cheap read proving the credentials; returns a one-line description of the account."""
+        raise NotImplementedError
+
+    def test(self) -> str:
+        """`probe()`, with a refused credential said in the app's words."""
+        secret = next((s.label for option in self.SPEC.connect for s in option.secrets), "credentials")
+        try:
+            return self.probe()
+        except AuthError as exc:
+            if not getattr(exc, "permanent", False):
+                exc.message = f"{self.SPEC.title} rejected the {secret} ({exc.message})"
+            raise

@@ -1,42 +1,95 @@
-"""provider name -> connector factory. Each app's package registers itself on import."""
+"""The one list of apps. Adding an app is one line here, one package under connectors/ and its emulator.
+
+Each package `contacts_sync.connectors.<key>` exposes:
+- `SPEC`: an `AppSpec` (connect form, objects, rate limits, webhooks);
+- `connector(info: ConnectionInfo)`: its connector (reads pages, samples, fields, test; `write` for targets);
+- `RECIPES`: the flows it offers, in both directions;
+- `MAPPINGS`: default field mappings by (source app, source object, target app, target object).
+The Connect page, the recipe picker, webhook routing, the emulators (`contacts_sync.sandbox.<key>`) and the
+catalogue are all derived from this dict.
+"""
 
 from __future__ import annotations
 
+import copy
 import importlib
-from collections.abc import Callable
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 from contacts_sync.exceptions import ConfigurationError
+from contacts_sync.mapping.defaults import dedupe_targets
 
 from .base import ConnectionInfo
+from .spec import AppSpec, ConnectOption, Recipe
 
-_FACTORIES: dict[str, Callable[[ConnectionInfo], Any]] = {}
-_MODULES = {
+APPS: dict[str, str] = {
+    "ghl": "contacts_sync.connectors.ghl",
     "hubstaff": "contacts_sync.connectors.hubstaff",
     "hotspotsystem": "contacts_sync.connectors.hotspotsystem",
-    "upguard": "contacts_sync.connectors.upguard",
     "starbuero": "contacts_sync.connectors.starbuero",
+    "upguard": "contacts_sync.connectors.upguard",
     "custom": "contacts_sync.connectors.custom",
-    "ghl": "contacts_sync.connectors.ghl",
 }
 
 
-def register(provider: str) -> Callable[[Callable[[ConnectionInfo], Any]], Callable[[ConnectionInfo], Any]]:
-    def decorator(factory: Callable[[ConnectionInfo], Any]) -> Callable[[ConnectionInfo], Any]:
-        _FACTORIES[provider] = factory
-        return factory
+def app(key: str) -> ModuleType:
+    try:
+        return importlib.import_module(APPS[key])
+    except KeyError:
+        raise ConfigurationError(f"no connector for {key!r}") from None
 
-    return decorator
+
+def spec(key: str) -> AppSpec:
+    return app(key).SPEC  # type: ignore[no-any-return]
+
+
+def specs() -> list[AppSpec]:
+    return [spec(key) for key in APPS]
+
+
+def choices() -> list[tuple[str, str]]:
+    """(key, title) of every app: the choices of Connection.provider."""
+    return [(s.key, s.title) for s in specs()]
 
 
 def get_connector(info: ConnectionInfo) -> Any:
-    if info.provider not in _FACTORIES and info.provider in _MODULES:
-        try:
-            importlib.import_module(_MODULES[info.provider])
-        except ModuleNotFoundError as exc:
-            raise ConfigurationError(f"no connector for {info.provider!r} is installed") from exc
-    try:
-        factory = _FACTORIES[info.provider]
-    except KeyError:
-        raise ConfigurationError(f"no connector for {info.provider!r}") from None
-    return factory(info)
+    return app(info.provider).connector(info)
+
+
+@cache
+def recipes() -> dict[str, Recipe]:
+    out: dict[str, Recipe] = {}
+    for key in APPS:
+        for recipe in app(key).RECIPES:
+            if recipe.key in out:
+                raise ConfigurationError(f"recipe {recipe.key!r} is declared twice")
+            out[recipe.key] = recipe
+    return out
+
+
+@cache
+def _mappings() -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    for key in APPS:
+        for pair, rules in app(key).MAPPINGS.items():
+            if pair in out:
+                raise ConfigurationError(f"the default mapping {pair} is declared twice")
+            out[pair] = rules
+    return out
+
+
+def default_rules(source_provider: str, source_object: str, target_provider: str,
+                  target_object: str) -> list[dict[str, Any]]:
+    """A deep copy of the default rules for this pair; an empty list when no app declares one."""
+    rules = _mappings().get((source_provider, source_object, target_provider, target_object), [])
+    return copy.deepcopy(dedupe_targets(rules))
+
+
+def default_pairs() -> list[tuple[str, str, str, str]]:
+    return list(_mappings())
+
+
+def connect_options() -> dict[str, ConnectOption]:
+    """The Connect page's forms, by kind, in registry order."""
+    return {option.key: option for s in specs() for option in s.connect}

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from contacts_sync.connectors import registry
+
 from .fields import EncryptedJSONField
 
 
@@ -33,7 +35,8 @@ class Connection(models.Model):
     """One authorized account in one app (a GHL location, a Hubstaff organization, ...)."""
 
     name = models.CharField(max_length=200)
-    provider = models.CharField(max_length=32, choices=Provider.choices)
+    # Every app of connectors.registry (a callable: adding an app needs no migration).
+    provider = models.CharField(max_length=32, choices=registry.choices)
     auth_kind = models.CharField(max_length=32, choices=AuthKind.choices)
     external_account_id = models.CharField(max_length=200, blank=True)  # GHL locationId, Hubstaff org id, ...
     company_id = models.CharField(max_length=200, blank=True)  # GHL companyId

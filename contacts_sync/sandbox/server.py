@@ -21,18 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from contacts_sync.connectors import registry
 from contacts_sync.sandbox.faults import FaultInjector
 
 log = logging.getLogger(__name__)
 
-EMULATORS: dict[str, str] = {
-    "ghl": "contacts_sync.sandbox.ghl",
-    "hubstaff": "contacts_sync.sandbox.hubstaff",
-    "hotspotsystem": "contacts_sync.sandbox.hotspotsystem",
-    "upguard": "contacts_sync.sandbox.upguard",
-    "starbuero": "contacts_sync.sandbox.starbuero",
-    "custom": "contacts_sync.sandbox.custom",
-}
+# One emulator per app of the registry, in the package of the same name (contacts_sync/sandbox/<app>/).
+EMULATORS: dict[str, str] = {key: f"contacts_sync.sandbox.{key}" for key in registry.APPS}
 
 DEFAULT_PORT = 8010
 DEFAULT_GHL_LOCATION = "sandbox-location"

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from contacts_sync.exceptions import TransientError
 from contacts_sync.models import AuthKind, Connection, Provider, RecordLink, RunTrigger, Sync
+from contacts_sync.services.connections import connection_create
 from contacts_sync.services.runs import run_enqueue
 from contacts_sync.services.syncs import sync_create_from_recipe
 
@@ -66,11 +67,6 @@ def _connection(*, name: str, provider: str, auth_kind: str, secrets: dict[str, 
             setattr(existing, key, value)
         existing.save()
         return existing
-    try:
-        from contacts_sync.services.connections import connection_create
-    except ImportError:  # fall back to the row itself when the connections service is missing
-        return Connection.objects.create(name=name, provider=provider, auth_kind=auth_kind, secrets=secrets,
-                                         **fields)
     return connection_create(provider=provider, auth_kind=auth_kind, name=name, secrets=secrets, user=user,
                              test=False, **fields)
 

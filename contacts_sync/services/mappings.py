@@ -12,14 +12,17 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 
 from contacts_sync.exceptions import ConfigurationError
-from contacts_sync.mapping import MappingContext, Problem, apply, validate_rules
-from contacts_sync.mapping.diff import FieldChange, diff_rules
+from contacts_sync.mapping import Problem, apply, validate_rules
+from contacts_sync.mapping.diff import FieldChange, describe_source, describe_transforms, diff_rules
 from contacts_sync.mapping.targets import FieldSpec, target_fields
+from contacts_sync.mapping.transforms import REGISTRY
 from contacts_sync.models import MappingVersion, Provider, Sync
 from contacts_sync.services.audit import audit_record
+from contacts_sync.services.credentials import connector_for
+from contacts_sync.sync.plan import SyncPlan, rules_of
 
 log = logging.getLogger(__name__)
 
@@ -43,41 +46,17 @@ class MappingRulesInvalid(ConfigurationError):
 # ---------------------------------------------------------------- fields for the editor
 
 
-def mapping_context_for(sync: Sync) -> MappingContext:
-    """Default phone region and time zone from the connections' config (same as the engine uses)."""
-    config = {**(sync.source_connection.config or {}), **(sync.target_connection.config or {})}
-    return MappingContext(
-        default_region=str(config.get("default_region") or "US"),
-        timezone=str(config.get("timezone") or "UTC"),
-    )
-
-
-def _connector(connection: Any) -> Any:
-    from contacts_sync.services.connectors import connector_for
-
-    return connector_for(connection)
-
-
-def _source_options(sync: Sync) -> dict[str, Any]:
-    """The recipe's source options (e.g. Hubstaff members vs clients) overlaid by the sync's own."""
-    from contacts_sync.sync.recipes import RECIPES
-
-    recipe = RECIPES.get(sync.recipe)
-    return {**(recipe.source_options if recipe else {}), **(sync.options or {})}
+def _plan(sync: Sync, rules: list[dict[str, Any]] | None = None) -> SyncPlan:
+    """What the engine would use for this sync (source connector, options, mapping context), without a run."""
+    return SyncPlan.for_sync(sync, connect=connector_for, rules=rules)
 
 
 def source_fields_for(sync: Sync) -> list[Any]:
     """The source connector's field list for the sync's object; [] when the connector is not available
     (the editor then takes free-text paths)."""
-    connector = None
     try:
-        connector = _connector(sync.source_connection)
-        return list(connector.fields(sync.source_object, options=_source_options(sync)))
-    except TypeError:  # connectors whose fields() takes no options
-        try:
-            return list(connector.fields(sync.source_object)) if connector is not None else []
-        except Exception:  # noqa: BLE001
-            return []
+        plan = _plan(sync)
+        return list(plan.source.fields(sync.source_object, options=plan.options))
     except Exception as exc:  # noqa: BLE001 - a missing/broken connector must not break the editor
         log.info("no source fields for sync %s: %s", sync.pk, type(exc).__name__)
         return []
@@ -85,16 +64,15 @@ def source_fields_for(sync: Sync) -> list[Any]:
 
 def _custom_fields(sync: Sync) -> list[dict[str, Any]]:
     connection = sync.target_connection
-    if connection.provider != Provider.GHL or sync.target_object != "contact":
+    if sync.target_object != "contact":
         return []
     key = f"mapping:custom-fields:{connection.pk}:{connection.created_at.timestamp()}"
     cached = cache.get(key)
     if cached is not None:
         return list(cached)
     try:
-        from contacts_sync.services.connections import ghl_client_for
-
-        answer = ghl_client_for(connection).list_custom_fields(model="contact")
+        read = getattr(connector_for(connection), "custom_fields", None)
+        answer = read("contact") if read is not None else []
     except Exception as exc:  # noqa: BLE001 - without the list any customField.<id> is accepted
         log.info("custom fields of connection %s unavailable: %s", connection.pk, type(exc).__name__)
         cache.set(key, [], CUSTOM_FIELDS_FAILED_TTL)  # do not retry on every keystroke of the editor
@@ -112,7 +90,7 @@ def target_fields_for(sync: Sync) -> list[FieldSpec]:
     if provider == Provider.GHL:
         return ours
     try:  # an app we write to describes its own fields; ours add which are required
-        theirs = _connector(sync.target_connection).target_fields(sync.target_object)
+        theirs = connector_for(sync.target_connection).target_fields(sync.target_object)
     except Exception:  # noqa: BLE001 - fall back to the built-in list
         return ours
     required = {f.path for f in ours if f.required}
@@ -123,16 +101,7 @@ def target_fields_for(sync: Sync) -> list[FieldSpec]:
 
 def mapping_rules_current(*, sync: Sync) -> list[dict[str, Any]]:
     """The rules the editor starts from: the current version's, else the recipe's default mapping."""
-    if sync.mapping_version is not None:
-        return list(sync.mapping_version.rules)
-    from contacts_sync.mapping.defaults import default_rules
-
-    return default_rules(
-        sync.source_connection.provider,
-        sync.source_object,
-        sync.target_connection.provider,
-        sync.target_object,
-    )
+    return rules_of(sync)
 
 
 def mapping_rules_check(*, sync: Sync, rules: list[dict[str, Any]]) -> list[Problem]:
@@ -242,7 +211,7 @@ class Preview:
         return [p for row in self.rows for p in row.problems]
 
 
-def _samples(sync: Sync, limit: int) -> list[dict[str, Any]]:
+def _samples(sync: Sync, plan: SyncPlan, limit: int) -> list[dict[str, Any]]:
     source = sync.source_connection
     # created_at in the key: a recreated database reuses ids, and a cached sample must never outlive its row.
     key = (
@@ -251,9 +220,7 @@ def _samples(sync: Sync, limit: int) -> list[dict[str, Any]]:
     cached = cache.get(key)
     if cached is not None:
         return list(cached)
-    records = _connector(sync.source_connection).sample(
-        sync.source_object, limit=limit, options=_source_options(sync)
-    )
+    records = plan.source.sample(sync.source_object, limit=limit, options=plan.options)
     records = [r for r in (records or []) if isinstance(r, dict)][:limit]
     cache.set(key, records, PREVIEW_SAMPLE_TTL)
     return records
@@ -281,7 +248,8 @@ def mapping_preview(*, sync: Sync, rules: list[dict[str, Any]], limit: int = PRE
     problems. Never raises for an unreachable source: Preview.error says what went wrong."""
     preview = Preview(rule_problems=mapping_rules_check(sync=sync, rules=rules))
     try:
-        records = _samples(sync, limit)
+        plan = _plan(sync, rules)
+        records = _samples(sync, plan, limit)
     except Exception as exc:  # noqa: BLE001 - any failure of the source becomes a message in the panel
         log.info("preview samples for sync %s failed: %s", sync.pk, type(exc).__name__)
         preview.error = _describe_failure(sync, exc)
@@ -289,9 +257,8 @@ def mapping_preview(*, sync: Sync, rules: list[dict[str, Any]], limit: int = PRE
     if not records:
         preview.error = f"{sync.source_connection.name} returned no {sync.source_object} records to preview."
         return preview
-    context = mapping_context_for(sync)
     for index, record in enumerate(records):
-        result = apply(record, rules, context=context)
+        result = apply(record, rules, context=plan.context)
         preview.rows.append(
             PreviewRow(_record_id(record, index), record, result.payload, result.problems, result.warnings)
         )
@@ -302,14 +269,11 @@ def mapping_preview(*, sync: Sync, rules: list[dict[str, Any]], limit: int = PRE
 
 
 def transform_choices() -> list[dict[str, str]]:
-    from contacts_sync.mapping.transforms import REGISTRY
-
     return [{"name": t.name, "label": t.label, "help": t.help} for t in REGISTRY.values()]
 
 
 def rule_rows(rules: list[Any]) -> list[dict[str, Any]]:
     """One line per rule for read-only tables (version page)."""
-    from contacts_sync.mapping.diff import describe_source, describe_transforms
 
     rows = []
     for index, rule in enumerate(rules or []):
@@ -339,7 +303,6 @@ class HistoryEntry:
 
 def mapping_history(*, sync: Sync) -> list[HistoryEntry]:
     """Every version of the sync, newest first, each with its field-level diff against the one before."""
-    from django.db.models import Count
 
     versions = list(
         MappingVersion.objects.filter(sync=sync)

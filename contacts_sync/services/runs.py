@@ -12,18 +12,16 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from contacts_sync.logging import log_context
-from contacts_sync.models import Connection, ItemAction, Provider, Run, RunStatus, RunTrigger, Sync, SyncMode
-from contacts_sync.services.connectors import connector_for
-from contacts_sync.sync.engine import CallRecorder, Engine, ParentLookup
-from contacts_sync.sync.recipes import Recipe, Writer, recipe_for
-from contacts_sync.sync.redaction import Redactor
-from contacts_sync.sync.writers import AppWriter
+from contacts_sync.models import ItemAction, Run, RunStatus, RunTrigger, Sync
+from contacts_sync.services import status
+from contacts_sync.services.audit import audit_record
+from contacts_sync.services.credentials import connector_for
+from contacts_sync.sync.plan import SyncPlan
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +78,6 @@ def run_enqueue(
         return None  # one_active_run_per_sync: another run is queued or running
     _enqueue_on_commit(run.pk)
     if user is not None:
-        from contacts_sync.services.audit import audit_record
-
         audit_record(actor=user, action="run.enqueue", obj=run, changes={"trigger": trigger, "dry_run": run.dry_run})
     return run
 
@@ -98,8 +94,6 @@ def run_cancel(*, run: Run, user: Any = None) -> Run:
         Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True)
         run.refresh_from_db()
     if user is not None:
-        from contacts_sync.services.audit import audit_record
-
         audit_record(actor=user, action="run.cancel", obj=run)
     return run
 
@@ -150,7 +144,7 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
         Run.objects.filter(pk=run_id).update(started_at=run.started_at, expected_total=run.expected_total)
     with log_context(run_id=run.pk, sync_id=run.sync_id):
         try:
-            engine = engine_for(run=run, worker_token=token)
+            engine = SyncPlan.for_sync(run.sync, run, connect=connector_for).engine(worker_token=token)
         except Exception as exc:  # noqa: BLE001 - any set-up failure fails the run, with its reason
             log.warning("run set-up failed: %s", exc)
             _fail(run, token, f"Could not start: {type(exc).__name__}: {exc}")
@@ -160,96 +154,6 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
         if run.status in FINISHED_STATUSES:
             _finished(run)
     return run
-
-
-def _ghl_client(connection: Connection, recorder: Any) -> Any:
-    from contacts_sync.services.connections import ghl_client_for
-
-    client = ghl_client_for(connection, on_call=recorder)
-    # connection.config["rate_limit_per_10s"]: 0 turns the shared budget off (emulator runs with limits off,
-    # benchmarks); a number replaces GHL's 100 / 10 s (an account with a raised limit).
-    # connection.config["http_timeout_s"]: the read timeout per attempt (default: the client's own).
-    if connection.config.get("http_timeout_s"):
-        client.timeout = (5.0, float(connection.config["http_timeout_s"]))
-    limit = connection.config.get("rate_limit_per_10s")
-    if limit is not None:
-        from contacts_sync.apiclient.budget import NullBudget, RateBudget
-
-        client.budget = NullBudget() if int(limit) <= 0 else RateBudget.for_account(
-            settings.REDIS_URL, "ghl", connection.external_account_id, [(int(limit), 10.0), (200_000, 86_400.0)]
-        )
-    return client
-
-
-def _connector(connection: Connection, recorder: Any) -> Any:
-    if connection.provider == Provider.GHL:
-        from contacts_sync.connectors.ghl import GHLConnector
-
-        return GHLConnector(client=_ghl_client(connection, recorder))
-    return connector_for(connection, on_call=recorder)
-
-
-def recipe_of(sync: Sync) -> Recipe:
-    """The sync's recipe, or a generic contact recipe built from its source and target."""
-    recipe = recipe_for(sync.recipe)
-    if recipe is not None:
-        return recipe
-    writer = {"task": Writer.TASK, "note": Writer.NOTE_TAGS}.get(sync.target_object, Writer.CONTACT)
-    if sync.target_connection.provider != Provider.GHL:
-        writer = Writer.APP_WRITE
-    return Recipe(key=sync.recipe or "custom", title=sync.name, source_provider=sync.source_connection.provider,
-                  source_object=sync.source_object, target_provider=sync.target_connection.provider,
-                  target_object=sync.target_object, triggers=(), description="", writer=writer)
-
-
-def rules_of(run: Run) -> list[dict[str, Any]]:
-    version = run.mapping_version or run.sync.mapping_version
-    if version is not None:
-        return list(version.rules)
-    from contacts_sync.mapping.defaults import default_rules
-
-    sync = run.sync
-    return default_rules(sync.source_connection.provider, sync.source_object, sync.target_connection.provider,
-                         sync.target_object)
-
-
-def engine_for(*, run: Run, worker_token: str) -> Engine:
-    """Everything the engine needs, built from the rows: clients (recording their calls), writer, rules."""
-    from contacts_sync.mapping import MappingContext, apply, content_hash
-
-    sync = run.sync
-    recipe = recipe_of(sync)
-    recorder = CallRecorder()
-    source = _connector(sync.source_connection, recorder)
-    options = {**recipe.source_options, **(sync.options or {})}
-    if run.mode == SyncMode.BACKFILL and sync.backfill_from:
-        options["updated_since"] = sync.backfill_from.isoformat()
-    if run.dry_run:
-        writer: Any = None  # a dry run never writes: it needs no target client at all
-    elif recipe.writer == Writer.APP_WRITE:
-        writer = AppWriter(_connector(sync.target_connection, recorder), sync.target_object, options)
-    else:
-        writer = _connector(sync.target_connection, recorder).writer(recipe.writer)
-    rules = rules_of(run)
-    try:
-        sensitive = [f.path for f in source.fields(sync.source_object) if getattr(f, "sensitive", False)]
-    except Exception:  # noqa: BLE001 - field descriptions are a nicety; redaction of secrets still applies
-        sensitive = []
-    parents = None
-    if recipe.parent_path or options.get("ghl_contact_id"):
-        contact_syncs = Sync.objects.filter(
-            source_connection_id=sync.source_connection_id, target_connection_id=sync.target_connection_id,
-            target_object="contact",
-        ).exclude(pk=sync.pk)
-        parents = ParentLookup(sync_ids=list(contact_syncs.values_list("pk", flat=True)),
-                               default_parent_id=options.get("ghl_contact_id"))
-    config = {**sync.source_connection.config, **sync.target_connection.config}
-    context = MappingContext(default_region=config.get("default_region", "US"),
-                             timezone=config.get("timezone", "UTC"))
-    return Engine(run=run, worker_token=worker_token, recipe=recipe, source=source, writer=writer, rules=rules,
-                  apply=apply, content_hash=content_hash, context=context, recorder=recorder,
-                  redactor=Redactor(sensitive_source_paths=sensitive, rules=rules), parents=parents,
-                  source_options=options)
 
 
 def _expected_total(run: Run) -> int | None:
@@ -276,10 +180,6 @@ def _fail(run: Run, token: str, summary: str) -> None:
 
 
 def _finished(run: Run) -> None:
-    try:
-        from contacts_sync.services import status
-    except ImportError:  # the status service lands with the monitoring work
-        return
     try:
         status.run_finished(run=run)
     except Exception:  # a health computation bug must not turn a finished run into a crashed task

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contacts_sync.models import ACTIVE_RUN_STATUSES, Provider, Run, RunTrigger, Sync, SyncHealth
+from contacts_sync.services.runs import run_enqueue
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,6 @@ def syncs_dispatch_due(
     *, now: datetime | None = None, cap: int = PER_LOCATION_ACTIVE_CAP, limit: int = MAX_RUNS_PER_TICK
 ) -> DispatchResult:
     """Enqueue a run for each due polling sync, fairly per GHL location; move next_run_at forward."""
-    from contacts_sync.services.runs import run_enqueue
-
     now = now or timezone.now()
     result = DispatchResult()
     with transaction.atomic():
@@ -136,8 +135,6 @@ def reconcile_poll(*, now: datetime | None = None, interval: timedelta = RECONCI
     The engine reads GHL with search by dateUpdated since its checkpoint, so a reconcile run costs one
     search page when nothing was missed. Syncs that also poll at least as often need no reconcile run.
     """
-    from contacts_sync.services.runs import run_enqueue
-
     now = now or timezone.now()
     syncs = (
         Sync.objects.filter(enabled=True, webhook_trigger=True, source_connection__provider=Provider.GHL)

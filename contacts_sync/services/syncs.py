@@ -9,7 +9,7 @@ from django.db import transaction
 from contacts_sync.exceptions import ConfigurationError
 from contacts_sync.models import Connection, MappingVersion, Sync
 from contacts_sync.services.audit import audit_record
-from contacts_sync.sync.recipes import RECIPES
+from contacts_sync.sync.recipes import RECIPES, default_rules
 
 # Fields of a Sync that sync_update may change (the rest are fixed by the recipe or owned by other services).
 UPDATABLE_FIELDS = frozenset({
@@ -54,8 +54,6 @@ def sync_create_from_recipe(
         options={**spec.source_options, **(options or {})},
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    from contacts_sync.mapping.defaults import default_rules
-
     rules = default_rules(spec.source_provider, spec.source_object, spec.target_provider, spec.target_object)
     if spec.note_from:
         for rule in default_rules(spec.source_provider, spec.note_from, spec.target_provider, "note"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from contacts_sync.apiclient.calls import CallRecord
@@ -473,8 +473,6 @@ class Engine:
 
 
 def _top_errors(run: Run) -> str:
-    from django.db.models import Count
-
     rows = (
         RunItem.objects.filter(run=run, action=ItemAction.FAILED)
         .values("error_class")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from contacts_sync.services.connections import GHL_SCOPES, ProviderSpec
+from contacts_sync.services.ghl_oauth import GHL_SCOPES
 
 SECRET_SET_PLACEHOLDER = "•••• set, replace?"
 BASE_URL_HELP = (
@@ -45,7 +45,7 @@ class ConnectionForm(_Form):
     name = forms.CharField(max_length=200)
 
     def __init__(
-        self, *args: Any, spec: ProviderSpec, secrets_set: set[str] | None = None, **kwargs: Any
+        self, *args: Any, spec: Any, secrets_set: set[str] | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec

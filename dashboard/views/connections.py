@@ -11,8 +11,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from contacts_sync.models import AuditEntry, AuthKind, Connection, Provider
+from contacts_sync.models import AuditEntry, Connection, Provider
 from contacts_sync.services import connections as svc
+from contacts_sync.services import ghl_oauth
 from dashboard.access import admin_required, viewer_required
 from dashboard.forms.connections import ConfirmForm, ConnectionForm, GHLConnectForm
 
@@ -39,18 +40,18 @@ def connection_list(request: HttpRequest) -> HttpResponse:
         {
             "connections": connections,
             "nav_active": "connections",
-            "oauth_configured": svc.ghl_oauth_configured(),
+            "oauth_configured": ghl_oauth.ghl_oauth_configured(),
         },
     )
 
 
 @admin_required
 def connection_add(request: HttpRequest) -> HttpResponse:
-    kinds = [(key, spec) for key, spec in svc.PROVIDER_SPECS.items()]
+    kinds = [(key, spec) for key, spec in svc.connect_options().items()]
     return render(
         request,
         "connections/add.html",
-        {"kinds": kinds, "nav_active": "connections", "oauth_configured": svc.ghl_oauth_configured()},
+        {"kinds": kinds, "nav_active": "connections", "oauth_configured": ghl_oauth.ghl_oauth_configured()},
     )
 
 
@@ -61,7 +62,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "connection": connection,
         "nav_active": "connections",
         "spec": svc.spec_for_connection(connection),
-        "scopes": svc.scope_rows(connection.scopes) if connection.provider == Provider.GHL else [],
+        "scopes": ghl_oauth.scope_rows(connection.scopes) if connection.provider == Provider.GHL else [],
         "secret_keys": sorted(connection.secrets),
         "status_changes": connection.status_changes.all()[:HISTORY_LIMIT],
         "audit": AuditEntry.objects.filter(object_type="connection", object_id=str(pk)).select_related(
@@ -75,7 +76,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 @sensitive_variables()
 def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
-    spec = svc.PROVIDER_SPECS.get(kind)
+    spec = svc.connect_options().get(kind)
     if spec is None:
         raise Http404("unknown connection kind")
     form = ConnectionForm(request.POST or None, spec=spec)
@@ -107,7 +108,7 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
             "spec": spec,
             "kind": kind,
             "nav_active": "connections",
-            "pit_scopes": svc.scope_rows(svc.ghl_scopes_needed()),
+            "pit_scopes": ghl_oauth.scope_rows(ghl_oauth.ghl_scopes_needed()),
         },
     )
 
@@ -118,8 +119,6 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
 def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk)
     spec = svc.spec_for_connection(connection)
-    if spec is None:  # GHL OAuth: settings are the name and base URL; credentials come from a new consent
-        spec = svc.ProviderSpec(Provider.GHL, AuthKind.OAUTH2, "HighLevel (OAuth)", (), emulator_path="/ghl")
     form = ConnectionForm(
         request.POST or None,
         spec=spec,
@@ -234,14 +233,14 @@ def _status_message(request: HttpRequest, connection: Connection) -> None:
 @admin_required
 def ghl_connect(request: HttpRequest) -> HttpResponse:
     initial = {
-        "scopes": svc.ghl_scopes_needed(),
+        "scopes": ghl_oauth.ghl_scopes_needed(),
         "name": request.GET.get("name") or "HighLevel",
-        "base_url": request.GET.get("base_url", svc.ghl_default_base_url()),
+        "base_url": request.GET.get("base_url", ghl_oauth.ghl_default_base_url()),
     }
     form = GHLConnectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            start = svc.ghl_oauth_start(
+            start = ghl_oauth.ghl_oauth_start(
                 session=request.session,
                 user=request.user,
                 name=form.cleaned_data["name"],
@@ -258,9 +257,9 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
         "connections/ghl_connect.html",
         {
             "form": form,
-            "scopes": svc.GHL_SCOPES,
-            "needed": svc.ghl_scopes_needed(),
-            "oauth_configured": svc.ghl_oauth_configured(),
+            "scopes": ghl_oauth.GHL_SCOPES,
+            "needed": ghl_oauth.ghl_scopes_needed(),
+            "oauth_configured": ghl_oauth.ghl_oauth_configured(),
             "nav_active": "connections",
         },
     )
@@ -271,7 +270,7 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
 def ghl_oauth_callback(request: HttpRequest) -> HttpResponse:
     params = request.GET
     try:
-        connection = svc.ghl_oauth_finish(
+        connection = ghl_oauth.ghl_oauth_finish(
             session=request.session,
             user=request.user,
             state=params.get("state", ""),

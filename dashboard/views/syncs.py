@@ -16,9 +16,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from contacts_sync import selectors
 from contacts_sync.exceptions import ConfigurationError
 from contacts_sync.models import RunTrigger
-from contacts_sync.services import events as event_services
+from contacts_sync.services import app_webhooks, scheduling
 from contacts_sync.services import runs as run_services
-from contacts_sync.services import scheduling
 from contacts_sync.services import status as status_services
 from contacts_sync.services import syncs as sync_services
 from dashboard.access import can_edit, editor_required, viewer_required
@@ -116,7 +115,7 @@ def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
             _save_settings(request, detail, form)
             messages.success(request, "Settings saved.")
             return _go(request, reverse("dashboard:sync_detail", args=[sync_id]))
-    registrable = detail.sync.source_connection.provider in event_services.WEBHOOK_REGISTRATION_PROVIDERS
+    registrable = app_webhooks.registrable(detail.sync.source_connection.provider)
     ctx = {
         "d": detail,
         "sync": detail.sync,
@@ -157,8 +156,8 @@ def sync_webhook_register(request: HttpRequest, sync_id: int) -> HttpResponse:
     connection = _detail(sync_id).sync.source_connection
     url = _webhook_url(request, connection.pk)
     try:
-        event_services.app_webhook_register_enqueue(connection=connection, target_url=url, user=request.user)
-    except event_services.WebhookRejected as exc:
+        app_webhooks.app_webhook_register_enqueue(connection=connection, target_url=url, user=request.user)
+    except app_webhooks.WebhookRejected as exc:
         messages.error(request, exc.message)
     else:
         messages.success(

@@ -7,7 +7,9 @@ import pytest
 from django.core import mail
 
 from contacts_sync.alerts.transports import AlertMessage, TransportError, transport_for
-from contacts_sync.alerts.transports.webhook import secret_generate, sign, verify
+from contacts_sync.apiclient.signatures import standard_secret_generate as secret_generate
+from contacts_sync.apiclient.signatures import standard_sign as sign
+from contacts_sync.apiclient.signatures import standard_verify as verify
 from contacts_sync.models import AlertChannel, ChannelKind, Notification
 from contacts_sync.services.alerts import notification_send
 from tests.alerts.receiver import http_receiver

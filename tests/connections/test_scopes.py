@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from contacts_sync.services.connections import ghl_scopes_needed, scope_rows
+from contacts_sync.services.ghl_oauth import ghl_scopes_needed, scope_rows
 from tests.factories import ConnectionFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from contacts_sync.models import AuditEntry
-from contacts_sync.services import connections as svc
+from contacts_sync.services import credentials as svc
 from tests.factories import ConnectionFactory
 
 pytestmark = pytest.mark.django_db

@@ -30,8 +30,8 @@ class LockedStore:
     def load(self) -> dict[str, Any]:
         return dict(self.secrets)
 
-    def save(self, secrets: dict[str, Any], *, expires_at: Any = None) -> None:
-        self.secrets = dict(secrets)
+    def save(self, secrets: dict[str, Any], *, expires_at: Any = None, scopes: Any = None) -> None:
+        self.secrets = {**self.secrets, **secrets, "expires_at": expires_at}
         self.saves += 1
 
 

@@ -29,7 +29,7 @@ WRONG = {
     "hotspotsystem": ({"api_key": "wrong"}, "HotspotSystem rejected the API key (Authorization Required)"),
     "upguard": ({"api_key": "wrong"}, "UpGuard rejected the API key (invalid or missing API key)"),
     "starbuero": ({"api_token": "wrong"}, "starbuero.de rejected the API token (Unauthenticated."),
-    "custom": ({"api_token": "wrong"}, "the custom app rejected the API token (invalid bearer token)"),
+    "custom": ({"api_token": "wrong"}, "Custom app rejected the API token (invalid bearer token)"),
 }
 GOOD = {
     "hotspotsystem": "HotspotSystem operator sandbox-operator (user sandbox-user-1)",

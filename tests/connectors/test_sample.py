@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from contacts_sync.connectors.base import Page, SampleFromRead
+from contacts_sync.connectors.base import BaseConnector, Page
 
 
-class Paged(SampleFromRead):
+class Paged(BaseConnector):
     def __init__(self, pages: list[list[dict]]) -> None:
         self.pages = pages
         self.asked: list[dict] = []

@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from contacts_sync import models as m
-from contacts_sync.alerts.transports.webhook import verify
+from contacts_sync.apiclient.signatures import standard_verify as verify
 from tests.alerts.receiver import http_receiver
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,8 @@ import pytest
 from django.db import connection
 
 from contacts_sync import models as m
-from contacts_sync.alerts.transports.webhook import secret_generate, verify
+from contacts_sync.apiclient.signatures import standard_secret_generate as secret_generate
+from contacts_sync.apiclient.signatures import standard_verify as verify
 from contacts_sync.services import runs
 from tests.alerts.receiver import http_receiver
 from tests.e2e.monitoring_seed import browser_login, shot

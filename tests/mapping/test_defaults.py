@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from contacts_sync.connectors.registry import default_pairs, default_rules
 from contacts_sync.mapping import apply, validate_rules
-from contacts_sync.mapping.defaults import default_pairs, default_rules
 from contacts_sync.mapping.targets import target_fields
 
 

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from contacts_sync import models as m
-from contacts_sync.mapping.defaults import default_rules
 from contacts_sync.services.mappings import mapping_version_create
+from contacts_sync.sync.recipes import default_rules
 from tests.factories import ConnectionFactory, RunFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,9 @@ import requests
 from django.urls import reverse
 
 from contacts_sync import models as m
-from contacts_sync.mapping.defaults import default_rules
 from contacts_sync.services.mappings import mapping_version_create, mapping_version_restore
 from contacts_sync.services.runs import run_enqueue, run_execute
+from contacts_sync.sync.recipes import default_rules
 from tests.factories import ConnectionFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db

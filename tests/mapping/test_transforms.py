@@ -151,7 +151,7 @@ def test_key_value_metadata_becomes_key_colon_value_tags():
 
 def test_the_hubstaff_client_default_mapping_turns_metadata_into_contact_tags():
     from contacts_sync.mapping import apply
-    from contacts_sync.mapping.defaults import default_rules
+    from contacts_sync.sync.recipes import default_rules
 
     rules = default_rules("hubstaff", "contact", "ghl", "contact")
     client = {"id": 7, "name": "Acme GmbH", "emails": ["a@acme.example"], "metadata": {"tier": "silver"}}

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from contacts_sync.models import AuditEntry, Connection, StatusChange
 from contacts_sync.services import connections as svc
+from contacts_sync.services import credentials, ghl_oauth
 from tests.factories import ConnectionFactory, SyncFactory
 
 CLIENT_ID, CLIENT_SECRET = "sandbox-client-id", "sandbox-client-secret"
@@ -62,7 +63,7 @@ def authorize_code(sandbox: Any, *, redirect_uri: str, state: str, scopes: list[
 def oauth_connection(sandbox: Any, user: Any, *, name: str = "Main location") -> Connection:
     session: dict[str, Any] = {}
     redirect_uri = "http://testserver/connections/highlevel/callback/"
-    start = svc.ghl_oauth_start(
+    start = ghl_oauth.ghl_oauth_start(
         session=session,
         user=user,
         name=name,
@@ -73,7 +74,7 @@ def oauth_connection(sandbox: Any, user: Any, *, name: str = "Main location") ->
     code = authorize_code(
         sandbox, redirect_uri=redirect_uri, state=start.state, scopes=["contacts.readonly", "contacts.write"]
     )
-    return svc.ghl_oauth_finish(session=session, user=user, state=start.state, code=code)
+    return ghl_oauth.ghl_oauth_finish(session=session, user=user, state=start.state, code=code)
 
 
 def expire(connection: Connection) -> None:
@@ -166,7 +167,7 @@ def test_a_bad_oauth_answer_stores_nothing_and_says_why(
     clean_sandbox: Any, admin_user: Any, make_user: Any, oauth_settings: Any, case: str
 ) -> None:
     session: dict[str, Any] = {}
-    start = svc.ghl_oauth_start(
+    start = ghl_oauth.ghl_oauth_start(
         session=session,
         user=admin_user,
         name="X",
@@ -188,7 +189,7 @@ def test_a_bad_oauth_answer_stores_nothing_and_says_why(
     if case == "tampered":
         kwargs["state"] = start.state[:-3] + ("aaa" if not start.state.endswith("aaa") else "bbb")
     elif case == "replayed":
-        svc.ghl_oauth_finish(**kwargs)
+        ghl_oauth.ghl_oauth_finish(**kwargs)
         Connection.objects.all().delete()
     elif case == "other_user":
         kwargs["user"] = make_user("Admin")
@@ -197,7 +198,7 @@ def test_a_bad_oauth_answer_stores_nothing_and_says_why(
     elif case == "bad_code":
         kwargs["code"] = "not-a-code"
     with pytest.raises(svc.ConnectionActionError, match=expected):
-        svc.ghl_oauth_finish(**kwargs)
+        ghl_oauth.ghl_oauth_finish(**kwargs)
     assert Connection.objects.count() == 0
 
 
@@ -217,7 +218,7 @@ def test_eight_concurrent_workers_with_an_expired_token_cause_one_refresh_and_st
 
     def worker() -> None:
         try:
-            client = svc.ghl_client_for(Connection.objects.get(pk=connection.pk))
+            client = credentials.connector_for(Connection.objects.get(pk=connection.pk)).client
             barrier.wait(timeout=30)
             results.append(list(client.search_contacts(page_limit=5))[:1])
         except Exception as exc:  # noqa: BLE001 - collected and asserted below
@@ -249,10 +250,10 @@ def _process_worker(connection_id: int, barrier: Any, results: Any) -> None:
     """One forked worker process: its own DB connection, its own Redis clients, its own GHL client."""
     from contacts_sync.apiclient import budget
 
-    svc._REDIS.clear()
+    credentials._REDIS.clear()
     budget._CLIENTS.clear()
     try:
-        client = svc.ghl_client_for(Connection.objects.get(pk=connection_id))
+        client = credentials.connector_for(Connection.objects.get(pk=connection_id)).client
         barrier.wait(30)
         list(client.search_contacts(page_limit=5))
         results.put("ok")

@@ -1,4 +1,4 @@
-"""services.events.inbound_event_process: stored events become runs of the syncs they concern."""
+"""services.event_runs.inbound_event_process: stored events become runs of the syncs they concern."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from contacts_sync.models import AuthKind, EventStatus, InboundEvent, Provider, Run, RunStatus, RunTrigger
-from contacts_sync.services import events
+from contacts_sync.services import event_runs as events
+from contacts_sync.services import inbox
 from tests.factories import ConnectionFactory, RunFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def ghl_event(type_: str = "ContactUpdate", location: str = "loc-1") -> InboundEvent:
     body = json.dumps({"type": type_, "locationId": location, "id": "c-1", "email": "a@example.com"})
-    event, _ = events.inbound_event_store(
+    event, _ = inbox.inbound_event_store(
         provider="ghl",
         event_id=str(uuid.uuid4()),
         body=body.encode(),
@@ -148,7 +149,7 @@ def test_an_app_event_starts_the_syncs_that_read_from_that_connection() -> None:
     )
     unrelated = SyncFactory(webhook_trigger=True, source_object="task", target_object="task")
     body = json.dumps({"id": "e1", "event": "task.create", "payload": {"task_id": 5}}).encode()
-    event, _ = events.inbound_event_store(
+    event, _ = inbox.inbound_event_store(
         provider="hubstaff",
         event_id="x:e1",
         body=body,
@@ -190,7 +191,7 @@ def test_an_untagged_contact_event_needs_no_run_of_the_critical_contact_sync(db)
     import json
 
     from contacts_sync.models import EventStatus, InboundEvent, Provider, Run
-    from contacts_sync.services.events import inbound_event_process
+    from contacts_sync.services.event_runs import inbound_event_process
     from tests.factories import ConnectionFactory, SyncFactory
 
     ghl = ConnectionFactory(provider=Provider.GHL, external_account_id="loc-filter")

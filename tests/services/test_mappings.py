@@ -6,7 +6,6 @@ import pytest
 import requests
 
 from contacts_sync import models as m
-from contacts_sync.mapping.defaults import default_rules
 from contacts_sync.services.mappings import (
     MappingRulesInvalid,
     mapping_preview,
@@ -16,6 +15,7 @@ from contacts_sync.services.mappings import (
     source_fields_for,
     target_fields_for,
 )
+from contacts_sync.sync.recipes import default_rules
 from tests.factories import ConnectionFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
 from contacts_sync.models import EventStatus, InboundEvent
-from contacts_sync.services import events
 from tests.factories import ConnectionFactory
 from tests.webhooks.signing import ghl_body, public_pem, sign_ed25519, sign_rsa
 
@@ -186,8 +186,8 @@ def test_get_is_not_allowed(client: Any) -> None:
 
 def test_the_published_key_is_used_when_no_key_is_configured(settings: Any) -> None:
     settings.GHL_WEBHOOK_PUBLIC_KEY = ""
-    expected = open(events.KEYS_DIR / "ghl-webhook-ed25519.pem").read()
-    assert public_pem_of(events.ghl_public_key()) == expected.strip()
+    expected = open(ghl_webhooks.KEYS_DIR / "ghl-webhook-ed25519.pem").read()
+    assert public_pem_of(ghl_webhooks.public_key(settings.GHL_WEBHOOK_PUBLIC_KEY)) == expected.strip()
 
 
 def test_a_key_given_as_the_bare_base64_line_is_accepted(settings: Any) -> None:
@@ -196,7 +196,8 @@ def test_a_key_given_as_the_bare_base64_line_is_accepted(settings: Any) -> None:
     settings.GHL_WEBHOOK_PUBLIC_KEY = "".join(pem.strip().splitlines()[1:-1])
     body = b'{"type":"x"}'
     assert (
-        events.ghl_signature_verify(body=body, headers={"x-ghl-signature": sign_ed25519(body, key)})
+        ghl_webhooks.verify({"x-ghl-signature": sign_ed25519(body, key)}, body,
+                            ed25519_pem=settings.GHL_WEBHOOK_PUBLIC_KEY)
         == "ed25519"
     )
 
@@ -229,7 +230,7 @@ def test_a_stale_replay_of_a_known_webhook_is_a_duplicate_not_an_error(client: A
     body = ghl_body()
     assert post(client, body, **{"x-ghl-signature": sign_ed25519(body)}).status_code == 200
     later = datetime.now(UTC) + timedelta(minutes=30)
-    from contacts_sync.services import events as svc
+    from contacts_sync.services import inbox as svc
 
     received = svc.ghl_webhook_receive(body=body, headers={"x-ghl-signature": sign_ed25519(body)}, now=later)
     assert received.duplicate is True

@@ -1,4 +1,4 @@
-"""Hubstaff connector: clients/members -> contacts, tasks (read and write), notes; webhooks.
+"""Hubstaff: clients/members -> contacts, tasks (read and write), notes; REST-hook webhooks.
 
 Connection: account_id = organization id; secrets {"refresh_token": <personal access token>} (the rotated
 refresh token and the access token are saved back through ConnectionInfo.token_store); base_url "" for
@@ -11,27 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from contacts_sync.connectors.base import ConnectionInfo
-from contacts_sync.connectors.registry import register
 
 from .client import HubstaffClient, TokenRefreshError, build_client
 from .connector import HubstaffConnector
+from .recipes import MAPPINGS, RECIPES
+from .spec import SPEC
 from .webhooks import handshake_response, parse_webhook, verify_webhook
 
 
 class HubstaffWebhookConnector(HubstaffConnector):
-    """The connector plus the webhook helpers the inbox looks up on it."""
-
-    @staticmethod
-    def verify_webhook(headers: Any, body: bytes, secret: str) -> bool:
-        return verify_webhook(headers, body, secret)
-
-    @staticmethod
-    def handshake_response(headers: Any) -> dict[str, str] | None:
-        return handshake_response(headers)
-
-    @staticmethod
-    def parse_webhook(body: Any) -> dict[str, Any]:
-        return parse_webhook(body)
+    """The connector plus the calls that register our webhook URL with Hubstaff."""
 
     def create_webhook(self, *, target_url: str, events: list[str] | None = None) -> dict[str, Any]:
         return self.client.create_webhook(self._org(), target_url=target_url, events=events)
@@ -40,19 +29,21 @@ class HubstaffWebhookConnector(HubstaffConnector):
         return self.client.activate_webhook(webhook_id, secret)
 
 
-@register("hubstaff")
-def hubstaff_connector(info: ConnectionInfo) -> HubstaffWebhookConnector:
+def connector(info: ConnectionInfo) -> HubstaffWebhookConnector:
     return HubstaffWebhookConnector(info)
 
 
 __all__ = [
+    "MAPPINGS",
+    "RECIPES",
+    "SPEC",
     "HubstaffClient",
     "HubstaffConnector",
     "HubstaffWebhookConnector",
     "TokenRefreshError",
     "build_client",
+    "connector",
     "handshake_response",
-    "hubstaff_connector",
     "parse_webhook",
     "verify_webhook",
 ]

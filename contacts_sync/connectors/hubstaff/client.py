@@ -7,8 +7,6 @@ working, so the new one is saved (through the connection's TokenStore) before th
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,18 +19,21 @@ from contacts_sync.apiclient.calls import CallRecord
 from contacts_sync.apiclient.client import ApiClient, parse_body, request_id_of
 from contacts_sync.apiclient.errors import (
     ApiError,
-    AuthError,
     ConflictError,
     MalformedResponseError,
     ValidationError,
 )
-from contacts_sync.connectors.base import TokenStore, budget_account
+from contacts_sync.apiclient.tokens import (
+    MemoryTokenStore,
+    RotatingTokenProvider,
+    TokenGrant,
+    TokenRefused,
+    TokenStore,
+)
 
 API_BASE_URL = "https://api.hubstaff.com"
 ACCOUNT_BASE_URL = "https://account.hubstaff.com"
 PAT_URL = "https://developer.hubstaff.com/personal_access_tokens"
-# 1,000 requests per hour per application (developer.hubstaff.com); spent through the shared Redis budget.
-RATE_LIMIT = (1000, 3600.0)
 # Refresh this long before the access token expires (the official CLI uses 120 s).
 REFRESH_SKEW_SECONDS = 120
 # Hubstaff gives no maximum page size; 500 is what the official demo clients use.
@@ -41,33 +42,8 @@ DEFAULT_PAGE_LIMIT = 500
 LOCK_CONFLICT_RETRIES = 3
 
 
-class TokenRefreshError(AuthError):
+class TokenRefreshError(TokenRefused):
     """The token endpoint refused the refresh token. `permanent` = a new PAT is needed (re-auth)."""
-
-    def __init__(self, message: str, *, permanent: bool, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.permanent = permanent
-
-
-class MemoryTokenStore:
-    """A TokenStore for one process (tests, the mapping preview without a connection row).
-
-    Warning: rotated refresh tokens kept here are lost when the process exits; connections use the
-    services layer's persistent store.
-    """
-
-    def __init__(self, secrets: dict[str, Any]) -> None:
-        self._secrets = dict(secrets)
-        self._lock = threading.Lock()
-
-    def lock(self) -> Any:
-        return self._lock
-
-    def load(self) -> dict[str, Any]:
-        return dict(self._secrets)
-
-    def save(self, secrets: dict[str, Any], *, expires_at: Any = None) -> None:
-        self._secrets = dict(secrets)
 
 
 class HubstaffAccountClient(ApiClient):
@@ -113,89 +89,23 @@ class HubstaffAccountClient(ApiClient):
         return body
 
 
-class HubstaffTokens:
-    """Single-flight access-token provider: lock, re-read, refresh only if still needed, save before use."""
+def token_provider(
+    store: TokenStore, account: HubstaffAccountClient, *, clock: Callable[[], float] = time.time
+) -> RotatingTokenProvider:
+    """Single-flight access tokens: the PAT is exchanged, and the rotated refresh token saved before use."""
 
-    def __init__(
-        self,
-        *,
-        store: TokenStore,
-        account: HubstaffAccountClient,
-        clock: Callable[[], float] = time.time,
-        skew_seconds: int = REFRESH_SKEW_SECONDS,
-    ) -> None:
-        self.store = store
-        self.account = account
-        self.clock = clock
-        self.skew = skew_seconds
-        self._current: dict[str, Any] = {}
+    def exchange(refresh_token: str) -> TokenGrant:
+        pair = account.exchange(refresh_token)
+        expires_at = datetime.fromtimestamp(clock(), UTC) + timedelta(seconds=int(pair.get("expires_in") or 3600))
+        return TokenGrant(pair["access_token"], pair["refresh_token"], expires_at)
 
-    def _fresh(self, secrets: dict[str, Any]) -> bool:
-        token, expires = secrets.get("access_token"), secrets.get("access_token_expires_at")
-        if not token or not expires:
-            return False
-        try:
-            at = datetime.fromisoformat(str(expires))
-        except ValueError:
-            return False
-        return at.timestamp() - self.skew > self.clock()
-
-    def access_token(self) -> str:
-        if self._fresh(self._current):
-            return str(self._current["access_token"])
-        return self.refresh(stale=None)
-
-    def refresh(self, stale: str | None) -> str:
-        """A valid access token; `stale` is one the API just refused with 401 (never hand it out again)."""
-        with _locked(self.store):
-            current = self.store.load()
-            token = current.get("access_token")
-            if self._fresh(current) and token != stale:
-                self._current = current  # another worker refreshed while we waited for the lock
-                return str(token)
-            refresh_token = current.get("refresh_token")
-            if not refresh_token:
-                raise TokenRefreshError(
-                    "The Hubstaff connection has no personal access token; add one.",
-                    permanent=True,
-                    operation="exchange refresh token",
-                    provider="hubstaff",
-                )
-            pair = self.account.exchange(str(refresh_token))
-            expires_at = datetime.fromtimestamp(self.clock(), UTC) + timedelta(
-                seconds=int(pair.get("expires_in") or 3600)
-            )
-            new = {
-                **current,
-                "access_token": pair["access_token"],
-                "refresh_token": pair["refresh_token"],
-                "access_token_expires_at": expires_at.isoformat(),
-            }
-            self.store.save(
-                new, expires_at=expires_at
-            )  # persisted BEFORE the token is used: the old one is dead
-            self._current = new
-            return str(pair["access_token"])
-
-
-@contextlib.contextmanager
-def _locked(store: TokenStore) -> Iterator[None]:
-    lock = store.lock()
-    if hasattr(lock, "__enter__"):
-        with lock:
-            yield
-    else:  # a bare threading.Lock-like object
-        lock.acquire()
-        try:
-            yield
-        finally:
-            lock.release()
+    return RotatingTokenProvider(store, exchange, skew_seconds=REFRESH_SKEW_SECONDS, provider="hubstaff", clock=clock)
 
 
 class HubstaffClient(ApiClient):
     provider = "hubstaff"
 
-    def __init__(self, *, tokens: HubstaffTokens, base_url: str = API_BASE_URL, **kwargs: Any) -> None:
+    def __init__(self, *, tokens: RotatingTokenProvider, base_url: str = API_BASE_URL, **kwargs: Any) -> None:
         super().__init__(base_url=base_url, **kwargs)
         self.tokens = tokens
         self._token: str | None = None
@@ -208,7 +118,7 @@ class HubstaffClient(ApiClient):
 
     def on_401(self, response: requests.Response) -> bool:
         """Hubstaff answers 401 for an expired/revoked access token: refresh once and retry (like the CLI)."""
-        self.tokens.refresh(stale=self._token)
+        self.tokens.refresh(self._token)
         return True
 
     def should_retry(
@@ -494,11 +404,9 @@ def build_client(
     *,
     base_url: str,
     secrets: dict[str, Any],
-    account_id: str,
     store: TokenStore | None,
-    redis_url: str | None,
+    budget: RateBudget | NullBudget | None = None,
     on_call: Callable[[CallRecord], None] | None = None,
-    rate_limit_per_hour: int | None = None,
     sleep: Callable[[float], Any] = time.sleep,
 ) -> HubstaffClient:
     """The client for one connection: `base_url` "" = production, else the emulator (API and token endpoint)."""
@@ -508,15 +416,7 @@ def build_client(
     account = HubstaffAccountClient(
         base_url=account_base, on_call=on_call, session=session, sleep=sleep, max_attempts=3
     )
-    tokens = HubstaffTokens(store=store or MemoryTokenStore(secrets), account=account)
-    limit = RATE_LIMIT[0] if rate_limit_per_hour is None else int(rate_limit_per_hour)
-    budget: RateBudget | NullBudget
-    if redis_url and limit > 0:
-        budget = RateBudget.for_account(
-            redis_url, "hubstaff", budget_account(account_id, base_url), [(limit, RATE_LIMIT[1])]
-        )
-    else:
-        budget = NullBudget()
+    tokens = token_provider(store or MemoryTokenStore(secrets), account)
     return HubstaffClient(
-        tokens=tokens, base_url=api_base, budget=budget, on_call=on_call, session=session, sleep=sleep
+        tokens=tokens, base_url=api_base, budget=budget or NullBudget(), on_call=on_call, session=session, sleep=sleep
     )

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contacts_sync.apiclient.errors import ValidationError
-from contacts_sync.connectors.base import ConnectionInfo, FieldSpec, Page, SampleFromRead
+from contacts_sync.connectors.base import BaseConnector, ConnectionInfo, Page, SourceField, budget_account
 from contacts_sync.exceptions import ConfigurationError
 
+from . import spec
 from .client import DEFAULT_PAGE_LIMIT, HubstaffClient, build_client
 
-OBJECTS = ["contact", "task", "note"]
 # Notes can only be listed in time_slot windows of at most 31 days (spec); we use 30 to stay clear of the edge.
 NOTES_WINDOW = timedelta(days=30)
 # Hubstaff keeps notes for 3 years; a first notes run without a start date looks back this far.
@@ -36,72 +36,72 @@ TASK_CREATE_FIELDS = {
 TASK_UPDATE_FIELDS = TASK_CREATE_FIELDS | {"status"}
 
 CLIENT_FIELDS = [
-    FieldSpec("id", "Client ID", "number"),
-    FieldSpec("name", "Name"),
-    FieldSpec("emails.0", "First e-mail", "email"),
-    FieldSpec("emails", "All e-mails", "list"),
-    FieldSpec("phone", "Phone", "phone"),
-    FieldSpec("address", "Address"),
-    FieldSpec("status", "Status"),
-    FieldSpec("invoice_notes", "Invoice notes"),
-    FieldSpec("net_terms", "Net terms (days)"),
-    FieldSpec("project_ids", "Project IDs", "list"),
-    FieldSpec("metadata", "Metadata (key/value)", "list"),
-    FieldSpec("metadata.industry", "Metadata: industry"),
-    FieldSpec("metadata.tier", "Metadata: tier"),
-    FieldSpec("created_at", "Created at", "datetime"),
-    FieldSpec("updated_at", "Updated at", "datetime"),
+    SourceField("id", "Client ID", "number"),
+    SourceField("name", "Name"),
+    SourceField("emails.0", "First e-mail", "email"),
+    SourceField("emails", "All e-mails", "list"),
+    SourceField("phone", "Phone", "phone"),
+    SourceField("address", "Address"),
+    SourceField("status", "Status"),
+    SourceField("invoice_notes", "Invoice notes"),
+    SourceField("net_terms", "Net terms (days)"),
+    SourceField("project_ids", "Project IDs", "list"),
+    SourceField("metadata", "Metadata (key/value)", "list"),
+    SourceField("metadata.industry", "Metadata: industry"),
+    SourceField("metadata.tier", "Metadata: tier"),
+    SourceField("created_at", "Created at", "datetime"),
+    SourceField("updated_at", "Updated at", "datetime"),
 ]
 MEMBER_FIELDS = [
-    FieldSpec("user_id", "User ID", "number"),
-    FieldSpec("user.name", "Full name"),
-    FieldSpec("user.first_name", "First name"),
-    FieldSpec("user.last_name", "Last name"),
-    FieldSpec("user.email", "E-mail", "email"),
-    FieldSpec("user.time_zone", "Time zone"),
-    FieldSpec("user.ip_address", "Last IP address", sensitive=True),
-    FieldSpec("membership_role", "Role"),
-    FieldSpec("membership_status", "Membership status"),
-    FieldSpec("profile.job_title", "Job title"),
-    FieldSpec("profile.location", "Location"),
-    FieldSpec("metadata", "Metadata (key/value)", "list"),
-    FieldSpec("created_at", "Member since", "datetime"),
-    FieldSpec("updated_at", "Updated at", "datetime"),
+    SourceField("user_id", "User ID", "number"),
+    SourceField("user.name", "Full name"),
+    SourceField("user.first_name", "First name"),
+    SourceField("user.last_name", "Last name"),
+    SourceField("user.email", "E-mail", "email"),
+    SourceField("user.time_zone", "Time zone"),
+    SourceField("user.ip_address", "Last IP address", sensitive=True),
+    SourceField("membership_role", "Role"),
+    SourceField("membership_status", "Membership status"),
+    SourceField("profile.job_title", "Job title"),
+    SourceField("profile.location", "Location"),
+    SourceField("metadata", "Metadata (key/value)", "list"),
+    SourceField("created_at", "Member since", "datetime"),
+    SourceField("updated_at", "Updated at", "datetime"),
 ]
 TASK_FIELDS = [
-    FieldSpec("id", "Task ID", "number"),
-    FieldSpec("summary", "Summary"),
-    FieldSpec("details", "Details"),
-    FieldSpec("status", "Status"),
-    FieldSpec("project_id", "Project ID", "number"),
-    FieldSpec("client_id", "Client ID (of the project; added by the connector)", "number"),
-    FieldSpec("assignee_ids", "Assignee user IDs", "list"),
-    FieldSpec("due_at", "Due at", "datetime"),
-    FieldSpec("completed_at", "Completed at", "datetime"),
-    FieldSpec("lock_version", "Lock version", "number"),
-    FieldSpec("metadata", "Metadata (key/value)", "list"),
-    FieldSpec("created_at", "Created at", "datetime"),
-    FieldSpec("updated_at", "Updated at", "datetime"),
+    SourceField("id", "Task ID", "number"),
+    SourceField("summary", "Summary"),
+    SourceField("details", "Details"),
+    SourceField("status", "Status"),
+    SourceField("project_id", "Project ID", "number"),
+    SourceField("client_id", "Client ID (of the project; added by the connector)", "number"),
+    SourceField("assignee_ids", "Assignee user IDs", "list"),
+    SourceField("due_at", "Due at", "datetime"),
+    SourceField("completed_at", "Completed at", "datetime"),
+    SourceField("lock_version", "Lock version", "number"),
+    SourceField("metadata", "Metadata (key/value)", "list"),
+    SourceField("created_at", "Created at", "datetime"),
+    SourceField("updated_at", "Updated at", "datetime"),
 ]
 NOTE_FIELDS = [
-    FieldSpec("id", "Note ID", "number"),
-    FieldSpec("note", "Text"),
-    FieldSpec("time_slot", "Time slot", "datetime"),
-    FieldSpec("recorded_at", "Recorded at", "datetime"),
-    FieldSpec("date", "Date", "date"),
-    FieldSpec("user_id", "User ID", "number"),
-    FieldSpec("project_id", "Project ID", "number"),
-    FieldSpec("client_id", "Client ID (of the project; added by the connector)", "number"),
-    FieldSpec("task_id", "Task ID", "number"),
+    SourceField("id", "Note ID", "number"),
+    SourceField("note", "Text"),
+    SourceField("time_slot", "Time slot", "datetime"),
+    SourceField("recorded_at", "Recorded at", "datetime"),
+    SourceField("date", "Date", "date"),
+    SourceField("user_id", "User ID", "number"),
+    SourceField("project_id", "Project ID", "number"),
+    SourceField("client_id", "Client ID (of the project; added by the connector)", "number"),
+    SourceField("task_id", "Task ID", "number"),
 ]
 # What a write to a Hubstaff task accepts (for the mapping editor when Hubstaff is the target).
 TASK_TARGET_FIELDS = [
-    FieldSpec("summary", "Summary (required)"),
-    FieldSpec("details", "Details"),
-    FieldSpec("status", "Status (active | completed; updates only)"),
-    FieldSpec("assignee_ids", "Assignee user IDs", "list"),
-    FieldSpec("project_id", "Project ID (else the sync's project)", "number"),
-    FieldSpec("metadata.ghl_contact_id", "Metadata: GHL contact id"),
+    SourceField("summary", "Summary (required)"),
+    SourceField("details", "Details"),
+    SourceField("status", "Status (active | completed; updates only)"),
+    SourceField("assignee_ids", "Assignee user IDs", "list"),
+    SourceField("project_id", "Project ID (else the sync's project)", "number"),
+    SourceField("metadata.ghl_contact_id", "Metadata: GHL contact id"),
 ]
 
 
@@ -117,38 +117,30 @@ def _parse_dt(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-class HubstaffConnector(SampleFromRead):
-    provider = "hubstaff"
+class HubstaffConnector(BaseConnector):
+    SPEC = spec.SPEC
+    FIELDS = {"task": TASK_FIELDS, "note": NOTE_FIELDS}
 
     def __init__(self, info: ConnectionInfo, client: HubstaffClient | None = None) -> None:
-        self.info = info
+        super().__init__(info)
         self.organization_id = str(info.account_id or info.config.get("organization_id") or "")
         self._project_clients: dict[int, int] | None = None
         self.client = client or build_client(
             base_url=info.base_url,
             secrets=info.secrets,
-            account_id=self.organization_id,
             store=info.token_store,
-            redis_url=info.redis_url,
+            budget=self.budget(account=budget_account(self.organization_id, info.base_url)),
             on_call=info.on_call,
-            rate_limit_per_hour=info.config.get("rate_limit_per_hour"),
         )
 
     # ---- description -----------------------------------------------------------------------------------------
 
-    def objects(self) -> list[str]:
-        return list(OBJECTS)
-
-    def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[FieldSpec]:
+    def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[SourceField]:
         if object_kind == "contact":
             return list(MEMBER_FIELDS if (options or {}).get("source") == "members" else CLIENT_FIELDS)
-        if object_kind == "task":
-            return list(TASK_FIELDS)
-        if object_kind == "note":
-            return list(NOTE_FIELDS)
-        raise ConfigurationError(f"Hubstaff has no {object_kind!r} objects (it has {', '.join(OBJECTS)})")
+        return super().fields(object_kind, options=options)
 
-    def target_fields(self, object_kind: str) -> list[FieldSpec]:
+    def target_fields(self, object_kind: str) -> list[SourceField]:
         if object_kind != "task":
             raise ConfigurationError("only Hubstaff tasks can be written")
         return list(TASK_TARGET_FIELDS)
@@ -205,7 +197,8 @@ class HubstaffConnector(SampleFromRead):
                 page_limit=page_limit,
             )
         else:
-            raise ConfigurationError(f"Hubstaff has no {object_kind!r} objects (it has {', '.join(OBJECTS)})")
+            self.check_object(object_kind)
+            return
         for items, nxt in pages:
             if since is not None:
                 items = [r for r in items if (_parse_dt(r.get("updated_at")) or since) >= since]
@@ -259,7 +252,7 @@ class HubstaffConnector(SampleFromRead):
             out.append({**record, "client_id": client_id} if client_id else record)
         return out
 
-    def test(self) -> str:
+    def probe(self) -> str:
         """Cheap reads: the token's user and (when set) the organization it must be a member of."""
         user = self.client.me()
         who = f"{user.get('name') or '?'} <{user.get('email') or 'no e-mail'}>"

@@ -9,36 +9,27 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
+from contacts_sync.apiclient.signatures import header, hmac_sha256_hex_matches
+
 # The payload keys that name records (Hubstaff's examples: organization_id, project_id, task_id, user_id).
 RECORD_ID_KEYS = ("client_id", "task_id", "project_id", "user_id", "note_id", "activity_id")
-
-
-def _header(headers: Mapping[str, Any], name: str) -> str:
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return str(value)
-    return ""
+# Hubstaff event names (client.create, task.assign, ...) -> the object kind a sync reads.
+EVENT_OBJECTS = {"client.": "contact", "member.": "contact", "task.": "task", "note.": "note", "activity.": "note"}
 
 
 def verify_webhook(headers: Mapping[str, Any], body: bytes, secret: str) -> bool:
     """True when X-Hook-Signature is the hex HMAC-SHA256 of the raw body under `secret` (constant-time)."""
-    given = _header(headers, "x-hook-signature").strip().lower()
-    if not given or not secret:
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given)
+    return hmac_sha256_hex_matches(secret=secret, body=body, signature=header(headers, "x-hook-signature"))
 
 
 def handshake_response(headers: Mapping[str, Any]) -> dict[str, str] | None:
     """The headers to answer a verification request with (echo X-Hook-Secret), or None if it is not one."""
-    secret = _header(headers, "x-hook-secret")
-    if not secret or _header(headers, "x-hook-signature"):
+    secret = header(headers, "x-hook-secret")
+    if not secret or header(headers, "x-hook-signature"):
         return None
     return {"X-Hook-Secret": secret}
 

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from contacts_sync.apiclient import signatures
 from contacts_sync.sandbox.hubstaff import fake
 
 APP = "custom"
@@ -76,11 +77,7 @@ def _decode(cursor: str) -> tuple[str, str]:
     return str(updated_at), str(rid)
 
 
-def sign_standard(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """Standard Webhooks v1: base64 HMAC-SHA256 over "{id}.{timestamp}.{body}"; whsec_ secrets are base64 keys."""
-    key = base64.b64decode(secret[len("whsec_") :]) if secret.startswith("whsec_") else secret.encode()
-    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+sign_standard = signatures.standard_sign
 
 
 def mount(ctx: Any) -> Mount:
@@ -133,7 +130,7 @@ def mount(ctx: Any) -> Mount:
                 "Content-Type": "application/json",
                 "webhook-id": msg_id,
                 "webhook-timestamp": str(ts),
-                "webhook-signature": sign_standard(secret, msg_id, ts, payload),
+                "webhook-signature": sign_standard(secret=secret, msg_id=msg_id, timestamp=ts, body=payload),
                 "X-Webhook-Signature": hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest(),
             }
             if ctx.faults.drop_webhook(APP, "*"):

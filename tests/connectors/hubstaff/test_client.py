@@ -22,9 +22,7 @@ from tests.connectors.conftest import HUBSTAFF_ORG, HUBSTAFF_PROJECT, HubstaffBo
 
 def client_for(box: HubstaffBox, store: Any = None, **kw: Any) -> Any:
     secrets = store.load() if store is not None else {"refresh_token": box.new_pat()}
-    return build_client(
-        base_url=box.url, secrets=secrets, account_id=HUBSTAFF_ORG, store=store, redis_url=None, **kw
-    )
+    return build_client(base_url=box.url, secrets=secrets, store=store, **kw)
 
 
 def test_it_exchanges_the_personal_access_token_and_stores_the_rotated_one(hubstaff: HubstaffBox) -> None:
@@ -34,7 +32,7 @@ def test_it_exchanges_the_personal_access_token_and_stores_the_rotated_one(hubst
     assert me["id"] == 7001
     assert store.secrets["refresh_token"] != pat
     assert store.secrets["access_token"].startswith("hsa_")
-    assert store.secrets["access_token_expires_at"]
+    assert store.secrets["expires_at"]
     # Hubstaff rotates: the PAT we started with is dead now, the saved one works.
     old = requests.post(
         f"{hubstaff.url}/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat}
@@ -96,9 +94,7 @@ def test_a_refused_refresh_token_is_a_permanent_error_that_says_what_to_do(hubst
     client = build_client(
         base_url=hubstaff.url,
         secrets={"refresh_token": "not-a-real-pat"},
-        account_id=HUBSTAFF_ORG,
         store=None,
-        redis_url=None,
     )
     with pytest.raises(TokenRefreshError) as info:
         client.me()
@@ -183,7 +179,7 @@ def test_an_organization_the_user_is_not_a_member_of_is_forbidden(hubstaff: Hubs
     assert client.organization(2002)["id"] == 2002  # the seeded owner is a member of every seeded org
     other = hubstaff.admin("POST", "pats", json={"user_id": 424242})["refresh_token"]
     stranger = build_client(
-        base_url=hubstaff.url, secrets={"refresh_token": other}, account_id="2002", store=None, redis_url=None
+        base_url=hubstaff.url, secrets={"refresh_token": other}, store=None
     )
     with pytest.raises(ForbiddenError) as info:
         stranger.organization(2002)
@@ -202,14 +198,12 @@ def test_an_injected_server_error_is_retried_and_the_call_recorded_once(hubstaff
 
 
 def test_the_access_token_is_refreshed_ahead_of_expiry_not_after_a_failure(hubstaff: HubstaffBox) -> None:
-    from contacts_sync.connectors.hubstaff.client import HubstaffAccountClient, HubstaffClient, HubstaffTokens
+    from contacts_sync.connectors.hubstaff.client import HubstaffAccountClient, HubstaffClient, token_provider
 
     now = [time.time()]
     calls: list[Any] = []
     store = LockedStore({"refresh_token": hubstaff.new_pat()})
-    tokens = HubstaffTokens(
-        store=store, account=HubstaffAccountClient(base_url=hubstaff.url), clock=lambda: now[0]
-    )
+    tokens = token_provider(store, HubstaffAccountClient(base_url=hubstaff.url), clock=lambda: now[0])
     client = HubstaffClient(tokens=tokens, base_url=hubstaff.url, on_call=calls.append)
     before = hubstaff.stats()["token_exchanges"]
     client.me()
@@ -226,15 +220,15 @@ def test_every_call_spends_the_organizations_shared_hourly_budget(
 ) -> None:
     from django.conf import settings
 
+    from contacts_sync.connectors.base import ConnectionInfo
+    from contacts_sync.connectors.hubstaff import HubstaffConnector
+
     account = f"budget-test-{time.monotonic_ns()}"
     clients = [
-        build_client(
-            base_url=hubstaff.url,
-            secrets={"refresh_token": hubstaff.new_pat()},
-            account_id=account,
-            store=None,
-            redis_url=settings.REDIS_URL,
-        )
+        HubstaffConnector(
+            ConnectionInfo(provider="hubstaff", connection_id=None, account_id=account, base_url=hubstaff.url,
+                           secrets={"refresh_token": hubstaff.new_pat()}, redis_url=settings.REDIS_URL)
+        ).client
         for _ in range(2)
     ]
     try:

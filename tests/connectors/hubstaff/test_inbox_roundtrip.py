@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from contacts_sync.models import AuthKind, Connection, InboundEvent, Provider
-from contacts_sync.services.connectors import connector_for
+from contacts_sync.services.credentials import connector_for
 from tests.connectors.conftest import HUBSTAFF_ORG, HubstaffBox
 from tests.support import wait_until
 

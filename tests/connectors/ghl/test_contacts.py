@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from contacts_sync.ghl.client import GHLClient
-from contacts_sync.ghl.errors import DuplicateContactError, NotFoundError, ValidationError
-from tests.ghl.conftest import Account
+from contacts_sync.connectors.ghl.client import GHLClient
+from contacts_sync.connectors.ghl.errors import DuplicateContactError, NotFoundError, ValidationError
+from tests.connectors.ghl.conftest import Account
 
 
 def test_it_creates_gets_updates_and_deletes_a_contact(ghl: GHLClient, account: Account) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from contacts_sync.apiclient.budget import RateBudget
-from contacts_sync.ghl.client import GHLClient
-from contacts_sync.ghl.errors import (
+from contacts_sync.connectors.ghl.client import GHLClient
+from contacts_sync.connectors.ghl.errors import (
     AuthError,
     ForbiddenError,
     MalformedResponseError,
@@ -20,7 +20,7 @@ from contacts_sync.ghl.errors import (
     ServerError,
     TransportError,
 )
-from tests.ghl.conftest import Account
+from tests.connectors.ghl.conftest import Account
 from tests.support import free_port
 
 
@@ -82,7 +82,7 @@ def test_timeouts_are_transport_errors(make_ghl: Callable[..., GHLClient], accou
 
 
 def test_a_refused_connection_is_a_transport_error(account: Account) -> None:
-    from contacts_sync.ghl.oauth import StaticTokenProvider
+    from contacts_sync.apiclient.tokens import StaticTokenProvider
 
     ghl = GHLClient(
         location_id=account.id,

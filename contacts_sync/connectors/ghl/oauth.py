@@ -1,34 +1,21 @@
-"""GHL OAuth 2.0: authorize URL, code exchange, refresh (form-encoded, user_type=Location), token providers.
+"""GHL OAuth 2.0: authorize URL, code exchange, refresh (form-encoded, user_type=Location).
 
-GHL refresh tokens rotate: every refresh returns a new refresh token and the old one stops working. So the
-refresh is single-flight per connection across processes (`RefreshingTokenProvider`): take the store's lock,
-re-read, refresh only if still needed, persist the new pair BEFORE using it.
+GHL refresh tokens rotate: every refresh returns a new refresh token and the old one stops working; the
+single-flight refresh around `refresh_token` is apiclient.tokens.RotatingTokenProvider (see `token_provider`
+in this package's __init__).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
 
-from contacts_sync.apiclient.errors import AuthError, MalformedResponseError, messages_from_body
-
-
-class TokenStore(Protocol):
-    """Same shape as connectors.base.TokenStore (ghl may not import connectors: sibling layers)."""
-
-    def lock(self) -> Any: ...
-
-    def load(self) -> dict[str, Any]: ...
-
-    def save(self, secrets: dict[str, Any], *, expires_at: Any = None) -> None: ...
-
+from contacts_sync.apiclient.errors import MalformedResponseError, messages_from_body
+from contacts_sync.apiclient.tokens import TokenGrant, TokenRefused
 
 DEFAULT_AUTHORIZE_URL = "https://marketplace.gohighlevel.com/oauth/chooselocation"
 DEFAULT_TOKEN_URL = "https://services.leadconnectorhq.com/oauth/token"
@@ -47,14 +34,12 @@ PERMANENT_MARKERS = (
 )
 
 
-class OAuthError(AuthError):
+class OAuthError(TokenRefused):
     """The token endpoint refused. `permanent=True` means re-authorisation is needed (mark needs_reauth)."""
 
     def __init__(self, message: str, *, permanent: bool, **kw: Any) -> None:
         kw.setdefault("provider", "ghl")
-        kw.setdefault("retryable", not permanent)
-        super().__init__(message, **kw)
-        self.permanent = permanent
+        super().__init__(message, permanent=permanent, **kw)
 
 
 @dataclass
@@ -92,6 +77,9 @@ class TokenPair:
             user_type=body.get("userType"),
             raw={k: v for k, v in body.items() if k not in ("access_token", "refresh_token")},
         )
+
+    def grant(self) -> TokenGrant:
+        return TokenGrant(self.access_token, self.refresh_token, self.expires_at, list(self.scopes))
 
     def to_secrets(self) -> dict[str, Any]:
         return {
@@ -184,103 +172,3 @@ def refresh_token(
         },
         session,
     )
-
-
-def _expiry(value: Any) -> float | None:
-    """epoch seconds from a stored expires_at (datetime, ISO string or number); None when unknown."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
-
-
-class StaticTokenProvider:
-    """A Private Integration Token: static, no refresh (a 401 with it is final)."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def access_token(self) -> str:
-        return self._token
-
-    def refresh(self, stale_token: str) -> str:
-        return self._token  # nothing to refresh: the caller sees the same token and gives up
-
-
-class RefreshingTokenProvider:
-    """OAuth access tokens from a TokenStore, refreshed single-flight across processes.
-
-    `store.load()` returns {"access_token", "refresh_token", "expires_at"?} (expires_at: datetime, ISO string or
-    epoch seconds); `refresher(refresh_token) -> TokenPair` calls the token endpoint.
-    """
-
-    def __init__(
-        self,
-        store: TokenStore,
-        refresher: Callable[[str], TokenPair],
-        skew_seconds: float = DEFAULT_SKEW_SECONDS,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.store = store
-        self.refresher = refresher
-        self.skew = skew_seconds
-        self.clock = clock
-        self._local = (
-            threading.Lock()
-        )  # threads of this process queue here instead of all taking the store lock
-        self._token: str | None = None
-        self._expires: float | None = None
-        self.refreshes = 0  # refreshes this provider performed (for tests and logs)
-
-    def _fresh(self, expires: float | None) -> bool:
-        return expires is None or expires - self.skew > self.clock()
-
-    def access_token(self) -> str:
-        if self._token and self._fresh(self._expires):
-            return self._token
-        with self._local:
-            secrets = self.store.load()
-            token, expires = secrets.get("access_token"), _expiry(secrets.get("expires_at"))
-            if token and self._fresh(expires):
-                self._token, self._expires = token, expires
-                return token
-            return self._refresh_locked(
-                lambda s: not s.get("access_token") or not self._fresh(_expiry(s.get("expires_at")))
-            )
-
-    def refresh(self, stale_token: str) -> str:
-        """Forced refresh after a 401 with `stale_token` (unless someone already replaced it)."""
-        with self._local:
-            return self._refresh_locked(
-                lambda s: (
-                    s.get("access_token") == stale_token or not self._fresh(_expiry(s.get("expires_at")))
-                )
-            )
-
-    def _refresh_locked(self, needed: Callable[[dict[str, Any]], bool]) -> str:
-        with self.store.lock():
-            secrets = self.store.load()  # re-read under the lock: another process may have refreshed already
-            if needed(secrets):
-                rt = secrets.get("refresh_token")
-                if not rt:
-                    raise OAuthError(
-                        "no refresh token stored; reconnect the account",
-                        permanent=True,
-                        operation="oauth_token",
-                    )
-                pair = self.refresher(rt)
-                self.store.save(pair.to_secrets(), expires_at=pair.expires_at)  # persist BEFORE use
-                self.refreshes += 1
-                self._token, self._expires = pair.access_token, pair.expires_at.timestamp()
-            else:
-                self._token, self._expires = secrets["access_token"], _expiry(secrets.get("expires_at"))
-        assert self._token is not None
-        return self._token

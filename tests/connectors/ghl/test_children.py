@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from contacts_sync.ghl.client import GHLClient
-from contacts_sync.ghl.errors import NotFoundError, ValidationError
-from tests.ghl.conftest import Account
+from contacts_sync.connectors.ghl.client import GHLClient
+from contacts_sync.connectors.ghl.errors import NotFoundError, ValidationError
+from tests.connectors.ghl.conftest import Account
 
 
 @pytest.fixture

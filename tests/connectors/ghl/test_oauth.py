@@ -15,10 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from contacts_sync.ghl import oauth
-from contacts_sync.ghl.client import GHLClient
-from contacts_sync.ghl.oauth import OAuthError, RefreshingTokenProvider, TokenPair
-from tests.ghl.conftest import Account
+from contacts_sync.apiclient.tokens import RotatingTokenProvider, StaticTokenProvider
+from contacts_sync.connectors.ghl import oauth
+from contacts_sync.connectors.ghl.client import GHLClient
+from contacts_sync.connectors.ghl.oauth import OAuthError, TokenPair
+from tests.connectors.ghl.conftest import Account
 
 CLIENT_ID, CLIENT_SECRET = "sandbox-client-id", "sandbox-client-secret"
 REDIRECT = "http://127.0.0.1:9/oauth/callback"
@@ -39,8 +40,8 @@ class RedisTokenStore:
         raw = self.redis.get(self.key)
         return json.loads(raw) if raw else {}
 
-    def save(self, secrets: dict[str, Any], *, expires_at: Any = None) -> None:
-        data = {
+    def save(self, secrets: dict[str, Any], *, expires_at: Any = None, scopes: Any = None) -> None:
+        data = {**self.load(),
             **secrets,
             "expires_at": expires_at.isoformat() if isinstance(expires_at, datetime) else expires_at,
         }
@@ -81,7 +82,11 @@ def exchange(sandbox: Any, code: str) -> TokenPair:
 def refresher(sandbox: Any) -> Any:
     return lambda rt: oauth.refresh_token(
         token_url=token_url(sandbox), client_id=CLIENT_ID, client_secret=CLIENT_SECRET, refresh_token=rt
-    )
+    ).grant()
+
+
+def rotating_provider(store: Any, sandbox: Any) -> RotatingTokenProvider:
+    return RotatingTokenProvider(store, refresher(sandbox), skew_seconds=300, provider="ghl")
 
 
 def stats(sandbox: Any) -> dict[str, int]:
@@ -131,7 +136,7 @@ def test_a_code_is_exchanged_for_a_location_token_pair_that_works(sandbox: Any, 
     assert pair.access_token not in repr(pair)
     ghl = GHLClient(
         location_id=account.id,
-        token_provider=oauth.StaticTokenProvider(pair.access_token),
+        token_provider=StaticTokenProvider(pair.access_token),
         base_url=sandbox.ghl_url,
     )
     assert ghl.list_users()
@@ -195,7 +200,7 @@ def _race(sandbox: Any, account: Account, store: RedisTokenStore, n: int = 8) ->
     errors: list[Any] = []
 
     def caller() -> None:
-        provider = RefreshingTokenProvider(store, refresher(sandbox))  # one provider per "process"
+        provider = rotating_provider(store, sandbox)  # one provider per "process"
         ghl = GHLClient(
             location_id=account.id, token_provider=provider, base_url=sandbox.ghl_url, sleep=lambda _s: None
         )
@@ -250,7 +255,7 @@ def test_a_permanent_refresh_failure_reaches_the_caller(
     store.save({"access_token": "at-gone", "refresh_token": "rt-unknown"}, expires_at=datetime.now(UTC))
     ghl = GHLClient(
         location_id=account.id,
-        token_provider=RefreshingTokenProvider(store, refresher(sandbox)),
+        token_provider=rotating_provider(store, sandbox),
         base_url=sandbox.ghl_url,
     )
     with pytest.raises(OAuthError) as info:

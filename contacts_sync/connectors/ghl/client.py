@@ -26,7 +26,7 @@ from contacts_sync.apiclient.errors import (
     ValidationError,
     messages_from_body,
 )
-from contacts_sync.ghl.errors import DuplicateContactError
+from contacts_sync.connectors.ghl.errors import DuplicateContactError
 
 DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 DEFAULT_VERSION = "2021-07-28"

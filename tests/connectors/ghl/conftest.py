@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from contacts_sync.apiclient.calls import CallRecord
-from contacts_sync.ghl.client import GHLClient
-from contacts_sync.ghl.oauth import StaticTokenProvider
+from contacts_sync.apiclient.tokens import StaticTokenProvider
+from contacts_sync.connectors.ghl.client import GHLClient
 from tests.sandbox_fixture import Sandbox
 
 # High enough that functional tests never meet the emulator's rate limit.

@@ -1,0 +1,105 @@
+"""Hubstaff's flows (both directions) and their default mappings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contacts_sync.connectors.spec import MANUAL, POLL, WEBHOOK, Recipe, Writer
+from contacts_sync.mapping.defaults import ghl_note_rules, ghl_task_rules, rule
+
+RECIPES = (
+    Recipe(
+        key="hubstaff_client_to_ghl_contact",
+        title="Hubstaff client -> GHL contact",
+        source_provider="hubstaff",
+        source_object="contact",
+        target_provider="ghl",
+        target_object="contact",
+        triggers=(MANUAL, POLL, WEBHOOK),
+        description="Each Hubstaff client becomes a GHL contact (upsert), and is updated when it changes.",
+        source_options={"source": "clients"},
+    ),
+    Recipe(
+        key="hubstaff_member_to_ghl_contact",
+        title="Hubstaff member -> GHL contact",
+        source_provider="hubstaff",
+        source_object="contact",
+        target_provider="ghl",
+        target_object="contact",
+        triggers=(MANUAL, POLL),
+        description="Each member of the Hubstaff organization becomes a GHL contact.",
+        source_options={"source": "members"},
+    ),
+    Recipe(
+        key="hubstaff_task_to_ghl_task",
+        title="Hubstaff task -> GHL task",
+        source_provider="hubstaff",
+        source_object="task",
+        target_provider="ghl",
+        target_object="task",
+        triggers=(MANUAL, POLL, WEBHOOK),
+        description="Hubstaff to-dos become tasks on the client's GHL contact: created, updated, completed.",
+        writer=Writer.TASK,
+        parent_path="client_id",
+    ),
+    Recipe(
+        key="hubstaff_note_to_ghl_note",
+        title="Hubstaff notes and metadata -> GHL notes and tags",
+        source_provider="hubstaff",
+        source_object="note",
+        target_provider="ghl",
+        target_object="note",
+        triggers=(MANUAL, POLL),
+        description="Hubstaff time-slot notes become notes on the client's contact; metadata become tags.",
+        writer=Writer.NOTE_TAGS,
+        parent_path="client_id",
+    ),
+    Recipe(
+        key="ghl_critical_contact_to_hubstaff_task",
+        title="Critical GHL contact -> Hubstaff task",
+        source_provider="ghl",
+        source_object="contact",
+        target_provider="hubstaff",
+        target_object="task",
+        triggers=(WEBHOOK, POLL, MANUAL),
+        description="A GHL contact tagged 'critical' opens a Hubstaff to-do in the configured project.",
+        writer=Writer.APP_WRITE,
+        source_options={"tag": "critical"},
+        record_filter={"tag": "critical"},
+    ),
+)
+
+MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
+    # Hubstaff clients are companies (no person name to split); members carry user.first_name/last_name.
+    ("hubstaff", "contact", "ghl", "contact"): [
+        rule("name", source="name|user.name", transforms=["trim"]),
+        rule("firstName", source="user.first_name", transforms=["trim"]),
+        rule("lastName", source="user.last_name", transforms=["trim"]),
+        rule("email", source="emails.0|email|user.email", transforms=["email"]),
+        rule("phone", source="phone|user.phone", transforms=["e164"], on_invalid="skip"),
+        rule("companyName", source="company|name", transforms=["trim", ("truncate", {"length": 255})]),
+        rule("source", constant="Hubstaff"),
+        # Hubstaff has no tags; its key/value metadata becomes GHL tags ("tier:gold").
+        rule("tags", source="metadata", transforms=["to_tags"], on_invalid="skip"),
+    ],
+    ("hubstaff", "task", "ghl", "task"): ghl_task_rules(
+        title="summary", due="due_at|created_at", status="status", body="details"
+    ),
+    ("hubstaff", "note", "ghl", "note"): ghl_note_rules(template="{note}\n\n(Hubstaff, {recorded_at|date})"),
+    # A critical GHL contact event -> a Hubstaff to-do.
+    ("ghl", "contact", "hubstaff", "task"): [
+        rule(
+            "summary",
+            template="Follow up: {name|firstName|email|phone|id}",
+            transforms=[("truncate", {"length": 200})],
+            required=True,
+        ),
+        rule(
+            "details",
+            template="GHL contact {id}\nEmail: {email}\nPhone: {phone}\nTags: {tags}",
+            transforms=["trim"],
+        ),
+        # Hubstaff metadata values are at most 200 characters; a GHL contact id is far shorter.
+        rule("metadata.ghl_contact_id", source="id", transforms=[("to_text", {})]),
+    ],
+}

@@ -1,0 +1,80 @@
+"""UpGuard CyberRisk API client (facts: ../shared/reference/source-apps.md section 3, ../shared/specs/upguard/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contacts_sync.apiclient.client import ApiClient
+
+API_BASE_URL = "https://cyber-risk.upguard.com/api/public"
+VENDOR_PAGE_SIZE = 200
+CONTACT_PAGE_SIZE = 200
+
+
+class UpGuardClient(ApiClient):
+    provider = "upguard"
+
+    def __init__(self, *, api_key: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.api_key = api_key
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": self.api_key}  # the raw key: UpGuard's "API key in header"
+
+    def organisation(self) -> dict[str, Any]:
+        return self._request("GET", "/organisation", operation="get organisation")
+
+    def labels(self) -> list[str]:
+        body = self._request("GET", "/labels", operation="list labels")
+        return list(self.require(body, "labels", operation="list labels", kind=list))
+
+    def vendors_page(
+        self, *, page_token: str | None, page_size: int = VENDOR_PAGE_SIZE, labels: list[str] | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        params: list[tuple[str, Any]] = [("page_size", page_size)] + [("labels", lab) for lab in labels or []]
+        if page_token:
+            params.append(("page_token", page_token))
+        body = self._request("GET", "/vendors", params=params, operation="list vendors")
+        return self.require(body, "vendors", operation="list vendors", kind=list), body.get("next_page_token")
+
+    def vendor_contacts(self, vendor_id: int | str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"vendor_id": vendor_id, "page_size": CONTACT_PAGE_SIZE}
+            if token:
+                params["page_token"] = token
+            body = self._request(
+                "GET", "/vendor/contact/list", params=params, operation="list vendor contacts"
+            )
+            out += self.require(body, "contacts", operation="list vendor contacts", kind=list)
+            token = body.get("next_page_token")
+            if not token:
+                return out
+
+    def vendor_risks(self, primary_hostname: str) -> list[dict[str, Any]]:
+        body = self._request(
+            "GET",
+            "/risks/vendors",
+            params={"primary_hostname": primary_hostname},
+            operation="list vendor risks",
+        )
+        return list(self.require(body, "risks", operation="list vendor risks", kind=list))
+
+    def notifications_page(
+        self, *, page_token: str | None, page_size: int = 50
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        params: dict[str, Any] = {"page_size": page_size}
+        if page_token:
+            params["page_token"] = page_token
+        body = self._request("GET", "/notifications", params=params, operation="list notifications")
+        return self.require(body, "notifications", operation="list notifications", kind=list), body.get(
+            "next_page_token"
+        )
+
+    def set_vendor_labels(self, primary_hostname: str, labels: list[str]) -> None:
+        """Replace a vendor's labels (an empty list clears them)."""
+        params = [("vendor_primary_hostname", primary_hostname)] + [("labels", lab) for lab in labels or [""]]
+        self._request(
+            "PUT", "/vendor/labels", params=params, operation="set vendor labels", expected=(200, 204)
+        )

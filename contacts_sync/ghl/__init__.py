@@ -1,1 +1,0 @@
-"""HighLevel client on top of apiclient/: OAuth, the GHL error tree, resources, paging; no ORM, no Celery."""

@@ -1,0 +1,321 @@
+"""The webhook inbox: verify, store (deduplicated), hand over for processing (services/event_runs.py).
+
+Views in contacts_sync/webhooks.py call `ghl_webhook_receive` / `connection_webhook_receive`; both raise
+`WebhookRejected` with the HTTP status and a clear message for anything that must not be accepted, and
+return a `Received` for everything that was stored (or recognised as a duplicate). Each app's signature check
+and event parsing is its package's (connectors/<app>/webhooks.py, through its SPEC.webhook).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts_sync.apiclient.signatures import hmac_sha256_hex_matches
+from contacts_sync.connectors import registry
+from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
+from contacts_sync.connectors.spec import WebhookSpec
+from contacts_sync.models import Connection, EventStatus, InboundEvent, Provider
+
+log = logging.getLogger(__name__)
+
+# Headers never stored with an event: signatures, credentials, cookies.
+SECRET_HEADERS = {
+    "x-ghl-signature",
+    "x-wh-signature",
+    "x-hook-signature",
+    "x-hook-secret",
+    "authorization",
+    "cookie",
+    "webhook-signature",
+    "x-signature",
+    "x-webhook-signature",
+    "proxy-authorization",
+}
+PROCESS_TASK = "contacts_sync.tasks.inbound_event_process_task"
+
+
+class WebhookRejected(Exception):
+    """A webhook that is not accepted: the view answers `status` with {"error": code, "detail": message}."""
+
+    def __init__(self, status: int, code: str, message: str, *, event: InboundEvent | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.event = event  # set when the body was stored anyway (signed but malformed)
+
+
+@dataclass
+class Received:
+    event: InboundEvent | None
+    duplicate: bool = False
+    reply_headers: dict[str, str] = field(default_factory=dict)  # e.g. the Hubstaff X-Hook-Secret echo
+    handshake: bool = False
+
+
+# --- storing ---------------------------------------------------------------------------------------------
+
+
+def _pg_text(value: Any, limit: int) -> str:
+    """PostgreSQL text cannot hold NUL (a signed body may carry one in any field): keep it visible as \\x00."""
+    return str(value).replace("\x00", "\\x00")[:limit]
+
+
+def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {
+        _pg_text(k.lower(), 100): _pg_text(v, 500)
+        for k, v in headers.items()
+        if k.lower() not in SECRET_HEADERS
+    }
+
+
+def _body_text(body: bytes) -> str:
+    # PostgreSQL text cannot hold NUL; undecodable bytes are kept as \xNN escapes so nothing is lost.
+    return body.decode("utf-8", errors="backslashreplace").replace("\x00", "\\x00")
+
+
+def _body_hash_id(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _enqueue_processing(event_id: int) -> None:
+    # By task name: webhooks and tasks are sibling layers, services sit below tasks (import-linter).
+    transaction.on_commit(lambda: current_app.send_task(PROCESS_TASK, args=[event_id]))
+
+
+def inbound_event_store(
+    *,
+    provider: str,
+    event_id: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    event_type: str = "",
+    account_id: str = "",
+    connection: Connection | None = None,
+    status: str = EventStatus.PENDING,
+    error: str = "",
+) -> tuple[InboundEvent, bool]:
+    """Store a webhook as received; (event, created). A second delivery of the same event id changes nothing.
+
+    A pending event is handed to `inbound_event_process_task` once the transaction commits.
+    """
+    event_id = _pg_text(event_id, 200)
+    # One INSERT; the unique (provider, event_id) constraint decides races between two deliveries.
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                provider=provider,
+                event_id=event_id,
+                event_type=_pg_text(event_type, 100),
+                account_id=_pg_text(account_id, 200),
+                connection=connection,
+                headers=_safe_headers(headers),
+                body=_body_text(body),
+                status=status,
+                error=_pg_text(error, 2000),
+                processed_at=timezone.now() if status != EventStatus.PENDING else None,
+            )
+            if status == EventStatus.PENDING:
+                _enqueue_processing(event.pk)
+    except IntegrityError:
+        return InboundEvent.objects.get(provider=provider, event_id=event_id), False
+    return event, True
+
+
+def parse_json(body: bytes) -> dict[str, Any] | str:
+    """The JSON object, or a one-line reason why the body is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"the body is not valid JSON: {exc}"[:300]
+    if not isinstance(data, dict):
+        return "the body must be a JSON object"
+    return data
+
+
+def _check_fresh(payload: dict[str, Any], now: datetime) -> None:
+    if "timestamp" not in payload:
+        return  # not every GHL event carries one; the webhookId dedupe still stops replays
+    at = ghl_webhooks.parse_timestamp(payload["timestamp"])
+    if at is None:
+        raise WebhookRejected(
+            400, "bad_timestamp", f"timestamp {str(payload['timestamp'])[:40]!r} is not a date"
+        )
+    if abs(now - at) > ghl_webhooks.MAX_TIMESTAMP_SKEW:
+        raise WebhookRejected(
+            400,
+            "stale_timestamp",
+            f"timestamp {at.isoformat()} is more than 5 minutes away from the server time",
+        )
+
+
+def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetime | None = None) -> Received:
+    """Verify, check freshness, store and dedupe one GHL webhook. Raises WebhookRejected."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    try:
+        scheme = ghl_webhooks.verify(
+            headers, body, ed25519_pem=settings.GHL_WEBHOOK_PUBLIC_KEY, rsa_pem=settings.GHL_WEBHOOK_LEGACY_PUBLIC_KEY
+        )
+    except ghl_webhooks.SignatureProblem as exc:
+        raise WebhookRejected(500 if exc.code == "misconfigured" else 401, exc.code, exc.message) from None
+    parsed = parse_json(body)
+    if isinstance(parsed, str):
+        # Signed by GHL but unreadable: keep it as a failed event so it can be inspected, then say 400.
+        event, _ = inbound_event_store(
+            provider=Provider.GHL,
+            event_id=_body_hash_id(body),
+            body=body,
+            headers=headers,
+            status=EventStatus.FAILED,
+            error=parsed,
+        )
+        raise WebhookRejected(400, "malformed_json", parsed, event=event)
+    location_id = _pg_text(parsed.get("locationId") or "", 200)
+    webhook_id = _pg_text(parsed.get("webhookId") or "", 200) or _body_hash_id(body)
+    known = InboundEvent.objects.filter(provider=Provider.GHL, event_id=webhook_id).first()
+    if known is not None:
+        return Received(event=known, duplicate=True)  # a replay, even a stale one, changes nothing
+    _check_fresh(parsed, now or timezone.now())
+    connection = (
+        Connection.objects.only("pk")  # never load (decrypt) the secrets just to link the event
+        .filter(provider=Provider.GHL, external_account_id=location_id)
+        .order_by("pk")
+        .first()
+        if location_id
+        else None
+    )
+    event, created = inbound_event_store(
+        provider=Provider.GHL,
+        event_id=webhook_id,
+        body=body,
+        headers={**headers, "x-signature-scheme": scheme},
+        event_type=str(parsed.get("type") or ""),
+        account_id=location_id,
+        connection=connection,
+    )
+    return Received(event=event, duplicate=not created)
+
+
+# --- per-connection webhooks (Hubstaff, custom apps) ----------------------------------------------------
+
+
+# --- per-connection webhooks (Hubstaff, custom apps) ----------------------------------------------------
+
+
+def webhook_secret(connection: Connection) -> str:
+    return str(connection.secrets.get("webhook_secret") or "")
+
+
+def _handshake(connection: Connection, offered: str, reply: dict[str, str]) -> Received:
+    """REST-hook verification (Hubstaff): answer 200 echoing X-Hook-Secret and keep the secret for signatures.
+
+    A secret is only taken while none is stored (or when it is the same one): otherwise anyone who knows the
+    URL could replace it. To re-register, clear the webhook secret of the connection first.
+    """
+    current = webhook_secret(connection)
+    if current and not hmac.compare_digest(current, offered):
+        raise WebhookRejected(
+            409,
+            "secret_already_set",
+            "this connection already has a webhook secret; clear it before re-registering",
+        )
+    if not current:
+        with transaction.atomic():
+            locked = Connection.objects.select_for_update().get(pk=connection.pk)
+            locked.secrets = {**locked.secrets, "webhook_secret": offered}
+            locked.save(update_fields=["secrets", "updated_at"])
+        log.info("webhook handshake accepted connection=%s", connection.pk)
+    return Received(event=None, handshake=True, reply_headers=reply)
+
+
+# Headers that carry an app's signature (Hubstaff, our custom-app convention, Standard Webhooks).
+SIGNATURE_HEADERS = ("x-hook-signature", "x-webhook-signature", "x-signature", "webhook-signature")
+
+
+def _verify_connection_signature(
+    hooks: WebhookSpec, connection: Connection, body: bytes, headers: dict[str, str]
+) -> None:
+    secret = webhook_secret(connection)
+    if not secret:
+        raise WebhookRejected(401, "no_secret", "this connection has no webhook secret yet")
+    if not any(headers.get(name) for name in SIGNATURE_HEADERS):
+        raise WebhookRejected(401, "missing_signature", "no signature header (X-Hook-Signature or similar)")
+    try:
+        ok = bool(hooks.verify(headers, body, secret)) if hooks.verify else _hex_hmac_ok(secret, body, headers)
+    except Exception as exc:  # noqa: BLE001 - a verifier that cannot decide means "not verified"
+        log.warning("verify_webhook failed connection=%s error=%s", connection.pk, type(exc).__name__)
+        ok = False
+    if not ok:
+        raise WebhookRejected(401, "bad_signature", "the webhook signature does not match the body")
+
+
+def _hex_hmac_ok(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    signature = next((headers[n] for n in SIGNATURE_HEADERS[:3] if headers.get(n)), "")
+    return hmac_sha256_hex_matches(secret=secret, body=body, signature=signature)
+
+
+def _event_fields(hooks: WebhookSpec, provider: str, payload: dict[str, Any],
+                  headers: dict[str, str]) -> dict[str, str] | str:
+    """event id and type via the app's parse_webhook; a one-line reason when the body is not its event."""
+    fields: dict[str, Any] = {}
+    if hooks.parse is not None:
+        try:
+            fields = dict(hooks.parse(payload))
+        except (ValueError, TypeError, KeyError) as exc:
+            return f"not a {provider} event: {exc}"[:300]
+    # Standard Webhooks: webhook-id is the idempotency key, stable across the sender's retries.
+    event_id = headers.get("webhook-id") or fields.get("event_id") or payload.get("id") or ""
+    event_type = fields.get("event_type") or payload.get("event") or payload.get("type") or ""
+    return {"event_id": str(event_id), "event_type": str(event_type)}
+
+
+def connection_webhook_receive(
+    *, connection: Connection, body: bytes, headers: Mapping[str, str]
+) -> Received:
+    """An app's webhook to /webhooks/<connection id>/: handshake, signature check, store, dedupe."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    hooks = registry.spec(connection.provider).webhook
+    if hooks is None or connection.provider == Provider.GHL:
+        raise WebhookRejected(404, "no_webhooks", f"{connection.get_provider_display()} sends no webhooks here")
+    reply = hooks.handshake(headers) if hooks.handshake is not None else None
+    if reply:
+        return _handshake(connection, headers.get("x-hook-secret", ""), dict(reply))
+    _verify_connection_signature(hooks, connection, body, headers)
+    parsed = parse_json(body)
+    fields = parsed if isinstance(parsed, str) else _event_fields(hooks, connection.provider, parsed, headers)
+    if isinstance(fields, str):
+        event, _ = inbound_event_store(
+            provider=connection.provider,
+            event_id=_body_hash_id(body),
+            body=body,
+            headers=headers,
+            connection=connection,
+            account_id=connection.external_account_id,
+            status=EventStatus.FAILED,
+            error=fields,
+        )
+        raise WebhookRejected(
+            400, "malformed_json" if isinstance(parsed, str) else "not_an_event", fields, event=event
+        )
+    event, created = inbound_event_store(
+        provider=connection.provider,
+        event_id=f"{connection.pk}:{fields['event_id'] or _body_hash_id(body)}",
+        body=body,
+        headers=headers,
+        event_type=fields["event_type"],
+        account_id=connection.external_account_id,
+        connection=connection,
+    )
+    return Received(event=event, duplicate=not created)

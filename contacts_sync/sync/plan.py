@@ -1,0 +1,132 @@
+"""One sync's plan: recipe, options, rules, mapping context, the source reader and the target writer, resolved in
+one place. Runs, dry runs and the mapping preview all use it, so they read and map records the same way.
+
+Building connectors needs credentials (rows, the token store): the caller passes `connect(connection, on_call=)`
+(services.credentials.connector_for), so this package stays free of the services layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from contacts_sync.connectors.spec import Recipe, Writer
+from contacts_sync.mapping import MappingContext, apply, content_hash
+from contacts_sync.models import Connection, Provider, Run, Sync, SyncMode
+
+from .engine import CallRecorder, Engine, ParentLookup
+from .recipes import default_rules, recipe_for
+from .redaction import Redactor
+from .writers import AppWriter
+
+Connect = Callable[..., Any]  # (connection, *, on_call) -> the app's connector
+
+
+def recipe_of(sync: Sync) -> Recipe:
+    """The sync's recipe, or a generic recipe built from its source and target."""
+    recipe = recipe_for(sync.recipe)
+    if recipe is not None:
+        return recipe
+    writer = {"task": Writer.TASK, "note": Writer.NOTE_TAGS}.get(sync.target_object, Writer.CONTACT)
+    if sync.target_connection.provider != Provider.GHL:
+        writer = Writer.APP_WRITE
+    return Recipe(key=sync.recipe or "custom", title=sync.name, source_provider=sync.source_connection.provider,
+                  source_object=sync.source_object, target_provider=sync.target_connection.provider,
+                  target_object=sync.target_object, triggers=(), description="", writer=writer)
+
+
+def source_options(sync: Sync, recipe: Recipe, run: Run | None = None) -> dict[str, Any]:
+    """The recipe's source options (e.g. Hubstaff members vs clients) overlaid by the sync's own."""
+    options = {**recipe.source_options, **(sync.options or {})}
+    if run is not None and run.mode == SyncMode.BACKFILL and sync.backfill_from:
+        options["updated_since"] = sync.backfill_from.isoformat()
+    return options
+
+
+def mapping_context(sync: Sync) -> MappingContext:
+    """Default phone region and time zone from the connections' config (the target's win)."""
+    config = {**(sync.source_connection.config or {}), **(sync.target_connection.config or {})}
+    return MappingContext(default_region=str(config.get("default_region") or "US"),
+                          timezone=str(config.get("timezone") or "UTC"))
+
+
+def rules_of(sync: Sync, run: Run | None = None) -> list[dict[str, Any]]:
+    """The run's mapping version, else the sync's current one, else the default mapping of the pair."""
+    version = (run.mapping_version if run is not None else None) or sync.mapping_version
+    if version is not None:
+        return list(version.rules)
+    return default_rules(sync.source_connection.provider, sync.source_object, sync.target_connection.provider,
+                         sync.target_object)
+
+
+def _sensitive_paths(source: Any, sync: Sync, options: dict[str, Any]) -> list[str]:
+    try:
+        return [f.path for f in source.fields(sync.source_object, options=options) if f.sensitive]
+    except Exception:  # noqa: BLE001 - field descriptions are a nicety; redaction of secrets still applies
+        return []
+
+
+@dataclass
+class SyncPlan:
+    sync: Sync
+    run: Run | None
+    recipe: Recipe
+    options: dict[str, Any]
+    rules: list[dict[str, Any]]
+    context: MappingContext
+    source: Any
+    writer: Any
+    parents: ParentLookup | None
+    redactor: Redactor
+    recorder: CallRecorder
+
+    @classmethod
+    def for_sync(cls, sync: Sync, run: Run | None = None, *, connect: Connect,
+                 rules: list[dict[str, Any]] | None = None) -> SyncPlan:
+        """Everything one run of `sync` needs (or, without `run`, what a preview needs: no target writer).
+
+        Every client built here reports its calls to `recorder`; a dry run builds no target client at all.
+        """
+        recipe = recipe_of(sync)
+        recorder = CallRecorder()
+        source = connect(sync.source_connection, on_call=recorder)
+        options = source_options(sync, recipe, run)
+        rules = rules if rules is not None else rules_of(sync, run)
+        writer = None
+        if run is not None and not run.dry_run:
+            writer = cls._writer(recipe, sync.target_connection, sync.target_object, options, connect, recorder)
+        return cls(
+            sync=sync, run=run, recipe=recipe, options=options, rules=rules, context=mapping_context(sync),
+            source=source, writer=writer, parents=cls._parents(sync, recipe, options),
+            redactor=Redactor(sensitive_source_paths=_sensitive_paths(source, sync, options), rules=rules),
+            recorder=recorder,
+        )
+
+    @staticmethod
+    def _writer(recipe: Recipe, target: Connection, target_object: str, options: dict[str, Any],
+                connect: Connect, recorder: CallRecorder) -> Any:
+        connector = connect(target, on_call=recorder)
+        if recipe.writer == Writer.APP_WRITE:
+            return AppWriter(connector, target_object, options)
+        return connector.writer(recipe.writer)
+
+    @staticmethod
+    def _parents(sync: Sync, recipe: Recipe, options: dict[str, Any]) -> ParentLookup | None:
+        """Tasks and notes find their GHL contact in the links of the contact syncs of the same connections."""
+        if not (recipe.parent_path or options.get("ghl_contact_id")):
+            return None
+        contact_syncs = Sync.objects.filter(
+            source_connection_id=sync.source_connection_id, target_connection_id=sync.target_connection_id,
+            target_object="contact",
+        ).exclude(pk=sync.pk)
+        return ParentLookup(sync_ids=list(contact_syncs.values_list("pk", flat=True)),
+                            default_parent_id=options.get("ghl_contact_id"))
+
+    def engine(self, *, worker_token: str) -> Engine:
+        if self.run is None:
+            raise ValueError("an engine needs the run it executes")
+        return Engine(run=self.run, worker_token=worker_token, recipe=self.recipe, source=self.source,
+                      writer=self.writer, rules=self.rules, apply=apply, content_hash=content_hash,
+                      context=self.context, recorder=self.recorder, redactor=self.redactor, parents=self.parents,
+                      source_options=self.options)
