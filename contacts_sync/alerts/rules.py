@@ -85,19 +85,6 @@ def is_recovery(*, old_status: str, new_status: str, is_connection: bool) -> boo
     return new_status == good and is_problem(new_status=old_status, is_connection=is_connection)
 
 
-SEVERITY = {
-    SyncHealth.HEALTHY: 0,
-    SyncHealth.NEW: 0,
-    SyncHealth.PAUSED: 0,
-    SyncHealth.STALE: 1,
-    SyncHealth.DEGRADED: 1,
-    SyncHealth.FAILING: 2,
-    SyncHealth.NEEDS_REAUTH: 2,
-    ConnectionStatus.CONNECTED: 0,
-    ConnectionStatus.DISABLED: 0,
-    ConnectionStatus.ERROR: 1,
-}
-
 
 def health_when_reauthorized(*, consecutive_failures: int, last_success_at: datetime | None,
                              failing_after: int = FAILING_AFTER_CONSECUTIVE) -> str:

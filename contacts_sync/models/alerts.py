@@ -90,7 +90,7 @@ class Alert(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    # helper E (alerts): when channels were last told about this alert; suppressed = reopened inside the flap
+    # when channels were last told about this alert; suppressed = reopened inside the flap
     # window without notifying, so its recovery is not announced either.
     last_notified_at = models.DateTimeField(null=True, blank=True)
     suppressed = models.BooleanField(default=False)

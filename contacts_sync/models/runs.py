@@ -73,7 +73,7 @@ class Run(models.Model):
         indexes = [
             models.Index(fields=["sync", "-created_at"]),
             models.Index(fields=["status", "-created_at"]),
-            # helper E: the run history's ORDER BY created_at DESC, id DESC (deep pages without a sort)
+            # the run history's ORDER BY created_at DESC, id DESC (deep pages without a sort)
             models.Index(fields=["-created_at", "-id"], name="run_history_order"),
         ]
 
@@ -115,7 +115,7 @@ class RunItem(models.Model):
         indexes = [
             models.Index(fields=["run", "action"]),
             models.Index(fields=["run", "source_id"]),
-            # helper E: the run detail's error-class filter and aggregate (index-only)
+            # the run detail's error-class filter and aggregate (index-only)
             models.Index(fields=["run", "action", "error_class"], name="runitem_run_action_error"),
         ]
 
@@ -154,7 +154,7 @@ class ApiCall(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["run", "provider", "method", "path_template"]),
-            # helper E: the run detail's call aggregate groups in index order, index-only (no 20k-row text sort)
+            # the run detail's call aggregate groups in index order, index-only (no 20k-row text sort)
             models.Index(fields=["run", "provider", "method", "path_template", "status"],
                          include=["duration_ms", "attempts"], name="apicall_run_group"),
         ]

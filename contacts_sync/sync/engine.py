@@ -27,6 +27,7 @@ from contacts_sync.apiclient.calls import CallRecord
 from contacts_sync.apiclient.errors import ApiError, AuthError, ForbiddenError, ServerError, TransportError
 from contacts_sync.connectors.base import Page
 from contacts_sync.exceptions import ConfigurationError, TransientError
+from contacts_sync.mapping.paths import get_path
 from contacts_sync.models import (
     ApiCall,
     ItemAction,
@@ -108,18 +109,6 @@ class ParentLookup:
             return {}
         rows = RecordLink.objects.filter(sync_id__in=self.sync_ids, source_id__in=parent_source_ids)
         return {sid: tid.split("/", 1)[0] for sid, tid in rows.values_list("source_id", "target_id")}
-
-
-def dotted(record: Any, path: str) -> Any:
-    cur = record
-    for part in path.split("."):
-        if isinstance(cur, dict):
-            cur = cur.get(part)
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-            cur = cur[int(part)]
-        else:
-            return None
-    return cur
 
 
 class Engine:
@@ -231,7 +220,7 @@ class Engine:
         }
         parent_ids: dict[str, str] = {}
         if self.writer is not None and self.writer.needs_parent and self.recipe.parent_path and self.parents:
-            wanted = {str(p) for r in page.records if (p := dotted(r, self.recipe.parent_path)) not in (None, "")}
+            wanted = {str(p) for r in page.records if (p := get_path(r, self.recipe.parent_path)) not in (None, "")}
             parent_ids = self.parents.resolve(wanted)
         outcomes: list[Outcome] = []
         self._partial = outcomes
@@ -284,7 +273,7 @@ class Engine:
             raise FatalRunError(f"No writer for {self.recipe.target_provider} {self.recipe.target_object}.")
         parent_id = None
         if self.writer.needs_parent:
-            psid = dotted(record, self.recipe.parent_path) if self.recipe.parent_path else None
+            psid = get_path(record, self.recipe.parent_path) if self.recipe.parent_path else None
             parent_id = parent_ids.get(str(psid)) if psid not in (None, "") else None
             parent_id = parent_id or (self.parents.default_parent_id if self.parents else None)
             if not parent_id:

@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from contacts_sync import selectors
 from contacts_sync.models import Alert, AlertState
+from contacts_sync.selectors import alerts as alerts_selectors
 from contacts_sync.services import alerts as alert_services
 from dashboard.access import editor_required, viewer_required
 from dashboard.views.overview import prime_user
@@ -28,7 +28,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     if state not in {v for v, _ in STATE_FILTERS}:
         messages.warning(request, f"Ignored the state filter {state[:40]!r}.")
         state = ""
-    page = Paginator(selectors.alert_list(state=state), ALERTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(alerts_selectors.alert_list(state=state), ALERTS_PER_PAGE).get_page(request.GET.get("page"))
     ctx = {"page": page, "state": state, "state_filters": STATE_FILTERS, "query": {"state": state},
            "nav_active": "alerts"}
     return render(request, "alerts/list.html#table" if request.htmx else "alerts/list.html", ctx)

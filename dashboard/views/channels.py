@@ -7,13 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
-from contacts_sync import selectors
 from contacts_sync.models import AlertChannel
+from contacts_sync.selectors import alerts as alerts_selectors
 from contacts_sync.services import channels as channel_services
 from dashboard.access import admin_required
 from dashboard.forms.alerts import ChannelForm
+from dashboard.htmx import go
 from dashboard.views.overview import prime_user
 
 
@@ -35,9 +35,9 @@ def channel_list(request: HttpRequest) -> HttpResponse:
                 messages.info(request, f"Signing secret for {channel.name} (shown once, give it to the receiver): "
                                        f"{shown}")
             if request.htmx:
-                return HttpResponseClientRedirect(reverse("dashboard:channel_list"))
+                return go(request, reverse("dashboard:channel_list"))
             return redirect("dashboard:channel_list")
-    ctx = {"channels": selectors.channel_list(), "form": form, "nav_active": "channels"}
+    ctx = {"channels": alerts_selectors.channel_list(), "form": form, "nav_active": "channels"}
     if request.htmx and request.method == "POST":
         return render(request, "alerts/channels.html#channel_form", ctx)  # invalid htmx post: the form, 200
     return render(request, "alerts/channels.html", ctx)

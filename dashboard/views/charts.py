@@ -14,7 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
 
-from contacts_sync import selectors
+from contacts_sync.selectors import charts as charts_selectors
+from contacts_sync.selectors import runs as runs_selectors
 from dashboard.access import viewer_required
 
 SPARK_BAR_W = 6
@@ -89,7 +90,7 @@ def hourly_chart(points: list[dict[str, Any]], key: str, cls: str, unit: str) ->
 
 
 def sync_charts(sync_id: int) -> dict[str, Any]:
-    points = selectors.sync_hourly(sync_id=sync_id)
+    points = charts_selectors.sync_hourly(sync_id=sync_id)
     return {"moved": hourly_chart(points, "moved", "bar-moved", "records moved"),
             "failed": hourly_chart(points, "failed", "bar-failed", "failed items")}
 
@@ -97,7 +98,7 @@ def sync_charts(sync_id: int) -> dict[str, Any]:
 @viewer_required
 def sync_chart(request: HttpRequest, sync_id: int) -> HttpResponse:
     """The 7-day hourly charts of one sync as a fragment (the sync page may hx-get it)."""
-    name = dict(selectors.sync_choices()).get(sync_id)
+    name = dict(runs_selectors.sync_choices()).get(sync_id)
     if name is None:
         raise Http404("No such sync.")
     return render(request, "runs/_chart.html", {"charts": sync_charts(sync_id), "chart_sync_name": name,

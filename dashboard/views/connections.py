@@ -9,21 +9,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from contacts_sync.models import AuditEntry, Connection, Provider
 from contacts_sync.services import connections as svc
 from contacts_sync.services import ghl_oauth
 from dashboard.access import admin_required, viewer_required
 from dashboard.forms.connections import ConfirmForm, ConnectionForm, GHLConnectForm
+from dashboard.htmx import go
 
 LIST_TEMPLATE = "connections/list.html"
 HISTORY_LIMIT = 30  # audit entries and status changes shown on a connection's page
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful (htmx) form post, navigate the whole page."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -99,7 +94,7 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
             if webhook_secret:
                 return _secret_once(request, connection, webhook_secret)
             _status_message(request, connection)
-            return _go(request, reverse("dashboard:connection_detail", args=[connection.pk]))
+            return go(request, reverse("dashboard:connection_detail", args=[connection.pk]))
     return render(
         request,
         "connections/form.html#connection-form" if request.htmx else "connections/form.html",
@@ -140,7 +135,7 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, "Saved.")
-            return _go(request, reverse("dashboard:connection_detail", args=[connection.pk]))
+            return go(request, reverse("dashboard:connection_detail", args=[connection.pk]))
     return render(
         request,
         "connections/form.html#connection-form" if request.htmx else "connections/form.html",

@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from contacts_sync import selectors
 from contacts_sync.models import SyncHealth
+from contacts_sync.selectors import overview as overview_selectors
 from dashboard.access import viewer_required
 from dashboard.views.charts import sparkline_svg
 
@@ -47,7 +47,7 @@ def prime_user(request: HttpRequest) -> None:
 
 
 def _context() -> dict[str, Any]:
-    ov = selectors.overview_get()
+    ov = overview_selectors.overview_get()
     for tile in ov.tiles:
         tile.spark = sparkline_svg(tile.buckets)  # type: ignore[attr-defined]
     counts: dict[str, int] = {}
@@ -74,7 +74,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @viewer_required
 def overview_poll(request: HttpRequest) -> HttpResponse:
     """204 when nothing changed since the token the page holds (one query), else the fresh live part."""
-    if request.GET.get("token") == selectors.status_token():
+    if request.GET.get("token") == overview_selectors.status_token():
         return HttpResponse(status=204)
     prime_user(request)
     return render(request, "dashboard/overview.html#live", _context())

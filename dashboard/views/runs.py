@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 
-from contacts_sync import selectors
 from contacts_sync.models import ItemAction, Run, RunStatus, RunTrigger
+from contacts_sync.selectors import runs as runs_selectors
 from contacts_sync.services import runs as run_services
 from dashboard.access import editor_required, viewer_required
 from dashboard.views.charts import sync_charts
@@ -54,15 +54,15 @@ def _page(request: HttpRequest, qs: Any, per_page: int, param: str = "page") -> 
 @viewer_required
 def run_list(request: HttpRequest) -> HttpResponse:
     prime_user(request)
-    filters = selectors.run_filters_parse(request.GET)
+    filters = runs_selectors.run_filters_parse(request.GET)
     for problem in filters.problems:
         messages.warning(request, problem)
-    page = CappedPaginator(selectors.run_list(filters=filters), selectors.RUNS_PER_PAGE).get_page(
+    page = CappedPaginator(runs_selectors.run_list(filters=filters), runs_selectors.RUNS_PER_PAGE).get_page(
         request.GET.get("page"))
     for run in page.object_list:
         run.duration_text = _duration(run)  # type: ignore[attr-defined]
     ctx = {
-        "page": page, "filters": filters, "query": filters.as_query(), "syncs": selectors.sync_choices(),
+        "page": page, "filters": filters, "query": filters.as_query(), "syncs": runs_selectors.sync_choices(),
         "statuses": RunStatus.choices, "triggers": RunTrigger.choices, "nav_active": "runs",
         "charts": sync_charts(filters.sync_id) if filters.sync_id else None,
         # per-row links without a {% url %} / query loop per row (50 rows: ~20% of the page's CPU)
@@ -74,7 +74,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 def _get_run(run_id: int) -> Run:
-    run = selectors.run_get(run_id=run_id)
+    run = runs_selectors.run_get(run_id=run_id)
     if run is None:
         raise Http404("No such run.")
     return run
@@ -83,24 +83,24 @@ def _get_run(run_id: int) -> Run:
 def _detail_context(request: HttpRequest, run: Run) -> dict[str, Any]:
     action = request.GET.get("action", "")
     action = action if action in ItemAction.values else ""
-    errors = selectors.run_error_classes(run=run)
+    errors = runs_selectors.run_error_classes(run=run)
     error = request.GET.get("error", "")
     error = error if error in {e for e, _ in errors} else ""
     show_calls = request.GET.get("calls") == "all"
     active = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
-    counts = selectors.run_item_counts(run=run)
-    items = selectors.run_items_counted(run=run, action=action, error=error, counts=counts, errors=errors)
+    counts = runs_selectors.run_item_counts(run=run)
+    items = runs_selectors.run_items_counted(run=run, action=action, error=error, counts=counts, errors=errors)
     return {
         "run": run, "counts": counts, "errors": errors,
         "count_labels": [(label, counts[value]) for value, label in ItemAction.choices if value in counts],
-        "items": _page(request, items, selectors.ITEMS_PER_PAGE),
+        "items": _page(request, items, runs_selectors.ITEMS_PER_PAGE),
         "item_filter": {"action": action, "error": error}, "actions": ItemAction.choices,
-        "call_groups": selectors.run_call_groups(run=run),
+        "call_groups": runs_selectors.run_call_groups(run=run),
         "calls_query": {"calls": "all"},
-        "calls": _page(request, selectors.run_calls(run=run), selectors.CALLS_PER_PAGE, "calls_page")
+        "calls": _page(request, runs_selectors.run_calls(run=run), runs_selectors.CALLS_PER_PAGE, "calls_page")
         if show_calls else None,
-        "timeline": selectors.run_timeline(run=run), "active": active,
-        "token": selectors.run_token(run_id=run.pk)[0] if active else "",  # type: ignore[index]
+        "timeline": runs_selectors.run_timeline(run=run), "active": active,
+        "token": runs_selectors.run_token(run_id=run.pk)[0] if active else "",  # type: ignore[index]
         "poll_seconds": RUN_DETAIL_POLL_SECONDS, "nav_active": "runs",
     }
 
@@ -120,14 +120,14 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_poll(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run detail's live header: 204 while unchanged; once finished the fresh header has no trigger."""
     prime_user(request)
-    current = selectors.run_token(run_id=run_id)
+    current = runs_selectors.run_token(run_id=run_id)
     if current is None:
         raise Http404("No such run.")
     if request.GET.get("token") == current[0]:
         return HttpResponse(status=204)
     run = _get_run(run_id)
-    ctx = {"run": run, "counts": selectors.run_item_counts(run=run), "active": current[1], "token": current[0],
-           "timeline": selectors.run_timeline(run=run), "poll_seconds": RUN_DETAIL_POLL_SECONDS}
+    ctx = {"run": run, "counts": runs_selectors.run_item_counts(run=run), "active": current[1], "token": current[0],
+           "timeline": runs_selectors.run_timeline(run=run), "poll_seconds": RUN_DETAIL_POLL_SECONDS}
     return render(request, "runs/detail.html#live", ctx)
 
 

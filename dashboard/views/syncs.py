@@ -11,17 +11,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
-from contacts_sync import selectors
 from contacts_sync.exceptions import ConfigurationError
 from contacts_sync.models import RunTrigger
+from contacts_sync.selectors import syncs as syncs_selectors
 from contacts_sync.services import app_webhooks, scheduling
 from contacts_sync.services import runs as run_services
 from contacts_sync.services import status as status_services
 from contacts_sync.services import syncs as sync_services
 from dashboard.access import can_edit, editor_required, viewer_required
 from dashboard.forms.syncs import SyncCreateForm, SyncSettingsForm
+from dashboard.htmx import go
 
 # Settings the form edits through sync_update; "enabled" goes through the status service (pause/resume).
 SETTINGS_FIELDS = (
@@ -35,19 +35,14 @@ SETTINGS_FIELDS = (
 )
 
 
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After a successful post: a redirect, or for htmx a client-side redirect (never a page inside a form)."""
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
 @viewer_required
 def sync_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "syncs/list.html", {"rows": selectors.sync_list_rows(), "nav_active": "syncs"})
+    return render(request, "syncs/list.html", {"rows": syncs_selectors.sync_list_rows(), "nav_active": "syncs"})
 
 
 def _create_form(request: HttpRequest, recipe: Any) -> SyncCreateForm:
-    sources = selectors.connections_for(provider=recipe.source_provider)
-    targets = selectors.connections_for(provider=recipe.target_provider)
+    sources = syncs_selectors.connections_for(provider=recipe.source_provider)
+    targets = syncs_selectors.connections_for(provider=recipe.target_provider)
     initial = {
         "name": recipe.title.replace("->", "→"),
         "webhook_trigger": "webhook" in recipe.triggers,
@@ -59,9 +54,9 @@ def _create_form(request: HttpRequest, recipe: Any) -> SyncCreateForm:
 
 @editor_required
 def sync_create(request: HttpRequest) -> HttpResponse:
-    recipe = selectors.recipe_get(key=request.POST.get("recipe") or request.GET.get("recipe") or "")
+    recipe = syncs_selectors.recipe_get(key=request.POST.get("recipe") or request.GET.get("recipe") or "")
     if recipe is None:
-        ctx = {"recipes": selectors.recipe_list(), "nav_active": "syncs"}
+        ctx = {"recipes": syncs_selectors.recipe_list(), "nav_active": "syncs"}
         return render(request, "syncs/create.html", ctx)
     form = _create_form(request, recipe)
     if request.method == "POST" and form.is_valid():
@@ -81,19 +76,19 @@ def sync_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Sync “{sync.name}” created with the recipe's default mapping.")
-            return _go(request, reverse("dashboard:sync_detail", args=[sync.pk]))
+            return go(request, reverse("dashboard:sync_detail", args=[sync.pk]))
     ctx: dict[str, Any] = {"recipe": recipe, "form": form, "nav_active": "syncs"}
     return render(request, "syncs/create.html#form" if request.htmx else "syncs/create.html", ctx)
 
 
-def _detail(sync_id: int) -> selectors.SyncDetail:
-    detail = selectors.sync_detail_get(sync_id=sync_id)
+def _detail(sync_id: int) -> syncs_selectors.SyncDetail:
+    detail = syncs_selectors.sync_detail_get(sync_id=sync_id)
     if detail is None:
         raise Http404("No such sync.")
     return detail
 
 
-def _save_settings(request: HttpRequest, detail: selectors.SyncDetail, form: SyncSettingsForm) -> None:
+def _save_settings(request: HttpRequest, detail: syncs_selectors.SyncDetail, form: SyncSettingsForm) -> None:
     sync, data = detail.sync, form.cleaned_data
     fields = {k: data[k] for k in SETTINGS_FIELDS}
     fields.update(
@@ -114,7 +109,7 @@ def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
         if form.is_valid():
             _save_settings(request, detail, form)
             messages.success(request, "Settings saved.")
-            return _go(request, reverse("dashboard:sync_detail", args=[sync_id]))
+            return go(request, reverse("dashboard:sync_detail", args=[sync_id]))
     registrable = app_webhooks.registrable(detail.sync.source_connection.provider)
     ctx = {
         "d": detail,

@@ -8,11 +8,13 @@ from django.contrib.auth.models import Group
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from contacts_sync.services import users as svc
 from dashboard.access import admin_required, role_of
 from dashboard.forms.users import InviteForm, RoleForm
+from dashboard.htmx import go
 
 LIST_TEMPLATE = "users/list.html"
 
@@ -66,16 +68,9 @@ def user_invite(request: HttpRequest) -> HttpResponse:
                 f"Invited {user.email} as {form.cleaned_data['role']}: they got an email "
                 "with a link to set their password.",
             )
-            return _go(request)
+            return go(request, reverse("dashboard:user_list"))
     return _page(request, form)
 
-
-def _go(request: HttpRequest) -> HttpResponse:
-    from django.urls import reverse
-    from django_htmx.http import HttpResponseClientRedirect
-
-    url = reverse("dashboard:user_list")
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @require_POST

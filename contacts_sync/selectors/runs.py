@@ -1,0 +1,194 @@
+"""The run history (filters, pages), a run's detail (items, calls, timeline) and its poll token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Aggregate, Count, FloatField, Max, QuerySet, Sum
+from django.utils import timezone
+
+from contacts_sync.models import ApiCall, ItemAction, Run, RunItem, RunStatus, RunTrigger, StatusChange, Sync
+
+RUNS_PER_PAGE = 50
+ITEMS_PER_PAGE = 50
+CALLS_PER_PAGE = 100
+
+
+class Percentile(Aggregate):
+    """PostgreSQL percentile_cont(p) WITHIN GROUP (ORDER BY expr)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, percentile: float, **extra: Any) -> None:
+        super().__init__(expression, percentile=float(percentile), **extra)
+
+
+@dataclass
+class RunFilters:
+    sync_id: int | None = None
+    status: str = ""
+    trigger: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    problems: list[str] = field(default_factory=list)  # human messages for values that were ignored
+
+    def as_query(self) -> dict[str, str]:
+        out = {"sync": str(self.sync_id or ""), "status": self.status, "trigger": self.trigger,
+               "from": self.date_from.isoformat() if self.date_from else "",
+               "to": self.date_to.isoformat() if self.date_to else ""}
+        return {k: v for k, v in out.items() if v}
+
+
+def _parse_date(raw: str, label: str, problems: list[str]) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        problems.append(f"Ignored the {label} date {raw[:40]!r}: use YYYY-MM-DD.")
+        return None
+
+
+def run_filters_parse(params: Any) -> RunFilters:
+    """Query-string values -> filters; a bad value is dropped with a message, never an error."""
+    f = RunFilters()
+    raw_sync = (params.get("sync") or "").strip()
+    if raw_sync:
+        if raw_sync.isdigit() and Sync.objects.filter(pk=int(raw_sync)).exists():
+            f.sync_id = int(raw_sync)
+        else:
+            f.problems.append(f"Ignored the sync filter {raw_sync[:40]!r}: no such sync.")
+    for name, choices in (("status", RunStatus), ("trigger", RunTrigger)):
+        raw = (params.get(name) or "").strip()
+        if raw and raw in choices.values:
+            setattr(f, name, raw)
+        elif raw:
+            f.problems.append(f"Ignored the {name} filter {raw[:40]!r}: not one of {', '.join(choices.values)}.")
+    f.date_from = _parse_date(params.get("from") or "", "from", f.problems)
+    f.date_to = _parse_date(params.get("to") or "", "to", f.problems)
+    if f.date_from and f.date_to and f.date_from > f.date_to:
+        f.problems.append("Ignored the date range: 'from' is after 'to'.")
+        f.date_from = f.date_to = None
+    return f
+
+
+def run_list(*, filters: RunFilters) -> QuerySet[Run]:
+    qs = Run.objects.select_related("sync").order_by("-created_at", "-pk")
+    if filters.sync_id:
+        qs = qs.filter(sync_id=filters.sync_id)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.trigger:
+        qs = qs.filter(trigger=filters.trigger)
+    tz = timezone.get_current_timezone()
+    if filters.date_from:
+        qs = qs.filter(created_at__gte=datetime.combine(filters.date_from, datetime.min.time(), tz))
+    if filters.date_to:
+        qs = qs.filter(created_at__lt=datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time(), tz))
+    return qs
+
+
+def sync_choices() -> list[tuple[int, str]]:
+    return list(Sync.objects.order_by("name").values_list("pk", "name"))
+
+
+def run_get(*, run_id: int) -> Run | None:
+    return (
+        Run.objects.select_related("sync", "sync__source_connection", "sync__target_connection", "mapping_version",
+                                   "retry_of", "event")
+        .filter(pk=run_id)
+        .first()
+    )
+
+
+def run_item_counts(*, run: Run) -> dict[str, int]:
+    """Items per action from the run's own counters (the engine writes them with the items, page by page):
+    no GROUP BY over a run's items, which costs ~50 ms for a 100k-item run."""
+    counts = {
+        ItemAction.CREATED: run.created_count, ItemAction.UPDATED: run.updated_count,
+        ItemAction.UNCHANGED: run.unchanged_count, ItemAction.SKIPPED: run.skipped_count,
+        ItemAction.FAILED: run.failed_count,
+        ItemAction.WOULD_CREATE: getattr(run, "would_create_count", 0),
+        ItemAction.WOULD_UPDATE: getattr(run, "would_update_count", 0),
+    }
+    return {str(k): v for k, v in counts.items() if v}
+
+
+class KnownCount:
+    """A queryset whose length is already known, so Paginator does not run COUNT(*) over the items again."""
+
+    def __init__(self, qs: QuerySet[Any], count: int) -> None:
+        self.qs, self._count = qs, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.qs[key]
+
+
+def run_items_counted(*, run: Run, action: str = "", error: str = "", counts: dict[str, int],
+                      errors: list[tuple[str, int]]) -> KnownCount:
+    """run_items() with its size taken from the counters / the error-class aggregate already loaded."""
+    qs = run_items(run=run, action=action, error=error)
+    if error:
+        n = dict(errors).get(error, 0) if action in ("", ItemAction.FAILED) else 0
+    elif action:
+        n = counts.get(action, 0)
+    else:
+        n = sum(counts.values())
+    return KnownCount(qs, n)
+
+
+def run_error_classes(*, run: Run) -> list[tuple[str, int]]:
+    rows = (
+        RunItem.objects.filter(run=run, action=ItemAction.FAILED).values("error_class").annotate(n=Count("*"))
+        .order_by("-n", "error_class")
+    )
+    return [(r["error_class"] or "(none)", r["n"]) for r in rows]
+
+
+def run_items(*, run: Run, action: str = "", error: str = "") -> QuerySet[RunItem]:
+    qs = RunItem.objects.filter(run=run).order_by("pk")
+    if action:
+        qs = qs.filter(action=action)
+    if error:
+        qs = qs.filter(action=ItemAction.FAILED, error_class="" if error == "(none)" else error)
+    return qs
+
+
+def run_call_groups(*, run: Run) -> list[dict[str, Any]]:
+    return list(
+        ApiCall.objects.filter(run=run)
+        .values("provider", "method", "path_template", "status")
+        .annotate(n=Count("*"), p50=Percentile("duration_ms", 0.5), max_ms=Max("duration_ms"),
+                  attempts=Sum("attempts"))
+        .order_by("provider", "method", "path_template", "status")  # = index apicall_run_group: no sort
+    )
+
+
+def run_calls(*, run: Run) -> QuerySet[ApiCall]:
+    return ApiCall.objects.filter(run=run).order_by("pk")
+
+
+def run_timeline(*, run: Run) -> list[tuple[datetime, str, str]]:
+    """(when, what, css status) for the run detail: lifecycle timestamps, health changes, retries."""
+    events: list[tuple[datetime, str, str]] = [(run.created_at, f"Queued ({run.get_trigger_display()})", "queued")]
+    if run.started_at:
+        events.append((run.started_at, f"Started{' on ' + run.worker if run.worker else ''}", "running"))
+    if run.finished_at:
+        events.append((run.finished_at, f"Finished: {run.get_status_display()}", run.status))
+    for ch in StatusChange.objects.filter(run=run).order_by("created_at"):
+        events.append((ch.created_at, f"Sync health {ch.old_status} → {ch.new_status}", ch.new_status))
+    for retry in Run.objects.filter(retry_of=run).order_by("created_at").only("pk", "created_at", "status"):
+        events.append((retry.created_at, f"Retry run #{retry.pk} ({retry.status})", retry.status))
+    return sorted(events, key=lambda e: e[0])
+
+
