@@ -197,7 +197,7 @@ def _p95(values: list[float]) -> float:
 
 def _pages(big: int) -> list[tuple[str, str]]:
     from contacts_sync.models import Sync
-    from contacts_sync.selectors import status_token
+    from contacts_sync.selectors.overview import status_token
 
     sync = Sync.objects.filter(health="failing").order_by("pk").first()
     return [

@@ -237,6 +237,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "syncs-dispatch-due": {"task": "contacts_sync.tasks.syncs_dispatch_due_task", "schedule": 30.0},
     "reconcile-poll": {"task": "contacts_sync.tasks.reconcile_poll_task", "schedule": 300.0},
     "inbound-events-prune": {"task": "contacts_sync.tasks.inbound_events_prune_task", "schedule": 86400.0},
+    # nothing stranded: webhooks still pending minutes after they arrived are handed to a worker again
+    "inbound-events-sweep": {"task": "contacts_sync.tasks.inbound_events_sweep_task", "schedule": 60.0},
     # sync engine (helper F): requeue runs whose worker vanished (heartbeat older than REAP_AFTER_SECONDS)
     "runs-reap": {"task": "contacts_sync.tasks.runs_reap_task", "schedule": 60.0},
 }

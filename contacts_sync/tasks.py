@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from contacts_sync.exceptions import TransientError
 from contacts_sync.models import Connection
@@ -21,6 +22,9 @@ from contacts_sync.services import (
 )
 
 log = logging.getLogger(__name__)
+
+# A webhook whose processing met a database error is tried again after this long (the sweeper backs it up).
+DB_RETRY_SECONDS = 15
 
 
 @shared_task(name="contacts_sync.tasks.ping_task", bind=True)
@@ -58,6 +62,9 @@ def inbound_event_process_task(self, event_id: int) -> str:  # type: ignore[no-u
     give_up = self.request.retries >= event_runs.ACTIVE_RUN_MAX_RETRIES
     try:
         outcome = event_runs.inbound_event_process(event_id=event_id, attempt=self.request.retries, give_up=give_up)
+    except DatabaseError as exc:
+        # The database is away: the event stays pending and is tried again (and the sweeper catches it too).
+        raise self.retry(exc=exc, countdown=DB_RETRY_SECONDS) from exc
     except Exception as exc:
         event_runs.inbound_event_fail(event_id=event_id, reason=f"{type(exc).__name__}: {exc}")
         raise
@@ -76,6 +83,12 @@ def syncs_dispatch_due_task() -> int:
 def inbound_events_prune_task() -> int:
     """Beat, daily: delete old processed/ignored webhooks (pending ones are never deleted)."""
     return event_runs.inbound_events_prune()
+
+
+@shared_task(name="contacts_sync.tasks.inbound_events_sweep_task")
+def inbound_events_sweep_task() -> int:
+    """Beat, every minute: webhooks still pending minutes after they arrived are handed to a worker again."""
+    return len(event_runs.inbound_events_sweep())
 
 
 @shared_task(name="contacts_sync.tasks.connection_webhook_register_task")

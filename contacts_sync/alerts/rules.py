@@ -41,10 +41,19 @@ def health_after_run(
     failed_items: int,
     consecutive_failures: int,
     error_summary: str = "",
+    outage_items: int = 0,
+    verify_failed: int = 0,
+    target: str = "the target",
     degraded_ratio: float = DEGRADED_FAILED_RATIO,
     failing_after: int = FAILING_AFTER_CONSECUTIVE,
 ) -> HealthDecision | None:
-    """The sync's health after a finished run, or None when the run says nothing about health (cancelled)."""
+    """The sync's health after a finished run, or None when the run says nothing about health (cancelled).
+
+    `failed_items` are the failures still open (not acknowledged, not fixed by a retry); `outage_items` are those
+    caused by server errors, timeouts or rate limits: an outage is failing whatever its share, since the records
+    were not written and a person may need to look at the target. `verify_failed` read-backs that differ from
+    what was sent make the sync degraded.
+    """
     if run_status in (RunStatus.CANCELLED, RunStatus.QUEUED, RunStatus.RUNNING):
         return None
     if run_status == RunStatus.FAILED:
@@ -55,12 +64,19 @@ def health_after_run(
             reason = (error_summary or "the run failed").strip().splitlines()[0][:400]
             return HealthDecision(SyncHealth.FAILING, reason, streak, False)
         return HealthDecision(current, "", streak, False)
-    # succeeded or partial: the run got through; its failed-item ratio decides healthy vs degraded
+    # succeeded or partial: the run got through; outages, its failed-item ratio and the read-back decide
     if current in STICKY_SYNC_STATES:
         return HealthDecision(current, "", 0, True)
+    if outage_items:
+        reason = (f"outage: {outage_items} records were not written ({target} answered with server errors, "
+                  "timeouts or rate limits); they are retried by the next run")
+        return HealthDecision(SyncHealth.FAILING, reason, 0, True)
     ratio = failed_items / handled if handled else 0.0
     if failed_items and ratio > degraded_ratio:
         reason = f"{failed_items} of {handled} items failed ({ratio:.0%})"
+        return HealthDecision(SyncHealth.DEGRADED, reason, 0, True)
+    if verify_failed:
+        reason = f"{verify_failed} records read back from {target} differ from what was sent"
         return HealthDecision(SyncHealth.DEGRADED, reason, 0, True)
     return HealthDecision(SyncHealth.HEALTHY, "", 0, True)
 

@@ -22,6 +22,10 @@ from contacts_sync.exceptions import ConfigurationError
 from .spec import AppSpec
 
 
+class TargetGone(Exception):
+    """The linked target record was deleted on the target's side (an update answered 404)."""
+
+
 @dataclass
 class ConnectionInfo:
     provider: str
@@ -145,6 +149,10 @@ class BaseConnector:
                 f"{self.SPEC.title} {object_kind} record has no id", operation="record id", provider=self.provider
             )
         return str(record["id"])
+
+    def is_deleted(self, object_kind: str, record: dict[str, Any]) -> bool:
+        """A tombstone: the app marks the record deleted (`deleted_at`, `deleted: true`, `is_deleted: true`)."""
+        return bool(record.get("deleted_at") or record.get("deleted") is True or record.get("is_deleted") is True)
 
     # ---- reading ---------------------------------------------------------------------------------------------
     def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:

@@ -15,7 +15,7 @@ from .runs import (
     RunStatus,
     RunTrigger,
 )
-from .syncs import MappingVersion, ObjectKind, Sync, SyncHealth, SyncMode
+from .syncs import DeletePolicy, MappingVersion, ObjectKind, Sync, SyncHealth, SyncMode
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
@@ -26,6 +26,7 @@ __all__ = [
     "AuditEntry",
     "AuthKind",
     "ChannelKind",
+    "DeletePolicy",
     "Connection",
     "ConnectionStatus",
     "EventStatus",

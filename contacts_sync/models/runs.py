@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -51,8 +52,13 @@ class Run(models.Model):
     unchanged_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
+    deleted_count = models.PositiveIntegerField(default=0)  # deletes mirrored to the target
     would_create_count = models.PositiveIntegerField(default=0)  # dry runs: what a real run would do
     would_update_count = models.PositiveIntegerField(default=0)
+    # Verified delivery: written records read back from the target after the run and compared.
+    verify_sampled = models.PositiveIntegerField(default=0)
+    verified_count = models.PositiveIntegerField(default=0)
+    verify_failed_count = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
     http_429s = models.PositiveIntegerField(default=0)
     checkpoint = models.JSONField(default=dict, blank=True)  # the source cursor after the last whole page
@@ -84,6 +90,7 @@ class Run(models.Model):
     def done_count(self) -> int:
         return (
             self.created_count + self.updated_count + self.unchanged_count + self.skipped_count + self.failed_count
+            + self.deleted_count
         )
 
 
@@ -95,6 +102,8 @@ class ItemAction(models.TextChoices):
     FAILED = "failed", "Failed"
     WOULD_CREATE = "would_create", "Would create"
     WOULD_UPDATE = "would_update", "Would update"
+    DELETED = "deleted", "Deleted"  # a delete mirrored to the target (the sync's delete policy)
+    VERIFY_FAILED = "verify_failed", "Verification failed"  # read back after the run: the target differs
 
 
 class RunItem(models.Model):
@@ -109,6 +118,14 @@ class RunItem(models.Model):
     attempts = models.PositiveSmallIntegerField(default=1)
     payload = models.JSONField(default=dict, blank=True)  # redacted: secrets and sensitive fields removed
     created_at = models.DateTimeField(auto_now_add=True)
+    # A failure someone looked at and accepted (who, when, why): it no longer counts against the sync's health.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledge_note = models.CharField(max_length=500, blank=True)
+    # A failure a later retry fixed: the retry's run.
+    resolved_by = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["id"]
@@ -132,10 +149,25 @@ class RecordLink(models.Model):
     # again until it changes or someone retries failed items. target_id is "" while nothing was ever written.
     failed_hash = models.CharField(max_length=64, blank=True, default="")
     failed_error = models.TextField(blank=True, default="")
+    # A failure accepted by a person: this hash is not sent again and not reported until the record changes.
+    acknowledged_hash = models.CharField(max_length=64, blank=True, default="")
+    # Write-ahead intent: set (and committed) before a create is sent, cleared when its outcome is stored. A
+    # link still pending after a crash is the only record whose create may have reached the target unrecorded;
+    # the next run looks for it there before creating (see docs/architecture.md, "Why nothing is written twice").
+    pending_since = models.DateTimeField(null=True, blank=True)
+    # What identifies the target record beside the source id (a contact's email or phone): two source records
+    # with the same identity would share one target record, so the second is refused, never merged.
+    identity = models.CharField(max_length=200, blank=True, default="")
+    # The target record was deleted on the target's side (found on an update); not re-created unless the sync says.
+    target_gone_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sync", "source_id"], name="record_link_unique")]
+        indexes = [
+            models.Index(fields=["sync", "identity"], name="record_link_identity",
+                         condition=~Q(identity=""))
+        ]
 
 
 class ApiCall(models.Model):

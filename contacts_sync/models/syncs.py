@@ -21,6 +21,14 @@ class SyncMode(models.TextChoices):
     BACKFILL = "backfill", "Backfill from a date"
 
 
+class DeletePolicy(models.TextChoices):
+    """What a record deleted in the source does to its target record."""
+
+    IGNORE = "ignore", "Ignore (keep the target record)"
+    MIRROR = "mirror", "Delete it in the target too"
+    TAG = "tag", "Tag it in the target"
+
+
 class SyncHealth(models.TextChoices):
     NEW = "new", "Not run yet"
     HEALTHY = "healthy", "Healthy"
@@ -46,6 +54,10 @@ class Sync(models.Model):
     backfill_from = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(default=True)  # False = paused
     dry_run = models.BooleanField(default=False)
+    delete_policy = models.CharField(max_length=16, choices=DeletePolicy.choices, default=DeletePolicy.IGNORE)
+    delete_tag = models.CharField(max_length=100, blank=True)  # empty = "deleted-in-<app>"
+    # A record deleted on the target's side is re-created by the next change only when this is on.
+    recreate_deleted = models.BooleanField(default=False)
     options = models.JSONField(default=dict, blank=True)  # recipe options (e.g. Hubstaff project id)
     mapping_version = models.ForeignKey(
         "MappingVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -135,17 +135,3 @@ def status_token() -> str:
     return hashlib.blake2s("|".join(map(str, row)).encode(), digest_size=8).hexdigest()
 
 
-def run_token(*, run_id: int) -> tuple[str, bool] | None:
-    """(fingerprint, still active) of one run for the run detail's live poll; None if the run is gone."""
-    row = (
-        Run.objects.filter(pk=run_id)
-        .values_list("status", "read_count", "created_count", "updated_count", "unchanged_count",
-                     "skipped_count", "failed_count", "api_calls", "finished_at", "cancel_requested")
-        .first()
-    )
-    if row is None:
-        return None
-    token = hashlib.blake2s(repr(row).encode(), digest_size=8).hexdigest()
-    return token, row[0] in ACTIVE_RUN_STATUSES
-
-

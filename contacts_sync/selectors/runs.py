@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -9,7 +10,17 @@ from typing import Any
 from django.db.models import Aggregate, Count, FloatField, Max, QuerySet, Sum
 from django.utils import timezone
 
-from contacts_sync.models import ApiCall, ItemAction, Run, RunItem, RunStatus, RunTrigger, StatusChange, Sync
+from contacts_sync.models import (
+    ACTIVE_RUN_STATUSES,
+    ApiCall,
+    ItemAction,
+    Run,
+    RunItem,
+    RunStatus,
+    RunTrigger,
+    StatusChange,
+    Sync,
+)
 
 RUNS_PER_PAGE = 50
 ITEMS_PER_PAGE = 50
@@ -192,3 +203,16 @@ def run_timeline(*, run: Run) -> list[tuple[datetime, str, str]]:
     return sorted(events, key=lambda e: e[0])
 
 
+def run_token(*, run_id: int) -> tuple[str, bool] | None:
+    """(fingerprint, still active) of one run for the run detail's live poll; None if the run is gone."""
+    row = (
+        Run.objects.filter(pk=run_id)
+        .values_list("status", "read_count", "created_count", "updated_count", "unchanged_count",
+                     "skipped_count", "failed_count", "deleted_count", "verify_sampled", "api_calls", "finished_at",
+                     "cancel_requested", "heartbeat_at")
+        .first()
+    )
+    if row is None:
+        return None
+    token = hashlib.blake2s(repr(row).encode(), digest_size=8).hexdigest()
+    return token, row[0] in ACTIVE_RUN_STATUSES

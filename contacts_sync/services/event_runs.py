@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from contacts_sync.connectors import registry
 from contacts_sync.models import EventStatus, InboundEvent, Provider, Run, RunStatus, RunTrigger, Sync
-from contacts_sync.services.inbox import parse_json
+from contacts_sync.services.inbox import enqueue_processing, parse_json
 from contacts_sync.services.runs import run_enqueue
 from contacts_sync.sync.recipes import recipe_for, record_passes_filter
 
@@ -174,3 +174,19 @@ def inbound_events_prune(*, now: datetime | None = None) -> int:
         status=EventStatus.FAILED, received_at__lt=now - FAILED_EVENT_RETENTION
     )
     return done.delete()[0] + failed.delete()[0]
+
+
+# A webhook still pending this long after it arrived lost its processing message (a broker restart, a database
+# outage while it was enqueued): the sweeper hands it to a worker again. Processing is idempotent.
+SWEEP_AFTER = timedelta(minutes=3)
+SWEEP_BATCH = 500
+
+
+def inbound_events_sweep(*, now: datetime | None = None) -> list[int]:
+    """Re-send the processing message of events still pending after SWEEP_AFTER (beat, every minute)."""
+    now = now or timezone.now()
+    ids = list(InboundEvent.objects.filter(status=EventStatus.PENDING, received_at__lt=now - SWEEP_AFTER)
+               .order_by("received_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    for event_id in ids:
+        enqueue_processing(event_id)
+    return ids

@@ -90,7 +90,7 @@ def _body_hash_id(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def _enqueue_processing(event_id: int) -> None:
+def enqueue_processing(event_id: int) -> None:
     # By task name: webhooks and tasks are sibling layers, services sit below tasks (import-linter).
     transaction.on_commit(lambda: current_app.send_task(PROCESS_TASK, args=[event_id]))
 
@@ -128,7 +128,7 @@ def inbound_event_store(
                 processed_at=timezone.now() if status != EventStatus.PENDING else None,
             )
             if status == EventStatus.PENDING:
-                _enqueue_processing(event.pk)
+                enqueue_processing(event.pk)
     except IntegrityError:
         return InboundEvent.objects.get(provider=provider, event_id=event_id), False
     return event, True

@@ -13,11 +13,11 @@ from typing import Any
 
 from celery import current_app
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts_sync.logging import log_context
-from contacts_sync.models import ItemAction, Run, RunStatus, RunTrigger, Sync
+from contacts_sync.models import ItemAction, RecordLink, Run, RunItem, RunStatus, RunTrigger, Sync
 from contacts_sync.services import status
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.credentials import connector_for
@@ -231,3 +231,36 @@ def _resend_lost_messages() -> None:
         if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
                 checkpoint={**run.checkpoint, "resent_at": now}):
             _enqueue_on_commit(run.pk)
+
+
+# A note explaining why a failure is accepted is at most this long (RunItem.acknowledge_note).
+ACKNOWLEDGE_NOTE_MAX = 500
+
+
+def run_items_acknowledge(*, items: list[RunItem], user: Any, note: str = "") -> int:
+    """A person accepts these failures: they stop counting against the sync's health and are not reported
+    again until the record changes (the link remembers the acknowledged hash). Returns how many changed."""
+    failed = [i for i in items if i.action == ItemAction.FAILED and i.acknowledged_at is None]
+    if not failed:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        RunItem.objects.filter(pk__in=[i.pk for i in failed]).update(
+            acknowledged_at=now, acknowledged_by=user, acknowledge_note=note[:ACKNOWLEDGE_NOTE_MAX])
+        for run_id, source_ids in _by_run(failed).items():
+            sync_id = Run.objects.filter(pk=run_id).values_list("sync_id", flat=True).get()
+            RecordLink.objects.filter(sync_id=sync_id, source_id__in=source_ids).exclude(failed_hash="").update(
+                acknowledged_hash=F("failed_hash"))
+        for item in failed:
+            audit_record(actor=user, action="run_item.acknowledge", obj=item,
+                         changes={"run": item.run_id, "source_id": item.source_id, "note": note[:200]})
+    for sync_id in {Run.objects.filter(pk=i.run_id).values_list("sync_id", flat=True).get() for i in failed}:
+        status.sync_health_recompute(sync=Sync.objects.get(pk=sync_id))
+    return len(failed)
+
+
+def _by_run(items: list[RunItem]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for item in items:
+        out.setdefault(item.run_id, []).append(item.source_id)
+    return out

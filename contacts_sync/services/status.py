@@ -12,11 +12,22 @@ from typing import Any
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from contacts_sync.alerts import rules
-from contacts_sync.models import Connection, ConnectionStatus, Run, StatusChange, Sync, SyncHealth
+from contacts_sync.models import (
+    Connection,
+    ConnectionStatus,
+    ItemAction,
+    Run,
+    RunItem,
+    RunStatus,
+    RunTrigger,
+    StatusChange,
+    Sync,
+    SyncHealth,
+)
 from contacts_sync.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -50,22 +61,90 @@ def _sync_health_set(*, sync: Sync, health: str, reason: str, run: Run | None = 
     return change
 
 
+# Failed items whose error class means the target (or the network) did not answer: an outage, not bad data.
+OUTAGE_ERROR_CLASSES = ("ServerError", "TransportError", "RateLimitedError", "BudgetExhaustedError",
+                        "TransientError")
+
+
+def open_failures(run: Run) -> tuple[int, int]:
+    """(failed records still open, of which outages): not acknowledged by a person, not fixed by a later retry."""
+    closed = Q(acknowledged_at__isnull=False) | Q(resolved_by__isnull=False)
+    counts = run.items.filter(action=ItemAction.FAILED).aggregate(
+        closed=Count("pk", filter=closed),
+        outage=Count("pk", filter=Q(error_class__in=OUTAGE_ERROR_CLASSES) & ~closed),
+    )
+    return max(0, run.failed_count - int(counts["closed"] or 0)), int(counts["outage"] or 0)
+
+
+def _resolve_retried(retry: Run) -> Run | None:
+    """A retry's fixed records close the failures of the run it retried; that run is the basis for health."""
+    original = retry.retry_of
+    if original is None:
+        return None
+    fixed = retry.items.exclude(action=ItemAction.FAILED).values("source_id")
+    RunItem.objects.filter(run=original, action=ItemAction.FAILED, resolved_by__isnull=True,
+                           source_id__in=fixed).update(resolved_by=retry)
+    return original
+
+
+def _health_basis(run: Run) -> tuple[Run, str] | None:
+    """The run whose outcome decides health, and the status to judge it by; None: health does not move.
+
+    Dry runs never change health. A retry never changes health by itself: it updates the failed set of the run
+    it retried, and that run decides (a retry that failed outright leaves health as it was)."""
+    if run.dry_run:
+        return None
+    if run.trigger == RunTrigger.RETRY:
+        original = _resolve_retried(run)
+        if original is None or run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+            return None
+        still_open, _ = open_failures(original)
+        status = original.status if original.status == RunStatus.FAILED else (
+            RunStatus.PARTIAL if still_open else RunStatus.SUCCEEDED)
+        return original, status
+    return run, run.status
+
+
 @transaction.atomic
 def run_finished(*, run: Run) -> StatusChange | None:
     """Compute the sync's health after a finished run; record and announce a change."""
-    sync = Sync.objects.select_for_update().get(pk=run.sync_id)
-    handled = run.created_count + run.updated_count + run.unchanged_count + run.skipped_count + run.failed_count
+    basis = _health_basis(run)
+    if basis is None:
+        return None
+    judged, status = basis
+    return _apply_health(judged, status, counts_as_run=judged.pk == run.pk)
+
+
+def sync_health_recompute(*, sync: Sync) -> StatusChange | None:
+    """After a person acknowledged failures: the latest real run decides again (no new run needed)."""
+    latest = (Run.objects.filter(sync=sync, dry_run=False, finished_at__isnull=False)
+              .exclude(trigger=RunTrigger.RETRY).exclude(status=RunStatus.CANCELLED).order_by("-finished_at").first())
+    if latest is None or latest.status == RunStatus.FAILED:
+        return None
+    still_open, _ = open_failures(latest)
+    with transaction.atomic():
+        return _apply_health(latest, RunStatus.PARTIAL if still_open else RunStatus.SUCCEEDED, counts_as_run=False)
+
+
+def _apply_health(run: Run, status: str, *, counts_as_run: bool) -> StatusChange | None:
+    sync = Sync.objects.select_for_update().select_related("target_connection").get(pk=run.sync_id)
+    still_open, outage = open_failures(run)
+    handled = run.done_count
     decision = rules.health_after_run(
-        current=sync.health, run_status=run.status, handled=handled, failed_items=run.failed_count,
-        consecutive_failures=sync.consecutive_failures, error_summary=run.error_summary,
+        current=sync.health, run_status=status, handled=handled, failed_items=still_open,
+        consecutive_failures=sync.consecutive_failures if counts_as_run else 0, error_summary=run.error_summary,
+        outage_items=outage, verify_failed=run.verify_failed_count,
+        target=sync.target_connection.get_provider_display(),
     )
     if decision is None:
         return None
-    sync.consecutive_failures = decision.consecutive_failures
-    fields = ["consecutive_failures", "health", "health_reason", "health_changed_at", "updated_at"]
-    if decision.succeeded and not run.dry_run:
-        sync.last_success_at = run.finished_at or timezone.now()
-        fields.append("last_success_at")
+    fields = ["health", "health_reason", "health_changed_at", "updated_at"]
+    if counts_as_run:
+        sync.consecutive_failures = decision.consecutive_failures
+        fields.append("consecutive_failures")
+        if decision.succeeded:
+            sync.last_success_at = run.finished_at or timezone.now()
+            fields.append("last_success_at")
     change = _sync_health_set(sync=sync, health=decision.health, reason=decision.reason, run=run)
     sync.save(update_fields=fields)
     return change

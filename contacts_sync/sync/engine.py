@@ -1,9 +1,12 @@
 """The engine: pull -> map -> diff -> push, one page at a time (DESIGN.md section 5, "The life of one record").
 
-The engine gets everything built for it (source connector, target writer, rules, the run row it owns) and knows
-nothing of Celery or browser requests. Per page it does a fixed number of queries (links of the page, parent
-links, one transaction with the run update, the items, the links and the API calls), so the database cost per
-record stays far below three queries.
+The engine gets everything built for it (sync/plan.py) and knows nothing of Celery or browser requests. A page
+goes through three steps:
+1. decide, per record and without I/O: skip (filter, delete policy), fail (mapping, duplicate identity, no
+   parent), unchanged (content hash), would-create/update (dry run), or push (create, update, delete, tag);
+2. commit the write-ahead intents of the creates (one statement), then push, record by record; an unexpected
+   error costs only its record;
+3. store the page (sync/persist.py): items, links, API calls, counts, cursor, in one transaction.
 
 Ownership: the run row carries the claim token of the worker executing it (`Run.worker`). Every write of the
 engine is conditional on that token; when the reaper or another worker took the run over, the page transaction
@@ -17,19 +20,28 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 
 from contacts_sync.apiclient.calls import CallRecord
-from contacts_sync.apiclient.errors import ApiError, AuthError, ForbiddenError, ServerError, TransportError
-from contacts_sync.connectors.base import Page
+from contacts_sync.apiclient.errors import (
+    ApiError,
+    AuthError,
+    ForbiddenError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from contacts_sync.connectors.base import Page, TargetGone
+from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
+from contacts_sync.connectors.spec import Recipe
 from contacts_sync.exceptions import ConfigurationError, TransientError
 from contacts_sync.mapping.paths import get_path
 from contacts_sync.models import (
-    ApiCall,
+    DeletePolicy,
     ItemAction,
     RecordLink,
     Run,
@@ -38,8 +50,14 @@ from contacts_sync.models import (
     RunTrigger,
     SyncMode,
 )
-from contacts_sync.sync.recipes import Recipe, record_passes_filter
-from contacts_sync.sync.redaction import Redactor
+
+from . import persist, verify
+from .finish import Tally, run_finish
+from .persist import LostOwnership, Outcome
+from .recipes import record_passes_filter
+from .redaction import Redactor
+
+__all__ = ["CallRecorder", "Engine", "FatalRunError", "LostOwnership", "Outcome", "ParentLookup"]
 
 log = logging.getLogger(__name__)
 
@@ -50,37 +68,14 @@ CANCEL_CHECK_SECONDS = 1.0
 # This many write failures in a row that the client already retried (5xx, timeouts) mean the target is down:
 # the run stops as failed instead of burning the rate budget on every remaining record.
 MAX_CONSECUTIVE_TRANSIENT_FAILURES = 25
-# "Read many" for the suspicious-zero check: below this a previous run reading few records proves nothing.
-SUSPICIOUS_PREVIOUS_READ_MIN = 5
-ERROR_MESSAGE_MAX = 2000
-
-
-class TargetWriter(Protocol):
-    needs_parent: bool
-
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None,
-             adopt: bool) -> tuple[str, bool]: ...  # (target id, created?)
-
-
-class LostOwnership(Exception):
-    """The run was taken over (reaped, claimed by another worker): stop without touching it further."""
+ERROR_MESSAGE_MAX = persist.ERROR_MESSAGE_MAX
+LINK_FIELDS = ("source_id", "target_id", "content_hash", "failed_hash", "failed_error", "acknowledged_hash",
+               "pending_since", "identity", "target_gone_at")
+TRANSIENT = (TransientError, ServerError, TransportError, RateLimitedError)
 
 
 class FatalRunError(Exception):
     """The run cannot go on (credentials rejected, source unreadable, target down)."""
-
-
-@dataclass
-class Outcome:
-    source_id: str
-    action: str
-    target_id: str = ""
-    error_class: str = ""
-    error_message: str = ""
-    attempts: int = 1
-    payload: dict[str, Any] = field(default_factory=dict)
-    link_hash: str | None = None  # set when the record link must be written
-    rejected_hash: str | None = None  # set when the target rejected this payload for good (not resent)
 
 
 @dataclass
@@ -107,8 +102,45 @@ class ParentLookup:
     def resolve(self, parent_source_ids: set[str]) -> dict[str, str]:
         if not parent_source_ids or not self.sync_ids:
             return {}
-        rows = RecordLink.objects.filter(sync_id__in=self.sync_ids, source_id__in=parent_source_ids)
+        rows = RecordLink.objects.filter(sync_id__in=self.sync_ids, source_id__in=parent_source_ids).exclude(
+            target_id="")
         return {sid: tid.split("/", 1)[0] for sid, tid in rows.values_list("source_id", "target_id")}
+
+
+@dataclass
+class Step:
+    """What to do with one record of a page: a finished outcome, or a push (create/update/delete/tag)."""
+
+    sid: str
+    outcome: Outcome | None = None
+    action: str = "push"  # push | delete | tag
+    payload: dict[str, Any] = field(default_factory=dict)
+    shown: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+    warnings: str = ""
+    target_id: str | None = None
+    parent_id: str | None = None
+    identity: str = ""
+    adopt_since: datetime | None = None
+
+
+def _error_text(exc: ApiError) -> str:
+    messages = getattr(exc, "messages", None) or []
+    text = str(exc)
+    extra = [m for m in messages if m not in text]
+    if extra:
+        text += " | " + "; ".join(extra)
+    if exc.request_id:
+        text += f" (request id {exc.request_id})"
+    return text
+
+
+def _source_hash(record: dict[str, Any], content_hash: Callable[[Any], str]) -> str:
+    """The hash of a record that failed before it had a payload: an acknowledged failure returns when it changes."""
+    try:
+        return content_hash(record)
+    except (TypeError, ValueError):
+        return content_hash(json.dumps(record, default=str, sort_keys=True))
 
 
 class Engine:
@@ -119,10 +151,10 @@ class Engine:
         worker_token: str,
         recipe: Recipe,
         source: Any,
-        writer: TargetWriter | None,
+        writer: Any,
         rules: list[dict[str, Any]],
         apply: Callable[..., Any],
-        content_hash: Callable[[dict[str, Any]], str],
+        content_hash: Callable[[Any], str],
         context: Any = None,
         recorder: CallRecorder | None = None,
         redactor: Redactor | None = None,
@@ -131,6 +163,7 @@ class Engine:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.run = run
+        self.sync = run.sync
         self.token = worker_token
         self.recipe = recipe
         self.source = source
@@ -147,13 +180,16 @@ class Engine:
         self.object_kind = run.sync.source_object
         self.only_ids: set[str] | None = set(run.checkpoint.get("only_ids") or []) or None
         self.remaining = set(self.only_ids) if self.only_ids else None
-        self.resumed = bool(run.checkpoint.get("cursor") or run.checkpoint.get("reaps"))
         self.ignore_hash = run.mode == SyncMode.FULL
         self.consecutive_transient = 0
         self._last_beat = clock()
         self._last_cancel_check = clock()
         self.cancelled = False
-        self._partial: list[Outcome] = []
+        self._done: list[Outcome] = []
+        self._unsent: list[str] = []
+        self._page_targets: set[str] = set()
+        self.source_title = recipe.source_provider
+        self.target_title = recipe.target_provider
 
     # ----- the run --------------------------------------------------------------------------------------
     def execute(self) -> None:
@@ -163,15 +199,14 @@ class Engine:
             for page in self._pages():
                 if self._cancel_requested(force=True):
                     break
-                self._partial = []
+                self._done = []
                 try:
-                    outcomes = self._process_page(page)
+                    self._process_page(page)
                 except FatalRunError:
                     # keep what this page already did (its writes happened); the cursor stays before the page
-                    self._commit_page(self._partial, self.run.checkpoint.get("cursor"))
+                    self._commit(self._done, self.run.checkpoint.get("cursor"))
                     raise
-                self._commit_page(outcomes, page.cursor)
-                self.resumed = False
+                self._commit(self._done, page.cursor)
                 if self.cancelled or (self.remaining is not None and not self.remaining) or page.cursor is None:
                     break
         except LostOwnership:
@@ -198,77 +233,134 @@ class Engine:
                 and self.object_kind == "contact":
             record = _event_record(event.body)
             if record is not None:
+                if event.event_type.endswith("Delete"):
+                    record = {**record, "_deleted": True}
                 yield Page(records=[record], cursor=None)
                 return
         cursor = self.run.checkpoint.get("cursor")
         yield from self.source.read(self.object_kind, cursor=cursor, options=self.options)
 
+    def _commit(self, outcomes: list[Outcome], cursor: dict[str, Any] | None) -> None:
+        checkpoint = {k: v for k, v in self.run.checkpoint.items() if k != "cursor"}
+        if cursor is not None:
+            checkpoint["cursor"] = cursor
+        persist.page_commit(run=self.run, token=self.token, outcomes=outcomes, calls=self.recorder.drain(),
+                            checkpoint=checkpoint, unsent=self._unsent)
+        self._unsent = []
+        self.run.checkpoint = checkpoint
+        self._last_beat = self.clock()
+
     # ----- one page ---------------------------------------------------------------------------------------
-    def _record_id(self, record: dict[str, Any], index: int) -> str:
+    def _record_id(self, record: dict[str, Any]) -> str:
         try:
-            return str(self.source.record_id(self.object_kind, record))[:200]
+            return str(persist.pg_safe(str(self.source.record_id(self.object_kind, record))))[:200]
         except (ApiError, KeyError, TypeError, ValueError):
             return ""
 
-    def _process_page(self, page: Page) -> list[Outcome]:
-        ids = [self._record_id(r, i) for i, r in enumerate(page.records)]
-        links = {
-            link.source_id: link
-            for link in RecordLink.objects.filter(sync_id=self.run.sync_id, source_id__in=ids).only(
-                "source_id", "target_id", "content_hash", "failed_hash", "failed_error"
-            )
-        }
-        parent_ids: dict[str, str] = {}
-        if self.writer is not None and self.writer.needs_parent and self.recipe.parent_path and self.parents:
-            wanted = {str(p) for r in page.records if (p := get_path(r, self.recipe.parent_path)) not in (None, "")}
-            parent_ids = self.parents.resolve(wanted)
-        outcomes: list[Outcome] = []
-        self._partial = outcomes
+    def _process_page(self, page: Page) -> None:
+        self._page_targets = set()
+        ids = [self._record_id(r) for r in page.records]
+        links = {link.source_id: link for link in
+                 RecordLink.objects.filter(sync_id=self.run.sync_id, source_id__in=ids).only(*LINK_FIELDS)}
+        parent_ids = self._parents_of(page.records)
+        steps: list[Step] = []
         for record, sid in zip(page.records, ids, strict=True):
-            if self._cancel_requested():
-                break
-            self._beat()
             if not sid:
                 if self.only_ids is None:
-                    outcomes.append(Outcome(f"(no id: {str(record)[:80]})", ItemAction.FAILED,
-                                            error_class="MissingId", payload={"source": self.redactor.source(record)},
-                                            error_message="The source record has no id; it cannot be linked."))
+                    self._done.append(Outcome(
+                        f"(no id: {str(record)[:80]})", ItemAction.FAILED, error_class="MissingId",
+                        payload={"source": self.redactor.source(record)},
+                        error_message="The source record has no id; it cannot be linked."))
                 continue
             if self.only_ids is not None:
                 if sid not in self.only_ids or sid not in (self.remaining or set()):
                     continue
                 self.remaining.discard(sid)  # type: ignore[union-attr]
-            outcomes.append(self._one(record, sid, links.get(sid), parent_ids))
-        return outcomes
+            steps.append(self._safely(sid, lambda r=record, s=sid: self._decide(r, s, links.get(s), parent_ids)))
+        self._refuse_shared_identities(steps)
+        creates = [s for s in steps if s.outcome is None and s.action == "push" and not s.target_id]
+        persist.intents_write(sync_id=self.run.sync_id, run_id=self.run.pk, source_ids=[s.sid for s in creates],
+                              identities={s.sid: s.identity for s in creates})
+        try:
+            for step in steps:
+                if step.outcome is None:
+                    if self._cancel_requested():
+                        break
+                    self._beat()
+                    step.outcome = self._safely(step.sid, lambda s=step: self._push(s)).outcome
+                self._done.append(step.outcome)  # type: ignore[arg-type]
+        finally:
+            # creates never sent (cancelled, or the run stopped at a refused credential) reached nothing
+            self._unsent = [s.sid for s in creates if s.outcome is None]
 
-    def _one(self, record: dict[str, Any], sid: str, link: RecordLink | None,
-             parent_ids: dict[str, str]) -> Outcome:
-        if not self._passes_filter(record):
-            return Outcome(sid, ItemAction.SKIPPED, target_id=link.target_id if link else "",
-                           error_message="Does not match the recipe's filter.")
+    def _safely(self, sid: str, work: Callable[[], Any]) -> Any:
+        """One record's bug or unexpected error is that record's failed item; the page goes on."""
+        try:
+            result = work()
+        except (FatalRunError, LostOwnership):
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolation: everything else becomes this record's item
+            log.exception("run %s: record %s failed unexpectedly", self.run.pk, sid)
+            return Step(sid, Outcome(sid, ItemAction.FAILED, error_class=type(exc).__name__,
+                                     error_message=f"Internal error: {exc}"[:ERROR_MESSAGE_MAX]))
+        return result if isinstance(result, Step) else Step(sid, result)
+
+    def _parents_of(self, records: list[dict[str, Any]]) -> dict[str, str]:
+        if self.writer is None or not self.writer.needs_parent or not self.recipe.parent_path or not self.parents:
+            return {}
+        wanted = {str(p) for r in records if (p := get_path(r, self.recipe.parent_path)) not in (None, "")}
+        return self.parents.resolve(wanted)
+
+    # ----- deciding (no I/O) --------------------------------------------------------------------------------
+    def _decide(self, record: dict[str, Any], sid: str, link: RecordLink | None,
+                parent_ids: dict[str, str]) -> Step:
+        if not record_passes_filter(self.recipe, self.options, record):
+            return Step(sid, Outcome(sid, ItemAction.SKIPPED, target_id=link.target_id if link else "",
+                                     error_message="Does not match the recipe's filter."))
+        if self._deleted_in_source(record):
+            return self._on_source_delete(sid, link)
         result = self.apply(record, self.rules, context=self.context)
         if not result.ok:
-            return Outcome(sid, ItemAction.FAILED, error_class="MappingError", error_message=result.reasons(),
-                           payload={"source": self.redactor.source(record)})
+            failed = _source_hash(record, self.content_hash)
+            if link is not None and link.acknowledged_hash == failed:
+                return Step(sid, self._acknowledged(sid, link))
+            return Step(sid, Outcome(sid, ItemAction.FAILED, target_id=link.target_id if link else "",
+                                     error_class="MappingError", error_message=result.reasons(),
+                                     payload={"source": self.redactor.source(record)}, rejected_hash=failed))
+        return self._decide_mapped(sid, link, result, record, parent_ids)
+
+    def _decide_mapped(self, sid: str, link: RecordLink | None, result: Any, record: dict[str, Any],
+                       parent_ids: dict[str, str]) -> Step:
         payload = result.payload
-        # Optional values a transform refused (rule on_invalid="skip"): the record goes, the item says what was left out.
+        # Optional values a transform refused (rule on_invalid="skip"), text cut to the target's limits: the
+        # record goes, the item says what was changed or left out.
         warnings = result.warning_text()[:ERROR_MESSAGE_MAX]
         digest = self.content_hash(payload)
-        shown = self.redactor.payload(payload)
-        if link is not None and link.target_id and link.content_hash == digest and not self.ignore_hash:
+        linked = link.target_id if link is not None and link.target_id else None
+        if linked and link.content_hash == digest and not self.ignore_hash and not link.target_gone_at:
             # no payload: it is the one the last change stored, and unchanged items are most of every poll
-            return Outcome(sid, ItemAction.UNCHANGED, target_id=link.target_id)
-        if (link is not None and link.failed_hash == digest and not self.ignore_hash and not self.run.dry_run
-                and self.run.trigger != RunTrigger.RETRY):
+            return Step(sid, Outcome(sid, ItemAction.UNCHANGED, target_id=linked))
+        shown = self.redactor.payload(payload)
+        if link is not None and link.failed_hash == digest and not self.ignore_hash and not self.run.dry_run \
+                and self.run.trigger != RunTrigger.RETRY:
+            if link.acknowledged_hash == digest:
+                return Step(sid, self._acknowledged(sid, link))
             # The target rejected exactly this payload before (400/422): sending it again cannot succeed.
             cls, _, msg = link.failed_error.partition(": ")
-            return Outcome(sid, ItemAction.FAILED, target_id=link.target_id, error_class=cls or "Rejected",
-                           error_message=f"Not sent again: unchanged since the target rejected it. {msg}",
-                           payload=shown)
-        link_target = link.target_id if link is not None and link.target_id else None
+            return Step(sid, Outcome(sid, ItemAction.FAILED, target_id=linked or "", error_class=cls or "Rejected",
+                                     error_message=f"Not sent again: unchanged since the target rejected it. {msg}",
+                                     payload=shown, rejected_hash=digest))
+        if linked and link.target_gone_at:
+            if not self.sync.recreate_deleted:
+                return Step(sid, Outcome(
+                    sid, ItemAction.SKIPPED, target_id=linked, error_class="DeletedInTarget",
+                    error_message=f"Deleted in {self.target_title} on {link.target_gone_at:%Y-%m-%d %H:%M} UTC; "
+                    "not re-created (the sync's setting 'Re-create records deleted in the target' is off).",
+                    payload=shown))
+            linked = None
         if self.run.dry_run:
-            action = ItemAction.WOULD_UPDATE if link_target else ItemAction.WOULD_CREATE
-            return Outcome(sid, action, target_id=link_target or "", payload=shown, error_message=warnings)
+            action = ItemAction.WOULD_UPDATE if linked else ItemAction.WOULD_CREATE
+            return Step(sid, Outcome(sid, action, target_id=linked or "", payload=shown, error_message=warnings))
         if self.writer is None:
             raise FatalRunError(f"No writer for {self.recipe.target_provider} {self.recipe.target_object}.")
         parent_id = None
@@ -277,116 +369,135 @@ class Engine:
             parent_id = parent_ids.get(str(psid)) if psid not in (None, "") else None
             parent_id = parent_id or (self.parents.default_parent_id if self.parents else None)
             if not parent_id:
-                return Outcome(sid, ItemAction.FAILED, error_class="ParentNotLinked",
-                               error_message=f"No GHL contact is linked to {self.recipe.parent_path}={psid!r}; "
-                               "run the contact sync first or set a default contact.", payload=shown)
+                return Step(sid, Outcome(
+                    sid, ItemAction.FAILED, error_class="ParentNotLinked", payload=shown,
+                    error_message=f"No GHL contact is linked to {self.recipe.parent_path}={psid!r}; "
+                    "run the contact sync first or set a default contact."))
+        return Step(sid, payload=payload, shown=shown, digest=digest, warnings=warnings, target_id=linked,
+                    parent_id=parent_id, identity=self.writer.identity(payload),
+                    adopt_since=link.pending_since if link is not None else None)
+
+    def _deleted_in_source(self, record: dict[str, Any]) -> bool:
+        if record.get("_deleted") is True:
+            return True
+        check = getattr(self.source, "is_deleted", None)
+        return bool(check(self.object_kind, record)) if check is not None else False
+
+    def _on_source_delete(self, sid: str, link: RecordLink | None) -> Step:
+        """Deletes never create or update a record unless the sync's delete policy says what to do."""
+        linked = link.target_id if link is not None and link.target_id and not link.target_gone_at else ""
+        policy = self.sync.delete_policy
+        where = f"Deleted in {self.source_title}"
+        if not linked:
+            return Step(sid, Outcome(sid, ItemAction.SKIPPED, error_class="DeletedInSource",
+                                     error_message=f"{where}; it has no record in the target: nothing to do."))
+        tag_impossible = policy == DeletePolicy.TAG and not hasattr(self.writer, "tag")
+        if policy == DeletePolicy.IGNORE or self.run.dry_run or self.writer is None or tag_impossible:
+            note = ("a dry run changes nothing" if self.run.dry_run else
+                    f"{self.target_title} {self.recipe.target_object} records cannot be tagged" if tag_impossible
+                    else "the sync's delete policy is 'ignore'")
+            return Step(sid, Outcome(sid, ItemAction.SKIPPED, target_id=linked, error_class="DeletedInSource",
+                                     error_message=f"{where}; the target record is kept ({note})."))
+        return Step(sid, action="delete" if policy == DeletePolicy.MIRROR else "tag", target_id=linked)
+
+    def _acknowledged(self, sid: str, link: RecordLink) -> Outcome:
+        return Outcome(sid, ItemAction.SKIPPED, target_id=link.target_id, error_class="Acknowledged",
+                       error_message="A person acknowledged this failure; it is not reported again until the "
+                       f"record changes. {link.failed_error}"[:ERROR_MESSAGE_MAX])
+
+    def _refuse_shared_identities(self, steps: list[Step]) -> None:
+        """Two source records with the same email/phone would become one target record: the second is refused
+        (a failed item naming the first), never merged."""
+        pushes = [s for s in steps if s.outcome is None and s.identity]
+        if not pushes:
+            return
+        owners = dict(RecordLink.objects.filter(sync_id=self.run.sync_id, identity__in={s.identity for s in pushes})
+                      .exclude(target_id="").values_list("identity", "source_id"))
+        for step in pushes:
+            owner = owners.setdefault(step.identity, step.sid)
+            if owner != step.sid:
+                kind, _, value = step.identity.partition(":")
+                step.outcome = Outcome(
+                    step.sid, ItemAction.FAILED, error_class="DuplicateSourceRecord", payload=step.shown,
+                    error_message=f"Another {self.source_title} record ({owner}) has the same {kind} {value!r} and "
+                    f"already syncs to one {self.target_title} record; two source records are never merged into "
+                    "one. Fix the duplicate in the source.", rejected_hash=step.digest)
+
+    # ----- pushing ------------------------------------------------------------------------------------------
+    def _taken(self, target_id: str) -> bool:
+        """Linked to a record already: in the database, or written earlier in this page (not committed yet)."""
+        if target_id in self._page_targets:
+            return True
+        return RecordLink.objects.filter(sync_id=self.run.sync_id, target_id=target_id).exists()
+
+    def _push(self, step: Step) -> Outcome:
         before = len(self.recorder.records)
         try:
-            target_id, created = self.writer.push(payload, target_id=link_target, parent_id=parent_id,
-                                                  adopt=self.resumed or link_target is None)
+            outcome = self._write(step)
+        except TargetGone as exc:
+            return self._gone(step, str(exc))
         except (AuthError, ForbiddenError) as exc:
             raise FatalRunError(f"{self.recipe.target_provider} rejected the credentials: {exc}") from exc
         except (ValueError, TypeError, KeyError, ConfigurationError) as exc:  # this record cannot be written
-            return Outcome(sid, ItemAction.FAILED, target_id=link_target or "",
+            return Outcome(step.sid, ItemAction.FAILED, target_id=step.target_id or "",
                            error_class=type(exc).__name__, error_message=str(exc)[:ERROR_MESSAGE_MAX],
-                           payload=shown)
+                           payload=step.shown)
         except ApiError as exc:
-            attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
-            if isinstance(exc, TransientError | ServerError | TransportError):
-                self.consecutive_transient += 1
-                if self.consecutive_transient >= MAX_CONSECUTIVE_TRANSIENT_FAILURES:
-                    raise FatalRunError(
-                        f"{self.consecutive_transient} writes in a row failed after retries; last: {exc}"
-                    ) from exc
-            permanent = not exc.retryable and not isinstance(exc, TransientError)
-            return Outcome(sid, ItemAction.FAILED, target_id=link_target or "",
-                           error_class=type(exc).__name__, error_message=_error_text(exc), attempts=attempts,
-                           payload=shown, rejected_hash=digest if permanent else None)
+            return self._api_failure(step, exc, before)
         self.consecutive_transient = 0
+        outcome.attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
+        if outcome.target_id:
+            self._page_targets.add(outcome.target_id)
+        return outcome
+
+    def _write(self, step: Step) -> Outcome:
+        if step.action == "delete":
+            self.writer.delete(step.target_id)
+            return Outcome(step.sid, ItemAction.DELETED, target_id=step.target_id or "", target_gone=True,
+                           error_message=f"Deleted in {self.source_title}: deleted in {self.target_title} too "
+                           "(the sync's delete policy is 'mirror').")
+        if step.action == "tag":
+            tag = self.sync.delete_tag or f"deleted-in-{self.recipe.source_provider}"
+            self.writer.tag(step.target_id, [tag])
+            return Outcome(step.sid, ItemAction.UPDATED, target_id=step.target_id or "",
+                           error_message=f"Deleted in {self.source_title}: tagged {tag!r} "
+                           "(the sync's delete policy is 'tag').")
+        target_id, created = self.writer.push(step.payload, target_id=step.target_id, parent_id=step.parent_id,
+                                              adopt_since=step.adopt_since, taken=self._taken)
+        message = step.warnings
+        if step.adopt_since and not created and not step.target_id:
+            message = ("Found in the target: an earlier attempt had written it before it could be recorded. "
+                       + message).strip()
+        return Outcome(step.sid, ItemAction.CREATED if created else ItemAction.UPDATED, target_id=target_id,
+                       payload=step.shown, link_hash=step.digest, error_message=message, identity=step.identity)
+
+    def _gone(self, step: Step, reason: str) -> Outcome:
+        """The linked record was deleted in the target: say so; re-create it only when the sync says so."""
+        if step.action == "push" and self.sync.recreate_deleted:
+            persist.intents_write(sync_id=self.run.sync_id, run_id=self.run.pk, source_ids=[step.sid],
+                                  identities={step.sid: step.identity})
+            step.target_id = None
+            outcome = self._write(step)
+            outcome.error_message = f"{reason}; re-created (the sync re-creates records deleted in the target)."
+            return outcome
+        return Outcome(step.sid, ItemAction.SKIPPED, target_id=step.target_id or "", error_class="DeletedInTarget",
+                       error_message=f"{reason}; not re-created (the sync's setting 'Re-create records deleted in "
+                       "the target' is off).", payload=step.shown, target_gone=True)
+
+    def _api_failure(self, step: Step, exc: ApiError, before: int) -> Outcome:
         attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
-        action = ItemAction.CREATED if created else ItemAction.UPDATED
-        return Outcome(sid, action, target_id=target_id, attempts=attempts, payload=shown, link_hash=digest,
-                       error_message=warnings)
+        if isinstance(exc, TRANSIENT):
+            self.consecutive_transient += 1
+            if self.consecutive_transient >= MAX_CONSECUTIVE_TRANSIENT_FAILURES:
+                raise FatalRunError(
+                    f"{self.consecutive_transient} writes in a row failed after retries; last: {exc}"
+                ) from exc
+        permanent = not exc.retryable and not isinstance(exc, TransientError)
+        return Outcome(step.sid, ItemAction.FAILED, target_id=step.target_id or "",
+                       error_class=type(exc).__name__, error_message=_error_text(exc), attempts=attempts,
+                       payload=step.shown, rejected_hash=step.digest if permanent else None)
 
-    def _passes_filter(self, record: dict[str, Any]) -> bool:
-        return record_passes_filter(self.recipe, self.options, record)
-
-    # ----- writes -----------------------------------------------------------------------------------------
-    def _commit_page(self, outcomes: list[Outcome], cursor: dict[str, Any] | None) -> None:
-        counts = {k: 0 for k in ("created", "updated", "unchanged", "skipped", "failed")}
-        would = {"would_create": 0, "would_update": 0}
-        for o in outcomes:
-            if o.action in counts:
-                counts[o.action] += 1
-            else:
-                would[o.action] += 1
-        calls = self.recorder.drain()
-        rate_limited = sum(c.rate_limited + (1 if c.status == 429 else 0) for c in calls)
-        checkpoint = {k: v for k, v in self.run.checkpoint.items() if k != "cursor"}
-        if cursor is not None:
-            checkpoint["cursor"] = cursor
-        now = timezone.now()
-        with transaction.atomic():
-            updated = Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING).update(
-                read_count=F("read_count") + len(outcomes),
-                created_count=F("created_count") + counts["created"],
-                updated_count=F("updated_count") + counts["updated"],
-                unchanged_count=F("unchanged_count") + counts["unchanged"],
-                skipped_count=F("skipped_count") + counts["skipped"],
-                failed_count=F("failed_count") + counts["failed"],
-                would_create_count=F("would_create_count") + would["would_create"],
-                would_update_count=F("would_update_count") + would["would_update"],
-                api_calls=F("api_calls") + len(calls),
-                http_429s=F("http_429s") + rate_limited,
-                checkpoint=checkpoint,
-                heartbeat_at=now,
-            )
-            if not updated:
-                raise LostOwnership()
-            RunItem.objects.bulk_create(
-                [
-                    RunItem(run_id=self.run.pk, source_id=o.source_id, target_id=o.target_id, action=o.action,
-                            error_class=o.error_class[:200], error_message=o.error_message[:ERROR_MESSAGE_MAX],
-                            attempts=min(o.attempts, 32767), payload=o.payload)
-                    for o in outcomes
-                ]
-            )
-            links = [
-                RecordLink(sync_id=self.run.sync_id, source_id=o.source_id, target_id=o.target_id,
-                           content_hash=o.link_hash, last_run_id=self.run.pk)
-                for o in outcomes
-                if o.link_hash is not None
-            ]
-            if links:
-                RecordLink.objects.bulk_create(
-                    links, update_conflicts=True, unique_fields=["sync", "source_id"],
-                    update_fields=["target_id", "content_hash", "last_run", "updated_at", "failed_hash",
-                                   "failed_error"],
-                )
-            rejected = [
-                RecordLink(sync_id=self.run.sync_id, source_id=o.source_id, target_id="", content_hash="",
-                           failed_hash=o.rejected_hash, last_run_id=self.run.pk,
-                           failed_error=f"{o.error_class}: {o.error_message}"[:ERROR_MESSAGE_MAX])
-                for o in outcomes
-                if o.rejected_hash is not None
-            ]
-            if rejected:  # keeps an existing link's target and hash: only the rejection is remembered
-                RecordLink.objects.bulk_create(
-                    rejected, update_conflicts=True, unique_fields=["sync", "source_id"],
-                    update_fields=["failed_hash", "failed_error", "updated_at"],
-                )
-            if calls:
-                ApiCall.objects.bulk_create(
-                    [
-                        ApiCall(run_id=self.run.pk, provider=c.provider[:32], method=c.method[:8],
-                                path_template=c.path_template[:300], status=c.status,
-                                duration_ms=max(0, int(c.duration_ms)), attempts=min(c.attempts, 32767))
-                        for c in calls
-                    ]
-                )
-        self.run.checkpoint = checkpoint
-        self._last_beat = self.clock()
-
+    # ----- liveness -----------------------------------------------------------------------------------------
     def _beat(self) -> None:
         if self.clock() - self._last_beat < HEARTBEAT_SECONDS:
             return
@@ -402,48 +513,63 @@ class Engine:
         if not force and self.clock() - self._last_cancel_check < CANCEL_CHECK_SECONDS:
             return False
         self._last_cancel_check = self.clock()
-        self.cancelled = bool(
-            Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists()
-        )
+        self.cancelled = bool(Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists())
         return self.cancelled
 
     # ----- the end ----------------------------------------------------------------------------------------
     def _finish(self, fatal: str | None) -> None:
-        self._commit_page([], self.run.checkpoint.get("cursor"))  # flush API calls made after the last page
+        self._commit([], self.run.checkpoint.get("cursor"))  # flush API calls made after the last page
         run = Run.objects.get(pk=self.run.pk)
-        summary = ""
-        suspicious = False
-        done = run.created_count + run.updated_count + run.unchanged_count + run.skipped_count
-        done += run.would_create_count + run.would_update_count
-        if self.cancelled:
-            status, summary = RunStatus.CANCELLED, "Cancelled by a user."
-        elif fatal:
-            status, summary = RunStatus.FAILED, fatal
-        elif run.read_count == 0 and (previous := self._previous_read()) >= SUSPICIOUS_PREVIOUS_READ_MIN:
-            status, suspicious = RunStatus.FAILED, True
-            summary = (f"Suspicious: read 0 records where the last successful run read {previous}. "
-                       "The source may have lost access, or a filter or account changed.")
-        elif run.failed_count and not done:
-            status, summary = RunStatus.FAILED, f"Every record failed ({run.failed_count})."
-        elif run.failed_count:
-            status, summary = RunStatus.PARTIAL, f"{run.failed_count} of {run.read_count} records failed."
-        elif self.only_ids is not None and self.remaining:
-            status = RunStatus.PARTIAL
-            summary = f"{len(self.remaining)} records to retry were not found in the source any more."
-        else:
-            status = RunStatus.SUCCEEDED
-        if run.failed_count and status in (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.CANCELLED):
+        if not fatal and not self.cancelled and not run.dry_run:
+            self._verify(run)
+            run.refresh_from_db()
+        done = (run.created_count + run.updated_count + run.unchanged_count + run.skipped_count + run.deleted_count
+                + run.would_create_count + run.would_update_count)
+        tally = Tally(read=run.read_count, done=done, failed=run.failed_count,
+                      verify_failed=run.verify_failed_count, verify_sampled=run.verify_sampled)
+        end = run_finish(tally=tally, cancelled=self.cancelled, fatal=fatal, previous_read=self._previous_read(),
+                         retry_ids_missing=len(self.remaining) if self.only_ids is not None and self.remaining else 0)
+        summary = end.summary
+        if run.failed_count and end.status in (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.CANCELLED):
             top = _top_errors(run)
             summary = f"{summary} {top}".strip() if top else summary
-        with transaction.atomic():
-            if not Run.objects.filter(pk=run.pk, worker=self.token, status=RunStatus.RUNNING).update(
-                status=status, finished_at=timezone.now(), error_summary=summary[:ERROR_MESSAGE_MAX],
-                suspicious=suspicious, heartbeat_at=timezone.now(),
-            ):
-                raise LostOwnership()
-        log.info("run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s",
-                 run.pk, status, run.read_count, run.created_count, run.updated_count, run.unchanged_count,
-                 run.failed_count)
+        if not Run.objects.filter(pk=run.pk, worker=self.token, status=RunStatus.RUNNING).update(
+            status=end.status, finished_at=timezone.now(), error_summary=summary[:ERROR_MESSAGE_MAX],
+            suspicious=end.suspicious, heartbeat_at=timezone.now(),
+        ):
+            raise LostOwnership()
+        log.info("run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s verified=%s/%s",
+                 run.pk, end.status, run.read_count, run.created_count, run.updated_count, run.unchanged_count,
+                 run.failed_count, run.verified_count, run.verify_sampled)
+
+    def _verify(self, run: Run) -> None:
+        """Read back a sample of what this run wrote and compare it with what was sent (same rate budget)."""
+        read_back = getattr(self.writer, "read_back", None)
+        size = verify.sample_size(run.created_count + run.updated_count)
+        if read_back is None or not size:
+            return
+        items = list(RunItem.objects.filter(run=run, action__in=[ItemAction.CREATED, ItemAction.UPDATED])
+                     .exclude(target_id="").order_by("?")[:size])
+        checked = matched = 0
+        mismatches: list[Outcome] = []
+        for item in items:
+            try:
+                stored = read_back(item.target_id)
+            except NotImplementedError:
+                return
+            except (ApiError, ValueError, KeyError) as exc:
+                log.info("run %s: read-back of %s failed: %s", run.pk, item.target_id, exc)
+                continue  # not readable now is not a mismatch; the sample is smaller
+            checked += 1
+            diffs = verify.differences(item.payload, stored if isinstance(stored, dict) else {})
+            if diffs:
+                mismatches.append(Outcome(item.source_id, ItemAction.VERIFY_FAILED, target_id=item.target_id,
+                                          error_class="VerificationFailed", payload=item.payload,
+                                          error_message="Verification failed: " + "; ".join(diffs)))
+            else:
+                matched += 1
+        persist.verification_commit(run=run, token=self.token, checked=checked, matched=matched,
+                                    mismatches=mismatches, calls=self.recorder.drain())
 
     def _previous_read(self) -> int:
         if (self.recipe.incremental_source or self.run.trigger in (RunTrigger.RETRY, RunTrigger.WEBHOOK)
@@ -471,22 +597,9 @@ def _top_errors(run: Run) -> str:
     return "Errors: " + ", ".join(f"{r['error_class'] or 'unknown'} x{r['n']}" for r in rows) if rows else ""
 
 
-def _error_text(exc: ApiError) -> str:
-    messages = getattr(exc, "messages", None) or []
-    text = str(exc)
-    extra = [m for m in messages if m not in text]
-    if extra:
-        text += " | " + "; ".join(extra)
-    if exc.request_id:
-        text += f" (request id {exc.request_id})"
-    return text
-
-
 def _event_record(body: str) -> dict[str, Any] | None:
     try:
         data = json.loads(body)
     except (TypeError, ValueError):
         return None
-    if isinstance(data, dict) and isinstance(data.get("contact"), dict):
-        data = data["contact"]
-    return data if isinstance(data, dict) and data.get("id") else None
+    return ghl_webhooks.event_record(data)

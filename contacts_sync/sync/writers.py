@@ -1,12 +1,16 @@
-"""Target writers that are not GHL: the target app's own WritableConnector (e.g. a Hubstaff task)."""
+"""Target writers that are not GHL: the target app's own connector.write (e.g. a Hubstaff task)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from contacts_sync.apiclient.errors import NotFoundError
+from contacts_sync.connectors.base import TargetGone
 
 
 class AppWriter:
-    """Pushes a mapped payload through `WritableConnector.write(object_kind, payload, target_id, options)`."""
+    """Pushes a mapped payload through `connector.write(object_kind, payload, target_id, options)`."""
 
     needs_parent = False
 
@@ -17,7 +21,28 @@ class AppWriter:
         self.object_kind = object_kind
         self.options = options
 
+    def identity(self, payload: dict[str, Any]) -> str:
+        return ""
+
     def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None = None,
-             adopt: bool = False) -> tuple[str, bool]:
-        target, created = self.connector.write(self.object_kind, payload, target_id=target_id, options=self.options)
+             adopt_since: datetime | None = None, taken: Any = None) -> tuple[str, bool]:
+        try:
+            target, created = self.connector.write(self.object_kind, payload, target_id=target_id,
+                                                   options=self.options)
+        except NotFoundError:
+            if target_id:
+                raise TargetGone(f"{self.connector.provider} {self.object_kind} {target_id} was deleted") from None
+            raise
         return str(target), bool(created)
+
+    def delete(self, target_id: str) -> None:
+        remove = getattr(self.connector, "delete", None)
+        if remove is None:
+            raise ValueError(f"{self.connector.provider} {self.object_kind} records cannot be deleted from here")
+        remove(self.object_kind, target_id, options=self.options)
+
+    def read_back(self, target_id: str) -> dict[str, Any]:
+        read_one = getattr(self.connector, "read_one", None)
+        if read_one is None:
+            raise NotImplementedError(f"{self.connector.provider} {self.object_kind} records cannot be read back")
+        return dict(read_one(self.object_kind, target_id))

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from contacts_sync import models as m
-from contacts_sync.selectors import status_token
+from contacts_sync.selectors.overview import status_token
 from tests.factories import RunFactory
 
 pytestmark = pytest.mark.django_db

@@ -97,6 +97,6 @@ def test_the_run_list_says_more_than_the_cap_instead_of_counting_everything(logi
     from dashboard.views import runs
 
     monkeypatch.setattr(runs, "RUN_COUNT_CAP", 3)
-    monkeypatch.setattr(runs.selectors, "RUNS_PER_PAGE", 2)
+    monkeypatch.setattr(runs.runs_selectors, "RUNS_PER_PAGE", 2)
     html = login(viewer).get("/runs/").content.decode()
     assert "more than 3 total" in html

@@ -60,7 +60,10 @@ class RecordingWriter:
         self.fail = fail or {}
         self.on_push = on_push
 
-    def push(self, payload, *, target_id, parent_id, adopt):
+    def identity(self, payload):
+        return ""
+
+    def push(self, payload, *, target_id, parent_id, adopt_since=None, taken=None):
         self.calls.append((payload, target_id))
         if self.on_push:
             self.on_push(len(self.calls))

@@ -1,0 +1,257 @@
+"""Storing what a page did: write-ahead intents before creates, then one transaction per page.
+
+- `intents_write` commits, before any create of the page is sent, a pending mark on the record links of the
+  records about to be created. A crash between a create reaching the target and the page's commit leaves that
+  mark behind; it is the only case in which the next run may look for the record in the target before creating.
+- `page_commit` writes, in one transaction: the run's counts, cursor and heartbeat (conditional on the worker's
+  claim token), the run items, the record links (clearing intents) and the API calls. Values PostgreSQL cannot
+  store (NUL, lone surrogates) are stored escaped and visible. When the transaction still fails for one bad row,
+  every row is written in its own savepoint and only the bad one is replaced by an item saying why; when the
+  database is unreachable, the commit is retried for a while before the run gives up (its intents stay).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from contacts_sync.apiclient.calls import CallRecord
+from contacts_sync.models import ApiCall, ItemAction, RecordLink, Run, RunItem, RunStatus
+
+log = logging.getLogger(__name__)
+
+ERROR_MESSAGE_MAX = 2000
+# A database that does not answer is retried this long (a failover, a restart) before the run stops; its
+# intents and checkpoint stay, so the resumed run neither loses nor duplicates a record.
+DB_OUTAGE_RETRY_SECONDS = 90
+DB_RETRY_PAUSE_SECONDS = 2.0
+COUNTED = ("created", "updated", "unchanged", "skipped", "failed", "deleted")
+
+
+class LostOwnership(Exception):
+    """The run was taken over (reaped, claimed by another worker): stop without touching it further."""
+
+
+@dataclass
+class Outcome:
+    source_id: str
+    action: str
+    target_id: str = ""
+    error_class: str = ""
+    error_message: str = ""
+    attempts: int = 1
+    payload: dict[str, Any] = field(default_factory=dict)
+    link_hash: str | None = None  # set when the record link must be written (a write reached the target)
+    rejected_hash: str | None = None  # set when the target rejected this payload for good (not resent)
+    identity: str = ""  # the target record's identity (a contact's email/phone), kept on the link
+    target_gone: bool = False  # the target record was found deleted on the target's side
+
+
+def pg_safe(value: Any) -> Any:
+    """The value with what PostgreSQL text/jsonb cannot hold made visible: NUL as \\x00, lone surrogates as
+    \\udXXX escapes (found by the hostile-records property test)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\\x00")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {pg_safe(str(k)): pg_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [pg_safe(v) for v in value]
+    return value
+
+
+def intents_write(*, sync_id: int, run_id: int, source_ids: Iterable[str], identities: dict[str, str]) -> None:
+    """Commit the pending mark of every record about to be created (one statement, before the first call)."""
+    now = timezone.now()
+    rows = [
+        RecordLink(sync_id=sync_id, source_id=pg_safe(sid), target_id="", content_hash="", pending_since=now,
+                   identity=pg_safe(identities.get(sid, ""))[:200], last_run_id=run_id)
+        for sid in source_ids
+    ]
+    if rows:
+        _retrying(lambda: RecordLink.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["sync", "source_id"], update_fields=["pending_since"]
+        ))
+
+
+def _counts(outcomes: list[Outcome]) -> dict[str, int]:
+    counts = {k: 0 for k in (*COUNTED, ItemAction.WOULD_CREATE, ItemAction.WOULD_UPDATE)}
+    for o in outcomes:
+        counts[o.action] = counts.get(o.action, 0) + 1
+    return counts
+
+
+def _item(run_id: int, o: Outcome) -> RunItem:
+    return RunItem(run_id=run_id, source_id=pg_safe(o.source_id)[:200], target_id=pg_safe(o.target_id)[:200],
+                   action=o.action, error_class=pg_safe(o.error_class)[:200],
+                   error_message=pg_safe(o.error_message)[:ERROR_MESSAGE_MAX], attempts=min(o.attempts, 32767),
+                   payload=pg_safe(o.payload))
+
+
+def _links(sync_id: int, run_id: int, outcomes: list[Outcome]) -> tuple[list[RecordLink], list[RecordLink]]:
+    now = timezone.now()
+    written = [
+        RecordLink(sync_id=sync_id, source_id=pg_safe(o.source_id)[:200], target_id=pg_safe(o.target_id)[:200],
+                   content_hash=o.link_hash, last_run_id=run_id, identity=pg_safe(o.identity)[:200],
+                   pending_since=None, target_gone_at=None, failed_hash="", failed_error="")
+        for o in outcomes if o.link_hash is not None
+    ]
+    other = [
+        RecordLink(sync_id=sync_id, source_id=pg_safe(o.source_id)[:200], target_id=pg_safe(o.target_id)[:200],
+                   content_hash="", failed_hash=o.rejected_hash or "", last_run_id=run_id,
+                   failed_error=pg_safe(f"{o.error_class}: {o.error_message}")[:ERROR_MESSAGE_MAX],
+                   target_gone_at=now if o.target_gone else None, pending_since=None)
+        for o in outcomes if o.link_hash is None and (o.rejected_hash is not None or o.target_gone)
+    ]
+    return written, other
+
+
+def _write_links(written: list[RecordLink], other: list[RecordLink]) -> None:
+    if written:
+        RecordLink.objects.bulk_create(
+            written, update_conflicts=True, unique_fields=["sync", "source_id"],
+            update_fields=["target_id", "content_hash", "last_run", "updated_at", "failed_hash", "failed_error",
+                           "pending_since", "identity", "target_gone_at"],
+        )
+    for link in other:  # a rejection or a deleted target keeps the link's hash: only that fact is remembered
+        fields = {"failed_hash": link.failed_hash, "failed_error": link.failed_error, "last_run_id": link.last_run_id,
+                  "pending_since": None, "updated_at": timezone.now()}
+        if link.target_gone_at:
+            fields["target_gone_at"] = link.target_gone_at
+        if not RecordLink.objects.filter(sync_id=link.sync_id, source_id=link.source_id).update(**fields):
+            link.content_hash = ""
+            RecordLink.objects.bulk_create([link], ignore_conflicts=True)
+
+
+def _calls(run_id: int, calls: list[CallRecord]) -> list[ApiCall]:
+    return [
+        ApiCall(run_id=run_id, provider=c.provider[:32], method=c.method[:8], path_template=c.path_template[:300],
+                status=c.status, duration_ms=max(0, int(c.duration_ms)), attempts=min(c.attempts, 32767))
+        for c in calls
+    ]
+
+
+def _run_update(run: Run, token: str, counts: dict[str, int], calls: list[CallRecord],
+                checkpoint: dict[str, Any]) -> None:
+    rate_limited = sum(c.rate_limited + (1 if c.status == 429 else 0) for c in calls)
+    updated = Run.objects.filter(pk=run.pk, worker=token, status=RunStatus.RUNNING).update(
+        read_count=F("read_count") + sum(counts.values()),
+        created_count=F("created_count") + counts["created"],
+        updated_count=F("updated_count") + counts["updated"],
+        deleted_count=F("deleted_count") + counts["deleted"],
+        unchanged_count=F("unchanged_count") + counts["unchanged"],
+        skipped_count=F("skipped_count") + counts["skipped"],
+        failed_count=F("failed_count") + counts["failed"],
+        would_create_count=F("would_create_count") + counts[ItemAction.WOULD_CREATE],
+        would_update_count=F("would_update_count") + counts[ItemAction.WOULD_UPDATE],
+        api_calls=F("api_calls") + len(calls),
+        http_429s=F("http_429s") + rate_limited,
+        checkpoint=pg_safe(checkpoint),
+        heartbeat_at=timezone.now(),
+    )
+    if not updated:
+        raise LostOwnership()
+
+
+def _clear_intents(sync_id: int, unsent: list[str]) -> None:
+    """Creates that were never sent reached nothing: their intents go (a pure intent row goes with it)."""
+    if not unsent:
+        return
+    rows = RecordLink.objects.filter(sync_id=sync_id, source_id__in=unsent)
+    rows.filter(target_id="", failed_hash="", acknowledged_hash="").delete()
+    rows.update(pending_since=None)
+
+
+def _commit_together(run: Run, token: str, outcomes: list[Outcome], calls: list[CallRecord],
+                     checkpoint: dict[str, Any], unsent: list[str]) -> None:
+    with transaction.atomic():
+        _run_update(run, token, _counts(outcomes), calls, checkpoint)
+        _clear_intents(run.sync_id, unsent)
+        RunItem.objects.bulk_create([_item(run.pk, o) for o in outcomes])
+        _write_links(*_links(run.sync_id, run.pk, outcomes))
+        if calls:
+            ApiCall.objects.bulk_create(_calls(run.pk, calls))
+
+
+def _commit_row_by_row(run: Run, token: str, outcomes: list[Outcome], calls: list[CallRecord],
+                       checkpoint: dict[str, Any], unsent: list[str]) -> None:
+    """One savepoint per record: a row the database refuses costs only itself (its item says why)."""
+    with transaction.atomic():
+        _clear_intents(run.sync_id, unsent)
+        kept: list[Outcome] = []
+        for o in outcomes:
+            try:
+                with transaction.atomic():
+                    RunItem.objects.bulk_create([_item(run.pk, o)])
+                    _write_links(*_links(run.sync_id, run.pk, [o]))
+                kept.append(o)
+            except DatabaseError as exc:
+                log.warning("run %s: the outcome of %r could not be stored: %s", run.pk, o.source_id, exc)
+                # The write (if any) did reach the target: the item says so, the intent stays for the next run.
+                note = Outcome(o.source_id[:200], o.action if o.link_hash else ItemAction.FAILED, o.target_id,
+                               "NotStored", f"The outcome could not be stored ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0][:300]}); {o.action} as reported.")
+                with transaction.atomic():
+                    RunItem.objects.bulk_create([_item(run.pk, note)])
+                kept.append(note)
+        _run_update(run, token, _counts(kept), calls, checkpoint)
+        if calls:
+            ApiCall.objects.bulk_create(_calls(run.pk, calls))
+
+
+def page_commit(*, run: Run, token: str, outcomes: list[Outcome], calls: list[CallRecord],
+                checkpoint: dict[str, Any], unsent: list[str] | None = None) -> None:
+    """Store one page's outcomes; raises LostOwnership when another worker owns the run now."""
+    def attempt() -> None:
+        try:
+            _commit_together(run, token, outcomes, calls, checkpoint, unsent or [])
+        except (OperationalError, InterfaceError):
+            raise
+        except DatabaseError as exc:
+            log.warning("run %s: the page could not be stored at once (%s); storing it row by row", run.pk, exc)
+            _commit_row_by_row(run, token, outcomes, calls, checkpoint, unsent or [])
+
+    _retrying(attempt)
+
+
+def _retrying(action: Callable[[], Any]) -> Any:
+    """Run `action`, retrying while the database is unreachable (DB_OUTAGE_RETRY_SECONDS in all)."""
+    deadline = time.monotonic() + DB_OUTAGE_RETRY_SECONDS
+    while True:
+        try:
+            return action()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database unreachable (%s); retrying in %.0f s", type(exc).__name__, DB_RETRY_PAUSE_SECONDS)
+            connection.close()  # a broken connection is replaced on the next query
+            time.sleep(DB_RETRY_PAUSE_SECONDS)
+
+
+def verification_commit(*, run: Run, token: str, checked: int, matched: int, mismatches: list[Outcome],
+                        calls: list[CallRecord]) -> None:
+    """The read-back's result: counts on the run, one item per record that differs, the calls it made."""
+    def attempt() -> None:
+        with transaction.atomic():
+            if not Run.objects.filter(pk=run.pk, worker=token, status=RunStatus.RUNNING).update(
+                verify_sampled=checked, verified_count=matched, verify_failed_count=len(mismatches),
+                api_calls=F("api_calls") + len(calls), heartbeat_at=timezone.now(),
+            ):
+                raise LostOwnership()
+            RunItem.objects.bulk_create([_item(run.pk, o) for o in mismatches])
+            if calls:
+                ApiCall.objects.bulk_create(_calls(run.pk, calls))
+
+    _retrying(attempt)
