@@ -137,18 +137,18 @@ class AgencyAdmin:
                 revoked = state.revoke(location_id=loc.id)
                 await self.emu.hooks.to_location(loc, [location_uninstall_event(loc)])
             return JSONResponse({**location_json(loc), "revokedTokens": revoked})
-        company = state.companies.get(str(b.get("companyId", "")))
-        if company is None:
+        agency = state.companies.get(str(b.get("companyId", "")))
+        if agency is None:
             return admin_error("locationId or a known companyId is required")
         revoked = 0
-        if install and not company.installed:
-            company.installed = True
-            await self.emu.hooks.to_company(company, [company_install_event(company)])
-        elif not install and company.installed:
-            company.installed = False
-            revoked = state.revoke(company_id=company.id)
-            await self.emu.hooks.to_company(company, [company_uninstall_event(company)])
-        return JSONResponse({**self._agency_json(company), "revokedTokens": revoked})
+        if install and not agency.installed:
+            agency.installed = True
+            await self.emu.hooks.to_company(agency, [company_install_event(agency)])
+        elif not install and agency.installed:
+            agency.installed = False
+            revoked = state.revoke(company_id=agency.id)
+            await self.emu.hooks.to_company(agency, [company_uninstall_event(agency)])
+        return JSONResponse({**self._agency_json(agency), "revokedTokens": revoked})
 
     def _agency_json(self, company: Company) -> dict[str, Any]:
         return {

@@ -181,9 +181,9 @@ class GhlEmulator:
                         400, {"statusCode": 400, "message": "Unexpected token in JSON body"}, rl
                     )
                 if bad == "form":
-                    msg = ["body must be application/x-www-form-urlencoded"]
+                    form_only = ["body must be application/x-www-form-urlencoded"]
                     return json_response(
-                        422, {"statusCode": 422, "message": msg, "error": "Unprocessable Entity"}, rl
+                        422, {"statusCode": 422, "message": form_only, "error": "Unprocessable Entity"}, rl
                     )
             try:
                 result = handler(request, loc if auth == Auth.LOCATION else token, payload)

@@ -111,9 +111,10 @@ class Appointments:
                 return admin_error("unknown contactId")
             appt, kind = self.book(loc, cid, b), "AppointmentCreate"
         else:
-            appt = loc.appointments.get(str(b.pop("id", "")))
-            if appt is None:
+            found = loc.appointments.get(str(b.pop("id", "")))
+            if found is None:
                 return admin_error("unknown appointment id")
+            appt = found
             if request.method == "DELETE":
                 del loc.appointments[appt["id"]]
                 kind = "AppointmentDelete"
