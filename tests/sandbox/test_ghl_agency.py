@@ -356,3 +356,27 @@ def test_the_choose_page_offers_agencies_and_locations(sandbox: Sandbox) -> None
         timeout=5,
     )
     assert form.status_code == 401  # no token at all
+
+
+def test_consent_on_the_choose_page_installs_the_app_with_an_install_webhook(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    agency = Agency(sandbox, locations=[{"installed": False}], webhookUrl=receiver.url)
+    sandbox.admin("DELETE", "/ghl/_admin/installs", params={"companyId": agency.id})
+    lid = agency.location_ids[0]
+    pair = token_request(
+        sandbox,
+        grant_type="authorization_code",
+        code=code_for(sandbox, location_id=lid),
+        user_type="Location",
+    ).json()
+    assert pair["userType"] == "Location" and pair["locationId"] == lid and pair["companyId"] == agency.id
+    code_for(sandbox, company_id=agency.id)  # the agency consents again: an agency-level INSTALL
+    uninstall, location_install, agency_install = receiver.payloads(3)
+    assert uninstall["type"] == "UNINSTALL"
+    assert (location_install["type"], location_install["locationId"]) == ("INSTALL", lid)
+    assert agency_install == {**agency_install, "type": "INSTALL", "companyId": agency.id}
+    assert "locationId" not in agency_install
+    code_for(sandbox, location_id=lid)  # already installed: no second INSTALL
+    time.sleep(0.3)
+    assert len(receiver.received) == 3
