@@ -1,5 +1,6 @@
 """Reads the next features need, over raw HTTP: appointments (per contact and per calendar window), businesses
-(bulk link / unlink), and the changed-since reads of reconcile polls (contacts by dateUpdated, the location's tasks)."""
+(bulk link / unlink), and the changed-since reads of reconcile polls (contacts by dateUpdated, the location's
+tasks)."""
 
 from __future__ import annotations
 

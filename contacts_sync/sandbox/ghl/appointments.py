@@ -97,7 +97,8 @@ class Appointments:
 
     async def admin_appointments(self, request: Request) -> Response:
         """POST {locationId, contactId, title?, startTime?, ...} books (AppointmentCreate); PUT {locationId, id,
-        startTime?, endTime?, title?, ...} moves/edits (AppointmentUpdate); DELETE ?locationId&id (AppointmentDelete)."""
+        startTime?, endTime?, title?, ...} moves/edits (AppointmentUpdate); DELETE ?locationId&id cancels
+        (AppointmentDelete)."""
         b: dict[str, Any] = dict(request.query_params) if request.method == "DELETE" else await request.json()
         loc = self.emu.state.locations.get(str(b.pop("locationId", "")))
         if loc is None:

@@ -284,7 +284,8 @@ class Children:
         return JSONResponse({"task": task_out(task), "webhooks": [e["type"] for e in events]})
 
     async def admin_notes(self, request: Request) -> Response:
-        """POST {locationId, contactId, body}: NoteCreate; PUT {..., id, body}: NoteUpdate; DELETE ?...&id: NoteDelete."""
+        """POST {locationId, contactId, body}: NoteCreate; PUT {locationId, contactId, id, body}: NoteUpdate;
+        DELETE ?locationId&contactId&id: NoteDelete."""
         try:
             loc, c, b = await self._admin_target(request)
             if request.method == "POST":

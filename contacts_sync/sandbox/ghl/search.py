@@ -53,7 +53,8 @@ def _as_ms(value: Any) -> int:
 
 
 def _in_range(name: str, actual: Any, value: Any) -> bool:
-    """`range` with {gt, gte, lt, lte}: dates compare as ms epoch (ISO strings or ms numbers), others as numbers."""
+    """`range` with {gt, gte, lt, lte}: dates compare as ms epoch (ISO strings or ms numbers), the rest as
+    numbers."""
     if not isinstance(value, dict) or not set(value) <= RANGE_KEYS:
         raise ValueError("range needs a value like {gte, lte}")
     if actual in (None, ""):
