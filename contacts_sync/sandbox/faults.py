@@ -33,6 +33,9 @@ class FaultSettings:
     rate_window_s: float | None = None
     malformed_rate: float = 0.0  # share of requests answered 200 with an HTML page (a proxy in the way)
     fail_next: int = 0  # the next N requests are answered 500, then none: a deterministic outage for tests
+    # Contact writes are answered as usual but stored without these fields (a name or a list of names): a
+    # target that silently loses data, for the product's verified delivery (GHL emulator only).
+    drop_field: str | list[str] = ""
 
     @classmethod
     def names(cls) -> set[str]:
@@ -76,6 +79,7 @@ class FaultInjector:
             "rate_limited": 0,
             "dropped": 0,
             "malformed": 0,
+            "dropped_field": 0,
         }
 
     # ----- admin ----------------------------------------------------------------------------------------
@@ -83,6 +87,11 @@ class FaultInjector:
         unknown = set(values) - FaultSettings.names()
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+        drop = values.get("drop_field", "")
+        if not isinstance(drop, (str, list)) or (
+            isinstance(drop, list) and not all(isinstance(f, str) for f in drop)
+        ):
+            raise ValueError("drop_field must be a field name or a list of field names")
         current = self.settings.get((app, account)) or FaultSettings()
         merged = FaultSettings(**{**asdict(current), **values})
         self.settings[(app, account)] = merged
@@ -171,6 +180,14 @@ class FaultInjector:
             return RateState(False, win.limit, 0, window_ms, retry_after_s=hits[0] + win.window_s - now)
         hits.append(now)
         return RateState(True, win.limit, win.limit - len(hits), window_ms)
+
+    def dropped_fields(self, app: str, account: str) -> tuple[str, ...]:
+        """The fields a write to this account must lose (fault `drop_field`), counted once per write."""
+        s = self.get(app, account)
+        if s is None or not s.drop_field:
+            return ()
+        self.injected["dropped_field"] += 1
+        return (s.drop_field,) if isinstance(s.drop_field, str) else tuple(s.drop_field)
 
     def drop_webhook(self, app: str, account: str) -> bool:
         s = self.get(app, account)

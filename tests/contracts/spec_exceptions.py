@@ -41,6 +41,13 @@ UNSPECIFIED_OPERATIONS: dict[tuple[str, str], str] = {
         "/oauth/chooselocation",
     ): "the marketplace's authorize page (HTML, docs/oauth/Authorization.md), not an API operation",
 }
+# GHL's v3 API (Version: v3, apps/v3/oauth-v3.json, not in our spec copy) renamed two agency operations to a dashed
+# spelling, and GHL's own current clients call those paths. The emulator answers both spellings with the 2021-07-28
+# parameters of apps/oauth.json, so a dashed exchange is checked against the camelCase operation.
+PATH_ALIASES: dict[str, str] = {
+    "/oauth/installed-locations": "/oauth/installedLocations",
+    "/oauth/location-token": "/oauth/locationToken",
+}
 UNKNOWN_ROUTE_REASON = (
     "paths no spec declares must get GHL's JSON 404 ('Cannot GET /x'); checked by status only"
 )
@@ -81,6 +88,56 @@ RESPONSE_SCHEMA_OVERRIDES: dict[tuple[str, str, int], tuple[str | dict[str, Any]
     ),
 }
 
+# POST /locations/{locationId}/tasks/search: the spec declares 200 with `tasks: {items: {type: array}}` (arrays of
+# arrays). GHL answers 201 with task objects (`_id`, not `id`), as integrators observed and GHL's own SDK types say.
+TASK_SEARCH_ROW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["_id", "title", "completed", "contactId", "locationId", "dateAdded", "dateUpdated"],
+    "properties": {
+        "_id": {"type": "string"},
+        "title": {"type": "string"},
+        "body": {"type": "string"},
+        "assignedTo": {"type": "string"},
+        "dueDate": {"type": "string"},
+        "completed": {"type": "boolean"},
+        "deleted": {"type": "boolean"},
+        "contactId": {"type": "string"},
+        "locationId": {"type": "string"},
+        "dateAdded": {"type": "string"},
+        "dateUpdated": {"type": "string"},
+        "contactDetails": {"type": "object"},
+        "assignedToUserDetails": {"type": "object"},
+    },
+}
+RESPONSE_SCHEMA_OVERRIDES[("POST", "/locations/{locationId}/tasks/search", 201)] = (
+    {
+        "type": "object",
+        "required": ["tasks"],
+        "properties": {"tasks": {"type": "array", "items": TASK_SEARCH_ROW_SCHEMA}},
+    },
+    "the spec types the rows as arrays and declares 200; GHL answers 201 with task objects",
+)
+# POST /oauth/locationToken answers 201 (observed by integrators minting location tokens; NestJS's default status for
+# a POST) where the spec declares 200; the body is the spec's own DTO.
+RESPONSE_SCHEMA_OVERRIDES[("POST", "/oauth/locationToken", 201)] = (
+    "apps/oauth.json#GetLocationAccessTokenSuccessfulResponseDto",
+    "GHL answers 201 where the spec declares 200; the body is checked against the declared DTO",
+)
+# GET /calendars/events: CalendarEventDTO types startTime, endTime, dateAdded and dateUpdated as `object`, but its own
+# examples (and every answer) are ISO strings.
+CALENDAR_EVENT_DATES = ("startTime", "endTime", "dateAdded", "dateUpdated")
+RESPONSE_SCHEMA_OVERRIDES[("GET", "/calendars/events", 200)] = (
+    "apps/calendars.json#GetCalendarEventsSuccessfulResponseDTO",
+    "CalendarEventDTO's date fields are typed object; they are checked as strings",
+)
+
+# Webhook docs: AppInstall.md types trial.trialStartDate as "Date", which is no JSON-Schema type; it is checked as a
+# string (its example is an ISO string).
+WEBHOOK_TYPE_FIXES = {"Date": "string"}
+# Agency-level events carry companyId and no locationId (LocationCreate.md, the agency examples of AppInstall.md and
+# AppUninstall.md); for them companyId stands in for the locationId the check otherwise requires.
+WEBHOOKS_WITHOUT_LOCATION = frozenset({"LocationCreate", "INSTALL", "UNINSTALL"})
+
 # Contact.searchAfter (history/contacts.5f8673c.json) types its items as strings, but the documented cursor is
 # [<sort value>, <id>] with a numeric sort value for dates, e.g. [1234, "id"] (ghl-api.md section 1 Pagination).
 SEARCH_AFTER_ITEMS = "searchAfter: [number | string, string]"
@@ -91,7 +148,23 @@ def patch_response_schema(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     if name == "SearchContactSuccessResponseDto":
         contact = schema["properties"]["contacts"]["items"]
         contact["properties"]["searchAfter"] = {"type": "array", "items": {"type": ["number", "string"]}}
+    if name == "GetCalendarEventsSuccessfulResponseDTO":
+        event = schema["properties"]["events"]["items"]
+        for key in CALENDAR_EVENT_DATES:
+            event["properties"][key] = {"type": "string"}
     return schema
+
+
+def fix_webhook_schema(node: Any) -> Any:
+    """The documented webhook schema with the type fixes above applied (validation only)."""
+    if isinstance(node, dict):
+        fixed = {k: fix_webhook_schema(val) for k, val in node.items()}
+        if isinstance(fixed.get("type"), str) and fixed["type"] in WEBHOOK_TYPE_FIXES:
+            fixed["type"] = WEBHOOK_TYPE_FIXES[fixed["type"]]
+        return fixed
+    if isinstance(node, list):
+        return [fix_webhook_schema(val) for val in node]
+    return node
 
 
 # GHL's validator rejects undeclared body properties (422 'property X should not exist', highlevel-api-docs#262),

@@ -126,3 +126,103 @@ def test_webhook_payloads_are_checked_against_the_documented_events() -> None:
     assert validate_webhook({"type": "NoteCreate", "id": 5, **base})
     assert validate_webhook({"type": "NoteCreate", "id": "n", "locationId": "l"})  # unsigned fields missing
     assert validate_webhook({"type": "NoSuchEvent", **base})
+
+
+def form_exchange(path: str, body: str, *, status: int, response: Any) -> Exchange:
+    return Exchange(
+        "POST",
+        path,
+        "",
+        "application/x-www-form-urlencoded",
+        AUTH,
+        body,
+        status,
+        "application/json",
+        json.dumps(response),
+    )
+
+
+def test_the_dashed_agency_paths_are_checked_against_the_camel_case_operations() -> None:
+    minted = {"access_token": "t", "userId": "u", "locationId": "l"}
+    for path in ("/oauth/locationToken", "/oauth/location-token"):
+        assert (
+            validate_exchange(form_exchange(path, "companyId=c&locationId=l", status=201, response=minted))
+            == []
+        )
+        accepted = form_exchange(path, "companyId=c", status=201, response=minted)
+        assert "locationId" in validate_exchange(accepted)[0]
+    listing = exchange("GET", "/oauth/installed-locations", query="companyId=c", response={"locations": []})
+    assert "missing required query parameter appId" in validate_exchange(listing)[0]
+
+
+def test_the_task_search_rows_must_be_task_objects_not_the_specs_arrays() -> None:
+    row = {
+        "_id": "t",
+        "title": "T",
+        "completed": False,
+        "contactId": "c",
+        "locationId": "l",
+        "dateAdded": "d",
+        "dateUpdated": "d",
+    }
+    good = exchange(
+        "POST", "/locations/l/tasks/search", body={"limit": 10}, status=201, response={"tasks": [row]}
+    )
+    assert validate_exchange(good) == []
+    arrays = exchange("POST", "/locations/l/tasks/search", body={}, status=201, response={"tasks": [["t"]]})
+    assert "must be object" in validate_exchange(arrays)[0]
+    undeclared = exchange(
+        "POST", "/locations/l/tasks/search", body={"since": "x"}, status=201, response={"tasks": []}
+    )
+    assert "accepted a request the spec rejects" in validate_exchange(undeclared)[0]
+
+
+def test_calendar_event_dates_are_checked_as_strings() -> None:
+    event = {
+        "id": "e",
+        "title": "t",
+        "calendarId": "c",
+        "locationId": "l",
+        "contactId": "c",
+        "groupId": "",
+        "appointmentStatus": "confirmed",
+        "assignedUserId": "u",
+        "users": [],
+        "startTime": "2027-01-01T00:00:00Z",
+        "endTime": "2027-01-01T00:30:00Z",
+        "dateAdded": "x",
+        "dateUpdated": "x",
+    }
+    headers = {**AUTH, "version": "2021-04-15"}
+    query = "locationId=l&calendarId=c&startTime=1&endTime=2"
+    ok = exchange("GET", "/calendars/events", query=query, headers=headers, response={"events": [event]})
+    assert validate_exchange(ok) == []
+    wrong = exchange(
+        "GET",
+        "/calendars/events",
+        query=query,
+        headers=headers,
+        response={"events": [{**event, "endTime": 5}]},
+    )
+    assert "must be string" in validate_exchange(wrong)[0]
+    v2 = exchange("GET", "/calendars/events", query=query, response={"events": []})
+    assert "Version" in validate_exchange(v2)[0]  # Calendars wants 2021-04-15
+
+
+def test_install_and_agency_webhooks_are_checked_against_their_docs() -> None:
+    signed = {"webhookId": "w", "timestamp": "2026-01-01T00:00:00Z"}
+    trial = {"onTrial": True, "trialDuration": 10, "trialStartDate": "2024-07-23T23:54:51.264Z"}
+    assert (
+        validate_webhook({"type": "INSTALL", "appId": "a", "locationId": "l", "trial": trial, **signed}) == []
+    )
+    assert (
+        validate_webhook({"type": "INSTALL", "appId": "a", "companyId": "c", **signed}) == []
+    )  # agency level
+    assert validate_webhook({"type": "INSTALL", "appId": 5, "locationId": "l", **signed})
+    assert validate_webhook({"type": "UNINSTALL", "appId": "a", **signed})  # neither locationId nor companyId
+    assert (
+        validate_webhook({"type": "LocationCreate", "id": "l", "companyId": "c", "name": "N", **signed}) == []
+    )
+    assert validate_webhook(
+        {"type": "TaskCreate", "id": "t", "companyId": "c", **signed}
+    )  # needs its location

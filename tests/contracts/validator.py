@@ -27,7 +27,10 @@ SPEC_FOR_PREFIX = {
     "/users": "apps/users.json",
     "/locations": "apps/locations.json",
     "/oauth": "apps/oauth.json",
+    "/calendars": "apps/calendars.json",
 }
+# Webhook types whose doc file is named otherwise (docs/webhook-events/<file>.md).
+WEBHOOK_DOCS = {"INSTALL": "AppInstall", "UNINSTALL": "AppUninstall"}
 REJECTING = {400, 401, 403, 404, 415, 422}
 Check = Callable[[Any], Any]
 
@@ -252,8 +255,9 @@ def validate_exchange(x: Exchange) -> list[str]:
     """Problems with one exchange; [] when it conforms (or a recorded spec exception covers it)."""
     if (x.method, x.path) in ex.UNSPECIFIED_OPERATIONS or x.fault:
         return []  # not an API operation / a deliberate fault (ex.INJECTED_FAULTS)
-    rel = next((f for prefix, f in SPEC_FOR_PREFIX.items() if x.path.startswith(prefix)), None)
-    pattern = pattern_for(rel, x.path) if rel else None
+    path = ex.PATH_ALIASES.get(x.path, x.path)
+    rel = next((f for prefix, f in SPEC_FOR_PREFIX.items() if path.startswith(prefix)), None)
+    pattern = pattern_for(rel, path) if rel else None
     op = _operation(rel, pattern, x.method) if rel and pattern else None
     if rel is None or pattern is None or op is None:
         return [] if x.status == 404 else [f"{x}: no spec operation, but the emulator did not answer 404"]
@@ -269,11 +273,11 @@ def validate_exchange(x: Exchange) -> list[str]:
 
 @functools.cache
 def webhook_schema(event_type: str) -> Check | None:
-    path = SPEC_DIR / "docs" / "webhook-events" / f"{event_type}.md"
+    path = SPEC_DIR / "docs" / "webhook-events" / f"{WEBHOOK_DOCS.get(event_type, event_type)}.md"
     if not path.exists():
         return None
     match = re.search(r"```json json_schema\s*(\{.*?\})\s*```", path.read_text(), re.S)
-    return fastjsonschema.compile(json.loads(match.group(1))) if match else None
+    return fastjsonschema.compile(ex.fix_webhook_schema(json.loads(match.group(1)))) if match else None
 
 
 def validate_webhook(payload: dict[str, Any]) -> list[str]:
@@ -281,7 +285,10 @@ def validate_webhook(payload: dict[str, Any]) -> list[str]:
     if check is None:
         return [f"webhook {payload.get('type')}: no documented schema in docs/webhook-events/"]
     problems = [f"webhook {payload['type']}: {e}" for e in _errors(check, payload)]
-    for key in ("timestamp", "webhookId", "locationId"):
+    keys = ["timestamp", "webhookId", "locationId"]
+    if payload["type"] in ex.WEBHOOKS_WITHOUT_LOCATION and not payload.get("locationId"):
+        keys[2] = "companyId"  # an agency-level event (ex.WEBHOOKS_WITHOUT_LOCATION)
+    for key in keys:
         if not payload.get(key):
             problems.append(f"webhook {payload['type']}: lacks {key} (the signed body must carry it)")
     return problems

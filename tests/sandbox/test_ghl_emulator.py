@@ -5,22 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
-import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from tests.sandbox.ghl_support import KEYS, Loc, Receiver, receiver, spec_conformance
 from tests.sandbox_fixture import Sandbox
-from tests.support import free_port, wait_until
+from tests.support import wait_until
 
-KEYS = Path(__file__).resolve().parents[2] / "contacts_sync" / "sandbox" / "keys"
+__all__ = ["receiver", "spec_conformance"]  # fixtures used by this module
+
 RATE_HEADERS = [
     "X-RateLimit-Limit-Daily",
     "X-RateLimit-Daily-Remaining",
@@ -28,36 +24,6 @@ RATE_HEADERS = [
     "X-RateLimit-Max",
     "X-RateLimit-Remaining",
 ]
-
-
-class Loc:
-    def __init__(self, sandbox: Sandbox, **settings: Any) -> None:
-        self.sandbox = sandbox
-        self.id = f"loc-{uuid.uuid4().hex[:10]}"
-        self.token = f"pit-{uuid.uuid4().hex}"
-        sandbox.admin("POST", "/ghl/_admin/locations", json={"id": self.id, "token": self.token, **settings})
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None = None,
-        version: str | None = "2021-07-28",
-        **kw: Any,
-    ) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token or self.token}"}
-        if version:
-            headers["Version"] = version
-        return requests.request(method, f"{self.sandbox.ghl_url}{path}", headers=headers, timeout=10, **kw)
-
-
-@pytest.fixture(autouse=True)
-def spec_conformance(sandbox: Sandbox) -> Iterator[None]:
-    sandbox.defer_contracts()  # what earlier tests left is reported at session end, not blamed here
-    yield
-    _n, problems = sandbox.check_contracts()
-    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
@@ -164,42 +130,6 @@ def test_the_seed_is_messy_like_real_data(sandbox: Sandbox) -> None:
     assert any(c.get("customFields") for c in rows) and any(c.get("tags") for c in rows)
     with_tasks = [c for c in rows[:20] if loc.call("GET", f"/contacts/{c['id']}/tasks").json()["tasks"]]
     assert with_tasks
-
-
-class Receiver:
-    """A tiny webhook receiver (a thread in the test process) keeping every body and header it gets."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/ghl/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def types(self) -> list[str]:
-        return [json.loads(body)["type"] for _h, body in self.received]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def test_webhooks_are_sent_signed_for_every_documented_event(sandbox: Sandbox, receiver: Receiver) -> None:

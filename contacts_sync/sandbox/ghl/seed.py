@@ -325,6 +325,7 @@ def _children(loc: Location, contact: dict[str, Any], rng: random.Random, create
             "completed": rng.random() < 0.3,
             "assignedTo": contact.get("assignedTo") or "",
             "dateAdded": iso(created),
+            "dateUpdated": iso(created),
         }
     for _ in range(rng.randrange(0, 3)):
         nid = new_id()

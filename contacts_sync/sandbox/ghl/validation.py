@@ -48,6 +48,18 @@ CREATE_NOTE = {"userId": "str", "body": "str", "title": "str", "color": "str", "
 UPDATE_NOTE = dict(CREATE_NOTE)
 TAGS = {"tags": "strlist"}
 BULK_BUSINESS = {"locationId": "str", "ids": "strlist", "businessId": "str?"}
+# POST /locations/{locationId}/tasks/search (TaskSearchParamsDto in apps/locations.json)
+TASK_SEARCH = {
+    "contactId": "strlist",
+    "completed": "bool",
+    "assignedTo": "strlist",
+    "query": "str",
+    "limit": "num",
+    "skip": "num",
+    "businessId": "str",
+}
+# POST /oauth/locationToken, form-encoded (GetLocationAccessCodeBodyDto)
+LOCATION_TOKEN = {"companyId": "str", "locationId": "str"}
 SEARCH = {
     "locationId": "str",
     "pageLimit": "int",
@@ -94,6 +106,8 @@ def check(body: Any, spec: dict[str, str], required: tuple[str, ...] = ()) -> li
         elif kind == "bool" and not isinstance(value, bool):
             problems.append(f"{key} must be a boolean value")
         elif kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            problems.append(f"{key} must be a number conforming to the specified constraints")
+        elif kind == "num" and (isinstance(value, bool) or not isinstance(value, (int, float))):
             problems.append(f"{key} must be a number conforming to the specified constraints")
         elif kind in ("list", "strlist", "customfields") and not isinstance(value, list):
             problems.append(f"{key} must be an array")

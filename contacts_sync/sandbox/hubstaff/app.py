@@ -1,46 +1,37 @@
 """HTTP face of the Hubstaff emulator, mounted at /hubstaff by the sandbox server.
 
 API v2 under /hubstaff/v2 (paths and shapes of the official swagger), the token endpoint at
-/hubstaff/access_tokens (account.hubstaff.com in production), admin endpoints under /hubstaff/_admin.
+/hubstaff/access_tokens (account.hubstaff.com in production), admin endpoints under /hubstaff/_admin
+(admin.py); webhook registration and delivery are in webhooks.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import math
 import os
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from .state import RATE_LIMIT, RATE_WINDOW_S, HubstaffError, HubstaffState, Webhook, invalid, webhook_json
+from .admin import UNLIMITED, AdminEndpoints
+from .state import RATE_LIMIT, RATE_WINDOW_S, HubstaffError, HubstaffState, invalid
+from .state import int_param as _int
+from .webhooks import WebhookEndpoints
+
+__all__ = ["UNLIMITED", "HubstaffEmulator", "build", "mount", "seed_options"]
 
 log = logging.getLogger(__name__)
 APP = "hubstaff"
-UNLIMITED = 10**9  # "requests": 0 in /_admin/limits switches the hourly limit off
 
 
 def _clean(record: dict[str, Any]) -> dict[str, Any]:
     """Swagger 2.0 has no `nullable`: absent beats null for optional fields (keeps answers schema-valid)."""
     return {k: v for k, v in record.items() if v is not None}
-
-
-def _int(value: str | None, name: str, default: int | None = None) -> int | None:
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except ValueError:
-        raise invalid(f"{name} is invalid") from None
 
 
 def _list(request: Request, name: str) -> list[str]:
@@ -49,7 +40,7 @@ def _list(request: Request, name: str) -> list[str]:
     return [v for item in values for v in item.split(",") if v]
 
 
-class HubstaffEmulator:
+class HubstaffEmulator(WebhookEndpoints, AdminEndpoints):
     def __init__(self, ctx: Any, state: HubstaffState | None = None) -> None:
         self.ctx = ctx
         self.state = state or HubstaffState()
@@ -276,171 +267,6 @@ class HubstaffEmulator:
             raise HubstaffError(404, "not_found", "Could not find note", 12000)
         self.state.require_org(user_id, note["organization_id"])
         return JSONResponse({"note": {k: v for k, v in note.items() if k != "organization_id"}})
-
-    # ---- webhooks --------------------------------------------------------------------------------------------
-
-    async def create_org_webhook(self, request: Request, user_id: int) -> Response:
-        org_id = _int(request.path_params["organization_id"], "organization_id") or 0
-        self.state.require_org(user_id, org_id)
-        hook = self.state.create_webhook(org_id, await self._body(request))
-        return JSONResponse(
-            {"webhook": webhook_json(hook)}, status_code=201, background=BackgroundTask(self._handshake, hook)
-        )
-
-    async def create_project_webhook(self, request: Request, user_id: int) -> Response:
-        project = self._project(request, user_id)
-        hook = self.state.create_webhook(project["organization_id"], await self._body(request))
-        return JSONResponse(
-            {"webhook": webhook_json(hook)}, status_code=201, background=BackgroundTask(self._handshake, hook)
-        )
-
-    async def create_user_webhook(self, request: Request, user_id: int) -> Response:
-        hook = self.state.create_webhook(None, await self._body(request))  # every organization of the user
-        return JSONResponse(
-            {"webhook": webhook_json(hook)}, status_code=201, background=BackgroundTask(self._handshake, hook)
-        )
-
-    async def get_webhook(self, request: Request, user_id: int) -> Response:
-        hook = self.state.webhooks.get(request.path_params["webhook_id"])
-        if hook is None:
-            raise HubstaffError(404, "not_found", "Could not find webhook", 12000)
-        return JSONResponse({"webhook": webhook_json(hook)})
-
-    async def delete_webhook(self, request: Request, user_id: int) -> Response:
-        if self.state.webhooks.pop(request.path_params["webhook_id"], None) is None:
-            raise HubstaffError(404, "not_found", "Could not find webhook", 12000)
-        return Response(status_code=204)
-
-    async def activate_webhook(self, request: Request, user_id: int) -> Response:
-        hook = self.state.activate_webhook(
-            request.path_params["webhook_id"], request.headers.get("x-hook-secret")
-        )
-        return JSONResponse({"webhook": webhook_json(hook)}, status_code=201)
-
-    async def _handshake(self, hook: Webhook) -> None:
-        """POST the target with X-Hook-Secret; it is verified when it answers 200 echoing the header."""
-        try:
-            resp = await self._http().post(
-                hook.target_url,
-                content=b"{}",
-                timeout=10.0,
-                headers={
-                    "X-Hook-Secret": hook.secret,
-                    "Content-Type": "application/json",
-                    "User-Agent": "Hubstaff-Webhooks",
-                },
-            )
-        except Exception as exc:  # noqa: BLE001 - an unreachable target simply stays unverified
-            log.info("hubstaff webhook %s handshake failed: %s", hook.id, exc)
-            return
-        if resp.status_code == 200 and resp.headers.get("x-hook-secret") == hook.secret:
-            hook.status = "verified" if hook.status == "pending" else hook.status
-
-    def _http(self) -> Any:
-        http = getattr(self.ctx, "http", None) or getattr(self.ctx, "client", None)
-        if http is None:
-            import httpx
-
-            http = self._own_http = getattr(self, "_own_http", None) or httpx.AsyncClient()
-        return http
-
-    def _emit_task(self, org_id: int, event: str, payload: dict[str, Any]) -> BackgroundTask | None:
-        hooks = self.state.hooks_for(org_id, event)
-        if not hooks:
-            return None
-        return BackgroundTask(self.deliver, hooks, event, {"organization_id": org_id, **payload})
-
-    async def deliver(self, hooks: list[Webhook], event: str, payload: dict[str, Any]) -> list[int]:
-        """One signed POST per active webhook: X-Hook-Signature = hex HMAC-SHA256 of the raw body."""
-        faults = getattr(self.ctx, "faults", None)
-        statuses = []
-        for hook in hooks:
-            account = str(payload.get("organization_id", ""))
-            if faults is not None and faults.drop_webhook(APP, account):
-                statuses.append(0)
-                continue
-            body = json.dumps(
-                {
-                    "id": str(uuid.uuid4()),
-                    "event": event,
-                    "created_at": datetime.now(UTC).isoformat(timespec="microseconds")[:26],
-                    "payload": payload,
-                }
-            ).encode()
-            sig = hmac.new(hook.secret.encode(), body, hashlib.sha256).hexdigest()
-            try:
-                resp = await self._http().post(
-                    hook.target_url,
-                    content=body,
-                    timeout=10.0,
-                    headers={
-                        "Content-Type": "application/json",
-                        "X-Hook-Signature": sig,
-                        "User-Agent": "Hubstaff-Webhooks",
-                    },
-                )
-                statuses.append(resp.status_code)
-            except Exception as exc:  # noqa: BLE001 - delivery failures are the receiver's problem to notice
-                log.info("hubstaff webhook %s delivery failed: %s", hook.id, exc)
-                statuses.append(0)
-        return statuses
-
-    # ---- admin -----------------------------------------------------------------------------------------------
-
-    async def admin(self, request: Request) -> Response:
-        action = request.path_params["action"]
-        try:
-            body = await self._body(request) if request.method == "POST" else {}
-            if action == "seed" and request.method == "POST":
-                opts = {
-                    k: int(body[k])
-                    for k in ("organization_id", "clients", "members", "projects", "tasks", "notes")
-                    if k in body
-                }
-                return JSONResponse(self.state.seed(**opts))
-            if action == "limits" and request.method == "POST":
-                return JSONResponse(self._limits(body))
-            if action == "pats" and request.method == "POST":
-                from .state import DEFAULT_USER_ID
-
-                return JSONResponse(
-                    {"refresh_token": self.state.add_pat(int(body.get("user_id", DEFAULT_USER_ID)))}
-                )
-            if action == "expire_tokens" and request.method == "POST":
-                self.state.expire_access_tokens()
-                return JSONResponse({"ok": True})
-            if action == "emit" and request.method == "POST":
-                org_id = int(body.get("organization_id", 0))
-                hooks = self.state.hooks_for(org_id, str(body.get("event", "")))
-                statuses = await self.deliver(
-                    hooks, str(body.get("event")), {"organization_id": org_id, **(body.get("payload") or {})}
-                )
-                return JSONResponse({"delivered": statuses})
-            if action == "stats" and request.method == "GET":
-                listed = [webhook_json(h) for h in self.state.webhooks.values()]
-                return JSONResponse({**self.status(), "webhooks": listed})
-        except HubstaffError as exc:
-            return JSONResponse(exc.body, status_code=exc.status)
-        except (TypeError, ValueError) as exc:
-            return JSONResponse(
-                {"code": "invalid_params", "error": str(exc), "error_code": 11000}, status_code=400
-            )
-        return JSONResponse(
-            {"code": "not_found", "error": f"no admin action {action}", "error_code": 12000}, status_code=404
-        )
-
-    def _limits(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Shortcut for the shared fault settings: {"requests": N, "window_s": S} (0 = off), token TTL."""
-        if body.get("access_token_ttl_s") is not None:
-            self.state.set_token_ttl(int(body["access_token_ttl_s"]))
-        values: dict[str, Any] = {}
-        if body.get("requests") is not None:
-            values["rate_limit"] = int(body["requests"]) or UNLIMITED
-        if body.get("window_s") is not None:
-            values["rate_window_s"] = float(body["window_s"])
-        if values and getattr(self.ctx, "faults", None) is not None:
-            self.ctx.faults.set(APP, "*", **values)
-        return {**values, "access_token_ttl_s": self.state.access_token_ttl_s}
 
     def status(self) -> dict[str, Any]:
         s = self.state
