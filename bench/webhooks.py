@@ -104,7 +104,7 @@ def main() -> None:
     from django.test import Client
 
     from contacts_sync.models import Connection
-    from contacts_sync.services import events
+    from contacts_sync.services import inbox
 
     call_command("migrate", verbosity=0)
     key = Ed25519PrivateKey.generate()
@@ -115,7 +115,7 @@ def main() -> None:
     )
     settings.ALLOWED_HOSTS = ["testserver"]
     queue = f"bench_webhooks_{os.getpid()}"
-    current_app.conf.task_routes = {events.PROCESS_TASK: {"queue": queue}}
+    current_app.conf.task_routes = {inbox.PROCESS_TASK: {"queue": queue}}
     for i in range(20):
         Connection.objects.create(
             name=f"GHL {i}", provider="ghl", auth_kind="private_token", external_account_id=f"loc-{i}"
