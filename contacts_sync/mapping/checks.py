@@ -79,7 +79,7 @@ def result_problems(
 ) -> list[Problem]:
     """Required fields, identity and the target's schema, checked on the payload apply() built.
 
-    `rows` maps each written target to its row (problems name it); `known` are the problems found so far (a
+    `rows` maps each target to the first row that fills it (problems name it); `known` are the problems found so far (a
     field that already failed is not reported twice)."""
     if not specs:
         return []

@@ -209,6 +209,7 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
             problems.append(Problem("target", None, "the row has no target field", index, "target"))
             continue
         target = target.strip()
+        rows.setdefault(target, index)  # the row that problems of this field name
         try:
             value = _extract(record, rule)
         except MappingError as exc:
@@ -238,7 +239,6 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
                 problems.append(Problem(target, original, "is required but the record has no value", index))
             continue
         set_target(payload, target, value)
-        rows.setdefault(target, index)
     for key in MULTI_TARGETS & payload.keys():  # rows merged: "VIP" from one row and "vip " from another
         payload[key] = dedupe_texts(payload[key])
     problems.extend(result_problems(payload, ctx, specs, rows, problems))

@@ -66,7 +66,7 @@ def test_a_task_without_title_and_a_note_without_body_fail_on_the_result() -> No
         context=MappingContext(target_object="task"),
     )
     assert [(p.field, p.reason, p.rule_index) for p in task.problems] == [
-        ("title", "is required but the mapped value is empty", -1)
+        ("title", "is required but the mapped value is empty", 0)
     ]
     note = apply(
         {"b": "<p> </p>"},
