@@ -17,17 +17,30 @@ from .engine import (
 )
 from .errors import MappingError, TransformError
 from .paths import get_path
-from .types import WHOLE_MAPPING, MappingContext, MappingResult, Problem
+from .types import (
+    WARN_CLEANED,
+    WARN_CUT,
+    WARN_SKIPPED,
+    WHOLE_MAPPING,
+    MappingContext,
+    MappingResult,
+    PhoneNote,
+    Problem,
+)
 
 __all__ = [
     "CUSTOM_PREFIX",
     "MULTI_TARGETS",
     "ON_INVALID_FAIL",
     "ON_INVALID_SKIP",
+    "WARN_CLEANED",
+    "WARN_CUT",
+    "WARN_SKIPPED",
     "WHOLE_MAPPING",
     "MappingContext",
     "MappingError",
     "MappingResult",
+    "PhoneNote",
     "Problem",
     "TransformError",
     "apply",

@@ -14,14 +14,26 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
-from .errors import MappingError
+from .checks import normalise, result_problems, spec_for
+from .errors import MappingError, TransformError
 from .paths import get_path, is_empty, path_problem
-from .transforms import REGISTRY, coerce_args, run_transform
-from .types import WHOLE_MAPPING, MappingContext, MappingResult, Problem
+from .targets import field_specs
+from .text import dedupe_texts
+from .transforms import REGISTRY, coerce_args, phone_reading, run_transform
+from .types import (
+    CUSTOM_PREFIX,
+    WARN_SKIPPED,
+    WHOLE_MAPPING,
+    MappingContext,
+    MappingResult,
+    PhoneNote,
+    Problem,
+)
 
-CUSTOM_PREFIX = "customField."
+PHONE_TRANSFORM = "e164"  # the transform whose every reading apply() notes for the preview
 # Targets several rows may fill: their values are merged, not overwritten.
 MULTI_TARGETS = frozenset({"tags"})
 # rule["on_invalid"]: "fail" (default) makes a value a transform refuses fail the whole record; "skip" leaves
@@ -141,8 +153,41 @@ def set_target(payload: dict[str, Any], target: str, value: Any) -> None:
     node[leaf] = value
 
 
+def _run_steps(
+    rule: dict[str, Any], value: Any, ctx: MappingContext, target: str, index: int, phones: list[PhoneNote]
+) -> Any:
+    """The rule's transforms in order; each e164 step also notes what its phone input became."""
+    for name, args in transform_steps(rule):
+        if name != PHONE_TRANSFORM:
+            value = run_transform(name, value, args, ctx)
+            continue
+        try:
+            reading = phone_reading(value, coerce_args(REGISTRY[PHONE_TRANSFORM], args), ctx)
+        except TransformError as exc:
+            phones.append(PhoneNote(target, value, None, exc.reason, index))
+            raise
+        if reading is not None:
+            phones.append(PhoneNote(target, value, reading.e164, reading.how, index))
+        value = None if reading is None else reading.e164
+    return value
+
+
+def _refusal(
+    rule: dict[str, Any], problem: Problem, problems: list[Problem], warnings: list[Problem]
+) -> None:
+    # on_invalid="skip": a bad optional value (a phone like "n/a") leaves the field out, not the record
+    if rule.get("on_invalid") == ON_INVALID_SKIP and not rule.get("required"):
+        warnings.append(replace(problem, kind=WARN_SKIPPED))
+    else:
+        problems.append(problem)
+
+
 def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> MappingResult:
-    """Map one record. Never raises for bad data or bad rules: everything wrong becomes a Problem."""
+    """Map one record. Never raises for bad data or bad rules: everything wrong becomes a Problem.
+
+    Every value is normalised for its target field (checks.normalise); when the context names the target, the
+    result is then checked for required fields, identity and the target's write schema (checks.result_problems).
+    """
     ctx = context or MappingContext()
     if not isinstance(record, dict):
         return MappingResult(
@@ -150,9 +195,11 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
         )
     if not isinstance(rules, list):
         return MappingResult({}, [Problem("rules", None, "the mapping rules are not a list")])
+    specs = field_specs(ctx.target_provider, ctx.target_object) if ctx.target_object else {}
     payload: dict[str, Any] = {}
-    problems: list[Problem] = []
-    warnings: list[Problem] = []
+    result = MappingResult(payload)
+    problems, warnings = result.problems, result.warnings
+    rows: dict[str, int] = {}
     for index, rule in enumerate(rules):
         if not isinstance(rule, dict):
             problems.append(Problem("rule", rule, "a rule must be an object", index))
@@ -161,6 +208,8 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
         if not isinstance(target, str) or not target.strip():
             problems.append(Problem("target", None, "the row has no target field", index, "target"))
             continue
+        target = target.strip()
+        rows.setdefault(target, index)  # the row that problems of this field name
         try:
             value = _extract(record, rule)
         except MappingError as exc:
@@ -170,33 +219,30 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
         if is_empty(value) and _is_set(rule.get("default")):
             value = rule["default"]
         try:
-            for name, args in transform_steps(rule):
-                value = run_transform(name, value, args, ctx)
+            value = _run_steps(rule, value, ctx, target, index, result.phones)
         except MappingError as exc:
-            problem = Problem(target, original, str(exc), index, "transforms")
-            # on_invalid="skip": a bad optional value (a phone like "n/a") leaves the field out, not the record
-            if rule.get("on_invalid") == ON_INVALID_SKIP and not rule.get("required"):
-                warnings.append(problem)
-            else:
-                problems.append(problem)
+            _refusal(rule, Problem(target, original, str(exc), index, "transforms"), problems, warnings)
             continue
         except Exception as exc:  # a bug in a transform must fail this record, not the run
-            problems.append(
-                Problem(
-                    target,
-                    original,
-                    f"transform failed unexpectedly ({type(exc).__name__})",
-                    index,
-                    "transforms",
-                )
-            )
+            reason = f"transform failed unexpectedly ({type(exc).__name__})"
+            problems.append(Problem(target, original, reason, index, "transforms"))
             continue
+        if not is_empty(value):
+            cleaned = normalise(value, spec_for(specs, target), target)
+            if cleaned.refused:
+                _refusal(rule, Problem(target, original, cleaned.refused, index), problems, warnings)
+                continue
+            warnings.extend(Problem(target, original, text, index, kind=kind) for kind, text in cleaned.notes)
+            value = cleaned.value
         if is_empty(value):
             if rule.get("required"):
                 problems.append(Problem(target, original, "is required but the record has no value", index))
             continue
-        set_target(payload, target.strip(), value)
-    return MappingResult(payload, problems, warnings)
+        set_target(payload, target, value)
+    for key in MULTI_TARGETS & payload.keys():  # rows merged: "VIP" from one row and "vip " from another
+        payload[key] = dedupe_texts(payload[key])
+    problems.extend(result_problems(payload, ctx, specs, rows, problems))
+    return result
 
 
 # ---------------------------------------------------------------- rule-level validation (the editor)
@@ -291,4 +337,4 @@ def content_hash(payload: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-__all__ = ["WHOLE_MAPPING", "apply", "content_hash", "validate_rules"]
+__all__ = ["CUSTOM_PREFIX", "WHOLE_MAPPING", "apply", "content_hash", "validate_rules"]

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import CUSTOM_PREFIX
+from .types import CUSTOM_PREFIX
+
+# Types whose text may be cut to the field's limit (a cut email, phone, date or id would be a wrong value).
+CUTTABLE_TYPES = frozenset({"string", "text", "html", "list"})
 
 
 @dataclass(frozen=True)
@@ -20,90 +23,151 @@ class FieldSpec:
     sensitive: bool = False
     required: bool = False  # the target rejects a record without it
     multi: bool = False  # several rows may fill it (values merged)
-    one_of: str = ""  # fields sharing a group name: at least one of them must be mapped
+    one_of: str = ""  # fields sharing a group name: at least one of them must be mapped (and have a value)
     help: str = ""
+    max_length: int | None = (
+        None  # the most characters the target keeps (per entry for lists); None = no limit
+    )
+    multiline: bool = False  # the target keeps line breaks (and tabs) in it: note and task bodies
+    exact: bool = False  # an id or code: a longer value is refused, never cut (it would point somewhere else)
+
+    @property
+    def can_cut(self) -> bool:
+        return self.type in CUTTABLE_TYPES and not self.exact
 
 
 def _f(path: str, label: str, type: str = "string", **kw: Any) -> FieldSpec:
     return FieldSpec(path, label, type, **kw)
 
 
+# Length limits. GHL's spec states one text limit (NotesDTO.body, maxLength 5000, apps/calendars.json); its other
+# write DTOs state none, so the rest are our choices, each with its reason. A text over its limit is cut with a
+# warning on the run item; an id, code, email or phone over it is refused.
+NOTE_BODY_MAX = 5000  # stated: NotesDTO.body maxLength 5000 (../shared/specs/ghl/apps/calendars.json)
+LONG_TEXT_MAX = 5000  # task bodies, descriptions, custom field values: the one long-text limit GHL states
+NAME_PART_MAX = 100  # a first or last name: real ones are far shorter; more is a wrong column or junk
+FULL_NAME_MAX = 201  # a first name, a space and a last name
+LINE_MAX = 255  # company, street, source, titles: the VARCHAR(255) of the forms GHL imports from
+SHORT_MAX = 100  # city, state, country, gender, status: short words
+POSTAL_CODE_MAX = 20  # the longest real postal codes have 10 characters; 20 leaves room for spacing
+EMAIL_MAX = 254  # RFC 5321: the longest address a mail server accepts
+PHONE_MAX = 50  # E.164 has at most 16 characters; 50 leaves room for "(202) 456-1111 ext. 12" before e164
+URL_MAX = 2048  # the practical URL limit of browsers
+TIME_ZONE_MAX = 64  # IANA zone names have at most 32 characters
+ID_MAX = 50  # GHL ids have 20 characters; the spec's one id limit (ContactsBusinessUpdate.ids) is 50
+TAG_MAX = 100  # a tag is a label shown as a chip; more is a sentence, not a tag
+DATE_MAX = 40  # the longest ISO 8601 date-time with microseconds and an offset
+HUBSTAFF_SUMMARY_MAX = 200  # Hubstaff states no to-do limit; 200 is its metadata value limit (source-apps.md)
+HUBSTAFF_METADATA_MAX = 200  # stated: Hubstaff metadata values are at most 200 characters (source-apps.md)
+
 _IDENTITY = "contact identity"
+_ID = {"max_length": ID_MAX, "exact": True}
 
 GHL_FIELDS: dict[str, list[FieldSpec]] = {
     "contact": [
-        _f("firstName", "First name", one_of=_IDENTITY),
-        _f("lastName", "Last name", one_of=_IDENTITY),
-        _f("name", "Full name", one_of=_IDENTITY),
-        _f("email", "Email", "email", one_of=_IDENTITY, sensitive=True),
-        _f("phone", "Phone (E.164)", "phone", one_of=_IDENTITY, sensitive=True),
-        _f("companyName", "Company name"),
-        _f("address1", "Street address", sensitive=True),
-        _f("city", "City"),
-        _f("state", "State"),
-        _f("postalCode", "Postal code"),
-        _f("country", "Country (2 letters)"),
-        _f("website", "Website"),
-        _f("timezone", "Time zone"),
-        _f("dateOfBirth", "Date of birth", "date", sensitive=True),
-        _f("gender", "Gender"),
-        _f("source", "Source"),
-        _f("tags", "Tags", "list", multi=True, help="Merged from every row that maps to it"),
-        _f("assignedTo", "Assigned user id"),
+        _f("firstName", "First name", one_of=_IDENTITY, max_length=NAME_PART_MAX),
+        _f("lastName", "Last name", one_of=_IDENTITY, max_length=NAME_PART_MAX),
+        _f("name", "Full name", one_of=_IDENTITY, max_length=FULL_NAME_MAX),
+        _f("email", "Email", "email", one_of=_IDENTITY, sensitive=True, max_length=EMAIL_MAX),
+        _f("phone", "Phone (E.164)", "phone", one_of=_IDENTITY, sensitive=True, max_length=PHONE_MAX),
+        _f("companyName", "Company name", max_length=LINE_MAX),
+        _f("address1", "Street address", sensitive=True, max_length=LINE_MAX),
+        _f("city", "City", max_length=SHORT_MAX),
+        _f("state", "State", max_length=SHORT_MAX),
+        _f("postalCode", "Postal code", max_length=POSTAL_CODE_MAX),
+        _f("country", "Country (2 letters)", max_length=SHORT_MAX),
+        _f("website", "Website", max_length=URL_MAX, exact=True),
+        _f("timezone", "Time zone", max_length=TIME_ZONE_MAX, exact=True),
+        _f("dateOfBirth", "Date of birth", "date", sensitive=True, max_length=DATE_MAX),
+        _f("gender", "Gender", max_length=SHORT_MAX),
+        _f("source", "Source", max_length=LINE_MAX),
+        _f(
+            "tags",
+            "Tags",
+            "list",
+            multi=True,
+            help="Merged from every row that maps to it",
+            max_length=TAG_MAX,
+        ),
+        _f("assignedTo", "Assigned user id", **_ID),
         _f("dnd", "Do not disturb", "bool"),
         # Not a contact field: the contact writer turns it into a note on the contact (a call's message).
-        _f("note", "Note on the contact", "text", help="Created as a separate note after the upsert"),
+        _f(
+            "note",
+            "Note on the contact",
+            "text",
+            help="Created as a separate note after the upsert",
+            max_length=NOTE_BODY_MAX,
+            multiline=True,
+        ),
     ],
     "task": [
-        _f("title", "Title", required=True),
-        _f("body", "Description", "text"),
-        _f("dueDate", "Due date (ISO, UTC)", "datetime", required=True),
+        _f("title", "Title", required=True, max_length=LINE_MAX),
+        _f("body", "Description", "text", max_length=LONG_TEXT_MAX, multiline=True),
+        _f("dueDate", "Due date (ISO, UTC)", "datetime", required=True, max_length=DATE_MAX),
         _f("completed", "Completed", "bool", required=True),
-        _f("assignedTo", "Assigned user id"),
+        _f("assignedTo", "Assigned user id", **_ID),
     ],
     "note": [
-        _f("body", "Body", "text", required=True),
-        _f("userId", "Author user id"),
+        _f("body", "Body", "text", required=True, max_length=NOTE_BODY_MAX, multiline=True),
+        _f("userId", "Author user id", **_ID),
         # Not a note field: the note writer adds these tags to the parent contact.
-        _f("tags", "Tags on the contact", "list", multi=True),
+        _f("tags", "Tags on the contact", "list", multi=True, max_length=TAG_MAX),
     ],
     "tag": [
-        _f("tags", "Tags", "list", required=True, multi=True),
+        _f("tags", "Tags", "list", required=True, multi=True, max_length=TAG_MAX),
     ],
     "appointment": [
-        _f("calendarId", "Calendar id", required=True),
-        _f("startTime", "Start (ISO)", "datetime", required=True),
-        _f("endTime", "End (ISO)", "datetime"),
-        _f("title", "Title"),
-        _f("appointmentStatus", "Status"),
-        _f("assignedUserId", "Assigned user id"),
-        _f("address", "Address"),
-        _f("notes", "Notes", "text"),
+        _f("calendarId", "Calendar id", required=True, **_ID),
+        _f("startTime", "Start (ISO)", "datetime", required=True, max_length=DATE_MAX),
+        _f("endTime", "End (ISO)", "datetime", max_length=DATE_MAX),
+        _f("title", "Title", max_length=LINE_MAX),
+        _f("appointmentStatus", "Status", max_length=SHORT_MAX, exact=True),
+        _f("assignedUserId", "Assigned user id", **_ID),
+        _f("address", "Address", max_length=LINE_MAX),
+        _f("notes", "Notes", "text", max_length=LONG_TEXT_MAX, multiline=True),
     ],
     "business": [
-        _f("name", "Name", required=True),
-        _f("phone", "Phone", "phone"),
-        _f("email", "Email", "email"),
-        _f("website", "Website"),
-        _f("address", "Address"),
-        _f("city", "City"),
-        _f("state", "State"),
-        _f("postalCode", "Postal code"),
-        _f("country", "Country"),
-        _f("description", "Description", "text"),
+        _f("name", "Name", required=True, max_length=LINE_MAX),
+        _f("phone", "Phone", "phone", max_length=PHONE_MAX),
+        _f("email", "Email", "email", max_length=EMAIL_MAX),
+        _f("website", "Website", max_length=URL_MAX, exact=True),
+        _f("address", "Address", max_length=LINE_MAX),
+        _f("city", "City", max_length=SHORT_MAX),
+        _f("state", "State", max_length=SHORT_MAX),
+        _f("postalCode", "Postal code", max_length=POSTAL_CODE_MAX),
+        _f("country", "Country", max_length=SHORT_MAX),
+        _f("description", "Description", "text", max_length=LONG_TEXT_MAX, multiline=True),
     ],
 }
 
 # Written targets outside GHL (a GHL contact event -> a Hubstaff to-do; spec: POST /v2/projects/{id}/tasks).
 OTHER_FIELDS: dict[tuple[str, str], list[FieldSpec]] = {
     ("hubstaff", "task"): [
-        _f("summary", "Summary", required=True),
-        _f("details", "Details", "text"),
-        _f("status", "Status (active | completed; updates only)"),
+        _f("summary", "Summary", required=True, max_length=HUBSTAFF_SUMMARY_MAX),
+        _f("details", "Details", "text", max_length=LONG_TEXT_MAX, multiline=True),
+        _f("status", "Status (active | completed; updates only)", max_length=SHORT_MAX, exact=True),
         _f("assignee_ids", "Assignee user ids", "list"),
         _f("project_id", "Project id (else the sync's project)", "number"),
-        _f("metadata.ghl_contact_id", "Metadata: GHL contact id"),
+        _f(
+            "metadata.ghl_contact_id",
+            "Metadata: GHL contact id",
+            max_length=HUBSTAFF_METADATA_MAX,
+            exact=True,
+        ),
     ],
+}
+
+# What a custom field value gets when the location's definitions are not at hand (apply() has only the rule's
+# path): a LARGE_TEXT field keeps line breaks, and keeping one in a single-line field loses nothing.
+CUSTOM_FIELD_SPEC = FieldSpec(CUSTOM_PREFIX, "Custom field", "text", max_length=LONG_TEXT_MAX, multiline=True)
+
+# Required fields the GHL writers fill themselves when the payload has none (connectors/ghl/writer.py:
+# GHLTaskWriter sets completed=False and a due date DEFAULT_TASK_DUE_DAYS ahead; the contact writer sets
+# locationId): a record without them is not a failure.
+WRITER_FILLS: dict[tuple[str, str], frozenset[str]] = {
+    ("ghl", "contact"): frozenset({"locationId"}),
+    ("ghl", "task"): frozenset({"dueDate", "completed"}),
 }
 
 # GHL custom field dataType -> our field type (for the editor's hints and suggested transforms).
@@ -136,7 +200,15 @@ def custom_field_specs(custom_fields: list[dict[str, Any]] | None) -> list[Field
         name = field.get("name") or ref
         label = f"{name} (custom{': ' + key if key else ''})"
         kind = _CUSTOM_TYPES.get(str(field.get("dataType")), "string")
-        specs.append(FieldSpec(f"{CUSTOM_PREFIX}{ref}", label, kind))
+        specs.append(
+            FieldSpec(
+                f"{CUSTOM_PREFIX}{ref}",
+                label,
+                kind,
+                max_length=CUSTOM_FIELD_SPEC.max_length,
+                multiline=kind == "text",
+            )
+        )
     return specs
 
 
@@ -150,3 +222,8 @@ def target_fields(
     if object_kind == "contact":
         fields.extend(custom_field_specs(custom_fields))
     return fields
+
+
+def field_specs(provider: str, object_kind: str) -> dict[str, FieldSpec]:
+    """The target's standard fields by path ({} for an unknown target: then nothing is cut or checked)."""
+    return {f.path: f for f in target_fields(object_kind, provider=provider or "ghl")}

@@ -8,25 +8,20 @@ required flag. Libraries own the formats: phonenumbers (E.164), email-validator,
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
-from html.parser import HTMLParser
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from dateutil import parser as date_parser  # type: ignore[import-untyped]
 from email_validator import EmailNotValidError, validate_email
 
 from .errors import MappingError, TransformError
+from .formats import scalar_text as _scalar_text
+from .formats import t_date, t_datetime, t_html_to_text
+from .phones import PhoneReading, read_phone
+from .text import clean_text
 from .types import MappingContext
 
-# Numbers at least this large are epoch milliseconds, not seconds (1e11 s is the year 5138).
-EPOCH_MS_THRESHOLD = 100_000_000_000
-# A digits-only string this long is an epoch timestamp; shorter ones (20240131) are compact dates.
-EPOCH_MIN_DIGITS = 9
 # Upper bound for truncate's length: GHL text fields are far shorter; this only stops nonsense input.
 TRUNCATE_MAX = 100_000
 
@@ -159,20 +154,6 @@ def coerce_args(transform: Transform, raw: dict[str, Any] | None) -> dict[str, A
 # ---------------------------------------------------------------- helpers
 
 
-def _scalar_text(value: Any, what: str = "text") -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise TransformError(f"expected {what}, got {value!r}", value)
-        return repr(value) if not value.is_integer() else str(int(value))
-    raise TransformError(f"expected {what}, got a {type(value).__name__}", value)
-
-
 def _each_text(value: Any, func: Callable[[str], str]) -> Any:
     """Apply a string function to a value or to every item of a list of scalars."""
     if value is None:
@@ -180,13 +161,6 @@ def _each_text(value: Any, func: Callable[[str], str]) -> Any:
     if isinstance(value, list | tuple):
         return [func(_scalar_text(v)) for v in value if v is not None]
     return func(_scalar_text(value))
-
-
-def _zone(context: MappingContext) -> tzinfo:
-    try:
-        return ZoneInfo(context.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise TransformError(f"unknown time zone {context.timezone!r}") from None
 
 
 # ---------------------------------------------------------------- text
@@ -255,94 +229,17 @@ def t_truncate(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
     return text[:length]
 
 
-class _TextExtractor(HTMLParser):
-    BLOCKS = {
-        "p",
-        "div",
-        "br",
-        "li",
-        "tr",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "pre",
-        "table",
-        "ul",
-        "ol",
-    }
-    SKIP = {"script", "style", "head", "template"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-        if tag == "li":
-            self.parts.append("- ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skipping = max(self.skipping - 1, 0)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def t_html_to_text(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
-    if value is None:
-        return None
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(_scalar_text(value, "HTML text"))
-        extractor.close()
-    except (AssertionError, ValueError) as exc:  # very old html.parser versions assert on broken markup
-        raise TransformError(f"unreadable HTML: {exc}", value) from None
-    lines = [" ".join(line.split()) for line in "".join(extractor.parts).splitlines()]
-    text, blank = [], False
-    for line in lines:
-        if line:
-            text.append(line)
-            blank = False
-        elif not blank and text:
-            text.append("")
-            blank = True
-    return "\n".join(text).strip() or None
-
-
 # ---------------------------------------------------------------- contact formats
 
 
+def phone_reading(value: Any, args: dict[str, Any], ctx: MappingContext) -> PhoneReading | None:
+    """How the e164 transform reads a value (the engine keeps it for the preview); see phones.py."""
+    return read_phone(value, row_region=args.get("region"), default_region=ctx.default_region)
+
+
 def t_e164(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TransformError(f"expected a phone number, got a {type(value).__name__}", value)
-    text = str(value).strip()
-    if not text:
-        return None
-    region = args["region"] or (ctx.default_region or "").upper() or None
-    if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
-        region = None
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise TransformError(f"not a phone number ({exc._msg})", value) from None
-    if not phonenumbers.is_valid_number(number):
-        hint = f" for region {region}" if region and not text.startswith("+") else ""
-        raise TransformError(f"not a valid phone number{hint}", value)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    reading = phone_reading(value, args, ctx)
+    return None if reading is None else reading.e164
 
 
 def t_email(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
@@ -350,7 +247,10 @@ def t_email(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
         return None
     if not isinstance(value, str):
         raise TransformError(f"expected an email address, got a {type(value).__name__}", value)
-    text = value.strip()
+    # A NUL or zero-width space pasted into an address must not cost the record its email.
+    text = clean_text(value, multiline=False)[0]
+    if text[:7].lower() == "mailto:":  # exports of mail links: "mailto:jane@example.com"
+        text = text[7:].strip()
     if not text:
         return None
     try:
@@ -360,79 +260,6 @@ def t_email(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
         raise TransformError(f"not a valid email address ({exc})", value) from None
     normalized = result.normalized
     return normalized.lower() if args["lowercase"] else normalized
-
-
-# ---------------------------------------------------------------- dates
-
-
-def parse_datetime(value: Any, ctx: MappingContext, *, dayfirst: bool = False) -> datetime:
-    """Any common date/datetime shape -> an aware datetime (naive ones are in the context's time zone)."""
-    zone = _zone(ctx)
-    try:
-        if isinstance(value, bool):
-            raise TransformError("expected a date, got true/false", value)
-        if isinstance(value, datetime):
-            parsed = value
-        elif isinstance(value, date):
-            parsed = datetime(value.year, value.month, value.day)
-        elif isinstance(value, int | float) or (
-            isinstance(value, str) and value.strip().isdigit() and len(value.strip()) >= EPOCH_MIN_DIGITS
-        ):
-            number = float(value)
-            if not math.isfinite(number):
-                raise TransformError(f"not a date: {value!r}", value)
-            if abs(number) >= EPOCH_MS_THRESHOLD:
-                number /= 1000
-            parsed = datetime.fromtimestamp(number, tz=UTC)
-        elif isinstance(value, str):
-            if not value.strip():
-                raise TransformError("empty date", value)
-            parsed = date_parser.parse(value.strip(), dayfirst=dayfirst)
-        else:
-            raise TransformError(f"expected a date, got a {type(value).__name__}", value)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=zone)
-        parsed.utcoffset()  # raises for out-of-range local times
-        return parsed
-    except TransformError:
-        raise
-    except (ValueError, OverflowError, OSError, TypeError, ArithmeticError) as exc:
-        reason = str(exc).split(":")[0] if str(exc) else type(exc).__name__
-        raise TransformError(f"not a date we can read ({reason})", value) from None
-
-
-def _iso_utc(moment: datetime, with_ms: bool) -> str:
-    try:
-        utc = moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise TransformError("date out of range", moment.isoformat()) from None
-    base = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
-    return f"{base}.{utc.microsecond // 1000:03d}Z" if with_ms else f"{base}Z"
-
-
-def t_datetime(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
-    """GHL task dueDate etc.: ISO 8601 in UTC without milliseconds (GHL rejects some ms forms on update)."""
-    if value is None:
-        return None
-    moment = parse_datetime(value, ctx, dayfirst=args["dayfirst"])
-    if args["output"] == "epoch_ms":
-        try:
-            return int(moment.timestamp() * 1000)
-        except (OverflowError, ValueError):
-            raise TransformError("date out of range", value) from None
-    return _iso_utc(moment, args["output"] == "iso_ms")
-
-
-def t_date(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
-    """GHL dateOfBirth and date custom fields: YYYY-MM-DD (the calendar date where the record lives)."""
-    if value is None:
-        return None
-    moment = parse_datetime(value, ctx, dayfirst=args["dayfirst"])
-    try:
-        local = moment.astimezone(_zone(ctx))
-    except (OverflowError, ValueError):
-        local = moment
-    return f"{local.year:04d}-{local.month:02d}-{local.day:02d}"
 
 
 # ---------------------------------------------------------------- values, booleans, tags
@@ -548,7 +375,8 @@ REGISTRY: dict[str, Transform] = {
                     help="Two letters (US, DE); empty = the connection's default region",
                 ),
             ),
-            help="+4930123456 style, checked with libphonenumber.",
+            help="+4930123456 style, checked with libphonenumber. +, 00 and 011 prefixes are international; "
+            "other numbers are read in this country, else the connection's default region.",
             output="phone",
         ),
         Transform(
