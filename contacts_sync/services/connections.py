@@ -23,6 +23,7 @@ from contacts_sync.apiclient.tokens import TokenRefused
 from contacts_sync.connectors import registry
 from contacts_sync.connectors.ghl import auth as ghl_auth
 from contacts_sync.connectors.spec import AppSpec, ConnectOption
+from contacts_sync.mapping.phones import region_for_country
 from contacts_sync.models import AuthKind, Connection, ConnectionStatus, Provider
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.credentials import (
@@ -90,7 +91,8 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
     if not connection.secrets:
         raise ConnectionActionError("this connection is disconnected; connect it again to test it")
     try:
-        description = str(connector_for(connection).test())
+        connector = connector_for(connection)
+        description = str(connector.test())
     except Exception as exc:  # noqa: BLE001 - every failure becomes a visible status, never a 500
         new_status = _classify_failure(connection, exc)
         message = _provider_message(exc)
@@ -102,7 +104,8 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
     else:
         connection.refresh_from_db()
         status_set(connection, ConnectionStatus.CONNECTED)
-        connection.config = {**connection.config, "account_description": description[:200]}
+        connection.config = {**_account_defaults(connection, connector), **connection.config,
+                             "account_description": description[:200]}
         Connection.objects.filter(pk=connection.pk).update(config=connection.config)
     if user is not None:
         audit_record(
@@ -112,6 +115,19 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
             changes={"status": connection.status, "error": connection.last_error[:300]},
         )
     return connection
+
+
+def _account_defaults(connection: Connection, connector: Any) -> dict[str, Any]:
+    """Mapping defaults the account itself states (a GHL location's country and timezone), taken once when it
+    is first connected; an admin's own setting always wins (it stays in the config)."""
+    read = getattr(connector, "account_defaults", None)
+    if read is None or "default_region" in connection.config:
+        return {}
+    try:
+        return dict(read())
+    except Exception as exc:  # noqa: BLE001 - a nicety: the connection works without it
+        log.info("connection %s: no account defaults: %s", connection.pk, _provider_message(exc))
+        return {}
 
 
 def connection_check(*, connection: Connection) -> Connection:
@@ -197,9 +213,14 @@ def connection_create(
 ) -> Connection:
     """Store a new connection (secrets encrypted), audit it (key names only), then test it."""
     allowed = {"external_account_id", "company_id", "base_url", "config", "scopes", "token_expires_at"}
+    region = str(fields.pop("default_region", "") or "").strip().upper()
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"unexpected fields: {', '.join(sorted(unknown))}")
+    if region_problem(region):
+        raise ConnectionActionError(region_problem(region))
+    if region:
+        fields["config"] = {**fields.get("config", {}), "default_region": region_for_country(region)}
     if provider not in registry.APPS or auth_kind not in AuthKind.values:
         raise ConnectionActionError(f"unknown provider/auth kind {provider}/{auth_kind}")
     fields["base_url"] = _validate_base_url(fields.get("base_url", ""))
@@ -232,12 +253,26 @@ def connection_create(
     return connection
 
 
+def region_problem(region: str) -> str:
+    """"" when `region` is empty or a phone region libphonenumber knows (DE, US, CH...), else why not."""
+    if region and not region_for_country(region):
+        return f"{region!r} is not a country code for phone numbers (two letters, e.g. DE, US, CH)"
+    return ""
+
+
 def connection_update(*, connection: Connection, user: Any, **fields: Any) -> Connection:
-    """Change non-secret settings (name, account id, base URL, config); secrets go through rotate."""
-    allowed = {"name", "external_account_id", "company_id", "base_url", "config"}
+    """Change non-secret settings (name, account id, base URL, config, the default phone region); secrets go
+    through rotate."""
+    allowed = {"name", "external_account_id", "company_id", "base_url", "config", "default_region"}
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"unexpected fields: {', '.join(sorted(unknown))}")
+    if "default_region" in fields:
+        region = str(fields.pop("default_region") or "").strip().upper()
+        if region_problem(region):
+            raise ConnectionActionError(region_problem(region))
+        config = {k: v for k, v in fields.get("config", connection.config).items() if k != "default_region"}
+        fields["config"] = {**config, **({"default_region": region_for_country(region)} if region else {})}
     if "base_url" in fields:
         fields["base_url"] = _validate_base_url(fields["base_url"])
     changes = {}

@@ -198,6 +198,7 @@ class PreviewRow:
     payload: dict[str, Any]
     problems: list[Problem]
     warnings: list[Problem] = field(default_factory=list)
+    phones: list[Any] = field(default_factory=list)  # what each phone input became (mapping.phones.PhoneNote)
 
 
 @dataclass
@@ -260,7 +261,8 @@ def mapping_preview(*, sync: Sync, rules: list[dict[str, Any]], limit: int = PRE
     for index, record in enumerate(records):
         result = apply(record, rules, context=plan.context)
         preview.rows.append(
-            PreviewRow(_record_id(record, index), record, result.payload, result.problems, result.warnings)
+            PreviewRow(_record_id(record, index), record, result.payload, result.problems, result.warnings,
+                       list(result.phones))
         )
     return preview
 

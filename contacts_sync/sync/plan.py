@@ -45,10 +45,12 @@ def source_options(sync: Sync, recipe: Recipe, run: Run | None = None) -> dict[s
 
 
 def mapping_context(sync: Sync) -> MappingContext:
-    """Default phone region and time zone from the connections' config (the target's win)."""
+    """Default phone region and time zone from the connections' config (the target's win), and what the payload
+    is written to (its field limits, identity rule and write schema)."""
     config = {**(sync.source_connection.config or {}), **(sync.target_connection.config or {})}
     return MappingContext(default_region=str(config.get("default_region") or "US"),
-                          timezone=str(config.get("timezone") or "UTC"))
+                          timezone=str(config.get("timezone") or "UTC"),
+                          target_provider=sync.target_connection.provider, target_object=sync.target_object)
 
 
 def rules_of(sync: Sync, run: Run | None = None) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from contacts_sync.services.connections import region_problem
 from contacts_sync.services.ghl_oauth import GHL_SCOPES
 
 SECRET_SET_PLACEHOLDER = "•••• set, replace?"
@@ -64,6 +65,11 @@ class ConnectionForm(_Form):
             )
             + BASE_URL_HELP.format(path=spec.emulator_path or ""),
         )
+        self.fields["default_region"] = forms.CharField(
+            label="Default phone region", required=False, max_length=2,
+            help_text="Two letters (DE, US, CH): numbers written without a country code are read as this "
+            "country's. Empty: the account's own country when it says (a GHL location), else US.",
+        )
         for secret in spec.secrets:
             self.fields[f"secret_{secret.key}"] = _secret_field(
                 secret.label,
@@ -79,8 +85,16 @@ class ConnectionForm(_Form):
             if self.cleaned_data.get(f"secret_{s.key}")
         }
 
+    def clean_default_region(self) -> str:
+        region = (self.cleaned_data.get("default_region") or "").strip().upper()
+        problem = region_problem(region)
+        if problem:
+            raise forms.ValidationError(problem)
+        return region
+
     def settings_values(self) -> dict[str, Any]:
-        values = {"name": self.cleaned_data["name"], "base_url": self.cleaned_data.get("base_url") or ""}
+        values = {"name": self.cleaned_data["name"], "base_url": self.cleaned_data.get("base_url") or "",
+                  "default_region": self.cleaned_data.get("default_region") or ""}
         if "external_account_id" in self.fields:
             values["external_account_id"] = self.cleaned_data.get("external_account_id") or ""
         return values

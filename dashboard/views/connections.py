@@ -119,6 +119,7 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
         spec=spec,
         secrets_set=set(connection.secrets),
         initial={
+            "default_region": connection.config.get("default_region", ""),
             "name": connection.name,
             "base_url": connection.base_url,
             "external_account_id": connection.external_account_id,

@@ -137,6 +137,7 @@ def mapping_preview(request: HttpRequest, sync_id: int) -> HttpResponse:
                 "source_id": r.source_id,
                 "problems": r.problems,
                 "warnings": r.warnings,
+                "phones": r.phones,
                 "source_json": _json(r.source),
                 "payload_json": _json(r.payload),
             }

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contacts_sync.connectors.registry import default_pairs, default_rules
 from contacts_sync.mapping import CUSTOM_PREFIX, MappingContext, apply
-from contacts_sync.mapping.defaults import default_pairs, default_rules
 from contacts_sync.mapping.paths import get_path, is_empty
 from contacts_sync.mapping.schema import schema_problems
 from contacts_sync.mapping.targets import CUSTOM_FIELD_SPEC, field_specs

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from contacts_sync.mapping import MappingContext, apply
-from contacts_sync.mapping.defaults import default_rules
 from contacts_sync.mapping.schema import SCHEMA_FILE, schema_problems
 from contacts_sync.mapping.schema_build import DTOS, build, render
+from contacts_sync.sync.recipes import default_rules
 from tests.support import ROOT
 
 SPEC_DIR = ROOT.parent / "shared" / "specs" / "ghl"

@@ -482,6 +482,13 @@ class GHLClient(ApiClient):
         body = self._request("GET", "/users/", params={"locationId": self.location_id}, operation=op)
         return self._many(body, "users", op)
 
+    def get_location(self) -> dict[str, Any]:
+        """The sub-account itself (name, country, timezone): GET /locations/{locationId}."""
+        op = "get_location"
+        body = self._request("GET", "/locations/{locationId}", operation=op,
+                             path_params={"locationId": self.location_id})
+        return self._one(body, "location", op)
+
     def list_custom_fields(self, model: str = "contact") -> list[dict[str, Any]]:
         op = "list_custom_fields"
         body = self._request(

@@ -7,6 +7,7 @@ from typing import Any
 
 from contacts_sync.connectors.base import BaseConnector, ConnectionInfo, Page, SourceField
 from contacts_sync.exceptions import ConfigurationError
+from contacts_sync.mapping.phones import region_for_country
 
 from . import spec
 from .auth import build_client
@@ -69,6 +70,17 @@ class GHLConnector(BaseConnector):
     def custom_fields(self, object_kind: str) -> Any:
         """The location's custom field definitions (GET /locations/{id}/customFields)."""
         return self.client.list_custom_fields(model=object_kind)
+
+    def account_defaults(self) -> dict[str, str]:
+        """What the location itself says about mapping defaults: its country as the phone region, its timezone."""
+        location = self.client.get_location()
+        out = {}
+        region = region_for_country(location.get("country"))
+        if region:
+            out["default_region"] = region
+        if location.get("timezone"):
+            out["timezone"] = str(location["timezone"])
+        return out
 
     def probe(self) -> str:
         next(iter(self.client.search_contacts(page_limit=1)), None)
