@@ -46,6 +46,7 @@ if not DEBUG and not ALLOWED_HOSTS:
     fail("ALLOWED_HOSTS", "must name the host(s) the service answers on when DEBUG is off, e.g. sync.example.com")
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "dashboard.views.errors.csrf_failure"  # "this form has expired" in the site's layout
 
 # --- database: PostgreSQL only ---------------------------------------------------------------------
 _database_url = env.str("DATABASE_URL", default="")

@@ -11,3 +11,8 @@ urlpatterns = [
     path("webhooks/", include("contacts_sync.webhooks")),
     path("", include("dashboard.urls")),
 ]
+
+# Error pages in the site's layout (dashboard/views/errors.py); the CSRF one is settings.CSRF_FAILURE_VIEW.
+handler403 = "dashboard.views.errors.permission_denied"
+handler404 = "dashboard.views.errors.page_not_found"
+handler500 = "dashboard.views.errors.server_error"

@@ -16,16 +16,6 @@ SYNC_DETAIL_RUNS = 10
 SYNC_DETAIL_EVENTS = 10
 
 
-def interval_label(seconds: int | None) -> str:
-    """900 -> "15 min", 7200 -> "2 h", 90 -> "90 s"."""
-    if not seconds:
-        return ""
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
-
-
 @dataclass
 class SyncRow:
     sync: Sync
@@ -35,10 +25,6 @@ class SyncRow:
     def status(self) -> str:
         run = self.last_run
         return "running" if run and run.status == RunStatus.RUNNING else self.sync.health
-
-    @property
-    def poll_label(self) -> str:
-        return interval_label(self.sync.poll_interval_seconds)
 
 
 def sync_list_rows() -> list[SyncRow]:
@@ -102,10 +88,6 @@ class SyncDetail:
     active_run: Run | None
     recent_runs: list[Run]
     recent_events: list[InboundEvent]
-
-    @property
-    def poll_label(self) -> str:
-        return interval_label(self.sync.poll_interval_seconds)
 
     @property
     def status(self) -> str:

@@ -35,17 +35,6 @@ class CappedPaginator(Paginator):
         return self.count > RUN_COUNT_CAP
 
 
-def _duration(run: Run) -> str:
-    if not (run.started_at and run.finished_at):
-        return ""
-    seconds = int((run.finished_at - run.started_at).total_seconds())
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
 def _page(request: HttpRequest, qs: Any, per_page: int, param: str = "page") -> Any:
     # get_page() never raises: a bad or out-of-range page number shows the nearest valid page.
     return Paginator(qs, per_page).get_page(request.GET.get(param))
@@ -59,8 +48,6 @@ def run_list(request: HttpRequest) -> HttpResponse:
         messages.warning(request, problem)
     page = CappedPaginator(runs_selectors.run_list(filters=filters), runs_selectors.RUNS_PER_PAGE).get_page(
         request.GET.get("page"))
-    for run in page.object_list:
-        run.duration_text = _duration(run)  # type: ignore[attr-defined]
     ctx = {
         "page": page, "filters": filters, "query": filters.as_query(), "syncs": runs_selectors.sync_choices(),
         "statuses": RunStatus.choices, "triggers": RunTrigger.choices, "nav_active": "runs",
