@@ -187,25 +187,32 @@ def _commit_together(run: Run, token: str, outcomes: list[Outcome], calls: list[
 
 def _commit_row_by_row(run: Run, token: str, outcomes: list[Outcome], calls: list[CallRecord],
                        checkpoint: dict[str, Any], unsent: list[str]) -> None:
-    """One savepoint per record: a row the database refuses costs only itself (its item says why)."""
+    """One savepoint per link and per item: a row the database refuses costs only itself. A write that reached
+    the target keeps its link even when its item is refused; the item is replaced by one saying why."""
     with transaction.atomic():
         _clear_intents(run.sync_id, unsent)
         kept: list[Outcome] = []
         for o in outcomes:
+            problems = []
+            try:
+                with transaction.atomic():
+                    _write_links(*_links(run.sync_id, run.pk, [o]))
+            except DatabaseError as exc:
+                problems.append(f"its link ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
             try:
                 with transaction.atomic():
                     RunItem.objects.bulk_create([_item(run.pk, o)])
-                    _write_links(*_links(run.sync_id, run.pk, [o]))
                 kept.append(o)
+                continue
             except DatabaseError as exc:
-                log.warning("run %s: the outcome of %r could not be stored: %s", run.pk, o.source_id, exc)
-                # The write (if any) did reach the target: the item says so, the intent stays for the next run.
-                note = Outcome(o.source_id[:200], o.action if o.link_hash else ItemAction.FAILED, o.target_id,
-                               "NotStored", f"The outcome could not be stored ({type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0][:300]}); {o.action} as reported.")
-                with transaction.atomic():
-                    RunItem.objects.bulk_create([_item(run.pk, note)])
-                kept.append(note)
+                problems.append(f"its item ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
+            log.warning("run %s: the outcome of %r could not be stored: %s", run.pk, o.source_id, problems)
+            note = Outcome(o.source_id, o.action, o.target_id, "NotStored",
+                           f"The database refused to store {' and '.join(problems)}; the record was {o.action} "
+                           "as this item says.")
+            with transaction.atomic():
+                RunItem.objects.bulk_create([_item(run.pk, note)])
+            kept.append(note)
         _run_update(run, token, _counts(kept), calls, checkpoint)
         if calls:
             ApiCall.objects.bulk_create(_calls(run.pk, calls))

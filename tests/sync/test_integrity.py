@@ -207,3 +207,35 @@ def test_a_ghl_contact_delete_event_opens_no_hubstaff_task(clean_sandbox: Any, c
     assert run.status == m.RunStatus.SUCCEEDED and run.created_count == 0
     assert _items(run)["c-del"].error_class == "DeletedInSource"
     assert org.get(f"/projects/{project['id']}/tasks")["tasks"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_refuses_costs_only_itself_and_the_writes_are_still_recorded(
+        clean_sandbox: Any, celery_worker: Any) -> None:
+    """A real refusal from PostgreSQL (a trigger) for one record's item: the page is stored row by row."""
+    custom_records(clean_sandbox, [
+        {"id": f"ok{i}", "first_name": f"Fine{i}", "last_name": "Row", "email": f"fine{i}@rows.example"}
+        for i in range(5)] + [{"id": "bad", "first_name": "Poison", "last_name": "Row", "email": "poison@rows.example"}])
+    with connection.cursor() as cur:
+        cur.execute("""
+            CREATE FUNCTION refuse_poison() RETURNS trigger AS $$
+            BEGIN
+              IF NEW.payload::text LIKE '%Poison%' THEN RAISE EXCEPTION 'poison row refused'; END IF;
+              RETURN NEW;
+            END $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON contacts_sync_runitem
+              FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+        """)
+    try:
+        sync = custom_sync(clean_sandbox)
+        start = record_offset(clean_sandbox)
+        run = _run(sync)
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("DROP TRIGGER refuse_poison ON contacts_sync_runitem; DROP FUNCTION refuse_poison();")
+    items = _items(run)
+    assert [items[f"ok{i}"].action for i in range(5)] == [m.ItemAction.CREATED] * 5
+    assert items["bad"].error_class == "NotStored" and "poison row refused" in items["bad"].error_message
+    assert items["bad"].action == m.ItemAction.CREATED  # it did reach GHL: the item says so
+    assert m.RecordLink.objects.filter(sync=sync).exclude(target_id="").count() == 6  # every write is linked
+    assert len(ghl_writes(clean_sandbox, start)) == run.created_count == 6
