@@ -348,7 +348,7 @@ class Engine:
             # The target rejected exactly this payload before (400/422): sending it again cannot succeed.
             cls, _, msg = link.failed_error.partition(": ")
             return Step(sid, Outcome(sid, ItemAction.FAILED, target_id=linked or "", error_class=cls or "Rejected",
-                                     error_message=f"Not sent again: unchanged since the target rejected it. {msg}",
+                                     error_message=f"Not sent again: unchanged since it was refused. {msg}",
                                      payload=shown, rejected_hash=digest))
         if linked and link.target_gone_at:
             if not self.sync.recreate_deleted:
