@@ -214,7 +214,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long sync tasks: do not hoard messages a free worker could take
 CELERY_TASK_TIME_LIMIT = read_int("CELERY_TASK_TIME_LIMIT", 3600)  # hard kill of a stuck task
 CELERY_TASK_SOFT_TIME_LIMIT = read_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+BROKER_SOCKET_TIMEOUT_SECONDS = 30  # far above kombu's 1 s BRPOP wait; only a dead connection takes this long
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+    # Bound every broker read and connect: after a Redis restart or a network cut, the worker's clean-up of the
+    # dead connection must not block forever on a half-open socket (celery/celery#9705) before it reconnects.
+    "socket_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+    "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+    "socket_keepalive": True,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("sync"), Queue("webhooks"), Queue("alerts")]
