@@ -297,6 +297,9 @@ if not DEBUG and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
          "(Prometheus sends it as Authorization: Bearer <token>)",
          "unset" if not METRICS_TOKEN else f"{len(METRICS_TOKEN)} characters")
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
+# Beat's scheduler records each tick for /healthz and alerts when no worker is alive (config/celery.py).
+CELERY_BEAT_SCHEDULER = "config.celery:HealthScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30  # wake at least this often, so a tick older than 2 minutes means beat is gone
 
 # --- the outside APIs ---------------------------------------------------------------------------------
 GHL_BASE_URL = env.str("GHL_BASE_URL", default="https://services.leadconnectorhq.com")
