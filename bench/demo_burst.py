@@ -133,16 +133,16 @@ def _one(base: str, i: int, cookies: dict[str, str]) -> tuple[str, int | str, fl
 
 
 def _burst(base: str, n: int, concurrency: int, cookies: dict[str, str], db_name: str) -> dict[str, Any]:
-    peak = 0
+    peak, refused = 0, 0
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, refused
         while not stop.is_set():
             try:
                 peak = max(peak, _connections(db_name))
-            except Exception:  # noqa: BLE001 - a full server refuses the sampler too; the burst result says so
-                pass
+            except Exception:  # noqa: BLE001 - a full server refuses the sampler too: counted, reported
+                refused += 1
             stop.wait(SAMPLE_SECONDS)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -163,7 +163,7 @@ def _burst(base: str, n: int, concurrency: int, cookies: dict[str, str], db_name
     failed = sum(c for s, c in statuses.items() if not s.isdigit() or int(s) >= 500)
     return {"statuses": dict(sorted(statuses.items())), "by_kind": by_kind, "failed": failed, "wall_s": round(wall, 2),
             "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1), "max_ms": round(ms[-1], 1),
-            "peak_db_connections": peak}
+            "peak_db_connections": peak, "sampler_refused": refused}
 
 
 def main() -> int:
