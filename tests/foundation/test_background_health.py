@@ -131,3 +131,12 @@ def test_a_real_worker_and_a_real_beat_make_healthz_green_and_a_stopped_worker_t
     finally:
         worker.stop()
         beat.stop()
+
+
+@pytest.mark.django_db
+def test_the_alerts_page_names_the_component(client: Any, viewer: Any, email_channel: m.AlertChannel) -> None:
+    ops.workers_check(silent_for=120)
+    client.force_login(viewer)
+    html = client.get("/alerts/").content.decode()
+    assert "Celery workers stopped: no Celery worker has sent a heartbeat for 120 s" in html
+    assert "<td>Celery workers</td>" in html
