@@ -25,6 +25,7 @@ BASELINE = ROOT / "security" / "baseline.toml"
 BIN = Path(sys.executable).parent
 PYPI_JSON = "https://pypi.org/pypi/{name}/json"
 HTTP_TIMEOUT_SECONDS = 10
+LOOKUPS_AT_ONCE = 8  # project JSON documents are up to 1 MB each: a few at a time, not 128
 
 
 def _load() -> dict[str, Any]:
@@ -72,22 +73,27 @@ def _pins() -> list[tuple[str, str]]:
 
 def yanked_check() -> tuple[list[str], int]:
     """Offline-capable part: a pinned release its authors yanked (often for a security or data-loss bug)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import requests
 
-    problems, looked_up = [], 0
-    for name, version in _pins():
+    def files_of(pin: tuple[str, str]) -> list[dict[str, Any]] | None:
+        name, version = pin
         try:
             r = requests.get(PYPI_JSON.format(name=name), timeout=HTTP_TIMEOUT_SECONDS)
         except requests.RequestException:
-            continue
-        if r.status_code != 200:
-            continue
-        looked_up += 1
-        files = r.json().get("releases", {}).get(version) or []
+            return None
+        return (r.json().get("releases", {}).get(version) or []) if r.status_code == 200 else None
+
+    pins = _pins()
+    with ThreadPoolExecutor(max_workers=LOOKUPS_AT_ONCE) as pool:
+        answers = list(pool.map(files_of, pins))
+    problems = []
+    for (name, version), files in zip(pins, answers, strict=True):
         if files and all(f.get("yanked") for f in files):
             reason = files[0].get("yanked_reason") or "no reason given"
             problems.append(f"requirements.lock pins {name}=={version}, which was yanked: {reason}")
-    return problems, looked_up
+    return problems, sum(files is not None for files in answers)
 
 
 def pip_audit_check(baseline: dict[str, Any]) -> list[str]:
