@@ -24,6 +24,7 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(PY) scripts/security_check.py
 
 # Tests run with development settings (DEBUG on, development keys); tests/foundation checks production settings.
 test: $(STAMP) browser lint

@@ -88,6 +88,19 @@ def _maybe(condition: bool, factory):  # type: ignore[no-untyped-def]
         yield None
 
 
+# The demo's web server: gunicorn with a fixed pool of threads, as in production. Django's threaded runserver
+# opened one database connection per request thread and kept it for CONN_MAX_AGE, so a burst of requests used up
+# PostgreSQL's connections and login answered 500 (bench/demo_burst.py measures both).
+WEB_PROCESSES = 2
+WEB_THREADS = 8  # per process: at most 16 requests at once, so at most 16 database connections from the web
+
+
+def web_command(python: str, host: str, port: str | int) -> list[str]:
+    return [python, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", str(WEB_PROCESSES),
+            "--worker-class", "gthread", "--threads", str(WEB_THREADS), "--timeout", "120",
+            "--graceful-timeout", "10", "--access-logfile", "-"]
+
+
 def run(command: list[str]) -> int:
     with services() as env:
         full = {**os.environ, **env}
@@ -118,7 +131,7 @@ def demo(args: argparse.Namespace) -> int:
         if (ROOT / "contacts_sync" / "management" / "commands" / "sandbox.py").exists():
             webhook_url = f"http://{args.host}:{args.port}/webhooks/ghl/"
             start("sandbox", [*manage, "sandbox", "--port", sandbox_port, "--webhook-url", webhook_url])
-        start("web", [*manage, "runserver", f"{args.host}:{args.port}", "--noreload"])
+        start("web", web_command(python, args.host, args.port))
         celery = [python, "-m", "celery", "-A", "config"]
         start("worker", [*celery, "worker", "-Q", "default,sync,webhooks,alerts", "-c", "2", "-l", "INFO"])
         start("beat", [*celery, "beat", "-l", "INFO", "-s", str(DATA / "celerybeat-schedule")])

@@ -54,6 +54,17 @@ def read_bool(name: str, default: bool) -> bool:
     fail(name, "must be true or false", raw)
 
 
+def is_fernet_key(raw: str) -> bool:
+    """A Fernet key: 32 bytes, url-safe base64 (what Fernet.generate_key() prints)."""
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(raw.encode())
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def read_int(name: str, default: int) -> int:
     raw = env.str(name, default=None)
     if raw is None:

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from celery.schedules import crontab  # noqa: F401  (documented for custom beat entries)
 from kombu import Queue
 
-from .env import ConfigError, env, fail, install_excepthook, read_bool, read_int
+from .env import ConfigError, env, fail, install_excepthook, is_fernet_key, read_bool, read_int
 
 install_excepthook()
 
@@ -37,6 +37,10 @@ if not FIELD_ENCRYPTION_KEYS:
     FIELD_ENCRYPTION_KEYS = [DEV_FIELD_ENCRYPTION_KEY]
 elif DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS[:1] and not DEBUG:
     fail("FIELD_ENCRYPTION_KEYS", "must not start with the development key when DEBUG is off")
+for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    if not is_fernet_key(_key):  # the key itself is a secret: the error names its position only
+        fail("FIELD_ENCRYPTION_KEYS", "must list Fernet keys (32 url-safe base64-encoded bytes, from "
+             "Fernet.generate_key()), comma-separated", f"key {_position} of {len(FIELD_ENCRYPTION_KEYS)} is not one")
 
 try:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
@@ -47,6 +51,12 @@ if not DEBUG and not ALLOWED_HOSTS:
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "dashboard.views.errors.csrf_failure"  # "this form has expired" in the site's layout
+# How many reverse proxies append to X-Forwarded-For in front of the app (0 = clients connect directly). Login rate
+# limits key on the client address this yields; with 0 behind a proxy every user would share the proxy's address.
+TRUSTED_PROXY_COUNT = read_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    fail("TRUSTED_PROXY_COUNT", "must be 0 or a positive number of proxies", str(TRUSTED_PROXY_COUNT))
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 # --- database: PostgreSQL only ---------------------------------------------------------------------
 _database_url = env.str("DATABASE_URL", default="")
@@ -92,12 +102,14 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "template_partials",
+    "csp",
     "contacts_sync",
     "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,6 +119,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.AdminMfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,16 +157,21 @@ ACCOUNT_ADAPTER = "dashboard.adapters.InviteOnlyAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
-ACCOUNT_EMAIL_VERIFICATION = "none"
+# An address a user adds is theirs only once they click the link mailed to it; it cannot be made primary before.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/m/ip,5/5m/key",
+    # per client (the address TRUSTED_PROXY_COUNT yields) and, tighter, per account: a burst against one account
+    # locks that account for 5 minutes without locking out the other users behind the same proxy
+    "login_failed": "20/m/ip,5/5m/key",
     "login": "30/m/ip",
     "reset_password": "5/m/ip,3/m/key",
 }
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "contacts-sync"
+# Admins must set up an authenticator app (TOTP) before they can use anything but the account pages.
+REQUIRE_MFA_FOR_ADMINS = read_bool("REQUIRE_MFA_FOR_ADMINS", default=False)
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGIN_URL = "account_login"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
@@ -201,6 +219,23 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$", r"^webhooks/"]
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): only this origin's scripts and styles; no inline script, no eval (htmx runs
+# with allowEval off; the visible-only polling gate is in static/js/app.js). Style attributes stay allowed for the
+# progress bars' widths; data: images for the TOTP QR code. No form-action: "Connect HighLevel" redirects a form
+# post to the OAuth server, which form-action would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.AlwaysSafeExceptionReporterFilter"
 SESSION_COOKIE_HTTPONLY = True
 
@@ -215,7 +250,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long sync tasks: do not hoard messages a free worker could take
 CELERY_TASK_TIME_LIMIT = read_int("CELERY_TASK_TIME_LIMIT", 3600)  # hard kill of a stuck task
 CELERY_TASK_SOFT_TIME_LIMIT = read_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+BROKER_SOCKET_TIMEOUT_SECONDS = 30  # far above kombu's 1 s BRPOP wait; only a dead connection takes this long
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 300,
+    # Bound every broker read and connect: after a Redis restart or a network cut, the worker's clean-up of the
+    # dead connection must not block forever on a half-open socket (celery/celery#9705) before it reconnects.
+    "socket_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+    "socket_connect_timeout": BROKER_SOCKET_TIMEOUT_SECONDS,
+    "socket_keepalive": True,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("sync"), Queue("webhooks"), Queue("alerts")]
@@ -247,9 +290,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 ALERT_FLAP_WINDOW_SECONDS = read_int("ALERT_FLAP_WINDOW_SECONDS", 900)
 # Absolute links in alert messages, e.g. https://sync.example.com (empty = relative links).
 SITE_URL = env.str("SITE_URL", default="")
-# /metrics asks for "Authorization: Bearer <token>" when set (empty = open, for a private network).
+# /metrics asks for "Authorization: Bearer <token>"; required when DEBUG is off (empty = open, development only).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Open /metrics only in development without a token (tests run views with DEBUG off, so the view reads this).
+METRICS_PUBLIC = DEBUG and not METRICS_TOKEN
+METRICS_TOKEN_MIN_LENGTH = 16  # a bearer token is guessed over the network: no short ones
+if not DEBUG and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
+    fail("METRICS_TOKEN", f"must be set to a random string of {METRICS_TOKEN_MIN_LENGTH}+ characters when DEBUG is off "
+         "(Prometheus sends it as Authorization: Bearer <token>)",
+         "unset" if not METRICS_TOKEN else f"{len(METRICS_TOKEN)} characters")
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
+# Beat's scheduler records each tick for /healthz and alerts when no worker is alive (config/celery.py).
+CELERY_BEAT_SCHEDULER = "config.celery:HealthScheduler"
+# Workers alert when beat stops ticking; off only where no beat runs by design (the test suite's workers).
+WORKER_CHECKS_BEAT = read_bool("WORKER_CHECKS_BEAT", default=True)
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30  # wake at least this often, so a tick older than 2 minutes means beat is gone
 
 # --- the outside APIs ---------------------------------------------------------------------------------
 GHL_BASE_URL = env.str("GHL_BASE_URL", default="https://services.leadconnectorhq.com")

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
 
-def _as_fernet_key(raw: str) -> bytes:
-    """Accept a proper Fernet key, or derive one from any other string (e.g. a passphrase)."""
-    data = raw.encode()
-    try:
-        if len(base64.urlsafe_b64decode(data)) == 32:
-            return data
-    except (ValueError, TypeError):
-        pass
-    return base64.urlsafe_b64encode(hashlib.sha256(data).digest())
-
-
 @functools.cache
 def _multifernet(keys: tuple[str, ...]) -> MultiFernet:
-    return MultiFernet([Fernet(_as_fernet_key(k)) for k in keys])
+    return MultiFernet([Fernet(k.encode()) for k in keys])  # settings checked each key at start
 
 
 def fernet() -> MultiFernet:

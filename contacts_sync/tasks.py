@@ -39,6 +39,13 @@ def heartbeat_task() -> None:
     log.info("scheduler heartbeat")
 
 
+@shared_task(name="contacts_sync.tasks.beat_check_task")
+def beat_check_task() -> str:
+    """Sent every minute by each worker's heartbeat (config/celery.py): alerts when beat stops ticking."""
+    change = ops.beat_check()
+    return change.new_status if change else "unchanged"
+
+
 # --- monitoring and alerts ----------------------------------------------------------------
 
 

@@ -55,13 +55,28 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+# Reports every Content-Security-Policy violation to the console, where the page fixture collects it.
+CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => console.error(
+  'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' + e.sourceFile + ':' + e.lineNumber));"""
+
+
+def csp_violations(messages: list[str]) -> list[str]:
+    return [m for m in messages if "CSP violation" in m or "Content Security Policy" in m]
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    """A browser page; any Content-Security-Policy violation during the test fails it at teardown."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(CSP_WATCH)
     pg = context.new_page()
     pg.set_default_timeout(15000)
+    console: list[str] = []
+    pg.on("console", lambda msg: console.append(msg.text))
+    pg.console_messages = console  # type: ignore[attr-defined]
     yield pg
     context.close()
+    assert not csp_violations(console), "Content-Security-Policy violations:\n" + "\n".join(csp_violations(console))
 
 
 @pytest.fixture

@@ -91,11 +91,16 @@ def child_env(db_name: str, **extra: str) -> dict[str, str]:
 
 
 def start_worker(db_name: str, tmp_dir: Path, *, queues: str = "default,sync,webhooks,alerts",
-                 concurrency: int = 2, name: str = "worker", extra_env: dict[str, str] | None = None) -> Process:
+                 concurrency: int = 2, name: str = "worker", extra_env: dict[str, str] | None = None,
+                 include: str = "", as_deployed: bool = False) -> Process:
+    """A worker on the test database; `as_deployed` keeps gossip, mingle and heartbeats on, as README starts it."""
+    quiet = [] if as_deployed else ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
-            "-l", "INFO", "-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h", "--without-gossip",
-            "--without-mingle", "--without-heartbeat"]
-    proc = Process(args, child_env(db_name, **(extra_env or {})), tmp_dir / f"{name}.log")
+            "-l", "INFO", "-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h", *quiet,
+            *(["--include", include] if include else [])]
+    # no beat runs beside a test's worker: without this a long test would get a "beat stopped" alert
+    checks = {} if as_deployed else {"WORKER_CHECKS_BEAT": "false"}
+    proc = Process(args, child_env(db_name, **checks, **(extra_env or {})), tmp_dir / f"{name}.log")
     wait_until(lambda: "ready." in proc.output() or not proc.alive(), timeout=60, what="celery worker ready")
     if not proc.alive():
         raise AssertionError("celery worker died at start:\n" + proc.output()[-3000:])

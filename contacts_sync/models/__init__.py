@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from .alerts import Alert, AlertChannel, AlertState, ChannelKind, Notification, StatusChange
+from .alerts import (
+    Alert,
+    AlertChannel,
+    AlertState,
+    ChannelKind,
+    Component,
+    ComponentStatus,
+    Notification,
+    StatusChange,
+)
 from .audit import AuditEntry
 from .connections import AuthKind, Connection, ConnectionStatus, Provider
 from .events import EventStatus, InboundEvent
@@ -42,6 +51,8 @@ __all__ = [
     "RunStatus",
     "RunTrigger",
     "StatusChange",
+    "Component",
+    "ComponentStatus",
     "Sync",
     "SyncHealth",
     "SyncMode",

@@ -8,10 +8,24 @@ from .fields import EncryptedJSONField
 from .syncs import Sync
 
 
+class Component(models.TextChoices):
+    """Background processes whose absence stops every sync (no sync or connection of their own)."""
+
+    WORKER = "worker", "Celery workers"
+    BEAT = "beat", "Celery beat"
+
+
+class ComponentStatus(models.TextChoices):
+    UP = "up", "Up"
+    DOWN = "down", "Down"
+
+
 class StatusChange(models.Model):
-    """A sync's or connection's health moving from one state to another (healthchecks' flip)."""
+    """A sync's, connection's or background component's health moving from one state to another (healthchecks'
+    flip). A component change (Celery workers, beat) has neither sync nor connection."""
 
     sync = models.ForeignKey(Sync, null=True, blank=True, on_delete=models.CASCADE, related_name="status_changes")
+    component = models.CharField(max_length=16, blank=True, choices=Component.choices)
     connection = models.ForeignKey(
         Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="status_changes"
     )
@@ -80,6 +94,7 @@ class Alert(models.Model):
     """What a team acknowledges and resolves: opened by a bad status change, resolved on recovery."""
 
     sync = models.ForeignKey(Sync, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    component = models.CharField(max_length=16, blank=True, choices=Component.choices)
     connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
     opened_by = models.ForeignKey(StatusChange, on_delete=models.CASCADE, related_name="+")
     title = models.CharField(max_length=300)

@@ -22,7 +22,16 @@ from django.utils import timezone
 from contacts_sync.alerts import rules
 from contacts_sync.alerts.transports import AlertMessage, TransportError, transport_for
 from contacts_sync.logging import log_context
-from contacts_sync.models import Alert, AlertChannel, AlertState, Notification, StatusChange, SyncHealth
+from contacts_sync.models import (
+    Alert,
+    AlertChannel,
+    AlertState,
+    Component,
+    ComponentStatus,
+    Notification,
+    StatusChange,
+    SyncHealth,
+)
 from contacts_sync.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -46,7 +55,17 @@ class SendResult:
     suppressed: int = 0
 
 
+@dataclass
+class _Named:
+    """A background component as an alert's subject (it has a name like a sync, and no row)."""
+
+    name: str
+    pk: str
+
+
 def _subject_of(change: StatusChange) -> tuple[str, Any]:
+    if change.component:
+        return "component", _Named(name=Component(change.component).label, pk=change.component)
     if change.sync_id:
         return "sync", change.sync
     return "connection", change.connection
@@ -88,6 +107,8 @@ def _message(change: StatusChange, *, recovery: bool) -> AlertMessage:
              "at": change.created_at.isoformat() if change.created_at else None}
     if kind == "connection":
         event["type"] = "connection.recovered" if recovery else "connection.status_changed"
+    if kind == "component":
+        event["type"] = "component.recovered" if recovery else "component.status_changed"
     return AlertMessage(subject=subject, text=text, event=event, url=url)
 
 
@@ -122,19 +143,23 @@ def _notify_all(change: StatusChange, message: AlertMessage, result: SendResult)
             result.failed += 1
 
 
+def _same_subject(qs: Any, change: StatusChange) -> Any:
+    if change.component:
+        return qs.filter(component=change.component)
+    return qs.filter(sync_id=change.sync_id) if change.sync_id else qs.filter(connection_id=change.connection_id)
+
+
 def _open_alert_for(change: StatusChange) -> Alert | None:
-    qs = Alert.objects.select_for_update().exclude(state=AlertState.RESOLVED)
-    qs = qs.filter(sync_id=change.sync_id) if change.sync_id else qs.filter(connection_id=change.connection_id)
+    qs = _same_subject(Alert.objects.select_for_update().exclude(state=AlertState.RESOLVED), change)
     return qs.order_by("-opened_at").first()
 
 
 def _recent_alert_for(change: StatusChange, since: Any) -> Alert | None:
-    qs = Alert.objects.select_for_update().filter(last_notified_at__gte=since)
-    qs = qs.filter(sync_id=change.sync_id) if change.sync_id else qs.filter(connection_id=change.connection_id)
+    qs = _same_subject(Alert.objects.select_for_update().filter(last_notified_at__gte=since), change)
     return qs.order_by("-last_notified_at").first()
 
 
-_VERBS = {"needs_reauth": "needs re-authorization", "error": "has an error"}
+_VERBS = {"needs_reauth": "needs re-authorization", "error": "has an error", "down": "stopped"}
 
 
 def _title(change: StatusChange) -> str:
@@ -165,8 +190,9 @@ def _handle_problem(change: StatusChange, result: SendResult) -> AlertMessage | 
                                        "acknowledged_by", "title"])
             notify = False
         else:
-            Alert.objects.create(sync_id=change.sync_id, connection_id=change.connection_id, opened_by=change,
-                                 title=_title(change)[:300], last_notified_at=now)
+            Alert.objects.create(sync_id=change.sync_id, connection_id=change.connection_id,
+                                 component=change.component, opened_by=change, title=_title(change)[:300],
+                                 last_notified_at=now)
             notify = True
     if notify:
         return _message(change, recovery=False)
@@ -190,13 +216,19 @@ def _handle_recovery(change: StatusChange, result: SendResult) -> AlertMessage |
 def status_change_process(*, change: StatusChange, result: SendResult | None = None) -> SendResult:
     result = result or SendResult()
     is_conn = change.connection_id is not None and change.sync_id is None
+    if change.component:  # workers / beat: down is the problem, back up the recovery
+        problem = change.new_status == ComponentStatus.DOWN
+        recovery = change.old_status == ComponentStatus.DOWN and change.new_status == ComponentStatus.UP
+    else:
+        problem = rules.is_problem(new_status=change.new_status, is_connection=is_conn)
+        recovery = rules.is_recovery(old_status=change.old_status, new_status=change.new_status,
+                                     is_connection=is_conn)
     message = None
     with log_context(run_id=change.run_id, sync_id=change.sync_id):
         with transaction.atomic():  # decide under the alert row lock; send after it is released
-            if rules.is_problem(new_status=change.new_status, is_connection=is_conn):
+            if problem:
                 message = _handle_problem(change, result)
-            elif rules.is_recovery(old_status=change.old_status, new_status=change.new_status,
-                                   is_connection=is_conn):
+            elif recovery:
                 message = _handle_recovery(change, result)
         if message is not None:
             _notify_all(change, message, result)

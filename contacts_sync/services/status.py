@@ -1,4 +1,4 @@
-"""Every health transition of a sync or a connection goes through here and becomes a StatusChange row.
+"""Every health transition of a sync, a connection or a background component becomes a StatusChange row here.
 
 The alert sender (services.alerts, task status_change_send_task) claims the rows after commit and notifies.
 Changes that people cause themselves (pause/resume) or that another change already announces (syncs flipping
@@ -11,12 +11,15 @@ import logging
 from typing import Any
 
 from celery import current_app
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from contacts_sync.alerts import rules
 from contacts_sync.models import (
+    Component,
+    ComponentStatus,
     Connection,
     ConnectionStatus,
     ItemAction,
@@ -259,3 +262,35 @@ def stale_syncs_mark() -> int:
                 sync.save(update_fields=["health", "health_reason", "health_changed_at", "updated_at"])
                 marked += 1
     return marked
+
+
+# --- background components (Celery workers, beat) ---------------------------------------------------------------
+
+# pg_advisory_xact_lock keys: two processes checking the same component at once record one flip, not two.
+COMPONENT_LOCK_KEYS = {Component.WORKER: 7_300_001, Component.BEAT: 7_300_002}
+
+
+def component_status_set(*, component: str, status: str, reason: str = "",
+                         deliver_now: bool = False) -> StatusChange | None:
+    """Record the Celery workers or beat going down or coming back: one StatusChange per flip.
+
+    `deliver_now` sends the alert in this process instead of enqueueing the sender: beat uses it for "no worker",
+    since no worker would run the sender task.
+    """
+    with transaction.atomic():
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMPONENT_LOCK_KEYS[Component(component)]])
+        last = StatusChange.objects.filter(component=component).order_by("-created_at", "-pk").first()
+        old = last.new_status if last else ComponentStatus.UP
+        if old == status:
+            return None
+        change = StatusChange.objects.create(component=component, old_status=old, new_status=status,
+                                             reason=reason[:500])
+        log.warning("%s %s -> %s %s", Component(component).label, old, status, reason)
+        if not deliver_now:
+            _send_on_commit()
+    if deliver_now:
+        from contacts_sync.services.alerts import status_changes_send_pending
+
+        status_changes_send_pending()
+    return change

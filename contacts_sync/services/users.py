@@ -4,6 +4,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from contacts_sync.roles import ADMIN, ROLE_PERMISSIONS, ROLES
@@ -22,8 +24,14 @@ def roles_ensure() -> None:
 
 
 @transaction.atomic
-def user_create(*, email: str, role: str, password: str | None = None, **extra: Any) -> Any:
-    """Create a user with one role. Without a password the user sets one through "forgot password"."""
+def user_create(
+    *, email: str, role: str, password: str | None = None, check_password: bool = True, **extra: Any
+) -> Any:
+    """Create a user with one role. Without a password the user sets one through "forgot password".
+
+    A password goes through AUTH_PASSWORD_VALIDATORS (ValueError listing every problem); only the demo's
+    well-known admin password skips them (`check_password=False`, manage.py demo_setup).
+    """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     User = get_user_model()
@@ -31,6 +39,11 @@ def user_create(*, email: str, role: str, password: str | None = None, **extra: 
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         user = User(username=email[:150], email=email, **extra)
+    if password and check_password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValueError("password refused: " + " ".join(exc.messages)) from exc
     if password:
         user.set_password(password)
     elif not user.pk:

@@ -1,4 +1,4 @@
-"""GET /metrics for Prometheus. Protected by a bearer token when METRICS_TOKEN is set."""
+"""GET /metrics for Prometheus, behind the METRICS_TOKEN bearer token (required when DEBUG is off)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from contacts_sync.metrics import registry
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     token = getattr(settings, "METRICS_TOKEN", "")
+    if not token and not getattr(settings, "METRICS_PUBLIC", False):  # production refuses to start so anyway
+        return HttpResponse("metrics need METRICS_TOKEN when DEBUG is off\n", status=403, content_type="text/plain")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):

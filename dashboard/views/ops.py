@@ -16,4 +16,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     }
     if failing:
         body["failing"] = failing
+    try:
+        body["workers_alive"] = health.workers_alive()
+    except Exception:  # noqa: BLE001 - the "workers" check already says what is wrong
+        body["workers_alive"] = []
     return JsonResponse(body, status=503 if failing else 200)

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from contacts_sync import health
 from contacts_sync.models import SyncHealth
 from contacts_sync.selectors import overview as overview_selectors
 from dashboard.access import viewer_required
@@ -46,8 +47,14 @@ def prime_user(request: HttpRequest) -> None:
         prefetch_related_objects([request.user], "groups")
 
 
+def _background_token(problems: dict[str, str]) -> str:
+    """Part of the poll token: the live part re-renders when workers or beat stop or come back."""
+    return "bg-" + ("".join(sorted(problems)) or "ok")
+
+
 def _context() -> dict[str, Any]:
     ov = overview_selectors.overview_get()
+    background = health.background_problems()
     for tile in ov.tiles:
         tile.spark = sparkline_svg(tile.buckets)  # type: ignore[attr-defined]
     counts: dict[str, int] = {}
@@ -57,6 +64,8 @@ def _context() -> dict[str, Any]:
         counts[label] = counts.get(label, 0) + 1
     return {
         "ov": ov,
+        "background": background,
+        "token": f"{ov.token}.{_background_token(background)}",
         "urls": URLS,
         "status_counts": sorted(counts.items()),
         "poll_seconds": ACTIVE_POLL_SECONDS if ov.any_active else IDLE_POLL_SECONDS,
@@ -74,7 +83,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 @viewer_required
 def overview_poll(request: HttpRequest) -> HttpResponse:
     """204 when nothing changed since the token the page holds (one query), else the fresh live part."""
-    if request.GET.get("token") == overview_selectors.status_token():
+    token = f"{overview_selectors.status_token()}.{_background_token(health.background_problems())}"
+    if request.GET.get("token") == token:
         return HttpResponse(status=204)
     prime_user(request)
     return render(request, "dashboard/overview.html#live", _context())

@@ -14,8 +14,7 @@ def test_the_overview_shows_a_tile_per_sync_with_its_status_and_progress(login: 
     assert 'data-status="running"' in html and 'data-status="failing"' in html
     assert "GHL answered 503" in html
     assert 'aria-valuenow="40"' in html  # 4 of 10 done
-    assert "every 5s [document.visibilityState === &#x27;visible&#x27;]" in html or \
-        "every 5s [document.visibilityState === 'visible']" in html
+    assert 'hx-trigger="every 5s" data-poll-when-visible' in html  # static/js/app.js skips polls while hidden
     assert "<svg class=\"sparkline\"" in html
 
 

@@ -90,7 +90,7 @@ def test_the_test_button_updates_the_badge_in_place_with_the_providers_message(
     cell = page.locator(f"#conn-status-{connection.pk}")
     cell.get_by_role("button", name="Test").click()
     page.wait_for_function(
-        f"document.querySelector('#conn-status-{connection.pk} .badge').innerText === 'Error'"
+        f"() => document.querySelector('#conn-status-{connection.pk} .badge').innerText === 'Error'"
     )
     assert page.evaluate("window.__same_page") is True  # htmx swapped the cell; no page load
     assert "401" in page.locator(f"#conn-status-{connection.pk} .conn-error").inner_text()

@@ -31,7 +31,7 @@ def test_the_overview_updates_a_running_tile_and_flips_it_to_failing(page: Any, 
 
     m.Run.objects.filter(pk=run.pk).update(created_count=138)  # the run moves on: 200 of 250
     page.wait_for_function(
-        f"document.querySelector('[data-sync-id=\"{run.sync_id}\"] .progress > span').style.width === '80%'",
+        f"() => document.querySelector('[data-sync-id=\"{run.sync_id}\"] .progress > span').style.width === '80%'",
         timeout=15000)
 
     run.refresh_from_db()
@@ -55,7 +55,7 @@ def test_the_run_detail_shows_failed_items_and_the_api_calls(page: Any, live_ser
     page.locator("#run-items details").first.locator("summary").click()
     shot(page, "run-detail.png", tmp_path)
     page.select_option("select[name=error]", "ValidationError")
-    page.wait_for_function("document.querySelectorAll('#run-items tbody tr').length === 5")
+    page.wait_for_function("() => document.querySelectorAll('#run-items tbody tr').length === 5")
     assert "E.164" in page.locator("#run-items").inner_text()
 
 

@@ -27,7 +27,8 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 def production_env(**overrides: str) -> dict[str, str]:
     env = {"DEBUG": "false", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "sync.example.com",
-           "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "EMAIL_URL": "smtp://mail.example.com:587"}
+           "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "EMAIL_URL": "smtp://mail.example.com:587",
+           "METRICS_TOKEN": "metrics-token-0123456789abcdef"}
     env.update(overrides)
     return env
 
@@ -54,6 +55,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], variable: st
         ("REDIS_URL", {"REDIS_URL": "localhost-6379"}),
         ("DEBUG", {"DEBUG": "maybe"}),
         ("EMAIL_URL", {"EMAIL_URL": "not a url"}),
+        ("METRICS_TOKEN", {"METRICS_TOKEN": "<unset>"}),
+        ("METRICS_TOKEN", {"METRICS_TOKEN": "short"}),
+        ("FIELD_ENCRYPTION_KEYS", {"FIELD_ENCRYPTION_KEYS": "correct horse battery staple"}),
+        ("FIELD_ENCRYPTION_KEYS", {"FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode() + ",not-a-fernet-key"}),
+        ("TRUSTED_PROXY_COUNT", {"TRUSTED_PROXY_COUNT": "one"}),
+        ("TRUSTED_PROXY_COUNT", {"TRUSTED_PROXY_COUNT": "-1"}),
     ],
 )
 def test_it_refuses_to_start_with_one_line_naming_the_bad_variable(variable, overrides):
@@ -71,3 +78,23 @@ def test_debug_mode_starts_without_secrets_for_development():
     result = run_manage("check", DEBUG="true", SECRET_KEY="<unset>", FIELD_ENCRYPTION_KEYS="<unset>",
                         ALLOWED_HOSTS="<unset>")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_bad_encryption_key_is_named_by_position_never_echoed():
+    secret_looking = "my-passphrase-that-is-not-a-fernet-key"
+    result = run_manage("check", **production_env(FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{secret_looking}"))
+    assert_one_line_error(result, "FIELD_ENCRYPTION_KEYS")
+    assert "key 2 of 2 is not one" in result.stderr
+    assert secret_looking not in result.stderr + result.stdout
+
+
+def test_a_bad_encryption_key_stops_development_too():
+    result = run_manage("check", DEBUG="true", FIELD_ENCRYPTION_KEYS="anything-goes")
+    assert_one_line_error(result, "FIELD_ENCRYPTION_KEYS")
+
+
+def test_the_trusted_proxy_count_reaches_allauths_client_address():
+    result = run_manage("shell", "-c", "from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)",
+                        **production_env(TRUSTED_PROXY_COUNT="2"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "2"

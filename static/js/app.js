@@ -1,0 +1,26 @@
+// Behaviour that the Content-Security-Policy keeps out of the templates (no inline script, no eval).
+(function () {
+  "use strict";
+  // Live views poll only while the tab is visible (was the htmx trigger filter, which needs eval).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.hasAttribute("data-poll-when-visible") && document.visibilityState !== "visible") {
+      event.preventDefault();
+    }
+  });
+  // <form data-confirm="Delete this channel?">: ask before submitting.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+  // <input data-select-on-click>: one click selects the whole value for copying.
+  document.addEventListener("click", function (event) {
+    var elt = event.target;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-select-on-click")) {
+      elt.select();
+    }
+  });
+})();
