@@ -172,8 +172,8 @@ def parse_json(body: bytes) -> dict[str, Any] | str:
 def _check_fresh(payload: dict[str, Any], now: datetime) -> None:
     if "timestamp" not in payload:
         # GHL signs "the timestamp, webhook ID, and data" of every webhook (specs/ghl/docs/oauth/
-        # WebhookAuthentication.md): a signed body without one is an old capture replayed under a new webhookId
-        # or no GHL delivery at all, and skipping the check would let it start runs at any time.
+        # WebhookAuthentication.md). Skipping the check would let a captured delivery be replayed once its first
+        # copy has been pruned from the inbox (the webhookId dedupe only remembers what is stored).
         raise WebhookRejected(400, "missing_timestamp", "the webhook has no timestamp; GHL signs one into every event")
     at = ghl_webhooks.parse_timestamp(payload["timestamp"])
     if at is None:
