@@ -33,9 +33,10 @@ GOAL_QUERIES = 15
 
 SEED_SQL = """
 INSERT INTO contacts_sync_connection (name, provider, auth_kind, external_account_id, company_id, base_url, config,
-    secrets, scopes, status, last_error, created_at, updated_at, token_expires_at)
+    secrets, scopes, status, last_error, created_at, updated_at, token_expires_at, webhook_token)
 SELECT 'Connection ' || g, (ARRAY['ghl','hubstaff','upguard','starbuero','hotspotsystem'])[1 + g % 5], 'api_key',
-    'acct' || g, '', '', '{}', '', '[]', 'connected', '', now(), now(), now() + interval '5 hours'
+    'acct' || g, '', '', '{}', '', '[]', 'connected', '', now(), now(), now() + interval '5 hours',
+    md5(random()::text || g)
 FROM generate_series(1, @connections@) g;
 
 INSERT INTO contacts_sync_sync (name, recipe, source_connection_id, source_object, target_connection_id,

@@ -32,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("PRIVATE_URL_ALLOWLIST", "127.0.0.1")  # the emulators this benchmark starts are local
 
 NO_LIMIT = 10**9
 PAGE_LIMIT = 100

@@ -113,6 +113,8 @@ def demo(args: argparse.Namespace) -> int:
         full = {**os.environ, "DEBUG": os.environ.get("DEBUG", "true"), **env}
         sandbox_port = os.environ.get("SANDBOX_PORT", "8010")
         full.setdefault("SANDBOX_URL", f"http://127.0.0.1:{sandbox_port}")
+        # The emulators are local: the one host:port that user-entered URLs may name although it is loopback.
+        full.setdefault("PRIVATE_URL_ALLOWLIST", f"127.0.0.1:{sandbox_port}")
         # The GHL emulator's OAuth app (contacts_sync/sandbox/ghl/state.py), so "Connect HighLevel" works end to end.
         full.setdefault("GHL_CLIENT_ID", "sandbox-client-id")
         full.setdefault("GHL_CLIENT_SECRET", "sandbox-client-secret")

@@ -320,6 +320,9 @@ GHL_WEBHOOK_PUBLIC_KEY = env.str("GHL_WEBHOOK_PUBLIC_KEY", default="")  # PEM; e
 # RSA PEM for the legacy x-wh-signature header; empty = HighLevel's published key (contacts_sync/keys/).
 GHL_WEBHOOK_LEGACY_PUBLIC_KEY = env.str("GHL_WEBHOOK_LEGACY_PUBLIC_KEY", default="")
 SANDBOX_URL = env.str("SANDBOX_URL", default="")  # set by make demo: the emulators' base URL
+# Hosts (`host` or `host:port`, comma-separated) that user-entered URLs may name although they are loopback or
+# private addresses: the local emulators of the demo and the tests. Empty in production (apiclient/outbound.py).
+PRIVATE_URL_ALLOWLIST = env.list("PRIVATE_URL_ALLOWLIST", default=[])
 
 # --- logging: one line per event, key=value, carrying the run id when there is one -----------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -14,7 +14,6 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from contacts_sync.models import Connection
 from contacts_sync.services import inbox
 
 log = logging.getLogger(__name__)
@@ -76,24 +75,31 @@ def ghl_webhook(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
-def connection_webhook(request: HttpRequest, connection_id: int) -> JsonResponse:
+def connection_webhook(request: HttpRequest, token: str) -> JsonResponse:
+    """/webhooks/<token>/: every refusal that could tell a known URL from an unknown one is the same 404."""
     if _too_big(request):
         return _error(413, "too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
+    wait = inbox.webhook_rate_exceeded(token=token)
+    if wait:
+        response = _error(429, "rate_limited", "too many requests to this webhook URL; retry later")
+        response["Retry-After"] = str(wait)
+        return response
     try:
-        connection = Connection.objects.filter(pk=connection_id).first()
-        if connection is None:
-            return _error(404, "unknown_connection", f"no connection {connection_id}")
         received = inbox.connection_webhook_receive(
-            connection=connection, body=request.body, headers=request.headers
+            token=token,
+            body=request.body,
+            headers=request.headers,
+            handshake_nonce=request.GET.get(inbox.HANDSHAKE_QUERY, ""),
         )
     except inbox.WebhookRejected as exc:
-        return _rejected(exc, f"connection:{connection_id}")
+        return _rejected(exc, "connection")
     except DatabaseError as exc:
-        return _busy(exc, f"connection:{connection_id}")
+        return _busy(exc, "connection")
     return _accepted(received)
 
 
 urlpatterns = [
     path("ghl/", ghl_webhook, name="webhook_ghl"),
-    path("<int:connection_id>/", connection_webhook, name="webhook_connection"),
+    # A random token per connection (Connection.webhook_token); an old /webhooks/<id>/ URL is an unknown token.
+    path("<str:token>/", connection_webhook, name="webhook_connection"),
 ]

@@ -12,10 +12,23 @@ from tests.support import missing, start_worker
 pytest_plugins = ["tests.sandbox_fixture"]
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+# The emulators and receivers of the tests listen on 127.0.0.1 (any port): the documented allowlist of local
+# hosts that user-entered URLs may name (apiclient/outbound.py). Set for the processes the tests start (worker,
+# sandbox); `local_hosts_allowed` below sets it for this one, whose settings pytest-django has already read.
+TEST_PRIVATE_URL_ALLOWLIST = ["127.0.0.1"]
+os.environ.setdefault("PRIVATE_URL_ALLOWLIST", ",".join(TEST_PRIVATE_URL_ALLOWLIST))
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_hosts_allowed() -> Iterator[None]:
+    from django.test import override_settings
+
+    with override_settings(PRIVATE_URL_ALLOWLIST=TEST_PRIVATE_URL_ALLOWLIST):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
 from contacts_sync.apiclient.budget import NullBudget, RateBudget
 from contacts_sync.apiclient.calls import CallRecord
 from contacts_sync.apiclient.errors import (
+    AddressRefusedError,
     ApiError,
     AuthError,
     ConflictError,
@@ -30,11 +31,13 @@ from contacts_sync.apiclient.errors import (
     MalformedResponseError,
     NotFoundError,
     RateLimitedError,
+    RedirectRefusedError,
     ServerError,
     TransportError,
     ValidationError,
     messages_from_body,
 )
+from contacts_sync.apiclient.outbound import UnsafeURLError, safe_session
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,8 @@ class ApiClient:
         self.budget = budget or NullBudget()
         self.on_call = on_call
         self.sleep = sleep
-        self.session = session or requests.Session()
+        # Checked addresses only, no proxy from the environment (apiclient/outbound.py): base URLs are typed by users.
+        self.session = session or safe_session()
         self.clock = clock
         self.max_attempts = max_attempts
         self.max_total_seconds = max_total_seconds
@@ -124,6 +128,11 @@ class ApiClient:
             "provider": self.provider,
         }
         status = response.status_code
+        if 300 <= status < 400:
+            # Never followed: the request carried credentials, and a redirect could hand them to another host.
+            target = urlsplit(response.headers.get("Location", ""))
+            where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
+            return RedirectRefusedError(f"HTTP {status} redirect{where} not followed", **kw)
         if status == 401:
             return AuthError(message, **kw)
         if status == 403:
@@ -183,9 +192,12 @@ class ApiClient:
                         data=data,
                         headers={**self.default_headers(), **self.auth_headers(), **(headers or {})},
                         timeout=self.timeout,
+                        allow_redirects=False,
                     )
                 except requests.RequestException as e:
                     exc = e
+                except UnsafeURLError as e:  # the host resolved to a private address: no request was sent
+                    raise AddressRefusedError(str(e), operation=operation, provider=self.provider) from None
                 if response is not None:
                     status = response.status_code
                     self.observe_response(response)

@@ -94,6 +94,14 @@ class TransportError(ApiError, TransientError):
     default_retryable = True
 
 
+class AddressRefusedError(ApiError, PermanentError):
+    """The host resolved to an address that is not public (and not allowlisted): nothing was sent."""
+
+
+class RedirectRefusedError(ApiError, PermanentError):
+    """A 3xx answer: redirects are never followed, since the request carried credentials."""
+
+
 class MalformedResponseError(ApiError, PermanentError):
     """The response was not JSON or lacked the fields the operation needs (message names the operation)."""
 

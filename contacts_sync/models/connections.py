@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets as pysecrets
+
 from django.conf import settings
 from django.db import models
 
@@ -31,6 +33,14 @@ class ConnectionStatus(models.TextChoices):
     DISABLED = "disabled", "Disabled"
 
 
+# 24 random bytes, URL-safe (32 characters): the part of a webhook URL nobody can guess.
+WEBHOOK_TOKEN_BYTES = 24
+
+
+def webhook_token_new() -> str:
+    return pysecrets.token_urlsafe(WEBHOOK_TOKEN_BYTES)
+
+
 class Connection(models.Model):
     """One authorized account in one app (a GHL location, a Hubstaff organization, ...)."""
 
@@ -48,6 +58,8 @@ class Connection(models.Model):
     status = models.CharField(max_length=32, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The app posts its webhooks to /webhooks/<webhook_token>/ (never the guessable primary key).
+    webhook_token = models.CharField(max_length=64, unique=True, default=webhook_token_new, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

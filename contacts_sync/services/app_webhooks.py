@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from celery import current_app
 from django.db import transaction
@@ -16,7 +17,13 @@ from contacts_sync.connectors import registry
 from contacts_sync.models import Connection
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.credentials import connector_for
-from contacts_sync.services.inbox import WebhookRejected, webhook_secret
+from contacts_sync.services.inbox import (
+    HANDSHAKE_QUERY,
+    WebhookRejected,
+    handshake_nonce_drop,
+    handshake_nonce_issue,
+    webhook_secret,
+)
 
 __all__ = ["WebhookRejected", "app_webhook_register", "app_webhook_register_enqueue", "registrable"]
 
@@ -68,19 +75,27 @@ def _activate(connector: Any, hook_id: str, secret: str, sleep: Any) -> None:
             sleep(0.5)
 
 
+def _with_nonce(target_url: str, nonce: str) -> str:
+    parts = urlsplit(target_url)
+    query = urlencode([*parse_qsl(parts.query), (HANDSHAKE_QUERY, nonce)])
+    return urlunsplit(parts._replace(query=query))
+
+
 def app_webhook_register(*, connection_id: int, target_url: str, sleep: Any = time.sleep) -> dict[str, Any]:
     """Create the webhook in the app, wait for its handshake to store the secret, then activate it.
 
-    A registration starts with no stored secret, so the handshake of the new webhook is accepted.
-    The outcome is kept in Connection.config["webhook"] (status active / unverified / error) for the pages.
+    The app is given `target_url?handshake=<nonce>`: the inbox takes a handshake only with that single-use,
+    short-lived nonce (services/inbox.py), so nobody else can plant a secret. The stored secret is cleared
+    first; the outcome is kept in Connection.config["webhook"] (active / unverified / error) for the pages.
     """
     with transaction.atomic():
         conn = Connection.objects.select_for_update().get(pk=connection_id)
         conn.secrets = {k: v for k, v in conn.secrets.items() if k != "webhook_secret"}
         conn.save(update_fields=["secrets", "updated_at"])
+    nonce = handshake_nonce_issue(connection_id=connection_id)  # committed before the app is asked
     try:
         connector = connector_for(conn)
-        hook_id = str(connector.create_webhook(target_url=target_url).get("id") or "")
+        hook_id = str(connector.create_webhook(target_url=_with_nonce(target_url, nonce)).get("id") or "")
         secret = ""
         for _ in range(int(HANDSHAKE_WAIT_SECONDS / 0.5)):
             conn.refresh_from_db(fields=["secrets"])
@@ -100,6 +115,8 @@ def app_webhook_register(*, connection_id: int, target_url: str, sleep: Any = ti
             state = {"status": "active", "id": hook_id, "url": target_url}
     except ApiError as exc:
         state = {"status": "error", "url": target_url, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    finally:
+        handshake_nonce_drop(connection_id=connection_id)
     _webhook_state_set(connection_id, **state)
     log.info("webhook registration connection=%s status=%s", connection_id, state["status"])
     return state

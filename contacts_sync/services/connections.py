@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +25,7 @@ from contacts_sync.connectors.spec import AppSpec, ConnectOption
 from contacts_sync.mapping.phones import region_for_country
 from contacts_sync.models import AuthKind, Connection, ConnectionStatus, Provider
 from contacts_sync.services.audit import audit_record
+from contacts_sync.services.base_urls import base_url_clean, host_changed
 from contacts_sync.services.credentials import (
     LAST_ERROR_MAX,
     ConnectionActionError,
@@ -191,15 +191,6 @@ def webhook_secret_generate() -> str:
     return standard_secret_generate()
 
 
-def _validate_base_url(base_url: str) -> str:
-    base_url = (base_url or "").strip().rstrip("/")
-    if base_url:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConnectionActionError("base URL must be an http(s) URL such as https://api.example.com")
-    return base_url
-
-
 @sensitive_variables()
 def connection_create(
     *,
@@ -223,7 +214,7 @@ def connection_create(
         fields["config"] = {**fields.get("config", {}), "default_region": region_for_country(region)}
     if provider not in registry.APPS or auth_kind not in AuthKind.values:
         raise ConnectionActionError(f"unknown provider/auth kind {provider}/{auth_kind}")
-    fields["base_url"] = _validate_base_url(fields.get("base_url", ""))
+    fields["base_url"] = base_url_clean(fields.get("base_url", ""))
     clean = {k: v for k, v in secrets.items() if v not in (None, "")}
     with transaction.atomic():
         connection = Connection.objects.create(
@@ -260,9 +251,21 @@ def region_problem(region: str) -> str:
     return ""
 
 
-def connection_update(*, connection: Connection, user: Any, **fields: Any) -> Connection:
-    """Change non-secret settings (name, account id, base URL, config, the default phone region); secrets go
-    through rotate."""
+# Secrets that are never sent anywhere (they check what arrives): kept when a connection moves to another host.
+INBOUND_SECRET_KEYS = ("webhook_secret",)
+
+
+@sensitive_variables()
+def connection_update(
+    *, connection: Connection, user: Any, secrets: dict[str, Any] | None = None, **fields: Any
+) -> Connection:
+    """Change settings (name, account id, base URL, config, the default phone region) and, when given, the
+    secrets (verified first, as `connection_rotate_secret`).
+
+    Moving a connection to another host (scheme, host or port of the base URL) needs every secret of its form
+    again, verified against the new host, saved together with the move: the stored ones are never sent to a
+    host they were not entered for.
+    """
     allowed = {"name", "external_account_id", "company_id", "base_url", "config", "default_region"}
     unknown = set(fields) - allowed
     if unknown:
@@ -274,19 +277,72 @@ def connection_update(*, connection: Connection, user: Any, **fields: Any) -> Co
         config = {k: v for k, v in fields.get("config", connection.config).items() if k != "default_region"}
         fields["config"] = {**config, **({"default_region": region_for_country(region)} if region else {})}
     if "base_url" in fields:
-        fields["base_url"] = _validate_base_url(fields["base_url"])
+        fields["base_url"] = base_url_clean(fields["base_url"])
+    new_secrets = {k: v for k, v in (secrets or {}).items() if v not in (None, "")}
+    if "base_url" in fields and host_changed(connection.base_url, fields["base_url"]) and any(
+        k not in INBOUND_SECRET_KEYS for k in connection.secrets
+    ):
+        return _connection_move(connection=connection, user=user, secrets=new_secrets, fields=fields)
     changes = {}
     for key, value in fields.items():
         old = getattr(connection, key)
         if old != value:
             changes[key] = {"from": old, "to": value}
             setattr(connection, key, value)
-    if not changes:
-        return connection
-    connection.updated_by = user
-    connection.save(update_fields=[*changes, "updated_by", "updated_at"])
-    audit_record(actor=user, action="connection.update", obj=connection, changes=changes)
+    if changes:
+        connection.updated_by = user
+        connection.save(update_fields=[*changes, "updated_by", "updated_at"])
+        audit_record(actor=user, action="connection.update", obj=connection, changes=changes)
+    if new_secrets:
+        return connection_rotate_secret(connection=connection, secrets=new_secrets, user=user)
     return connection
+
+
+@sensitive_variables()
+def _connection_move(
+    *, connection: Connection, user: Any, secrets: dict[str, Any], fields: dict[str, Any]
+) -> Connection:
+    """The base URL names another host: new secrets for every field of the form, tried there, saved at once."""
+    needed = [s for s in spec_for_connection(connection).secrets]
+    if not needed:
+        raise ConnectionActionError(
+            "this connection's credentials come from a consent in the app: connect it again to use another host"
+        )
+    missing = [s.label for s in needed if s.key not in secrets]
+    if missing:
+        raise ConnectionActionError(
+            f"moving this connection to another host needs its secrets again ({', '.join(missing)}): "
+            "the stored ones are never sent to a host they were not entered for. Nothing was changed."
+        )
+    candidate = {**{k: v for k, v in connection.secrets.items() if k in INBOUND_SECRET_KEYS}, **secrets}
+    moved = Connection(**{f.attname: getattr(connection, f.attname) for f in Connection._meta.concrete_fields})
+    for key, value in fields.items():
+        setattr(moved, key, value)
+    try:
+        trial, store = connector_trial(moved, candidate)
+        trial.test()
+    except ConnectionActionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - shown to the admin; the connection stays where it was
+        raise ConnectionActionError(
+            f"the new host or secret was refused, nothing changed: {_provider_message(exc)}"
+        ) from None
+    changes = {k: {"from": getattr(connection, k), "to": v} for k, v in fields.items() if getattr(connection, k) != v}
+    with transaction.atomic():
+        conn = Connection.objects.select_for_update().get(pk=connection.pk)
+        for key, value in fields.items():
+            setattr(conn, key, value)
+        conn.secrets, conn.token_expires_at, conn.updated_by = store.secrets, store.expires_at, user
+        conn.save()
+        audit_record(
+            actor=user,
+            action="connection.move",
+            obj=conn,
+            changes={**changes, "secrets_replaced": sorted(secrets),
+                     "secrets_dropped": sorted(set(connection.secrets) - set(store.secrets))},
+        )
+    connection.refresh_from_db()
+    return connection_test(connection=connection)
 
 
 @sensitive_variables()

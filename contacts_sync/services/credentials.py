@@ -139,14 +139,18 @@ class ConnectionTokenStore:
             status_set(conn, ConnectionStatus.NEEDS_REAUTH, reason)
 
 
-def app_settings(provider: str) -> dict[str, Any]:
-    """The deployment-wide settings a connector needs (connectors never read Django settings themselves)."""
+def app_settings(provider: str, base_url: str = "") -> dict[str, Any]:
+    """The deployment-wide settings a connector needs (connectors never read Django settings themselves).
+
+    GHL's token URL, where the client secret goes, is pinned to settings (an allowlisted emulator has its own)."""
+    from contacts_sync.services.base_urls import ghl_token_url  # base_urls raises this module's error class
+
     if provider != Provider.GHL:
         return {}
     return {
         "client_id": settings.GHL_CLIENT_ID,
         "client_secret": settings.GHL_CLIENT_SECRET,
-        "token_url": settings.GHL_OAUTH_TOKEN_URL,
+        "token_url": ghl_token_url(base_url),
         "api_version": settings.GHL_API_VERSION,
         "base_url": settings.GHL_BASE_URL,
     }
@@ -169,7 +173,7 @@ def connection_info(
         redis_url=settings.REDIS_URL,
         auth_kind=connection.auth_kind,
         company_id=connection.company_id,
-        app_settings=app_settings(connection.provider),
+        app_settings=app_settings(connection.provider, connection.base_url),
     )
 
 

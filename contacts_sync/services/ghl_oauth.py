@@ -20,10 +20,10 @@ from contacts_sync.connectors.ghl import oauth
 from contacts_sync.connectors.ghl import scopes as ghl_scopes
 from contacts_sync.models import AuthKind, Connection, Provider, Sync
 from contacts_sync.services.audit import audit_record
+from contacts_sync.services.base_urls import base_url_clean, ghl_authorize_base, ghl_token_url, is_emulator
 from contacts_sync.services.connections import (
     ConnectionActionError,
     _provider_message,
-    _validate_base_url,
     connection_create,
     connection_test,
 )
@@ -54,19 +54,6 @@ def ghl_scopes_needed() -> list[str]:
 
 def scope_rows(scopes: list[str]) -> list[ghl_scopes.ScopeInfo]:
     return ghl_scopes.rows(scopes)
-
-
-def ghl_token_url(base_url: str = "") -> str:
-    """The emulator serves /oauth/token under its base URL; the public API's is GHL_OAUTH_TOKEN_URL."""
-    if base_url:
-        return base_url.rstrip("/") + "/oauth/token"
-    return getattr(settings, "GHL_OAUTH_TOKEN_URL", "") or settings.GHL_BASE_URL.rstrip("/") + "/oauth/token"
-
-
-def ghl_authorize_base(base_url: str = "") -> str:
-    if base_url:
-        return base_url.rstrip("/") + "/oauth/chooselocation"
-    return settings.GHL_OAUTH_AUTHORIZE_URL
 
 
 @dataclass
@@ -100,7 +87,14 @@ def ghl_oauth_start(
             "GHL_CLIENT_ID and GHL_CLIENT_SECRET are not set; use a private integration "
             "token, or set them (see docs/connections.md)"
         )
-    base_url = _validate_base_url(base_url)
+    base_url = base_url_clean(base_url)
+    if base_url and not is_emulator(base_url):
+        # The code, and then the client secret, would be exchanged with HighLevel anyway (the token URL is
+        # pinned to settings); a connection pointed elsewhere would only hand the new token to that host.
+        raise ConnectionActionError(
+            "a HighLevel OAuth connection talks to HighLevel itself: leave the base URL empty "
+            "(a base URL is for a local emulator listed in PRIVATE_URL_ALLOWLIST)"
+        )
     unknown = [s for s in scopes if s not in ghl_scopes.INDEX]
     if unknown or not scopes:
         raise ConnectionActionError("choose at least one known scope")
@@ -192,13 +186,13 @@ def ghl_oauth_finish(
             "HighLevel returned a company-level token; choose one sub-account (location) "
             "on the consent screen. Nothing was stored."
         )
-    return _ghl_oauth_store(user=user, entry=entry, pair=pair, token_url=token_url)
+    return _ghl_oauth_store(user=user, entry=entry, pair=pair)
 
 
 @sensitive_variables()
-def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any, token_url: str) -> Connection:
+def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any) -> Connection:
     secrets = {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
-    config = {"oauth_token_url": token_url, "user_type": pair.user_type or "Location"}
+    config = {"user_type": pair.user_type or "Location"}  # the token URL is never stored: settings decide it
     with transaction.atomic():
         existing = (
             Connection.objects.select_for_update()
@@ -227,7 +221,8 @@ def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any, token_url: 
             connection.secrets = secrets
             connection.company_id = pair.company_id or connection.company_id
             connection.base_url = entry["base_url"]
-            connection.config = {**connection.config, **config}
+            old_config = {k: v for k, v in connection.config.items() if k != "oauth_token_url"}  # from before pinning
+            connection.config = {**old_config, **config}
             connection.scopes = list(pair.scopes or entry["scopes"])
             connection.token_expires_at = pair.expires_at
             connection.updated_by = user

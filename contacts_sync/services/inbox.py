@@ -12,13 +12,16 @@ import hashlib
 import hmac
 import json
 import logging
+import re
+import secrets as pysecrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -44,6 +47,9 @@ SECRET_HEADERS = {
     "proxy-authorization",
 }
 PROCESS_TASK = "contacts_sync.tasks.inbound_event_process_task"
+# Webhook payloads are a few levels deep (GHL's deepest, RecordCreate, about 4); deeper bodies are refused before
+# any code walks them recursively (a signed body nested 100,000 deep used to end in a RecursionError and a 500).
+MAX_JSON_DEPTH = 32
 
 
 class WebhookRejected(Exception):
@@ -134,20 +140,41 @@ def inbound_event_store(
     return event, True
 
 
+def _deeper_than(data: Any, limit: int) -> bool:
+    """True when containers nest more than `limit` levels (walked with a stack: no recursion to exhaust)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def parse_json(body: bytes) -> dict[str, Any] | str:
     """The JSON object, or a one-line reason why the body is not one."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         return f"the body is not valid JSON: {exc}"[:300]
+    except RecursionError:  # the parser itself gives up on a few thousand nested brackets
+        return f"the JSON nests deeper than {MAX_JSON_DEPTH} levels"
     if not isinstance(data, dict):
         return "the body must be a JSON object"
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        return f"the JSON nests deeper than {MAX_JSON_DEPTH} levels"
     return data
 
 
 def _check_fresh(payload: dict[str, Any], now: datetime) -> None:
     if "timestamp" not in payload:
-        return  # not every GHL event carries one; the webhookId dedupe still stops replays
+        # GHL signs "the timestamp, webhook ID, and data" of every webhook (specs/ghl/docs/oauth/
+        # WebhookAuthentication.md). Skipping the check would let a captured delivery be replayed once its first
+        # copy has been pruned from the inbox (the webhookId dedupe only remembers what is stored).
+        raise WebhookRejected(400, "missing_timestamp", "the webhook has no timestamp; GHL signs one into every event")
     at = ghl_webhooks.parse_timestamp(payload["timestamp"])
     if at is None:
         raise WebhookRejected(
@@ -210,33 +237,103 @@ def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetim
 
 # --- per-connection webhooks (Hubstaff, custom apps) ----------------------------------------------------
 
+# A connection's webhook URL is /webhooks/<Connection.webhook_token>/. Whatever is wrong with a request there
+# (unknown token, an old /webhooks/<id>/ URL, no secret yet, a missing or wrong signature, a handshake nobody
+# asked for), the answer is this one 404: a caller without the secret learns nothing, not even whether the URL
+# exists. The real reason goes to the log (never a header value or the body).
+NOT_FOUND_DETAIL = "no webhook endpoint at this URL accepts this request (unknown URL, or not signed with its secret)"
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# Per webhook URL and minute: far above what one Hubstaff organization or custom app sends (one POST per event),
+# low enough that a flood at one URL cannot keep the web workers busy with lookups and signature checks.
+WEBHOOK_RATE_PER_MINUTE = 1200
+RATE_WINDOW_SECONDS = 60
+# A registration's single-use handshake nonce expires after this long (Hubstaff answers within seconds).
+HANDSHAKE_NONCE_TTL_SECONDS = 300
+HANDSHAKE_CONFIG_KEY = "webhook_handshake"  # {"nonce_sha256", "expires_at"} in Connection.config
+HANDSHAKE_QUERY = "handshake"  # the nonce travels in the target URL: ?handshake=<nonce>
 
-# --- per-connection webhooks (Hubstaff, custom apps) ----------------------------------------------------
+
+def _not_found(connection: Connection | None, reason: str) -> WebhookRejected:
+    log.warning("connection webhook refused connection=%s reason=%s", connection.pk if connection else "-", reason)
+    return WebhookRejected(404, "not_found", NOT_FOUND_DETAIL)
+
+
+def webhook_rate_exceeded(*, token: str) -> int:
+    """Count one request to this webhook URL; the seconds to wait when it is over the limit, else 0.
+
+    The window opens with the first request and lasts RATE_WINDOW_SECONDS (Redis INCR keeps the key's expiry).
+    Fails open: when the cache (Redis) is unreachable the request goes on (a lost webhook is worse)."""
+    key = f"webhook-rate:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+    try:
+        count = 1 if cache.add(key, 1, timeout=RATE_WINDOW_SECONDS) else cache.incr(key)
+    except ValueError:  # the key expired between add and incr: a new window
+        count = 1
+    except Exception as exc:  # noqa: BLE001 - any cache failure: do not refuse webhooks for it
+        log.warning("webhook rate limit not checked: %s", type(exc).__name__)
+        return 0
+    return RATE_WINDOW_SECONDS if count > WEBHOOK_RATE_PER_MINUTE else 0
 
 
 def webhook_secret(connection: Connection) -> str:
     return str(connection.secrets.get("webhook_secret") or "")
 
 
-def _handshake(connection: Connection, offered: str, reply: dict[str, str]) -> Received:
+def _nonce_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def handshake_nonce_issue(*, connection_id: int, now: datetime | None = None) -> str:
+    """Open a handshake window for a registration this service starts: a single-use nonce for the target URL
+    (only its hash is stored), valid HANDSHAKE_NONCE_TTL_SECONDS. Committed before the app is asked."""
+    nonce = pysecrets.token_urlsafe(24)
+    expires = (now or timezone.now()) + timedelta(seconds=HANDSHAKE_NONCE_TTL_SECONDS)
+    with transaction.atomic():
+        conn = Connection.objects.select_for_update().get(pk=connection_id)
+        pending = {"nonce_sha256": _nonce_hash(nonce), "expires_at": expires.isoformat()}
+        conn.config = {**conn.config, HANDSHAKE_CONFIG_KEY: pending}
+        conn.save(update_fields=["config", "updated_at"])
+    return nonce
+
+
+def handshake_nonce_drop(*, connection_id: int) -> None:
+    """Close the handshake window (the registration is over, whatever its outcome)."""
+    with transaction.atomic():
+        conn = Connection.objects.select_for_update().get(pk=connection_id)
+        if HANDSHAKE_CONFIG_KEY in conn.config:
+            conn.config = {k: v for k, v in conn.config.items() if k != HANDSHAKE_CONFIG_KEY}
+            conn.save(update_fields=["config", "updated_at"])
+
+
+def _nonce_valid(pending: Any, nonce: str) -> bool:
+    if not isinstance(pending, dict) or not nonce:
+        return False
+    try:
+        expires = datetime.fromisoformat(str(pending.get("expires_at")))
+    except ValueError:
+        return False
+    return timezone.now() < expires and hmac.compare_digest(str(pending.get("nonce_sha256")), _nonce_hash(nonce))
+
+
+def _handshake(connection: Connection, offered: str, nonce: str, reply: dict[str, str]) -> Received:
     """REST-hook verification (Hubstaff): answer 200 echoing X-Hook-Secret and keep the secret for signatures.
 
-    A secret is only taken while none is stored (or when it is the same one): otherwise anyone who knows the
-    URL could replace it. To re-register, clear the webhook secret of the connection first.
+    Taken only while this service is registering the hook: the target URL it gave the app carries a single-use
+    nonce (`handshake_nonce_issue`), consumed here. Anyone else who knows the URL gets the same 404 as for an
+    unknown URL. The app repeating the handshake with the secret already stored is answered again, unchanged.
     """
-    current = webhook_secret(connection)
-    if current and not hmac.compare_digest(current, offered):
-        raise WebhookRejected(
-            409,
-            "secret_already_set",
-            "this connection already has a webhook secret; clear it before re-registering",
-        )
-    if not current:
-        with transaction.atomic():
-            locked = Connection.objects.select_for_update().get(pk=connection.pk)
-            locked.secrets = {**locked.secrets, "webhook_secret": offered}
-            locked.save(update_fields=["secrets", "updated_at"])
-        log.info("webhook handshake accepted connection=%s", connection.pk)
+    if not offered or len(offered) > 500:
+        raise _not_found(connection, "handshake without a usable X-Hook-Secret")
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        current = webhook_secret(locked)
+        if current and hmac.compare_digest(current.encode(), offered.encode()):
+            return Received(event=None, handshake=True, reply_headers=reply)
+        if not _nonce_valid(locked.config.get(HANDSHAKE_CONFIG_KEY), nonce):
+            raise _not_found(connection, "handshake without a pending registration (no, a used or an expired nonce)")
+        locked.secrets = {**locked.secrets, "webhook_secret": offered}
+        locked.config = {k: v for k, v in locked.config.items() if k != HANDSHAKE_CONFIG_KEY}
+        locked.save(update_fields=["secrets", "config", "updated_at"])
+    log.info("webhook handshake accepted connection=%s", connection.pk)
     return Received(event=None, handshake=True, reply_headers=reply)
 
 
@@ -249,16 +346,16 @@ def _verify_connection_signature(
 ) -> None:
     secret = webhook_secret(connection)
     if not secret:
-        raise WebhookRejected(401, "no_secret", "this connection has no webhook secret yet")
+        raise _not_found(connection, "no webhook secret yet")
     if not any(headers.get(name) for name in SIGNATURE_HEADERS):
-        raise WebhookRejected(401, "missing_signature", "no signature header (X-Hook-Signature or similar)")
+        raise _not_found(connection, "no signature header")
     try:
         ok = bool(hooks.verify(headers, body, secret)) if hooks.verify else _hex_hmac_ok(secret, body, headers)
     except Exception as exc:  # noqa: BLE001 - a verifier that cannot decide means "not verified"
         log.warning("verify_webhook failed connection=%s error=%s", connection.pk, type(exc).__name__)
         ok = False
     if not ok:
-        raise WebhookRejected(401, "bad_signature", "the webhook signature does not match the body")
+        raise _not_found(connection, "bad signature")
 
 
 def _hex_hmac_ok(secret: str, body: bytes, headers: dict[str, str]) -> bool:
@@ -282,16 +379,19 @@ def _event_fields(hooks: WebhookSpec, provider: str, payload: dict[str, Any],
 
 
 def connection_webhook_receive(
-    *, connection: Connection, body: bytes, headers: Mapping[str, str]
+    *, token: str, body: bytes, headers: Mapping[str, str], handshake_nonce: str = ""
 ) -> Received:
-    """An app's webhook to /webhooks/<connection id>/: handshake, signature check, store, dedupe."""
+    """An app's webhook to /webhooks/<token>/: handshake, signature check, store, dedupe."""
     headers = {k.lower(): v for k, v in headers.items()}
+    connection = Connection.objects.filter(webhook_token=token).first() if TOKEN_RE.fullmatch(token) else None
+    if connection is None:
+        raise _not_found(None, "unknown webhook token")
     hooks = registry.spec(connection.provider).webhook
     if hooks is None or connection.provider == Provider.GHL:
-        raise WebhookRejected(404, "no_webhooks", f"{connection.get_provider_display()} sends no webhooks here")
+        raise _not_found(connection, f"{connection.provider} sends no webhooks to a connection URL")
     reply = hooks.handshake(headers) if hooks.handshake is not None else None
     if reply:
-        return _handshake(connection, headers.get("x-hook-secret", ""), dict(reply))
+        return _handshake(connection, headers.get("x-hook-secret", ""), handshake_nonce, dict(reply))
     _verify_connection_signature(hooks, connection, body, headers)
     parsed = parse_json(body)
     fields = parsed if isinstance(parsed, str) else _event_fields(hooks, connection.provider, parsed, headers)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from contacts_sync.models import AlertChannel
@@ -17,6 +18,7 @@ from dashboard.htmx import go
 from dashboard.views.overview import prime_user
 
 
+@sensitive_post_parameters("secret", "slack_url")
 @admin_required
 def channel_list(request: HttpRequest) -> HttpResponse:
     prime_user(request)
@@ -32,8 +34,7 @@ def channel_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Added the channel {channel.name}. Send a test to check it.")
             if shown:
-                messages.info(request, f"Signing secret for {channel.name} (shown once, give it to the receiver): "
-                                       f"{shown}")
+                return _secret_once(request, channel, shown)
             if request.htmx:
                 return go(request, reverse("dashboard:channel_list"))
             return redirect("dashboard:channel_list")
@@ -41,6 +42,17 @@ def channel_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.method == "POST":
         return render(request, "alerts/channels.html#channel_form", ctx)  # invalid htmx post: the form, 200
     return render(request, "alerts/channels.html", ctx)
+
+
+@sensitive_variables()
+def _secret_once(request: HttpRequest, channel: AlertChannel, secret: str) -> HttpResponse:
+    """The generated signing secret, rendered straight from the POST in place of the form (never in the
+    messages cookie or the session), not cached: the only time it is ever shown."""
+    ctx = {"channels": alerts_selectors.channel_list(), "shown_secret": secret, "secret_channel": channel,
+           "nav_active": "channels"}
+    response = render(request, "alerts/channels.html#channel_secret" if request.htmx else "alerts/channels.html", ctx)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

@@ -127,11 +127,9 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            svc.connection_update(connection=connection, user=request.user, **form.settings_values())
-            if form.secret_values():
-                svc.connection_rotate_secret(
-                    connection=connection, secrets=form.secret_values(), user=request.user
-                )
+            svc.connection_update(
+                connection=connection, user=request.user, secrets=form.secret_values(), **form.settings_values()
+            )
         except svc.ConnectionActionError as exc:
             form.add_error(None, str(exc))
         else:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from contacts_sync.exceptions import ConfigurationError
-from contacts_sync.models import RunTrigger
+from contacts_sync.models import Connection, RunTrigger
 from contacts_sync.selectors import syncs as syncs_selectors
 from contacts_sync.services import app_webhooks, scheduling
 from contacts_sync.services import runs as run_services
@@ -138,9 +138,9 @@ def sync_run_now(request: HttpRequest, sync_id: int) -> HttpResponse:
     return redirect("dashboard:sync_detail", sync_id=sync_id)
 
 
-def _webhook_url(request: HttpRequest, connection_id: int) -> str:
+def _webhook_url(request: HttpRequest, connection: Connection) -> str:
     """Where the app must post: SITE_URL when set (behind a proxy), else the URL this request came to."""
-    path = reverse("webhook_connection", args=[connection_id])
+    path = reverse("webhook_connection", args=[connection.webhook_token])
     base = str(getattr(settings, "SITE_URL", "") or "").rstrip("/")
     return f"{base}{path}" if base else request.build_absolute_uri(path)
 
@@ -149,7 +149,7 @@ def _webhook_url(request: HttpRequest, connection_id: int) -> str:
 @require_POST
 def sync_webhook_register(request: HttpRequest, sync_id: int) -> HttpResponse:
     connection = _detail(sync_id).sync.source_connection
-    url = _webhook_url(request, connection.pk)
+    url = _webhook_url(request, connection)
     try:
         app_webhooks.app_webhook_register_enqueue(connection=connection, target_url=url, user=request.user)
     except app_webhooks.WebhookRejected as exc:

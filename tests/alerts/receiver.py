@@ -1,4 +1,5 @@
-"""A tiny threaded HTTP receiver for alert transports: records every request, answers a chosen status."""
+"""A tiny threaded HTTP receiver (alert transports, outbound-URL checks): records every request, answers a chosen
+status with optional headers (a redirect's Location) and body."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"
 
 
 @dataclass
@@ -24,17 +26,25 @@ class Receiver:
 
 
 @contextmanager
-def http_receiver(status: int = 200) -> Iterator[Receiver]:
+def http_receiver(
+    status: int = 200, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> Iterator[Receiver]:
     state = Receiver(url="", status=status)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
-            state.requests.append(Received(self.path, dict(self.headers.items()), self.rfile.read(length)))
+            state.requests.append(
+                Received(self.path, dict(self.headers.items()), self.rfile.read(length), self.command)
+            )
             self.send_response(state.status)
             self.send_header("Content-Type", "text/plain")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(b"ok" if state.status < 400 else b"no such hook")
+            self.wfile.write(body if body is not None else b"ok" if state.status < 400 else b"no such hook")
+
+        do_GET = do_PUT = do_DELETE = do_POST  # noqa: N815
 
         def log_message(self, *args: object) -> None:
             return

@@ -14,13 +14,6 @@ from contacts_sync.models import AlertChannel, ChannelKind, Notification
 from contacts_sync.services.alerts import notification_send
 from tests.alerts.receiver import http_receiver
 
-
-@pytest.fixture(autouse=True)
-def local_receivers_allowed(settings: Any) -> None:
-    """The receivers listen on 127.0.0.1: allowed only while DEBUG is on (tested below with it off)."""
-    settings.DEBUG = True
-
-
 MESSAGE = AlertMessage(subject="[failing] sync Hubstaff clients", text="healthy -> failing",
                        event={"type": "sync.status_changed", "new_status": "failing"}, url="/runs/1/")
 
@@ -100,8 +93,11 @@ def unused_port() -> int:
     return free_port()
 
 
-def test_a_private_address_is_refused_at_send_time_when_debug_is_off(db: None, settings: Any):
-    settings.DEBUG = False
+def test_a_private_address_is_refused_at_send_time_unless_allowlisted(db: None, settings: Any):
+    """The receivers listen on 127.0.0.1, on the tests' PRIVATE_URL_ALLOWLIST; without it (production), nothing is
+    sent. DEBUG makes no difference."""
+    settings.PRIVATE_URL_ALLOWLIST = []
+    settings.DEBUG = True
     with http_receiver() as rx:
         channel = AlertChannel.objects.create(name="internal", kind=ChannelKind.WEBHOOK, target=rx.url,
                                               secrets={"secret": secret_generate()})

@@ -192,7 +192,8 @@ def test_the_detail_page_links_to_run_history_and_shows_the_webhook_inbox(login:
     sync = SyncFactory(name="Tasks sync")
     html = login(viewer).get(reverse("dashboard:sync_detail", args=[sync.pk])).content.decode()
     assert f"{reverse('dashboard:run_list')}?sync={sync.pk}" in html
-    assert f"/webhooks/{sync.source_connection.pk}/" in html
+    assert f"/webhooks/{sync.source_connection.webhook_token}/" in html
+    assert f"/webhooks/{sync.source_connection.pk}/" not in html  # never the guessable id
     assert "Read-only" in html
     assert "Run now</button>" not in html
 
@@ -318,7 +319,7 @@ def test_an_editor_starts_the_hubstaff_webhook_registration(
     with django_capture_on_commit_callbacks() as callbacks:
         response = login(editor).post(reverse("dashboard:sync_webhook_register", args=[sync.pk]), follow=True)
     conn = Connection.objects.get(pk=sync.source_connection_id)
-    url = f"https://sync.example.com/webhooks/{conn.pk}/"
+    url = f"https://sync.example.com/webhooks/{conn.webhook_token}/"
     assert conn.config["webhook"]["status"] == "registering"
     assert conn.config["webhook"]["url"] == url
     assert len(callbacks) == 1  # the worker task, after the commit

@@ -153,9 +153,12 @@ def test_an_editor_registers_the_hubstaff_webhook_and_its_event_syncs_the_client
     state = wait_until(registered, timeout=90, interval=0.5, what="the registration to finish")
     assert isinstance(state, dict)
     assert state["status"] == "active", state
-    assert state["url"] == f"{live_server.url}/webhooks/{hub.pk}/"
+    assert state["url"] == f"{live_server.url}/webhooks/{hub.webhook_token}/"
     hook = org.http.get(f"{sandbox.url}/hubstaff/v2/webhooks/{state['id']}", timeout=10).json()["webhook"]
     assert hook["status"] == "active"
+    # Hubstaff was given the URL with the registration's single-use nonce; it is used up now.
+    assert hook["target_url"].startswith(state["url"] + "?handshake=")
+    assert "webhook_handshake" not in hub.config
     assert hub.secrets["webhook_secret"]
 
     org.add_clients(1)

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
+
+from contacts_sync.apiclient.outbound import UnsafeURLError, safe_session
+from contacts_sync.apiclient.outbound import url_check as outbound_url_check
 
 # Outbound alert calls must not hold the alert worker for long: a slow receiver is a transient failure.
 SEND_TIMEOUT_SECONDS = 10.0
@@ -57,14 +56,13 @@ def transport_for(kind: str) -> Transport:
 def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
     """POST and classify the outcome: 2xx ok; 408/429/5xx/timeouts transient; other 4xx permanent.
 
-    The URL is checked again at send time (a host may resolve elsewhere since the form accepted it)."""
+    The URL is checked again when connecting, and the socket goes to the address that was checked (a host may
+    resolve elsewhere since the form accepted it: apiclient/outbound.py). Redirects are never followed."""
     try:
-        url_check(url)
-    except ChannelURLError as exc:
-        raise TransportError(str(exc), permanent=True) from None
-    try:
-        resp = requests.post(url, data=body, headers={"Content-Type": "application/json", **headers},
+        resp = _SESSION.post(url, data=body, headers={"Content-Type": "application/json", **headers},
                              timeout=SEND_TIMEOUT_SECONDS, allow_redirects=False)
+    except UnsafeURLError as exc:
+        raise TransportError(str(exc), permanent=True) from None
     except requests.Timeout:
         raise TransportError(f"timed out after {SEND_TIMEOUT_SECONDS:.0f}s") from None
     except requests.RequestException as exc:
@@ -77,37 +75,8 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
                          permanent=permanent)
 
 
-class ChannelURLError(ValueError):
-    """A webhook URL that may not be used (scheme, host, or a private address while DEBUG is off)."""
-
-
-def _blocked(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-            or ip.is_unspecified)
-
-
-def url_check(url: str, *, allow_private: bool | None = None) -> str:
-    """http(s) only; with DEBUG off, a host that is or resolves to a private/loopback address is refused
-    (an alert webhook must not become a way to make this server call the internal network)."""
-    allow_private = settings.DEBUG if allow_private is None else allow_private
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        raise ChannelURLError("Use an http:// or https:// URL.")
-    host = parts.hostname
-    if not host:
-        raise ChannelURLError("The URL has no host name.")
-    if allow_private:
-        return url.strip()
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise ChannelURLError("The URL's port is not a number.") from None
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise ChannelURLError(f"The host {host!r} does not resolve.") from None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0].split("%")[0])
-        if _blocked(ip):
-            raise ChannelURLError(f"{host} points to a private or loopback address ({ip}); refused.")
-    return url.strip()
+# One pool for every alert call; it connects only to checked addresses (apiclient/outbound.py).
+_SESSION = safe_session()
+# The check every user-entered URL goes through (channels here; connections' base URLs in services).
+ChannelURLError = UnsafeURLError
+url_check = outbound_url_check

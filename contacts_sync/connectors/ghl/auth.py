@@ -2,8 +2,8 @@
 and the location's shared Redis rate budget, all from a ConnectionInfo.
 
 `info.app_settings` carries the deployment's GHL settings (filled by the services layer from Django settings):
-client_id, client_secret, token_url (OAuth), api_version, base_url (the public API).
-`info.config` knobs: oauth_token_url / user_type (stored at connect time), rate_limit_per_10s (0 turns the
+client_id, client_secret, token_url (OAuth: pinned to settings, or an allowlisted emulator's), api_version,
+base_url (the public API). `info.config` knobs: user_type (stored at connect time), rate_limit_per_10s (0 turns the
 budget off: emulator runs with limits off, benchmarks; N replaces 100 / 10 s for an account with a raised
 limit), http_timeout_s (the read timeout per attempt).
 """
@@ -33,13 +33,9 @@ CONNECT_TIMEOUT_S = 5.0
 
 
 def token_url(info: ConnectionInfo) -> str:
-    """The token endpoint the connection was authorised against (the emulator's, or HighLevel's)."""
-    return str(
-        info.config.get("oauth_token_url")
-        or (info.base_url.rstrip("/") + "/oauth/token" if info.base_url else "")
-        or info.app_settings.get("token_url")
-        or oauth.DEFAULT_TOKEN_URL
-    )
+    """The token endpoint, as the deployment's settings say (services/base_urls.ghl_token_url): never derived
+    from the connection's base URL or config, which a user typed, since the client secret goes there."""
+    return str(info.app_settings.get("token_url") or oauth.DEFAULT_TOKEN_URL)
 
 
 def token_provider(info: ConnectionInfo, *, skew_seconds: float = REFRESH_SKEW_SECONDS) -> Any:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
 from contacts_sync.apiclient.errors import MalformedResponseError, messages_from_body
+from contacts_sync.apiclient.outbound import UnsafeURLError, safe_session
 from contacts_sync.apiclient.tokens import TokenGrant, TokenRefused
 
 DEFAULT_AUTHORIZE_URL = "https://marketplace.gohighlevel.com/oauth/chooselocation"
@@ -105,13 +106,26 @@ def authorize_url(
 
 
 def _post_token(token_url: str, form: dict[str, str], session: requests.Session | None) -> TokenPair:
-    http = session or requests
+    http = session or safe_session()
     try:
         # Form-encoded, no Version header (POST /oauth/token). No automatic retry: a refresh whose answer was
         # lost may already have rotated the token, and a blind retry would then burn the connection.
-        r = http.post(token_url, data=form, headers={"Accept": "application/json"}, timeout=TOKEN_TIMEOUT)
+        # No redirect either: the form carries the client secret and the refresh token.
+        r = http.post(
+            token_url, data=form, headers={"Accept": "application/json"}, timeout=TOKEN_TIMEOUT,
+            allow_redirects=False,
+        )
     except requests.RequestException as e:
         raise OAuthError(f"token endpoint unreachable: {e}", permanent=False, operation="oauth_token") from e
+    except UnsafeURLError as e:
+        raise OAuthError(f"token endpoint refused: {e}", permanent=False, operation="oauth_token") from None
+    if 300 <= r.status_code < 400:
+        target = urlsplit(r.headers.get("Location", ""))
+        where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
+        raise OAuthError(
+            f"the token endpoint answered HTTP {r.status_code} (a redirect{where}); not followed",
+            permanent=False, status=r.status_code, operation="oauth_token",
+        )
     try:
         body: Any = r.json()
     except ValueError:

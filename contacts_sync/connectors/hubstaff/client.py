@@ -23,6 +23,7 @@ from contacts_sync.apiclient.errors import (
     MalformedResponseError,
     ValidationError,
 )
+from contacts_sync.apiclient.outbound import safe_session
 from contacts_sync.apiclient.tokens import (
     MemoryTokenStore,
     RotatingTokenProvider,
@@ -412,7 +413,7 @@ def build_client(
     """The client for one connection: `base_url` "" = production, else the emulator (API and token endpoint)."""
     api_base = base_url.rstrip("/") or API_BASE_URL
     account_base = base_url.rstrip("/") or ACCOUNT_BASE_URL
-    session = requests.Session()
+    session = safe_session()  # checked addresses only, no environment proxy (apiclient/outbound.py)
     account = HubstaffAccountClient(
         base_url=account_base, on_call=on_call, session=session, sleep=sleep, max_attempts=3
     )

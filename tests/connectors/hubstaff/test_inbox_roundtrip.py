@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from contacts_sync.models import AuthKind, Connection, InboundEvent, Provider
+from contacts_sync.services import inbox
 from contacts_sync.services.credentials import connector_for
 from tests.connectors.conftest import HUBSTAFF_ORG, HubstaffBox
 from tests.support import wait_until
@@ -47,8 +48,10 @@ def test_a_webhook_registered_through_the_connector_lands_in_the_inbox(
 ) -> None:
     conn = hubstaff_connection(hubstaff)
     connector = connector_for(conn)
+    # The handshake is taken only with the single-use nonce of a registration we started (services/app_webhooks).
+    nonce = inbox.handshake_nonce_issue(connection_id=conn.pk)
     hook = connector.create_webhook(
-        target_url=f"{live_server.url}/webhooks/{conn.pk}/", events=["client.create"]
+        target_url=f"{live_server.url}/webhooks/{conn.webhook_token}/?handshake={nonce}", events=["client.create"]
     )
 
     def secret() -> str:
