@@ -35,6 +35,15 @@ def _run(sync: m.Sync, **kw: Any) -> m.Run:
     return wait_finished(run, timeout=180)
 
 
+def _health(sync: m.Sync, expected: str) -> None:
+    """The worker writes the run's status, then the sync's health: wait for the second step too."""
+    def settled() -> bool:
+        sync.refresh_from_db()
+        return sync.health == expected
+
+    wait_until(settled, timeout=30, what=f"sync {sync.pk} to become {expected}")
+
+
 def _changes(sync: m.Sync) -> list[str]:
     return list(m.StatusChange.objects.filter(sync=sync).order_by("created_at").values_list("new_status", flat=True))
 
@@ -44,7 +53,7 @@ def test_a_dry_run_never_changes_health_or_alerts(clean_sandbox: Any, celery_wor
     sync = custom_sync(clean_sandbox, health=m.SyncHealth.HEALTHY)
     run = _run(sync, dry_run=True)
     assert run.dry_run and run.failed_count == 7
-    sync.refresh_from_db()
+    _health(sync, m.SyncHealth.HEALTHY)
     assert sync.health == m.SyncHealth.HEALTHY and _changes(sync) == []
 
 
@@ -53,13 +62,13 @@ def test_retrying_failures_that_cannot_succeed_leaves_health_as_it_was(clean_san
     sync = custom_sync(clean_sandbox)
     first = _run(sync)
     assert first.status == m.RunStatus.PARTIAL and first.failed_count == 4
-    sync.refresh_from_db()
+    _health(sync, m.SyncHealth.DEGRADED)
     assert sync.health == m.SyncHealth.DEGRADED and _changes(sync) == ["degraded"]
     retry = runs.run_retry_failed(run=first)
     assert retry is not None
     retry = wait_finished(retry)
     assert retry.failed_count == 4
-    sync.refresh_from_db()
+    _health(sync, m.SyncHealth.DEGRADED)
     assert sync.health == m.SyncHealth.DEGRADED and _changes(sync) == ["degraded"]  # no second alert
 
 
@@ -84,11 +93,11 @@ def test_an_acknowledged_failure_stops_counting_until_the_record_changes(
     custom_records(clean_sandbox, _people(10) + _blank(3))
     sync = custom_sync(clean_sandbox)
     first = _run(sync)
-    sync.refresh_from_db()
+    _health(sync, m.SyncHealth.DEGRADED)
     assert sync.health == m.SyncHealth.DEGRADED
     failed = list(first.items.filter(action=m.ItemAction.FAILED))
     assert runs.run_items_acknowledge(items=failed, user=admin_user, note="junk rows from the import") == 3
-    sync.refresh_from_db()
+    _health(sync, m.SyncHealth.HEALTHY)
     assert sync.health == m.SyncHealth.HEALTHY and _changes(sync) == ["degraded", "healthy"]
     assert m.AuditEntry.objects.filter(action="run_item.acknowledge").count() == 3
     second = _run(sync)
@@ -109,13 +118,13 @@ def test_an_outage_alerts_as_an_outage_whatever_its_share(clean_sandbox: Any, ce
     run = _run(sync)
     assert run.failed_count == 3 and run.created_count == 117  # 2.5 %: under the degraded share
     assert set(run.items.filter(action=m.ItemAction.FAILED).values_list("error_class", flat=True)) == {"ServerError"}
-    sync.refresh_from_db()
+    _health(sync, m.SyncHealth.FAILING)
     assert sync.health == m.SyncHealth.FAILING and "outage" in sync.health_reason
     wait_until(lambda: m.Notification.objects.filter(channel=channel).exists(), timeout=60,
                what="the outage to reach the email channel")
     again = _run(sync)  # the outage is over: the three are written, the sync recovers
     assert again.created_count == 3 and again.failed_count == 0
-    sync.refresh_from_db()
+    _health(sync, m.SyncHealth.HEALTHY)
     assert sync.health == m.SyncHealth.HEALTHY
 
 
@@ -135,7 +144,7 @@ def test_verified_delivery_catches_a_target_that_drops_a_field(clean_sandbox: An
     item = dropped.items.filter(action=m.ItemAction.VERIFY_FAILED).first()
     assert "field lastName sent 'Renamed'" in item.error_message
     assert dropped.status == m.RunStatus.PARTIAL
-    sync.refresh_from_db()
+    _health(sync, m.SyncHealth.DEGRADED)
     assert sync.health == m.SyncHealth.DEGRADED and "read back" in sync.health_reason
 
 
