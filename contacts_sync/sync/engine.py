@@ -36,7 +36,6 @@ from contacts_sync.apiclient.errors import (
     TransportError,
 )
 from contacts_sync.connectors.base import Page, TargetGone
-from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
 from contacts_sync.connectors.spec import Recipe
 from contacts_sync.exceptions import ConfigurationError, TransientError
 from contacts_sync.mapping.paths import get_path
@@ -48,10 +47,11 @@ from contacts_sync.models import (
     RunItem,
     RunStatus,
     RunTrigger,
+    Sync,
     SyncMode,
 )
 
-from . import persist, verify
+from . import persist, sources, verify
 from .finish import Tally, run_finish
 from .persist import LostOwnership, Outcome
 from .recipes import record_passes_filter
@@ -161,6 +161,7 @@ class Engine:
         parents: ParentLookup | None = None,
         source_options: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        change_path: str | None = None,
     ) -> None:
         self.run = run
         self.sync = run.sync
@@ -190,6 +191,8 @@ class Engine:
         self._page_targets: set[str] = set()
         self.source_title = recipe.source_provider
         self.target_title = recipe.target_provider
+        self.event_only = False
+        self.watermark = sources.Watermark(change_path)
 
     # ----- the run --------------------------------------------------------------------------------------
     def execute(self) -> None:
@@ -207,6 +210,7 @@ class Engine:
                     self._commit(self._done, self.run.checkpoint.get("cursor"))
                     raise
                 self._commit(self._done, page.cursor)
+                self._saw(page)
                 if self.cancelled or (self.remaining is not None and not self.remaining) or page.cursor is None:
                     break
         except LostOwnership:
@@ -227,18 +231,20 @@ class Engine:
             log.warning("run %s was taken over before it could finish", self.run.pk)
 
     def _pages(self) -> Iterator[Page]:
-        event = self.run.event if self.run.event_id else None
-        contact_event = not event or not event.event_type or event.event_type.startswith("Contact")
-        if event is not None and event.provider == self.recipe.source_provider == "ghl" and contact_event \
-                and self.object_kind == "contact":
-            record = _event_record(event.body)
-            if record is not None:
-                if event.event_type.endswith("Delete"):
-                    record = {**record, "_deleted": True}
-                yield Page(records=[record], cursor=None)
-                return
+        page = sources.event_page(self.run.event if self.run.event_id else None,
+                                  source_provider=self.recipe.source_provider, object_kind=self.object_kind)
+        if page is not None:
+            self.event_only = True
+            yield page
+            return
         cursor = self.run.checkpoint.get("cursor")
         yield from self.source.read(self.object_kind, cursor=cursor, options=self.options)
+
+    def _saw(self, page: Page) -> None:
+        """Feed the change cursor: a record whose write failed for a passing reason is read again next time."""
+        retry = {o.source_id for o in self._done if o.action == ItemAction.FAILED and o.rejected_hash is None}
+        for record in page.records:
+            self.watermark.saw(record, retry_later=self._record_id(record) in retry)
 
     def _commit(self, outcomes: list[Outcome], cursor: dict[str, Any] | None) -> None:
         checkpoint = {k: v for k, v in self.run.checkpoint.items() if k != "cursor"}
@@ -538,6 +544,9 @@ class Engine:
             suspicious=end.suspicious, heartbeat_at=timezone.now(),
         ):
             raise LostOwnership()
+        if end.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run and not self.event_only \
+                and self.only_ids is None and (cursor := self.watermark.cursor()) is not None:
+            Sync.objects.filter(pk=run.sync_id).update(source_cursor=cursor)
         log.info("run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s verified=%s/%s",
                  run.pk, end.status, run.read_count, run.created_count, run.updated_count, run.unchanged_count,
                  run.failed_count, run.verified_count, run.verify_sampled)
@@ -596,10 +605,3 @@ def _top_errors(run: Run) -> str:
     )
     return "Errors: " + ", ".join(f"{r['error_class'] or 'unknown'} x{r['n']}" for r in rows) if rows else ""
 
-
-def _event_record(body: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(body)
-    except (TypeError, ValueError):
-        return None
-    return ghl_webhooks.event_record(data)

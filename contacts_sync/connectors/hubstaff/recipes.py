@@ -7,6 +7,8 @@ from typing import Any
 from contacts_sync.connectors.spec import MANUAL, POLL, WEBHOOK, Recipe, Writer
 from contacts_sync.mapping.defaults import ghl_note_rules, ghl_task_rules, rule
 
+from . import from_ghl
+
 RECIPES = (
     Recipe(
         key="hubstaff_client_to_ghl_contact",
@@ -67,6 +69,7 @@ RECIPES = (
         source_options={"tag": "critical"},
         record_filter={"tag": "critical"},
     ),
+    *from_ghl.RECIPES,
 )
 
 MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
@@ -103,3 +106,4 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         rule("metadata.ghl_contact_id", source="id", transforms=[("to_text", {})]),
     ],
 }
+MAPPINGS.update(from_ghl.MAPPINGS)
