@@ -6,9 +6,12 @@ The facts come from the connector packages (connectors/catalog.py); this module 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from contacts_sync.connectors import catalog
+from django.conf import settings
+
+from contacts_sync.connectors import catalog, catalog_docs, registry
 from contacts_sync.connectors.catalog import Flow
 from contacts_sync.connectors.spec import TO_GHL
 
@@ -41,3 +44,15 @@ def catalog_groups(*, query: str = "") -> list[Group]:
 
 def catalog_json() -> dict[str, Any]:
     return catalog.catalog_json()
+
+
+def app_pages_write() -> list[Path]:
+    """Rewrite the generated block of every app's docs page (docs/apps/<app>.md); the prose around it stays."""
+    written = []
+    for spec in registry.specs():
+        path = Path(settings.BASE_DIR) / spec.docs
+        text = path.read_text() if path.exists() else f"# {spec.title}\n"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(catalog_docs.page_with_block(text, catalog_docs.generated_block(spec.key)))
+        written.append(path)
+    return written

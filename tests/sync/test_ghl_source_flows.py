@@ -18,7 +18,7 @@ from contacts_sync import models as m
 from contacts_sync.services import scheduling
 from contacts_sync.services.syncs import sync_create_from_recipe
 from tests.support import wait_until
-from tests.sync.world import GhlApi, HubstaffOrg, connections, wait_finished
+from tests.sync.world import GhlApi, HubstaffOrg, connections
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.worker]
 

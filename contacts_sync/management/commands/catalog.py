@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from contacts_sync.selectors.catalog import catalog_groups, catalog_json
+from contacts_sync.selectors.catalog import app_pages_write, catalog_groups, catalog_json
 
 
 class Command(BaseCommand):
@@ -15,8 +15,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--json", action="store_true", help='print {"flows": [...]} as JSON')
+        parser.add_argument("--docs", action="store_true", help="rewrite the generated block of docs/apps/<app>.md")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["docs"]:
+            for path in app_pages_write():
+                self.stdout.write(f"wrote {path}")
+            return
         if options["json"]:
             self.stdout.write(json.dumps(catalog_json(), indent=2))
             return
