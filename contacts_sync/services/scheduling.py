@@ -132,8 +132,9 @@ def _last_reconcile(sync: Sync) -> datetime | None:
 def reconcile_poll(*, now: datetime | None = None, interval: timedelta = RECONCILE_INTERVAL) -> list[int]:
     """Enqueue a reconcile run for GHL-source syncs fed by webhooks, because GHL drops undelivered events.
 
-    The engine reads GHL with search by dateUpdated since its checkpoint, so a reconcile run costs one
-    search page when nothing was missed. Syncs that also poll at least as often need no reconcile run.
+    The run starts at the sync's change cursor (Sync.source_cursor, sync/sources.py): contacts are searched by
+    dateUpdated since then, so a reconcile run costs one search page when nothing was missed. Syncs that also
+    poll at least as often need no reconcile run.
     """
     now = now or timezone.now()
     syncs = (

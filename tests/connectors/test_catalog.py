@@ -5,8 +5,8 @@ writer sends and its scopes are the official spec's; `manage.py catalog --json` 
 from __future__ import annotations
 
 import ast
-import os
 import json
+import os
 import re
 from io import StringIO
 from pathlib import Path

@@ -196,3 +196,33 @@ def test_the_reconcile_poll_finds_tasks_whose_webhooks_were_lost_and_then_reads_
     # Only the changed task was taken from the location's tasks (the search has no date filter: rows older
     # than the cursor are dropped before the engine sees them).
     assert second.read_count == 1, second.read_count
+
+
+def test_a_contact_reconcile_reads_one_page_when_nothing_was_missed(flow: Any) -> None:
+    f = flow("ghl_critical_contact_to_hubstaff_task")
+    f.sandbox.set_faults("ghl", f.location, drop_webhooks=True)
+    ids = [f.ghl.call("POST", "/contacts/", {"locationId": f.location, "firstName": f"Crit{i}",
+                                             "email": f"crit{i}-{uuid.uuid4().hex[:6]}@example.com",
+                                             "tags": ["critical"]})["contact"]["id"] for i in range(3)]
+
+    def next_reconcile() -> list[int]:
+        """The reconcile poll as the beat runs it once its interval has passed since the last one."""
+        return scheduling.reconcile_poll(now=timezone.now() + scheduling.RECONCILE_INTERVAL)
+
+    assert next_reconcile()
+    first = f.settled(1)[-1]
+    assert first.created_count == 3 and len(f.todos()) == 3, first.error_summary
+
+    assert next_reconcile()
+    quiet = f.settled(2)[-1]
+    assert quiet.status == m.RunStatus.SUCCEEDED, quiet.error_summary
+    ghl_calls = list(quiet.calls.filter(provider="ghl").values_list("method", "path_template"))
+    assert ghl_calls == [("POST", "/contacts/search")]  # one page
+    assert quiet.read_count <= 1 and quiet.unchanged_count == quiet.read_count  # at most the cursor's own contact
+    assert not quiet.calls.filter(provider="hubstaff").exclude(method="GET").exists()
+
+    f.sandbox.admin("PUT", "/ghl/_admin/contacts", json={"locationId": f.location, "id": ids[0], "firstName": "Renamed"})
+    assert next_reconcile()
+    changed = f.settled(3)[-1]
+    assert changed.updated_count == 1 and changed.read_count <= 2, changed.error_summary
+    assert "Follow up: Renamed" in {t["summary"] for t in f.todos()}
