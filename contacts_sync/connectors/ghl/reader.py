@@ -132,7 +132,12 @@ class GHLConnector(BaseConnector):
                                            page_limit=limit, search_after=cursor.get("search_after"))
 
     def _read_contacts(self, cursor: dict[str, Any], options: dict[str, Any]) -> Iterator[Page]:
+        """Contacts by search (tag, query, updated_since), or the contacts of one business (option business_id)."""
         limit = int(options.get("page_limit") or DEFAULT_PAGE_LIMIT)
+        if options.get("business_id"):
+            rows = list(self.client.contacts_by_business(str(options["business_id"]), query=options.get("query")))
+            yield Page(records=rows, cursor=None)  # GHL pages these with skip; a business has few contacts
+            return
         batch: list[dict[str, Any]] = []
         for contact in self._contact_search(cursor, options, limit):
             batch.append(contact)

@@ -128,3 +128,15 @@ def test_only_delete_events_mark_a_record_deleted() -> None:
     assert [t for t in webhooks.EVENT_OBJECTS if webhooks.is_delete(t)] == [
         "ContactDelete", "TaskDelete", "NoteDelete", "AppointmentDelete", "RecordDelete"]
     assert not webhooks.is_delete("SomethingDelete")
+
+
+def test_the_contacts_of_one_business_are_read_through_their_business(sandbox: Any, account: Any, ghl: Any):
+    conn = _connector(sandbox, account, ghl)
+    ids = [_contact(ghl, f"biz{i}@example.com") for i in range(3)]
+    businesses = _records(conn, "business")
+    assert len(businesses) == 5  # every emulator location has five
+    bid = businesses[0]["id"]
+    ghl.bulk_business(ids[:2], bid)
+    linked = _records(conn, "contact", business_id=bid)
+    assert {c["id"] for c in linked} == set(ids[:2])
+    assert "/contacts/business/{businessId}" in {c.path_template for c in account.calls}
