@@ -102,6 +102,9 @@ TASK_TARGET_FIELDS = [
     SourceField("assignee_ids", "Assignee user IDs", "list"),
     SourceField("project_id", "Project ID (else the sync's project)", "number"),
     SourceField("metadata.ghl_contact_id", "Metadata: GHL contact id"),
+    SourceField("metadata.ghl_task_id", "Metadata: GHL task id"),
+    SourceField("metadata.ghl_note_id", "Metadata: GHL note id"),
+    SourceField("metadata.ghl_appointment_id", "Metadata: GHL appointment id"),
 ]
 
 
