@@ -13,6 +13,7 @@ NAV = [
     ("runs", "Runs", "dashboard:run_list", access.VIEWER),
     ("alerts", "Alerts", "dashboard:alert_list", access.VIEWER),
     ("connections", "Connections", "dashboard:connection_list", access.VIEWER),
+    ("catalog", "Catalogue", "dashboard:catalog", access.VIEWER),
     ("channels", "Alert channels", "dashboard:channel_list", access.ADMIN),
     ("users", "Users", "dashboard:user_list", access.ADMIN),
 ]

@@ -83,6 +83,9 @@ class AppSpec:
     rate_limit_setting: str = ""
     webhook: WebhookSpec | None = None
     docs: str = ""  # the app's page under docs/
+    # Object kind -> the record path holding its last-change time, for apps whose reads take `updated_since`:
+    # polls of those objects start at the sync's change cursor (sync/sources.py).
+    change_paths: Mapping[str, str] = field(default_factory=dict)
 
 
 class Writer:
@@ -119,6 +122,13 @@ class Recipe:
     # A contact recipe that also leaves a note: the source object whose default note mapping fills the
     # contact payload's "note" pseudo-target (the writer creates/updates the note after the upsert).
     note_from: str | None = None
+    # For the operations catalogue (connectors/catalog.py); every field has a safe default, and the catalogue
+    # test names each recipe whose metadata is missing. GHL operations and scopes are derived from the GHL
+    # reader/writer the flow uses; list here only operations the derivation cannot see.
+    trigger: str = ""  # what starts the flow, in a user's words ("A Hubstaff client is created or updated")
+    action: str = ""  # what it does ("Upserts the GHL contact")
+    ghl_operations: tuple[str, ...] = ()  # extra "METHOD /path" operations
+    test: str = ""  # pytest node id of the flow's end-to-end test (real worker, emulators over HTTP)
 
     @property
     def app(self) -> str:

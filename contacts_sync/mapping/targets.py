@@ -149,11 +149,9 @@ OTHER_FIELDS: dict[tuple[str, str], list[FieldSpec]] = {
         _f("status", "Status (active | completed; updates only)", max_length=SHORT_MAX, exact=True),
         _f("assignee_ids", "Assignee user ids", "list"),
         _f("project_id", "Project id (else the sync's project)", "number"),
-        _f(
-            "metadata.ghl_contact_id",
-            "Metadata: GHL contact id",
-            max_length=HUBSTAFF_METADATA_MAX,
-            exact=True,
+        *(
+            _f(f"metadata.ghl_{kind}_id", f"Metadata: GHL {kind} id", max_length=HUBSTAFF_METADATA_MAX, exact=True)
+            for kind in ("contact", "task", "note", "appointment")  # a to-do names the GHL record it came from
         ),
     ],
 }

@@ -59,6 +59,9 @@ class Sync(models.Model):
     # A record deleted on the target's side is re-created by the next change only when this is on.
     recreate_deleted = models.BooleanField(default=False)
     options = models.JSONField(default=dict, blank=True)  # recipe options (e.g. Hubstaff project id)
+    # Where the next poll of the source starts ({"updated_since": ISO}): the newest change a finished run read
+    # (sync/sources.py). Empty = read everything.
+    source_cursor = models.JSONField(default=dict, blank=True)
     mapping_version = models.ForeignKey(
         "MappingVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -72,8 +72,9 @@ def _finish(event: InboundEvent, status: str, reason: str) -> None:
 
 
 def _reads_event_only(sync: Sync, run: Run) -> bool:
-    """The engine turns a run made for a GHL event into a one-record run (the event's own record);
-    any other run reads the source incrementally from its checkpoint."""
+    """The engine turns a run made for a GHL event into a one-record run (the event's own record, for every
+    object kind in ghl.webhooks.EVENT_OBJECTS: sync/sources.py event_page); any other run reads the source
+    incrementally from its checkpoint and the sync's change cursor."""
     return run.event_id is not None and sync.source_connection.provider == Provider.GHL
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from contacts_sync.connectors import registry
 from contacts_sync.models import ACTIVE_RUN_STATUSES, Provider, Run, RunTrigger, Sync, SyncHealth
 from contacts_sync.services.runs import run_enqueue
 
@@ -32,6 +33,9 @@ DUE_SCAN_LIMIT = 1000
 NOT_DISPATCHED_HEALTH = (SyncHealth.NEEDS_REAUTH,)
 # GHL drops webhooks it could not deliver; a GHL-source sync with a webhook trigger is re-read this often.
 RECONCILE_INTERVAL = timedelta(minutes=30)
+# Objects GHL cannot read "changed since" (notes, businesses) cost a full read, one request per contact for notes:
+# every 30 minutes that would spend a 10,000-contact location's whole daily budget (200,000) in about ten hours.
+FULL_READ_RECONCILE_INTERVAL = timedelta(hours=24)
 
 
 @dataclass
@@ -132,8 +136,10 @@ def _last_reconcile(sync: Sync) -> datetime | None:
 def reconcile_poll(*, now: datetime | None = None, interval: timedelta = RECONCILE_INTERVAL) -> list[int]:
     """Enqueue a reconcile run for GHL-source syncs fed by webhooks, because GHL drops undelivered events.
 
-    The engine reads GHL with search by dateUpdated since its checkpoint, so a reconcile run costs one
-    search page when nothing was missed. Syncs that also poll at least as often need no reconcile run.
+    The run starts at the sync's change cursor (Sync.source_cursor, sync/sources.py): contacts are searched by
+    dateUpdated since then, so a reconcile run costs one search page when nothing was missed. Syncs that also
+    poll at least as often need no reconcile run. Objects without a change date (notes, businesses) are re-read
+    at most every FULL_READ_RECONCILE_INTERVAL.
     """
     now = now or timezone.now()
     syncs = (
@@ -144,9 +150,11 @@ def reconcile_poll(*, now: datetime | None = None, interval: timedelta = RECONCI
         .order_by("pk")
     )
     runs: list[int] = []
+    dated = registry.spec(Provider.GHL).change_paths
     for sync in syncs:
         last = _last_reconcile(sync)
-        if last is not None and now - last < interval:
+        wait = interval if sync.source_object in dated else max(interval, FULL_READ_RECONCILE_INTERVAL)
+        if last is not None and now - last < wait:
             continue
         with transaction.atomic():
             run = run_enqueue(sync=sync, trigger=RunTrigger.RECONCILE, mode="incremental")

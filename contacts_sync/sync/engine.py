@@ -15,18 +15,13 @@ is rolled back and the engine stops without finishing the run.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Count
 from django.utils import timezone
 
-from contacts_sync.apiclient.calls import CallRecord
 from contacts_sync.apiclient.errors import (
     ApiError,
     AuthError,
@@ -36,7 +31,6 @@ from contacts_sync.apiclient.errors import (
     TransportError,
 )
 from contacts_sync.connectors.base import Page, TargetGone
-from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
 from contacts_sync.connectors.spec import Recipe
 from contacts_sync.exceptions import ConfigurationError, TransientError
 from contacts_sync.mapping.paths import get_path
@@ -45,14 +39,15 @@ from contacts_sync.models import (
     ItemAction,
     RecordLink,
     Run,
-    RunItem,
     RunStatus,
     RunTrigger,
+    Sync,
     SyncMode,
 )
 
-from . import persist, verify
+from . import ending, persist, sources
 from .finish import Tally, run_finish
+from .parts import CallRecorder, ParentLookup, Step, error_text, source_hash
 from .persist import LostOwnership, Outcome
 from .recipes import record_passes_filter
 from .redaction import Redactor
@@ -78,71 +73,6 @@ class FatalRunError(Exception):
     """The run cannot go on (credentials rejected, source unreadable, target down)."""
 
 
-@dataclass
-class CallRecorder:
-    """Collects CallRecords from the source and target clients; the engine flushes them per page."""
-
-    records: list[CallRecord] = field(default_factory=list)
-
-    def __call__(self, record: CallRecord) -> None:
-        self.records.append(record)
-
-    def drain(self) -> list[CallRecord]:
-        out, self.records = self.records, []
-        return out
-
-
-@dataclass
-class ParentLookup:
-    """Finds the GHL contact id of a task's/note's parent in the links of the contact syncs (one query/page)."""
-
-    sync_ids: list[int]
-    default_parent_id: str | None = None
-
-    def resolve(self, parent_source_ids: set[str]) -> dict[str, str]:
-        if not parent_source_ids or not self.sync_ids:
-            return {}
-        rows = RecordLink.objects.filter(sync_id__in=self.sync_ids, source_id__in=parent_source_ids).exclude(
-            target_id="")
-        return {sid: tid.split("/", 1)[0] for sid, tid in rows.values_list("source_id", "target_id")}
-
-
-@dataclass
-class Step:
-    """What to do with one record of a page: a finished outcome, or a push (create/update/delete/tag)."""
-
-    sid: str
-    outcome: Outcome | None = None
-    action: str = "push"  # push | delete | tag
-    payload: dict[str, Any] = field(default_factory=dict)
-    shown: dict[str, Any] = field(default_factory=dict)
-    digest: str = ""
-    warnings: str = ""
-    target_id: str | None = None
-    parent_id: str | None = None
-    identity: str = ""
-    adopt_since: datetime | None = None
-
-
-def _error_text(exc: ApiError) -> str:
-    messages = getattr(exc, "messages", None) or []
-    text = str(exc)
-    extra = [m for m in messages if m not in text]
-    if extra:
-        text += " | " + "; ".join(extra)
-    if exc.request_id:
-        text += f" (request id {exc.request_id})"
-    return text
-
-
-def _source_hash(record: dict[str, Any], content_hash: Callable[[Any], str]) -> str:
-    """The hash of a record that failed before it had a payload: an acknowledged failure returns when it changes."""
-    try:
-        return content_hash(record)
-    except (TypeError, ValueError):
-        return content_hash(json.dumps(record, default=str, sort_keys=True))
-
-
 class Engine:
     def __init__(
         self,
@@ -161,6 +91,7 @@ class Engine:
         parents: ParentLookup | None = None,
         source_options: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        change_path: str | None = None,
     ) -> None:
         self.run = run
         self.sync = run.sync
@@ -190,6 +121,8 @@ class Engine:
         self._page_targets: set[str] = set()
         self.source_title = recipe.source_provider
         self.target_title = recipe.target_provider
+        self.event_only = False
+        self.watermark = sources.Watermark(change_path)
 
     # ----- the run --------------------------------------------------------------------------------------
     def execute(self) -> None:
@@ -207,6 +140,7 @@ class Engine:
                     self._commit(self._done, self.run.checkpoint.get("cursor"))
                     raise
                 self._commit(self._done, page.cursor)
+                self._saw(page)
                 if self.cancelled or (self.remaining is not None and not self.remaining) or page.cursor is None:
                     break
         except LostOwnership:
@@ -227,18 +161,20 @@ class Engine:
             log.warning("run %s was taken over before it could finish", self.run.pk)
 
     def _pages(self) -> Iterator[Page]:
-        event = self.run.event if self.run.event_id else None
-        contact_event = not event or not event.event_type or event.event_type.startswith("Contact")
-        if event is not None and event.provider == self.recipe.source_provider == "ghl" and contact_event \
-                and self.object_kind == "contact":
-            record = _event_record(event.body)
-            if record is not None:
-                if event.event_type.endswith("Delete"):
-                    record = {**record, "_deleted": True}
-                yield Page(records=[record], cursor=None)
-                return
+        page = sources.event_page(self.run.event if self.run.event_id else None,
+                                  source_provider=self.recipe.source_provider, object_kind=self.object_kind)
+        if page is not None:
+            self.event_only = True
+            yield page
+            return
         cursor = self.run.checkpoint.get("cursor")
         yield from self.source.read(self.object_kind, cursor=cursor, options=self.options)
+
+    def _saw(self, page: Page) -> None:
+        """Feed the change cursor: a record whose write failed for a passing reason is read again next time."""
+        retry = {o.source_id for o in self._done if o.action == ItemAction.FAILED and o.rejected_hash is None}
+        for record in page.records:
+            self.watermark.saw(record, retry_later=self._record_id(record) in retry)
 
     def _commit(self, outcomes: list[Outcome], cursor: dict[str, Any] | None) -> None:
         checkpoint = {k: v for k, v in self.run.checkpoint.items() if k != "cursor"}
@@ -321,7 +257,7 @@ class Engine:
             return self._on_source_delete(sid, link)
         result = self.apply(record, self.rules, context=self.context)
         if not result.ok:
-            failed = _source_hash(record, self.content_hash)
+            failed = source_hash(record, self.content_hash)
             if link is not None and link.acknowledged_hash == failed:
                 return Step(sid, self._acknowledged(sid, link))
             return Step(sid, Outcome(sid, ItemAction.FAILED, target_id=link.target_id if link else "",
@@ -494,7 +430,7 @@ class Engine:
                 ) from exc
         permanent = not exc.retryable and not isinstance(exc, TransientError)
         return Outcome(step.sid, ItemAction.FAILED, target_id=step.target_id or "",
-                       error_class=type(exc).__name__, error_message=_error_text(exc), attempts=attempts,
+                       error_class=type(exc).__name__, error_message=error_text(exc), attempts=attempts,
                        payload=step.shown, rejected_hash=step.digest if permanent else None)
 
     # ----- liveness -----------------------------------------------------------------------------------------
@@ -521,7 +457,8 @@ class Engine:
         self._commit([], self.run.checkpoint.get("cursor"))  # flush API calls made after the last page
         run = Run.objects.get(pk=self.run.pk)
         if not fatal and not self.cancelled and not run.dry_run:
-            self._verify(run)
+            # verified delivery: read back a sample of what this run wrote (same rate budget)
+            ending.run_verify(run=run, writer=self.writer, token=self.token, recorder=self.recorder)
             run.refresh_from_db()
         done = (run.created_count + run.updated_count + run.unchanged_count + run.skipped_count + run.deleted_count
                 + run.would_create_count + run.would_update_count)
@@ -531,45 +468,19 @@ class Engine:
                          retry_ids_missing=len(self.remaining) if self.only_ids is not None and self.remaining else 0)
         summary = end.summary
         if run.failed_count and end.status in (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.CANCELLED):
-            top = _top_errors(run)
+            top = ending.top_errors(run)
             summary = f"{summary} {top}".strip() if top else summary
         if not Run.objects.filter(pk=run.pk, worker=self.token, status=RunStatus.RUNNING).update(
             status=end.status, finished_at=timezone.now(), error_summary=summary[:ERROR_MESSAGE_MAX],
             suspicious=end.suspicious, heartbeat_at=timezone.now(),
         ):
             raise LostOwnership()
+        if end.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run and not self.event_only \
+                and self.only_ids is None and (cursor := self.watermark.cursor()) is not None:
+            Sync.objects.filter(pk=run.sync_id).update(source_cursor=cursor)
         log.info("run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s verified=%s/%s",
                  run.pk, end.status, run.read_count, run.created_count, run.updated_count, run.unchanged_count,
                  run.failed_count, run.verified_count, run.verify_sampled)
-
-    def _verify(self, run: Run) -> None:
-        """Read back a sample of what this run wrote and compare it with what was sent (same rate budget)."""
-        read_back = getattr(self.writer, "read_back", None)
-        size = verify.sample_size(run.created_count + run.updated_count)
-        if read_back is None or not size:
-            return
-        items = list(RunItem.objects.filter(run=run, action__in=[ItemAction.CREATED, ItemAction.UPDATED])
-                     .exclude(target_id="").order_by("?")[:size])
-        checked = matched = 0
-        mismatches: list[Outcome] = []
-        for item in items:
-            try:
-                stored = read_back(item.target_id)
-            except NotImplementedError:
-                return
-            except (ApiError, ValueError, KeyError) as exc:
-                log.info("run %s: read-back of %s failed: %s", run.pk, item.target_id, exc)
-                continue  # not readable now is not a mismatch; the sample is smaller
-            checked += 1
-            diffs = verify.differences(item.payload, stored if isinstance(stored, dict) else {})
-            if diffs:
-                mismatches.append(Outcome(item.source_id, ItemAction.VERIFY_FAILED, target_id=item.target_id,
-                                          error_class="VerificationFailed", payload=item.payload,
-                                          error_message="Verification failed: " + "; ".join(diffs)))
-            else:
-                matched += 1
-        persist.verification_commit(run=run, token=self.token, checked=checked, matched=matched,
-                                    mismatches=mismatches, calls=self.recorder.drain())
 
     def _previous_read(self) -> int:
         if (self.recipe.incremental_source or self.run.trigger in (RunTrigger.RETRY, RunTrigger.WEBHOOK)
@@ -586,20 +497,3 @@ class Engine:
         )
         return int(prev or 0)
 
-
-def _top_errors(run: Run) -> str:
-    rows = (
-        RunItem.objects.filter(run=run, action=ItemAction.FAILED)
-        .values("error_class")
-        .annotate(n=Count("id"))
-        .order_by("-n")[:3]
-    )
-    return "Errors: " + ", ".join(f"{r['error_class'] or 'unknown'} x{r['n']}" for r in rows) if rows else ""
-
-
-def _event_record(body: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(body)
-    except (TypeError, ValueError):
-        return None
-    return ghl_webhooks.event_record(data)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from contacts_sync.connectors import registry
 from contacts_sync.connectors.spec import Recipe, Writer
 from contacts_sync.mapping import MappingContext, apply, content_hash
 from contacts_sync.models import Connection, Provider, Run, Sync, SyncMode
@@ -18,6 +19,7 @@ from contacts_sync.models import Connection, Provider, Run, Sync, SyncMode
 from .engine import CallRecorder, Engine, ParentLookup
 from .recipes import default_rules, recipe_for
 from .redaction import Redactor
+from .sources import cursor_options
 from .writers import AppWriter
 
 Connect = Callable[..., Any]  # (connection, *, on_call) -> the app's connector
@@ -41,7 +43,18 @@ def source_options(sync: Sync, recipe: Recipe, run: Run | None = None) -> dict[s
     options = {**recipe.source_options, **(sync.options or {})}
     if run is not None and run.mode == SyncMode.BACKFILL and sync.backfill_from:
         options["updated_since"] = sync.backfill_from.isoformat()
+    elif run is not None and change_path(sync):
+        options.update(cursor_options(trigger=run.trigger, mode=run.mode, event_id=run.event_id,
+                                      only_ids=bool(run.checkpoint.get("only_ids")), source_cursor=sync.source_cursor))
     return options
+
+
+def change_path(sync: Sync) -> str | None:
+    """Where the source's records keep their last-change time (None: the source has no change cursor)."""
+    provider = sync.source_connection.provider
+    if provider not in registry.APPS:
+        return None
+    return registry.spec(provider).change_paths.get(sync.source_object)
 
 
 def mapping_context(sync: Sync) -> MappingContext:
@@ -131,4 +144,4 @@ class SyncPlan:
         return Engine(run=self.run, worker_token=worker_token, recipe=self.recipe, source=self.source,
                       writer=self.writer, rules=self.rules, apply=apply, content_hash=content_hash,
                       context=self.context, recorder=self.recorder, redactor=self.redactor, parents=self.parents,
-                      source_options=self.options)
+                      source_options=self.options, change_path=change_path(self.sync))

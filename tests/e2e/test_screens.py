@@ -74,6 +74,7 @@ def _pages(d: dict[str, Any]) -> list[tuple[str, str]]:
         ("connection-add", "/connections/add/"),
         ("connection-form", "/connections/add/hubstaff/"),
         ("ghl-connect", "/connections/highlevel/connect/"),
+        ("catalog", "/catalog/"),
         ("users", "/users/"),
         ("security", "/accounts/2fa/"),
     ]

@@ -180,3 +180,16 @@ def test_the_beat_tasks_run_in_a_real_worker(celery_worker: Any) -> None:
     )
     sync.refresh_from_db()
     assert sync.next_run_at > timezone.now()
+
+
+def test_a_notes_sync_which_ghl_cannot_read_by_change_date_is_reconciled_daily_not_every_30_minutes() -> None:
+    notes = ghl_webhook_sync(source_object="note")
+    contacts = ghl_webhook_sync()
+    now = timezone.now()
+    assert len(scheduling.reconcile_poll(now=now)) == 2
+    Run.objects.update(status=RunStatus.SUCCEEDED)
+    later = now + scheduling.RECONCILE_INTERVAL + timedelta(minutes=1)
+    assert [Run.objects.get(pk=pk).sync_id for pk in scheduling.reconcile_poll(now=later)] == [contacts.pk]
+    Run.objects.update(status=RunStatus.SUCCEEDED)
+    next_day = now + scheduling.FULL_READ_RECONCILE_INTERVAL + timedelta(minutes=1)
+    assert notes.pk in {Run.objects.get(pk=pk).sync_id for pk in scheduling.reconcile_poll(now=next_day)}

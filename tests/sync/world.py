@@ -33,12 +33,12 @@ class HubstaffOrg:
     """A fresh organization (own id, own PAT) so tests never see each other's clients."""
 
     def __init__(self, sandbox: Any, clients: int = 0, *, seeded_clients: int = 0, seeded_notes: int = 0,
-                 seeded_tasks: int = 0) -> None:
+                 seeded_tasks: int = 0, seeded_members: int = 0) -> None:
         self.sandbox = sandbox
         limits_off(sandbox)
         self.org_id = next(_orgs) + int(time.time()) % 1000 * 10
         sandbox.admin("POST", "/hubstaff/_admin/seed", json={
-            "organization_id": self.org_id, "clients": seeded_clients, "members": 0, "tasks": seeded_tasks,
+            "organization_id": self.org_id, "clients": seeded_clients, "members": seeded_members, "tasks": seeded_tasks,
             "notes": seeded_notes, "projects": 1})
         seed_pat = sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
         self.pat = sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]

@@ -17,6 +17,9 @@ RECIPES = (
         target_object="contact",
         triggers=(WEBHOOK, MANUAL, POLL),
         description="Contacts from your own app (REST poll or signed webhook) become GHL contacts.",
+        trigger="Your app sends a signed contact webhook, or a REST poll finds a changed record",
+        action="Upserts the GHL contact",
+        test="tests/sync/test_app_recipes.py::test_an_apps_records_become_ghl_contacts_and_a_rerun_writes_nothing[custom_contact_to_ghl_contact]",
     ),
 )
 

@@ -27,6 +27,7 @@ from contacts_sync.apiclient.errors import (
     messages_from_body,
 )
 from contacts_sync.connectors.ghl.errors import DuplicateContactError
+from contacts_sync.connectors.ghl.reads import LocationReads
 
 DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 DEFAULT_VERSION = "2021-07-28"
@@ -34,7 +35,6 @@ DEFAULT_VERSION = "2021-07-28"
 GHL_LIMITS: list[tuple[int, float]] = [(100, 10.0), (200_000, 86_400.0)]
 SEARCH_PAGE_LIMIT_MAX = 500  # POST /contacts/search pageLimit maximum
 LIST_LIMIT_MAX = 100  # GET /contacts/ (deprecated) limit maximum
-BUSINESS_PAGE = 100  # GET /businesses/ limit
 SCOPE_MESSAGE = "not authorized for this scope"
 
 
@@ -56,7 +56,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-class GHLClient(ApiClient):
+class GHLClient(LocationReads, ApiClient):
     provider = "ghl"
 
     def __init__(
@@ -453,52 +453,6 @@ class GHLClient(ApiClient):
             operation=op,
         )
         return bool(body.get("succeded", True)) if isinstance(body, dict) else True
-
-    # ===== appointments, businesses, users, custom fields ======================================================
-    def list_appointments(self, contact_id: str) -> list[dict[str, Any]]:
-        op = "list_appointments"
-        body = self._request(
-            "GET", "/contacts/{contactId}/appointments", path_params={"contactId": contact_id}, operation=op
-        )
-        return self._many(body, "events", op)
-
-    def list_businesses(self) -> list[dict[str, Any]]:
-        op = "list_businesses"
-        out: list[dict[str, Any]] = []
-        while True:
-            body = self._request(
-                "GET",
-                "/businesses/",
-                operation=op,
-                params={"locationId": self.location_id, "limit": BUSINESS_PAGE, "skip": len(out)},
-            )
-            rows = self._many(body, "businesses", op)
-            out.extend(rows)
-            if len(rows) < BUSINESS_PAGE:
-                return out
-
-    def list_users(self) -> list[dict[str, Any]]:
-        op = "list_users"
-        body = self._request("GET", "/users/", params={"locationId": self.location_id}, operation=op)
-        return self._many(body, "users", op)
-
-    def get_location(self) -> dict[str, Any]:
-        """The sub-account itself (name, country, timezone): GET /locations/{locationId}."""
-        op = "get_location"
-        body = self._request("GET", "/locations/{locationId}", operation=op,
-                             path_params={"locationId": self.location_id})
-        return self._one(body, "location", op)
-
-    def list_custom_fields(self, model: str = "contact") -> list[dict[str, Any]]:
-        op = "list_custom_fields"
-        body = self._request(
-            "GET",
-            "/locations/{locationId}/customFields",
-            operation=op,
-            path_params={"locationId": self.location_id},
-            params={"model": model},
-        )
-        return self._many(body, "customFields", op)
 
 
 __all__ = [

@@ -24,11 +24,13 @@ SPEC = AppSpec(
             help="Settings → Private Integrations in the HighLevel sub-account. Grant the scopes listed below.",
         ),
     ),
-    objects_read=("contact",),
+    objects_read=("contact", "task", "note", "appointment", "business"),
     objects_write=("contact", "task", "note", "tag"),
     rate_limits=tuple(GHL_LIMITS),
     rate_limit_setting="rate_limit_per_10s",
     # Signed with HighLevel's key for the whole Marketplace app (not per connection): see webhooks.verify.
     webhook=WebhookSpec(scheme="ghl-ed25519", event_objects=EVENT_OBJECTS),
     docs="docs/apps/ghl.md",
+    # Contacts are searched by dateUpdated; tasks and appointments are compared with it (reader.py).
+    change_paths={"contact": "dateUpdated", "task": "dateUpdated", "appointment": "dateUpdated"},
 )

@@ -116,8 +116,26 @@ def object_kind(event_type: str) -> str:
     return EVENT_OBJECTS.get(event_type, "")
 
 
-def event_record(payload: Any) -> dict[str, Any] | None:
-    """The record a Contact* event carries (the event body itself, or its `contact`), when it has an id."""
-    if isinstance(payload, dict) and isinstance(payload.get("contact"), dict):
-        payload = payload["contact"]
-    return payload if isinstance(payload, dict) and payload.get("id") else None
+def is_delete(event_type: str) -> bool:
+    """ContactDelete, TaskDelete, NoteDelete, AppointmentDelete, RecordDelete: the record is gone in GHL."""
+    return event_type in EVENT_OBJECTS and event_type.endswith("Delete")
+
+
+# Keys GHL's delivery adds around the record; they are not part of the record a sync reads.
+ENVELOPE_KEYS = ("type", "timestamp", "webhookId", "appId", "versionId")
+# Events whose record sits under a key of its own (AppointmentCreate: {"appointment": {...}}).
+NESTED = {"contact": "contact", "appointment": "appointment"}
+
+
+def event_record(payload: Any, kind: str = "contact") -> dict[str, Any] | None:
+    """The record an event of this object kind carries, in the shape a read of that kind returns (tasks keyed
+    `id`, children keeping their `contactId`); None when the body holds no record with an id."""
+    if not isinstance(payload, dict):
+        return None
+    inner = payload.get(NESTED.get(kind, ""))
+    if isinstance(inner, dict):
+        payload = {"contactId": payload.get("contactId"), **inner} if kind != "contact" else inner
+    record = {k: v for k, v in payload.items() if k not in ENVELOPE_KEYS and v is not None}
+    if "id" not in record and record.get("_id"):
+        record["id"] = record.pop("_id")
+    return record if record.get("id") else None

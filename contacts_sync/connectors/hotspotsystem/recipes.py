@@ -17,6 +17,9 @@ RECIPES = (
         target_object="contact",
         triggers=(MANUAL, POLL),
         description="New HotspotSystem customers become GHL contacts.",
+        trigger="A customer registers on a HotspotSystem hotspot (poll)",
+        action="Upserts the GHL contact with the customer's name, email, phone and address",
+        test="tests/sync/test_app_recipes.py::test_an_apps_records_become_ghl_contacts_and_a_rerun_writes_nothing[hotspotsystem_customer_to_ghl_contact]",
     ),
 )
 

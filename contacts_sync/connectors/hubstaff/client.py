@@ -338,6 +338,11 @@ class HubstaffClient(ApiClient):
                     raise
         raise AssertionError("unreachable")
 
+    def delete_task(self, task_id: str | int) -> None:
+        """DELETE /v2/tasks/{task_id} (simple to-dos only; Hubstaff answers 204)."""
+        self._request("DELETE", "/v2/tasks/{task_id}", path_params={"task_id": task_id}, operation="delete task",
+                      expected=(200, 204))
+
     def create_client(self, organization_id: str | int, payload: dict[str, Any]) -> dict[str, Any]:
         body = self._request(
             "POST",

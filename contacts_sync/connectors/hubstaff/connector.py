@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contacts_sync.apiclient.errors import ValidationError
+from contacts_sync.apiclient.errors import NotFoundError, ValidationError
 from contacts_sync.connectors.base import BaseConnector, ConnectionInfo, Page, SourceField, budget_account
 from contacts_sync.exceptions import ConfigurationError
 
@@ -102,6 +102,9 @@ TASK_TARGET_FIELDS = [
     SourceField("assignee_ids", "Assignee user IDs", "list"),
     SourceField("project_id", "Project ID (else the sync's project)", "number"),
     SourceField("metadata.ghl_contact_id", "Metadata: GHL contact id"),
+    SourceField("metadata.ghl_task_id", "Metadata: GHL task id"),
+    SourceField("metadata.ghl_note_id", "Metadata: GHL note id"),
+    SourceField("metadata.ghl_appointment_id", "Metadata: GHL appointment id"),
 ]
 
 
@@ -291,6 +294,17 @@ class HubstaffConnector(BaseConnector):
             raise _bad("a Hubstaff task needs a summary")
         task = self.client.create_task(project_id, body)
         return str(task["id"]), True
+
+
+    def delete(self, object_kind: str, target_id: str, *, options: dict[str, Any]) -> None:
+        """Delete a task this product created (a GHL-source sync whose delete policy is "mirror"); a task that is
+        already gone counts as deleted."""
+        if object_kind != "task":
+            raise ConfigurationError(f"deleting Hubstaff {object_kind!r} records is not supported (only tasks)")
+        try:
+            self.client.delete_task(target_id)
+        except NotFoundError:
+            return
 
 
 def task_body(payload: dict[str, Any]) -> dict[str, Any]:

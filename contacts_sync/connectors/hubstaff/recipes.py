@@ -7,6 +7,8 @@ from typing import Any
 from contacts_sync.connectors.spec import MANUAL, POLL, WEBHOOK, Recipe, Writer
 from contacts_sync.mapping.defaults import ghl_note_rules, ghl_task_rules, rule
 
+from . import from_ghl
+
 RECIPES = (
     Recipe(
         key="hubstaff_client_to_ghl_contact",
@@ -18,6 +20,9 @@ RECIPES = (
         triggers=(MANUAL, POLL, WEBHOOK),
         description="Each Hubstaff client becomes a GHL contact (upsert), and is updated when it changes.",
         source_options={"source": "clients"},
+        trigger="A Hubstaff client is created or updated (client.* webhook, or a poll)",
+        action="Upserts the GHL contact (matched by email, then phone) and keeps it updated",
+        test="tests/webhooks/test_replay_end_to_end.py::test_an_editor_registers_the_hubstaff_webhook_and_its_event_syncs_the_client",
     ),
     Recipe(
         key="hubstaff_member_to_ghl_contact",
@@ -29,6 +34,9 @@ RECIPES = (
         triggers=(MANUAL, POLL),
         description="Each member of the Hubstaff organization becomes a GHL contact.",
         source_options={"source": "members"},
+        trigger="A member joins or changes in the Hubstaff organization (poll)",
+        action="Upserts the GHL contact with the member's name and email",
+        test="tests/sync/test_member_flow.py::test_each_hubstaff_member_becomes_a_ghl_contact_with_their_email",
     ),
     Recipe(
         key="hubstaff_task_to_ghl_task",
@@ -41,6 +49,9 @@ RECIPES = (
         description="Hubstaff to-dos become tasks on the client's GHL contact: created, updated, completed.",
         writer=Writer.TASK,
         parent_path="client_id",
+        trigger="A Hubstaff to-do is created, updated or completed (task.* webhook, or a poll)",
+        action="Creates the task on the client's GHL contact, updates it, marks it completed",
+        test="tests/sync/test_recipes.py::test_hubstaff_tasks_become_tasks_on_the_clients_contact_and_completion_follows",
     ),
     Recipe(
         key="hubstaff_note_to_ghl_note",
@@ -53,6 +64,9 @@ RECIPES = (
         description="Hubstaff time-slot notes become notes on the client's contact; metadata become tags.",
         writer=Writer.NOTE_TAGS,
         parent_path="client_id",
+        trigger="A time-slot note is recorded in Hubstaff (poll)",
+        action="Adds the note to the client's GHL contact and its metadata as tags",
+        test="tests/sync/test_recipes.py::test_hubstaff_notes_become_notes_on_the_clients_contact_once",
     ),
     Recipe(
         key="ghl_critical_contact_to_hubstaff_task",
@@ -66,7 +80,11 @@ RECIPES = (
         writer=Writer.APP_WRITE,
         source_options={"tag": "critical"},
         record_filter={"tag": "critical"},
+        trigger="A GHL contact tagged 'critical' is created or updated (Contact* webhook, or a poll)",
+        action="Opens one Hubstaff to-do in the sync's project naming the contact",
+        test="tests/webhooks/test_replay_end_to_end.py::test_a_webhook_replayed_five_times_produces_one_change",
     ),
+    *from_ghl.RECIPES,
 )
 
 MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
@@ -103,3 +121,4 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         rule("metadata.ghl_contact_id", source="id", transforms=[("to_text", {})]),
     ],
 }
+MAPPINGS.update(from_ghl.MAPPINGS)

@@ -18,6 +18,9 @@ RECIPES = (
         triggers=(WEBHOOK, MANUAL, POLL),
         description="Each call record becomes a lead contact with a note carrying the message.",
         note_from="note",
+        trigger="starbuero.de takes a call for you (webhook, or a poll of call records)",
+        action="Upserts the caller as a GHL contact (new lead) and adds a note with the message",
+        test="tests/sync/test_app_recipes.py::test_a_starbuero_call_leaves_a_note_on_its_contact",
     ),
 )
 

@@ -17,6 +17,9 @@ RECIPES = (
         target_object="contact",
         triggers=(MANUAL, POLL),
         description="UpGuard vendor contacts become GHL contacts; vendor labels become tags.",
+        trigger="A vendor contact is added or changed in UpGuard (poll)",
+        action="Upserts the GHL contact; the vendor's labels become tags",
+        test="tests/sync/test_app_recipes.py::test_an_apps_records_become_ghl_contacts_and_a_rerun_writes_nothing[upguard_vendor_to_ghl_contact]",
     ),
 )
 

@@ -254,6 +254,12 @@ class HubstaffEmulator(WebhookEndpoints, AdminEndpoints):
             )
         return JSONResponse({"task": _clean(task)}, background=bg)
 
+    async def delete_task(self, request: Request, user_id: int) -> Response:
+        """DELETE /v2/tasks/{task_id}: the to-do is gone (404 afterwards); the spec answers 204."""
+        task = self._task(request, user_id)
+        task["status"] = "deleted"
+        return Response(status_code=204)
+
     async def list_notes(self, request: Request, user_id: int) -> Response:
         org_id = _int(request.path_params["organization_id"], "organization_id") or 0
         self.state.require_org(user_id, org_id)
@@ -335,6 +341,7 @@ class HubstaffEmulator(WebhookEndpoints, AdminEndpoints):
             Route(v2 + "/projects/{project_id}/tasks", e(self.create_task), methods=["POST"]),
             Route(v2 + "/tasks/{task_id}", e(self.get_task), methods=["GET"]),
             Route(v2 + "/tasks/{task_id}", e(self.update_task), methods=["PUT"]),
+            Route(v2 + "/tasks/{task_id}", e(self.delete_task), methods=["DELETE"]),
             Route(v2 + "/notes/{note_id}", e(self.get_note), methods=["GET"]),
             Route(v2 + "/webhooks/{webhook_id}", e(self.get_webhook), methods=["GET"]),
             Route(v2 + "/webhooks/{webhook_id}", e(self.delete_webhook), methods=["DELETE"]),
