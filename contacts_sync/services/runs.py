@@ -144,15 +144,14 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
         Run.objects.filter(pk=run_id).update(started_at=run.started_at, expected_total=run.expected_total)
     with log_context(run_id=run.pk, sync_id=run.sync_id):
         try:
-            engine = SyncPlan.for_sync(run.sync, run, connect=connector_for).engine(worker_token=token)
+            plan = SyncPlan.for_sync(run.sync, run, connect=connector_for)
+            engine = plan.engine(worker_token=token, on_finish=lambda ended: status.run_finished(run=ended))
         except Exception as exc:  # noqa: BLE001 - any set-up failure fails the run, with its reason
             log.warning("run set-up failed: %s", exc)
             _fail(run, token, f"Could not start: {type(exc).__name__}: {exc}")
             return run
-        engine.execute()
+        engine.execute()  # its ending runs status.run_finished in the same transaction
         run.refresh_from_db()
-        if run.status in FINISHED_STATUSES:
-            _finished(run)
     return run
 
 

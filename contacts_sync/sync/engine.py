@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from contacts_sync.apiclient.errors import (
@@ -92,7 +93,9 @@ class Engine:
         source_options: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         change_path: str | None = None,
+        on_finish: Callable[[Run], Any] | None = None,
     ) -> None:
+        self.on_finish = on_finish  # the sync's health step, run in the transaction that ends the run
         self.run = run
         self.sync = run.sync
         self.token = worker_token
@@ -470,14 +473,16 @@ class Engine:
         if run.failed_count and end.status in (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.CANCELLED):
             top = ending.top_errors(run)
             summary = f"{summary} {top}".strip() if top else summary
-        if not Run.objects.filter(pk=run.pk, worker=self.token, status=RunStatus.RUNNING).update(
-            status=end.status, finished_at=timezone.now(), error_summary=summary[:ERROR_MESSAGE_MAX],
-            suspicious=end.suspicious, heartbeat_at=timezone.now(),
-        ):
-            raise LostOwnership()
-        if end.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run and not self.event_only \
-                and self.only_ids is None and (cursor := self.watermark.cursor()) is not None:
-            Sync.objects.filter(pk=run.sync_id).update(source_cursor=cursor)
+        with transaction.atomic():  # the run's end and the sync's health become visible together
+            if not Run.objects.filter(pk=run.pk, worker=self.token, status=RunStatus.RUNNING).update(
+                status=end.status, finished_at=timezone.now(), error_summary=summary[:ERROR_MESSAGE_MAX],
+                suspicious=end.suspicious, heartbeat_at=timezone.now(),
+            ):
+                raise LostOwnership()
+            if end.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run and not self.event_only \
+                    and self.only_ids is None and (cursor := self.watermark.cursor()) is not None:
+                Sync.objects.filter(pk=run.sync_id).update(source_cursor=cursor)
+            ending.announce(run.pk, self.on_finish)
         log.info("run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s verified=%s/%s",
                  run.pk, end.status, run.read_count, run.created_count, run.updated_count, run.unchanged_count,
                  run.failed_count, run.verified_count, run.verify_sampled)
@@ -486,14 +491,4 @@ class Engine:
         if (self.recipe.incremental_source or self.run.trigger in (RunTrigger.RETRY, RunTrigger.WEBHOOK)
                 or self.only_ids is not None or self.options.get("updated_since")):
             return 0
-        prev = (
-            Run.objects.filter(sync_id=self.run.sync_id, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL],
-                               dry_run=False)
-            .exclude(pk=self.run.pk)
-            .exclude(trigger__in=[RunTrigger.RETRY, RunTrigger.WEBHOOK])
-            .order_by("-finished_at")
-            .values_list("read_count", flat=True)
-            .first()
-        )
-        return int(prev or 0)
-
+        return ending.previous_read(self.run)
