@@ -39,11 +39,11 @@ SELECT 'Connection ' || g, (ARRAY['ghl','hubstaff','upguard','starbuero','hotspo
 FROM generate_series(1, @connections@) g;
 
 INSERT INTO contacts_sync_sync (name, recipe, source_connection_id, source_object, target_connection_id,
-    target_object, webhook_trigger, poll_interval_seconds, mode, enabled, dry_run, options, health, health_reason,
+    target_object, webhook_trigger, poll_interval_seconds, mode, enabled, went_live_at, options, health, health_reason,
     consecutive_failures, created_at, updated_at, last_success_at, next_run_at)
 SELECT 'Sync ' || lpad(g::text, 3, '0'), 'bench', (SELECT min(id) FROM contacts_sync_connection) + g % @connections@,
-    'contact', (SELECT min(id) FROM contacts_sync_connection), 'contact', false, 900, 'incremental', true, false,
-    '{}', CASE WHEN g % 7 = 0 THEN 'failing' WHEN g % 5 = 0 THEN 'degraded' ELSE 'healthy' END, '', 0,
+    'contact', (SELECT min(id) FROM contacts_sync_connection), 'contact', false, 900, 'incremental', true,
+    now() - interval '60 days', '{}', CASE WHEN g % 7 = 0 THEN 'failing' WHEN g % 5 = 0 THEN 'degraded' ELSE 'healthy' END, '', 0,
     now() - interval '60 days', now(), now() - interval '5 minutes', now() + interval '10 minutes'
 FROM generate_series(1, @syncs@) g;
 

@@ -31,6 +31,7 @@ class SyncFactory(factory.django.DjangoModelFactory):
     target_connection = factory.SubFactory(ConnectionFactory)
     target_object = m.ObjectKind.CONTACT
     poll_interval_seconds = 900
+    went_live_at = factory.LazyFunction(timezone.now)  # a sync that went live (new ones wait for "Go live")
 
 
 class MappingVersionFactory(factory.django.DjangoModelFactory):

@@ -50,6 +50,11 @@ def _sync_health_set(*, sync: Sync, health: str, reason: str, run: Run | None = 
     """Write sync.health and a StatusChange if it changed. Caller holds the row lock and saves other fields."""
     old = sync.health
     if old == health:
+        # Same state, fresh figures ("4 of 60 items failed" after "3 of 10"): the reason follows the latest run,
+        # quietly (no status change, no alert); health_changed_at keeps when the state began. An empty reason
+        # (a decision that only keeps the state) leaves the one that explains it.
+        if reason:
+            sync.health_reason = reason[:500]
         return None
     now = timezone.now()
     sync.health, sync.health_reason, sync.health_changed_at = health, reason[:500], now

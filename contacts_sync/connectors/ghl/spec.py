@@ -6,6 +6,7 @@ from __future__ import annotations
 from contacts_sync.connectors.spec import PRIVATE_TOKEN, AppSpec, ConnectOption, SecretField, WebhookSpec
 
 from .client import GHL_LIMITS
+from .links import record_url
 from .webhooks import EVENT_OBJECTS
 
 SPEC = AppSpec(
@@ -31,4 +32,5 @@ SPEC = AppSpec(
     # Signed with HighLevel's key for the whole Marketplace app (not per connection): see webhooks.verify.
     webhook=WebhookSpec(scheme="ghl-ed25519", event_objects=EVENT_OBJECTS),
     docs="docs/apps/ghl.md",
+    record_url=record_url,
 )
