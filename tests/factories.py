@@ -61,3 +61,15 @@ class RunItemFactory(factory.django.DjangoModelFactory):
     run = factory.SubFactory(RunFactory)
     source_id = factory.Sequence(lambda n: str(1000 + n))
     action = m.ItemAction.CREATED
+
+
+class ApiCallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.ApiCall
+
+    run = factory.SubFactory(RunFactory)
+    provider = "ghl"
+    method = "POST"
+    path_template = "/contacts/upsert"
+    status = 200
+    duration_ms = 120

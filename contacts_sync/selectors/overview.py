@@ -37,7 +37,9 @@ class Tile:
 
     @property
     def status(self) -> str:
-        return "running" if self.active_run and self.active_run.status == RunStatus.RUNNING else self.sync.health
+        if self.active_run and self.active_run.status == RunStatus.RUNNING and not self.active_run.dry_run:
+            return "running"
+        return self.sync.health if self.sync.went_live_at else "not_live"
 
     @property
     def stalled_seconds(self) -> int | None:

@@ -271,8 +271,9 @@ def _only_outages(run: Run) -> bool:
 
 def _connection_error(connection: Connection, reason: str) -> None:
     if connection.status == ConnectionStatus.CONNECTED:
+        # quiet: the run's sync already alerts through its health; one outage pages people once
         status.connection_status_set(connection=connection, status=ConnectionStatus.ERROR,
-                                     reason=f"During a run: {reason}"[:1000])
+                                     reason=f"During a run: {reason}"[:1000], quiet=True)
 
 
 def _connection_ok(connection: Connection) -> None:
@@ -334,7 +335,9 @@ ACKNOWLEDGE_NOTE_MAX = 500
 def run_items_acknowledge(*, items: list[RunItem], user: Any, note: str = "") -> int:
     """A person accepts these failures: they stop counting against the sync's health and are not reported
     again until the record changes (the link remembers the acknowledged hash). Returns how many changed."""
-    failed = [i for i in items if i.action == ItemAction.FAILED and i.acknowledged_at is None]
+    # from the database, not the caller's objects: a form posted twice must not acknowledge (and audit) twice
+    failed = list(RunItem.objects.filter(pk__in=[i.pk for i in items], action=ItemAction.FAILED,
+                                         acknowledged_at__isnull=True))
     if not failed:
         return 0
     now = timezone.now()

@@ -39,7 +39,8 @@ def run_items_acknowledge(request: HttpRequest, run_id: int) -> HttpResponse:
     items = _selected(request, run)
     note = request.POST.get("note", "").strip()
     if not items:
-        messages.warning(request, "Select the failed items to ignore first; nothing was changed.")
+        messages.warning(request, "Select the failed items to ignore first; none of the selected items are open "
+                                  "failures of this run, nothing was changed.")
     else:
         done = run_services.run_items_acknowledge(items=items, user=request.user, note=note)
         skipped = len(items) - done
@@ -47,7 +48,8 @@ def run_items_acknowledge(request: HttpRequest, run_id: int) -> HttpResponse:
             messages.success(request, f"Ignored {done} failed item(s){f': “{note}”' if note else ''}. They no "
                              "longer count against the sync's health and return only if the record changes.")
         if skipped:
-            messages.warning(request, f"{skipped} selected item(s) were not failures or were already ignored.")
+            messages.warning(request, f"{skipped} selected item(s) were not open failures (already ignored, or "
+                                      "verification mismatches, which are replayed rather than ignored).")
     return redirect("dashboard:run_detail", run_id=run.pk)
 
 

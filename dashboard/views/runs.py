@@ -106,6 +106,8 @@ def _detail_context(params: QueryDict, run: Run, token: str = "") -> dict[str, A
     runs_selectors.item_links(run=run, items=rows)
     for item in rows:
         item.problem = item.action in runs_selectors.PROBLEM_ACTIONS  # type: ignore[attr-defined]
+        # still someone's to act on: not ignored, not fixed by a retry
+        item.open = item.problem and not item.acknowledged_at and not item.resolved_by_id  # type: ignore[attr-defined]
     items.object_list = rows
     sync = run.sync
     return {
