@@ -134,7 +134,7 @@ def run_items_replay(*, run: Run, items: list[RunItem], user: Any = None) -> Run
 
 def _retry(run: Run, source_ids: Any, user: Any) -> Run | None:
     ids = sorted(set(source_ids))
-    if not ids:
+    if not ids or run.dry_run:  # a preview's failures are looked at, not written: "Preview again" instead
         return None
     return run_enqueue(
         sync=run.sync,
@@ -337,7 +337,7 @@ def run_items_acknowledge(*, items: list[RunItem], user: Any, note: str = "") ->
     again until the record changes (the link remembers the acknowledged hash). Returns how many changed."""
     # from the database, not the caller's objects: a form posted twice must not acknowledge (and audit) twice
     failed = list(RunItem.objects.filter(pk__in=[i.pk for i in items], action=ItemAction.FAILED,
-                                         acknowledged_at__isnull=True))
+                                         acknowledged_at__isnull=True, run__dry_run=False))
     if not failed:
         return 0
     now = timezone.now()

@@ -115,7 +115,7 @@ def _detail_context(params: QueryDict, run: Run, token: str = "") -> dict[str, A
         "count_labels": [(label, counts[value]) for value, label in ItemAction.choices if value in counts],
         "items": items, "problems_first": not action and not error and bool(run.failed_count
                                                                             or run.verify_failed_count),
-        "selectable": bool(run.failed_count or run.verify_failed_count),
+        "selectable": bool(run.failed_count or run.verify_failed_count) and not run.dry_run,
         "source_app": sync.source_connection.get_provider_display(),
         "target_app": sync.target_connection.get_provider_display(),
         "item_filter": {"action": action, "error": error}, "actions": ItemAction.choices,

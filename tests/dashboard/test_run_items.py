@@ -145,3 +145,12 @@ def test_many_failures_page_the_same_way_without_losing_or_repeating_any(login: 
         html = client.get(f"/runs/{run.pk}/?page={page}").content.decode()
         seen += [part.split("</code>")[0] for part in html.split('<td data-label="Source id"><code>')[1:]]
     assert seen == [f"bad-{i:03}" for i in range(40)] + [f"ok-{i:03}" for i in range(70)]
+
+
+def test_a_previews_page_offers_no_retry_replay_or_ignore(login: Any, editor: Any) -> None:
+    preview = RunFactory(status=m.RunStatus.PARTIAL, dry_run=True, trigger=m.RunTrigger.PREVIEW, failed_count=1,
+                         checkpoint={"sample": 100})
+    RunItemFactory(run=preview, action=m.ItemAction.FAILED, error_class="MappingError")
+    html = login(editor).get(f"/runs/{preview.pk}/").content.decode()
+    assert "first 100 source records" in html and "nothing was written" in html
+    assert 'data-action="retry"' not in html and "Replay now" not in html and 'id="items-bulk"' not in html

@@ -195,3 +195,13 @@ def test_a_source_that_stops_answering_marks_the_source_connection(clean_sandbox
     wait_until(lambda: m.Connection.objects.get(pk=sync.source_connection_id).status != m.ConnectionStatus.CONNECTED,
                timeout=20, what="the Hubstaff connection to show the error")
     assert m.Connection.objects.get(pk=sync.target_connection_id).status == m.ConnectionStatus.CONNECTED
+
+
+@pytest.mark.django_db
+def test_a_previews_failures_are_neither_replayed_nor_ignored(editor: Any) -> None:
+    preview = RunFactory(status=m.RunStatus.PARTIAL, dry_run=True, trigger=m.RunTrigger.PREVIEW, failed_count=1)
+    item = RunItemFactory(run=preview, action=m.ItemAction.FAILED, error_class="MappingError")
+    assert runs.run_items_replay(run=preview, items=[item], user=editor) is None  # a replay would write for real
+    assert runs.run_retry_failed(run=preview, user=editor) is None
+    assert runs.run_items_acknowledge(items=[item], user=editor, note="x") == 0
+    assert m.Run.objects.filter(sync=preview.sync).count() == 1
