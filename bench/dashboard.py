@@ -64,13 +64,14 @@ SELECT s.first + g % @syncs@,
     CASE WHEN g % 13 = 0 THEN 'ServerError: 503' ELSE '' END, 0, 0, 0, 0
 FROM generate_series(1, @runs@) g, (SELECT min(id) AS first FROM contacts_sync_sync) s;
 
--- one active run per tenth sync, so the overview shows progress bars and the token has work to do
+-- one active run per tenth sync, so the overview shows progress bars and the token has work to do; their worker
+-- beats (a heartbeat ahead of the clock): a stalled run would change the poll tokens every 30 s by design
 INSERT INTO contacts_sync_run (sync_id, status, trigger, mode, dry_run, created_at, started_at, worker,
     cancel_requested, expected_total, read_count, created_count, updated_count, unchanged_count, skipped_count,
     failed_count, would_create_count, would_update_count, api_calls, http_429s, checkpoint, suspicious, error_summary,
     deleted_count, verify_sampled, verified_count, verify_failed_count, heartbeat_at)
 SELECT id, 'running', 'schedule', 'incremental', false, now(), now(), 'bench', false, 1000, 400, 100, 200, 50, 0, 0,
-    0, 0, 300, 0, '{}', false, '', 0, 0, 0, 0, now()
+    0, 0, 300, 0, '{}', false, '', 0, 0, 0, 0, now() + interval '1 day'
 FROM contacts_sync_sync WHERE id % 10 = 0;
 """
 

@@ -97,8 +97,9 @@ class SyncSettingsForm(forms.Form):
             "options": json.dumps(sync.options, indent=1, sort_keys=True) if sync.options else "",
         }
         form = cls(data, initial=initial, label_suffix="")
-        if not sync.is_live:
-            # A sync that never went live starts writing through "Go live" after its preview, not a checkbox.
+        if not sync.is_live or sync.archived_at:
+            # A sync that never went live starts writing through "Go live" after its preview, not a checkbox; an
+            # archived one is restored first.
             del form.fields["enabled"]
         return form
 

@@ -17,6 +17,7 @@ from contacts_sync.services import syncs as sync_services
 from dashboard.access import editor_required
 from dashboard.forms.syncs import SyncCloneForm, SyncDeleteForm
 from dashboard.htmx import go
+from dashboard.views.overview import prime_user
 from dashboard.views.syncs import _detail, live_context
 
 
@@ -26,6 +27,7 @@ def sync_preview(request: HttpRequest, sync_id: int) -> HttpResponse:
     """Preview a run: a dry run, never a stored setting. A sync that never went live previews a sample of its
     source (its first run may be huge); a live one previews what its next run would do, in full."""
     sync = _detail(sync_id).sync
+    prime_user(request)
     sample = run_services.PREVIEW_SAMPLE_RECORDS if not sync.is_live else None
     run = run_services.run_preview(sync=sync, user=request.user, sample=sample)
     if run is None:

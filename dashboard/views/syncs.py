@@ -23,6 +23,7 @@ from contacts_sync.services import syncs as sync_services
 from dashboard.access import can_edit, editor_required, viewer_required
 from dashboard.forms.syncs import SyncCreateForm, SyncSettingsForm
 from dashboard.htmx import go
+from dashboard.views.overview import prime_user
 
 # Settings the form edits through sync_update; "enabled" goes through the status service (pause/resume).
 SETTINGS_FIELDS = (
@@ -40,6 +41,7 @@ IDLE_POLL_SECONDS = 30
 
 @viewer_required
 def sync_list(request: HttpRequest) -> HttpResponse:
+    prime_user(request)
     archived = request.GET.get("archived") == "1"
     ctx = {"rows": syncs_selectors.sync_list_rows(archived=archived), "archived": archived,
            "archived_count": syncs_selectors.archived_count(), "nav_active": "syncs"}
@@ -125,6 +127,7 @@ def live_context(detail: syncs_selectors.SyncDetail, token: str | None = None) -
 
 @viewer_required
 def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
+    prime_user(request)
     detail = _detail(sync_id)
     form = SyncSettingsForm.for_sync(detail.sync, request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -148,12 +151,14 @@ def sync_poll(request: HttpRequest, sync_id: int) -> HttpResponse:
         raise Http404("No such sync.")
     if request.GET.get("token") == current[0]:
         return HttpResponse(status=204)
+    prime_user(request)
     return render(request, "syncs/detail.html#poll_response", live_context(_detail(sync_id), current[0]))
 
 
 @editor_required
 @require_POST
 def sync_run_now(request: HttpRequest, sync_id: int) -> HttpResponse:
+    prime_user(request)
     detail = _detail(sync_id)
     if not detail.sync.is_live:
         run = None

@@ -145,3 +145,28 @@ def test_the_run_history_poll_notices_a_run_ending_and_a_stall(login: Any, viewe
     m.Run.objects.filter(pk=run.pk).update(status=m.RunStatus.SUCCEEDED)
     html = client.get(f"/runs/poll?token={token}").content.decode()
     assert f'data-run="{run.pk}" data-status="succeeded"' in html and "every 30s" in html
+
+
+@pytest.mark.parametrize("url", ["/syncs/{sync}/", "/syncs/{sync}/poll?token=stale", "/runs/poll?token=stale",
+                                 "/runs/{run}/poll?token=stale", "/syncs/{new}/"])
+def test_the_live_pages_stay_within_the_query_budget_whatever_the_data(login: Any, viewer: Any,
+                                                                       not_live: m.Sync, url: str) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sync = SyncFactory()
+    run = RunFactory(sync=sync, status=m.RunStatus.RUNNING, finished_at=None, heartbeat_at=timezone.now())
+    client = login(viewer)
+    url = url.format(sync=sync.pk, run=run.pk, new=not_live.pk)
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    preview = m.Run.objects.get(sync=not_live)
+    for i in range(5):  # more runs, items and failures must not add queries
+        RunFactory(sync=sync, status=m.RunStatus.PARTIAL, failed_count=1)
+        RunItemFactory(run=preview, action=m.ItemAction.FAILED, error_class=f"E{i}")
+        RunItemFactory(run=run, action=m.ItemAction.FAILED)
+    with CaptureQueriesContext(connection) as big:
+        client.get(url)
+    assert len(big) <= 15, "\n".join(q["sql"][:150] for q in big.captured_queries)
+    assert len(big) == len(small)
