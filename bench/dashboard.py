@@ -40,18 +40,21 @@ SELECT 'Connection ' || g, (ARRAY['ghl','hubstaff','upguard','starbuero','hotspo
 FROM generate_series(1, @connections@) g;
 
 INSERT INTO contacts_sync_sync (name, recipe, source_connection_id, source_object, target_connection_id,
-    target_object, webhook_trigger, poll_interval_seconds, mode, enabled, dry_run, options, health, health_reason,
-    consecutive_failures, created_at, updated_at, last_success_at, next_run_at)
+    target_object, webhook_trigger, poll_interval_seconds, mode, enabled, went_live_at, options, health, health_reason,
+    consecutive_failures, created_at, updated_at, last_success_at, next_run_at, delete_policy, delete_tag,
+    recreate_deleted)
 SELECT 'Sync ' || lpad(g::text, 3, '0'), 'bench', (SELECT min(id) FROM contacts_sync_connection) + g % @connections@,
-    'contact', (SELECT min(id) FROM contacts_sync_connection), 'contact', false, 900, 'incremental', true, false,
-    '{}', CASE WHEN g % 7 = 0 THEN 'failing' WHEN g % 5 = 0 THEN 'degraded' ELSE 'healthy' END, '', 0,
-    now() - interval '60 days', now(), now() - interval '5 minutes', now() + interval '10 minutes'
+    'contact', (SELECT min(id) FROM contacts_sync_connection), 'contact', false, 900, 'incremental', true,
+    now() - interval '60 days', '{}', CASE WHEN g % 7 = 0 THEN 'failing' WHEN g % 5 = 0 THEN 'degraded' ELSE 'healthy' END, '', 0,
+    now() - interval '60 days', now(), now() - interval '5 minutes', now() + interval '10 minutes', 'ignore', '',
+    false
 FROM generate_series(1, @syncs@) g;
 
 -- runs: spread evenly over the last 30 days, newest last; ~8% failed, ~10% partial
 INSERT INTO contacts_sync_run (sync_id, status, trigger, mode, dry_run, created_at, started_at, finished_at,
     worker, cancel_requested, read_count, created_count, updated_count, unchanged_count, skipped_count, failed_count,
-    would_create_count, would_update_count, api_calls, http_429s, checkpoint, suspicious, error_summary)
+    would_create_count, would_update_count, api_calls, http_429s, checkpoint, suspicious, error_summary,
+    deleted_count, verify_sampled, verified_count, verify_failed_count)
 SELECT s.first + g % @syncs@,
     CASE WHEN g % 13 = 0 THEN 'failed' WHEN g % 10 = 0 THEN 'partial' ELSE 'succeeded' END,
     (ARRAY['schedule','webhook','manual','reconcile'])[1 + g % 4], 'incremental', false,
@@ -59,36 +62,38 @@ SELECT s.first + g % @syncs@,
     now() - interval '30 days' * (1 - g::float / @runs@),
     now() - interval '30 days' * (1 - g::float / @runs@) + interval '20 seconds',
     'bench', false, 12, 3, 4, 4, 0, CASE WHEN g % 13 = 0 THEN 1 ELSE 0 END, 0, 0, 14, (g % 50 = 0)::int, '{}', false,
-    CASE WHEN g % 13 = 0 THEN 'ServerError: 503' ELSE '' END
+    CASE WHEN g % 13 = 0 THEN 'ServerError: 503' ELSE '' END, 0, 0, 0, 0
 FROM generate_series(1, @runs@) g, (SELECT min(id) AS first FROM contacts_sync_sync) s;
 
--- one active run per tenth sync, so the overview shows progress bars and the token has work to do
+-- one active run per tenth sync, so the overview shows progress bars and the token has work to do; their worker
+-- beats (a heartbeat ahead of the clock): a stalled run would change the poll tokens every 30 s by design
 INSERT INTO contacts_sync_run (sync_id, status, trigger, mode, dry_run, created_at, started_at, worker,
     cancel_requested, expected_total, read_count, created_count, updated_count, unchanged_count, skipped_count,
-    failed_count, would_create_count, would_update_count, api_calls, http_429s, checkpoint, suspicious, error_summary)
+    failed_count, would_create_count, would_update_count, api_calls, http_429s, checkpoint, suspicious, error_summary,
+    deleted_count, verify_sampled, verified_count, verify_failed_count, heartbeat_at)
 SELECT id, 'running', 'schedule', 'incremental', false, now(), now(), 'bench', false, 1000, 400, 100, 200, 50, 0, 0,
-    0, 0, 300, 0, '{}', false, ''
+    0, 0, 300, 0, '{}', false, '', 0, 0, 0, 0, now() + interval '1 day'
 FROM contacts_sync_sync WHERE id % 10 = 0;
 """
 
 ITEMS_SQL = """
 -- the big run: @big_items@ items, a tenth failed with two error classes, and @big_calls@ API calls
 INSERT INTO contacts_sync_runitem (run_id, source_id, target_id, action, error_class, error_message, attempts,
-    payload, created_at)
+    payload, created_at, acknowledge_note)
 SELECT @big@, 'src-' || g, CASE WHEN g % 10 = 0 THEN '' ELSE 'tgt-' || g END,
     CASE WHEN g % 10 = 0 THEN 'failed' WHEN g % 3 = 0 THEN 'created' WHEN g % 3 = 1 THEN 'updated'
          ELSE 'unchanged' END,
     CASE WHEN g % 20 = 0 THEN 'ServerError' WHEN g % 10 = 0 THEN 'ValidationError' ELSE '' END,
     CASE WHEN g % 10 = 0 THEN 'phone is not E.164' ELSE '' END, 1,
-    CASE WHEN g % 10 = 0 THEN '{"email": "[redacted]", "firstName": "Ann"}'::jsonb ELSE '{}'::jsonb END, now()
+    CASE WHEN g % 10 = 0 THEN '{"email": "[redacted]", "firstName": "Ann"}'::jsonb ELSE '{}'::jsonb END, now(), ''
 FROM generate_series(1, @big_items@) g;
 
 -- the rest of the 1M items over the newest runs, 10 per run
 INSERT INTO contacts_sync_runitem (run_id, source_id, target_id, action, error_class, error_message, attempts,
-    payload, created_at)
+    payload, created_at, acknowledge_note)
 SELECT r.id, 'src-' || k, 'tgt-' || k,
     (ARRAY['created','updated','unchanged','unchanged','unchanged','updated','skipped','created','updated',
-           'failed'])[1 + k], CASE WHEN k = 9 THEN 'ValidationError' ELSE '' END, '', 1, '{}'::jsonb, r.created_at
+           'failed'])[1 + k], CASE WHEN k = 9 THEN 'ValidationError' ELSE '' END, '', 1, '{}'::jsonb, r.created_at, ''
 FROM (SELECT id, created_at FROM contacts_sync_run WHERE id <> @big@ ORDER BY id DESC LIMIT @item_runs@) r,
      generate_series(0, 9) k;
 
@@ -170,19 +175,27 @@ def _seed(args: argparse.Namespace) -> dict[str, Any]:
             "seed_seconds": round(time.perf_counter() - t0, 1)}
 
 
+def _get(client: Any, url: str) -> Any:
+    """One request, a streamed body (the CSV export) read to its end: its time is the whole export."""
+    resp = client.get(url)
+    if getattr(resp, "streaming", False):
+        b"".join(resp.streaming_content)
+    return resp
+
+
 def _measure(client: Any, url: str, n: int) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    resp = client.get(url)  # warm-up (and the status code we report)
+    resp = _get(client, url)  # warm-up (and the status code we report)
     with CaptureQueriesContext(connection) as ctx:
-        client.get(url)
+        _get(client, url)
     queries = len(ctx)  # now: ctx reads the connection's log lazily, and the next request clears it
     sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
     times, cpu = [], []
     for _ in range(n):
         t0, c0 = time.perf_counter(), time.process_time()
-        client.get(url)
+        _get(client, url)
         times.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
     return {"status": resp.status_code, "queries": queries, "p50_ms": round(statistics.median(times), 1),
@@ -199,8 +212,11 @@ def _p95(values: list[float]) -> float:
 def _pages(big: int) -> list[tuple[str, str]]:
     from contacts_sync.models import Sync
     from contacts_sync.selectors.overview import status_token
+    from contacts_sync.selectors.runs import run_list_token
+    from contacts_sync.selectors.syncs import sync_token
 
     sync = Sync.objects.filter(health="failing").order_by("pk").first()
+    big_sync = Sync.objects.filter(runs__pk=big).first()
     return [
         ("overview", "/"),
         ("status_poll_unchanged", f"/status/poll?token={status_token()}"),
@@ -212,6 +228,13 @@ def _pages(big: int) -> list[tuple[str, str]]:
         ("run_detail_big_failed_items", f"/runs/{big}/?action=failed&error=ServerError&page=20"),
         ("run_detail_big_all_calls", f"/runs/{big}/?calls=all&calls_page=50"),
         ("run_poll", f"/runs/{big}/poll?token=x"),
+        ("run_detail_big_page_1000", f"/runs/{big}/?page=1000"),  # past the failures: the second index scan
+        ("run_list_poll_unchanged", f"/runs/poll?token={run_list_token()[0]}"),
+        ("run_list_poll_changed", "/runs/poll?token=stale"),
+        ("sync_detail", f"/syncs/{big_sync.pk}/"),
+        ("sync_poll_unchanged", f"/syncs/{big_sync.pk}/poll?token={(sync_token(sync_id=big_sync.pk) or ('',))[0]}"),
+        ("sync_poll_changed", f"/syncs/{big_sync.pk}/poll?token=stale"),
+        ("run_items_csv_failed", f"/runs/{big}/items.csv?action=failed"),
         ("alert_list", "/alerts/"),
         ("metrics", "/metrics"),
     ]

@@ -116,7 +116,7 @@ def _sync(box: Box, org: int, pat: str, *, limited: bool = False) -> Any:
                                       config={} if limited else {"rate_limit_per_10s": 0})
     sync = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name=f"bench {org}",
                                    source_connection=hub, target_connection=ghl,
-                                   options={"page_limit": PAGE_LIMIT})
+                                   options={"page_limit": PAGE_LIMIT}, live=True)
     # The same fields the baseline script sends, so both make one upsert per record (the recipe's default
     # mapping rejects the emulator's messy phones, which would spare the engine half of the writes).
     version = m.MappingVersion.objects.create(sync=sync, number=2, rules=BASELINE_RULES, note="bench")

@@ -31,6 +31,7 @@ class SyncFactory(factory.django.DjangoModelFactory):
     target_connection = factory.SubFactory(ConnectionFactory)
     target_object = m.ObjectKind.CONTACT
     poll_interval_seconds = 900
+    went_live_at = factory.LazyFunction(timezone.now)  # a sync that went live (new ones wait for "Go live")
 
 
 class MappingVersionFactory(factory.django.DjangoModelFactory):
@@ -60,3 +61,15 @@ class RunItemFactory(factory.django.DjangoModelFactory):
     run = factory.SubFactory(RunFactory)
     source_id = factory.Sequence(lambda n: str(1000 + n))
     action = m.ItemAction.CREATED
+
+
+class ApiCallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.ApiCall
+
+    run = factory.SubFactory(RunFactory)
+    provider = "ghl"
+    method = "POST"
+    path_template = "/contacts/upsert"
+    status = 200
+    duration_ms = 120

@@ -21,7 +21,7 @@ from contacts_sync.exceptions import ConfigurationError
 from contacts_sync.mapping.defaults import dedupe_targets
 
 from .base import ConnectionInfo
-from .spec import AppSpec, ConnectOption, Recipe
+from .spec import AppSpec, ConnectOption, Recipe, RecordRef
 
 APPS: dict[str, str] = {
     "ghl": "contacts_sync.connectors.ghl",
@@ -93,3 +93,12 @@ def default_pairs() -> list[tuple[str, str, str, str]]:
 def connect_options() -> dict[str, ConnectOption]:
     """The Connect page's forms, by kind, in registry order."""
     return {option.key: option for s in specs() for option in s.connect}
+
+
+def record_url(provider: str, ref: RecordRef) -> str:
+    """The record's page in its app's UI, or "" when the app declares no such page (or the provider is gone)."""
+    try:
+        build = spec(provider).record_url
+    except ConfigurationError:
+        return ""
+    return build(ref) if build is not None and ref.record_id else ""

@@ -71,6 +71,16 @@ class WebhookSpec:
 
 
 @dataclass(frozen=True)
+class RecordRef:
+    """One record of a connection, enough to build a link to its page in the app's own UI."""
+
+    base_url: str  # the connection's API base URL ("" = the app's public API)
+    account_id: str  # GHL locationId, Hubstaff organization id, ...
+    object_kind: str
+    record_id: str  # a source or target id as the run items store it
+
+
+@dataclass(frozen=True)
 class AppSpec:
     key: str  # the provider value stored on connections
     title: str
@@ -86,6 +96,8 @@ class AppSpec:
     # Object kind -> the record path holding its last-change time, for apps whose reads take `updated_since`:
     # polls of those objects start at the sync's change cursor (sync/sources.py).
     change_paths: Mapping[str, str] = field(default_factory=dict)
+    # The record's page in the app's own UI ("Open in HighLevel" on a run's items), or "" when there is none.
+    record_url: Callable[[RecordRef], str] | None = None
 
 
 class Writer:

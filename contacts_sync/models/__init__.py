@@ -16,6 +16,7 @@ from .events import EventStatus, InboundEvent
 from .ops import WorkerPing
 from .runs import (
     ACTIVE_RUN_STATUSES,
+    STALLED_AFTER_SECONDS,
     ApiCall,
     ItemAction,
     RecordLink,
@@ -50,6 +51,7 @@ __all__ = [
     "RunItem",
     "RunStatus",
     "RunTrigger",
+    "STALLED_AFTER_SECONDS",
     "StatusChange",
     "Component",
     "ComponentStatus",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .syncs import MappingVersion, Sync
 
@@ -25,6 +26,12 @@ class RunTrigger(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
     RETRY = "retry", "Retry failed items"
     RECONCILE = "reconcile", "Reconcile poll"
+    PREVIEW = "preview", "Preview"  # a dry run someone asked for (a new sync's first look, or "Preview a run")
+
+
+# The engine beats every 5 s while it works; six missed beats is no slow API call any more: the page says
+# "stalled" long before the reaper (REAP_AFTER_SECONDS) takes the run back.
+STALLED_AFTER_SECONDS = 30
 
 
 class Run(models.Model):
@@ -85,6 +92,17 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.sync_id} ({self.status})"
+
+    @property
+    def stalled_seconds(self) -> int | None:
+        """Seconds since the last heartbeat of a running run that stopped beating; None while it beats."""
+        if self.status != RunStatus.RUNNING:
+            return None
+        last = self.heartbeat_at or self.started_at or self.created_at
+        if last is None:
+            return None
+        quiet = int((timezone.now() - last).total_seconds())
+        return quiet if quiet >= STALLED_AFTER_SECONDS else None
 
     @property
     def done_count(self) -> int:

@@ -53,7 +53,10 @@ class Sync(models.Model):
     mode = models.CharField(max_length=16, choices=SyncMode.choices, default=SyncMode.INCREMENTAL)
     backfill_from = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(default=True)  # False = paused
-    dry_run = models.BooleanField(default=False)
+    # None = never live: a new sync waits, paused, until someone looked at its preview and pressed "Go live".
+    went_live_at = models.DateTimeField(null=True, blank=True)
+    # Archived: paused and hidden from the overview and the sync list; its runs stay in the history.
+    archived_at = models.DateTimeField(null=True, blank=True)
     delete_policy = models.CharField(max_length=16, choices=DeletePolicy.choices, default=DeletePolicy.IGNORE)
     delete_tag = models.CharField(max_length=100, blank=True)  # empty = "deleted-in-<app>"
     # A record deleted on the target's side is re-created by the next change only when this is on.
@@ -82,6 +85,10 @@ class Sync(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_live(self) -> bool:
+        return self.went_live_at is not None
 
 
 class MappingVersion(models.Model):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from contacts_sync.models import (
     ACTIVE_RUN_STATUSES,
+    STALLED_AFTER_SECONDS,
     Alert,
     AlertState,
     Connection,
@@ -36,7 +37,13 @@ class Tile:
 
     @property
     def status(self) -> str:
-        return "running" if self.active_run and self.active_run.status == RunStatus.RUNNING else self.sync.health
+        if self.active_run and self.active_run.status == RunStatus.RUNNING and not self.active_run.dry_run:
+            return "running"
+        return self.sync.health if self.sync.went_live_at else "not_live"
+
+    @property
+    def stalled_seconds(self) -> int | None:
+        return self.active_run.stalled_seconds if self.active_run else None
 
     @property
     def progress_pct(self) -> int | None:
@@ -66,7 +73,7 @@ def overview_get(*, now: datetime | None = None) -> Overview:
         Run.objects.filter(sync=OuterRef("pk")).exclude(status__in=ACTIVE_RUN_STATUSES).order_by("-created_at")
     )
     syncs = list(
-        Sync.objects.select_related("source_connection", "target_connection")
+        Sync.objects.filter(archived_at__isnull=True).select_related("source_connection", "target_connection")
         .defer("source_connection__secrets", "target_connection__secrets")
         .annotate(last_run_id=Subquery(last_finished.values("pk")[:1]))
         .order_by("name")
@@ -119,7 +126,9 @@ SELECT
   (SELECT coalesce(max(updated_at)::text, '') || count(*) FROM contacts_sync_connection),
   (SELECT coalesce(max(id), 0) FROM contacts_sync_run),
   (SELECT coalesce(string_agg(id || ':' || status || ':' || read_count || ':'
-      || (created_count + updated_count + unchanged_count + skipped_count + failed_count), ',' ORDER BY id), '')
+      || (created_count + updated_count + unchanged_count + skipped_count + failed_count) || ':'
+      || CASE WHEN status = 'running' AND heartbeat_at < now() - %(stalled)s
+         THEN floor(extract(epoch FROM now() - heartbeat_at) / %(step)s)::int ELSE 0 END, ',' ORDER BY id), '')
      FROM contacts_sync_run WHERE status IN ('queued', 'running')),
   (SELECT coalesce(string_agg(id || ':' || state, ',' ORDER BY id), '')
      FROM contacts_sync_alert WHERE state <> 'resolved'),
@@ -130,7 +139,7 @@ SELECT
 def status_token() -> str:
     """A cheap fingerprint of everything the overview shows that can change; one query, index-only parts."""
     with db.cursor() as cur:
-        cur.execute(_TOKEN_SQL)
+        cur.execute(_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS), "step": STALLED_AFTER_SECONDS})
         row = cur.fetchone()
     return hashlib.blake2s("|".join(map(str, row)).encode(), digest_size=8).hexdigest()
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db import connection as db
 from django.db.models import Aggregate, Count, FloatField, Max, QuerySet, Sum
 from django.utils import timezone
 
+from contacts_sync.connectors import registry
+from contacts_sync.connectors.spec import RecordRef
 from contacts_sync.models import (
     ACTIVE_RUN_STATUSES,
+    STALLED_AFTER_SECONDS,
     ApiCall,
     ItemAction,
     Run,
@@ -125,6 +130,8 @@ def run_item_counts(*, run: Run) -> dict[str, int]:
         ItemAction.FAILED: run.failed_count,
         ItemAction.WOULD_CREATE: getattr(run, "would_create_count", 0),
         ItemAction.WOULD_UPDATE: getattr(run, "would_update_count", 0),
+        ItemAction.DELETED: getattr(run, "deleted_count", 0),
+        ItemAction.VERIFY_FAILED: getattr(run, "verify_failed_count", 0),
     }
     return {str(k): v for k, v in counts.items() if v}
 
@@ -145,9 +152,41 @@ class KnownCount:
         return self.qs[key]
 
 
+# Failures come first on a run's page: what someone must look at, then what went fine.
+PROBLEM_ACTIONS = (ItemAction.FAILED, ItemAction.VERIFY_FAILED)
+
+
+class FailedFirst:
+    """A run's items, failures first, each part in id order: two index scans whose sizes the run's counters
+    already know, instead of sorting every item of a 100k-item run by a CASE for each page."""
+
+    def __init__(self, first: QuerySet[RunItem], rest: QuerySet[RunItem], first_count: int, total: int) -> None:
+        self.first, self.rest, self.first_count, self.total = first, rest, first_count, total
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, key: slice) -> list[RunItem]:
+        start, stop = key.start or 0, self.total if key.stop is None else key.stop
+        out: list[RunItem] = []
+        if start < self.first_count:
+            out += list(self.first[start:min(stop, self.first_count)])
+        if stop > self.first_count:
+            out += list(self.rest[max(start - self.first_count, 0):stop - self.first_count])
+        return out
+
+
 def run_items_counted(*, run: Run, action: str = "", error: str = "", counts: dict[str, int],
-                      errors: list[tuple[str, int]]) -> KnownCount:
-    """run_items() with its size taken from the counters / the error-class aggregate already loaded."""
+                      errors: list[tuple[str, int]]) -> KnownCount | FailedFirst:
+    """run_items() with its size taken from the counters / the error-class aggregate already loaded; unfiltered,
+    the failures first."""
+    if not action and not error:
+        items = RunItem.objects.filter(run=run).select_related("acknowledged_by").order_by("pk")
+        return FailedFirst(items.filter(action__in=PROBLEM_ACTIONS), items.exclude(action__in=PROBLEM_ACTIONS),
+                           sum(counts.get(a, 0) for a in PROBLEM_ACTIONS), sum(counts.values()))
     qs = run_items(run=run, action=action, error=error)
     if error:
         n = dict(errors).get(error, 0) if action in ("", ItemAction.FAILED) else 0
@@ -167,7 +206,7 @@ def run_error_classes(*, run: Run) -> list[tuple[str, int]]:
 
 
 def run_items(*, run: Run, action: str = "", error: str = "") -> QuerySet[RunItem]:
-    qs = RunItem.objects.filter(run=run).order_by("pk")
+    qs = RunItem.objects.filter(run=run).select_related("acknowledged_by").order_by("pk")
     if action:
         qs = qs.filter(action=action)
     if error:
@@ -203,16 +242,99 @@ def run_timeline(*, run: Run) -> list[tuple[datetime, str, str]]:
     return sorted(events, key=lambda e: e[0])
 
 
+def stall_bucket(status: str, heartbeat_at: datetime | None, *, now: datetime | None = None) -> int:
+    """0 while a run beats; else how long it has been quiet, in STALLED_AFTER_SECONDS steps (a poll token part:
+    "stalled for 2 min" must appear and grow without a change of counts)."""
+    if status != RunStatus.RUNNING or heartbeat_at is None:
+        return 0
+    quiet = ((now or timezone.now()) - heartbeat_at).total_seconds()
+    return int(quiet // STALLED_AFTER_SECONDS) if quiet >= STALLED_AFTER_SECONDS else 0
+
+
 def run_token(*, run_id: int) -> tuple[str, bool] | None:
     """(fingerprint, still active) of one run for the run detail's live poll; None if the run is gone."""
     row = (
         Run.objects.filter(pk=run_id)
         .values_list("status", "read_count", "created_count", "updated_count", "unchanged_count",
-                     "skipped_count", "failed_count", "deleted_count", "verify_sampled", "api_calls", "finished_at",
-                     "cancel_requested", "heartbeat_at")
+                     "skipped_count", "failed_count", "deleted_count", "verify_sampled", "verify_failed_count",
+                     "would_create_count", "would_update_count", "api_calls", "finished_at", "cancel_requested",
+                     "heartbeat_at")
         .first()
     )
     if row is None:
         return None
-    token = hashlib.blake2s(repr(row).encode(), digest_size=8).hexdigest()
+    fingerprint = (*row[:-1], stall_bucket(row[0], row[-1]))
+    token = hashlib.blake2s(repr(fingerprint).encode(), digest_size=8).hexdigest()
     return token, row[0] in ACTIVE_RUN_STATUSES
+
+
+_RUNS_TOKEN_SQL = """
+SELECT (SELECT coalesce(max(id), 0) FROM contacts_sync_run),
+  (SELECT coalesce(string_agg(id || ':' || status || ':' || read_count || ':' || failed_count || ':'
+      || (created_count + updated_count + unchanged_count + skipped_count + deleted_count + would_create_count
+          + would_update_count) || ':' || CASE WHEN status = 'running' AND heartbeat_at < now() - %(stalled)s
+          THEN floor(extract(epoch FROM now() - heartbeat_at) / %(step)s)::int ELSE 0 END, ',' ORDER BY id), '')
+     FROM contacts_sync_run WHERE status IN ('queued', 'running'))
+"""
+
+
+def run_list_token() -> tuple[str, bool]:
+    """(fingerprint, any run active) for the run history's live poll: a new run, an active run's progress, its
+    stall, and its end (it leaves the active set) all change it. One query, index-only parts."""
+    with db.cursor() as cur:
+        cur.execute(_RUNS_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),
+                                      "step": STALLED_AFTER_SECONDS})
+        max_id, active = cur.fetchone()
+    return hashlib.blake2s(f"{max_id}|{active}".encode(), digest_size=8).hexdigest(), bool(active)
+
+
+# --- a run's items: links into the apps, the selection of an action, the CSV export ---------------------------
+
+
+def item_links(*, run: Run, items: list[RunItem]) -> None:
+    """Set `source_url` / `target_url` on each item: its record's page in the source / target app ("" when the
+    app has none). The URLs come from the connections and the apps' SPECs, never from templates."""
+    sync = run.sync
+    sides = (("source_url", sync.source_connection, sync.source_object),
+             ("target_url", sync.target_connection, sync.target_object))
+    for item in items:
+        for attr, conn, kind in sides:
+            record_id = item.source_id if attr == "source_url" else item.target_id
+            ref = RecordRef(base_url=conn.base_url, account_id=conn.external_account_id, object_kind=kind,
+                            record_id=record_id or "")
+            setattr(item, attr, registry.record_url(conn.provider, ref) if record_id else "")
+
+
+def run_items_get(*, run: Run, ids: list[int]) -> list[RunItem]:
+    """The items of this run among `ids` (ids of other runs are dropped, never acted on)."""
+    return list(RunItem.objects.filter(run=run, pk__in=ids).order_by("pk"))
+
+
+# The CSV export streams the items in batches of this many rows (a 100k-item run never sits in memory).
+EXPORT_BATCH = 2000
+EXPORT_COLUMNS = ("item", "source_id", "target_id", "action", "error_class", "error_message", "attempts",
+                  "acknowledged_at", "acknowledged_by", "acknowledge_note", "fixed_by_run", "source_url",
+                  "target_url", "payload")
+
+
+def run_items_export_rows(*, run: Run, action: str = "", error: str = "") -> Any:
+    """The rows of a run's CSV export (the items the page shows with the same filter), header first."""
+    yield EXPORT_COLUMNS
+    qs = run_items(run=run, action=action, error=error)
+    batch: list[RunItem] = []
+    for item in qs.iterator(chunk_size=EXPORT_BATCH):
+        batch.append(item)
+        if len(batch) >= EXPORT_BATCH:
+            yield from _export_rows(run, batch)
+            batch = []
+    yield from _export_rows(run, batch)
+
+
+def _export_rows(run: Run, batch: list[RunItem]) -> Any:
+    item_links(run=run, items=batch)
+    for i in batch:
+        yield (i.pk, i.source_id, i.target_id, i.action, i.error_class, i.error_message, i.attempts,
+               i.acknowledged_at.isoformat() if i.acknowledged_at else "",
+               i.acknowledged_by.email if i.acknowledged_by else "", i.acknowledge_note, i.resolved_by_id or "",
+               i.source_url, i.target_url,
+               json.dumps(i.payload, ensure_ascii=False, sort_keys=True, default=str) if i.payload else "")

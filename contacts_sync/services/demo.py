@@ -96,7 +96,8 @@ def demo_seed(*, admin_email: str) -> list[Sync]:
             sync = Sync.objects.filter(name=name).first()
             if sync is None:
                 sync = sync_create_from_recipe(recipe=recipe, name=name, source_connection=source,
-                                               target_connection=target, options=options, user=user)
+                                               target_connection=target, options=options, user=user,
+                                               live=True)
             # The sandbox starts empty each time: links to its old records would hide work from the new one.
             RecordLink.objects.filter(sync=sync).delete()
             # demo_start_task starts the first runs once the sandbox is up; the dispatcher must not beat it to it

@@ -7,6 +7,7 @@ message can race without doing the work twice: whoever's UPDATE matches owns the
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,17 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from contacts_sync.logging import log_context
-from contacts_sync.models import ItemAction, RecordLink, Run, RunItem, RunStatus, RunTrigger, Sync
+from contacts_sync.models import (
+    Connection,
+    ConnectionStatus,
+    ItemAction,
+    RecordLink,
+    Run,
+    RunItem,
+    RunStatus,
+    RunTrigger,
+    Sync,
+)
 from contacts_sync.services import status
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.credentials import connector_for
@@ -51,7 +62,7 @@ def run_enqueue(
     trigger: str,
     user: Any = None,
     event: Any = None,
-    dry_run: bool | None = None,
+    dry_run: bool = False,
     mode: str | None = None,
     retry_of: Run | None = None,
     checkpoint: dict[str, Any] | None = None,
@@ -66,7 +77,7 @@ def run_enqueue(
                 sync=sync,
                 trigger=trigger,
                 mode=mode or sync.mode,
-                dry_run=sync.dry_run if dry_run is None else dry_run,
+                dry_run=bool(dry_run),
                 # from the database, not the caller's object: a restore since it was loaded must count
                 mapping_version_id=Sync.objects.filter(pk=sync.pk).values_list("mapping_version_id", flat=True)
                 .first(),
@@ -103,8 +114,27 @@ def run_retry_failed(*, run: Run, user: Any = None) -> Run | None:
 
     Returns None when there is nothing to retry or a run of the sync is already active.
     """
-    ids = sorted(set(run.items.filter(action=ItemAction.FAILED).values_list("source_id", flat=True)))
-    if not ids:
+    ids = run.items.filter(action=ItemAction.FAILED).values_list("source_id", flat=True)
+    return _retry(run, ids, user)
+
+
+# The items a person may replay one by one: those the target refused or that did not read back as sent.
+REPLAYABLE_ACTIONS = (ItemAction.FAILED, ItemAction.VERIFY_FAILED)
+
+
+def run_items_replay(*, run: Run, items: list[RunItem], user: Any = None) -> Run | None:
+    """Replay now: a retry run of `run` over the source ids of these items only (failed or verify-failed items
+    of this run; others are ignored). Their failures close when the retry writes them (status.run_finished).
+
+    Returns None when no item qualifies or a run of the sync is already active.
+    """
+    ids = [i.source_id for i in items if i.run_id == run.pk and i.action in REPLAYABLE_ACTIONS]
+    return _retry(run, ids, user)
+
+
+def _retry(run: Run, source_ids: Any, user: Any) -> Run | None:
+    ids = sorted(set(source_ids))
+    if not ids or run.dry_run:  # a preview's failures are looked at, not written: "Preview again" instead
         return None
     return run_enqueue(
         sync=run.sync,
@@ -114,6 +144,17 @@ def run_retry_failed(*, run: Run, user: Any = None) -> Run | None:
         retry_of=run,
         checkpoint={"only_ids": ids},
     )
+
+
+# A new sync's preview reads this many source records: enough to show typical failures, fast on any source.
+PREVIEW_SAMPLE_RECORDS = 100
+
+
+def run_preview(*, sync: Sync, user: Any = None, sample: int | None = PREVIEW_SAMPLE_RECORDS) -> Run | None:
+    """A dry run someone asked for: the same reads, mapping and diff as a real run, and no write. `sample` stops
+    it after the page that reaches that many records (None: the whole source). None when a run is active."""
+    return run_enqueue(sync=sync, trigger=RunTrigger.PREVIEW, user=user, dry_run=True,
+                       checkpoint={"sample": sample} if sample else None)
 
 
 def _claim(run_id: int, worker: str) -> bool:
@@ -183,6 +224,60 @@ def _finished(run: Run) -> None:
         status.run_finished(run=run)
     except Exception:  # a health computation bug must not turn a finished run into a crashed task
         log.exception("status.run_finished failed for run %s", run.pk)
+    try:
+        _connections_after_run(run)
+    except Exception:  # the same: the connection check every 15 min still notices
+        log.exception("the connection status after run %s could not be set", run.pk)
+
+
+# The wording of a run's fatal error names the side at fault (sync/engine.py, run_execute): the target refused
+# the credentials or stopped answering; reading the source failed with one of these error classes.
+_TARGET_REFUSED = re.compile(r"^\S+ rejected the credentials: ")
+_TARGET_DOWN = re.compile(r"^\d+ writes in a row failed after retries")
+_SOURCE_FAILED = re.compile(r"^Reading \S+ failed: (\w+): ")
+CONNECTION_ERROR_CLASSES = frozenset({"AuthError", "ScopeError", "ForbiddenError", "TokenRefused", "ServerError",
+                                      "TransportError", "RateLimitedError", "BudgetExhaustedError"})
+
+
+def _connections_after_run(run: Run) -> None:
+    """A run is a test of its connections: one that failed because an app refused the credentials or stopped
+    answering marks that connection as in error now, not at the next periodic check; one that read (and wrote)
+    fine clears an error. Needs re-auth and disabled are left to the credentials flow."""
+    if run.status == RunStatus.CANCELLED:
+        return
+    sync = Sync.objects.select_related("source_connection", "target_connection").get(pk=run.sync_id)
+    summary = run.error_summary or ""
+    if run.status == RunStatus.FAILED:
+        source = _SOURCE_FAILED.match(summary)
+        if source and source.group(1) in CONNECTION_ERROR_CLASSES:
+            _connection_error(sync.source_connection, summary)
+        elif _TARGET_REFUSED.match(summary) or _TARGET_DOWN.match(summary) or _only_outages(run):
+            _connection_error(sync.target_connection, summary)
+        return
+    if run.read_count:
+        _connection_ok(sync.source_connection)
+    if not run.dry_run and run.created_count + run.updated_count + run.deleted_count:
+        _connection_ok(sync.target_connection)
+
+
+def _only_outages(run: Run) -> bool:
+    """Every record failed, and every failure was the target not answering (5xx, timeouts, 429s)."""
+    if not run.failed_count or run.created_count + run.updated_count + run.deleted_count:
+        return False
+    _, outages = status.open_failures(run)
+    return outages == run.failed_count
+
+
+def _connection_error(connection: Connection, reason: str) -> None:
+    if connection.status == ConnectionStatus.CONNECTED:
+        # quiet: the run's sync already alerts through its health; one outage pages people once
+        status.connection_status_set(connection=connection, status=ConnectionStatus.ERROR,
+                                     reason=f"During a run: {reason}"[:1000], quiet=True)
+
+
+def _connection_ok(connection: Connection) -> None:
+    if connection.status == ConnectionStatus.ERROR:
+        status.connection_status_set(connection=connection, status=ConnectionStatus.CONNECTED)
 
 
 def runs_reap(*, older_than_seconds: float = REAP_AFTER_SECONDS) -> list[int]:
@@ -239,7 +334,9 @@ ACKNOWLEDGE_NOTE_MAX = 500
 def run_items_acknowledge(*, items: list[RunItem], user: Any, note: str = "") -> int:
     """A person accepts these failures: they stop counting against the sync's health and are not reported
     again until the record changes (the link remembers the acknowledged hash). Returns how many changed."""
-    failed = [i for i in items if i.action == ItemAction.FAILED and i.acknowledged_at is None]
+    # from the database, not the caller's objects: a form posted twice must not acknowledge (and audit) twice
+    failed = list(RunItem.objects.filter(pk__in=[i.pk for i in items], action=ItemAction.FAILED,
+                                         acknowledged_at__isnull=True, run__dry_run=False))
     if not failed:
         return 0
     now = timezone.now()

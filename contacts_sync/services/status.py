@@ -53,6 +53,11 @@ def _sync_health_set(*, sync: Sync, health: str, reason: str, run: Run | None = 
     """Write sync.health and a StatusChange if it changed. Caller holds the row lock and saves other fields."""
     old = sync.health
     if old == health:
+        # Same state, fresh figures ("4 of 60 items failed" after "3 of 10"): the reason follows the latest run,
+        # quietly (no status change, no alert); health_changed_at keeps when the state began. An empty reason
+        # (a decision that only keeps the state) leaves the one that explains it.
+        if reason:
+            sync.health_reason = reason[:500]
         return None
     now = timezone.now()
     sync.health, sync.health_reason, sync.health_changed_at = health, reason[:500], now
@@ -160,10 +165,12 @@ def _syncs_of(connection: Connection) -> Any:
 
 
 @transaction.atomic
-def connection_status_set(*, connection: Connection, status: str, reason: str = "") -> StatusChange | None:
+def connection_status_set(*, connection: Connection, status: str, reason: str = "",
+                          quiet: bool = False) -> StatusChange | None:
     """Set a connection's status; on needs re-auth its syncs flip to needs_reauth, and back when it works again.
 
     The connection's own change is what alerts; the syncs' flips are recorded quietly (one alert, not one per sync).
+    `quiet`: recorded, not sent (a run that failed on the connection already alerts through its sync's health).
     """
     conn = Connection.objects.select_for_update().get(pk=connection.pk)
     old = conn.status
@@ -180,9 +187,11 @@ def connection_status_set(*, connection: Connection, status: str, reason: str = 
     conn.status = status
     conn.save(update_fields=["status", "last_checked_at", "last_error", "updated_at"])
     connection.status, connection.last_error, connection.last_checked_at = status, conn.last_error, now
-    change = StatusChange.objects.create(connection=conn, old_status=old, new_status=status, reason=reason[:500])
+    change = StatusChange.objects.create(connection=conn, old_status=old, new_status=status, reason=reason[:500],
+                                         processed=now if quiet else None)
     log.info("connection %s status %s -> %s %s", conn.pk, old, status, reason)
-    _send_on_commit()
+    if not quiet:
+        _send_on_commit()
     for sync in _syncs_of(conn):
         if status == ConnectionStatus.NEEDS_REAUTH and sync.health != SyncHealth.PAUSED:
             _sync_health_set(sync=sync, health=SyncHealth.NEEDS_REAUTH, reason=f"{conn.name}: {reason}"[:500],

@@ -114,6 +114,9 @@ class Engine:
         self.object_kind = run.sync.source_object
         self.only_ids: set[str] | None = set(run.checkpoint.get("only_ids") or []) or None
         self.remaining = set(self.only_ids) if self.only_ids else None
+        # A preview of a sample (services.runs.run_preview): stop after the page that reaches this many records.
+        self.sample = int(run.checkpoint.get("sample") or 0) if run.dry_run else 0
+        self.read_so_far = 0
         self.ignore_hash = run.mode == SyncMode.FULL
         self.consecutive_transient = 0
         self._last_beat = clock()
@@ -144,7 +147,10 @@ class Engine:
                     raise
                 self._commit(self._done, page.cursor)
                 self._saw(page)
+                self.read_so_far += len(page.records)
                 if self.cancelled or (self.remaining is not None and not self.remaining) or page.cursor is None:
+                    break
+                if self.sample and self.read_so_far >= self.sample:
                     break
         except LostOwnership:
             log.warning("run %s was taken over by another worker; stopping", self.run.pk)

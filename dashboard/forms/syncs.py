@@ -83,7 +83,6 @@ class SyncSettingsForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="Only for the backfill mode: records changed since this moment.",
     )
-    dry_run = forms.BooleanField(label="Dry run (report what would change, write nothing)", required=False)
     options = _options_field()
 
     @classmethod
@@ -95,10 +94,14 @@ class SyncSettingsForm(forms.Form):
             "poll_interval_seconds": sync.poll_interval_seconds,
             "mode": sync.mode,
             "backfill_from": sync.backfill_from,
-            "dry_run": sync.dry_run,
             "options": json.dumps(sync.options, indent=1, sort_keys=True) if sync.options else "",
         }
-        return cls(data, initial=initial, label_suffix="")
+        form = cls(data, initial=initial, label_suffix="")
+        if not sync.is_live or sync.archived_at:
+            # A sync that never went live starts writing through "Go live" after its preview, not a checkbox; an
+            # archived one is restored first.
+            del form.fields["enabled"]
+        return form
 
     def clean_options(self) -> dict[str, Any]:
         return _clean_options(self.cleaned_data.get("options") or "")
@@ -110,3 +113,37 @@ class SyncSettingsForm(forms.Form):
         if data.get("mode") != SyncMode.BACKFILL:
             data["backfill_from"] = None
         return data
+
+
+class SyncCloneForm(forms.Form):
+    """A copy of a sync, between the same connections or other ones of the same apps."""
+
+    name = forms.CharField(max_length=200)
+    source_connection = forms.ModelChoiceField(queryset=Connection.objects.none(), empty_label=None)
+    target_connection = forms.ModelChoiceField(queryset=Connection.objects.none(), empty_label=None)
+
+    def __init__(self, *args: Any, sync: Sync, sources: Any, targets: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["source_connection"].queryset = sources
+        self.fields["source_connection"].label = f"Source: {sync.source_connection.get_provider_display()} connection"
+        self.fields["target_connection"].queryset = targets
+        self.fields["target_connection"].label = f"Target: {sync.target_connection.get_provider_display()} connection"
+
+
+class SyncDeleteForm(forms.Form):
+    """Deleting a sync is confirmed by typing its name (the service checks it again)."""
+
+    confirm = forms.CharField(label="Type the sync's name to confirm", max_length=200,
+                              widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+
+    def __init__(self, *args: Any, sync: Sync, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.sync = sync
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data.get("confirm", "")
+        if value.strip() != self.sync.name.strip():
+            raise forms.ValidationError("That is not the sync's name; nothing was deleted.")
+        return value

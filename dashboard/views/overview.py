@@ -58,7 +58,7 @@ def _context() -> dict[str, Any]:
     for tile in ov.tiles:
         tile.spark = sparkline_svg(tile.buckets)  # type: ignore[attr-defined]
     counts: dict[str, int] = {}
-    labels = {**dict(SyncHealth.choices), "running": "Running"}
+    labels = {**dict(SyncHealth.choices), "running": "Running", "not_live": "Not live yet"}
     for tile in ov.tiles:
         label = labels.get(tile.status, tile.status).lower()
         counts[label] = counts.get(label, 0) + 1

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from contacts_sync.exceptions import ConfigurationError
@@ -22,6 +23,7 @@ from contacts_sync.services import syncs as sync_services
 from dashboard.access import can_edit, editor_required, viewer_required
 from dashboard.forms.syncs import SyncCreateForm, SyncSettingsForm
 from dashboard.htmx import go
+from dashboard.views.overview import prime_user
 
 # Settings the form edits through sync_update; "enabled" goes through the status service (pause/resume).
 SETTINGS_FIELDS = (
@@ -30,14 +32,20 @@ SETTINGS_FIELDS = (
     "poll_interval_seconds",
     "mode",
     "backfill_from",
-    "dry_run",
     "options",
 )
+# The sync detail's live part refreshes this often while a run is active, and checks this often when idle.
+ACTIVE_POLL_SECONDS = 5
+IDLE_POLL_SECONDS = 30
 
 
 @viewer_required
 def sync_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "syncs/list.html", {"rows": syncs_selectors.sync_list_rows(), "nav_active": "syncs"})
+    prime_user(request)
+    archived = request.GET.get("archived") == "1"
+    ctx = {"rows": syncs_selectors.sync_list_rows(archived=archived), "archived": archived,
+           "archived_count": syncs_selectors.archived_count(), "nav_active": "syncs"}
+    return render(request, "syncs/list.html", ctx)
 
 
 def _create_form(request: HttpRequest, recipe: Any) -> SyncCreateForm:
@@ -75,7 +83,10 @@ def sync_create(request: HttpRequest) -> HttpResponse:
         except ConfigurationError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Sync “{sync.name}” created with the recipe's default mapping.")
+            run_services.run_preview(sync=sync, user=request.user)
+            messages.success(request, f"Sync “{sync.name}” created with the recipe's default mapping. It is paused: "
+                             "below is a preview of what its first run would do; nothing is written until you press "
+                             "Go live.")
             return go(request, reverse("dashboard:sync_detail", args=[sync.pk]))
     ctx: dict[str, Any] = {"recipe": recipe, "form": form, "nav_active": "syncs"}
     return render(request, "syncs/create.html#form" if request.htmx else "syncs/create.html", ctx)
@@ -95,12 +106,28 @@ def _save_settings(request: HttpRequest, detail: syncs_selectors.SyncDetail, for
         scheduling.sync_schedule_after_change(sync=sync, poll_interval_seconds=data["poll_interval_seconds"])
     )
     sync_services.sync_update(sync=sync, user=request.user, **fields)
-    if data["enabled"] != sync.enabled:
+    if "enabled" in data and data["enabled"] != sync.enabled:
         status_services.sync_paused_set(sync=sync, paused=not data["enabled"], user=request.user)
+
+
+def live_context(detail: syncs_selectors.SyncDetail, token: str | None = None) -> dict[str, Any]:
+    """What the sync detail's live part shows (status, facts, run now, preview, recent runs) and its poll."""
+    if token is None:
+        current = syncs_selectors.sync_token(sync_id=detail.sync.pk)
+        token, active = current if current else ("", False)
+    else:
+        active = detail.active_run is not None
+    return {
+        "d": detail, "sync": detail.sync, "active_run": detail.active_run, "token": token,
+        "poll_seconds": ACTIVE_POLL_SECONDS if active else IDLE_POLL_SECONDS, "nav_active": "syncs",
+        "last_run": next((r for r in detail.recent_runs if r.status not in ("queued", "running")), None),
+        "now": timezone.now(),
+    }
 
 
 @viewer_required
 def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
+    prime_user(request)
     detail = _detail(sync_id)
     form = SyncSettingsForm.for_sync(detail.sync, request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -110,29 +137,40 @@ def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
             _save_settings(request, detail, form)
             messages.success(request, "Settings saved.")
             return go(request, reverse("dashboard:sync_detail", args=[sync_id]))
-    registrable = app_webhooks.registrable(detail.sync.source_connection.provider)
-    ctx = {
-        "d": detail,
-        "sync": detail.sync,
-        "form": form,
-        "active_run": detail.active_run,
-        "nav_active": "syncs",
-        "webhook_registrable": registrable,
-    }
+    ctx = {**live_context(detail), "form": form,
+           "webhook_registrable": app_webhooks.registrable(detail.sync.source_connection.provider)}
     return render(request, "syncs/detail.html#settings" if request.htmx else "syncs/detail.html", ctx)
+
+
+@viewer_required
+def sync_poll(request: HttpRequest, sync_id: int) -> HttpResponse:
+    """The sync detail, live: 204 while nothing it shows changed; else the live column with the status badge,
+    the preview and the recent runs out of band. The settings form is never replaced (someone may be typing)."""
+    current = syncs_selectors.sync_token(sync_id=sync_id)
+    if current is None:
+        raise Http404("No such sync.")
+    if request.GET.get("token") == current[0]:
+        return HttpResponse(status=204)
+    prime_user(request)
+    return render(request, "syncs/detail.html#poll_response", live_context(_detail(sync_id), current[0]))
 
 
 @editor_required
 @require_POST
 def sync_run_now(request: HttpRequest, sync_id: int) -> HttpResponse:
+    prime_user(request)
     detail = _detail(sync_id)
-    run = run_services.run_enqueue(sync=detail.sync, trigger=RunTrigger.MANUAL, user=request.user)
+    if not detail.sync.is_live:
+        run = None
+        note = "This sync is not live yet: look at its preview, then press Go live."
+    else:
+        run = run_services.run_enqueue(sync=detail.sync, trigger=RunTrigger.MANUAL, user=request.user)
+        note = "" if run is not None else "A run of this sync is already active; it was not started twice."
     if request.htmx:
-        fresh = _detail(sync_id)  # the new run in the recent-runs table, swapped out of band
-        ctx = {"d": fresh, "sync": fresh.sync, "run": run, "active_run": fresh.active_run, "pressed": True}
-        return render(request, "syncs/detail.html#run_now_response", ctx)
+        ctx = {**live_context(_detail(sync_id)), "run": run, "pressed": True, "note": note}
+        return render(request, "syncs/detail.html#poll_response", ctx)
     if run is None:
-        messages.warning(request, "A run of this sync is already active; it was not started twice.")
+        messages.warning(request, note)
     else:
         messages.success(request, f"Run #{run.pk} queued.")
     return redirect("dashboard:sync_detail", sync_id=sync_id)

@@ -67,7 +67,8 @@ def test_the_run_detail_poll_is_204_while_unchanged_and_drops_its_trigger_when_f
     m.Run.objects.filter(pk=run.pk).update(status=m.RunStatus.SUCCEEDED, created_count=10)
     resp = c.get(f"/runs/{run.pk}/poll?token={token}")
     assert resp.status_code == 200
-    assert "hx-trigger" not in resp.content.decode()
+    html = resp.content.decode()
+    assert 'id="run-live"' in html and f"/runs/{run.pk}/poll" not in html and "every 5s" not in html
 
 
 @pytest.mark.parametrize("url", ["/", "/runs/", "/runs/{failed}/", "/runs/{failed}/?calls=all", "/status/poll",

@@ -135,6 +135,10 @@ def test_an_editor_creates_a_sync_from_a_recipe_with_its_default_mapping(
     assert sync.poll_interval_seconds == 900
     assert sync.created_by == editor
     assert MappingVersion.objects.filter(sync=sync, number=1).exists()
+    # a new sync starts paused and not live, with a preview (a dry run of a sample) queued instead of a real run
+    assert (sync.enabled, sync.went_live_at, sync.next_run_at) == (False, None, None)
+    preview = Run.objects.get(sync=sync)
+    assert (preview.trigger, preview.dry_run, preview.checkpoint) == (RunTrigger.PREVIEW, True, {"sample": 100})
 
 
 @pytest.mark.parametrize(
@@ -202,7 +206,7 @@ def test_an_unknown_sync_is_404(login: Any, viewer: Any) -> None:
     assert login(viewer).get(reverse("dashboard:sync_detail", args=[999999])).status_code == 404
 
 
-def test_an_editor_changes_the_triggers_mode_and_dry_run(login: Any, editor: Any) -> None:
+def test_an_editor_changes_the_triggers_and_mode_and_a_posted_dry_run_is_no_setting(login: Any, editor: Any) -> None:
     sync = SyncFactory(webhook_trigger=False, poll_interval_seconds=900)
     payload = settings_payload(
         sync,
@@ -220,8 +224,9 @@ def test_an_editor_changes_the_triggers_mode_and_dry_run(login: Any, editor: Any
     assert sync.poll_interval_seconds is None
     assert sync.mode == "backfill"
     assert sync.backfill_from is not None and sync.backfill_from.year == 2026
-    assert sync.dry_run is True
     assert sync.options == {"tag": "vip"}
+    assert not hasattr(sync, "dry_run")  # a one-off action now ("Preview a run"), not a stored setting
+    assert not Run.objects.filter(sync=sync).exists()
 
 
 def test_unticking_enabled_pauses_the_sync_through_the_status_service(login: Any, editor: Any) -> None:
@@ -374,5 +379,9 @@ def test_an_admin_may_do_what_an_editor_does(login: Any, admin_user: Any, connec
     client = login(admin_user)
     assert client.post(reverse("dashboard:sync_create"), create_payload(hub, ghl)).status_code == 302
     sync = Sync.objects.get()
-    assert client.post(reverse("dashboard:sync_run_now", args=[sync.pk])).status_code == 302
+    Run.objects.filter(sync=sync, trigger=RunTrigger.PREVIEW).update(status=RunStatus.SUCCEEDED)  # looked at it
+    assert client.post(reverse("dashboard:sync_go_live", args=[sync.pk])).status_code == 302
     assert Run.objects.filter(sync=sync, trigger=RunTrigger.MANUAL).count() == 1
+    Run.objects.filter(sync=sync, trigger=RunTrigger.MANUAL).update(status=RunStatus.SUCCEEDED)
+    assert client.post(reverse("dashboard:sync_run_now", args=[sync.pk])).status_code == 302
+    assert Run.objects.filter(sync=sync, trigger=RunTrigger.MANUAL).count() == 2

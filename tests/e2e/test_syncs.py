@@ -20,7 +20,7 @@ def log_in(page: Any, live_server: Any, user: Any) -> None:
     page.wait_for_url(f"{live_server.url}/")
 
 
-def test_an_editor_creates_a_sync_from_a_recipe_and_presses_run_now(
+def test_an_editor_creates_a_sync_from_a_recipe_goes_live_and_presses_run_now(
     page: Any, live_server: Any, make_user: Any
 ) -> None:
     editor = make_user("Editor")
@@ -53,19 +53,22 @@ def test_an_editor_creates_a_sync_from_a_recipe_and_presses_run_now(
         600,
         True,
     )
-    page.screenshot(path="/tmp/sync-detail-created.png", full_page=True)
+    # not live yet: a preview (no worker here, so it stays queued) and Go live, no Run now
+    preview = Run.objects.get(sync=sync)
+    assert (preview.trigger, preview.dry_run) == (RunTrigger.PREVIEW, True)
+    assert page.locator("button:has-text('Run now')").count() == 0
+    Run.objects.filter(pk=preview.pk).update(status=RunStatus.SUCCEEDED)  # the preview was looked at
 
-    page.click("button:has-text('Run now')")
-    page.wait_for_selector("#run-now >> text=queued")
-    run = Run.objects.get(sync=sync)
+    page.click("button:has-text('Go live')")
+    page.wait_for_selector("text=is live: its first run")
+    run = Run.objects.get(sync=sync, dry_run=False)
     assert (run.trigger, run.status) == (RunTrigger.MANUAL, RunStatus.QUEUED)
     assert page.locator("#run-now a", has_text=f"#{run.pk}").count() == 1
-    page.wait_for_selector(f"#recent-runs >> text=#{run.pk}")  # the table is refreshed out of band
+    page.wait_for_selector(f"#recent-runs >> text=#{run.pk}")
 
     page.click("button:has-text('Run now')")  # the first run has no worker here, so it is still queued
     page.wait_for_selector("#run-now >> text=already active")
-    assert Run.objects.filter(sync=sync).count() == 1
-    page.screenshot(path="/tmp/sync-run-now.png", full_page=True)
+    assert Run.objects.filter(sync=sync, dry_run=False).count() == 1
 
 
 def test_a_viewer_sees_the_sync_read_only(page: Any, live_server: Any, make_user: Any) -> None:

@@ -33,7 +33,7 @@ def custom_sync(sandbox: Any, *, page_limit: int = 50, location: str | None = No
     )
     sync = sync_create_from_recipe(recipe="custom_contact_to_ghl_contact", name="custom -> ghl",
                                    source_connection=app, target_connection=ghl,
-                                   options={"page_limit": page_limit})
+                                   options={"page_limit": page_limit}, live=True)
     if fields:
         m.Sync.objects.filter(pk=sync.pk).update(**fields)
         sync.refresh_from_db()

@@ -34,7 +34,7 @@ class Flow:
         hub, ghl = connections(sandbox, self.org)
         self.sync = sync_create_from_recipe(
             recipe=recipe, name=f"{recipe} {self.org.org_id}", source_connection=ghl, target_connection=hub,
-            options={"project_id": self.project_id}, poll_interval_seconds=None, webhook_trigger=True)
+            options={"project_id": self.project_id}, poll_interval_seconds=None, webhook_trigger=True, live=True)
         if sync_fields:
             m.Sync.objects.filter(pk=self.sync.pk).update(**sync_fields)
             self.sync.refresh_from_db()

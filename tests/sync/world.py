@@ -93,7 +93,7 @@ def client_sync(sandbox: Any, org: HubstaffOrg, *, page_limit: int = 50, **optio
     hub, ghl = connections(sandbox, org)
     return sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name=f"clients {org.org_id}",
                                    source_connection=hub, target_connection=ghl,
-                                   options={"page_limit": page_limit, **options})
+                                   options={"page_limit": page_limit, **options}, live=True)
 
 
 class GhlApi:

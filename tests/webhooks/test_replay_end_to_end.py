@@ -48,6 +48,7 @@ def critical_sync(sandbox: Any, live_server: Any, settings: Any) -> Any:
         options={"project_id": project_id},
         poll_interval_seconds=None,
         webhook_trigger=True,
+        live=True,
     )
     sandbox.admin(
         "POST",
@@ -140,6 +141,7 @@ def test_an_editor_registers_the_hubstaff_webhook_and_its_event_syncs_the_client
         target_connection=ghl,
         poll_interval_seconds=None,
         webhook_trigger=True,
+        live=True,
     )
     client.force_login(make_user("Editor"))
     response = client.post(reverse("dashboard:sync_webhook_register", args=[sync.pk]))

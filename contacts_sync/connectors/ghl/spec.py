@@ -6,6 +6,7 @@ from __future__ import annotations
 from contacts_sync.connectors.spec import PRIVATE_TOKEN, AppSpec, ConnectOption, SecretField, WebhookSpec
 
 from .client import GHL_LIMITS
+from .links import record_url
 from .webhooks import EVENT_OBJECTS
 
 SPEC = AppSpec(
@@ -33,4 +34,5 @@ SPEC = AppSpec(
     docs="docs/apps/ghl.md",
     # Contacts are searched by dateUpdated; tasks and appointments are compared with it (reader.py).
     change_paths={"contact": "dateUpdated", "task": "dateUpdated", "appointment": "dateUpdated"},
+    record_url=record_url,
 )

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from contacts_sync.sandbox.ghl import validation as v
@@ -286,5 +287,21 @@ class Contacts:
             Route("/contacts/{contactId}", a(w, self.delete), methods=["DELETE"]),
         ]
 
+    async def app_page(self, request: Request) -> Response:
+        """The emulator's stand-in for HighLevel's contact screen (app.gohighlevel.com/v2/location/<id>/contacts/
+        detail/<id>): the dashboard's "Open in HighLevel" links land here when the connection is the emulator."""
+        loc = self.emu.state.locations.get(request.path_params["location_id"])
+        c = loc.contacts.get(request.path_params["contact_id"]) if loc is not None else None
+        if c is None:
+            return HTMLResponse("<!doctype html><title>Not found</title><h1>No such contact</h1>", status_code=404)
+        rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(json.dumps(v, ensure_ascii=False))}</td></tr>"
+                       for k, v in sorted(c.items()) if not k.endswith("LowerCase"))
+        title = escape(str(c.get("name") or c.get("email") or c["id"]))
+        return HTMLResponse(f"<!doctype html><title>{title} · HighLevel emulator</title><h1>{title}</h1>"
+                            f"<p>Location {escape(loc.id)} (emulator)</p><table>{rows}</table>")
+
     def admin_routes(self) -> list[Route]:
-        return [Route("/_admin/contacts", self.admin_contacts, methods=["PUT", "DELETE"])]
+        return [
+            Route("/_admin/contacts", self.admin_contacts, methods=["PUT", "DELETE"]),
+            Route("/v2/location/{location_id}/contacts/detail/{contact_id}", self.app_page, methods=["GET"]),
+        ]
