@@ -1,8 +1,17 @@
 from __future__ import annotations
 
-from .alerts import Alert, AlertChannel, AlertState, ChannelKind, Notification, StatusChange
+from .alerts import (
+    Alert,
+    AlertChannel,
+    AlertRule,
+    AlertState,
+    ChannelKind,
+    Notification,
+    NotificationPurpose,
+    StatusChange,
+)
 from .audit import AuditEntry
-from .connections import AuthKind, Connection, ConnectionStatus, Provider
+from .connections import AuthKind, Connection, ConnectionStatus, PendingOAuthGrant, Provider
 from .events import EventStatus, InboundEvent
 from .ops import WorkerPing
 from .runs import (
@@ -21,6 +30,7 @@ __all__ = [
     "ACTIVE_RUN_STATUSES",
     "Alert",
     "AlertChannel",
+    "AlertRule",
     "AlertState",
     "ApiCall",
     "AuditEntry",
@@ -34,7 +44,9 @@ __all__ = [
     "ItemAction",
     "MappingVersion",
     "Notification",
+    "NotificationPurpose",
     "ObjectKind",
+    "PendingOAuthGrant",
     "Provider",
     "RecordLink",
     "Run",
