@@ -15,6 +15,7 @@ NAV = [
     ("connections", "Connections", "dashboard:connection_list", access.VIEWER),
     ("channels", "Alert channels", "dashboard:channel_list", access.ADMIN),
     ("users", "Users", "dashboard:user_list", access.ADMIN),
+    ("audit", "Audit log", "dashboard:audit_list", access.ADMIN),
 ]
 
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("dashboard.urls_parts.connections")),
     path("", include("dashboard.urls_parts.alerts")),
     path("", include("dashboard.urls_parts.users")),
+    path("", include("dashboard.urls_parts.audit")),
 ]
