@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from contacts_sync.connectors import registry
-from contacts_sync.models import ACTIVE_RUN_STATUSES, Connection, InboundEvent, Provider, Run, RunStatus, Sync
+from contacts_sync.models import (
+    ACTIVE_RUN_STATUSES,
+    Connection,
+    ConnectionStatus,
+    InboundEvent,
+    Provider,
+    Run,
+    RunStatus,
+    Sync,
+)
 from contacts_sync.sync.recipes import RECIPES, Recipe
 
 # The detail page shows this many recent runs and webhook events (the full history is the run list's job).
@@ -78,7 +88,16 @@ def recipe_get(*, key: str) -> RecipeCard | None:
 
 
 def connections_for(*, provider: str) -> QuerySet[Connection]:
-    return Connection.objects.filter(provider=provider).order_by("name", "pk")
+    """The connections a new sync may use, working ones first, each with `twins`: how many other connections
+    hold the same account (same app, account id and base URL; archived ones do not count)."""
+    twins = (Connection.objects.filter(provider=OuterRef("provider"), external_account_id=OuterRef(
+        "external_account_id"), base_url=OuterRef("base_url"), archived_at__isnull=True)
+        .exclude(pk=OuterRef("pk")).exclude(external_account_id="")
+        .order_by().values("provider").annotate(n=Count("pk")).values("n"))
+    working = Case(When(status=ConnectionStatus.CONNECTED, then=Value(0)), default=Value(1))
+    return (Connection.objects.filter(provider=provider, archived_at__isnull=True)
+            .annotate(twins=Coalesce(Subquery(twins[:1]), Value(0)), working=working)
+            .order_by("working", "name", "pk"))
 
 
 @dataclass
