@@ -12,12 +12,11 @@ from __future__ import annotations
 import secrets as pysecrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from datetime import timedelta
-
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
