@@ -71,14 +71,14 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "connections/detail.html", context)
 
 
-def _clone_initial(request: HttpRequest, kind: str) -> dict[str, object] | None:
-    """Settings of the connection being cloned (`?from=<pk>`), when it is of this kind."""
+def _clone_source(request: HttpRequest, kind: str) -> tuple[Connection | None, dict[str, object] | None]:
+    """The connection being cloned (`?from=<pk>`) and the settings its copy starts from, when of this kind."""
     raw = request.GET.get("from", "")
     source = Connection.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
     if source is None:
-        return None
+        return None, None
     start = lifecycle.connection_clone_start(source)
-    return start.initial if start.kind == kind else None
+    return (source, start.initial) if start.kind == kind else (None, None)
 
 
 def _duplicate_error(spec: object, values: dict[str, object]) -> str:
@@ -98,7 +98,8 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
     spec = svc.connect_options().get(kind)
     if spec is None:
         raise Http404("unknown connection kind")
-    form = ConnectionForm(request.POST or None, spec=spec, initial=_clone_initial(request, kind))
+    clone_of, initial = _clone_source(request, kind)
+    form = ConnectionForm(request.POST or None, spec=spec, initial=initial)
     if request.method == "POST" and form.is_valid():
         secrets = form.secret_values()
         webhook_secret = svc.webhook_secret_generate() if spec.provider == Provider.CUSTOM else ""
@@ -126,7 +127,7 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
             "form": form,
             "spec": spec,
             "kind": kind,
-            "cloning": bool(request.GET.get("from")),
+            "clone_of": clone_of,
             "nav_active": "connections",
             "pit_scopes": ghl_oauth.scope_rows(ghl_oauth.ghl_scopes_needed()),
         },

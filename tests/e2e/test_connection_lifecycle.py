@@ -10,7 +10,7 @@ import pytest
 
 from contacts_sync.models import AuditEntry, Connection, PendingOAuthGrant
 from contacts_sync.services import connections as svc
-from tests.e2e.monitoring_seed import shot
+from tests.e2e.shots import both_widths
 from tests.e2e.test_connections import login, oauth_settings, start_oauth  # noqa: F401 (fixture)
 from tests.factories import ConnectionFactory, SyncFactory
 
@@ -31,7 +31,6 @@ def test_an_admin_deletes_a_connection_after_typing_its_name(page: Any, live_ser
     page.wait_for_url(f"{live_server.url}/connections/{connection.pk}/delete/")
     removes = page.locator("#delete-removes").inner_text()
     assert "stored secrets (1 key)" in removes and "0 alerts" in removes
-    shot(page, "connection-delete-desktop.png", tmp_path)
     page.fill("input[name=confirm]", "hotspots")  # not quite its name
     page.click("button:has-text('Delete for good')")
     assert "That is not the connection's name." in page.locator("#delete-card").inner_text()
@@ -46,7 +45,7 @@ def test_an_admin_deletes_a_connection_after_typing_its_name(page: Any, live_ser
 
 
 def test_a_connection_a_sync_uses_cannot_be_deleted_and_the_page_says_which_sync(
-        page: Any, live_server: Any, admin_user: Any):
+        page: Any, live_server: Any, admin_user: Any, tmp_path: Path):
     sync = SyncFactory(name="Clients → GHL contacts")
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/{sync.target_connection_id}/delete/")
@@ -92,7 +91,6 @@ def test_a_clone_starts_from_the_settings_and_needs_its_own_key(page: Any, live_
     assert page.input_value("input[name=base_url]") == f"{clean_sandbox.url}/hotspotsystem"
     assert page.input_value("input[name=secret_api_key]") == ""  # secrets are never copied
     assert "secrets are never copied" in page.locator("#clone-note").inner_text()
-    shot(page, "connection-clone-desktop.png", tmp_path)
     page.fill("input[name=secret_api_key]", "hotspot-sandbox-key")
     page.click("button:has-text('Connect and test')")
     page.wait_for_url(f"{live_server.url}/connections/*/")
@@ -115,7 +113,7 @@ def test_connecting_oauth_to_a_location_with_a_token_connection_asks_before_repl
     text = page.locator("main").inner_text()
     assert "already connected" in text and "Acme (token)" in text and "Nothing has changed yet" in text
     assert "switches “Acme (token)” from a private integration token to OAuth" in text
-    shot(page, "ghl-oauth-pending-desktop.png", tmp_path)
+    both_widths(page, "ghl-oauth-pending", tmp_path)
     existing.refresh_from_db()
     assert existing.auth_kind == "private_token" and existing.name == "Acme (token)"
     page.click("button:has-text('Replace the credentials')")
@@ -144,7 +142,7 @@ def test_keeping_the_connection_as_it_is_discards_the_consent(
 
 
 def test_the_new_sync_picker_shows_status_and_marks_broken_and_duplicate_connections(
-        page: Any, live_server: Any, admin_user: Any):
+        page: Any, live_server: Any, admin_user: Any, tmp_path: Path):
     ConnectionFactory(name="Hubstaff main", provider="hubstaff", external_account_id="1001")
     ConnectionFactory(name="Hubstaff main again", provider="hubstaff", external_account_id="1001")
     ConnectionFactory(name="Hubstaff broken", provider="hubstaff", external_account_id="1002",
@@ -162,3 +160,5 @@ def test_the_new_sync_picker_shows_status_and_marks_broken_and_duplicate_connect
     page.click("button:has-text('Create sync')")
     page.wait_for_selector("#sync-create-form .errorlist")
     assert "Hubstaff off is disconnected; connect it again first." in page.locator("#sync-create-form").inner_text()
+    page.evaluate("document.querySelector('select[name=source_connection]').size = 5")  # show the options
+    both_widths(page, "sync-new-picker", tmp_path)
