@@ -96,8 +96,9 @@ def canonical_rule(rule: Any) -> Any:
     recipe's) and what the editor posts back for it (`{"name": "truncate", "args": {}}`) are the same rule."""
     if not isinstance(rule, dict):
         return rule
-    steps = []
-    for step in rule.get("transforms") or []:
+    raw_steps = rule.get("transforms") or []
+    steps: Any = raw_steps if not isinstance(raw_steps, list) else []  # not a list: kept, validation says why
+    for step in raw_steps if isinstance(raw_steps, list) else []:
         name, args = (step, {}) if isinstance(step, str) else (
             (step.get("name"), step.get("args") or {}) if isinstance(step, dict) else (step, {}))
         steps.append({"name": name, "args": _canonical_args(name, args)})
