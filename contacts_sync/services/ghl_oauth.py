@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
 from contacts_sync.connectors.ghl import oauth
@@ -258,8 +259,6 @@ def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any, token_url: 
 def _replace(existing: Connection, *, user: Any, secrets: dict[str, str], details: dict[str, Any],
              name: str = "") -> Connection:
     """Put a new consent's pair on an existing connection (its syncs keep working); audited with what changed."""
-    from django.utils.dateparse import parse_datetime
-
     changes: dict[str, Any] = {"scopes": details["scopes"], "secrets_replaced": sorted(secrets)}
     if existing.auth_kind != AuthKind.OAUTH2:
         changes["auth_kind"] = {"from": existing.auth_kind, "to": AuthKind.OAUTH2}
