@@ -44,9 +44,15 @@ def connection_connect(
 ) -> Connection:
     """"Connect and test": try the credentials on an unsaved row; store the connection only if the app accepts
     them. A refusal (or an unreachable app) raises ConnectionActionError with the app's words; nothing is
-    stored. A provider that rotates a token on first use (Hubstaff) has its rotated token stored, not the
-    used-up one."""
+    stored. So does an account that is already connected (a second connection to it only makes duplicates).
+    A provider that rotates a token on first use (Hubstaff) has its rotated token stored, not the used-up one."""
     checked = create_fields(provider=provider, auth_kind=auth_kind, fields=fields)
+    twin = connection_duplicate_of(provider=provider, external_account_id=checked.get("external_account_id", ""),
+                                   base_url=checked.get("base_url", ""))
+    if twin is not None:
+        raise ConnectionActionError(
+            f"This account is already connected as “{twin.name}”. Open it and use Edit / rotate key to change its "
+            "credentials; a second connection to one account only makes duplicates.")
     clean = {k: v for k, v in secrets.items() if v not in (None, "")}
     probe = Connection(provider=provider, auth_kind=auth_kind, name=name.strip(),
                        external_account_id=checked.get("external_account_id", ""),

@@ -81,16 +81,6 @@ def _clone_source(request: HttpRequest, kind: str) -> tuple[Connection | None, d
     return (source, start.initial) if start.kind == kind else (None, None)
 
 
-def _duplicate_error(spec: object, values: dict[str, object]) -> str:
-    twin = lifecycle.connection_duplicate_of(
-        provider=spec.provider, external_account_id=str(values.get("external_account_id") or ""),  # type: ignore[attr-defined]
-        base_url=str(values.get("base_url") or ""))
-    if twin is None:
-        return ""
-    return (f"This account is already connected as “{twin.name}”. Open it and use Edit / rotate key to change "
-            "its credentials; a second connection to one account only makes duplicates.")
-
-
 @sensitive_post_parameters()
 @admin_required
 @sensitive_variables()
@@ -105,10 +95,7 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
         webhook_secret = svc.webhook_secret_generate() if spec.provider == Provider.CUSTOM else ""
         if webhook_secret:
             secrets["webhook_secret"] = webhook_secret
-        duplicate = _duplicate_error(spec, form.settings_values())
         try:
-            if duplicate:
-                raise svc.ConnectionActionError(duplicate)
             connection = lifecycle.connection_connect(
                 provider=spec.provider, auth_kind=spec.auth_kind, secrets=secrets, user=request.user,
                 **form.settings_values(),

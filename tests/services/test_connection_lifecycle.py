@@ -70,6 +70,19 @@ def test_a_hubstaff_token_rotated_by_the_test_is_the_one_stored(clean_sandbox: A
     assert svc.connection_test(connection=connection).status == ConnectionStatus.CONNECTED
 
 
+def test_connecting_an_account_that_is_already_connected_is_refused(clean_sandbox: Any, admin_user: Any):
+    first = lifecycle.connection_connect(provider="ghl", auth_kind="private_token", name="Acme", user=admin_user,
+                                         secrets={"access_token": clean_sandbox.token},
+                                         external_account_id=clean_sandbox.location_id,
+                                         base_url=clean_sandbox.ghl_url)
+    with pytest.raises(svc.ConnectionActionError, match="already connected as “Acme”"):
+        lifecycle.connection_connect(provider="ghl", auth_kind="private_token", name="Acme again", user=admin_user,
+                                     secrets={"access_token": clean_sandbox.token},
+                                     external_account_id=clean_sandbox.location_id,
+                                     base_url=clean_sandbox.ghl_url)
+    assert list(Connection.objects.all()) == [first]
+
+
 def test_a_duplicate_is_found_by_app_account_and_base_url_only():
     first = ConnectionFactory(provider="ghl", external_account_id="loc1", base_url="http://x/ghl")
     assert lifecycle.connection_duplicate_of(provider="ghl", external_account_id="loc1",
