@@ -275,6 +275,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # monitoring (helper E): stale detection, and a sweep for status changes whose on-commit enqueue was lost
     "sync-stale-mark": {"task": "contacts_sync.tasks.sync_stale_mark_task", "schedule": 60.0},
     "status-change-send-sweep": {"task": "contacts_sync.tasks.status_change_send_task", "schedule": 60.0},
+    # alert rules (helper uiadmin): held announcements (mute over, a channel added) and re-notify reminders
+    "alert-sweep": {"task": "contacts_sync.tasks.alert_sweep_task", "schedule": 60.0},
     # connections (helper D): test every connection, refresh GHL tokens ahead of expiry
     "connection-check-all": {"task": "contacts_sync.tasks.connection_check_all_task", "schedule": 900.0},
     # webhook inbox and dispatcher (helper G): due polling syncs, and the reconcile poll for missed GHL webhooks

@@ -55,6 +55,13 @@ def status_change_send_task() -> int:
     return alerts.status_changes_send_pending().claimed
 
 
+@shared_task(name="contacts_sync.tasks.alert_sweep_task")
+def alert_sweep_task() -> int:
+    """Beat, every minute: announce held alerts that may now go out, and send the reminders that are due."""
+    result = alerts.alerts_sweep()
+    return result.notified + result.failed
+
+
 @shared_task(name="contacts_sync.tasks.sync_stale_mark_task")
 def sync_stale_mark_task() -> int:
     return status.stale_syncs_mark()

@@ -16,6 +16,7 @@ NAV = [
     ("catalog", "Catalogue", "dashboard:catalog", access.VIEWER),
     ("channels", "Alert channels", "dashboard:channel_list", access.ADMIN),
     ("users", "Users", "dashboard:user_list", access.ADMIN),
+    ("audit", "Audit log", "dashboard:audit_list", access.ADMIN),
 ]
 
 

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("dashboard.urls_parts.alerts")),
     path("", include("dashboard.urls_parts.users")),
     path("", include("dashboard.urls_parts.catalog")),
+    path("", include("dashboard.urls_parts.audit")),
 ]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import value_kinds
+from .errors import MappingError
+from .transforms import REGISTRY, coerce_args
 
 ADDED, REMOVED, CHANGED, MOVED = "added", "removed", "changed", "moved"
 
@@ -74,6 +76,53 @@ class FieldChange:
         return f"~ {self.target}: {'; '.join(self.details)}"
 
 
+def _canonical_args(name: Any, args: Any) -> Any:
+    """A step's options without the ones equal to their default (the editor never posts those), typed."""
+    transform = REGISTRY.get(name) if isinstance(name, str) else None
+    if transform is None or not isinstance(args, dict):
+        return args
+    try:
+        typed = coerce_args(transform, args)
+    except MappingError:
+        return args  # kept as written: validation names the bad option
+    unknown = {k: v for k, v in args.items() if k not in transform.arg_index}
+    kept = {k: v for k, v in typed.items() if v not in (None, "") and v != transform.arg_index[k].default}
+    return {**kept, **unknown}
+
+
+def canonical_rule(rule: Any) -> Any:
+    """One rule in the one form two equal rules share: every key present, empty values as None, transform
+    options without their defaults. `{"source": "a", "transforms": [("truncate", {"length": 255})]}` (the
+    recipe's) and what the editor posts back for it (`{"name": "truncate", "args": {}}`) are the same rule."""
+    if not isinstance(rule, dict):
+        return rule
+    raw_steps = rule.get("transforms") or []
+    steps: Any = raw_steps if not isinstance(raw_steps, list) else []  # not a list: kept, validation says why
+    for step in raw_steps if isinstance(raw_steps, list) else []:
+        name, args = (step, {}) if isinstance(step, str) else (
+            (step.get("name"), step.get("args") or {}) if isinstance(step, dict) else (step, {}))
+        steps.append({"name": name, "args": _canonical_args(name, args)})
+
+    def text_or_none(value: Any) -> Any:
+        return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+    return {
+        "source": text_or_none(rule.get("source")),
+        "constant": rule.get("constant"),
+        "template": text_or_none(rule.get("template")),
+        "target": str(rule.get("target") or "").strip(),
+        "transforms": steps,
+        "required": bool(rule.get("required")),
+        "default": rule.get("default"),
+        "on_invalid": rule.get("on_invalid") or "fail",
+    }
+
+
+def same_rules(old: list[Any], new: list[Any]) -> bool:
+    """Whether two lists of rules map records the same way (canonical_rule of each, in order)."""
+    return [canonical_rule(r) for r in old or []] == [canonical_rule(r) for r in new or []]
+
+
 def _keyed(rules: list[Any]) -> dict[tuple[str, int], tuple[int, dict[str, Any]]]:
     seen: dict[str, int] = {}
     keyed = {}
@@ -111,8 +160,10 @@ def _moved(
 
 
 def diff_rules(old: list[Any], new: list[Any]) -> list[FieldChange]:
-    """What changed per target field from `old` to `new` (a target mapped twice is compared in order)."""
-    before, after = _keyed(old), _keyed(new)
+    """What changed per target field from `old` to `new` (a target mapped twice is compared in order). Rules
+    are compared in their canonical form: spelling a default option out (or leaving it out) is no change."""
+    before = _keyed([canonical_rule(r) for r in old or []])
+    after = _keyed([canonical_rule(r) for r in new or []])
     changes: list[FieldChange] = []
     moved = _moved([k for k in before if k in after], after)
     for key, (index, rule) in sorted(after.items(), key=lambda kv: kv[1][0]):

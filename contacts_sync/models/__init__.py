@@ -3,15 +3,17 @@ from __future__ import annotations
 from .alerts import (
     Alert,
     AlertChannel,
+    AlertRule,
     AlertState,
     ChannelKind,
     Component,
     ComponentStatus,
     Notification,
+    NotificationPurpose,
     StatusChange,
 )
 from .audit import AuditEntry
-from .connections import AuthKind, Connection, ConnectionStatus, Provider
+from .connections import AuthKind, Connection, ConnectionStatus, PendingOAuthGrant, Provider
 from .events import EventStatus, InboundEvent
 from .ops import WorkerPing
 from .runs import (
@@ -31,6 +33,7 @@ __all__ = [
     "ACTIVE_RUN_STATUSES",
     "Alert",
     "AlertChannel",
+    "AlertRule",
     "AlertState",
     "ApiCall",
     "AuditEntry",
@@ -44,7 +47,9 @@ __all__ = [
     "ItemAction",
     "MappingVersion",
     "Notification",
+    "NotificationPurpose",
     "ObjectKind",
+    "PendingOAuthGrant",
     "Provider",
     "RecordLink",
     "Run",

@@ -70,11 +70,23 @@ class AlertChannel(models.Model):
         return self.name
 
 
+class NotificationPurpose(models.TextChoices):
+    OPENED = "opened", "Opened"
+    ESCALATED = "escalated", "Escalated"
+    REMINDER = "reminder", "Reminder"
+    LATE = "late", "Delivered late"  # held while muted or while no channel was enabled
+    RECOVERED = "recovered", "Recovered"
+    TEST = "test", "Test"
+
+
 class Notification(models.Model):
     channel = models.ForeignKey(AlertChannel, on_delete=models.CASCADE, related_name="notifications")
     status_change = models.ForeignKey(
         StatusChange, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
+    # The alert this send was about: an alert's deliveries span several changes (opened, escalated, reminders).
+    alert = models.ForeignKey("Alert", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    purpose = models.CharField(max_length=16, choices=NotificationPurpose.choices, default=NotificationPurpose.OPENED)
     is_test = models.BooleanField(default=False)
     ok = models.BooleanField(default=False)
     error = models.TextField(blank=True)
@@ -97,7 +109,8 @@ class Alert(models.Model):
     component = models.CharField(max_length=16, blank=True, choices=Component.choices)
     connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
     opened_by = models.ForeignKey(StatusChange, on_delete=models.CASCADE, related_name="+")
-    title = models.CharField(max_length=300)
+    title = models.CharField(max_length=300)  # what happened, in words (alerts.wording)
+    detail = models.TextField(blank=True)  # the technical reason underneath (an error message, counts)
     state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OPEN)
     opened_at = models.DateTimeField(auto_now_add=True, db_index=True)
     acknowledged_by = models.ForeignKey(
@@ -109,6 +122,39 @@ class Alert(models.Model):
     # window without notifying, so its recovery is not announced either.
     last_notified_at = models.DateTimeField(null=True, blank=True)
     suppressed = models.BooleanField(default=False)
+    # Why its announcement waits (muted, no enabled channel); the alert sweep delivers it once it may.
+    held_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
+
+
+class AlertRule(models.Model):
+    """One sync's alert policy (healthchecks' and Hightouch's knobs). A sync without a row uses the defaults of
+    contacts_sync.alerts.rules; services.alert_rules reads and writes these rows."""
+
+    sync = models.OneToOneField(Sync, on_delete=models.CASCADE, related_name="alert_rule")
+    # degraded when more than this share of a run's records failed
+    failed_share_percent = models.PositiveSmallIntegerField(default=5)
+    # failing after this many failed runs in a row
+    failing_after_runs = models.PositiveSmallIntegerField(default=1)
+    # stale after this long without a successful run; None = three polling intervals (polling syncs only)
+    stale_after_hours = models.PositiveIntegerField(null=True, blank=True)
+    # degraded when a run takes longer than this; None = no limit
+    slow_run_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # remind every this many hours while the alert stays open and unacknowledged; None = tell once
+    renotify_hours = models.PositiveIntegerField(null=True, blank=True)
+    # nothing is sent before this moment (the alert is still opened and shown); None = not muted
+    muted_until = models.DateTimeField(null=True, blank=True)
+    muted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # where this sync's alerts go; none chosen = every enabled channel
+    channels = models.ManyToManyField(AlertChannel, blank=True, related_name="rules")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"alert rule of {self.sync}"

@@ -66,6 +66,8 @@ class Connection(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # archived: disconnected and hidden from the lists and pickers, its history kept; None = in use
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,3 +77,16 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()}: {self.name}"
+
+
+class PendingOAuthGrant(models.Model):
+    """A HighLevel consent for a location that is already connected, held until the admin decides whether it
+    replaces that connection's credentials (services.ghl_oauth). Encrypted like every secret; short-lived."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)  # the name typed when the consent was started
+    secrets = EncryptedJSONField(blank=True, default=dict)  # the new access/refresh pair
+    details = models.JSONField(default=dict, blank=True)  # scopes, company id, base URL, token URL, expiry
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()

@@ -8,13 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection as db
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from contacts_sync.connectors import registry
 from contacts_sync.models import (
     ACTIVE_RUN_STATUSES,
     STALLED_AFTER_SECONDS,
     Connection,
+    ConnectionStatus,
     InboundEvent,
     ItemAction,
     Provider,
@@ -94,7 +96,16 @@ def recipe_get(*, key: str) -> RecipeCard | None:
 
 
 def connections_for(*, provider: str) -> QuerySet[Connection]:
-    return Connection.objects.filter(provider=provider).order_by("name", "pk")
+    """The connections a new sync may use, working ones first, each with `twins`: how many other connections
+    hold the same account (same app, account id and base URL; archived ones do not count)."""
+    twins = (Connection.objects.filter(provider=OuterRef("provider"), external_account_id=OuterRef(
+        "external_account_id"), base_url=OuterRef("base_url"), archived_at__isnull=True)
+        .exclude(pk=OuterRef("pk")).exclude(external_account_id="")
+        .order_by().values("provider").annotate(n=Count("pk")).values("n"))
+    working = Case(When(status=ConnectionStatus.CONNECTED, then=Value(0)), default=Value(1))
+    return (Connection.objects.filter(provider=provider, archived_at__isnull=True)
+            .annotate(twins=Coalesce(Subquery(twins[:1]), Value(0)), working=working)
+            .order_by("working", "name", "pk"))
 
 
 def archived_count() -> int:

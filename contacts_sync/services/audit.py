@@ -16,7 +16,8 @@ def _scrub(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def audit_record(*, actor: Any, action: str, obj: models.Model | None = None, changes: dict[str, Any] | None = None,
-                 object_type: str = "", object_id: str = "", object_repr: str = "") -> AuditEntry:
+                 object_type: str = "", object_id: str = "", object_repr: str = "",
+                 ip_address: str | None = None) -> AuditEntry:
     """Who did what to which object; secrets are replaced by a marker, never stored."""
     if obj is not None:
         object_type = object_type or obj._meta.model_name or ""
@@ -29,4 +30,32 @@ def audit_record(*, actor: Any, action: str, obj: models.Model | None = None, ch
         object_id=object_id,
         object_repr=object_repr,
         changes=_scrub(changes or {}),
+        ip_address=ip_address or None,
     )
+
+
+# A login typed into the email field is kept this long at most (enough to recognise it, not a stored essay).
+ATTEMPTED_LOGIN_MAX = 100
+
+
+def audit_login(*, user: Any, ip_address: str | None, method: str = "password") -> AuditEntry:
+    return audit_record(actor=user, action="user.login", obj=user, object_repr=str(getattr(user, "email", user)),
+                        changes={"method": method}, ip_address=ip_address)
+
+
+def audit_logout(*, user: Any, ip_address: str | None) -> AuditEntry:
+    return audit_record(actor=user, action="user.logout", obj=user, object_repr=str(getattr(user, "email", user)),
+                        ip_address=ip_address)
+
+
+def audit_login_failed(*, attempted: str, ip_address: str | None, reason: str = "wrong email or password"
+                       ) -> AuditEntry:
+    """A refused sign-in. The typed login is kept (truncated) so repeated attempts on one account show; the
+    password never reaches here (Django masks it before the signal)."""
+    from django.contrib.auth import get_user_model
+
+    attempted = (attempted or "").strip()[:ATTEMPTED_LOGIN_MAX]
+    user = get_user_model().objects.filter(email__iexact=attempted).only("pk").first() if attempted else None
+    return audit_record(actor=None, action="user.login_failed", object_type="user",
+                        object_id=str(user.pk) if user else "", object_repr=attempted,
+                        changes={"reason": reason}, ip_address=ip_address)

@@ -103,10 +103,7 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
         status_set(connection, new_status, message)
     else:
         connection.refresh_from_db()
-        status_set(connection, ConnectionStatus.CONNECTED)
-        connection.config = {**_account_defaults(connection, connector), **connection.config,
-                             "account_description": description[:200]}
-        Connection.objects.filter(pk=connection.pk).update(config=connection.config)
+        record_success(connection, connector, description)
     if user is not None:
         audit_record(
             actor=user,
@@ -115,6 +112,14 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
             changes={"status": connection.status, "error": connection.last_error[:300]},
         )
     return connection
+
+
+def record_success(connection: Connection, connector: Any, description: str) -> None:
+    """A test passed: connected, checked now, and what the account says about itself kept in the config."""
+    status_set(connection, ConnectionStatus.CONNECTED)
+    connection.config = {**_account_defaults(connection, connector), **connection.config,
+                         "account_description": description[:200]}
+    Connection.objects.filter(pk=connection.pk).update(config=connection.config)
 
 
 def _account_defaults(connection: Connection, connector: Any) -> dict[str, Any]:
@@ -191,18 +196,10 @@ def webhook_secret_generate() -> str:
     return standard_secret_generate()
 
 
-@sensitive_variables()
-def connection_create(
-    *,
-    provider: str,
-    auth_kind: str,
-    name: str,
-    secrets: dict[str, Any],
-    user: Any,
-    test: bool = True,
-    **fields: Any,
-) -> Connection:
-    """Store a new connection (secrets encrypted), audit it (key names only), then test it."""
+def create_fields(*, provider: str, auth_kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The non-secret fields of a new connection, checked (region, provider, base URL: an http(s) URL that does
+    not point inside this network); ConnectionActionError names the first problem."""
+    fields = dict(fields)
     allowed = {"external_account_id", "company_id", "base_url", "config", "scopes", "token_expires_at"}
     region = str(fields.pop("default_region", "") or "").strip().upper()
     unknown = set(fields) - allowed
@@ -215,6 +212,26 @@ def connection_create(
     if provider not in registry.APPS or auth_kind not in AuthKind.values:
         raise ConnectionActionError(f"unknown provider/auth kind {provider}/{auth_kind}")
     fields["base_url"] = base_url_clean(fields.get("base_url", ""))
+    return fields
+
+
+@sensitive_variables()
+def connection_create(
+    *,
+    provider: str,
+    auth_kind: str,
+    name: str,
+    secrets: dict[str, Any],
+    user: Any,
+    test: bool = True,
+    **fields: Any,
+) -> Connection:
+    """Store a new connection (secrets encrypted), audit it (key names only), then test it.
+
+    The row is stored whatever the test says (the demo and the OAuth callback store first); the Connect form
+    uses connection_lifecycle.connection_connect, which tries the credentials first and stores nothing they
+    refuse."""
+    fields = create_fields(provider=provider, auth_kind=auth_kind, fields=fields)
     clean = {k: v for k, v in secrets.items() if v not in (None, "")}
     with transaction.atomic():
         connection = Connection.objects.create(

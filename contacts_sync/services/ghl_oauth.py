@@ -1,7 +1,10 @@
 """HighLevel OAuth (authorization code flow) and the scopes the configured syncs need.
 
 The state is signed and carries a single-use nonce kept in the user's session; the code is exchanged with the
-client secret at the token URL; one connection per location (reconnecting updates it).
+client secret at the token URL; one connection per location. A consent for a location that is already connected
+replaces that connection's credentials only when the admin said so: either by starting from that connection
+(Reconnect, `replace_connection_id`), or by confirming afterwards; until then the new pair waits, encrypted, in
+a PendingOAuthGrant for PENDING_GRANT_MINUTES.
 """
 
 from __future__ import annotations
@@ -9,16 +12,19 @@ from __future__ import annotations
 import secrets as pysecrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
 from contacts_sync.connectors.ghl import oauth
 from contacts_sync.connectors.ghl import scopes as ghl_scopes
-from contacts_sync.models import AuthKind, Connection, Provider, Sync
+from contacts_sync.models import AuthKind, Connection, PendingOAuthGrant, Provider, Sync
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.base_urls import base_url_clean, ghl_authorize_base, ghl_token_url, is_emulator
 from contacts_sync.services.connections import (
@@ -29,6 +35,8 @@ from contacts_sync.services.connections import (
 )
 
 OAUTH_STATE_MAX_AGE_SECONDS = 900
+# How long a consent for an already connected location waits for the admin's decision before it is dropped.
+PENDING_GRANT_MINUTES = 15
 OAUTH_SESSION_KEY = "ghl_oauth_pending"
 OAUTH_STATE_SALT = "contacts_sync.ghl_oauth_state"
 GHL_SCOPES = ghl_scopes.SCOPES
@@ -80,8 +88,11 @@ def ghl_oauth_start(
     scopes: list[str],
     redirect_uri: str,
     base_url: str = "",
+    replace_connection_id: int | None = None,
 ) -> OAuthStart:
-    """Remember a single-use nonce in the user's session and return the authorize URL with a signed state."""
+    """Remember a single-use nonce in the user's session and return the authorize URL with a signed state.
+    `replace_connection_id`: the admin started from that connection (Reconnect), so a consent for its location
+    replaces its credentials without asking again."""
     if not ghl_oauth_configured():
         raise ConnectionActionError(
             "GHL_CLIENT_ID and GHL_CLIENT_SECRET are not set; use a private integration "
@@ -100,7 +111,8 @@ def ghl_oauth_start(
         raise ConnectionActionError("choose at least one known scope")
     nonce = pysecrets.token_urlsafe(24)
     pending = dict(session.get(OAUTH_SESSION_KEY) or {})
-    pending[nonce] = {"name": name, "scopes": scopes, "base_url": base_url, "redirect_uri": redirect_uri}
+    pending[nonce] = {"name": name, "scopes": scopes, "base_url": base_url, "redirect_uri": redirect_uri,
+                      "replace": int(replace_connection_id) if replace_connection_id else None}
     session[OAUTH_SESSION_KEY] = dict(list(pending.items())[-5:])  # a few tabs at once, not an unbounded list
     state = signing.dumps({"n": nonce, "u": user.pk}, salt=OAUTH_STATE_SALT, compress=True)
     url = oauth.authorize_url(
@@ -156,8 +168,9 @@ def ghl_oauth_finish(
     code: str = "",
     error: str = "",
     error_description: str = "",
-) -> Connection:
-    """Exchange the code and store the pair; one connection per location (reconnecting updates it)."""
+) -> Connection | PendingOAuthGrant:
+    """Exchange the code and store the pair: a new connection, the connection the admin started from, or (for
+    another location that is already connected) a PendingOAuthGrant that waits for the admin's decision."""
     entry = _oauth_pending(session, user, state)
     if error:
         text = "access was denied in HighLevel" if error == "access_denied" else f"HighLevel answered {error}"
@@ -189,15 +202,23 @@ def ghl_oauth_finish(
     return _ghl_oauth_store(user=user, entry=entry, pair=pair)
 
 
+def _grant_details(entry: dict[str, Any], pair: Any) -> dict[str, Any]:
+    # The token URL is never stored: settings decide it (a stored one could send the client secret elsewhere).
+    return {"scopes": list(pair.scopes or entry["scopes"]), "company_id": pair.company_id or "",
+            "base_url": entry["base_url"], "user_type": pair.user_type or "Location",
+            "location_id": pair.location_id,
+            "expires_at": pair.expires_at.isoformat() if pair.expires_at else None}
+
+
 @sensitive_variables()
-def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any) -> Connection:
+def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any) -> Connection | PendingOAuthGrant:
     secrets = {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
-    config = {"user_type": pair.user_type or "Location"}  # the token URL is never stored: settings decide it
+    details = _grant_details(entry, pair)
     with transaction.atomic():
         existing = (
             Connection.objects.select_for_update()
             .filter(provider=Provider.GHL, external_account_id=pair.location_id)
-            .order_by("pk")
+            .order_by("archived_at", "pk")  # one in use before an archived one
             .first()
         )
         if existing is None:
@@ -211,26 +232,78 @@ def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any) -> Connecti
                 external_account_id=pair.location_id,
                 company_id=pair.company_id or "",
                 base_url=entry["base_url"],
-                config=config,
-                scopes=list(pair.scopes or entry["scopes"]),
+                config={"user_type": details["user_type"]},
+                scopes=details["scopes"],
                 token_expires_at=pair.expires_at,
             )
+        elif entry.get("replace") == existing.pk:
+            connection = _replace(existing, user=user, secrets=secrets, details=details, name=entry["name"])
         else:
-            connection = existing
-            connection.auth_kind = AuthKind.OAUTH2
-            connection.secrets = secrets
-            connection.company_id = pair.company_id or connection.company_id
-            connection.base_url = entry["base_url"]
-            old_config = {k: v for k, v in connection.config.items() if k != "oauth_token_url"}  # from before pinning
-            connection.config = {**old_config, **config}
-            connection.scopes = list(pair.scopes or entry["scopes"])
-            connection.token_expires_at = pair.expires_at
-            connection.updated_by = user
-            connection.save()
-            audit_record(
-                actor=user,
-                action="connection.reauthorize",
-                obj=connection,
-                changes={"scopes": connection.scopes, "secrets_replaced": sorted(secrets)},
-            )
+            PendingOAuthGrant.objects.filter(user=user, expires_at__lt=timezone.now()).delete()
+            grant = PendingOAuthGrant.objects.create(
+                user=user, connection=existing, name=(entry["name"] or "")[:200], secrets=secrets, details=details,
+                expires_at=timezone.now() + timedelta(minutes=PENDING_GRANT_MINUTES))
+            audit_record(actor=user, action="connection.oauth_pending", obj=existing,
+                         changes={"location_id": pair.location_id, "typed_name": grant.name})
+            return grant
     return connection_test(connection=connection)
+
+
+@sensitive_variables()
+def _replace(existing: Connection, *, user: Any, secrets: dict[str, str], details: dict[str, Any],
+             name: str = "") -> Connection:
+    """Put a new consent's pair on an existing connection (its syncs keep working); audited with what changed."""
+    changes: dict[str, Any] = {"scopes": details["scopes"], "secrets_replaced": sorted(secrets)}
+    if existing.auth_kind != AuthKind.OAUTH2:
+        changes["auth_kind"] = {"from": existing.auth_kind, "to": AuthKind.OAUTH2}
+    new_name = (name or "").strip()
+    if new_name and new_name != existing.name:
+        changes["name"] = {"from": existing.name, "to": new_name}
+        existing.name = new_name
+    existing.auth_kind = AuthKind.OAUTH2
+    existing.secrets = secrets
+    existing.company_id = details["company_id"] or existing.company_id
+    existing.base_url = details["base_url"]
+    old_config = {k: v for k, v in existing.config.items() if k != "oauth_token_url"}  # stored before pinning
+    existing.config = {**old_config, "user_type": details["user_type"]}
+    existing.scopes = details["scopes"]
+    existing.token_expires_at = parse_datetime(details["expires_at"]) if details.get("expires_at") else None
+    existing.archived_at = None
+    existing.updated_by = user
+    existing.save()
+    audit_record(actor=user, action="connection.reauthorize", obj=existing, changes=changes)
+    return existing
+
+
+def ghl_oauth_grant_get(*, grant_id: int, user: Any) -> PendingOAuthGrant:
+    """The user's own pending consent; another user's, an expired or an unknown one is an error (nothing
+    is revealed about it)."""
+    grant = (PendingOAuthGrant.objects.select_related("connection")
+             .filter(pk=grant_id, user=user, expires_at__gt=timezone.now()).first())
+    if grant is None:
+        raise ConnectionActionError(
+            "this HighLevel sign-in is no longer waiting (it expired after "
+            f"{PENDING_GRANT_MINUTES} minutes or was already decided); start again from Connect HighLevel")
+    return grant
+
+
+@sensitive_variables()
+def ghl_oauth_grant_apply(*, grant: PendingOAuthGrant, user: Any, rename: bool) -> Connection:
+    """The admin confirmed: the pending pair replaces the connection's credentials (renamed if asked)."""
+    with transaction.atomic():
+        locked = PendingOAuthGrant.objects.select_for_update().filter(pk=grant.pk, user=user).first()
+        if locked is None:
+            raise ConnectionActionError("this HighLevel sign-in was already decided")
+        connection = Connection.objects.select_for_update().get(pk=locked.connection_id)
+        connection = _replace(connection, user=user, secrets=dict(locked.secrets), details=locked.details,
+                              name=locked.name if rename else "")
+        locked.delete()
+    return connection_test(connection=connection)
+
+
+def ghl_oauth_grant_discard(*, grant: PendingOAuthGrant, user: Any) -> None:
+    """The admin kept the connection as it was: the pending pair is deleted unused."""
+    deleted, _ = PendingOAuthGrant.objects.filter(pk=grant.pk, user=user).delete()
+    if deleted:
+        audit_record(actor=user, action="connection.oauth_discarded", obj=grant.connection,
+                     changes={"typed_name": grant.name})

@@ -16,7 +16,13 @@ from django.db.models import Count, Max
 
 from contacts_sync.exceptions import ConfigurationError
 from contacts_sync.mapping import Problem, apply, validate_rules
-from contacts_sync.mapping.diff import FieldChange, describe_source, describe_transforms, diff_rules
+from contacts_sync.mapping.diff import (
+    FieldChange,
+    describe_source,
+    describe_transforms,
+    diff_rules,
+    same_rules,
+)
 from contacts_sync.mapping.targets import FieldSpec, target_fields
 from contacts_sync.mapping.transforms import REGISTRY
 from contacts_sync.models import MappingVersion, Provider, Sync
@@ -158,8 +164,9 @@ def mapping_version_create(
     *, sync: Sync, rules: list[dict[str, Any]], note: str, user: Any, validate: bool = True
 ) -> MappingVersion:
     """Save `rules` as a new immutable version and make it the sync's current one (audited).
-    Raises MappingRulesInvalid (nothing saved) when the rules have problems. Rules equal to the current
-    version's create nothing: the current version is returned (a second Save click is not a new version)."""
+    Raises MappingRulesInvalid (nothing saved) when the rules have problems. Rules that map the same way as
+    the current version's (mapping.diff.same_rules: a default option spelt out or left out is no change) create
+    nothing: the current version is returned (a second Save click is not a new version)."""
     if validate:
         problems = mapping_rules_check(sync=sync, rules=rules)
         if problems:
@@ -167,7 +174,7 @@ def mapping_version_create(
     current = Sync.objects.filter(pk=sync.pk).values_list("mapping_version", flat=True).first()
     if current is not None:
         version = MappingVersion.objects.get(pk=current)
-        if version.rules == rules:
+        if same_rules(version.rules, rules):
             return version
     return _create(sync=sync, rules=rules, note=note.strip(), user=user)
 

@@ -31,6 +31,7 @@ from contacts_sync.models import (
     Sync,
     SyncHealth,
 )
+from contacts_sync.services.alert_rules import thresholds_for
 from contacts_sync.services.audit import audit_record
 
 log = logging.getLogger(__name__)
@@ -138,11 +139,16 @@ def _apply_health(run: Run, status: str, *, counts_as_run: bool) -> StatusChange
     sync = Sync.objects.select_for_update().select_related("target_connection").get(pk=run.sync_id)
     still_open, outage = open_failures(run)
     handled = run.done_count
+    limits = thresholds_for(sync)
+    took = ((run.finished_at - run.started_at).total_seconds()
+            if run.started_at is not None and run.finished_at is not None else None)
     decision = rules.health_after_run(
         current=sync.health, run_status=status, handled=handled, failed_items=still_open,
         consecutive_failures=sync.consecutive_failures if counts_as_run else 0, error_summary=run.error_summary,
         outage_items=outage, verify_failed=run.verify_failed_count,
         target=sync.target_connection.get_provider_display(),
+        degraded_ratio=limits.degraded_ratio, failing_after=limits.failing_after,
+        duration_seconds=took, slow_after_seconds=limits.slow_after_seconds,
     )
     if decision is None:
         return None
@@ -198,7 +204,8 @@ def connection_status_set(*, connection: Connection, status: str, reason: str = 
                              quiet=True)
         elif sync.health == SyncHealth.NEEDS_REAUTH and _connections_ok(sync, conn, status):
             back = rules.health_when_reauthorized(consecutive_failures=sync.consecutive_failures,
-                                                  last_success_at=sync.last_success_at)
+                                                  last_success_at=sync.last_success_at,
+                                                  failing_after=thresholds_for(sync).failing_after)
             _sync_health_set(sync=sync, health=back, reason=_reason_of_last(sync, back), quiet=True)
         else:
             continue
@@ -235,7 +242,8 @@ def sync_paused_set(*, sync: Sync, paused: bool, user: Any = None) -> StatusChan
         conns_ok = all(c.status != ConnectionStatus.NEEDS_REAUTH
                        for c in (locked.source_connection, locked.target_connection))
         back = (rules.health_when_reauthorized(consecutive_failures=locked.consecutive_failures,
-                                               last_success_at=locked.last_success_at)
+                                               last_success_at=locked.last_success_at,
+                                               failing_after=thresholds_for(locked).failing_after)
                 if conns_ok else SyncHealth.NEEDS_REAUTH)
         change = _sync_health_set(sync=locked, health=back, reason="resumed", quiet=True)
     else:
@@ -249,24 +257,27 @@ def sync_paused_set(*, sync: Sync, paused: bool, user: Any = None) -> StatusChan
 
 
 def stale_syncs_mark() -> int:
-    """Periodic: flag enabled polling syncs with no successful run within STALE_AFTER_INTERVALS intervals."""
+    """Periodic: flag enabled syncs with no successful run within their stale limit (the AlertRule's hours, else
+    STALE_AFTER_INTERVALS polling intervals; a sync with neither never goes stale)."""
     now = timezone.now()
-    candidates = Sync.objects.filter(
-        enabled=True, poll_interval_seconds__isnull=False,
-        health__in=[SyncHealth.HEALTHY, SyncHealth.DEGRADED, SyncHealth.NEW],
-    ).values_list("pk", "poll_interval_seconds", "last_success_at", "created_at")
+    watched = (SyncHealth.HEALTHY, SyncHealth.DEGRADED, SyncHealth.NEW)
+    candidates = Sync.objects.filter(enabled=True, health__in=watched).filter(
+        Q(poll_interval_seconds__isnull=False) | Q(alert_rule__stale_after_hours__isnull=False)
+    ).values_list("pk", "poll_interval_seconds", "last_success_at", "created_at", "alert_rule__stale_after_hours")
     marked = 0
-    for pk, interval, last_success_at, created_at in candidates:
+    for pk, interval, last_success_at, created_at, hours in candidates:
+        limit = rules.stale_after(poll_interval_seconds=interval, stale_after_seconds=hours * 3600 if hours else None)
         if not rules.is_stale(now=now, poll_interval_seconds=interval, last_success_at=last_success_at,
-                              created_at=created_at):
+                              created_at=created_at, stale_after_seconds=limit):
             continue
         with transaction.atomic():
             sync = Sync.objects.select_for_update().get(pk=pk)
-            if sync.health not in (SyncHealth.HEALTHY, SyncHealth.DEGRADED, SyncHealth.NEW) or not sync.enabled:
+            if sync.health not in watched or not sync.enabled:
                 continue
             since = sync.last_success_at
-            reason = (f"no successful run since {since:%Y-%m-%d %H:%M} UTC" if since
-                      else "no successful run yet") + f" (polls every {interval // 60 or 1} min)"
+            assert limit is not None  # is_stale said so
+            reason = (f"no successful run since {timezone.localtime(since):%Y-%m-%d %H:%M}" if since
+                      else "no successful run yet") + f" (the limit is {_span(limit)})"
             if _sync_health_set(sync=sync, health=SyncHealth.STALE, reason=reason):
                 sync.save(update_fields=["health", "health_reason", "health_changed_at", "updated_at"])
                 marked += 1
@@ -303,3 +314,8 @@ def component_status_set(*, component: str, status: str, reason: str = "",
 
         status_changes_send_pending()
     return change
+def _span(seconds: int) -> str:
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes or 1} min"

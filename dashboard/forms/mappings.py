@@ -19,6 +19,7 @@ MAX_ROWS = 200  # far more than any GHL object has fields; stops runaway posts
 MAX_STEPS = 8  # transforms per row
 ON_INVALID_CHOICES = (("fail", "fail the record"), ("skip", "skip the field"))
 KINDS = (("source", "Source field"), ("constant", "Constant"), ("template", "Template"))
+EDITOR_KIND = "_kind"  # editor-only key of a posted rule (never saved, never validated)
 
 
 class RuleForm(forms.Form):
@@ -75,6 +76,9 @@ class RuleForm(forms.Form):
             rule["template"] = value
         else:
             rule["constant"] = _constant(value)
+        # The row's chosen kind, for the editor only: an empty Constant or Template row has no value yet to
+        # tell its kind by, and re-rendered as "Source field" it snapped back. strip_editor_keys drops it.
+        rule[EDITOR_KIND] = kind
         return rule
 
 
@@ -163,9 +167,19 @@ def blank_rule() -> dict[str, Any]:
 
 
 def _display(value: Any) -> str:
+    """A constant or default as the input shows it, so that posting it back (`_constant`) gives the same
+    value: text that would read as JSON (the text "123", "true", "[1]") is shown quoted."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value if value == "" or _constant(value) == value else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def strip_editor_keys(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rules without the editor's own keys: what the services validate, preview and save."""
+    return [{k: v for k, v in r.items() if not str(k).startswith("_")} if isinstance(r, dict) else r
+            for r in rules]
 
 
 def _arg_rows(transform: Transform, args: dict[str, Any], key_prefix: str) -> list[dict[str, Any]]:
@@ -187,10 +201,13 @@ def row_views(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for index, rule in enumerate(rules):
         rule = rule if isinstance(rule, dict) else blank_rule()
-        if rule.get("template") not in (None, ""):
-            kind, value = "template", rule["template"]
-        elif rule.get("constant") is not None and rule.get("source") in (None, ""):
-            kind, value = "constant", _display(rule["constant"])
+        chosen = rule.get(EDITOR_KIND)
+        if chosen == "template" or (chosen is None and rule.get("template") not in (None, "")):
+            kind, value = "template", rule.get("template") or ""
+        elif chosen == "constant" or (
+            chosen is None and rule.get("constant") is not None and rule.get("source") in (None, "")
+        ):
+            kind, value = "constant", _display(rule.get("constant"))
         else:
             kind, value = "source", rule.get("source") or ""
         steps = []

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from contacts_sync.models import Connection, Sync, SyncMode
+from contacts_sync.models import Connection, ConnectionStatus, Sync, SyncMode
 
 # The dispatcher ticks every 30 s; polling more often than once a minute only burns the apps' rate budgets.
 MIN_POLL_INTERVAL_SECONDS = 60
@@ -46,10 +46,33 @@ def _poll_field() -> forms.IntegerField:
     )
 
 
+class ConnectionChoice(forms.ModelChoiceField):
+    """A connection with what matters when picking one: its account, its status, and whether another
+    connection holds the same account (selectors.syncs.connections_for annotates `twins`)."""
+
+    def label_from_instance(self, obj: Connection) -> str:
+        parts = [obj.name]
+        if obj.external_account_id:
+            parts.append(obj.external_account_id)
+        parts.append(obj.get_status_display() if obj.status != ConnectionStatus.CONNECTED else "connected")
+        label = " · ".join(parts)
+        if obj.status != ConnectionStatus.CONNECTED:
+            label = f"⚠ {label}"
+        if getattr(obj, "twins", 0):
+            label += " · duplicate: the same account is connected twice"
+        return label
+
+    def clean(self, value: Any) -> Any:
+        connection = super().clean(value)
+        if connection is not None and connection.status == ConnectionStatus.DISABLED:
+            raise forms.ValidationError(f"{connection.name} is disconnected; connect it again first.")
+        return connection
+
+
 class SyncCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
-    source_connection = forms.ModelChoiceField(queryset=Connection.objects.none(), empty_label=None)
-    target_connection = forms.ModelChoiceField(queryset=Connection.objects.none(), empty_label=None)
+    source_connection = ConnectionChoice(queryset=Connection.objects.none(), empty_label=None)
+    target_connection = ConnectionChoice(queryset=Connection.objects.none(), empty_label=None)
     webhook_trigger = forms.BooleanField(label="Start a run when a webhook arrives", required=False)
     poll_interval_seconds = _poll_field()
     options = _options_field()
@@ -60,6 +83,9 @@ class SyncCreateForm(forms.Form):
         self.recipe = recipe
         self.fields["source_connection"].queryset = sources
         self.fields["source_connection"].label = f"Source: {recipe.source_label} connection"
+        for name in ("source_connection", "target_connection"):
+            self.fields[name].help_text = ("Working connections first; ⚠ marks one whose credentials do not work "
+                                           "now. A duplicate holds the same account as another connection.")
         self.fields["target_connection"].queryset = targets
         self.fields["target_connection"].label = f"Target: {recipe.target_label} connection"
         if "webhook" not in recipe.triggers:

@@ -1,4 +1,9 @@
-"""Alert channels (Admin): list with last error and recent sends, create, test, enable/disable, delete."""
+"""Alert channels (Admin): list with last error and recent sends, create, test, enable/disable, delete.
+
+The add form shows only the fields of the chosen kind (`?kind=email|slack|webhook`). A generated signing secret
+is rendered once, straight from the POST, with Cache-Control: no-store: never in a message (the messages cookie
+would carry it) and never again afterwards.
+"""
 
 from __future__ import annotations
 
@@ -9,50 +14,53 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from contacts_sync.models import AlertChannel
+from contacts_sync.models import AlertChannel, ChannelKind
 from contacts_sync.selectors import alerts as alerts_selectors
 from contacts_sync.services import channels as channel_services
 from dashboard.access import admin_required
-from dashboard.forms.alerts import ChannelForm
+from dashboard.forms.alerts import CHANNEL_FORMS
 from dashboard.htmx import go
 from dashboard.views.overview import prime_user
 
 
-@sensitive_post_parameters("secret", "slack_url")
-@admin_required
-def channel_list(request: HttpRequest) -> HttpResponse:
-    prime_user(request)
-    form = ChannelForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            channel, shown = channel_services.channel_create(
-                name=d["name"], kind=d["kind"], target=d["target"], slack_url=d["slack_url"], secret=d["secret"],
-                user=request.user)
-        except channel_services.ChannelURLError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, f"Added the channel {channel.name}. Send a test to check it.")
-            if shown:
-                return _secret_once(request, channel, shown)
-            if request.htmx:
-                return go(request, reverse("dashboard:channel_list"))
-            return redirect("dashboard:channel_list")
-    ctx = {"channels": alerts_selectors.channel_list(), "form": form, "nav_active": "channels"}
-    if request.htmx and request.method == "POST":
-        return render(request, "alerts/channels.html#channel_form", ctx)  # invalid htmx post: the form, 200
-    return render(request, "alerts/channels.html", ctx)
+def _kind(request: HttpRequest) -> str:
+    kind = request.POST.get("kind") or request.GET.get("kind") or ChannelKind.EMAIL
+    return kind if kind in CHANNEL_FORMS else ChannelKind.EMAIL
 
 
 @sensitive_variables()
 def _secret_once(request: HttpRequest, channel: AlertChannel, secret: str) -> HttpResponse:
-    """The generated signing secret, rendered straight from the POST in place of the form (never in the
-    messages cookie or the session), not cached: the only time it is ever shown."""
-    ctx = {"channels": alerts_selectors.channel_list(), "shown_secret": secret, "secret_channel": channel,
-           "nav_active": "channels"}
-    response = render(request, "alerts/channels.html#channel_secret" if request.htmx else "alerts/channels.html", ctx)
+    response = render(request, "alerts/channel_secret.html",
+                      {"channel": channel, "secret": secret, "nav_active": "channels"})
     response["Cache-Control"] = "no-store"
+    if request.htmx:  # the whole page, not the form's place (the webhook form posts without htmx anyway)
+        response["HX-Retarget"], response["HX-Reswap"] = "body", "innerHTML"
     return response
+
+
+@sensitive_post_parameters("slack_url", "secret")
+@admin_required
+def channel_list(request: HttpRequest) -> HttpResponse:
+    prime_user(request)
+    kind = _kind(request)
+    form = CHANNEL_FORMS[kind](request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            channel, shown = channel_services.channel_create(**form.create_args(), user=request.user)
+        except channel_services.ChannelInputError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        except channel_services.ChannelURLError as exc:
+            form.add_error("slack_url" if kind == ChannelKind.SLACK else "target", str(exc))
+        else:
+            if shown:
+                return _secret_once(request, channel, shown)
+            messages.success(request, f"Added the channel {channel.name}. Send a test to check it.")
+            return go(request, reverse("dashboard:channel_list"))
+    ctx = {"channels": alerts_selectors.channel_list(), "form": form, "kind": kind,
+           "kinds": ChannelKind.choices, "nav_active": "channels"}
+    if request.htmx and (request.method == "POST" or request.GET.get("kind")):
+        return render(request, "alerts/channels.html#channel_form", ctx)  # the form alone, 200
+    return render(request, "alerts/channels.html", ctx)
 
 
 @require_POST

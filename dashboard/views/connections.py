@@ -10,7 +10,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from contacts_sync.models import AuditEntry, Connection, Provider
+from contacts_sync.models import AuditEntry, Connection, PendingOAuthGrant, Provider
+from contacts_sync.services import connection_lifecycle as lifecycle
 from contacts_sync.services import connections as svc
 from contacts_sync.services import ghl_oauth
 from dashboard.access import admin_required, viewer_required
@@ -28,12 +29,15 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 @viewer_required
 def connection_list(request: HttpRequest) -> HttpResponse:
-    connections = Connection.objects.select_related("updated_by").order_by("provider", "name")
+    archived = request.GET.get("archived") == "1"
+    connections = Connection.objects.select_related("updated_by").filter(archived_at__isnull=not archived)
     return render(
         request,
         LIST_TEMPLATE,
         {
-            "connections": connections,
+            "connections": connections.order_by("provider", "name"),
+            "archived": archived,
+            "archived_count": Connection.objects.filter(archived_at__isnull=False).count(),
             "nav_active": "connections",
             "oauth_configured": ghl_oauth.ghl_oauth_configured(),
         },
@@ -67,6 +71,16 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "connections/detail.html", context)
 
 
+def _clone_source(request: HttpRequest, kind: str) -> tuple[Connection | None, dict[str, object] | None]:
+    """The connection being cloned (`?from=<pk>`) and the settings its copy starts from, when of this kind."""
+    raw = request.GET.get("from", "")
+    source = Connection.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+    if source is None:
+        return None, None
+    start = lifecycle.connection_clone_start(source)
+    return (source, start.initial) if start.kind == kind else (None, None)
+
+
 @sensitive_post_parameters()
 @admin_required
 @sensitive_variables()
@@ -74,18 +88,16 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
     spec = svc.connect_options().get(kind)
     if spec is None:
         raise Http404("unknown connection kind")
-    form = ConnectionForm(request.POST or None, spec=spec)
+    clone_of, initial = _clone_source(request, kind)
+    form = ConnectionForm(request.POST or None, spec=spec, initial=initial)
     if request.method == "POST" and form.is_valid():
         secrets = form.secret_values()
         webhook_secret = svc.webhook_secret_generate() if spec.provider == Provider.CUSTOM else ""
         if webhook_secret:
             secrets["webhook_secret"] = webhook_secret
         try:
-            connection = svc.connection_create(
-                provider=spec.provider,
-                auth_kind=spec.auth_kind,
-                secrets=secrets,
-                user=request.user,
+            connection = lifecycle.connection_connect(
+                provider=spec.provider, auth_kind=spec.auth_kind, secrets=secrets, user=request.user,
                 **form.settings_values(),
             )
         except svc.ConnectionActionError as exc:
@@ -102,6 +114,7 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
             "form": form,
             "spec": spec,
             "kind": kind,
+            "clone_of": clone_of,
             "nav_active": "connections",
             "pit_scopes": ghl_oauth.scope_rows(ghl_oauth.ghl_scopes_needed()),
         },
@@ -224,6 +237,12 @@ def _status_message(request: HttpRequest, connection: Connection) -> None:
 # --- HighLevel OAuth --------------------------------------------------------------------------------------
 
 
+def _replacing(request: HttpRequest) -> Connection | None:
+    """The HighLevel connection a Reconnect started from (`?connection=<pk>`): its consent replaces its token."""
+    raw = request.POST.get("connection") or request.GET.get("connection") or ""
+    return Connection.objects.filter(pk=int(raw), provider=Provider.GHL).first() if raw.isdigit() else None
+
+
 @admin_required
 def ghl_connect(request: HttpRequest) -> HttpResponse:
     initial = {
@@ -231,6 +250,7 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
         "name": request.GET.get("name") or "HighLevel",
         "base_url": request.GET.get("base_url", ghl_oauth.ghl_default_base_url()),
     }
+    replacing = _replacing(request)
     form = GHLConnectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -241,6 +261,7 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
                 scopes=form.cleaned_data["scopes"],
                 base_url=form.cleaned_data["base_url"] or "",
                 redirect_uri=request.build_absolute_uri(reverse("dashboard:ghl_oauth_callback")),
+                replace_connection_id=replacing.pk if replacing else None,
             )
         except svc.ConnectionActionError as exc:
             form.add_error(None, str(exc))
@@ -254,6 +275,7 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
             "scopes": ghl_oauth.GHL_SCOPES,
             "needed": ghl_oauth.ghl_scopes_needed(),
             "oauth_configured": ghl_oauth.ghl_oauth_configured(),
+            "replacing": replacing,
             "nav_active": "connections",
         },
     )
@@ -279,5 +301,7 @@ def ghl_oauth_callback(request: HttpRequest) -> HttpResponse:
             {"error": str(exc), "nav_active": "connections"},
             status=400,
         )
+    if isinstance(connection, PendingOAuthGrant):  # a location that is already connected: ask first
+        return redirect("dashboard:ghl_oauth_pending", grant_id=connection.pk)
     _status_message(request, connection)
     return redirect("dashboard:connection_detail", pk=connection.pk)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from contacts_sync.models import MappingVersion, Sync
 from contacts_sync.services import mappings as svc
 from dashboard.access import editor_required, viewer_required
-from dashboard.forms.mappings import SaveForm, apply_action, row_views, rules_from_post
+from dashboard.forms.mappings import SaveForm, apply_action, row_views, rules_from_post, strip_editor_keys
 
 EDIT_TEMPLATE = "mappings/edit.html"
 
@@ -56,7 +56,7 @@ def _editor_context(
     errors: list[str] | None = None,
     save_form: SaveForm | None = None,
 ) -> dict[str, Any]:
-    problems = svc.mapping_rules_check(sync=sync, rules=rules)
+    problems = svc.mapping_rules_check(sync=sync, rules=strip_editor_keys(rules))
     by_row = _problems_by_row(problems, rules, quiet_blank=not saving)
     target_fields = svc.target_fields_for(sync)
     known = {f.path for f in target_fields}
@@ -102,7 +102,8 @@ def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
         note = save_form.cleaned_data["note"] if save_form.is_valid() else None
         if note is None:
             raise svc.MappingRulesInvalid([])
-        version = svc.mapping_version_create(sync=sync, rules=rules, note=note, user=request.user)
+        version = svc.mapping_version_create(sync=sync, rules=strip_editor_keys(rules), note=note,
+                                             user=request.user)
     except svc.MappingRulesInvalid:
         context = _editor_context(
             sync,
@@ -124,6 +125,7 @@ def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
 def mapping_preview(request: HttpRequest, sync_id: int) -> HttpResponse:
     sync = _sync(sync_id)
     rules, errors = rules_from_post(request.POST)
+    rules = strip_editor_keys(rules)
     preview = svc.mapping_preview(sync=sync, rules=rules)
     by_rule: dict[int, list] = {}
     rows = []

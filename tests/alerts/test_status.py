@@ -99,7 +99,7 @@ def test_degraded_when_more_than_five_percent_of_items_fail(email_channel: Alert
     assert "[degraded]" in mail.outbox[0].subject
 
 
-def test_degraded_then_failing_inside_the_window_escalates_the_same_alert_without_a_second_message(
+def test_degraded_then_failing_inside_the_window_escalates_the_same_alert_and_announces_the_worse_state(
     email_channel: AlertChannel,
 ):
     sync = SyncFactory(health=SyncHealth.HEALTHY)
@@ -107,6 +107,17 @@ def test_degraded_then_failing_inside_the_window_escalates_the_same_alert_withou
     finish(sync, RunStatus.FAILED)
     alert = Alert.objects.get(sync=sync)
     assert "failing" in alert.title
+    assert [m.subject.split("]")[0] + "]" for m in mail.outbox] == ["[degraded]", "[failing]"]
+    assert alert.notifications.filter(ok=True).count() == 2  # both sends count for the one alert
+
+
+def test_failing_then_degraded_keeps_the_alert_open_without_paging_anyone(email_channel: AlertChannel):
+    sync = SyncFactory(health=SyncHealth.HEALTHY)
+    finish(sync, RunStatus.FAILED)
+    finish(sync, RunStatus.PARTIAL, created_count=90, failed_count=10)
+    alert = Alert.objects.get(sync=sync)
+    assert sync.health == SyncHealth.DEGRADED and alert.state == AlertState.OPEN
+    assert "degraded" in alert.title
     assert len(mail.outbox) == 1
 
 

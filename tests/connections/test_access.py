@@ -21,6 +21,9 @@ def _post_urls(connection: Connection, target_user_pk: int) -> list[str]:
         reverse("dashboard:connection_test", args=[pk]),
         reverse("dashboard:connection_disconnect", args=[pk]),
         reverse("dashboard:connection_webhook_secret", args=[pk]),
+        reverse("dashboard:connection_delete", args=[pk]),
+        reverse("dashboard:connection_archive", args=[pk]),
+        reverse("dashboard:connection_unarchive", args=[pk]),
         reverse("dashboard:user_invite"),
         reverse("dashboard:user_role", args=[target_user_pk]),
         reverse("dashboard:user_active", args=[target_user_pk]),
@@ -70,7 +73,8 @@ def test_a_viewer_sees_the_connection_list_read_only(client, viewer):
     assert reverse("dashboard:connection_test", args=[Connection.objects.get().pk]) not in body
     detail = client.get(reverse("dashboard:connection_detail", args=[Connection.objects.get().pk])).content.decode()
     assert "Main location" in detail
-    for admin_only in ("Disconnect", "Edit / rotate key", "Reconnect HighLevel", "Connect again"):
+    for admin_only in ("Disconnect", "Edit / rotate key", "Reconnect HighLevel", "Connect again", "Clone",
+                       "Archive", "Delete"):
         assert admin_only not in detail
 
 
@@ -84,6 +88,9 @@ def test_lower_roles_cannot_open_the_admin_pages(client, make_user, role):
         reverse("dashboard:ghl_connect"),
         reverse("dashboard:connection_edit", args=[connection.pk]),
         reverse("dashboard:connection_disconnect", args=[connection.pk]),
+        reverse("dashboard:connection_delete", args=[connection.pk]),
+        reverse("dashboard:connection_clone", args=[connection.pk]),
+        reverse("dashboard:ghl_oauth_pending", args=[1]),
         reverse("dashboard:ghl_oauth_callback") + "?state=x&code=y",
     ]:
         assert client.get(url).status_code == 403, url
@@ -98,3 +105,35 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(client):
     ]:
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
+
+
+def test_another_admin_cannot_see_or_decide_a_pending_highlevel_consent(client, make_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from contacts_sync.models import PendingOAuthGrant
+
+    owner, other = make_user("Admin"), make_user("Admin")
+    connection = ConnectionFactory(name="Acme", secrets={"access_token": "pit-keep-me"})
+    grant = PendingOAuthGrant.objects.create(user=owner, connection=connection, name="Acme 2",
+                                             secrets={"access_token": "new", "refresh_token": "r"},
+                                             details={"scopes": [], "location_id": "loc"},
+                                             expires_at=timezone.now() + timedelta(minutes=10))
+    client.force_login(other)
+    url = reverse("dashboard:ghl_oauth_pending", args=[grant.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"decision": "replace", "rename": "1"}).status_code == 404
+    connection.refresh_from_db()
+    assert connection.secrets == {"access_token": "pit-keep-me"} and connection.name == "Acme"
+    assert PendingOAuthGrant.objects.filter(pk=grant.pk).exists()
+
+
+def test_a_duplicate_account_is_refused_by_the_connect_form(client, admin_user):
+    ConnectionFactory(name="Acme", provider="ghl", external_account_id="loc123", base_url="")
+    client.force_login(admin_user)
+    response = client.post(reverse("dashboard:connection_create", args=["ghl_pit"]),
+                           {"name": "Acme again", "external_account_id": "loc123", "secret_access_token": "pit-x"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "already connected as “Acme”" in body
+    assert Connection.objects.count() == 1

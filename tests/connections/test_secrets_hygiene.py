@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from contacts_sync.models import AuditEntry, Connection
+from contacts_sync.services import connection_lifecycle as lifecycle
 from contacts_sync.services import connections as svc
 from tests.factories import ConnectionFactory
 
@@ -35,7 +36,7 @@ def test_a_crash_while_saving_a_key_leaves_the_key_out_of_the_error_report(
     def keep(sender: Any, request: Any, **kwargs: Any) -> None:
         captured["report"] = ExceptionReporter(request, *sys.exc_info())
 
-    monkeypatch.setattr(svc, "connection_create", boom)
+    monkeypatch.setattr(lifecycle, "connection_connect", boom)  # what the Connect form calls
     got_request_exception.connect(keep)
     try:
         client.force_login(admin_user)

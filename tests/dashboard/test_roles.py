@@ -50,8 +50,8 @@ def test_an_editor_acknowledges_then_resolves_an_alert(login: Any, editor: Any, 
 
 def test_the_alert_list_filters_by_state_and_ignores_a_bad_one(login: Any, viewer: Any, alert: m.Alert):
     channel = m.AlertChannel.objects.create(name="mail", kind="email", target="a@example.com")
-    m.Notification.objects.create(channel=channel, status_change=alert.opened_by, ok=True)
-    m.Notification.objects.create(channel=channel, status_change=alert.opened_by, ok=False, error="x")
+    m.Notification.objects.create(channel=channel, status_change=alert.opened_by, alert=alert, ok=True)
+    m.Notification.objects.create(channel=channel, status_change=alert.opened_by, alert=alert, ok=False, error="x")
     c = login(viewer)
     assert "sent to 1 channel · <span class=\"bad-text\">1 failed</span>" in c.get("/alerts/").content.decode()
     assert alert.title in c.get("/alerts/?state=open").content.decode()
@@ -78,10 +78,13 @@ def test_an_editor_cancels_a_running_run(login: Any, editor: Any, monitored: dic
 def test_an_admin_adds_a_webhook_channel_and_its_test_arrives_signed(login: Any, admin_user: Any, settings: Any):
     c = login(admin_user)
     with http_receiver() as rx:
-        resp = c.post("/alerts/channels/", {"name": "ops hook", "kind": "webhook", "target": rx.url}, follow=True)
+        resp = c.post("/alerts/channels/", {"name": "ops hook", "kind": "webhook", "target": rx.url})
         html = resp.content.decode()
-        assert "shown once" in html
-        secret = "whsec_" + html.split('value="whsec_')[1].split('"')[0]
+        assert resp.status_code == 200 and "will not be shown again" in html
+        assert resp["Cache-Control"] == "no-store"  # no browser or proxy keeps the page with the secret
+        assert not resp.cookies.get("messages")  # and it does not travel in the messages cookie either
+        secret = html.split('id="channel-secret" readonly value="')[1].split('"')[0]
+        assert secret.startswith("whsec_")
         channel = m.AlertChannel.objects.get(name="ops hook")
         resp = c.post(f"/alerts/channels/{channel.pk}/test", follow=True)
     assert "Test sent" in resp.content.decode()

@@ -106,8 +106,12 @@ def seed() -> dict[str, Any]:
     alerts.status_changes_send_pending()
     old = m.StatusChange.objects.create(sync=healthy, old_status="healthy", new_status="failing",
                                         reason="RateLimitedError: 429 storm from HighLevel", processed=now)
-    m.Alert.objects.create(sync=healthy, opened_by=old, title=f"{healthy.name} is failing: RateLimitedError",
-                           state=m.AlertState.RESOLVED, resolved_at=now - timedelta(hours=20))
+    past = m.Alert.objects.create(sync=healthy, opened_by=old, state=m.AlertState.RESOLVED,
+                                  title=f"{healthy.name} is failing: HighLevel is rate-limiting the requests",
+                                  detail=old.reason, resolved_at=now - timedelta(hours=20),
+                                  last_notified_at=now - timedelta(hours=22))
+    m.Notification.objects.create(channel=m.AlertChannel.objects.get(name="Ops mail"), status_change=old,
+                                  alert=past, ok=True)
     m.Alert.objects.filter(pk=m.Alert.objects.filter(sync=healthy).get().pk).update(
         opened_at=now - timedelta(hours=22))
     return {"healthy": healthy, "running": running, "degraded": degraded, "failing": failing,

@@ -118,7 +118,7 @@ def test_an_admin_adds_an_app_by_api_key_and_the_secret_is_never_shown_again(
     assert "hotspot-sandbox-key" not in page.content()
 
 
-def test_a_wrong_key_in_the_form_is_saved_as_error_with_the_apps_message(
+def test_a_wrong_key_in_the_form_is_refused_with_the_apps_message_and_nothing_is_saved(
     page, live_server, clean_sandbox, admin_user
 ):
     login(page, live_server, admin_user)
@@ -127,11 +127,17 @@ def test_a_wrong_key_in_the_form_is_saved_as_error_with_the_apps_message(
     page.fill("input[name=base_url]", f"{clean_sandbox.url}/upguard")
     page.fill("input[name=secret_api_key]", "not-the-key")
     page.click("button:has-text('Connect and test')")
+    page.wait_for_selector("#connection-form .message-error")
+    error = page.locator("#connection-form .message-error").inner_text()
+    assert "nothing was saved" in error and "401" in error
+    assert Connection.objects.count() == 0
+    assert page.input_value("input[name=name]") == "UpGuard"  # what was typed stays, except the secret
+    assert page.input_value("input[name=secret_api_key]") == ""
+    page.fill("input[name=secret_api_key]", "upguard-sandbox-key")
+    page.click("button:has-text('Connect and test')")
     page.wait_for_url(f"{live_server.url}/connections/*/")
-    assert page.locator(".conn-status .badge").first.inner_text() == "Error"
-    assert (
-        Connection.objects.get(name="UpGuard").last_error in page.locator(".conn-status").first.inner_text()
-    )
+    assert page.locator(".conn-status .badge").first.inner_text() == "Connected"
+    assert Connection.objects.get().name == "UpGuard"
 
 
 def test_an_invalid_form_post_re_renders_in_place_and_creates_nothing(page, live_server, admin_user):

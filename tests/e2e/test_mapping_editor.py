@@ -124,3 +124,35 @@ def test_an_invalid_save_in_the_browser_keeps_the_rows_and_names_row_and_field(
     assert "Row 2, name: is already mapped in row 1" in page.inner_text("#row-2")
     assert page.input_value("input[name=rules-1-value]") == "user.name"  # nothing typed is lost
     assert m.MappingVersion.objects.filter(sync=sync).count() == 1
+
+
+def test_a_new_row_stays_constant_or_template_after_the_editor_refreshes(
+    page: Any, live_server: Any, sandbox: Any, editor: Any
+) -> None:
+    sync = hubstaff_sync(sandbox)
+    mapping_version_create(sync=sync, rules=NAME_ONLY, note="", user=editor)
+    login(page, live_server, editor)
+    page.goto(f"{live_server.url}/syncs/{sync.pk}/mapping/")
+    page.click("button[value=add_row]")
+    page.wait_for_selector("#row-2")
+    with page.expect_response(lambda r: r.url.endswith("/mapping/") and r.request.method == "POST"):
+        page.select_option("select[name=rules-1-kind]", "constant")  # posts the form, the row is re-rendered
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("select[name=rules-1-kind]") == "constant"  # it used to snap back to Source field
+    assert page.get_attribute("input[name=rules-1-value]", "placeholder") == 'text, 3, true or ["tag"]'
+    with page.expect_response(lambda r: r.url.endswith("/mapping/") and r.request.method == "POST"):
+        page.select_option("select[name=rules-1-kind]", "template")
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("select[name=rules-1-kind]") == "template"
+    page.fill("input[name=rules-1-value]", "{name} (Hubstaff)")
+    page.select_option("select[name=rules-1-target]", "companyName")
+    page.fill("input[name=note]", "company from a template")
+    page.click("button[value=save]")
+    page.wait_for_selector("text=Saved mapping version 2")
+    sync.refresh_from_db()
+    saved = sync.mapping_version.rules[1]
+    assert saved["template"] == "{name} (Hubstaff)" and "_kind" not in saved
+    page.click("text=History")
+    page.wait_for_selector("#version-2")
+    version = page.inner_text("#version-2").lower()
+    assert "added" in version and "changed" not in version  # only the row that was added, nothing else

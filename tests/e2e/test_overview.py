@@ -78,7 +78,13 @@ def test_an_admin_adds_a_channel_through_the_htmx_form_after_a_mistake(page: Any
     browser_login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/alerts/channels/")
     page.fill("input[name=name]", "On-call mail")
-    page.select_option("select[name=kind]", "email")
+    page.click(".kind-tabs a[data-kind=slack]")  # each kind shows its own fields: Slack has no addresses
+    page.wait_for_selector("#channel-form input[name=slack_url]")
+    assert page.locator("#channel-form input[name=target]").get_attribute("type") == "text"  # the #channel
+    page.click(".kind-tabs a[data-kind=email]")
+    page.wait_for_selector("#channel-form input[name=kind][value=email]", state="attached")
+    assert page.locator("#channel-form input[name=slack_url]").count() == 0
+    page.fill("input[name=name]", "On-call mail")
     page.fill("input[name=target]", "oncall@example, ops@example.com")
     page.click("#channel-form button[type=submit]")
     page.wait_for_selector("#channel-form .errorlist")

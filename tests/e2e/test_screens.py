@@ -8,12 +8,15 @@ refresh the screenshots listed in docs/screens.md.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from contacts_sync import models as m
+from contacts_sync.services import alert_rules
 from contacts_sync.services.mappings import mapping_version_create
 from tests.e2e.monitoring_seed import browser_login, seed
 from tests.factories import ConnectionFactory, RunFactory, SyncFactory
@@ -46,10 +49,19 @@ def _rich_data(sandbox: Any, admin: Any, make_user: Any) -> dict[str, Any]:
                       target_connection=data["ghl"], poll_interval_seconds=5400)
     RunFactory(sync=big, status=m.RunStatus.PARTIAL, read_count=128_450, created_count=12_034, updated_count=98_211,
                unchanged_count=18_003, failed_count=202, api_calls=110_517, http_429s=3)
+    spare = ConnectionFactory(name="starbuero.de test account", provider=m.Provider.STARBUERO,
+                              auth_kind=m.AuthKind.API_KEY, external_account_id="kd-2231")
+    archived = ConnectionFactory(name="Old HotspotSystem trial", provider=m.Provider.HOTSPOTSYSTEM,
+                                 auth_kind=m.AuthKind.API_KEY, status=m.ConnectionStatus.DISABLED, secrets={})
+    m.Connection.objects.filter(pk=archived.pk).update(archived_at=timezone.now() - timedelta(days=3))
+    alert_rules.alert_rule_update(sync=data["failing"], user=admin, failed_share_percent=10, failing_after_runs=2,
+                                  stale_after_hours=6, slow_run_minutes=30, renotify_hours=4,
+                                  channels=list(m.AlertChannel.objects.filter(kind=m.ChannelKind.EMAIL)))
+    alert_rules.alert_rule_mute(sync=data["degraded"], until=timezone.now() + timedelta(hours=4), user=admin)
     mapped = hubstaff_sync(sandbox, name="Hubstaff clients → GHL contacts (mapped)")
     mapping_version_create(sync=mapped, rules=RULES[:1], note="names only", user=admin)
     version = mapping_version_create(sync=mapped, rules=RULES, note="add email and phone", user=admin)
-    return {**data, "mapped": mapped, "version": version,
+    return {**data, "mapped": mapped, "version": version, "spare": spare,
             "upguard": m.Connection.objects.get(name="UpGuard vendors")}
 
 
@@ -68,9 +80,18 @@ def _pages(d: dict[str, Any]) -> list[tuple[str, str]]:
         ("runs-of-a-sync", f"/runs/?sync={d['failing'].pk}"),
         ("run-detail", f"/runs/{d['failed_run'].pk}/"),
         ("alerts", "/alerts/?state="),
+        ("alert-rules", "/alerts/rules/"),
+        ("alert-rule-edit", f"/alerts/rules/{d['failing'].pk}/"),
         ("channels", "/alerts/channels/"),
+        ("channels-slack", "/alerts/channels/?kind=slack"),
+        ("channels-webhook", "/alerts/channels/?kind=webhook"),
+        ("audit", "/audit/"),
         ("connections", "/connections/"),
         ("connection-detail", f"/connections/{d['upguard'].pk}/"),
+        ("connections-archived", "/connections/?archived=1"),
+        ("connection-delete", f"/connections/{d['spare'].pk}/delete/"),
+        ("connection-delete-refused", f"/connections/{d['upguard'].pk}/delete/"),
+        ("connection-clone", f"/connections/add/upguard/?from={d['upguard'].pk}"),
         ("connection-add", "/connections/add/"),
         ("connection-form", "/connections/add/hubstaff/"),
         ("ghl-connect", "/connections/highlevel/connect/"),

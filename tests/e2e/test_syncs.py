@@ -37,7 +37,7 @@ def test_an_editor_creates_a_sync_from_a_recipe_goes_live_and_presses_run_now(
     page.click("text=+ New sync")
     page.click("[data-recipe=hubstaff_client_to_ghl_contact]")
     page.fill("input[name=name]", "Acme clients to HighLevel")
-    page.select_option("select[name=source_connection]", label="Hubstaff: Acme Hubstaff")
+    page.select_option("select[name=source_connection]", label="Acme Hubstaff · 501 · connected")
     page.fill("input[name=poll_interval_seconds]", "600")
     page.fill("textarea[name=options]", "[1, 2]")  # not an object: the form says so, nothing is created
     page.click("text=Create sync")

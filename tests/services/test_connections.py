@@ -60,7 +60,9 @@ def authorize_code(sandbox: Any, *, redirect_uri: str, state: str, scopes: list[
     return query["code"][0]
 
 
-def oauth_connection(sandbox: Any, user: Any, *, name: str = "Main location") -> Connection:
+def oauth_connection(sandbox: Any, user: Any, *, name: str = "Main location",
+                     replace: Connection | None = None) -> Any:
+    """Connection, or a PendingOAuthGrant when the location is connected already and `replace` is not it."""
     session: dict[str, Any] = {}
     redirect_uri = "http://testserver/connections/highlevel/callback/"
     start = ghl_oauth.ghl_oauth_start(
@@ -70,6 +72,7 @@ def oauth_connection(sandbox: Any, user: Any, *, name: str = "Main location") ->
         scopes=["contacts.readonly", "contacts.write"],
         redirect_uri=redirect_uri,
         base_url=sandbox.ghl_url,
+        replace_connection_id=replace.pk if replace is not None else None,
     )
     code = authorize_code(
         sandbox, redirect_uri=redirect_uri, state=start.state, scopes=["contacts.readonly", "contacts.write"]
@@ -156,8 +159,8 @@ def test_the_oauth_flow_stores_the_pair_location_company_and_scopes(
     assert connection.scopes == ["contacts.readonly", "contacts.write"]
     assert set(connection.secrets) == {"access_token", "refresh_token"}
     assert connection.token_expires_at > timezone.now() + timedelta(hours=20)
-    # reconnecting the same location updates the same connection (its syncs keep working)
-    again = oauth_connection(clean_sandbox, admin_user)
+    # reconnecting from the connection updates the same connection (its syncs keep working)
+    again = oauth_connection(clean_sandbox, admin_user, replace=connection)
     assert again.pk == connection.pk and Connection.objects.count() == 1
 
 
