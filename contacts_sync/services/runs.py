@@ -186,12 +186,12 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
     with log_context(run_id=run.pk, sync_id=run.sync_id):
         try:
             plan = SyncPlan.for_sync(run.sync, run, connect=connector_for)
-            engine = plan.engine(worker_token=token, on_finish=lambda ended: status.run_finished(run=ended))
+            engine = plan.engine(worker_token=token, on_finish=_after_run)
         except Exception as exc:  # noqa: BLE001 - any set-up failure fails the run, with its reason
             log.warning("run set-up failed: %s", exc)
             _fail(run, token, f"Could not start: {type(exc).__name__}: {exc}")
             return run
-        engine.execute()  # its ending runs status.run_finished in the same transaction
+        engine.execute()  # its ending runs _after_run in the same transaction
         run.refresh_from_db()
     return run
 
@@ -219,15 +219,19 @@ def _fail(run: Run, token: str, summary: str) -> None:
     _finished(run)
 
 
+def _after_run(run: Run) -> None:
+    """What follows a run's end: the sync's health, then its connections' status (the engine runs this in the
+    transaction that writes the run's final status)."""
+    status.run_finished(run=run)
+    _connections_after_run(run)
+
+
 def _finished(run: Run) -> None:
+    """_after_run for runs that ended outside the engine (set-up failures, cancels, the reaper)."""
     try:
-        status.run_finished(run=run)
+        _after_run(run)
     except Exception:  # a health computation bug must not turn a finished run into a crashed task
-        log.exception("status.run_finished failed for run %s", run.pk)
-    try:
-        _connections_after_run(run)
-    except Exception:  # the same: the connection check every 15 min still notices
-        log.exception("the connection status after run %s could not be set", run.pk)
+        log.exception("the steps after run %s ended failed", run.pk)
 
 
 # The wording of a run's fatal error names the side at fault (sync/engine.py, run_execute): the target refused
