@@ -35,7 +35,7 @@ from contacts_sync.apiclient.errors import (
     ServerError,
     TransportError,
 )
-from contacts_sync.connectors.base import Page, TargetGone
+from contacts_sync.connectors.base import NothingToWrite, Page, TargetGone
 from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
 from contacts_sync.connectors.spec import Recipe
 from contacts_sync.exceptions import ConfigurationError, TransientError
@@ -436,6 +436,12 @@ class Engine:
             outcome = self._write(step)
         except TargetGone as exc:
             return self._gone(step, str(exc))
+        except NothingToWrite as exc:  # the writer checked the target: no write is due (it says why)
+            if exc.target_id:
+                return Outcome(step.sid, ItemAction.UNCHANGED, target_id=exc.target_id, payload=step.shown,
+                               link_hash=step.digest, error_message=exc.reason[:ERROR_MESSAGE_MAX])
+            return Outcome(step.sid, ItemAction.SKIPPED, target_id=step.target_id or "", payload=step.shown,
+                           error_class="NothingToWrite", error_message=exc.reason[:ERROR_MESSAGE_MAX])
         except (AuthError, ForbiddenError) as exc:
             raise FatalRunError(f"{self.recipe.target_provider} rejected the credentials: {exc}") from exc
         except (ValueError, TypeError, KeyError, ConfigurationError) as exc:  # this record cannot be written

@@ -12,6 +12,7 @@ from contacts_sync.mapping.phones import region_for_country
 from . import spec
 from .auth import build_client
 from .client import GHLClient
+from .flow_writers import GHLBusinessWriter, GHLContactBundleWriter, GHLOnboardingContactWriter
 from .writers import GHLContactWriter, GHLNoteTagsWriter, GHLTaskWriter
 
 # Records per page of a GHL contact read (the engine checkpoints after each page).
@@ -89,9 +90,15 @@ class GHLConnector(BaseConnector):
     def test(self) -> str:
         return self.probe()  # GHL's own error messages already say what is wrong (scope, token, location)
 
-    def writer(self, kind: str) -> Any:
-        """The target writer of a recipe's writer kind (see sync.recipes.Writer)."""
-        writers = {"contact": GHLContactWriter, "task": GHLTaskWriter, "note_tags": GHLNoteTagsWriter}
+    def writer(self, kind: str, *, options: dict[str, Any] | None = None, deliver: Any = None) -> Any:
+        """The target writer of a recipe's writer kind (see connectors.spec.Writer). `options` are the sync's
+        (the onboarding checklist); `deliver` is the source app's connector a contact bundle is handed to."""
+        writers: dict[str, Any] = {
+            "contact": GHLContactWriter, "task": GHLTaskWriter, "note_tags": GHLNoteTagsWriter,
+            "business": GHLBusinessWriter,
+            "contact_onboarding": lambda client: GHLOnboardingContactWriter(client, options=options),
+            "contact_bundle": lambda client: GHLContactBundleWriter(client, deliver=deliver),
+        }
         if kind not in writers:
             raise ConfigurationError(f"GHL has no writer {kind!r}")
         return writers[kind](self.client)

@@ -9,6 +9,7 @@ from contacts_sync.apiclient.client import ApiClient
 API_BASE_URL = "https://cyber-risk.upguard.com/api/public"
 VENDOR_PAGE_SIZE = 200
 CONTACT_PAGE_SIZE = 200
+DIFF_PAGE_SIZE = 200  # /risks/vendors/diffs takes 10-200 per page (default 20)
 
 
 class UpGuardClient(ApiClient):
@@ -71,6 +72,26 @@ class UpGuardClient(ApiClient):
         return self.require(body, "notifications", operation="list notifications", kind=list), body.get(
             "next_page_token"
         )
+
+    def vendor(self, primary_hostname: str) -> dict[str, Any]:
+        """GET /vendor?hostname= (a monitored vendor's details, labels included)."""
+        body = self._request("GET", "/vendor", params={"hostname": primary_hostname}, operation="get vendor")
+        self.require(body, "primary_hostname", operation="get vendor", kind=str)
+        return dict(body)
+
+    def vendor_risk_diffs(self, *, start_date: str, page_size: int = DIFF_PAGE_SIZE) -> list[dict[str, Any]]:
+        """GET /risks/vendors/diffs since `start_date` (RFC 3339), every page: [VendorsRiskDiffs]."""
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"start_date": start_date, "page_size": page_size}
+            if token:
+                params["page_token"] = token
+            body = self._request("GET", "/risks/vendors/diffs", params=params, operation="list vendor risk diffs")
+            out += self.require(body, "vendors", operation="list vendor risk diffs", kind=list)
+            token = body.get("next_page_token")
+            if not token:
+                return out
 
     def set_vendor_labels(self, primary_hostname: str, labels: list[str]) -> None:
         """Replace a vendor's labels (an empty list clears them)."""
