@@ -112,7 +112,8 @@ class HotspotSystemConnector(BaseConnector):
 
     def _transactions(self, cursor: dict[str, Any], options: dict[str, Any]) -> Iterator[Page]:
         """Wi-Fi logins/purchases of every type in turn, oldest first; cursor = {type, offset}. Each record gets
-        its `type`, a `type:id` id (ids are per type) and the location's name."""
+        its `type`, a `type:id` id (ids are per type), the location's name and its customer's id.
+        `options["location_id"]` reads one location's transactions (and customers) only."""
         kinds = list(options.get("transaction_types") or TRANSACTION_TYPES)
         start = kinds.index(cursor["type"]) if cursor.get("type") in kinds else 0
         offset = int(cursor.get("offset") or 0)
@@ -122,17 +123,20 @@ class HotspotSystemConnector(BaseConnector):
             for loc in items
         }
         limit = int(options.get("page_limit") or PAGE_LIMIT)
+        location = options.get("location_id")
         for k in range(start, len(kinds)):
             kind = kinds[k]
+            path, params = (("/locations/{location_id}/transactions/{kind}", {"location_id": location, "kind": kind})
+                            if location else ("/transactions/{kind}", {"kind": kind}))
             for items, nxt in self.client.pages(
-                "/transactions/{kind}",
-                path_params={"kind": kind},
+                path,
+                path_params=params,
                 offset=offset,
                 limit=limit,
                 sort="action_date_gmt",
                 operation="list transactions",
             ):
-                customers = self._customers()
+                customers = self._customers(location)
                 records = [
                     {
                         **t,
@@ -153,12 +157,14 @@ class HotspotSystemConnector(BaseConnector):
                 yield Page(records=records, cursor=next_cursor)
             offset = 0
 
-    def _customers(self) -> dict[str, str]:
+    def _customers(self, location: Any = None) -> dict[str, str]:
         """user name -> customer id (a transaction carries the customer's user name and full name only)."""
         if self._customer_ids is None:
+            path, params = (("/locations/{location_id}/customers", {"location_id": location}) if location
+                            else ("/customers", None))
             self._customer_ids = {
                 str(c.get("user_name")): str(c.get("id"))
-                for items, _ in self.client.pages("/customers", operation="list customers")
+                for items, _ in self.client.pages(path, path_params=params, operation="list customers")
                 for c in items
                 if c.get("user_name") and c.get("id") not in (None, "")
             }
