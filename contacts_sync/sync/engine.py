@@ -314,10 +314,14 @@ class Engine:
     # ----- deciding (no I/O) --------------------------------------------------------------------------------
     def _decide(self, record: dict[str, Any], sid: str, link: RecordLink | None,
                 parent_ids: dict[str, str]) -> Step:
-        if not record_passes_filter(self.recipe, self.options, record):
+        deleted = self._deleted_in_source(record)
+        # A tombstone (a GHL ContactDelete) no longer carries the tags a filter reads: a record this sync linked
+        # follows the delete policy whatever the filter says.
+        if not (deleted and link is not None and link.target_id) and \
+                not record_passes_filter(self.recipe, self.options, record):
             return Step(sid, Outcome(sid, ItemAction.SKIPPED, target_id=link.target_id if link else "",
                                      error_message="Does not match the recipe's filter."))
-        if self._deleted_in_source(record):
+        if deleted:
             return self._on_source_delete(sid, link)
         result = self.apply(record, self.rules, context=self.context)
         if not result.ok:

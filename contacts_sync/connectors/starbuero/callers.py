@@ -7,7 +7,6 @@ caller_email, message, transcript, ...}.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from contacts_sync.connectors.base import SourceField
@@ -30,8 +29,8 @@ LATEST = ("caller_name", "caller_company", "caller_email", "caller_number")
 
 
 def caller_key(call: dict[str, Any], *, region: str) -> str:
-    """The caller's identity: the number in E.164, else its digits (a number libphonenumber cannot read),
-    else "call:<id>" (an anonymous call is its own caller)."""
+    """The caller's identity: the number in E.164; else "call:<id>". An anonymous call, or one from a number
+    libphonenumber cannot read ("12345", "n/a"), is its own caller: junk numbers never merge two people."""
     raw = str(call.get("caller_number") or "").strip()
     if raw:
         try:
@@ -40,9 +39,6 @@ def caller_key(call: dict[str, Any], *, region: str) -> str:
             reading = None
         if reading is not None:
             return reading.e164
-        digits = re.sub(r"\D", "", raw)
-        if digits:
-            return digits
     return f"call:{call.get('id')}"
 
 

@@ -110,8 +110,9 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         rule("firstname", source="firstName", transforms=["trim"]),
         rule("lastname", source="lastName", transforms=["trim"]),
         rule("company", source="companyName", transforms=["trim"]),
-        rule("emailAddresses", source="email", transforms=["email"], on_invalid="skip"),
+        # Lists in the address book: one checked value becomes a list of one (to_tags).
+        rule("emailAddresses", source="email", transforms=["email", "to_tags"], on_invalid="skip"),
+        rule("phoneNumbers", source="phone", transforms=["e164", "to_tags"], on_invalid="skip"),
         # No notice: the contact bundle flow writes the caller's summary there.
-        rule("phoneNumbers", source="phone", transforms=["e164"], on_invalid="skip"),
     ],
 }
