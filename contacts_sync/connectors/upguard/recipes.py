@@ -95,6 +95,6 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
     ("upguard", "note", "ghl", "note"): ghl_note_rules(template="{description}\n\n({type}, {occurred_at})"),
     ("ghl", "contact", "upguard", "tag"): [
         rule("vendor_primary_hostname", source="website", transforms=["trim", "lower"], required=True),
-        rule("labels", source="tags", transforms=["to_tags"]),
+        rule("labels", source="tags", transforms=[("to_tags", {"exclude": MARKER_TAG})]),
     ],
 }

@@ -96,6 +96,8 @@ class UpGuardState:
             vid = 5000 + len(self.vendors) + 1
             name = fake.company_name(r, vid).strip()
             host = "".join(ch for ch in name.lower() if ch.isalnum())[:20] + ".example.com"
+            if any(v["primary_hostname"] == host for v in self.vendors):  # a primary hostname names one vendor
+                host = f"{vid}-{host}"
             score = r.randint(300, 950)
             vendor = {
                 "id": vid,
