@@ -93,6 +93,19 @@ class UpGuardClient(ApiClient):
             if not token:
                 return out
 
+    def notification_types(self) -> list[str]:
+        body = self._request("GET", "/webhooks/notification_types", operation="list notification types")
+        rows = self.require(body, "notification_types", operation="list notification types", kind=list)
+        return [str(r["id"]) for r in rows if isinstance(r, dict) and r.get("id")]
+
+    def create_webhook(self, *, name: str, hook_url: str, notification_type_ids: list[str]) -> dict[str, Any]:
+        """POST /webhooks (query parameters, as the spec has them): {id} and, since v1.13.2, signing_secret."""
+        params = [("name", name), ("hook_url", hook_url), ("webhook_type", "webhook")] + [
+            ("notification_type_ids", t) for t in notification_type_ids]
+        body = self._request("POST", "/webhooks", params=params, operation="create webhook", expected=(200, 201))
+        self.require(body, "id", operation="create webhook", kind=str)
+        return dict(body)
+
     def set_vendor_labels(self, primary_hostname: str, labels: list[str]) -> None:
         """Replace a vendor's labels (an empty list clears them)."""
         params = [("vendor_primary_hostname", primary_hostname)] + [("labels", lab) for lab in labels or [""]]

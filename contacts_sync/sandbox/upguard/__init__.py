@@ -11,14 +11,22 @@ lacks the VendorRisk permission and gets 403 on vendor endpoints. Shapes from th
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from contacts_sync.sandbox.hubstaff import fake
+
+log = logging.getLogger(__name__)
 
 APP = "upguard"
 API_KEY = "upguard-sandbox-key"
@@ -77,6 +85,9 @@ NOTIFICATIONS = [
     ("DataLeakPublished", "A data leak mentioning '{name}' was published"),
 ]
 LABELS = ["critical", "payments", "IT", "marketing", "Tier-1 supplier", "GDPR"]
+# Webhook notification types (GET /webhooks/notification_types): our notification kinds and a breach kind more.
+NOTIFICATION_TYPES = {kind: f"{n + 10}-0000-0000-{n:016d}" for n, kind in enumerate(
+    [k for k, _ in NOTIFICATIONS] + ["VendorDataBreach", "ReportReady"])}
 
 
 class UpGuardState:
@@ -87,6 +98,7 @@ class UpGuardState:
         self.notifications: list[dict[str, Any]] = []
         # vendor id -> [(risk, resolved at)]: what /risks/vendors/diffs reports as risksResolved
         self.resolved: dict[int, list[tuple[dict[str, Any], datetime]]] = {}
+        self.webhooks: list[dict[str, Any]] = []  # {id, name, url, enabled, notification_type_ids, secret}
         self.requests = 0
         self.seed(vendors)
 
@@ -171,6 +183,26 @@ class UpGuardState:
 SEVERITIES = {"pass": 0, "info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 
 
+async def _deliver(ctx: Any, hooks: list[dict[str, Any]], note: dict[str, Any]) -> None:
+    """POST the notification (WebhookSampleData) to each hook, signed with its secret: X-Webhook-Signature is the
+    hex HMAC-SHA256 of the raw body. UpGuard documents no signature scheme; this one is the emulator's choice,
+    the assumption connectors/upguard/webhooks.py makes."""
+    import httpx
+
+    body = json.dumps({"type": note["type"], "description": note["description"], "occurredAt": note["occurred_at"],
+                       "context": note["context"]}).encode()
+    async with httpx.AsyncClient() as http:
+        for hook in hooks:
+            if ctx.faults.drop_webhook(APP, "*"):
+                continue
+            signature = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
+            try:
+                await http.post(hook["url"], content=body, timeout=10.0, headers={
+                    "Content-Type": "application/json", "X-Webhook-Signature": signature})
+            except httpx.HTTPError as exc:  # an unreachable receiver is its own problem to notice
+                log.info("upguard webhook %s delivery failed: %s", hook["id"], exc)
+
+
 def _risk_diff(risk: dict[str, Any]) -> dict[str, Any]:
     """A resolved risk as a RiskDiff (name, numeric severity and its name)."""
     return {"id": risk["id"], "name": risk["finding"], "category": risk["category"], "riskType": risk["riskType"],
@@ -236,7 +268,7 @@ def mount(ctx: Any) -> Mount:
             key = request.headers.get("authorization", "")
             if key not in (API_KEY, LIMITED_KEY):
                 return _error(401, "invalid or missing API key")
-            if key == LIMITED_KEY and permission == "VendorRisk":
+            if key == LIMITED_KEY and permission in ("VendorRisk", "Admin"):
                 return _error(403, "API key does not have the VendorRisk permission")
             box["state"].requests += 1
             return await handler(request, box["state"])
@@ -325,6 +357,33 @@ def mount(ctx: Any) -> Mount:
         rows = sorted(state.notifications, key=lambda n: n["occurred_at"])
         return _page(request, rows, "notifications", default_size=50)
 
+    async def notification_types(request: Request, state: UpGuardState) -> Response:
+        return JSONResponse({"notification_types": [
+            {"id": tid, "description": kind, "is_zapier": False} for kind, tid in NOTIFICATION_TYPES.items()]})
+
+    async def webhooks(request: Request, state: UpGuardState) -> Response:
+        """GET lists, POST creates (query parameters; 201 {id, signing_secret} as v1.13.2), DELETE ?id removes."""
+        q = request.query_params
+        if request.method == "GET":
+            return JSONResponse({"webhooks": [{k: v for k, v in h.items() if k != "secret"} for h in state.webhooks]})
+        if request.method == "DELETE":
+            found = next((h for h in state.webhooks if h["id"] == q.get("id")), None)
+            if found is None:
+                return _error(404, "webhook not found")
+            state.webhooks.remove(found)
+            return Response(status_code=204)
+        types = q.getlist("notification_type_ids") + q.getlist("notification_type_ids[]")
+        if not q.get("name") or not q.get("hook_url") or not types:
+            return _error(422, "name, hook_url and notification_type_ids are required")
+        unknown = sorted(set(types) - set(NOTIFICATION_TYPES.values()))
+        if unknown:
+            return _error(422, f"unknown notification_type_ids: {', '.join(unknown)}")
+        hook = {"id": secrets.token_hex(4).upper(), "name": q["name"], "url": q["hook_url"], "enabled": True,
+                "notification_type_ids": types, "webhook_type": q.get("webhook_type") or "webhook",
+                "secret": secrets.token_hex(32)}
+        state.webhooks.append(hook)
+        return JSONResponse({"id": hook["id"], "signing_secret": hook["secret"]}, status_code=201)
+
     async def vendor_labels(request: Request, state: UpGuardState) -> Response:
         host = request.query_params.get("vendor_primary_hostname")
         vendor = next((v for v in state.vendors if v["primary_hostname"] == host), None)
@@ -356,7 +415,10 @@ def mount(ctx: Any) -> Mount:
             s.risks.setdefault(vendor["id"], []).append(risk)
             return JSONResponse(risk)
         if action == "notify" and request.method == "POST":
-            return JSONResponse(s.notify(await request.json()))
+            note = s.notify(await request.json())
+            hooks = [h for h in s.webhooks
+                     if h["enabled"] and NOTIFICATION_TYPES.get(note["type"]) in h["notification_type_ids"]]
+            return JSONResponse(note, background=BackgroundTask(_deliver, ctx, hooks, note) if hooks else None)
         if action == "vendor":
             host = request.query_params.get("hostname")
             vendor = next((v for v in s.vendors if v["primary_hostname"] == host), None)
@@ -387,6 +449,8 @@ def mount(ctx: Any) -> Mount:
             Route("/notifications", guarded(notifications, permission="")),
             Route("/vendor/labels", guarded(vendor_labels), methods=["PUT"]),
             Route("/vendor", guarded(vendor_detail)),
+            Route("/webhooks", guarded(webhooks, permission="Admin"), methods=["GET", "POST", "DELETE"]),
+            Route("/webhooks/notification_types", guarded(notification_types, permission="Admin")),
             Route("/risks/vendors/diffs", guarded(vendor_risk_diffs)),
             Route("/_admin/{action}", admin, methods=["GET", "POST"]),
         ],

@@ -25,6 +25,7 @@ from tests.connectors.flows import (
     run,
     spec_checked,
 )
+from tests.support import wait_until
 
 pytestmark = [pytest.mark.worker]
 __all__ = ["spec_checked"]
@@ -155,3 +156,46 @@ def test_ghl_tags_are_added_to_the_vendors_labels_and_never_remove_one(clean_san
     again = run(labels)
     assert again.created_count + again.updated_count == 0
     assert calls(again, "PUT", "/vendor/labels", provider="upguard") == 0
+
+
+def test_a_webhook_registered_with_upguard_starts_the_audit_note_sync_and_a_forged_one_is_refused(
+        clean_sandbox: Any, celery_worker: Any, live_server: Any) -> None:
+    from contacts_sync.services.app_webhooks import app_webhook_register
+
+    limits_off(clean_sandbox)
+    vendor = _pick(clean_sandbox)
+    contacts, _ = _contact_sync(clean_sandbox)
+    contact_id = _ghl_contact(contacts, min(vendor["contacts"], key=lambda c: c["id"]))
+    notes = make_sync("upguard_notification_to_ghl_note", contacts.source_connection, contacts.target_connection)
+    assert notes.webhook_trigger
+    upguard = contacts.source_connection
+    url = f"{live_server.url}/webhooks/{upguard.pk}/"
+    state = app_webhook_register(connection_id=upguard.pk, target_url=url)
+    assert state["status"] == "active", state
+    upguard.refresh_from_db()
+    assert len(upguard.secrets["webhook_secret"]) == 64
+    hooks = requests.get(f"{clean_sandbox.url}/upguard/webhooks", headers=KEY, timeout=10).json()["webhooks"]
+    assert [h["url"] for h in hooks] == [url] and "secret" not in hooks[0]
+
+    forged = requests.post(url, data=b'{"type": "VendorScoreDropped"}', timeout=10,
+                           headers={"Content-Type": "application/json", "X-Webhook-Signature": "00" * 32})
+    assert forged.status_code == 401 and not m.InboundEvent.objects.filter(provider="upguard").exists()
+
+    text = f"The score of vendor '{vendor['name']}' dropped below 600 (webhook)"
+    clean_sandbox.admin("POST", "/upguard/_admin/notify", json={"vendor_id": vendor["id"],
+                                                              "type": "VendorScoreDropped", "description": text})
+
+    def noted() -> bool:
+        bodies = [n["body"] for n in GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]]
+        return any(b.startswith(text) for b in bodies)
+
+    wait_until(noted, timeout=60, interval=0.5, what="the webhook's notification as a note")
+    event = m.InboundEvent.objects.get(provider="upguard")
+    assert (event.event_type, event.connection_id) == ("VendorScoreDropped", upguard.pk)
+    wait_until(lambda: m.InboundEvent.objects.get(pk=event.pk).status == m.EventStatus.PROCESSED, timeout=30,
+               what="the event to be processed")
+    by_webhook = notes.runs.get(trigger=m.RunTrigger.WEBHOOK)
+    assert by_webhook.status in (m.RunStatus.SUCCEEDED, m.RunStatus.PARTIAL), by_webhook.error_summary
+    mine = [i for i in by_webhook.items.filter(action=m.ItemAction.CREATED)
+            if str(i.payload.get("body", "")).startswith(text)]
+    assert len(mine) == 1 and mine[0].target_id.startswith(f"{contact_id}/")
