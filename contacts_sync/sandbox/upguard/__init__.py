@@ -107,9 +107,7 @@ class UpGuardState:
         for _ in range(count):
             vid = 5000 + len(self.vendors) + 1
             name = fake.company_name(r, vid).strip()
-            host = "".join(ch for ch in name.lower() if ch.isalnum())[:20] + ".example.com"
-            if any(v["primary_hostname"] == host for v in self.vendors):  # a primary hostname names one vendor
-                host = f"{vid}-{host}"
+            host = self._hostname(name, vid)
             score = r.randint(300, 950)
             vendor = {
                 "id": vid,
@@ -164,6 +162,11 @@ class UpGuardState:
                     }
                 )
         return len(self.vendors)
+
+    def _hostname(self, name: str, vid: int) -> str:
+        """A primary hostname names one vendor: two vendors whose names start alike get different ones."""
+        host = "".join(ch for ch in name.lower() if ch.isalnum())[:20] + ".example.com"
+        return f"{vid}-{host}" if any(v["primary_hostname"] == host for v in self.vendors) else host
 
     def notify(self, fields: dict[str, Any]) -> dict[str, Any]:
         """A notification happening now about a vendor (admin: tests add one and deliver it as a webhook)."""
