@@ -26,6 +26,7 @@ from tests.connectors.flows import (
     spec_checked,
 )
 from tests.support import wait_until
+from tests.sync.world import wait_finished
 
 pytestmark = [pytest.mark.worker]
 __all__ = ["spec_checked"]
@@ -194,7 +195,7 @@ def test_a_webhook_registered_with_upguard_starts_the_audit_note_sync_and_a_forg
     assert (event.event_type, event.connection_id) == ("VendorScoreDropped", upguard.pk)
     wait_until(lambda: m.InboundEvent.objects.get(pk=event.pk).status == m.EventStatus.PROCESSED, timeout=30,
                what="the event to be processed")
-    by_webhook = notes.runs.get(trigger=m.RunTrigger.WEBHOOK)
+    by_webhook = wait_finished(notes.runs.get(trigger=m.RunTrigger.WEBHOOK))
     assert by_webhook.status in (m.RunStatus.SUCCEEDED, m.RunStatus.PARTIAL), by_webhook.error_summary
     mine = [i for i in by_webhook.items.filter(action=m.ItemAction.CREATED)
             if str(i.payload.get("body", "")).startswith(text)]
