@@ -94,6 +94,7 @@ class GHLBusinessWriter:
     def __init__(self, client: Any) -> None:
         self.client = client
         self._by_name: dict[str, dict[str, Any]] | None = None
+        self._sent: dict[str, str] = {}  # target id -> the name sent (verified in the same run)
 
     def identity(self, payload: dict[str, Any]) -> str:
         return ""
@@ -129,6 +130,7 @@ class GHLBusinessWriter:
             if target_id:
                 raise TargetGone(f"GHL contact {contact_id} was deleted in HighLevel")
             raise ValueError(f"GHL did not link contact {contact_id} (is it deleted in HighLevel?)")
+        self._sent[join_id(contact_id, business_id)] = str(payload.get("name") or "")
         return join_id(contact_id, business_id), not target_id
 
     def delete(self, target_id: str) -> None:
@@ -137,10 +139,15 @@ class GHLBusinessWriter:
             self.client.bulk_business([contact_id], None)
 
     def read_back(self, target_id: str) -> dict[str, Any]:
-        contact_id, _ = split_id(target_id)
-        contact = self.client.get_contact(contact_id)
+        """The name of the business the contact is linked to now: the name sent when it is the business this
+        run linked (a business is matched by its name in any case: "CAFÉ NORD" is linked to "Café Nord"), else
+        that other business's name, which verification reports as a difference."""
+        contact_id, business_id = split_id(target_id)
+        linked = str(self.client.get_contact(contact_id).get("businessId") or "")
+        if linked and linked == business_id and target_id in self._sent:
+            return {"name": self._sent[target_id]}
         names = {str(b.get("id")): b.get("name") for b in self._businesses().values()}
-        return {"name": names.get(str(contact.get("businessId") or ""), "")}
+        return {"name": names.get(linked, "")}
 
 
 def _key(name: Any) -> str:

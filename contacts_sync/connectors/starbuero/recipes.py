@@ -1,13 +1,13 @@
 """starbuero.de's flows and their default mappings (record shapes: the assumptions in docs/apps/starbuero.md).
 
-starbuero.de sends no webhooks: every flow from it polls.
+starbuero.de sends no webhooks: every flow from it polls (the flow into it may start on GHL contact webhooks).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from contacts_sync.connectors.spec import MANUAL, POLL, Recipe, Writer
+from contacts_sync.connectors.spec import MANUAL, POLL, WEBHOOK, Recipe, Writer
 from contacts_sync.mapping.defaults import contact_rules, ghl_note_rules, ghl_task_rules, rule
 
 RECIPES = (
@@ -71,7 +71,7 @@ RECIPES = (
         source_object="contact",
         target_provider="starbuero",
         target_object="contact",
-        triggers=(MANUAL, POLL),
+        triggers=(MANUAL, POLL, WEBHOOK),
         description="GHL contacts (set a tag on the sync to take only leads with it) become entries of the "
         "starbuero.de caller address book, so call agents recognise them; changes follow, deletes follow the "
         "sync's delete policy.",

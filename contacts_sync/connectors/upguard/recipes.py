@@ -60,7 +60,7 @@ RECIPES = (
         source_object="contact",
         target_provider="upguard",
         target_object="tag",
-        triggers=(MANUAL, POLL),
+        triggers=(MANUAL, POLL, WEBHOOK),
         description="Tags of the GHL contacts the UpGuard vendor-contact sync made (tagged 'upguard', website = "
         "the vendor's hostname) are added to the vendor's labels (PUT /vendor/labels with the current labels "
         "kept): GHL enriches UpGuard, it never removes a label.",

@@ -175,9 +175,11 @@ def test_a_known_callers_ghl_bundle_lands_in_their_address_book_entry_and_unknow
     assert "Prefers calls after 2 pm." in notice and "Beratung" in notice
 
     GhlApi(clean_sandbox).call("POST", f"/contacts/{contact['id']}/notes", {"body": "Called again today."})
-    _call(clean_sandbox, caller_number="+49 30 1234567", message="Noch mal.")
+    later = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")  # call times have seconds
+    _call(clean_sandbox, caller_number="+49 30 1234567", message="Noch mal.", call_start=later)
     second = run(bundle)
-    assert second.items.get(source_id=LENA).action == m.ItemAction.UPDATED
+    again = second.items.get(source_id=LENA)
+    assert again.action == m.ItemAction.UPDATED, again.error_message
     assert len(_address_book(clean_sandbox)) == before + 1  # the same entry, refreshed
     assert "Called again today." in {str(e["id"]): e for e in _address_book(clean_sandbox)}[lena.target_id]["notice"]
 
