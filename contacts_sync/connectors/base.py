@@ -26,6 +26,20 @@ class TargetGone(Exception):
     """The linked target record was deleted on the target's side (an update answered 404)."""
 
 
+class NothingToWrite(Exception):
+    """A writer found that this record needs no write, and says why (the engine records no false "updated").
+
+    With `target_id` the target already holds what the record says (a Hubstaff task already completed): the
+    record is linked to it as unchanged. Without, the record is not one this flow writes (a call from a number
+    no GHL contact has): a skipped item carrying the reason.
+    """
+
+    def __init__(self, reason: str, *, target_id: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.target_id = target_id
+
+
 @dataclass
 class ConnectionInfo:
     provider: str

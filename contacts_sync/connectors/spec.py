@@ -64,10 +64,11 @@ class WebhookSpec:
     registrable: bool = False  # the hook is created through the app's API (REST hook with a handshake)
 
     def object_kind(self, event_type: str) -> str:
+        """The object kind for an event type: exact, else by its "prefix.", else the "*" entry (if any)."""
         if event_type in self.event_objects:
             return self.event_objects[event_type]
         prefix = event_type.split(".", 1)[0].lower() + "."
-        return self.event_objects.get(prefix, "")
+        return self.event_objects.get(prefix, self.event_objects.get("*", ""))
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,14 @@ class Writer:
     TASK = "task"  # a task on the parent contact: create, update, complete
     NOTE_TAGS = "note_tags"  # a note on the parent contact, plus tags
     APP_WRITE = "app_write"  # the target app's connector.write (e.g. a Hubstaff task)
+    # A GHL contact plus, the first time this sync links it, the tasks of the sync's onboarding checklist.
+    CONTACT_ONBOARDING = "contact_onboarding"
+    # The parent contact's business: found (or created) by name, linked through POST /contacts/bulk/business.
+    BUSINESS = "business"
+    # Reads one GHL contact with its tasks, notes and appointments and hands the summary to the source app.
+    CONTACT_BUNDLE = "contact_bundle"
+    # Completes the target app's record that a record of another sync mirrors (a GHL task -> its Hubstaff task).
+    MIRROR_STATUS = "mirror_status"
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,8 @@ class Recipe:
     # True when the source hands only changed records (a search by dateUpdated); a full listing is expected to
     # return about as many records as last time, so reading 0 is suspicious.
     incremental_source: bool = False
-    # Only records for which this returns True are synced (e.g. the "critical" tag); others are skipped items.
+    # Only records that pass are synced; others are skipped items (sync.recipes.record_passes_filter):
+    # {"tag": "critical"}, {"present": "company_name"} or {"field": "source", "equals": "UpGuard"}.
     record_filter: dict[str, Any] = field(default_factory=dict)
     # A contact recipe that also leaves a note: the source object whose default note mapping fills the
     # contact payload's "note" pseudo-target (the writer creates/updates the note after the upsert).
@@ -141,6 +151,9 @@ class Recipe:
     action: str = ""  # what it does ("Upserts the GHL contact")
     ghl_operations: tuple[str, ...] = ()  # extra "METHOD /path" operations
     test: str = ""  # pytest node id of the flow's end-to-end test (real worker, emulators over HTTP)
+    # Sync.options keys the sync's settings page offers as form fields (dashboard/forms/syncs.py), e.g.
+    # "onboarding_tasks" (a checklist template) or "project_id".
+    settings: tuple[str, ...] = ()
 
     @property
     def app(self) -> str:

@@ -110,6 +110,8 @@ GHL_FIELDS: dict[str, list[FieldSpec]] = {
     ],
     "note": [
         _f("body", "Body", "text", required=True, max_length=NOTE_BODY_MAX, multiline=True),
+        _f("title", "Title", max_length=LINE_MAX),
+        _f("pinned", "Pinned", "bool"),
         _f("userId", "Author user id", **_ID),
         # Not a note field: the note writer adds these tags to the parent contact.
         _f("tags", "Tags on the contact", "list", multi=True, max_length=TAG_MAX),
@@ -126,6 +128,13 @@ GHL_FIELDS: dict[str, list[FieldSpec]] = {
         _f("assignedUserId", "Assigned user id", **_ID),
         _f("address", "Address", max_length=LINE_MAX),
         _f("notes", "Notes", "text", max_length=LONG_TEXT_MAX, multiline=True),
+    ],
+    # Not a GHL object: what a contact bundle is looked up by (a caller's number) and named in the summary.
+    "bundle": [
+        _f("phone", "Phone to look the contact up by (E.164)", "phone", max_length=PHONE_MAX),
+        _f("name", "Caller name (shown when the entry is new)", max_length=FULL_NAME_MAX),
+        _f("call_at", "Call time (a new call refreshes the summary)", "datetime", required=True,
+           max_length=DATE_MAX),
     ],
     "business": [
         _f("name", "Name", required=True, max_length=LINE_MAX),
@@ -153,6 +162,24 @@ OTHER_FIELDS: dict[tuple[str, str], list[FieldSpec]] = {
             _f(f"metadata.ghl_{kind}_id", f"Metadata: GHL {kind} id", max_length=HUBSTAFF_METADATA_MAX, exact=True)
             for kind in ("contact", "task", "note", "appointment")  # a to-do names the GHL record it came from
         ),
+        # Mirror flows only (a GHL task completed -> its Hubstaff task): the task to set, from the forward link.
+        _f("counterpart_id", "Hubstaff task id (mirror flows)", max_length=ID_MAX, exact=True),
+    ],
+    # GHL contacts -> the starbuero.de caller address book (POST/PUT /addon_contact/contact; assumed shapes).
+    ("starbuero", "contact"): [
+        _f("salutation", "Salutation", max_length=SHORT_MAX),
+        _f("firstname", "First name", one_of=_IDENTITY, max_length=NAME_PART_MAX),
+        _f("lastname", "Last name", one_of=_IDENTITY, max_length=NAME_PART_MAX),
+        _f("company", "Company", one_of=_IDENTITY, max_length=LINE_MAX),
+        _f("emailAddresses", "E-mail addresses", "list", max_length=EMAIL_MAX),
+        _f("phoneNumbers", "Phone numbers", "list", one_of=_IDENTITY, max_length=PHONE_MAX),
+        _f("notice", "Notice (shown to the call agent)", "text", max_length=LONG_TEXT_MAX, multiline=True),
+        _f("vip", "VIP", "bool"),
+    ],
+    # GHL tags -> an UpGuard vendor's labels (PUT /vendor/labels; added to the vendor's labels, never removed).
+    ("upguard", "tag"): [
+        _f("vendor_primary_hostname", "Vendor primary hostname", required=True, max_length=LINE_MAX, exact=True),
+        _f("labels", "Labels to add", "list", max_length=TAG_MAX),
     ],
 }
 

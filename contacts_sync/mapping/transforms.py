@@ -321,6 +321,7 @@ def t_to_tags(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
     else:
         items = [value]
     tags: list[str] = []
+    excluded = {t.strip().casefold() for t in str(args.get("exclude") or "").split(",") if t.strip()}
     for item in items:
         if item is None:
             continue
@@ -335,7 +336,7 @@ def t_to_tags(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
         tag = " ".join(_scalar_text(item, "tag text").split())
         if args["lowercase"]:
             tag = tag.lower()
-        if tag:
+        if tag and tag.casefold() not in excluded:
             tag = f"{args['prefix'] or ''}{tag}"
             if tag not in tags:
                 tags.append(tag)
@@ -442,6 +443,7 @@ REGISTRY: dict[str, Transform] = {
                 Arg("prefix", "Prefix", "text", ""),
                 Arg("lowercase", "Lower-case", "bool", False),
                 Arg("separator", "Separator in text", "text", ","),
+                Arg("exclude", "Leave out (comma-separated, any case)", "text", ""),
             ),
             output="list",
         ),

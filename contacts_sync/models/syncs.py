@@ -13,6 +13,7 @@ class ObjectKind(models.TextChoices):
     TAG = "tag", "Tag"
     APPOINTMENT = "appointment", "Appointment"
     BUSINESS = "business", "Business"
+    BUNDLE = "bundle", "Contact bundle"  # a GHL contact with its tasks, notes, appointments (read for a caller)
 
 
 class SyncMode(models.TextChoices):

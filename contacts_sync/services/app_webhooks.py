@@ -1,5 +1,6 @@
-"""Registering our webhook URL with an app that creates hooks through its API (Hubstaff's REST hooks with a
-handshake): create, wait for the handshake to store the secret, activate."""
+"""Registering our webhook URL with an app that creates hooks through its API: Hubstaff's REST hooks with a
+handshake (create, wait for the handshake to store the secret, activate), or UpGuard's, whose create answer
+carries the signing secret (stored at once)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,13 @@ def _webhook_state_set(connection_id: int, **state: Any) -> None:
         conn.save(update_fields=["config", "updated_at"])
 
 
+def _secret_store(connection_id: int, secret: str) -> None:
+    with transaction.atomic():
+        conn = Connection.objects.select_for_update().get(pk=connection_id)
+        conn.secrets = {**conn.secrets, "webhook_secret": secret}
+        conn.save(update_fields=["secrets", "updated_at"])
+
+
 def app_webhook_register_enqueue(*, connection: Connection, target_url: str, user: Any = None) -> None:
     """Ask a worker to register `target_url` with the app (the handshake needs this server to answer)."""
     if not registrable(connection.provider):
@@ -95,7 +103,13 @@ def app_webhook_register(*, connection_id: int, target_url: str, sleep: Any = ti
     nonce = handshake_nonce_issue(connection_id=connection_id)  # committed before the app is asked
     try:
         connector = connector_for(conn)
-        hook_id = str(connector.create_webhook(target_url=_with_nonce(target_url, nonce)).get("id") or "")
+        created = connector.create_webhook(target_url=_with_nonce(target_url, nonce))
+        hook_id = str(created.get("id") or "")
+        if created.get("secret"):  # the app answers the signing secret itself (UpGuard): no handshake
+            _secret_store(connection_id, str(created["secret"]))
+            _webhook_state_set(connection_id, status="active", id=hook_id, url=target_url)
+            log.info("webhook registration connection=%s status=active", connection_id)
+            return {"status": "active", "id": hook_id, "url": target_url}
         secret = ""
         for _ in range(int(HANDSHAKE_WAIT_SECONDS / 0.5)):
             conn.refresh_from_db(fields=["secrets"])

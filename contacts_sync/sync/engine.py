@@ -31,7 +31,7 @@ from contacts_sync.apiclient.errors import (
     ServerError,
     TransportError,
 )
-from contacts_sync.connectors.base import Page, TargetGone
+from contacts_sync.connectors.base import NothingToWrite, Page, TargetGone
 from contacts_sync.connectors.spec import Recipe
 from contacts_sync.exceptions import ConfigurationError, TransientError
 from contacts_sync.mapping.paths import get_path
@@ -259,10 +259,14 @@ class Engine:
     # ----- deciding (no I/O) --------------------------------------------------------------------------------
     def _decide(self, record: dict[str, Any], sid: str, link: RecordLink | None,
                 parent_ids: dict[str, str]) -> Step:
-        if not record_passes_filter(self.recipe, self.options, record):
+        deleted = self._deleted_in_source(record)
+        # A tombstone (a GHL ContactDelete) no longer carries the tags a filter reads: a record this sync linked
+        # follows the delete policy whatever the filter says.
+        if not (deleted and link is not None and link.target_id) and \
+                not record_passes_filter(self.recipe, self.options, record):
             return Step(sid, Outcome(sid, ItemAction.SKIPPED, target_id=link.target_id if link else "",
                                      error_message="Does not match the recipe's filter."))
-        if self._deleted_in_source(record):
+        if deleted:
             return self._on_source_delete(sid, link)
         result = self.apply(record, self.rules, context=self.context)
         if not result.ok:
@@ -381,6 +385,12 @@ class Engine:
             outcome = self._write(step)
         except TargetGone as exc:
             return self._gone(step, str(exc))
+        except NothingToWrite as exc:  # the writer checked the target: no write is due (it says why)
+            if exc.target_id:
+                return Outcome(step.sid, ItemAction.UNCHANGED, target_id=exc.target_id, payload=step.shown,
+                               link_hash=step.digest, error_message=exc.reason[:ERROR_MESSAGE_MAX])
+            return Outcome(step.sid, ItemAction.SKIPPED, target_id=step.target_id or "", payload=step.shown,
+                           error_class="NothingToWrite", error_message=exc.reason[:ERROR_MESSAGE_MAX])
         except (AuthError, ForbiddenError) as exc:
             raise FatalRunError(f"{self.recipe.target_provider} rejected the credentials: {exc}") from exc
         except (ValueError, TypeError, KeyError, ConfigurationError) as exc:  # this record cannot be written

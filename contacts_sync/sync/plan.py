@@ -17,10 +17,11 @@ from contacts_sync.mapping import MappingContext, apply, content_hash
 from contacts_sync.models import Connection, Provider, Run, Sync, SyncMode
 
 from .engine import CallRecorder, Engine, ParentLookup
+from .mirror import LinkedTargets, MirroredTasks, forward_syncs
 from .recipes import default_rules, recipe_for
 from .redaction import Redactor
 from .sources import cursor_options
-from .writers import AppWriter
+from .writers import AppWriter, MirrorStatusWriter
 
 Connect = Callable[..., Any]  # (connection, *, on_call) -> the app's connector
 
@@ -107,10 +108,15 @@ class SyncPlan:
         recorder = CallRecorder()
         source = connect(sync.source_connection, on_call=recorder)
         options = source_options(sync, recipe, run)
+        if options.get("mirror_of"):  # the records another sync wrote into the source (sync/mirror.py)
+            source = MirroredTasks(source, forward_syncs(sync, str(options["mirror_of"])))
         rules = rules if rules is not None else rules_of(sync, run)
         writer = None
         if run is not None and not run.dry_run:
-            writer = cls._writer(recipe, sync.target_connection, sync.target_object, options, connect, recorder)
+            writer = cls._writer(recipe, sync.target_connection, sync.target_object, options, connect, recorder,
+                                 source)
+            if recipe.writer == Writer.CONTACT_BUNDLE:  # the entry a "GHL contact -> app" sync made, if any
+                writer.entries = LinkedTargets(forward_syncs(sync, "contact"))
         return cls(
             sync=sync, run=run, recipe=recipe, options=options, rules=rules, context=mapping_context(sync),
             source=source, writer=writer, parents=cls._parents(sync, recipe, options),
@@ -120,11 +126,15 @@ class SyncPlan:
 
     @staticmethod
     def _writer(recipe: Recipe, target: Connection, target_object: str, options: dict[str, Any],
-                connect: Connect, recorder: CallRecorder) -> Any:
+                connect: Connect, recorder: CallRecorder, source: Any) -> Any:
         connector = connect(target, on_call=recorder)
         if recipe.writer == Writer.APP_WRITE:
             return AppWriter(connector, target_object, options)
-        return connector.writer(recipe.writer)
+        if recipe.writer == Writer.MIRROR_STATUS:
+            return MirrorStatusWriter(connector, target_object, options)
+        if recipe.writer == Writer.CONTACT_BUNDLE:  # GHL is read; the source app takes the summary
+            return connector.writer(recipe.writer, options=options, deliver=source)
+        return connector.writer(recipe.writer, options=options)
 
     @staticmethod
     def _parents(sync: Sync, recipe: Recipe, options: dict[str, Any]) -> ParentLookup | None:

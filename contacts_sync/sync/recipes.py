@@ -7,6 +7,7 @@ from typing import Any
 
 from contacts_sync.connectors import registry
 from contacts_sync.connectors.spec import MANUAL, POLL, WEBHOOK, Recipe, Writer
+from contacts_sync.mapping.paths import get_path, is_empty
 
 __all__ = ["MANUAL", "POLL", "RECIPES", "WEBHOOK", "Recipe", "Writer", "default_rules", "recipe_for",
            "record_passes_filter"]
@@ -20,9 +21,19 @@ def recipe_for(key: str) -> Recipe | None:
 
 
 def record_passes_filter(recipe: Recipe | None, options: dict[str, Any], record: dict[str, Any]) -> bool:
-    """A recipe (or a sync's options) may take only records with a tag, e.g. GHL contacts tagged "critical"."""
-    tag = (recipe.record_filter.get("tag") if recipe else None) or options.get("tag")
-    if not tag:
-        return True
-    tags = record.get("tags") or []
-    return str(tag).lower() in {str(t).lower() for t in tags}
+    """A recipe (or a sync's options) may take only some records: GHL contacts tagged "critical" ({"tag"}),
+    customers with a company ({"present": "company_name"}), contacts an UpGuard sync made
+    ({"field": "source", "equals": "UpGuard"}, case-insensitive)."""
+    rules = dict(recipe.record_filter) if recipe else {}
+    tag = rules.get("tag") or options.get("tag")
+    if tag:
+        tags = record.get("tags") or []
+        if not isinstance(tags, list) or str(tag).lower() not in {str(t).lower() for t in tags}:
+            return False
+    if rules.get("present") and is_empty(get_path(record, str(rules["present"]))):
+        return False
+    if rules.get("field"):
+        value = get_path(record, str(rules["field"]))
+        if str(value or "").strip().lower() != str(rules.get("equals") or "").strip().lower():
+            return False
+    return True

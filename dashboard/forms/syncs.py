@@ -97,6 +97,71 @@ class SyncCreateForm(forms.Form):
         return _clean_options(self.cleaned_data.get("options") or "")
 
 
+# A checklist is for onboarding, not a project plan: each item is one GHL call per new contact.
+MAX_CHECKLIST_ITEMS = 20
+MAX_DUE_DAYS = 365
+
+
+def _parse_checklist(raw: str) -> list[dict[str, Any]]:
+    """One task per line: "Title | due in N days | assignee user id | description" (all but the title optional)."""
+    items: list[dict[str, Any]] = []
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        title, days = parts[0], parts[1] if len(parts) > 1 else ""
+        if not title:
+            raise forms.ValidationError(f"Line {number}: the task has no title.")
+        if len(title) > 255:
+            raise forms.ValidationError(f"Line {number}: the title is longer than 255 characters.")
+        try:
+            due = int(days or 0)
+        except ValueError:
+            raise forms.ValidationError(f"Line {number}: “{days}” is not a number of days.") from None
+        if not 0 <= due <= MAX_DUE_DAYS:
+            raise forms.ValidationError(f"Line {number}: due in 0 to {MAX_DUE_DAYS} days, not {due}.")
+        item: dict[str, Any] = {"title": title, "due_in_days": due}
+        if len(parts) > 2 and parts[2]:
+            item["assigned_to"] = parts[2]
+        if len(parts) > 3 and "|".join(parts[3:]).strip():
+            item["body"] = " | ".join(parts[3:]).strip()
+        items.append(item)
+    if len(items) > MAX_CHECKLIST_ITEMS:
+        raise forms.ValidationError(f"At most {MAX_CHECKLIST_ITEMS} tasks ({len(items)} given).")
+    return items
+
+
+def _format_checklist(items: Any) -> str:
+    lines = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            parts = [str(item.get("title") or ""), str(item.get("due_in_days") or 0),
+                     str(item.get("assigned_to") or ""), str(item.get("body") or "")]
+            lines.append(" | ".join(parts).rstrip(" |"))
+    return "\n".join(lines)
+
+
+def _setting_fields() -> dict[str, forms.Field]:
+    """The form fields of the Sync.options a recipe names in `settings` (their keys are the options' keys)."""
+    return {
+        "onboarding_tasks": forms.CharField(
+            label="Onboarding checklist", required=False,
+            widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+            help_text="One task per new contact and line: Title | due in N days | assignee user id | description. "
+            "Applies to contacts this sync links from now on. Empty = no onboarding tasks.",
+        ),
+        "project_id": forms.IntegerField(
+            label="Hubstaff project ID", required=False, min_value=1,
+            help_text="The project new Hubstaff to-dos are created in (else the connection's).",
+        ),
+        "tag": forms.CharField(label="Only contacts with this tag", required=False, max_length=100),
+        "ghl_contact_id": forms.CharField(
+            label="Default GHL contact ID", required=False, max_length=50,
+            help_text="Where records that name no contact go (e.g. notifications about no vendor).",
+        ),
+    }
+
+
 class SyncSettingsForm(forms.Form):
     name = forms.CharField(max_length=200)
     enabled = forms.BooleanField(label="Enabled (unticked = paused)", required=False)
@@ -111,8 +176,19 @@ class SyncSettingsForm(forms.Form):
     )
     options = _options_field()
 
+    def __init__(self, *args: Any, settings: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offered = _setting_fields()
+        self.setting_keys = [key for key in settings if key in offered]
+        for key in self.setting_keys:  # before the JSON options, which then hold only the rest
+            self.fields[f"setting_{key}"] = offered[key]
+        self.order_fields([*(f for f in self.fields if f != "options"), "options"])
+
     @classmethod
-    def for_sync(cls, sync: Sync, data: Any = None) -> SyncSettingsForm:
+    def for_sync(cls, sync: Sync, data: Any = None, *, settings: tuple[str, ...] = ()) -> SyncSettingsForm:
+        """`settings`: the Sync.options keys the sync's recipe offers as their own fields (Recipe.settings)."""
+        options = dict(sync.options or {})
+        shown = {k: options.pop(k) for k in settings if k in options}
         initial = {
             "name": sync.name,
             "enabled": sync.enabled,
@@ -120,9 +196,10 @@ class SyncSettingsForm(forms.Form):
             "poll_interval_seconds": sync.poll_interval_seconds,
             "mode": sync.mode,
             "backfill_from": sync.backfill_from,
-            "options": json.dumps(sync.options, indent=1, sort_keys=True) if sync.options else "",
+            "options": json.dumps(options, indent=1, sort_keys=True) if options else "",
+            **{f"setting_{k}": _format_checklist(v) if k == "onboarding_tasks" else v for k, v in shown.items()},
         }
-        form = cls(data, initial=initial, label_suffix="")
+        form = cls(data, initial=initial, label_suffix="", settings=settings)
         if not sync.is_live or sync.archived_at:
             # A sync that never went live starts writing through "Go live" after its preview, not a checkbox; an
             # archived one is restored first.
@@ -130,7 +207,14 @@ class SyncSettingsForm(forms.Form):
         return form
 
     def clean_options(self) -> dict[str, Any]:
-        return _clean_options(self.cleaned_data.get("options") or "")
+        options = _clean_options(self.cleaned_data.get("options") or "")
+        clash = sorted(set(options) & set(self.setting_keys))
+        if clash:
+            raise forms.ValidationError(f"Set {', '.join(clash)} in its own field above, not here.")
+        return options
+
+    def clean_setting_onboarding_tasks(self) -> list[dict[str, Any]]:
+        return _parse_checklist(self.cleaned_data.get("setting_onboarding_tasks") or "")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -138,6 +222,11 @@ class SyncSettingsForm(forms.Form):
             self.add_error("backfill_from", "Pick the date to backfill from.")
         if data.get("mode") != SyncMode.BACKFILL:
             data["backfill_from"] = None
+        if "options" in data:  # the recipe's own settings go back into the options they came from
+            for key in self.setting_keys:
+                value = data.get(f"setting_{key}")
+                if value not in (None, "") or key == "onboarding_tasks":
+                    data["options"][key] = value
         return data
 
 

@@ -129,7 +129,9 @@ def live_context(detail: syncs_selectors.SyncDetail, token: str | None = None) -
 def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
     prime_user(request)
     detail = _detail(sync_id)
-    form = SyncSettingsForm.for_sync(detail.sync, request.POST if request.method == "POST" else None)
+    card = syncs_selectors.recipe_get(key=detail.sync.recipe)
+    form = SyncSettingsForm.for_sync(detail.sync, request.POST if request.method == "POST" else None,
+                                     settings=card.recipe.settings if card else ())
     if request.method == "POST":
         if not can_edit(request.user):
             raise PermissionDenied("Changing a sync needs the Editor role.")

@@ -270,7 +270,10 @@ def test_upguard_vendor_risks_are_tasks_and_notifications_are_notes(apps: Any) -
     con = connector(apps, "upguard")
     risks = [r for p in con.read("task", cursor=None, options={}) for r in p.records]
     assert risks and len({con.record_id("task", r) for r in risks}) == len(risks)
-    assert all(r["id"].startswith(f"{r['vendor']['id']}:") and r["finding"] for r in risks)
+    vendor_risks = [r for r in risks if not r["id"].startswith("notification:")]
+    assert vendor_risks and all(r["id"].startswith(f"{r['vendor']['id']}:") and r["finding"] for r in vendor_risks)
+    breaches = [r for r in risks if r["id"].startswith("notification:")]  # breach notifications are tasks too
+    assert breaches and all(r["severity"] == "high" and r["status"] == "open" for r in breaches)
     notes = [n for p in con.read("note", cursor=None, options={"page_limit": 10}) for n in p.records]
     assert notes and all(n["id"] == n["notification_id"] and n["description"] for n in notes)
     assert {f.path for f in con.fields("task")} >= {"finding", "severity", "vendor.primary_hostname"}

@@ -65,15 +65,18 @@ def test_a_hubstaff_task_maps_to_a_ghl_task_with_title_due_date_completed_body()
     }
 
 
-def test_an_upguard_vendor_contact_gets_its_labels_as_tags() -> None:
+def test_an_upguard_vendor_contact_gets_its_labels_as_tags_and_the_upguard_marker() -> None:
     contact = {
         "id": "c1",
         "name": "Ann Lee",
         "email_address": "ann@vendor.example",
         "labels": ["Critical", "EU"],
+        "vendor": {"primary_hostname": "Vendor.Example"},
     }
     result = apply(contact, default_rules("upguard", "contact", "ghl", "contact"))
-    assert result.payload["tags"] == ["Critical", "EU"]
+    # "upguard" marks the contacts the label flow back reads (ghl_tags_to_upguard_vendor_labels)
+    assert result.payload["tags"] == ["Critical", "EU", "upguard"]
+    assert result.payload["website"] == "vendor.example"
 
 
 def test_a_ghl_contact_becomes_a_hubstaff_task_summary() -> None:

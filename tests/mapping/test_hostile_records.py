@@ -24,6 +24,10 @@ IDENTITY = {
     ("ghl", "task"): ("title",),
     ("ghl", "note"): ("body",),
     ("hubstaff", "task"): ("summary",),
+    ("ghl", "business"): ("name",),
+    ("ghl", "bundle"): ("call_at",),
+    ("starbuero", "contact"): ("firstname", "lastname", "company", "phoneNumbers"),
+    ("upguard", "tag"): ("vendor_primary_hostname",),
 }
 # Characters that may stay: ZWJ and ZWNJ (emoji sequences, Persian and Indic words), emoji tag characters.
 KEPT_FORMAT = {"\u200c", "\u200d", *map(chr, range(0xE0020, 0xE0080))}

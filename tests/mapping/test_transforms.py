@@ -149,6 +149,11 @@ def test_key_value_metadata_becomes_key_colon_value_tags():
     assert apply(listed, rules).payload["tags"] == ["tier:gold"]
 
 
+def test_to_tags_leaves_out_the_excluded_tags_in_any_case():
+    assert t("to_tags", ["VIP", "UpGuard", "gdpr", " upguard "], {"exclude": "upguard, GDPR"}) == ["VIP"]
+    assert t("to_tags", ["upguard"], {"exclude": "upguard"}) == []
+
+
 def test_the_hubstaff_client_default_mapping_turns_metadata_into_contact_tags():
     from contacts_sync.mapping import apply
     from contacts_sync.sync.recipes import default_rules

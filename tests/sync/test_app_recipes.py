@@ -10,7 +10,7 @@ from contacts_sync import models as m
 from contacts_sync.services import runs
 from contacts_sync.services.syncs import sync_create_from_recipe
 from tests.factories import ConnectionFactory
-from tests.sync.world import GhlApi, ghl_write_calls, limits_off, wait_finished
+from tests.sync.world import ghl_write_calls, limits_off, wait_finished
 
 pytestmark = [pytest.mark.worker]
 
@@ -48,15 +48,3 @@ def test_an_apps_records_become_ghl_contacts_and_a_rerun_writes_nothing(
     again = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL), timeout=240)
     assert ghl_write_calls(again) == 0
     assert again.unchanged_count == run.created_count + run.updated_count
-
-
-def test_a_starbuero_call_leaves_a_note_on_its_contact(clean_sandbox: Any, celery_worker: Any) -> None:
-    limits_off(clean_sandbox)
-    sync = _sync(clean_sandbox, "starbuero_call_to_ghl_contact")
-    run = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL), timeout=240)
-    item = run.items.filter(action=m.ItemAction.CREATED).first()
-    assert item is not None, run.error_summary
-    contact_id, _, note_id = item.target_id.partition("/")
-    assert note_id
-    notes = GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]
-    assert note_id in {n["id"] for n in notes}

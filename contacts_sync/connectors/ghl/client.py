@@ -320,6 +320,16 @@ class GHLClient(LocationReads, ApiClient):
         self.require(body, "ids", operation=op, kind=list)
         return body
 
+    def create_business(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST /businesses/ (CreateBusinessDto: name + locationId required); the created business."""
+        op = "create_business"
+        body = self._request("POST", "/businesses/", json=self._with_location(payload), operation=op,
+                             expected=(200, 201))
+        # The spec's UpdateBusinessResponseDto spells the key "buiseness"; accept the correct spelling too.
+        if isinstance(body, dict) and isinstance(body.get("business"), dict) and "buiseness" not in body:
+            return body["business"]
+        return self._one(body, "buiseness", op)
+
     # ===== tasks =============================================================================================
     def list_tasks(self, contact_id: str) -> list[dict[str, Any]]:
         op = "list_tasks"

@@ -50,6 +50,7 @@ OPERATION_SCOPES: dict[str, str] = {
     "GET /contacts/{contactId}/appointments": "contacts.readonly",
     "GET /calendars/events": "calendars/events.readonly",
     "GET /businesses/": "businesses.readonly",
+    "POST /businesses/": "businesses.write",
     "POST /locations/{locationId}/tasks/search": "locations/tasks.readonly",
     "GET /locations/{locationId}/customFields": "locations/customFields.readonly",
     "GET /locations/{locationId}": "locations.readonly",

@@ -22,6 +22,7 @@ from contacts_sync.mapping.phones import region_for_country
 from . import spec
 from .auth import build_client
 from .client import GHLClient
+from .flow_writers import GHLBusinessWriter, GHLContactBundleWriter, GHLOnboardingContactWriter
 from .writers import GHLContactWriter, GHLNoteTagsWriter, GHLTaskWriter
 
 # Records per page of a GHL contact read (the engine checkpoints after each page).
@@ -33,7 +34,10 @@ APPOINTMENT_LOOKBACK = timedelta(days=30)
 APPOINTMENT_LOOKAHEAD = timedelta(days=365)
 
 # The writer class of each recipe writer kind (connectors.spec.Writer); the catalogue derives operations from it.
-WRITERS: dict[str, type] = {"contact": GHLContactWriter, "task": GHLTaskWriter, "note_tags": GHLNoteTagsWriter}
+WRITERS: dict[str, type] = {
+    "contact": GHLContactWriter, "task": GHLTaskWriter, "note_tags": GHLNoteTagsWriter, "business": GHLBusinessWriter,
+    "contact_onboarding": GHLOnboardingContactWriter, "contact_bundle": GHLContactBundleWriter,
+}
 # The method of GHLConnector that reads each object kind; the catalogue derives operations from it.
 READERS = {"contact": "_read_contacts", "task": "_read_tasks", "note": "_read_notes",
            "appointment": "_read_appointments", "business": "_read_businesses"}
@@ -260,8 +264,13 @@ class GHLConnector(BaseConnector):
     def test(self) -> str:
         return self.probe()  # GHL's own error messages already say what is wrong (scope, token, location)
 
-    def writer(self, kind: str) -> Any:
-        """The target writer of a recipe's writer kind (see connectors.spec.Writer)."""
+    def writer(self, kind: str, *, options: dict[str, Any] | None = None, deliver: Any = None) -> Any:
+        """The target writer of a recipe's writer kind (see connectors.spec.Writer). `options` are the sync's
+        (the onboarding checklist); `deliver` is the source app's connector a contact bundle is handed to."""
         if kind not in WRITERS:
             raise ConfigurationError(f"GHL has no writer {kind!r}")
+        if kind == "contact_onboarding":
+            return GHLOnboardingContactWriter(self.client, options=options)
+        if kind == "contact_bundle":
+            return GHLContactBundleWriter(self.client, deliver=deliver)
         return WRITERS[kind](self.client)

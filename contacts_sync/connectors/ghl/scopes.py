@@ -41,6 +41,8 @@ def needed(uses: Iterable[tuple[str, bool]], *, any_sync: bool) -> list[str]:
                 wanted.add("contacts.write")
         elif obj == "appointment":
             wanted.add("calendars/events.readonly")
+        elif obj == "bundle":
+            pass  # a contact bundle only reads: GET /contacts/:id, /tasks, /notes, /appointments (contacts.readonly)
         elif writes:
             wanted.add("contacts.write")
         if obj == "task" and not writes:

@@ -197,7 +197,7 @@ class GHLTaskWriter:
         contact_id, task_id = split_id(target_id)
         if contact_id and task_id:
             try:
-                self.client.update_task(contact_id, task_id, body)
+                self._update(contact_id, task_id, body)
             except NotFoundError:
                 raise TargetGone(f"GHL task {task_id} was deleted in HighLevel") from None
             return join_id(contact_id, task_id), False
@@ -208,13 +208,22 @@ class GHLTaskWriter:
             found = _adoptable(self.client.list_tasks(contact_id), "title", body["title"], adopt_since,
                                lambda t: _not_taken(taken, join_id(contact_id, str(t["id"]))))
             if found is not None:
-                self.client.update_task(contact_id, found, body)
+                self._update(contact_id, found, body)
                 return join_id(contact_id, found), False
-        body.setdefault("completed", False)
+        body.setdefault("completed", False)  # CreateTaskParams requires it: a new task is born in its state
         if not body.get("dueDate"):
             body["dueDate"] = _iso(self.now() + timedelta(days=DEFAULT_TASK_DUE_DAYS))
         task = _unwrap(self.client.create_task(contact_id, body), "task")
         return join_id(contact_id, str(task["id"])), True
+
+    def _update(self, contact_id: str, task_id: str, body: dict[str, Any]) -> None:
+        """PUT the task's fields, then change its completion, if it differs, through the endpoint GHL has for
+        it (PUT .../tasks/{taskId}/completed): that is the call that fires GHL's TaskComplete workflows."""
+        fields = {k: v for k, v in body.items() if k != "completed"}
+        task = _unwrap(self.client.update_task(contact_id, task_id, fields), "task") if fields else {}
+        wanted = body.get("completed")
+        if isinstance(wanted, bool) and task.get("completed") is not wanted:
+            self.client.complete_task(contact_id, task_id, wanted)
 
     def delete(self, target_id: str) -> None:
         contact_id, task_id = split_id(target_id)

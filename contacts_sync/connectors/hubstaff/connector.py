@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contacts_sync.apiclient.errors import NotFoundError, ValidationError
+from contacts_sync.apiclient.errors import ConflictError, NotFoundError, ValidationError
 from contacts_sync.connectors.base import BaseConnector, ConnectionInfo, Page, SourceField, budget_account
 from contacts_sync.exceptions import ConfigurationError
 
 from . import spec
-from .client import DEFAULT_PAGE_LIMIT, HubstaffClient, build_client
+from .client import DEFAULT_PAGE_LIMIT, LOCK_CONFLICT_RETRIES, HubstaffClient, build_client
 
 # Notes can only be listed in time_slot windows of at most 31 days (spec); we use 30 to stay clear of the edge.
 NOTES_WINDOW = timedelta(days=30)
@@ -34,6 +34,8 @@ TASK_CREATE_FIELDS = {
     "bill_rate",
 }
 TASK_UPDATE_FIELDS = TASK_CREATE_FIELDS | {"status"}
+# The statuses a task update may set (putV2TasksTaskId).
+TASK_STATUSES = ("active", "completed")
 
 CLIENT_FIELDS = [
     SourceField("id", "Client ID", "number"),
@@ -305,6 +307,26 @@ class HubstaffConnector(BaseConnector):
             self.client.delete_task(target_id)
         except NotFoundError:
             return
+
+    def status_set(self, object_kind: str, record_id: str, status: str) -> bool:
+        """Set a task's status (active | completed) unless it has it already; True when it was written.
+        Hubstaff updates need the task's current lock_version: read, write, and on a conflict (someone wrote in
+        between) read again."""
+        if object_kind != "task":
+            raise ConfigurationError(f"the status of Hubstaff {object_kind!r} records cannot be set")
+        if status not in TASK_STATUSES:
+            raise _bad(f"a Hubstaff task status is one of {', '.join(TASK_STATUSES)}, not {status!r}")
+        for attempt in range(LOCK_CONFLICT_RETRIES + 1):
+            task = self.client.get_task(record_id)
+            if task.get("status") == status:
+                return False
+            try:
+                self.client.update_task(record_id, {"status": status}, lock_version=int(task.get("lock_version") or 0))
+                return True
+            except ConflictError:
+                if attempt == LOCK_CONFLICT_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
 
 
 def task_body(payload: dict[str, Any]) -> dict[str, Any]:

@@ -83,6 +83,26 @@ RECIPES = (
         trigger="A GHL contact tagged 'critical' is created or updated (Contact* webhook, or a poll)",
         action="Opens one Hubstaff to-do in the sync's project naming the contact",
         test="tests/webhooks/test_replay_end_to_end.py::test_a_webhook_replayed_five_times_produces_one_change",
+        settings=("project_id",),
+    ),
+    Recipe(
+        key="ghl_task_completed_to_hubstaff_task",
+        title="GHL task completed -> Hubstaff task completed",
+        source_provider="ghl",
+        source_object="task",
+        target_provider="hubstaff",
+        target_object="task",
+        triggers=(POLL, MANUAL),
+        description="A task completed in HighLevel completes the Hubstaff to-do it was made from (by the "
+        "'Hubstaff task -> GHL task' sync of the same connections; PUT /v2/tasks/{id} with the task's current "
+        "lock_version). Reads only the GHL tasks that sync wrote; never reopens, never creates.",
+        writer=Writer.MIRROR_STATUS,
+        source_options={"mirror_of": "task"},
+        incremental_source=True,  # only completed tasks are read: a poll may rightly read none
+        trigger="A GHL task that a Hubstaff to-do became is completed in HighLevel (a poll)",
+        action="Completes the Hubstaff to-do (with its current lock_version); never reopens, never creates",
+        test="tests/connectors/hubstaff/test_flows.py::"
+        "test_a_task_completed_in_ghl_completes_its_hubstaff_task_with_its_lock_version",
     ),
     *from_ghl.RECIPES,
 )
@@ -104,6 +124,15 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         title="summary", due="due_at|created_at", status="status", body="details"
     ),
     ("hubstaff", "note", "ghl", "note"): ghl_note_rules(template="{note}\n\n(Hubstaff, {recorded_at|date})"),
+    # A GHL task (one a Hubstaff task sync wrote) completed -> its Hubstaff to-do completed. The summary is
+    # shown on the run item (Hubstaff tasks require one); only the status is written.
+    ("ghl", "task", "hubstaff", "task"): [
+        rule("summary", source="title", transforms=["trim", ("truncate", {"length": 200})], required=True),
+        rule("status", source="completed",
+             transforms=[("value_map", {"map": {"true": "completed", "false": "active"}, "ignore_case": True,
+                                        "otherwise": "error"})], required=True),
+        rule("counterpart_id", source="counterpart_id", transforms=["to_text"], required=True),
+    ],
     # A critical GHL contact event -> a Hubstaff to-do.
     ("ghl", "contact", "hubstaff", "task"): [
         rule(

@@ -9,6 +9,7 @@ from contacts_sync.apiclient.client import ApiClient
 API_BASE_URL = "https://cyber-risk.upguard.com/api/public"
 VENDOR_PAGE_SIZE = 200
 CONTACT_PAGE_SIZE = 200
+DIFF_PAGE_SIZE = 200  # /risks/vendors/diffs takes 10-200 per page (default 20)
 
 
 class UpGuardClient(ApiClient):
@@ -71,6 +72,39 @@ class UpGuardClient(ApiClient):
         return self.require(body, "notifications", operation="list notifications", kind=list), body.get(
             "next_page_token"
         )
+
+    def vendor(self, primary_hostname: str) -> dict[str, Any]:
+        """GET /vendor?hostname= (a monitored vendor's details, labels included)."""
+        body = self._request("GET", "/vendor", params={"hostname": primary_hostname}, operation="get vendor")
+        self.require(body, "primary_hostname", operation="get vendor", kind=str)
+        return dict(body)
+
+    def vendor_risk_diffs(self, *, start_date: str, page_size: int = DIFF_PAGE_SIZE) -> list[dict[str, Any]]:
+        """GET /risks/vendors/diffs since `start_date` (RFC 3339), every page: [VendorsRiskDiffs]."""
+        out: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"start_date": start_date, "page_size": page_size}
+            if token:
+                params["page_token"] = token
+            body = self._request("GET", "/risks/vendors/diffs", params=params, operation="list vendor risk diffs")
+            out += self.require(body, "vendors", operation="list vendor risk diffs", kind=list)
+            token = body.get("next_page_token")
+            if not token:
+                return out
+
+    def notification_types(self) -> list[str]:
+        body = self._request("GET", "/webhooks/notification_types", operation="list notification types")
+        rows = self.require(body, "notification_types", operation="list notification types", kind=list)
+        return [str(r["id"]) for r in rows if isinstance(r, dict) and r.get("id")]
+
+    def create_webhook(self, *, name: str, hook_url: str, notification_type_ids: list[str]) -> dict[str, Any]:
+        """POST /webhooks (query parameters, as the spec has them): {id} and, since v1.13.2, signing_secret."""
+        params = [("name", name), ("hook_url", hook_url), ("webhook_type", "webhook")] + [
+            ("notification_type_ids", t) for t in notification_type_ids]
+        body = self._request("POST", "/webhooks", params=params, operation="create webhook", expected=(200, 201))
+        self.require(body, "id", operation="create webhook", kind=str)
+        return dict(body)
 
     def set_vendor_labels(self, primary_hostname: str, labels: list[str]) -> None:
         """Replace a vendor's labels (an empty list clears them)."""

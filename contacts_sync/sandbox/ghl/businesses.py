@@ -1,5 +1,5 @@
-"""Businesses: GET /businesses/, GET /contacts/business/{businessId} and POST /contacts/bulk/business (the only way
-the spec links a contact to a business; there is no PUT /contacts/business/:id)."""
+"""Businesses: GET and POST /businesses/, GET /contacts/business/{businessId} and POST /contacts/bulk/business (the
+only way the spec links a contact to a business; there is no PUT /contacts/business/:id)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from contacts_sync.sandbox.ghl import validation as v
 from contacts_sync.sandbox.ghl.common import Result, int_param, same_location, unprocessable
 from contacts_sync.sandbox.ghl.events import contact_event
 from contacts_sync.sandbox.ghl.search import matches_query
-from contacts_sync.sandbox.ghl.state import Location, iso
+from contacts_sync.sandbox.ghl.state import Location, iso, new_id
 
 if TYPE_CHECKING:
     from contacts_sync.sandbox.ghl.app import GhlEmulator, RouteFactory
 
 BUSINESSES_DEFAULT_LIMIT = 100  # GET /businesses/ limit default
+# CreateBusinessDto (apps/businesses.json): name and locationId required, the rest optional strings.
+CREATE_BUSINESS = {k: "str" for k in ("name", "locationId", "phone", "email", "website", "address", "city",
+                                      "postalCode", "state", "country", "description")}
 CONTACTS_BY_BUSINESS_DEFAULT_LIMIT = 25  # GET /contacts/business/{id} limit default ("25")
 
 
@@ -31,6 +34,17 @@ class Businesses:
         limit = int_param(q.get("limit"), "limit", BUSINESSES_DEFAULT_LIMIT) or BUSINESSES_DEFAULT_LIMIT
         skip = int_param(q.get("skip"), "skip", 0)
         return 200, {"businesses": list(loc.businesses.values())[skip : skip + limit]}, []
+
+    def create_business(self, request: Request, loc: Location, body: Any) -> Result:
+        """POST /businesses/: 201 with UpdateBusinessResponseDto, whose key the spec spells "buiseness"."""
+        problems = v.check(body, CREATE_BUSINESS, ("name", "locationId"))
+        if problems:
+            raise unprocessable(problems)
+        same_location(loc, body["locationId"])
+        bid, now = new_id(), iso()
+        business = {**body, "id": bid, "locationId": loc.id, "createdAt": now, "updatedAt": now}
+        loc.businesses[bid] = business
+        return 201, {"success": True, "buiseness": business}, []
 
     def contacts_by_business(self, request: Request, loc: Location, _b: Any) -> Result:
         q = request.query_params
@@ -84,4 +98,5 @@ class Businesses:
                 methods=["GET"],
             ),
             Route("/businesses/", a("businesses.readonly", self.list_businesses), methods=["GET"]),
+            Route("/businesses/", a("businesses.write", self.create_business, body=True), methods=["POST"]),
         ]

@@ -3,7 +3,8 @@
 Read-only like the real v2 API. Auth: header `sn-apikey: hotspot-sandbox-key` (HTTP Basic with the key as user
 name is accepted too, as the notes page still describes). Paging: `limit`/`offset` (a record offset), answers
 `{"metadata": {"total_count": N}, "items": [...]}` plus a `Link` header (rel self/next/prev). Seed: 3 locations,
-300 customers with 0-3 transactions each (`/transactions/{mac|voucher|social|paid}`) (`POST /hotspotsystem/_admin/seed {"customers": N}` adds more). Facts: source-apps.md section 2.
+300 customers with 0-3 transactions each (`/transactions/{mac|voucher|social|paid}`) (`POST /hotspotsystem/_admin/seed {"customers": N}` adds more; `POST /hotspotsystem/_admin/customer {fields, "transactions": [...]}` adds one
+given customer). Facts: source-apps.md section 2.
 """
 
 from __future__ import annotations
@@ -120,6 +121,45 @@ class HotspotState:
         return len(self.customers)
 
 
+def _add_customer(state: HotspotState, body: dict[str, Any]) -> dict[str, Any]:
+    """A customer registering now with the given fields (admin: tests shape their own data), and their
+    transactions: [{"type": "paid", "amount": "4.50", ...}]."""
+    n = len(state.customers) + 1
+    now = datetime.now(UTC)
+    existing = next((c for c in state.customers if c["id"] == str(body.get("id") or "")), None)
+    if existing is not None:  # more transactions of a customer we have
+        _transactions(state, existing, state.customer_location[existing["id"]], body.get("transactions") or [], now)
+        return existing
+    customer = {
+        "id": str(100_000 + n), "user_name": f"guest{n}", "name": "", "email": "", "company_name": "", "phone": "",
+        "address": "", "city": "", "state": "", "zip": "", "country_code": "", "social_network": "", "social_id": "",
+        "social_username": "", "social_link": "", "social_gender": "", "social_age_range": "",
+        "social_followers_count": 0, "registered_at": _dt(now),
+        **{k: v for k, v in body.items() if k not in ("id", "transactions", "location_id", "location_name")},
+    }
+    state.customers.append(customer)
+    location = str(body.get("location_id") or state.locations[0]["id"])
+    if location not in {loc["id"] for loc in state.locations}:  # a new venue opens
+        state.locations.append({"id": location, "name": str(body.get("location_name") or f"Venue {location}")})
+    state.customer_location[customer["id"]] = location
+    _transactions(state, customer, location, body.get("transactions") or [], now)
+    return customer
+
+
+def _transactions(state: HotspotState, customer: dict[str, Any], location: str, rows: list[dict[str, Any]],
+                  now: datetime) -> None:
+    for i, tx in enumerate(rows):
+        kind = tx.get("type", "mac")
+        state.transactions[kind].append({
+            "id": sum(len(v) for v in state.transactions.values()) + 1, "operator": OPERATOR,
+            "location_id": location, "user_name": customer["user_name"], "customer": customer["name"],
+            "action_date_gmt": _dt(now + timedelta(minutes=i)), "user_agent": "Mozilla/5.0", "newsletter": 0,
+            **{k: customer[k] for k in ("company_name", "email", "address", "city", "state", "zip", "country_code",
+                                        "phone")},
+            **{k: v for k, v in tx.items() if k != "type"},
+        })
+
+
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)  # v2 `Error` model
 
@@ -214,6 +254,8 @@ def mount(ctx: Any) -> Mount:
         if request.path_params["action"] == "seed":
             body = await request.json() if await request.body() else {}
             return JSONResponse({"customers": box["state"].seed(int(body.get("customers", 0)))})
+        if request.path_params["action"] == "customer" and request.method == "POST":
+            return JSONResponse(_add_customer(box["state"], await request.json()))
         if request.path_params["action"] == "stats":
             return JSONResponse({"customers": len(box["state"].customers), "requests": box["state"].requests})
         return _error(404, "no such admin action")

@@ -6,6 +6,8 @@ listed in docs/adding-a-connector.md: lists answer {"data": [...], "meta": {page
 `page` starts at 1, `limit` is 10-1000 (default 10). A call record is {id, call_start, duration, caller_name,
 caller_number, caller_company, caller_email, message, transcript, employee, called_number, callback_requested};
 tasks ("call back" requests) are {id, call_id, title, status (open|completed), created_at, completed_at}.
+Address-book writes (POST, GET/PUT/DELETE /addon_contact/contact/{id}) take every field the community client sends
+(a PUT replaces the entry) and answer {"data": {...}}. Admin: POST /_admin/call adds a call arriving now.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class StarbueroState:
         self.calls: list[dict[str, Any]] = []
         self.contacts: list[dict[str, Any]] = []
         self.tasks: list[dict[str, Any]] = []
+        self.deleted_contacts = 0
         self.requests = 0
         self.seed(DEFAULT_CALLS)
 
@@ -99,6 +102,49 @@ class StarbueroState:
                     }
                 )
         return len(self.calls)
+
+    def add_call(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A call as it arrives now (admin: tests make callers call again); a call-back task when asked for."""
+        cid = 40_000 + len(self.calls) + 1
+        call = {
+            "id": cid, "call_start": _local(datetime.now(UTC).replace(microsecond=0)), "duration": 60,
+            "caller_name": "", "caller_number": "", "caller_company": "", "caller_email": "", "message": "",
+            "transcript": "", "employee": "Support", "called_number": "+49 30 555 0100", "callback_requested": False,
+            **{k: v for k, v in fields.items() if k != "id"},
+        }
+        self.calls.append(call)
+        if call["callback_requested"]:
+            self.tasks.append({"id": 60_000 + len(self.tasks) + 1, "call_id": cid,
+                               "title": f"Rückruf {call['caller_name'] or call['caller_number']}", "status": "open",
+                               "created_at": call["call_start"], "completed_at": None})
+        return call
+
+
+# The address-book body the community client sends on create and edit (every field, always).
+CONTACT_BODY = {
+    "salutation": str, "title": str, "firstname": str, "lastname": str, "company": str, "notice": str,
+    "emailAddresses": list, "phoneNumbers": list, "vip": bool, "canForward": bool, "canNotifiedBySms": bool,
+}
+
+
+async def _contact_body(request: Request) -> tuple[dict[str, Any], str]:
+    """The body of a create/edit, or why it is refused (every field present and of its type; `employee` free)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}, "the body is not JSON"
+    if not isinstance(body, dict):
+        return {}, "the body must be a JSON object"
+    missing = [k for k in CONTACT_BODY if k not in body]
+    wrong = [k for k, kind in CONTACT_BODY.items() if k in body and not isinstance(body[k], kind)]
+    unknown = [k for k in body if k not in CONTACT_BODY and k != "employee"]
+    if missing or wrong or unknown:
+        return {}, "; ".join(filter(None, (
+            missing and f"missing: {', '.join(missing)}", wrong and f"wrong type: {', '.join(wrong)}",
+            unknown and f"unknown: {', '.join(unknown)}")))
+    if not all(isinstance(v, str) for k in ("emailAddresses", "phoneNumbers") for v in body[k]):
+        return {}, "emailAddresses and phoneNumbers hold strings"
+    return {**body, "employee": body.get("employee")}, ""
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -167,7 +213,31 @@ def mount(ctx: Any) -> Mount:
         return _listing(request, rows)
 
     async def contacts(request: Request, state: StarbueroState) -> Response:
-        return _listing(request, state.contacts)
+        if request.method == "GET":
+            return _listing(request, state.contacts)
+        body, problem = await _contact_body(request)
+        if problem:
+            return _error(422, problem)
+        contact = {"id": max([80_000, *(c["id"] for c in state.contacts)]) + 1 + state.deleted_contacts, **body}
+        state.contacts.append(contact)
+        return JSONResponse({"data": contact})
+
+    async def contact(request: Request, state: StarbueroState) -> Response:
+        found = next((c for c in state.contacts if str(c["id"]) == request.path_params["id"]), None)
+        if found is None:
+            return _error(404, "Contact not found.")
+        if request.method == "GET":
+            return JSONResponse({"data": found})
+        if request.method == "DELETE":
+            state.contacts.remove(found)
+            state.deleted_contacts += 1
+            return JSONResponse({"data": found})
+        body, problem = await _contact_body(request)
+        if problem:
+            return _error(422, problem)
+        found.clear()
+        found.update({"id": int(request.path_params["id"]), **body})  # a PUT replaces the entry
+        return JSONResponse({"data": found})
 
     async def tasks(request: Request, state: StarbueroState) -> Response:
         status = request.query_params.get("status")
@@ -182,6 +252,8 @@ def mount(ctx: Any) -> Mount:
                 return _error(404, "no such task")
             task.update(status="completed", completed_at=_local(datetime.now(UTC)))
             return JSONResponse(task)
+        if request.path_params["action"] == "call" and request.method == "POST":
+            return JSONResponse(s.add_call(await request.json()))
         if request.path_params["action"] == "stats":
             return JSONResponse({"calls": len(s.calls), "tasks": len(s.tasks), "contacts": len(s.contacts)})
         return _error(404, "no such admin action")
@@ -196,7 +268,8 @@ def mount(ctx: Any) -> Mount:
         routes=[
             Route("/", guarded(company)),
             Route("/call_data", guarded(call_data)),
-            Route("/addon_contact/contact", guarded(contacts)),
+            Route("/addon_contact/contact", guarded(contacts), methods=["GET", "POST"]),
+            Route("/addon_contact/contact/{id}", guarded(contact), methods=["GET", "PUT", "DELETE"]),
             Route("/tasks", guarded(tasks)),
             Route("/_admin/{action}", admin, methods=["GET", "POST"]),
         ],

@@ -11,14 +11,22 @@ lacks the VendorRisk permission and gets 403 on vendor endpoints. Shapes from th
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from contacts_sync.sandbox.hubstaff import fake
+
+log = logging.getLogger(__name__)
 
 APP = "upguard"
 API_KEY = "upguard-sandbox-key"
@@ -77,6 +85,9 @@ NOTIFICATIONS = [
     ("DataLeakPublished", "A data leak mentioning '{name}' was published"),
 ]
 LABELS = ["critical", "payments", "IT", "marketing", "Tier-1 supplier", "GDPR"]
+# Webhook notification types (GET /webhooks/notification_types): our notification kinds and a breach kind more.
+NOTIFICATION_TYPES = {kind: f"{n + 10}-0000-0000-{n:016d}" for n, kind in enumerate(
+    [k for k, _ in NOTIFICATIONS] + ["VendorDataBreach", "ReportReady"])}
 
 
 class UpGuardState:
@@ -85,6 +96,9 @@ class UpGuardState:
         self.contacts: list[dict[str, Any]] = []
         self.risks: dict[int, list[dict[str, Any]]] = {}
         self.notifications: list[dict[str, Any]] = []
+        # vendor id -> [(risk, resolved at)]: what /risks/vendors/diffs reports as risksResolved
+        self.resolved: dict[int, list[tuple[dict[str, Any], datetime]]] = {}
+        self.webhooks: list[dict[str, Any]] = []  # {id, name, url, enabled, notification_type_ids, secret}
         self.requests = 0
         self.seed(vendors)
 
@@ -93,7 +107,7 @@ class UpGuardState:
         for _ in range(count):
             vid = 5000 + len(self.vendors) + 1
             name = fake.company_name(r, vid).strip()
-            host = "".join(ch for ch in name.lower() if ch.isalnum())[:20] + ".example.com"
+            host = self._hostname(name, vid)
             score = r.randint(300, 950)
             vendor = {
                 "id": vid,
@@ -149,6 +163,62 @@ class UpGuardState:
                 )
         return len(self.vendors)
 
+    def _hostname(self, name: str, vid: int) -> str:
+        """A primary hostname names one vendor: two vendors whose names start alike get different ones."""
+        host = "".join(ch for ch in name.lower() if ch.isalnum())[:20] + ".example.com"
+        return f"{vid}-{host}" if any(v["primary_hostname"] == host for v in self.vendors) else host
+
+    def notify(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A notification happening now about a vendor (admin: tests add one and deliver it as a webhook)."""
+        vendor = next((v for v in self.vendors if v["id"] == int(fields.get("vendor_id") or 0)), None)
+        note = {
+            "notification_id": str(len(self.notifications) + 1),
+            "type": str(fields.get("type") or "VendorScoreDropped"),
+            "description": str(fields.get("description") or f"Something happened at '{(vendor or {}).get('name')}'"),
+            "occurred_at": fake.iso(datetime.now(UTC)),
+            "context": {"vendor_id": vendor["id"], "vendor_primary_hostname": vendor["primary_hostname"]}
+            if vendor else {},
+        }
+        self.notifications.append(note)
+        return note
+
+
+SEVERITIES = {"pass": 0, "info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+
+
+async def _deliver(ctx: Any, hooks: list[dict[str, Any]], note: dict[str, Any]) -> None:
+    """POST the notification (WebhookSampleData) to each hook, signed with its secret: X-Webhook-Signature is the
+    hex HMAC-SHA256 of the raw body. UpGuard documents no signature scheme; this one is the emulator's choice,
+    the assumption connectors/upguard/webhooks.py makes."""
+    import httpx
+
+    body = json.dumps({"type": note["type"], "description": note["description"], "occurredAt": note["occurred_at"],
+                       "context": note["context"]}).encode()
+    async with httpx.AsyncClient() as http:
+        for hook in hooks:
+            if ctx.faults.drop_webhook(APP, "*"):
+                continue
+            signature = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
+            try:
+                await http.post(hook["url"], content=body, timeout=10.0, headers={
+                    "Content-Type": "application/json", "X-Webhook-Signature": signature})
+            except httpx.HTTPError as exc:  # an unreachable receiver is its own problem to notice
+                log.info("upguard webhook %s delivery failed: %s", hook["id"], exc)
+
+
+def _risk_diff(risk: dict[str, Any]) -> dict[str, Any]:
+    """A resolved risk as a RiskDiff (name, numeric severity and its name)."""
+    return {"id": risk["id"], "name": risk["finding"], "category": risk["category"], "riskType": risk["riskType"],
+            "riskSubtype": risk["riskSubtype"], "description": risk["description"],
+            "remediation": risk["remediation"], "severity": SEVERITIES[risk["severity"]],
+            "severityName": risk["severity"], "group": risk["category"]}
+
+
+def _diff_group(category: str, risks: list[dict[str, Any]]) -> dict[str, Any]:
+    top = max(risks, key=lambda r: r["severity"])
+    return {"groupID": category, "name": category, "highestSeverity": top["severity"],
+            "highestSeverityName": top["severityName"], "risks": risks}
+
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)  # `endpointError`
@@ -168,7 +238,8 @@ def _offset(token: str | None) -> int:
 
 
 def _page(
-    request: Request, rows: list[dict[str, Any]], key: str, default_size: int = 1000, *, total: bool = False
+    request: Request, rows: list[dict[str, Any]], key: str, default_size: int = 1000, *, total: bool = False,
+    max_size: int = 2000,
 ) -> Response:
     """One page of `rows`; `total_results` only where the spec has it (vendors), `next_page_token` only if more."""
     q = request.query_params
@@ -177,8 +248,8 @@ def _page(
         offset = _offset(q.get("page_token"))
     except ValueError as exc:
         return _error(422, str(exc) if "page_token" in str(exc) else "page_size must be an integer")
-    if not 10 <= size <= 2000:
-        return _error(422, "page_size must be between 10 and 2000")
+    if not 10 <= size <= max_size:
+        return _error(422, f"page_size must be between 10 and {max_size}")
     body: dict[str, Any] = {key: rows[offset : offset + size]}
     if total:
         body["total_results"] = len(rows)
@@ -200,7 +271,7 @@ def mount(ctx: Any) -> Mount:
             key = request.headers.get("authorization", "")
             if key not in (API_KEY, LIMITED_KEY):
                 return _error(401, "invalid or missing API key")
-            if key == LIMITED_KEY and permission == "VendorRisk":
+            if key == LIMITED_KEY and permission in ("VendorRisk", "Admin"):
                 return _error(403, "API key does not have the VendorRisk permission")
             box["state"].requests += 1
             return await handler(request, box["state"])
@@ -254,9 +325,67 @@ def mount(ctx: Any) -> Mount:
             {"risks": state.risks.get(vendor["id"], [])}
         )  # not paginated (GetRisksV1RespBody)
 
+    async def vendor_detail(request: Request, state: UpGuardState) -> Response:
+        q = request.query_params
+        if q.get("id"):
+            vendor = next((v for v in state.vendors if str(v["id"]) == q["id"]), None)
+        elif q.get("hostname"):
+            vendor = next((v for v in state.vendors if v["primary_hostname"] == q["hostname"]), None)
+        else:
+            return _error(422, "id or hostname is required")
+        if vendor is None:
+            return _error(404, "vendor not found")
+        return JSONResponse(vendor)  # `vendor` (a monitored vendor's details)
+
+    async def vendor_risk_diffs(request: Request, state: UpGuardState) -> Response:
+        """Risks resolved since start_date, per vendor, grouped by category (VendorsRisksDiffResponsePayloadBody;
+        risksIntroduced is left empty: the emulator's new risks are read from /risks/vendors)."""
+        q = request.query_params
+        try:
+            start = datetime.fromisoformat(str(q.get("start_date") or "").replace("Z", "+00:00"))
+        except ValueError:
+            return _error(422, "start_date must be an RFC 3339 date-time")
+        rows = []
+        for vendor in state.vendors:
+            done = [r for r, at in state.resolved.get(vendor["id"], []) if at >= start]
+            if done:
+                groups: dict[str, list[dict[str, Any]]] = {}
+                for r in done:
+                    groups.setdefault(r["category"], []).append(_risk_diff(r))
+                rows.append({"id": vendor["id"], "name": vendor["name"], "primary_hostname": vendor["primary_hostname"],
+                             "risksIntroduced": [], "risksResolved": [_diff_group(k, v) for k, v in groups.items()]})
+        return _page(request, rows, "vendors", default_size=20, total=True, max_size=200)
+
     async def notifications(request: Request, state: UpGuardState) -> Response:
         rows = sorted(state.notifications, key=lambda n: n["occurred_at"])
         return _page(request, rows, "notifications", default_size=50)
+
+    async def notification_types(request: Request, state: UpGuardState) -> Response:
+        return JSONResponse({"notification_types": [
+            {"id": tid, "description": kind, "is_zapier": False} for kind, tid in NOTIFICATION_TYPES.items()]})
+
+    async def webhooks(request: Request, state: UpGuardState) -> Response:
+        """GET lists, POST creates (query parameters; 201 {id, signing_secret} as v1.13.2), DELETE ?id removes."""
+        q = request.query_params
+        if request.method == "GET":
+            return JSONResponse({"webhooks": [{k: v for k, v in h.items() if k != "secret"} for h in state.webhooks]})
+        if request.method == "DELETE":
+            found = next((h for h in state.webhooks if h["id"] == q.get("id")), None)
+            if found is None:
+                return _error(404, "webhook not found")
+            state.webhooks.remove(found)
+            return Response(status_code=204)
+        types = q.getlist("notification_type_ids") + q.getlist("notification_type_ids[]")
+        if not q.get("name") or not q.get("hook_url") or not types:
+            return _error(422, "name, hook_url and notification_type_ids are required")
+        unknown = sorted(set(types) - set(NOTIFICATION_TYPES.values()))
+        if unknown:
+            return _error(422, f"unknown notification_type_ids: {', '.join(unknown)}")
+        hook = {"id": secrets.token_hex(4).upper(), "name": q["name"], "url": q["hook_url"], "enabled": True,
+                "notification_type_ids": types, "webhook_type": q.get("webhook_type") or "webhook",
+                "secret": secrets.token_hex(32)}
+        state.webhooks.append(hook)
+        return JSONResponse({"id": hook["id"], "signing_secret": hook["secret"]}, status_code=201)
 
     async def vendor_labels(request: Request, state: UpGuardState) -> Response:
         host = request.query_params.get("vendor_primary_hostname")
@@ -267,7 +396,40 @@ def mount(ctx: Any) -> Mount:
         return Response(status_code=204)
 
     async def admin(request: Request) -> Response:
-        if request.path_params["action"] == "stats":
+        s = box["state"]
+        action = request.path_params["action"]
+        if action == "resolve_risk" and request.method == "POST":
+            body = await request.json()
+            risks = s.risks.get(int(body.get("vendor_id") or 0), [])
+            risk = next((r for r in risks if r["id"] == body.get("risk_id")), None)
+            if risk is None:
+                return _error(404, "no such open risk")
+            risks.remove(risk)
+            s.resolved.setdefault(int(body["vendor_id"]), []).append((risk, datetime.now(UTC)))
+            return JSONResponse(risk)
+        if action == "add_risk" and request.method == "POST":
+            body = await request.json()
+            vendor = next((v for v in s.vendors if v["id"] == int(body.get("vendor_id") or 0)), None)
+            template = next((r for r in RISKS if r["id"] == body.get("risk_id")), None)
+            if vendor is None or template is None:
+                return _error(404, "no such vendor or risk type")
+            risk = dict(template, firstDetected=fake.iso(datetime.now(UTC)), hostnames=[vendor["primary_hostname"]],
+                        hostnameCount=1)
+            s.risks.setdefault(vendor["id"], []).append(risk)
+            return JSONResponse(risk)
+        if action == "notify" and request.method == "POST":
+            note = s.notify(await request.json())
+            hooks = [h for h in s.webhooks
+                     if h["enabled"] and NOTIFICATION_TYPES.get(note["type"]) in h["notification_type_ids"]]
+            return JSONResponse(note, background=BackgroundTask(_deliver, ctx, hooks, note) if hooks else None)
+        if action == "vendor":
+            host = request.query_params.get("hostname")
+            vendor = next((v for v in s.vendors if v["primary_hostname"] == host), None)
+            if vendor is None:
+                return _error(404, "vendor not found")
+            contacts = [c for c in s.contacts if c["vendor_id"] == vendor["id"]]
+            return JSONResponse({**vendor, "risks": s.risks.get(vendor["id"], []), "contacts": contacts})
+        if action == "stats":
             s = box["state"]
             return JSONResponse(
                 {"vendors": len(s.vendors), "contacts": len(s.contacts), "requests": s.requests}
@@ -289,6 +451,10 @@ def mount(ctx: Any) -> Mount:
             Route("/risks/vendors", guarded(vendor_risks)),
             Route("/notifications", guarded(notifications, permission="")),
             Route("/vendor/labels", guarded(vendor_labels), methods=["PUT"]),
-            Route("/_admin/{action}", admin),
+            Route("/vendor", guarded(vendor_detail)),
+            Route("/webhooks", guarded(webhooks, permission="Admin"), methods=["GET", "POST", "DELETE"]),
+            Route("/webhooks/notification_types", guarded(notification_types, permission="Admin")),
+            Route("/risks/vendors/diffs", guarded(vendor_risk_diffs)),
+            Route("/_admin/{action}", admin, methods=["GET", "POST"]),
         ],
     )
