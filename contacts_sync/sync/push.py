@@ -1,0 +1,128 @@
+"""Pushing one decided record to the target (the engine's second step): the write, and what each failure means
+for the record (a failed item, a deleted target, nothing to write) or for the run (refused credentials, a target
+that is down)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contacts_sync.apiclient.errors import (
+    ApiError,
+    AuthError,
+    ForbiddenError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from contacts_sync.connectors.base import NothingToWrite, TargetGone
+from contacts_sync.connectors.spec import Recipe
+from contacts_sync.exceptions import ConfigurationError, TransientError
+from contacts_sync.models import ItemAction, RecordLink, Run, Sync
+
+from . import persist
+from .parts import CallRecorder, Step, error_text
+from .persist import Outcome
+
+# This many write failures in a row that the client already retried (5xx, timeouts) mean the target is down:
+# the run stops as failed instead of burning the rate budget on every remaining record.
+MAX_CONSECUTIVE_TRANSIENT_FAILURES = 25
+ERROR_MESSAGE_MAX = persist.ERROR_MESSAGE_MAX
+TRANSIENT = (TransientError, ServerError, TransportError, RateLimitedError)
+
+
+class FatalRunError(Exception):
+    """The run cannot go on (credentials rejected, source unreadable, target down)."""
+
+
+class Pushing:
+    """The engine's push step; the engine provides these attributes."""
+
+    run: Run
+    sync: Sync
+    recipe: Recipe
+    writer: Any
+    recorder: CallRecorder
+    consecutive_transient: int
+    source_title: str
+    target_title: str
+    _page_targets: set[str]
+
+    def _taken(self, target_id: str) -> bool:
+        """Linked to a record already: in the database, or written earlier in this page (not committed yet)."""
+        if target_id in self._page_targets:
+            return True
+        return RecordLink.objects.filter(sync_id=self.run.sync_id, target_id=target_id).exists()
+
+    def _push(self, step: Step) -> Outcome:
+        before = len(self.recorder.records)
+        try:
+            outcome = self._write(step)
+        except TargetGone as exc:
+            return self._gone(step, str(exc))
+        except NothingToWrite as exc:  # the writer checked the target: no write is due (it says why)
+            if exc.target_id:
+                return Outcome(step.sid, ItemAction.UNCHANGED, target_id=exc.target_id, payload=step.shown,
+                               link_hash=step.digest, error_message=exc.reason[:ERROR_MESSAGE_MAX])
+            return Outcome(step.sid, ItemAction.SKIPPED, target_id=step.target_id or "", payload=step.shown,
+                           error_class="NothingToWrite", error_message=exc.reason[:ERROR_MESSAGE_MAX])
+        except (AuthError, ForbiddenError) as exc:
+            raise FatalRunError(f"{self.recipe.target_provider} rejected the credentials: {exc}") from exc
+        except (ValueError, TypeError, KeyError, ConfigurationError) as exc:  # this record cannot be written
+            return Outcome(step.sid, ItemAction.FAILED, target_id=step.target_id or "",
+                           error_class=type(exc).__name__, error_message=str(exc)[:ERROR_MESSAGE_MAX],
+                           payload=step.shown)
+        except ApiError as exc:
+            return self._api_failure(step, exc, before)
+        self.consecutive_transient = 0
+        outcome.attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
+        if outcome.target_id:
+            self._page_targets.add(outcome.target_id)
+        return outcome
+
+    def _write(self, step: Step) -> Outcome:
+        if step.action == "delete":
+            self.writer.delete(step.target_id)
+            return Outcome(step.sid, ItemAction.DELETED, target_id=step.target_id or "", target_gone=True,
+                           error_message=f"Deleted in {self.source_title}: deleted in {self.target_title} too "
+                           "(the sync's delete policy is 'mirror').")
+        if step.action == "tag":
+            tag = self.sync.delete_tag or f"deleted-in-{self.recipe.source_provider}"
+            self.writer.tag(step.target_id, [tag])
+            return Outcome(step.sid, ItemAction.UPDATED, target_id=step.target_id or "",
+                           error_message=f"Deleted in {self.source_title}: tagged {tag!r} "
+                           "(the sync's delete policy is 'tag').")
+        target_id, created = self.writer.push(step.payload, target_id=step.target_id, parent_id=step.parent_id,
+                                              adopt_since=step.adopt_since, taken=self._taken)
+        message = step.warnings
+        if step.adopt_since and not created and not step.target_id:
+            message = ("Found in the target: an earlier attempt had written it before it could be recorded. "
+                       + message).strip()
+        return Outcome(step.sid, ItemAction.CREATED if created else ItemAction.UPDATED, target_id=target_id,
+                       payload=step.shown, link_hash=step.digest, error_message=message, identity=step.identity)
+
+    def _gone(self, step: Step, reason: str) -> Outcome:
+        """The linked record was deleted in the target: say so; re-create it only when the sync says so."""
+        if step.action == "push" and self.sync.recreate_deleted:
+            persist.intents_write(sync_id=self.run.sync_id, run_id=self.run.pk, source_ids=[step.sid],
+                                  identities={step.sid: step.identity})
+            step.target_id = None
+            outcome = self._write(step)
+            outcome.error_message = f"{reason}; re-created (the sync re-creates records deleted in the target)."
+            return outcome
+        return Outcome(step.sid, ItemAction.SKIPPED, target_id=step.target_id or "", error_class="DeletedInTarget",
+                       error_message=f"{reason}; not re-created (the sync's setting 'Re-create records deleted in "
+                       "the target' is off).", payload=step.shown, target_gone=True)
+
+    def _api_failure(self, step: Step, exc: ApiError, before: int) -> Outcome:
+        attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
+        if isinstance(exc, TRANSIENT):
+            self.consecutive_transient += 1
+            if self.consecutive_transient >= MAX_CONSECUTIVE_TRANSIENT_FAILURES:
+                raise FatalRunError(
+                    f"{self.consecutive_transient} writes in a row failed after retries; last: {exc}"
+                ) from exc
+        permanent = not exc.retryable and not isinstance(exc, TransientError)
+        return Outcome(step.sid, ItemAction.FAILED, target_id=step.target_id or "",
+                       error_class=type(exc).__name__, error_message=error_text(exc), attempts=attempts,
+                       payload=step.shown, rejected_hash=step.digest if permanent else None)
+
