@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from .agencies import AgencyLocation, SyncTemplate, SyncTemplateMember
 from .alerts import Alert, AlertChannel, AlertState, ChannelKind, Notification, StatusChange
 from .audit import AuditEntry
 from .connections import AuthKind, Connection, ConnectionStatus, Provider
@@ -19,6 +20,7 @@ from .syncs import DeletePolicy, MappingVersion, ObjectKind, Sync, SyncHealth, S
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
+    "AgencyLocation",
     "Alert",
     "AlertChannel",
     "AlertState",
@@ -45,5 +47,7 @@ __all__ = [
     "Sync",
     "SyncHealth",
     "SyncMode",
+    "SyncTemplate",
+    "SyncTemplateMember",
     "WorkerPing",
 ]

@@ -212,7 +212,7 @@ def connection_create(
     **fields: Any,
 ) -> Connection:
     """Store a new connection (secrets encrypted), audit it (key names only), then test it."""
-    allowed = {"external_account_id", "company_id", "base_url", "config", "scopes", "token_expires_at"}
+    allowed = {"external_account_id", "company_id", "base_url", "config", "scopes", "token_expires_at", "agency"}
     region = str(fields.pop("default_region", "") or "").strip().upper()
     unknown = set(fields) - allowed
     if unknown:

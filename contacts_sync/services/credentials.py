@@ -149,14 +149,19 @@ def app_settings(provider: str) -> dict[str, Any]:
         "token_url": settings.GHL_OAUTH_TOKEN_URL,
         "api_version": settings.GHL_API_VERSION,
         "base_url": settings.GHL_BASE_URL,
+        "app_id": settings.GHL_APP_ID,
     }
 
 
 def connection_info(
     connection: Connection, *, on_call: Callable[[Any], None] | None = None, token_store: TokenStore | None = None
 ) -> ConnectionInfo:
-    """Plain data for the connector; an unsaved connection (a trial) keeps its rotated secrets in memory."""
+    """Plain data for the connector; an unsaved connection (a trial) keeps its rotated secrets in memory.
+
+    A sub-account connected through an agency carries the agency's info: its token is minted from the agency's.
+    """
     store = token_store or (ConnectionTokenStore(connection.pk) if connection.pk else None)
+    agency = connection_info(connection.agency, on_call=on_call) if connection.agency_id else None
     return ConnectionInfo(
         provider=connection.provider,
         connection_id=connection.pk,
@@ -170,6 +175,7 @@ def connection_info(
         auth_kind=connection.auth_kind,
         company_id=connection.company_id,
         app_settings=app_settings(connection.provider),
+        agency=agency,
     )
 
 
@@ -192,6 +198,7 @@ def connector_trial(connection: Connection, secrets: dict[str, Any]) -> tuple[An
         base_url=connection.base_url,
         config=dict(connection.config),
         secrets=secrets,
+        agency=connection.agency,
     )
     store = MemoryTokenStore(secrets)
     return registry.get_connector(connection_info(trial, token_store=store)), store

@@ -1,7 +1,9 @@
 """HighLevel OAuth (authorization code flow) and the scopes the configured syncs need.
 
 The state is signed and carries a single-use nonce kept in the user's session; the code is exchanged with the
-client secret at the token URL; one connection per location (reconnecting updates it).
+client secret at the token URL; one connection per location (reconnecting updates it). An agency install
+(`user_type=Company`: a company id and no location) becomes the company's agency connection
+(services/agencies.py), through which its sub-accounts are connected.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from contacts_sync.connectors.ghl import oauth
 from contacts_sync.connectors.ghl import scopes as ghl_scopes
 from contacts_sync.models import AuthKind, Connection, Provider, Sync
+from contacts_sync.services.agencies import agency_store_oauth
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.connections import (
     ConnectionActionError,
@@ -32,6 +35,7 @@ OAUTH_STATE_MAX_AGE_SECONDS = 900
 OAUTH_SESSION_KEY = "ghl_oauth_pending"
 OAUTH_STATE_SALT = "contacts_sync.ghl_oauth_state"
 GHL_SCOPES = ghl_scopes.SCOPES
+LOCATION, AGENCY = "location", "agency"  # what the admin connects: one sub-account, or an agency
 
 
 def ghl_scopes_needed() -> list[str]:
@@ -93,8 +97,13 @@ def ghl_oauth_start(
     scopes: list[str],
     redirect_uri: str,
     base_url: str = "",
+    kind: str = LOCATION,
+    connect_all: bool = False,
 ) -> OAuthStart:
-    """Remember a single-use nonce in the user's session and return the authorize URL with a signed state."""
+    """Remember a single-use nonce in the user's session and return the authorize URL with a signed state.
+
+    `kind=AGENCY` asks for the agency scopes too (list the sub-accounts, mint their tokens) and exchanges the
+    code with user_type=Company; `connect_all` connects every sub-account where the app is installed."""
     if not ghl_oauth_configured():
         raise ConnectionActionError(
             "GHL_CLIENT_ID and GHL_CLIENT_SECRET are not set; use a private integration "
@@ -104,9 +113,14 @@ def ghl_oauth_start(
     unknown = [s for s in scopes if s not in ghl_scopes.INDEX]
     if unknown or not scopes:
         raise ConnectionActionError("choose at least one known scope")
+    if kind not in (LOCATION, AGENCY):
+        raise ConnectionActionError("choose one sub-account or an agency")
+    if kind == AGENCY:
+        scopes = [*scopes, *(s for s in ghl_scopes.AGENCY_SCOPES if s not in scopes)]
     nonce = pysecrets.token_urlsafe(24)
     pending = dict(session.get(OAUTH_SESSION_KEY) or {})
-    pending[nonce] = {"name": name, "scopes": scopes, "base_url": base_url, "redirect_uri": redirect_uri}
+    pending[nonce] = {"name": name, "scopes": scopes, "base_url": base_url, "redirect_uri": redirect_uri,
+                      "kind": kind, "connect_all": bool(connect_all)}
     session[OAUTH_SESSION_KEY] = dict(list(pending.items())[-5:])  # a few tabs at once, not an unbounded list
     state = signing.dumps({"n": nonce, "u": user.pk}, salt=OAUTH_STATE_SALT, compress=True)
     url = oauth.authorize_url(
@@ -120,7 +134,7 @@ def ghl_oauth_start(
         actor=user,
         action="connection.oauth_start",
         object_type="connection",
-        changes={"provider": "ghl", "scopes": scopes, "base_url": base_url},
+        changes={"provider": "ghl", "scopes": scopes, "base_url": base_url, "kind": kind},
     )
     return OAuthStart(url=url, state=state)
 
@@ -182,17 +196,20 @@ def ghl_oauth_finish(
             client_secret=settings.GHL_CLIENT_SECRET,
             code=code,
             redirect_uri=entry["redirect_uri"],
+            user_type="Company" if entry.get("kind") == AGENCY else "Location",
         )
     except Exception as exc:  # noqa: BLE001 - OAuthError or transport: shown, nothing stored
         raise ConnectionActionError(
             f"HighLevel refused the authorization code: {_provider_message(exc)}; nothing was stored"
         ) from None
-    if not pair.location_id:
-        raise ConnectionActionError(
-            "HighLevel returned a company-level token; choose one sub-account (location) "
-            "on the consent screen. Nothing was stored."
-        )
-    return _ghl_oauth_store(user=user, entry=entry, pair=pair, token_url=token_url)
+    if pair.location_id:
+        return _ghl_oauth_store(user=user, entry=entry, pair=pair, token_url=token_url)
+    if not pair.company_id:
+        raise ConnectionActionError("HighLevel's token names neither a sub-account nor an agency; nothing was stored")
+    # A Company token: the agency itself (its sub-accounts are connected through it).
+    return agency_store_oauth(user=user, name=entry["name"], base_url=entry["base_url"], pair=pair,
+                              token_url=token_url, scopes=list(entry["scopes"]),
+                              connect_all=bool(entry.get("connect_all")))
 
 
 @sensitive_variables()
