@@ -138,8 +138,8 @@ def fleet_get(*, q: str = "", health: str = "", agency: int | None = None) -> Fl
     rows = []
     for c in connections:
         mine = by_location.get(c.pk, [])
-        health, reason = _rollup(c, mine)
-        rows.append(FleetLocation(connection=c, syncs=mine, health=health, reason=reason,
+        rolled, reason = _rollup(c, mine)
+        rows.append(FleetLocation(connection=c, syncs=mine, health=rolled, reason=reason,
                                   running=sum(1 for s in mine if s.pk in running or s.pk in active)))
     total = len(rows)
     needle = q.strip().lower()

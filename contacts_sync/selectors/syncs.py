@@ -78,7 +78,8 @@ def recipe_get(*, key: str) -> RecipeCard | None:
 
 
 def connections_for(*, provider: str) -> QuerySet[Connection]:
-    return Connection.objects.filter(provider=provider).order_by("name", "pk")
+    """Connections a sync can use for this app (a GHL agency is not one: its sub-accounts are)."""
+    return Connection.objects.accounts().filter(provider=provider).order_by("name", "pk")
 
 
 @dataclass

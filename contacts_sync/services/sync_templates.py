@@ -188,6 +188,29 @@ def _propagate_rules(template: SyncTemplate, note: str, user: Any) -> int:
     return written
 
 
+def overrides_from(template_rules: list[dict[str, Any]], rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a location's full mapping `rules` does differently from the template: the rules of every target whose
+    rules differ (or that the template lacks), and the template's targets it leaves out."""
+    def by_target(items: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
+        out: dict[Any, list[dict[str, Any]]] = {}
+        for rule in items:
+            out.setdefault(rule.get("target") if isinstance(rule, dict) else None, []).append(rule)
+        return out
+
+    theirs, ours = by_target(template_rules), by_target(rules)
+    own = [rule for target, group in ours.items() if group != theirs.get(target) for rule in group]
+    omit = [str(t) for t in theirs if t not in ours and t]
+    return {"rules": own, "omit": omit}
+
+
+def sync_template_location_rules_set(
+    *, member: SyncTemplateMember, rules: list[dict[str, Any]], user: Any
+) -> Sync:
+    """Save one location's whole mapping; only its difference from the template is kept as its overrides."""
+    overrides = overrides_from(member.template.rules, rules)
+    return sync_template_overrides_set(member=member, rules=overrides["rules"], omit=overrides["omit"], user=user)
+
+
 def sync_template_overrides_set(
     *, member: SyncTemplateMember, rules: list[dict[str, Any]], omit: list[str], user: Any
 ) -> Sync:

@@ -28,7 +28,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 @viewer_required
 def connection_list(request: HttpRequest) -> HttpResponse:
-    connections = Connection.objects.select_related("updated_by").order_by("provider", "name")
+    connections = Connection.objects.select_related("updated_by", "agency").order_by("provider", "name")
     return render(
         request,
         LIST_TEMPLATE,
@@ -52,7 +52,9 @@ def connection_add(request: HttpRequest) -> HttpResponse:
 
 @viewer_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_object_or_404(Connection, pk=pk)
+    connection = get_object_or_404(Connection.objects.select_related("agency"), pk=pk)
+    if connection.is_agency:
+        return redirect("dashboard:agency_detail", pk=pk)
     context = {
         "connection": connection,
         "nav_active": "connections",
@@ -232,6 +234,8 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
         "scopes": ghl_oauth.ghl_scopes_needed(),
         "name": request.GET.get("name") or "HighLevel",
         "base_url": request.GET.get("base_url", ghl_oauth.ghl_default_base_url()),
+        "kind": "agency" if request.GET.get("kind") == "agency" else "location",
+        "connect_all": True,
     }
     form = GHLConnectForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -243,6 +247,8 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
                 scopes=form.cleaned_data["scopes"],
                 base_url=form.cleaned_data["base_url"] or "",
                 redirect_uri=request.build_absolute_uri(reverse("dashboard:ghl_oauth_callback")),
+                kind=form.cleaned_data["kind"],
+                connect_all=form.cleaned_data["connect_all"],
             )
         except svc.ConnectionActionError as exc:
             form.add_error(None, str(exc))
@@ -282,4 +288,6 @@ def ghl_oauth_callback(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     _status_message(request, connection)
+    if connection.is_agency:
+        return redirect("dashboard:agency_detail", pk=connection.pk)
     return redirect("dashboard:connection_detail", pk=connection.pk)
