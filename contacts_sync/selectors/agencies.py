@@ -64,6 +64,14 @@ def agency_directory(*, agency: Connection, q: str = "", state: str = "") -> lis
     return [r for r in rows if not state or r.state == state]
 
 
+def listed_at(agency: Connection) -> datetime | None:
+    """When HighLevel last listed the agency's sub-accounts (stored as ISO text in its config)."""
+    try:
+        return datetime.fromisoformat(str(agency.config.get("listed_at") or ""))
+    except ValueError:
+        return None
+
+
 def agency_summary(*, agency: Connection) -> dict[str, int]:
     """Counts for the page head: sub-accounts listed, connected, connecting, and the templates using it."""
     rows = agency_directory(agency=agency)

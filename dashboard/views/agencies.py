@@ -42,6 +42,7 @@ def agency_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "c": agency,
         "rows": rows,
         "summary": sel.agency_summary(agency=agency),
+        "listed_at": sel.listed_at(agency),
         "can_mint": sel.agency_can_mint(agency),
         "states": sel.STATES,
         "q": q,
