@@ -257,6 +257,10 @@ class WindowUse:
     def share(self) -> float:
         return min(1.0, self.used / self.limit) if self.limit else 0.0
 
+    @property
+    def percent(self) -> int:
+        return round(100 * self.share)
+
 
 def used_now_many(budgets: list[RateBudget]) -> list[list[WindowUse]]:
     """`used_now()` of many budgets on one Redis server in two round trips (the fleet page reads hundreds).

@@ -72,9 +72,10 @@ def listed_at(agency: Connection) -> datetime | None:
         return None
 
 
-def agency_summary(*, agency: Connection) -> dict[str, int]:
-    """Counts for the page head: sub-accounts listed, connected, connecting, and the templates using it."""
-    rows = agency_directory(agency=agency)
+def agency_summary(*, agency: Connection, rows: list[DirectoryRow] | None = None) -> dict[str, int]:
+    """Counts for the page head: sub-accounts listed, connected, connecting, and the templates using it
+    (`rows`: the whole directory when the caller already has it)."""
+    rows = agency_directory(agency=agency) if rows is None else rows
     return {
         "listed": len(rows),
         "connected": sum(1 for r in rows if r.state == "connected"),

@@ -30,3 +30,13 @@ def audit_record(*, actor: Any, action: str, obj: models.Model | None = None, ch
         object_repr=object_repr,
         changes=_scrub(changes or {}),
     )
+
+
+def audit_record_many(*, actor: Any, action: str, items: list[tuple[models.Model, dict[str, Any]]]) -> None:
+    """The same action on many objects (a template edit reaching hundreds of syncs) in one INSERT."""
+    who = actor if getattr(actor, "is_authenticated", False) else None
+    AuditEntry.objects.bulk_create([
+        AuditEntry(actor=who, action=action, object_type=obj._meta.model_name or "", object_id=str(obj.pk),
+                   object_repr=str(obj)[:300], changes=_scrub(changes))
+        for obj, changes in items
+    ])

@@ -36,12 +36,14 @@ def _back(pk: int) -> str:
 def agency_detail(request: HttpRequest, pk: int) -> HttpResponse:
     agency = _agency(pk)
     q, state = request.GET.get("q", "")[:200], request.GET.get("state", "")
-    rows = sel.agency_directory(agency=agency, q=q, state=state if state in sel.STATES else "")
+    state = state if state in sel.STATES else ""
+    every = sel.agency_directory(agency=agency)
+    rows = sel.agency_directory(agency=agency, q=q, state=state) if q or state else every
     context = {
         "agency": agency,
         "c": agency,
         "rows": rows,
-        "summary": sel.agency_summary(agency=agency),
+        "summary": sel.agency_summary(agency=agency, rows=every),
         "listed_at": sel.listed_at(agency),
         "can_mint": sel.agency_can_mint(agency),
         "states": sel.STATES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from contacts_sync.selectors import fleet as sel
 from dashboard.access import viewer_required
@@ -24,5 +25,8 @@ def fleet(request: HttpRequest) -> HttpResponse:
         "health": health,
         "agency": agency,
         "nav_active": "fleet",
+        # Reversed once, not per row: the page lists hundreds of locations.
+        "sync_url": reverse("dashboard:sync_list"),
+        "connection_url": reverse("dashboard:connection_list"),
     }
     return render(request, "fleet/fleet.html#fleet-body" if request.htmx else "fleet/fleet.html", context)

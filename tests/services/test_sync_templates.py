@@ -85,8 +85,11 @@ def test_editing_the_template_writes_a_new_version_everywhere_and_keeps_a_locati
     assert rule_for(koeln_rules, "firstName") == own_first  # ... its own rule stayed ...
     assert all(r.get("target") != "phone" for r in koeln_rules)  # ... and so did the field it leaves out
     assert set(template.members.values_list("applied_revision", flat=True)) == {2}
-    note = m.MappingVersion.objects.get(sync=koeln.sync, number=3).note
-    assert note == "Template Clients r2: email required"
+    newest = m.MappingVersion.objects.get(sync=koeln.sync, number=3)
+    assert newest.note == "Template Clients r2: email required" and newest.author == editor
+    saved = m.AuditEntry.objects.filter(action="mapping.save", changes__version__gte=2, actor=editor)
+    assert saved.count() == 4  # Köln's override (v2) and the template edit on all three (v2, v3, v2)
+    assert any("email" in " ".join(a.changes["diff"]) for a in saved)
 
 
 def test_a_change_a_locations_overrides_cover_writes_no_version_there(three: dict[str, Any], editor: Any) -> None:
