@@ -233,3 +233,23 @@ def test_a_refused_agency_private_token_stores_nothing(clean_sandbox: Any, admin
         agencies.agency_connect_private_token(name="X", company_id=emu.id, token="pit-nope", user=admin_user,
                                               base_url=clean_sandbox.ghl_url)
     assert not Connection.objects.exists()
+
+
+def test_the_periodic_check_renews_the_agency_token_ahead_of_expiry_and_mints_an_expired_location_token(
+    clean_sandbox: Any, admin_user: Any, agency_settings: Any
+) -> None:
+    from contacts_sync.services.connections import connection_check
+
+    emu, agency = oauth_agency(clean_sandbox, admin_user, locations=1)
+    location = connect(agency, emu.location_ids[0])
+    Connection.objects.filter(pk=agency.pk).update(token_expires_at=timezone.now() + timedelta(hours=1))
+    Connection.objects.filter(pk=location.pk).update(token_expires_at=timezone.now() - timedelta(minutes=1))
+    before = stats(clean_sandbox)
+    assert connection_check(connection=agency).status == "connected"
+    assert connection_check(connection=location).status == "connected"
+    after = stats(clean_sandbox)
+    assert after["token_refreshes"] - before["token_refreshes"] == 1  # the agency's Company pair, rotated
+    assert after["location_tokens"] - before["location_tokens"] == 1  # the location's, minted again
+    for c in (agency, location):
+        c.refresh_from_db()
+        assert c.token_expires_at > timezone.now() + timedelta(hours=20)
