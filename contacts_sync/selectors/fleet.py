@@ -13,7 +13,6 @@ from django.db.models import Q
 from contacts_sync.apiclient.budget import RateBudget, WindowUse, used_now_many
 from contacts_sync.connectors.ghl.auth import budget_for
 from contacts_sync.models import (
-    ACTIVE_RUN_STATUSES,
     Connection,
     ConnectionStatus,
     Provider,
@@ -129,8 +128,6 @@ def fleet_get(*, q: str = "", health: str = "", agency: int | None = None) -> Fl
     )
     running = set(Run.objects.filter(status=RunStatus.RUNNING, sync_id__in=[s.pk for s in syncs])
                   .values_list("sync_id", flat=True))
-    active = set(Run.objects.filter(status__in=ACTIVE_RUN_STATUSES, sync_id__in=[s.pk for s in syncs])
-                 .values_list("sync_id", flat=True))
     by_location: dict[int, list[Sync]] = {}
     for s in syncs:
         for side in {s.source_connection_id, s.target_connection_id}:
@@ -140,7 +137,7 @@ def fleet_get(*, q: str = "", health: str = "", agency: int | None = None) -> Fl
         mine = by_location.get(c.pk, [])
         rolled, reason = _rollup(c, mine)
         rows.append(FleetLocation(connection=c, syncs=mine, health=rolled, reason=reason,
-                                  running=sum(1 for s in mine if s.pk in running or s.pk in active)))
+                                  running=sum(1 for s in mine if s.pk in running)))
     total = len(rows)
     needle = q.strip().lower()
     rows = [r for r in rows if (not needle or _matches(r, needle)) and (not health or r.health == health)

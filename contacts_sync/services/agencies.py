@@ -205,11 +205,8 @@ def agency_locations_connect_request(
     entries = AgencyLocation.objects.filter(agency=agency)
     if location_ids is None:
         entries = entries.filter(connection__isnull=True).exclude(installed=False)
-    else:
-        wanted = {str(i) for i in location_ids}
-        for missing in wanted - set(entries.filter(location_id__in=wanted).values_list("location_id", flat=True)):
-            AgencyLocation.objects.get_or_create(agency=agency, location_id=missing[:200])
-        entries = AgencyLocation.objects.filter(agency=agency, location_id__in=wanted)
+    else:  # only sub-accounts the agency's directory lists (a posted id it does not know is ignored)
+        entries = entries.filter(location_id__in={str(i) for i in location_ids})
     # A request still in flight is not sent twice (a double click, "connect all" right after "connect chosen").
     in_flight = Q(connect_requested_at__gte=timezone.now() - CONNECT_STALE_AFTER)
     ids = sorted(entries.exclude(in_flight).values_list("location_id", flat=True))

@@ -253,3 +253,16 @@ def test_the_periodic_check_renews_the_agency_token_ahead_of_expiry_and_mints_an
     for c in (agency, location):
         c.refresh_from_db()
         assert c.token_expires_at > timezone.now() + timedelta(hours=20)
+
+
+def test_a_posted_id_the_directory_does_not_list_is_not_connected(
+    clean_sandbox: Any, admin_user: Any, agency_settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    emu, agency = oauth_agency(clean_sandbox, admin_user, locations=1)
+    other = oauth_agency(clean_sandbox, admin_user, name="Other Agency", locations=1)[0]
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        asked = agencies.agency_locations_connect_request(
+            agency=agency, location_ids=[other.location_ids[0], "x" * 300, emu.location_ids[0]], user=admin_user)
+    assert asked == [emu.location_ids[0]] and len(sent) == 1
+    assert set(AgencyLocation.objects.filter(agency=agency).values_list("location_id", flat=True)) == {
+        emu.location_ids[0]}
