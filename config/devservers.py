@@ -118,6 +118,7 @@ def demo(args: argparse.Namespace) -> int:
         # The GHL emulator's OAuth app (contacts_sync/sandbox/ghl/state.py), so "Connect HighLevel" works end to end.
         full.setdefault("GHL_CLIENT_ID", "sandbox-client-id")
         full.setdefault("GHL_CLIENT_SECRET", "sandbox-client-secret")
+        full.setdefault("GHL_APP_ID", "sandbox-app")  # the emulator's Marketplace app (agency installs list it)
         # The GHL emulator signs its webhooks with the sandbox key pair; the service verifies with its public half.
         sandbox_key = ROOT / "contacts_sync" / "sandbox" / "keys" / "ghl-webhook-ed25519-public.pem"
         if sandbox_key.exists():

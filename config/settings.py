@@ -316,6 +316,9 @@ GHL_OAUTH_AUTHORIZE_URL = env.str(
 )
 GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
+# The Marketplace app's id (GET /oauth/installedLocations needs it to say where the app is installed); empty =
+# learnt from the first location token an agency mints (its answer carries appId).
+GHL_APP_ID = env.str("GHL_APP_ID", default="")
 # Token endpoint of the public API; a connection with a base URL (the emulator) uses <base URL>/oauth/token.
 GHL_OAUTH_TOKEN_URL = env.str("GHL_OAUTH_TOKEN_URL", default="https://services.leadconnectorhq.com/oauth/token")
 GHL_WEBHOOK_PUBLIC_KEY = env.str("GHL_WEBHOOK_PUBLIC_KEY", default="")  # PEM; empty = HighLevel's published key

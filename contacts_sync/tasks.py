@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from contacts_sync.exceptions import TransientError
 from contacts_sync.models import Connection
 from contacts_sync.services import (
+    agencies,
     alerts,
     app_webhooks,
     connections,
@@ -136,6 +137,14 @@ def connection_check_task(connection_id: int) -> str | None:
     if connection is None:
         return None
     return connections.connection_check(connection=connection).status
+
+
+@shared_task(name="contacts_sync.tasks.agency_location_connect_task", bind=True, acks_late=True,
+             reject_on_worker_lost=True)
+def agency_location_connect_task(self, agency_id: int, location_id: str) -> str | None:  # type: ignore[no-untyped-def]
+    """Connect (or reconnect) one sub-account of an agency: mint its token, store it, test it. Idempotent."""
+    connection = agencies.agency_location_connect(agency_id=agency_id, location_id=location_id)
+    return connection.status if connection is not None else None
 
 
 # --- runs (sync engine) -----------------------------------------------------------------------------------

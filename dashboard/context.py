@@ -11,6 +11,7 @@ from . import access
 NAV = [
     ("syncs", "Syncs", "dashboard:sync_list", access.VIEWER),
     ("runs", "Runs", "dashboard:run_list", access.VIEWER),
+    ("fleet", "Fleet", "dashboard:fleet", access.VIEWER),
     ("alerts", "Alerts", "dashboard:alert_list", access.VIEWER),
     ("connections", "Connections", "dashboard:connection_list", access.VIEWER),
     ("catalog", "Catalogue", "dashboard:catalog", access.VIEWER),

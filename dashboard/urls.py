@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("dashboard.urls_parts.runs")),
     path("", include("dashboard.urls_parts.mappings")),
     path("", include("dashboard.urls_parts.connections")),
+    path("", include("dashboard.urls_parts.agencies")),
+    path("", include("dashboard.urls_parts.fleet")),
     path("", include("dashboard.urls_parts.alerts")),
     path("", include("dashboard.urls_parts.users")),
     path("", include("dashboard.urls_parts.catalog")),

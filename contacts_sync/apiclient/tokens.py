@@ -160,11 +160,8 @@ class RotatingTokenProvider:
             if not needed(secrets):
                 self._token, self._expires = secrets["access_token"], expiry_seconds(secrets.get("expires_at"))
                 return str(self._token)
-            refresh_token = secrets.get("refresh_token")
-            if not refresh_token:
-                self._refused("no refresh token is stored; connect the account again")
             try:
-                grant = self.refresher(str(refresh_token))
+                grant = self._grant(secrets)
             except TokenRefused as exc:
                 if exc.permanent:
                     self._report(f"token refresh refused: {exc}")
@@ -177,9 +174,14 @@ class RotatingTokenProvider:
             self._token, self._expires = grant.access_token, grant.expires_at.timestamp()
             return grant.access_token
 
-    def _refused(self, reason: str) -> None:
-        self._report(reason)
-        raise TokenRefused(reason, permanent=True, operation="refresh token", provider=self.provider)
+    def _grant(self, secrets: dict[str, Any]) -> TokenGrant:
+        """A new grant from the stored secrets (the refresh token); a subclass may obtain it another way (GHL
+        location tokens are minted from the agency's token, with no refresh token of their own)."""
+        refresh_token = secrets.get("refresh_token")
+        if not refresh_token:  # reported (needs re-auth) by the caller, like any permanent refusal
+            raise TokenRefused("no refresh token is stored; connect the account again", permanent=True,
+                               operation="refresh token", provider=self.provider)
+        return self.refresher(str(refresh_token))
 
     def _report(self, reason: str) -> None:
         refused = getattr(self.store, "refused", None)

@@ -56,6 +56,8 @@ class ConnectionInfo:
     # Deployment-wide settings of this app (GHL: OAuth client id/secret, token URL, API version), from Django
     # settings by the services layer: connectors never read settings themselves.
     app_settings: dict[str, Any] = field(default_factory=dict)
+    # A GHL sub-account connected through its agency: the agency connection's info (its token mints ours).
+    agency: ConnectionInfo | None = None
 
 
 @dataclass

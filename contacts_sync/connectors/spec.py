@@ -15,6 +15,8 @@ OAUTH2 = "oauth2"
 PRIVATE_TOKEN = "private_token"
 API_KEY = "api_key"
 WEBHOOK_SECRET = "webhook_secret"
+# A GHL sub-account whose access token is minted from its agency's (POST /oauth/locationToken; no refresh token).
+LOCATION_TOKEN = "location_token"
 
 # Triggers a recipe supports.
 MANUAL = "manual"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from .agencies import AgencyLocation, SyncTemplate, SyncTemplateMember
 from .alerts import (
     Alert,
     AlertChannel,
@@ -31,6 +32,7 @@ from .syncs import DeletePolicy, MappingVersion, ObjectKind, Sync, SyncHealth, S
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
+    "AgencyLocation",
     "Alert",
     "AlertChannel",
     "AlertRule",
@@ -63,5 +65,7 @@ __all__ = [
     "Sync",
     "SyncHealth",
     "SyncMode",
+    "SyncTemplate",
+    "SyncTemplateMember",
     "WorkerPing",
 ]

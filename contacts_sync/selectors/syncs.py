@@ -96,14 +96,14 @@ def recipe_get(*, key: str) -> RecipeCard | None:
 
 
 def connections_for(*, provider: str) -> QuerySet[Connection]:
-    """The connections a new sync may use, working ones first, each with `twins`: how many other connections
+    """The connections a new sync may use (a GHL agency is not one: its sub-accounts are), working ones first, each with `twins`: how many other connections
     hold the same account (same app, account id and base URL; archived ones do not count)."""
     twins = (Connection.objects.filter(provider=OuterRef("provider"), external_account_id=OuterRef(
         "external_account_id"), base_url=OuterRef("base_url"), archived_at__isnull=True)
         .exclude(pk=OuterRef("pk")).exclude(external_account_id="")
         .order_by().values("provider").annotate(n=Count("pk")).values("n"))
     working = Case(When(status=ConnectionStatus.CONNECTED, then=Value(0)), default=Value(1))
-    return (Connection.objects.filter(provider=provider, archived_at__isnull=True)
+    return (Connection.objects.accounts().filter(provider=provider, archived_at__isnull=True)
             .annotate(twins=Coalesce(Subquery(twins[:1]), Value(0)), working=working)
             .order_by("working", "name", "pk"))
 

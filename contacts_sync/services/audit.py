@@ -59,3 +59,13 @@ def audit_login_failed(*, attempted: str, ip_address: str | None, reason: str = 
     return audit_record(actor=None, action="user.login_failed", object_type="user",
                         object_id=str(user.pk) if user else "", object_repr=attempted,
                         changes={"reason": reason}, ip_address=ip_address)
+
+
+def audit_record_many(*, actor: Any, action: str, items: list[tuple[models.Model, dict[str, Any]]]) -> None:
+    """The same action on many objects (a template edit reaching hundreds of syncs) in one INSERT."""
+    who = actor if getattr(actor, "is_authenticated", False) else None
+    AuditEntry.objects.bulk_create([
+        AuditEntry(actor=who, action=action, object_type=obj._meta.model_name or "", object_id=str(obj.pk),
+                   object_repr=str(obj)[:300], changes=_scrub(changes))
+        for obj, changes in items
+    ])

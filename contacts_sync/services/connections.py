@@ -200,7 +200,7 @@ def create_fields(*, provider: str, auth_kind: str, fields: dict[str, Any]) -> d
     """The non-secret fields of a new connection, checked (region, provider, base URL: an http(s) URL that does
     not point inside this network); ConnectionActionError names the first problem."""
     fields = dict(fields)
-    allowed = {"external_account_id", "company_id", "base_url", "config", "scopes", "token_expires_at"}
+    allowed = {"external_account_id", "company_id", "base_url", "config", "scopes", "token_expires_at", "agency"}
     region = str(fields.pop("default_region", "") or "").strip().upper()
     unknown = set(fields) - allowed
     if unknown:

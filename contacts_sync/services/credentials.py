@@ -153,14 +153,19 @@ def app_settings(provider: str, base_url: str = "") -> dict[str, Any]:
         "token_url": ghl_token_url(base_url),
         "api_version": settings.GHL_API_VERSION,
         "base_url": settings.GHL_BASE_URL,
+        "app_id": settings.GHL_APP_ID,
     }
 
 
 def connection_info(
     connection: Connection, *, on_call: Callable[[Any], None] | None = None, token_store: TokenStore | None = None
 ) -> ConnectionInfo:
-    """Plain data for the connector; an unsaved connection (a trial) keeps its rotated secrets in memory."""
+    """Plain data for the connector; an unsaved connection (a trial) keeps its rotated secrets in memory.
+
+    A sub-account connected through an agency carries the agency's info: its token is minted from the agency's.
+    """
     store = token_store or (ConnectionTokenStore(connection.pk) if connection.pk else None)
+    agency = connection_info(connection.agency, on_call=on_call) if connection.agency_id else None
     return ConnectionInfo(
         provider=connection.provider,
         connection_id=connection.pk,
@@ -174,6 +179,7 @@ def connection_info(
         auth_kind=connection.auth_kind,
         company_id=connection.company_id,
         app_settings=app_settings(connection.provider, connection.base_url),
+        agency=agency,
     )
 
 
@@ -196,6 +202,7 @@ def connector_trial(connection: Connection, secrets: dict[str, Any]) -> tuple[An
         base_url=connection.base_url,
         config=dict(connection.config),
         secrets=secrets,
+        agency=connection.agency,
     )
     store = MemoryTokenStore(secrets)
     return registry.get_connector(connection_info(trial, token_store=store)), store

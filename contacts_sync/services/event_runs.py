@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from contacts_sync.connectors import registry
 from contacts_sync.models import EventStatus, InboundEvent, Provider, Run, RunStatus, RunTrigger, Sync
+from contacts_sync.services import agency_events
 from contacts_sync.services.inbox import enqueue_processing, parse_json
 from contacts_sync.services.runs import run_enqueue
 from contacts_sync.sync.recipes import recipe_for, record_passes_filter
@@ -116,7 +117,16 @@ def inbound_event_process(*, event_id: int, attempt: int = 0, give_up: bool = Fa
     When a sync's active run does not cover the change (it is already reading, or it syncs another event's
     record), the outcome is "retry" and the task tries again later. With give_up=True (retries exhausted) the
     event is failed with the reason; the reconcile poll still catches the change.
+
+    GHL's app lifecycle events (INSTALL, UNINSTALL, LocationCreate) feed no sync: they connect or disable an
+    agency's sub-accounts (services/agency_events.py), outside a transaction since that calls HighLevel.
     """
+    kind_row = InboundEvent.objects.filter(pk=event_id).values_list("provider", "event_type").first()
+    if kind_row is not None and agency_events.is_lifecycle(InboundEvent(provider=kind_row[0], event_type=kind_row[1])):
+        done = agency_events.agency_event_process(event_id=event_id)
+        if done is None:
+            return ProcessOutcome(status="not pending", reason="not pending")
+        return ProcessOutcome(status=done.status, reason=done.reason)
     with transaction.atomic():
         event = InboundEvent.objects.select_for_update(skip_locked=True).filter(pk=event_id).first()
         if event is None or event.status != EventStatus.PENDING:

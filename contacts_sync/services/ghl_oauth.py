@@ -4,7 +4,9 @@ The state is signed and carries a single-use nonce kept in the user's session; t
 client secret at the token URL; one connection per location. A consent for a location that is already connected
 replaces that connection's credentials only when the admin said so: either by starting from that connection
 (Reconnect, `replace_connection_id`), or by confirming afterwards; until then the new pair waits, encrypted, in
-a PendingOAuthGrant for PENDING_GRANT_MINUTES.
+a PendingOAuthGrant for PENDING_GRANT_MINUTES. An agency install
+(`user_type=Company`: a company id and no location) becomes the company's agency connection
+(services/agencies.py), through which its sub-accounts are connected.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from django.views.decorators.debug import sensitive_variables
 from contacts_sync.connectors.ghl import oauth
 from contacts_sync.connectors.ghl import scopes as ghl_scopes
 from contacts_sync.models import AuthKind, Connection, PendingOAuthGrant, Provider, Sync
+from contacts_sync.services.agencies import agency_store_oauth
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.base_urls import base_url_clean, ghl_authorize_base, ghl_token_url, is_emulator
 from contacts_sync.services.connections import (
@@ -40,6 +43,7 @@ PENDING_GRANT_MINUTES = 15
 OAUTH_SESSION_KEY = "ghl_oauth_pending"
 OAUTH_STATE_SALT = "contacts_sync.ghl_oauth_state"
 GHL_SCOPES = ghl_scopes.SCOPES
+LOCATION, AGENCY = "location", "agency"  # what the admin connects: one sub-account, or an agency
 
 
 def ghl_scopes_needed() -> list[str]:
@@ -89,10 +93,15 @@ def ghl_oauth_start(
     redirect_uri: str,
     base_url: str = "",
     replace_connection_id: int | None = None,
+    kind: str = LOCATION,
+    connect_all: bool = False,
 ) -> OAuthStart:
     """Remember a single-use nonce in the user's session and return the authorize URL with a signed state.
+
     `replace_connection_id`: the admin started from that connection (Reconnect), so a consent for its location
-    replaces its credentials without asking again."""
+    replaces its credentials without asking again. `kind=AGENCY` asks for the agency scopes too (list the
+    sub-accounts, mint their tokens) and exchanges the code with user_type=Company; `connect_all` connects every
+    sub-account where the app is installed."""
     if not ghl_oauth_configured():
         raise ConnectionActionError(
             "GHL_CLIENT_ID and GHL_CLIENT_SECRET are not set; use a private integration "
@@ -109,10 +118,15 @@ def ghl_oauth_start(
     unknown = [s for s in scopes if s not in ghl_scopes.INDEX]
     if unknown or not scopes:
         raise ConnectionActionError("choose at least one known scope")
+    if kind not in (LOCATION, AGENCY):
+        raise ConnectionActionError("choose one sub-account or an agency")
+    if kind == AGENCY:
+        scopes = [*scopes, *(s for s in ghl_scopes.AGENCY_SCOPES if s not in scopes)]
     nonce = pysecrets.token_urlsafe(24)
     pending = dict(session.get(OAUTH_SESSION_KEY) or {})
     pending[nonce] = {"name": name, "scopes": scopes, "base_url": base_url, "redirect_uri": redirect_uri,
-                      "replace": int(replace_connection_id) if replace_connection_id else None}
+                      "replace": int(replace_connection_id) if replace_connection_id else None,
+                      "kind": kind, "connect_all": bool(connect_all)}
     session[OAUTH_SESSION_KEY] = dict(list(pending.items())[-5:])  # a few tabs at once, not an unbounded list
     state = signing.dumps({"n": nonce, "u": user.pk}, salt=OAUTH_STATE_SALT, compress=True)
     url = oauth.authorize_url(
@@ -126,7 +140,7 @@ def ghl_oauth_start(
         actor=user,
         action="connection.oauth_start",
         object_type="connection",
-        changes={"provider": "ghl", "scopes": scopes, "base_url": base_url},
+        changes={"provider": "ghl", "scopes": scopes, "base_url": base_url, "kind": kind},
     )
     return OAuthStart(url=url, state=state)
 
@@ -189,17 +203,19 @@ def ghl_oauth_finish(
             client_secret=settings.GHL_CLIENT_SECRET,
             code=code,
             redirect_uri=entry["redirect_uri"],
+            user_type="Company" if entry.get("kind") == AGENCY else "Location",
         )
     except Exception as exc:  # noqa: BLE001 - OAuthError or transport: shown, nothing stored
         raise ConnectionActionError(
             f"HighLevel refused the authorization code: {_provider_message(exc)}; nothing was stored"
         ) from None
-    if not pair.location_id:
-        raise ConnectionActionError(
-            "HighLevel returned a company-level token; choose one sub-account (location) "
-            "on the consent screen. Nothing was stored."
-        )
-    return _ghl_oauth_store(user=user, entry=entry, pair=pair)
+    if pair.location_id:
+        return _ghl_oauth_store(user=user, entry=entry, pair=pair)
+    if not pair.company_id:
+        raise ConnectionActionError("HighLevel's token names neither a sub-account nor an agency; nothing was stored")
+    # A Company token: the agency itself (its sub-accounts are connected through it).
+    return agency_store_oauth(user=user, name=entry["name"], base_url=entry["base_url"], pair=pair,
+                              scopes=list(entry["scopes"]), connect_all=bool(entry.get("connect_all")))
 
 
 def _grant_details(entry: dict[str, Any], pair: Any) -> dict[str, Any]:

@@ -210,26 +210,26 @@ def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetim
         )
         raise WebhookRejected(400, "malformed_json", parsed, event=event)
     location_id = _pg_text(parsed.get("locationId") or "", 200)
+    company_id = _pg_text(parsed.get("companyId") or "", 200)  # agency-level events carry only this
+    # LocationCreate goes to the agency and names the new location `id`: kept as the account, linked to the agency.
+    created_id = _pg_text(parsed.get("id") or "", 200) if parsed.get("type") == "LocationCreate" else ""
     webhook_id = _pg_text(parsed.get("webhookId") or "", 200) or _body_hash_id(body)
     known = InboundEvent.objects.filter(provider=Provider.GHL, event_id=webhook_id).first()
     if known is not None:
         return Received(event=known, duplicate=True)  # a replay, even a stale one, changes nothing
     _check_fresh(parsed, now or timezone.now())
-    connection = (
-        Connection.objects.only("pk")  # never load (decrypt) the secrets just to link the event
-        .filter(provider=Provider.GHL, external_account_id=location_id)
-        .order_by("pk")
-        .first()
-        if location_id
-        else None
-    )
+    connections = Connection.objects.only("pk")  # never load (decrypt) the secrets just to link the event
+    if location_id:
+        connection = connections.filter(provider=Provider.GHL, external_account_id=location_id).order_by("pk").first()
+    else:
+        connection = connections.agencies().filter(company_id=company_id).first() if company_id else None
     event, created = inbound_event_store(
         provider=Provider.GHL,
         event_id=webhook_id,
         body=body,
         headers={**headers, "x-signature-scheme": scheme},
         event_type=str(parsed.get("type") or ""),
-        account_id=location_id,
+        account_id=location_id or created_id or company_id,
         connection=connection,
     )
     return Received(event=event, duplicate=not created)

@@ -50,8 +50,11 @@ def sync_create_from_recipe(
     poll_interval_seconds: int | None = DEFAULT_POLL_INTERVAL_SECONDS,
     webhook_trigger: bool | None = None,
     live: bool = False,
+    rules: list[dict[str, Any]] | None = None,
+    note: str = "",
 ) -> Sync:
-    """A sync built from a recipe, with its first MappingVersion from mapping.defaults.
+    """A sync built from a recipe, with its first MappingVersion from mapping.defaults (or `rules`, e.g. a sync
+    template's).
 
     It starts paused and not live (nothing runs on a schedule or a webhook until sync_go_live); `live=True` is
     for the demo, benchmarks and tests that drive runs themselves."""
@@ -73,18 +76,34 @@ def sync_create_from_recipe(
         options={**spec.source_options, **(options or {})},
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
+    if rules is not None:
+        return _first_version(sync, list(rules), note or f"Mapping of {name}", user, spec.key)
+    return _first_version(sync, recipe_rules(spec.key), f"Default mapping of the recipe {spec.title}", user,
+                          spec.key)
+
+
+def recipe_rules(recipe: str) -> list[dict[str, Any]]:
+    """The default mapping of a recipe (its app's MAPPINGS; a contact recipe that also leaves a note gets the
+    note's body rule as its "note" target)."""
+    spec = RECIPES.get(recipe)
+    if spec is None:
+        raise ConfigurationError(f"unknown recipe {recipe!r}")
     rules = default_rules(spec.source_provider, spec.source_object, spec.target_provider, spec.target_object)
     if spec.note_from:
         for rule in default_rules(spec.source_provider, spec.note_from, spec.target_provider, "note"):
             if rule.get("target") == "body":
                 rules.append({**rule, "target": "note", "required": False})
+    return rules
+
+
+def _first_version(sync: Sync, rules: list[dict[str, Any]], note: str, user: Any, recipe: str) -> Sync:
     version = MappingVersion.objects.create(
-        sync=sync, number=1, rules=rules, note=f"Default mapping of the recipe {spec.title}",
+        sync=sync, number=1, rules=rules, note=note[:500],
         author=user if getattr(user, "is_authenticated", False) else None,
     )
     sync.mapping_version = version
     sync.save(update_fields=["mapping_version", "updated_at"])
-    audit_record(actor=user, action="sync.create", obj=sync, changes={"recipe": spec.key})
+    audit_record(actor=user, action="sync.create", obj=sync, changes={"recipe": recipe})
     return sync
 
 

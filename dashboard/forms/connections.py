@@ -105,7 +105,8 @@ def scope_choices() -> list[tuple[str, str]]:
 
 
 class GHLConnectForm(_Form):
-    """Start the HighLevel OAuth consent: a name, the scopes to ask for, and (advanced) the emulator's URL."""
+    """Start the HighLevel OAuth consent: a name, one sub-account or an agency, the scopes to ask for, and
+    (advanced) the emulator's URL."""
 
     name = forms.CharField(max_length=200, initial="HighLevel")
     scopes = forms.MultipleChoiceField(choices=scope_choices, widget=forms.CheckboxSelectMultiple)
@@ -115,6 +116,42 @@ class GHLConnectForm(_Form):
         max_length=500,
         assume_scheme="https",
         help_text="Advanced. Empty = HighLevel itself. For the local emulator: http://127.0.0.1:8010/ghl.",
+    )
+    kind = forms.ChoiceField(
+        label="What to connect", initial="location", widget=forms.RadioSelect,
+        choices=(("location", "One sub-account (location)"),
+                 ("agency", "An agency and its sub-accounts (HighLevel Company install)")),
+    )
+    connect_all = forms.BooleanField(
+        label="Connect every sub-account where the app is installed right away", required=False, initial=True,
+        help_text="Agency only; new sub-accounts are connected as the app gets installed on them. Untick to "
+        "choose them on the agency's page.",
+    )
+
+
+class AgencyPITForm(_Form):
+    """An agency by its private integration token (it lists the sub-accounts; each needs its own token)."""
+
+    name = forms.CharField(max_length=200, initial="HighLevel agency")
+    company_id = forms.CharField(label="Agency (company) ID", max_length=200)
+    token = forms.CharField(
+        label="Agency private integration token", max_length=4000, strip=True,
+        help_text="Stored encrypted. Agency settings → Private Integrations; grant locations.readonly.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"},
+                                   render_value=False),
+    )
+    base_url = forms.URLField(label="Base URL", required=False, max_length=500, assume_scheme="https",
+                              help_text=BASE_URL_HELP.format(path="/ghl"))
+
+
+class LocationPITForm(_Form):
+    """A sub-account of a private-token agency, connected with its own private integration token."""
+
+    location_id = forms.CharField(max_length=200, widget=forms.HiddenInput)
+    token = forms.CharField(
+        label="Sub-account private integration token", max_length=4000, strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"},
+                                   render_value=False),
     )
 
 

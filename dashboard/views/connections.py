@@ -30,7 +30,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @viewer_required
 def connection_list(request: HttpRequest) -> HttpResponse:
     archived = request.GET.get("archived") == "1"
-    connections = Connection.objects.select_related("updated_by").filter(archived_at__isnull=not archived)
+    connections = Connection.objects.select_related("updated_by", "agency").filter(archived_at__isnull=not archived)
     return render(
         request,
         LIST_TEMPLATE,
@@ -56,7 +56,9 @@ def connection_add(request: HttpRequest) -> HttpResponse:
 
 @viewer_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_object_or_404(Connection, pk=pk)
+    connection = get_object_or_404(Connection.objects.select_related("agency"), pk=pk)
+    if connection.is_agency:
+        return redirect("dashboard:agency_detail", pk=pk)
     context = {
         "connection": connection,
         "nav_active": "connections",
@@ -249,6 +251,8 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
         "scopes": ghl_oauth.ghl_scopes_needed(),
         "name": request.GET.get("name") or "HighLevel",
         "base_url": request.GET.get("base_url", ghl_oauth.ghl_default_base_url()),
+        "kind": "agency" if request.GET.get("kind") == "agency" else "location",
+        "connect_all": True,
     }
     replacing = _replacing(request)
     form = GHLConnectForm(request.POST or None, initial=initial)
@@ -262,6 +266,8 @@ def ghl_connect(request: HttpRequest) -> HttpResponse:
                 base_url=form.cleaned_data["base_url"] or "",
                 redirect_uri=request.build_absolute_uri(reverse("dashboard:ghl_oauth_callback")),
                 replace_connection_id=replacing.pk if replacing else None,
+                kind=form.cleaned_data["kind"],
+                connect_all=form.cleaned_data["connect_all"],
             )
         except svc.ConnectionActionError as exc:
             form.add_error(None, str(exc))
@@ -304,4 +310,6 @@ def ghl_oauth_callback(request: HttpRequest) -> HttpResponse:
     if isinstance(connection, PendingOAuthGrant):  # a location that is already connected: ask first
         return redirect("dashboard:ghl_oauth_pending", grant_id=connection.pk)
     _status_message(request, connection)
+    if connection.is_agency:
+        return redirect("dashboard:agency_detail", pk=connection.pk)
     return redirect("dashboard:connection_detail", pk=connection.pk)

@@ -48,14 +48,17 @@ def _problems_by_row(
     return by_row
 
 
-def _editor_context(
+def editor_context(
     sync: Sync,
     rules: list[dict[str, Any]],
     *,
     saving: bool = False,
     errors: list[str] | None = None,
     save_form: SaveForm | None = None,
+    editor_url: str = "",
 ) -> dict[str, Any]:
+    """What the editor partial (mappings/edit.html#editor) renders for `rules` checked against `sync`'s target;
+    `editor_url` is where its controls post (a sync template's editor posts to its own page)."""
     problems = svc.mapping_rules_check(sync=sync, rules=strip_editor_keys(rules))
     by_row = _problems_by_row(problems, rules, quiet_blank=not saving)
     target_fields = svc.target_fields_for(sync)
@@ -75,6 +78,7 @@ def _editor_context(
         "transforms": svc.transform_choices(),
         "save_form": save_form or SaveForm(),
         "version": sync.mapping_version,
+        "editor_url": editor_url or reverse("dashboard:mapping_edit", args=[sync.pk]),
         "nav_active": "syncs",
     }
 
@@ -87,13 +91,13 @@ def _render_editor(request: HttpRequest, context: dict[str, Any]) -> HttpRespons
 def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
     sync = _sync(sync_id)
     if request.method != "POST":
-        return render(request, EDIT_TEMPLATE, _editor_context(sync, svc.mapping_rules_current(sync=sync)))
+        return render(request, EDIT_TEMPLATE, editor_context(sync, svc.mapping_rules_current(sync=sync)))
     rules, errors = rules_from_post(request.POST)
     action = request.POST.get("action", "refresh")
     save_form = SaveForm(request.POST)
     if action != "save" or errors:
         response = _render_editor(
-            request, _editor_context(sync, apply_action(rules, action), errors=errors, save_form=save_form)
+            request, editor_context(sync, apply_action(rules, action), errors=errors, save_form=save_form)
         )
         response["HX-Trigger"] = "mapping-changed"  # the preview panel refreshes after a structural change
         return response
@@ -105,7 +109,7 @@ def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
         version = svc.mapping_version_create(sync=sync, rules=strip_editor_keys(rules), note=note,
                                              user=request.user)
     except svc.MappingRulesInvalid:
-        context = _editor_context(
+        context = editor_context(
             sync,
             rules,
             saving=True,
@@ -123,8 +127,13 @@ def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
 @editor_required
 @require_POST
 def mapping_preview(request: HttpRequest, sync_id: int) -> HttpResponse:
-    sync = _sync(sync_id)
     rules, errors = rules_from_post(request.POST)
+    return render(request, f"{EDIT_TEMPLATE}#preview", preview_context(_sync(sync_id), rules, errors))
+
+
+def preview_context(sync: Sync, rules: list[dict[str, Any]], errors: list[str]) -> dict[str, Any]:
+    """The preview partial's context: `rules` applied to the sync's source samples (a template uses its first
+    location's sync)."""
     rules = strip_editor_keys(rules)
     preview = svc.mapping_preview(sync=sync, rules=rules)
     by_rule: dict[int, list] = {}
@@ -144,14 +153,13 @@ def mapping_preview(request: HttpRequest, sync_id: int) -> HttpResponse:
                 "payload_json": _json(r.payload),
             }
         )
-    context = {
+    return {
         "sync": sync,
         "preview": preview,
         "rows": rows,
         "form_errors": errors,
         "sample_problems": [{"index": i, "items": by_rule.get(i, [])} for i in range(len(rules))],
     }
-    return render(request, f"{EDIT_TEMPLATE}#preview", context)
 
 
 @viewer_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contacts_sync.connectors.base import ConnectionInfo
 
+from .agency import GHLAgencyConnector
 from .auth import build_client
 from .client import GHLClient
 from .reader import GHLConnector
@@ -15,8 +16,14 @@ RECIPES = ()
 MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, object]]] = {}
 
 
-def connector(info: ConnectionInfo) -> GHLConnector:
-    return GHLConnector(info)
+def is_agency(info: ConnectionInfo) -> bool:
+    """An agency (Company) connection: a company id and no location of its own."""
+    return bool(info.company_id) and not info.account_id
 
 
-__all__ = ["MAPPINGS", "RECIPES", "SPEC", "GHLClient", "GHLConnector", "build_client", "connector"]
+def connector(info: ConnectionInfo) -> GHLConnector | GHLAgencyConnector:
+    return GHLAgencyConnector(info) if is_agency(info) else GHLConnector(info)
+
+
+__all__ = ["MAPPINGS", "RECIPES", "SPEC", "GHLAgencyConnector", "GHLClient", "GHLConnector", "build_client",
+           "connector", "is_agency"]

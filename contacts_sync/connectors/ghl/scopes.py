@@ -22,10 +22,17 @@ SCOPES: tuple[ScopeInfo, ...] = (
     ScopeInfo("calendars/events.readonly", "Read appointments", False),
     ScopeInfo("locations/tasks.readonly", "Search tasks across the location (reconcile polls)", False),
     ScopeInfo("users.readonly", "Look up users to assign tasks to", False),
+    ScopeInfo("locations.readonly", "List an agency's sub-accounts; read a sub-account's country and time zone",
+              False),
+    ScopeInfo("oauth.readonly", "Agency: list the sub-accounts where the app is installed", False),
+    ScopeInfo("oauth.write", "Agency: get each sub-account's access token from the agency's", True),
 )
 INDEX = {s.scope: s for s in SCOPES}
 # What every GHL connection needs: the test reads one contact; the mapping editor reads custom fields.
 BASE_SCOPES = ("contacts.readonly", "locations/customFields.readonly")
+# What an agency (Company) install needs on top: list its sub-accounts and mint their tokens
+# (POST /oauth/locationToken is oauth.write, GET /oauth/installedLocations oauth.readonly).
+AGENCY_SCOPES = ("locations.readonly", "oauth.readonly", "oauth.write")
 
 
 def needed(uses: Iterable[tuple[str, bool]], *, any_sync: bool) -> list[str]:
