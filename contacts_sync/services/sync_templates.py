@@ -33,6 +33,7 @@ from contacts_sync.services.syncs import (
     DEFAULT_POLL_INTERVAL_SECONDS,
     recipe_rules,
     sync_create_from_recipe,
+    sync_go_live,
     sync_update,
 )
 from contacts_sync.sync.recipes import RECIPES, Recipe
@@ -291,13 +292,20 @@ def sync_template_settings_set(
 def sync_template_paused_set(
     *, template: SyncTemplate, paused: bool, user: Any, member: SyncTemplateMember | None = None
 ) -> int:
-    """Pause or resume one location's sync, or every member's; returns how many changed."""
+    """Pause or resume one location's sync, or every member's; returns how many changed.
+
+    A location's sync starts paused and not live like any new sync; resuming one that never went live is its
+    go-live (its first real run starts at once), so "Resume all" is how a whole fleet goes live."""
     members = [member] if member is not None else list(template.members.select_related("sync"))
     changed = 0
     for m in members:
         if m.template_id != template.pk:
             raise ConfigurationError("that location is not part of this template")
-        if m.sync.enabled == paused:  # enabled and asked to pause, or paused and asked to resume
+        if m.sync.enabled != paused:  # already paused, or already running
+            continue
+        if not paused and m.sync.went_live_at is None:
+            sync_go_live(sync=m.sync, user=user)
+        else:
             status_service.sync_paused_set(sync=m.sync, paused=paused, user=user)
-            changed += 1
+        changed += 1
     return changed

@@ -16,6 +16,21 @@
       event.preventDefault();
     }
   });
+  // <select data-submit-on-change>: a filter that applies as soon as it is picked (a <noscript> button covers no-JS).
+  document.addEventListener("change", function (event) {
+    var elt = event.target;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-submit-on-change") && elt.form) {
+      elt.form.submit();
+    }
+  });
+  // <button data-tick-all="fieldset">: ticks every checkbox inside the closest such container.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-tick-all]");
+    var box = button && button.closest(button.getAttribute("data-tick-all"));
+    if (box) {
+      box.querySelectorAll("input[type=checkbox]").forEach(function (c) { c.checked = true; });
+    }
+  });
   // <input data-select-on-click>: one click selects the whole value for copying.
   document.addEventListener("click", function (event) {
     var elt = event.target;

@@ -132,6 +132,11 @@ def test_settings_reach_every_location_and_pause_resume_work_for_all_or_one(
     syncs = m.Sync.objects.filter(template_member__template=template)
     assert {(s.poll_interval_seconds, s.webhook_trigger) for s in syncs} == {(1800, False)}
     assert all(s.options["include_archived"] is False for s in syncs)
+    # Like any new sync, each location's starts paused and not live; resuming all is the fleet's go-live.
+    assert set(syncs.values_list("enabled", "went_live_at")) == {(False, None)}
+    assert svc.sync_template_paused_set(template=template, paused=False, user=editor) == 3
+    assert all(s.enabled and s.went_live_at for s in syncs.all())
+    assert m.Run.objects.filter(sync__in=syncs, dry_run=False).count() == 3  # each one's first real run
     assert svc.sync_template_paused_set(template=template, paused=True, user=editor) == 3
     assert set(syncs.values_list("enabled", "health")) == {(False, "paused")}
     assert svc.sync_template_paused_set(template=template, paused=True, user=editor) == 0  # already paused
