@@ -86,6 +86,19 @@ def default_rules(source_provider: str, source_object: str, target_provider: str
     return copy.deepcopy(dedupe_targets(rules))
 
 
+def recipe_default_rules(recipe: Recipe) -> list[dict[str, Any]]:
+    """A recipe's default mapping: its own rules, else its pair's; a contact recipe that also leaves a note
+    gets the note's body rule as its "note" target."""
+    if recipe.rules:
+        return copy.deepcopy(dedupe_targets(list(recipe.rules)))
+    rules = default_rules(recipe.source_provider, recipe.source_object, recipe.target_provider, recipe.target_object)
+    if recipe.note_from:
+        for rule in default_rules(recipe.source_provider, recipe.note_from, recipe.target_provider, "note"):
+            if rule.get("target") == "body":
+                rules.append({**rule, "target": "note", "required": False})
+    return rules
+
+
 def default_pairs() -> list[tuple[str, str, str, str]]:
     return list(_mappings())
 

@@ -146,6 +146,9 @@ class Recipe:
     # A contact recipe that also leaves a note: the source object whose default note mapping fills the
     # contact payload's "note" pseudo-target (the writer creates/updates the note after the upsert).
     note_from: str | None = None
+    # The recipe's own default mapping, when the pair's shared one (the app's MAPPINGS) does not fit: "GHL task
+    # -> Hubstaff task" copies a task, "GHL task completed -> Hubstaff task" only mirrors its status.
+    rules: tuple[dict[str, Any], ...] = ()
     # For the operations catalogue (connectors/catalog.py); every field has a safe default, and the catalogue
     # test names each recipe whose metadata is missing. GHL operations and scopes are derived from the GHL
     # reader/writer the flow uses; list here only operations the derivation cannot see.

@@ -100,10 +100,14 @@ def app_webhook_register(*, connection_id: int, target_url: str, sleep: Any = ti
         conn = Connection.objects.select_for_update().get(pk=connection_id)
         conn.secrets = {k: v for k, v in conn.secrets.items() if k != "webhook_secret"}
         conn.save(update_fields=["secrets", "updated_at"])
-    nonce = handshake_nonce_issue(connection_id=connection_id)  # committed before the app is asked
+    hooks = registry.spec(conn.provider).webhook
+    # Only an app that verifies the URL with a handshake (Hubstaff) gets the nonce; one that answers the secret
+    # itself (UpGuard) keeps the plain URL, without a nonce that is dropped right after.
+    with_handshake = hooks is not None and hooks.handshake is not None
+    nonce = handshake_nonce_issue(connection_id=connection_id) if with_handshake else ""  # committed first
     try:
         connector = connector_for(conn)
-        created = connector.create_webhook(target_url=_with_nonce(target_url, nonce))
+        created = connector.create_webhook(target_url=_with_nonce(target_url, nonce) if nonce else target_url)
         hook_id = str(created.get("id") or "")
         if created.get("secret"):  # the app answers the signing secret itself (UpGuard): no handshake
             _secret_store(connection_id, str(created["secret"]))
@@ -130,7 +134,8 @@ def app_webhook_register(*, connection_id: int, target_url: str, sleep: Any = ti
     except ApiError as exc:
         state = {"status": "error", "url": target_url, "error": f"{type(exc).__name__}: {exc}"[:500]}
     finally:
-        handshake_nonce_drop(connection_id=connection_id)
+        if nonce:
+            handshake_nonce_drop(connection_id=connection_id)
     _webhook_state_set(connection_id, **state)
     log.info("webhook registration connection=%s status=%s", connection_id, state["status"])
     return state

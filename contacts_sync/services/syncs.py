@@ -28,7 +28,7 @@ from contacts_sync.models import (
 from contacts_sync.services import status
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.runs import run_enqueue
-from contacts_sync.sync.recipes import RECIPES, default_rules
+from contacts_sync.sync.recipes import RECIPES, recipe_default_rules
 
 # Fields of a Sync that sync_update may change (the rest are fixed by the recipe or owned by other services).
 UPDATABLE_FIELDS = frozenset({
@@ -83,17 +83,11 @@ def sync_create_from_recipe(
 
 
 def recipe_rules(recipe: str) -> list[dict[str, Any]]:
-    """The default mapping of a recipe (its app's MAPPINGS; a contact recipe that also leaves a note gets the
-    note's body rule as its "note" target)."""
+    """The default mapping of a recipe (registry.recipe_default_rules)."""
     spec = RECIPES.get(recipe)
     if spec is None:
         raise ConfigurationError(f"unknown recipe {recipe!r}")
-    rules = default_rules(spec.source_provider, spec.source_object, spec.target_provider, spec.target_object)
-    if spec.note_from:
-        for rule in default_rules(spec.source_provider, spec.note_from, spec.target_provider, "note"):
-            if rule.get("target") == "body":
-                rules.append({**rule, "target": "note", "required": False})
-    return rules
+    return recipe_default_rules(spec)
 
 
 def _first_version(sync: Sync, rules: list[dict[str, Any]], note: str, user: Any, recipe: str) -> Sync:

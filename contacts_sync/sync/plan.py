@@ -18,7 +18,7 @@ from contacts_sync.models import Connection, Provider, Run, Sync, SyncMode
 
 from .engine import CallRecorder, Engine, ParentLookup
 from .mirror import LinkedTargets, MirroredTasks, forward_syncs
-from .recipes import default_rules, recipe_for
+from .recipes import default_rules, recipe_default_rules, recipe_for
 from .redaction import Redactor
 from .sources import cursor_options
 from .writers import AppWriter, MirrorStatusWriter
@@ -68,10 +68,13 @@ def mapping_context(sync: Sync) -> MappingContext:
 
 
 def rules_of(sync: Sync, run: Run | None = None) -> list[dict[str, Any]]:
-    """The run's mapping version, else the sync's current one, else the default mapping of the pair."""
+    """The run's mapping version, else the sync's current one, else its recipe's default mapping (or the pair's)."""
     version = (run.mapping_version if run is not None else None) or sync.mapping_version
     if version is not None:
         return list(version.rules)
+    recipe = recipe_for(sync.recipe)
+    if recipe is not None:
+        return recipe_default_rules(recipe)
     return default_rules(sync.source_connection.provider, sync.source_object, sync.target_connection.provider,
                          sync.target_object)
 

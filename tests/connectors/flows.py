@@ -48,8 +48,9 @@ def ghl_connection(sandbox: Sandbox) -> m.Connection:
 
 
 def make_sync(recipe: str, source: m.Connection, target: m.Connection, **options: Any) -> m.Sync:
+    """A live sync (webhooks and polls start its runs): these tests are about the flow, not the first-run preview."""
     return sync_create_from_recipe(recipe=recipe, name=recipe, source_connection=source, target_connection=target,
-                                   options=options)
+                                   options=options, live=True)
 
 
 def run(sync: m.Sync, timeout: float = 240) -> m.Run:

@@ -93,7 +93,8 @@ def test_a_flows_operations_are_what_its_ghl_reader_or_writer_sends() -> None:
     task_in = flows["hubstaff_task_to_ghl_task"].ghl_operations
     assert "POST /contacts/{contactId}/tasks" in task_in and "DELETE /contacts/{contactId}/tasks/{taskId}" in task_in
     assert not any("/notes" in op for op in flows["hubstaff_client_to_ghl_contact"].ghl_operations)
-    assert "POST /contacts/{contactId}/notes" in flows["starbuero_call_to_ghl_contact"].ghl_operations
+    assert not any("/notes" in op for op in flows["starbuero_call_to_ghl_contact"].ghl_operations)
+    assert "POST /contacts/{contactId}/notes" in flows["starbuero_call_to_ghl_note"].ghl_operations
     assert flows["ghl_note_to_hubstaff_task"].ghl_operations == ["POST /contacts/search",
                                                                 "GET /contacts/{contactId}/notes"]
     assert flows["ghl_critical_contact_to_hubstaff_task"].events[:2] == ["ContactCreate", "ContactUpdate"]

@@ -25,7 +25,8 @@ def _links(page: Any, origin: str) -> list[str]:
     out = []
     for href in hrefs:
         parts = urlsplit(href)
-        if f"{parts.scheme}://{parts.netloc}" == origin and not parts.path.startswith(SKIP):
+        downloads = parts.path.endswith(".csv")  # a file, not a page (the run items' CSV export)
+        if f"{parts.scheme}://{parts.netloc}" == origin and not parts.path.startswith(SKIP) and not downloads:
             out.append(parts.path + (f"?{parts.query}" if parts.query else ""))
     return out
 

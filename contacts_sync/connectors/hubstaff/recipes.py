@@ -9,6 +9,17 @@ from contacts_sync.mapping.defaults import ghl_note_rules, ghl_task_rules, rule
 
 from . import from_ghl
 
+# A GHL task (one a Hubstaff task sync wrote) completed -> its Hubstaff to-do completed. The summary is shown on
+# the run item (Hubstaff tasks require one); only the status is written. The recipe's own mapping: the pair's
+# default (from_ghl) copies a whole task.
+_COMPLETION_RULES = (
+    rule("summary", source="title", transforms=["trim", ("truncate", {"length": 200})], required=True),
+    rule("status", source="completed",
+         transforms=[("value_map", {"map": {"true": "completed", "false": "active"}, "ignore_case": True,
+                                    "otherwise": "error"})], required=True),
+    rule("counterpart_id", source="counterpart_id", transforms=["to_text"], required=True),
+)
+
 RECIPES = (
     Recipe(
         key="hubstaff_client_to_ghl_contact",
@@ -98,6 +109,7 @@ RECIPES = (
         "lock_version). Reads only the GHL tasks that sync wrote; never reopens, never creates.",
         writer=Writer.MIRROR_STATUS,
         source_options={"mirror_of": "task"},
+        rules=_COMPLETION_RULES,
         incremental_source=True,  # only completed tasks are read: a poll may rightly read none
         trigger="A GHL task that a Hubstaff to-do became is completed in HighLevel (a poll)",
         action="Completes the Hubstaff to-do (with its current lock_version); never reopens, never creates",
@@ -124,15 +136,6 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         title="summary", due="due_at|created_at", status="status", body="details"
     ),
     ("hubstaff", "note", "ghl", "note"): ghl_note_rules(template="{note}\n\n(Hubstaff, {recorded_at|date})"),
-    # A GHL task (one a Hubstaff task sync wrote) completed -> its Hubstaff to-do completed. The summary is
-    # shown on the run item (Hubstaff tasks require one); only the status is written.
-    ("ghl", "task", "hubstaff", "task"): [
-        rule("summary", source="title", transforms=["trim", ("truncate", {"length": 200})], required=True),
-        rule("status", source="completed",
-             transforms=[("value_map", {"map": {"true": "completed", "false": "active"}, "ignore_case": True,
-                                        "otherwise": "error"})], required=True),
-        rule("counterpart_id", source="counterpart_id", transforms=["to_text"], required=True),
-    ],
     # A critical GHL contact event -> a Hubstaff to-do.
     ("ghl", "contact", "hubstaff", "task"): [
         rule(
@@ -150,4 +153,6 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         rule("metadata.ghl_contact_id", source="id", transforms=[("to_text", {})]),
     ],
 }
+if MAPPINGS.keys() & from_ghl.MAPPINGS.keys():  # a pair declared in both would silently lose one mapping
+    raise ValueError(f"default mappings declared twice: {sorted(MAPPINGS.keys() & from_ghl.MAPPINGS.keys())}")
 MAPPINGS.update(from_ghl.MAPPINGS)

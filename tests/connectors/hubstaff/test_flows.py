@@ -60,7 +60,7 @@ def test_hubstaff_members_become_contacts_and_client_metadata_becomes_tags(
     api = GhlApi(clean_sandbox)
     for item in first.items.filter(action__in=[m.ItemAction.CREATED, m.ItemAction.UPDATED]):
         contact = api.call("GET", f"/contacts/{item.target_id}")["contact"]
-        assert contact["email"] == users[int(item.source_id)]["email"].lower()
+        assert contact["email"] == users[int(item.source_id)]["email"].strip().lower()
     assert calls(first, "POST", "/contacts/upsert") == first.created_count + first.updated_count
 
     client = org.send("POST", f"/organizations/{org.org_id}/clients", {
@@ -132,7 +132,7 @@ def test_a_task_completed_in_ghl_completes_its_hubstaff_task_with_its_lock_versi
     lock_before = org.get(f"/tasks/{made[1]['id']}")["task"]["lock_version"]
     second = run(reverse)
     assert second.status == m.RunStatus.SUCCEEDED, second.error_summary
-    assert (second.read_count, second.updated_count) == (1, 1)
+    assert (second.read_count, second.updated_count) == (1, 1), [(i.action, i.error_message, i.source_id) for i in second.items.all()]
     assert second.items.get().target_id == str(made[1]["id"])
     assert calls(second, "PUT", "/tasks/{task_id}", provider="hubstaff") == 1
     after = {t["id"]: org.get(f"/tasks/{t['id']}")["task"] for t in made}

@@ -170,7 +170,7 @@ def test_a_webhook_registered_with_upguard_starts_the_audit_note_sync_and_a_forg
     notes = make_sync("upguard_notification_to_ghl_note", contacts.source_connection, contacts.target_connection)
     assert notes.webhook_trigger
     upguard = contacts.source_connection
-    url = f"{live_server.url}/webhooks/{upguard.pk}/"
+    url = f"{live_server.url}/webhooks/{upguard.webhook_token}/"
     state = app_webhook_register(connection_id=upguard.pk, target_url=url)
     assert state["status"] == "active", state
     upguard.refresh_from_db()
@@ -180,7 +180,7 @@ def test_a_webhook_registered_with_upguard_starts_the_audit_note_sync_and_a_forg
 
     forged = requests.post(url, data=b'{"type": "VendorScoreDropped"}', timeout=10,
                            headers={"Content-Type": "application/json", "X-Webhook-Signature": "00" * 32})
-    assert forged.status_code == 401 and not m.InboundEvent.objects.filter(provider="upguard").exists()
+    assert forged.status_code == 404 and not m.InboundEvent.objects.filter(provider="upguard").exists()
 
     text = f"The score of vendor '{vendor['name']}' dropped below 600 (webhook)"
     clean_sandbox.admin("POST", "/upguard/_admin/notify", json={"vendor_id": vendor["id"],
