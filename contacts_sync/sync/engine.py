@@ -161,6 +161,7 @@ class Engine:
         parents: ParentLookup | None = None,
         source_options: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        slice_seconds: float | None = None,
     ) -> None:
         self.run = run
         self.sync = run.sync
@@ -179,7 +180,11 @@ class Engine:
         self.clock = clock
         self.object_kind = run.sync.source_object
         self.only_ids: set[str] | None = set(run.checkpoint.get("only_ids") or []) or None
-        self.remaining = set(self.only_ids) if self.only_ids else None
+        # a continuation resumes with the ids an earlier slice had not reached yet
+        left = run.checkpoint.get("only_ids_left")
+        self.remaining = (set(left) if left is not None else set(self.only_ids)) if self.only_ids else None
+        self.slice_seconds = slice_seconds
+        self._slice_started = clock()
         self.ignore_hash = run.mode == SyncMode.FULL
         self.consecutive_transient = 0
         self._last_beat = clock()
@@ -192,8 +197,13 @@ class Engine:
         self.target_title = recipe.target_provider
 
     # ----- the run --------------------------------------------------------------------------------------
-    def execute(self) -> None:
-        """Run to the end (or cancel / fatal error) and write the final status. Raises nothing but bugs."""
+    def execute(self) -> str:
+        """Run to the end (or cancel / fatal error) and write the final status; or, when the time slice is over
+        with pages still to read, hand the run back (queued, checkpoint saved) for a continuation to go on.
+
+        Returns "finished", "yielded" (the caller sends the continuation) or "lost" (taken over by another
+        worker). Raises nothing but bugs.
+        """
         fatal: str | None = None
         try:
             for page in self._pages():
@@ -209,9 +219,11 @@ class Engine:
                 self._commit(self._done, page.cursor)
                 if self.cancelled or (self.remaining is not None and not self.remaining) or page.cursor is None:
                     break
+                if self._slice_over():
+                    return self._yield()
         except LostOwnership:
             log.warning("run %s was taken over by another worker; stopping", self.run.pk)
-            return
+            return "lost"
         except FatalRunError as exc:
             fatal = str(exc)
         except ApiError as exc:  # reading the source failed after the client's retries
@@ -225,6 +237,30 @@ class Engine:
             self._finish(fatal)
         except LostOwnership:
             log.warning("run %s was taken over before it could finish", self.run.pk)
+            return "lost"
+        return "finished"
+
+    # ----- time slices ------------------------------------------------------------------------------------
+    def _slice_over(self) -> bool:
+        return self.slice_seconds is not None and self.clock() - self._slice_started >= self.slice_seconds
+
+    def _yield(self) -> str:
+        """Between two pages, after the page's commit: the run goes back to queued with its checkpoint (the cursor
+        of the next page) and one more continuation counted. Not a reap: nothing was lost and nothing is retried.
+        """
+        checkpoint = {**self.run.checkpoint, "continuations": int(self.run.checkpoint.get("continuations", 0)) + 1,
+                      "queued_at": time.time()}
+        if self.remaining is not None:
+            checkpoint["only_ids_left"] = sorted(self.remaining)
+        if not Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING).update(
+            status=RunStatus.QUEUED, worker="", checkpoint=persist.pg_safe(checkpoint), heartbeat_at=timezone.now()
+        ):
+            log.warning("run %s was taken over before it could yield", self.run.pk)
+            return "lost"
+        self.run.checkpoint = checkpoint
+        log.info("run %s yields after its %.0fs time slice; continuation %s goes on from its checkpoint",
+                 self.run.pk, self.slice_seconds, checkpoint["continuations"])
+        return "yielded"
 
     def _pages(self) -> Iterator[Page]:
         event = self.run.event if self.run.event_id else None
