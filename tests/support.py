@@ -93,9 +93,9 @@ def child_env(db_name: str, **extra: str) -> dict[str, str]:
 
 def start_worker(db_name: str, tmp_dir: Path, *, queues: str = "default,sync,webhooks,alerts",
                  concurrency: int = 2, name: str = "worker", extra_env: dict[str, str] | None = None,
-                 pool: str | None = None) -> Process:
+                 pool: str | None = None, loglevel: str = "INFO") -> Process:
     args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
-            "-l", "INFO", "-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h", "--without-gossip",
+            "-l", loglevel, "-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h", "--without-gossip",
             "--without-mingle", "--without-heartbeat"]
     if pool:
         args += ["-P", pool]
@@ -125,7 +125,7 @@ def readme_worker_commands() -> list[dict[str, str]]:
 
 
 def start_readme_workers(db_name: str, tmp_dir: Path, *, extra_env: dict[str, str] | None = None,
-                         concurrency: dict[str, int] | None = None) -> dict[str, Process]:
+                         concurrency: dict[str, int] | None = None, loglevel: str = "INFO") -> dict[str, Process]:
     """Start the README's production worker commands (by their -n name: "sync", "live"); `concurrency`
     may lower a worker's -c for a test that wants its slots full."""
     procs: dict[str, Process] = {}
@@ -133,7 +133,8 @@ def start_readme_workers(db_name: str, tmp_dir: Path, *, extra_env: dict[str, st
         for cmd in readme_worker_commands():
             c = (concurrency or {}).get(cmd["name"], int(cmd["concurrency"]))
             procs[cmd["name"]] = start_worker(db_name, tmp_dir, queues=cmd["queues"], concurrency=c,
-                                              name=cmd["name"], extra_env=extra_env, pool=cmd["pool"])
+                                              name=cmd["name"], extra_env=extra_env, pool=cmd["pool"],
+                                              loglevel=loglevel)
     except BaseException:
         for proc in procs.values():
             proc.stop()

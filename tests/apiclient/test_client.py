@@ -228,3 +228,16 @@ def test_a_budget_that_gives_no_token_sends_nothing_and_records_zero_attempts() 
     assert session.sent == []
     assert (calls[0].attempts, calls[0].status) == (0, None)
     assert calls[0].error and calls[0].error.startswith("BudgetExhaustedError")
+
+
+def test_a_client_reads_its_proxy_and_ca_bundle_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from contacts_sync.apiclient.client import quiet_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "skip.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/company.pem")
+    session = ApiClient(base_url="https://api.example.com/v1").session
+    assert session.trust_env is False  # not re-read on every request
+    assert session.proxies.get("https") == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/certs/company.pem"
+    assert "https" not in quiet_session("https://skip.example/api").proxies  # NO_PROXY still holds
