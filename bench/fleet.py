@@ -41,25 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.support import production_env  # noqa: E402
+
 BURST = (100, 10.0)  # GHL's limit per location
 PAGE_LIMIT = 100
 # The continuation phase: the emulator's (and the budget's) limit for its one location, per 10 s.
 CONTINUATION_LIMIT = 500
 CONTINUATION_TIME_LIMIT_S = 60
 REAP_EVERY_S = 10.0
-
-
-def production_env() -> None:
-    """Production settings for this process and the workers it starts (DEBUG off, generated keys)."""
-    if os.environ.get("DEBUG", "").lower() in ("1", "true", "yes", "on"):
-        print("bench.fleet: DEBUG is ignored; the bench measures production settings", file=sys.stderr)
-    from cryptography.fernet import Fernet
-
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex + uuid.uuid4().hex)
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
 class Workers:
