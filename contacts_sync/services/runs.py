@@ -7,6 +7,7 @@ message can race without doing the work twice: whoever's UPDATE matches owns the
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -54,6 +55,15 @@ def _enqueue_on_commit(run_id: int, trigger: str) -> None:
         current_app.send_task(RUN_EXECUTE_TASK, args=[run_id], queue=run_queue(trigger))
 
     transaction.on_commit(send)
+
+
+_stopping = threading.Event()
+
+
+def runs_yield_soon() -> None:
+    """The worker is shutting down (a deploy): every run it executes yields at its next page boundary and
+    continues on another worker, instead of holding the shutdown for the rest of its time slice."""
+    _stopping.set()
 
 
 def _slice_seconds() -> float | None:
@@ -165,7 +175,7 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
     with log_context(run_id=run.pk, sync_id=run.sync_id):
         try:
             engine = SyncPlan.for_sync(run.sync, run, connect=connector_for).engine(
-                worker_token=token, slice_seconds=_slice_seconds())
+                worker_token=token, slice_seconds=_slice_seconds(), stop_requested=_stopping.is_set)
         except Exception as exc:  # noqa: BLE001 - any set-up failure fails the run, with its reason
             log.warning("run set-up failed: %s", exc)
             _fail(run, token, f"Could not start: {type(exc).__name__}: {exc}")

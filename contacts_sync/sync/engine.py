@@ -162,6 +162,7 @@ class Engine:
         source_options: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         slice_seconds: float | None = None,
+        stop_requested: Callable[[], bool] | None = None,
     ) -> None:
         self.run = run
         self.sync = run.sync
@@ -184,6 +185,7 @@ class Engine:
         left = run.checkpoint.get("only_ids_left")
         self.remaining = (set(left) if left is not None else set(self.only_ids)) if self.only_ids else None
         self.slice_seconds = slice_seconds
+        self.stop_requested = stop_requested  # the worker is shutting down: yield at the next page boundary
         self._slice_started = clock()
         self.ignore_hash = run.mode == SyncMode.FULL
         self.consecutive_transient = 0
@@ -242,6 +244,8 @@ class Engine:
 
     # ----- time slices ------------------------------------------------------------------------------------
     def _slice_over(self) -> bool:
+        if self.stop_requested is not None and self.stop_requested():
+            return True
         return self.slice_seconds is not None and self.clock() - self._slice_started >= self.slice_seconds
 
     def _yield(self) -> str:
@@ -258,8 +262,8 @@ class Engine:
             log.warning("run %s was taken over before it could yield", self.run.pk)
             return "lost"
         self.run.checkpoint = checkpoint
-        log.info("run %s yields after its %.0fs time slice; continuation %s goes on from its checkpoint",
-                 self.run.pk, self.slice_seconds, checkpoint["continuations"])
+        log.info("run %s yields after %.0fs of its time slice; continuation %s goes on from its checkpoint",
+                 self.run.pk, self.clock() - self._slice_started, checkpoint["continuations"])
         return "yielded"
 
     def _pages(self) -> Iterator[Page]:

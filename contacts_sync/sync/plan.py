@@ -125,10 +125,11 @@ class SyncPlan:
         return ParentLookup(sync_ids=list(contact_syncs.values_list("pk", flat=True)),
                             default_parent_id=options.get("ghl_contact_id"))
 
-    def engine(self, *, worker_token: str, slice_seconds: float | None = None) -> Engine:
+    def engine(self, *, worker_token: str, slice_seconds: float | None = None,
+               stop_requested: Callable[[], bool] | None = None) -> Engine:
         if self.run is None:
             raise ValueError("an engine needs the run it executes")
         return Engine(run=self.run, worker_token=worker_token, recipe=self.recipe, source=self.source,
                       writer=self.writer, rules=self.rules, apply=apply, content_hash=content_hash,
                       context=self.context, recorder=self.recorder, redactor=self.redactor, parents=self.parents,
-                      source_options=self.options, slice_seconds=slice_seconds)
+                      source_options=self.options, slice_seconds=slice_seconds, stop_requested=stop_requested)

@@ -114,3 +114,47 @@ def test_a_webhook_run_is_not_starved_by_a_long_first_sync_of_the_same_location(
     assert bulk.worker.startswith("sync-") or bulk.status == m.RunStatus.QUEUED
     assert bulk.created_count < 1500  # the first sync was still far from done when the webhook run finished
     assert hook.http_429s == 0 and bulk.http_429s == 0  # one shared budget, respected by both
+
+
+@pytest.mark.timeout(600)
+def test_a_worker_told_to_stop_lets_its_run_yield_at_the_next_page_and_another_worker_finishes_it(
+        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any) -> None:
+    token = uuid.uuid4().hex[:6]
+    records = [{"id": f"d{i:04d}", "first_name": f"Deploy{i}", "last_name": f"T{token}",
+                "email": f"deploy{i}.{token}@fleet.example"} for i in range(400)]
+    custom_records(clean_sandbox, records)
+    sync = custom_sync(clean_sandbox, page_limit=20)
+    # GHL's real limit: 400 records take about 40 s, far less than one time slice (300 s)
+    clean_sandbox.set_faults("ghl", clean_sandbox.location_id, rate_limit=GHL_BURST_LIMIT)
+    m.Connection.objects.filter(pk=sync.target_connection_id).update(config={})
+    redis_client.delete(*redis_client.keys(f"ratebudget:ghl:{clean_sandbox.location_id}:*") or ["none"])
+    start = record_offset(clean_sandbox)
+    db_name = connection.settings_dict["NAME"]
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+    first = start_readme_workers(db_name, tmp_path / "first")
+    try:
+        run = runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL)
+        assert run is not None
+        wait_until(lambda: m.Run.objects.get(pk=run.pk).created_count >= 40, timeout=120, interval=0.2,
+                   what="the run to be writing")
+    finally:
+        for proc in first.values():
+            proc.stop()  # SIGTERM: a warm shutdown; SIGKILL only if it took more than 15 s
+    assert first["sync"].proc.returncode == 0  # it stopped by itself, within seconds, not killed
+    run.refresh_from_db()
+    assert run.status == m.RunStatus.QUEUED and run.checkpoint.get("continuations") == 1
+    assert 40 <= run.created_count < 400
+
+    second = start_readme_workers(db_name, tmp_path / "second")
+    try:
+        runs.runs_reap()  # what beat does: the queued run's message was sent when it yielded, nothing to reap
+        run = wait_finished(run, timeout=300)
+    finally:
+        for proc in second.values():
+            proc.stop()
+    assert run.status == m.RunStatus.SUCCEEDED, run.error_summary
+    assert "reaps" not in run.checkpoint
+    writes = ghl_writes(clean_sandbox, start)
+    assert len(writes) == 400 == len({json.loads(w["body"])["email"] for w in writes})
+    assert run.items.count() == 400 == len(set(run.items.values_list("source_id", flat=True)))
