@@ -63,8 +63,9 @@ log = logging.getLogger(__name__)
 
 # Between two heartbeats the run may not look dead to the reaper (REAP_AFTER_SECONDS is much larger).
 HEARTBEAT_SECONDS = 5.0
-# How often the cancel flag is re-read inside a page (it is also read before each page).
-CANCEL_CHECK_SECONDS = 1.0
+# How often the cancel flag is re-read inside a page (it is also read before each page): a query per run each
+# time, so a fleet of runs at full rate does not pay one every few requests.
+CANCEL_CHECK_SECONDS = 2.0
 # This many write failures in a row that the client already retried (5xx, timeouts) mean the target is down:
 # the run stops as failed instead of burning the rate budget on every remaining record.
 MAX_CONSECUTIVE_TRANSIENT_FAILURES = 25
