@@ -54,6 +54,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], variable: st
         ("REDIS_URL", {"REDIS_URL": "localhost-6379"}),
         ("DEBUG", {"DEBUG": "maybe"}),
         ("EMAIL_URL", {"EMAIL_URL": "not a url"}),
+        ("RUN_SLICE_SECONDS", {"RUN_SLICE_SECONDS": "3300"}),  # a slice must end before the soft time limit
     ],
 )
 def test_it_refuses_to_start_with_one_line_naming_the_bad_variable(variable, overrides):
