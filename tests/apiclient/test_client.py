@@ -241,3 +241,50 @@ def test_a_client_reads_its_proxy_and_ca_bundle_from_the_environment_once(monkey
     assert session.proxies.get("https") == "http://proxy.internal:3128"
     assert session.verify == "/etc/ssl/certs/company.pem"
     assert "https" not in quiet_session("https://skip.example/api").proxies  # NO_PROXY still holds
+
+
+def test_the_lean_session_sends_what_requests_would_and_follows_a_redirect_the_full_way() -> None:
+    import http.server
+    import json as jsonlib
+    import threading
+
+    from contacts_sync.apiclient.client import quiet_session
+
+    seen: list[tuple[str, str, str, bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            seen.append((self.command, self.path, self.headers.get("authorization", ""), body))
+            if self.path.startswith("/moved"):
+                self.send_response(301)
+                self.send_header("Location", "/ok?via=redirect")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            out = jsonlib.dumps({"path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        session = quiet_session(base)
+        posted = session.request("POST", f"{base}/ok", params={"q": "a b"}, json={"name": "Zoë"},
+                                 headers={"Authorization": "Bearer t"}, timeout=(2, 5))
+        assert posted.status_code == 200 and posted.json() == {"path": "/ok?q=a+b"}
+        assert seen[-1] == ("POST", "/ok?q=a+b", "Bearer t", jsonlib.dumps({"name": "Zoë"}).encode())
+        moved = session.request("GET", f"{base}/moved", headers={"Authorization": "Bearer t"}, timeout=(2, 5))
+        assert moved.status_code == 200 and moved.json() == {"path": "/ok?via=redirect"}
+    finally:
+        server.shutdown()
+        server.server_close()
