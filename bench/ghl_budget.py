@@ -160,8 +160,8 @@ def _worker(
         def acquire(self, timeout: float = 60.0) -> float:
             return budget.acquire(timeout=min(timeout, max(0.0, deadline - time.time())))
 
-        def observe(self, *args: Any) -> int:
-            return budget.observe(*args)
+        def observe(self, *args: Any, **kwargs: Any) -> int:
+            return budget.observe(*args, **kwargs)
 
     stats = {"requests": 0, "http_429": 0, "calls": 0, "errors": 0, "first": None, "last": None}
 
