@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check venv browser clean bench
+.PHONY: demo test lint check venv browser wrk clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian/Ubuntu run 'apt-get install python3-venv'"; exit 1; }
@@ -21,6 +21,10 @@ demo: $(STAMP)
 browser:
 	@bash scripts/ensure-browser.sh
 
+# The HTTP benchmarks drive their servers with wrk: Debian's package, installed when root (like chromium).
+wrk:
+	@bash scripts/ensure-wrk.sh
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
@@ -30,7 +34,7 @@ lint: $(STAMP)
 test: $(STAMP) browser lint
 	DEBUG=$${DEBUG:-true} $(PY) -m config.devservers run -- $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	$(PY) -m config.devservers run -- $(PY) -m bench.all --json
 
 lock:

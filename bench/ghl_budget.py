@@ -23,7 +23,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,10 +36,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PRIVATE_URL_ALLOWLIST", "127.0.0.1")  # the emulator this benchmark starts is local
+sys.path.insert(0, str(ROOT))
+
+from bench.support import wrk_path  # noqa: E402
+
 LIMIT, WINDOW_S = 100, 10.0  # GHL's burst limit per location
 LOCATION = "bench-location"
 TOKEN = "pit-bench-token"
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 WRK_SCRIPT = """
 counter = 0
 wrk.headers["Authorization"] = "Bearer %(token)s"
@@ -159,8 +161,8 @@ def _worker(
         def acquire(self, timeout: float = 60.0) -> float:
             return budget.acquire(timeout=min(timeout, max(0.0, deadline - time.time())))
 
-        def observe(self, *args: Any) -> int:
-            return budget.observe(*args)
+        def observe(self, *args: Any, **kwargs: Any) -> int:
+            return budget.observe(*args, **kwargs)
 
     stats = {"requests": 0, "http_429": 0, "calls": 0, "errors": 0, "first": None, "last": None}
 
@@ -270,7 +272,7 @@ def wrk_phase(
     )
     cpu_before = cpu_seconds(emulator.proc.pid)
     run = subprocess.run(
-        [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), emulator.url],
+        [wrk_path(), "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), emulator.url],
         capture_output=True,
         text=True,
         check=True,
@@ -308,6 +310,7 @@ def main() -> None:
     parser.add_argument("--wrk-connections", type=int, default=32)
     parser.add_argument("--seed", type=int, default=2000, help="contacts in the emulated location")
     args = parser.parse_args()
+    wrk_path()  # before anything starts: installs Debian's wrk when it is missing (root), or says how
     with tempfile.TemporaryDirectory(prefix="bench-ghl-") as tmp_name:
         tmp = Path(tmp_name)
         emulator = Emulator(tmp, args.seed)

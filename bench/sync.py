@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("PRIVATE_URL_ALLOWLIST", "127.0.0.1")  # the emulators this benchmark starts are local
 
+from bench.support import production_env  # noqa: E402
+
 NO_LIMIT = 10**9
 PAGE_LIMIT = 100
 LIMITED_SECONDS = 60.0
@@ -234,7 +236,8 @@ def _worker(tmp: Path, name: str, concurrency: int) -> Any:
 
     from tests.support import start_worker
 
-    return start_worker(connection.settings_dict["NAME"], tmp, queues="sync", concurrency=concurrency, name=name)
+    return start_worker(connection.settings_dict["NAME"], tmp, queues="sync", concurrency=concurrency, name=name,
+                        extra_env={"DEBUG": os.environ.get("DEBUG", "false")})
 
 
 def _enqueue(syncs: list[Any]) -> list[int]:
@@ -354,6 +357,7 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true", help="no bare-requests baseline (RSS runs)")
     parser.add_argument("--only-limited", action="store_true", help="only the 60 s rate-limited measurement")
     args = parser.parse_args()
+    production_env()
     _setup_django()
     import tempfile
 

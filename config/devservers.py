@@ -136,7 +136,9 @@ def demo(args: argparse.Namespace) -> int:
             start("sandbox", [*manage, "sandbox", "--port", sandbox_port, "--webhook-url", webhook_url])
         start("web", web_command(python, args.host, args.port))
         celery = [python, "-m", "celery", "-A", "config"]
-        start("worker", [*celery, "worker", "-Q", "default,sync,webhooks,alerts", "-c", "2", "-l", "INFO"])
+        # one process for the demo, the same thread pool as the README's production workers
+        start("worker", [*celery, "worker", "-P", "threads", "-c", "16", "-Q", "default,sync,webhooks,alerts",
+                         "-l", "INFO"])
         start("beat", [*celery, "beat", "-l", "INFO", "-s", str(DATA / "celerybeat-schedule")])
         say(f"demo running on http://{args.host}:{args.port}/ - Ctrl-C stops everything")
         return _supervise(procs)

@@ -270,6 +270,15 @@ CELERY_TASK_ROUTES = {
     "contacts_sync.tasks.alert_*": {"queue": "alerts"},
     "contacts_sync.tasks.channel_*": {"queue": "alerts"},
 }
+# --- fleet execution model (docs/operations.md "Execution model"; owned by the fleet work) -------------------
+# A task works on one run for at most this long, then the run yields between two pages (checkpoint saved, back
+# to queued) and continues as a new message at the back of its queue: no run outlives a task time limit (prefork
+# enforces it, the thread pool does not) and runs waiting behind it get their turn. 0 = never yield.
+RUN_SLICE_SECONDS = read_int("RUN_SLICE_SECONDS", min(300, CELERY_TASK_TIME_LIMIT // 2, CELERY_TASK_SOFT_TIME_LIMIT // 2))
+if RUN_SLICE_SECONDS < 0 or (RUN_SLICE_SECONDS and RUN_SLICE_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT):
+    fail("RUN_SLICE_SECONDS", "must be 0 (never yield) or shorter than CELERY_TASK_SOFT_TIME_LIMIT",
+         str(RUN_SLICE_SECONDS))
+
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "contacts_sync.tasks.heartbeat_task", "schedule": 60.0},
     # monitoring (helper E): stale detection, and a sweep for status changes whose on-commit enqueue was lost

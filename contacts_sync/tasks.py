@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.signals import worker_shutting_down
 from django.db import DatabaseError
 
 from contacts_sync.exceptions import TransientError
@@ -153,6 +154,12 @@ def run_execute_task(self, run_id: int) -> str | None:  # type: ignore[no-untype
     """Claim and execute one run. Idempotent: a redelivered message finds the run claimed or finished."""
     run = runs.run_execute(run_id=run_id, worker=self.request.hostname or "")
     return run.status if run is not None else None
+
+
+@worker_shutting_down.connect
+def _runs_yield_on_shutdown(**_: object) -> None:
+    """A worker told to stop (warm shutdown) lets its runs yield at their next page instead of finishing slices."""
+    runs.runs_yield_soon()
 
 
 @shared_task(name="contacts_sync.tasks.runs_reap_task")

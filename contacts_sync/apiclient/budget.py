@@ -11,12 +11,15 @@ memory. Both windows are checked and charged in one Lua script, so concurrent ca
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from redis.exceptions import NoScriptError
 
 from contacts_sync.apiclient.errors import BudgetExhaustedError
 
@@ -28,6 +31,9 @@ DEFAULT_SAFETY_MS = 200
 # Callers waiting for the same window edge are spread over this many ms so they do not stampede Redis.
 WAKE_JITTER_MS = 15
 
+# ARGV: now, member, n, then per window: limit, window ms, kind, remaining ('' = nothing observed). A window with
+# `remaining` is first corrected as _OBSERVE does (the provider's count of the previous answer), then the token is
+# taken: one round trip per request instead of two.
 _ACQUIRE = """
 local now
 if ARGV[1] == '' then
@@ -38,11 +44,38 @@ else
 end
 local member = ARGV[2]
 local n = tonumber(ARGV[3])
+for i = 1, n do
+  local remaining = ARGV[4 * i + 3]
+  if remaining ~= '' then
+    local limit = tonumber(ARGV[4 * i])
+    local win = tonumber(ARGV[4 * i + 1])
+    local key = KEYS[i]
+    local used = limit - tonumber(remaining)
+    if used > limit then used = limit end
+    if ARGV[4 * i + 2] == 'log' then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+      local count = redis.call('ZCARD', key)
+      for j = count + 1, used do
+        redis.call('ZADD', key, now, member .. ':o' .. j)
+      end
+    else
+      local bucket = math.floor(now / win)
+      local cur = 0
+      if tonumber(redis.call('HGET', key, 'b') or '-1') == bucket then
+        cur = tonumber(redis.call('HGET', key, 'c') or '0')
+      end
+      if used > cur then
+        redis.call('HSET', key, 'b', bucket, 'c', used)
+      end
+    end
+    redis.call('PEXPIRE', key, win + 1000)
+  end
+end
 local wait = 0
 for i = 1, n do
-  local limit = tonumber(ARGV[1 + 3 * i])
-  local win = tonumber(ARGV[2 + 3 * i])
-  local kind = ARGV[3 + 3 * i]
+  local limit = tonumber(ARGV[4 * i])
+  local win = tonumber(ARGV[4 * i + 1])
+  local kind = ARGV[4 * i + 2]
   local key = KEYS[i]
   if kind == 'log' then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
@@ -68,8 +101,8 @@ if wait > 0 then
   return {wait, now}
 end
 for i = 1, n do
-  local win = tonumber(ARGV[2 + 3 * i])
-  local kind = ARGV[3 + 3 * i]
+  local win = tonumber(ARGV[4 * i + 1])
+  local kind = ARGV[4 * i + 2]
   local key = KEYS[i]
   if kind == 'log' then
     redis.call('ZADD', key, now, member)
@@ -170,6 +203,11 @@ class RateBudget:
             self._windows.append((f"{key}:{n}/{int(seconds * 1000)}ms", n, win_ms, kind))
         self._acquire = redis.register_script(_ACQUIRE)
         self._observe = redis.register_script(_OBSERVE)
+        self._keys = [w[0] for w in self._windows]
+        # grant ids: unique across processes (prefix) and cheap per request (a counter, not a uuid4 each)
+        self._member_prefix = uuid.uuid4().hex[:12] + ":"
+        self._members = itertools.count()
+        self._pending: list[Any] | None = None  # remaining per window, observed but not yet charged
 
     @classmethod
     def for_account(
@@ -181,12 +219,23 @@ class RateBudget:
         return "" if self.clock is None else str(int(self.clock() * 1000))
 
     def try_acquire(self) -> float:
-        """Take a token if one is free; return 0.0, or the seconds to wait before one can be."""
-        argv: list[Any] = [self._now_arg(), uuid.uuid4().hex, len(self._windows)]
-        for _key, n, win_ms, kind in self._windows:
-            argv += [n, win_ms, kind]
-        wait_ms, _now = self._acquire(keys=[w[0] for w in self._windows], args=argv)
+        """Take a token if one is free; return 0.0, or the seconds to wait before one can be.
+
+        A deferred observation (`observe(..., defer=True)`) is charged first, in the same script."""
+        pending, self._pending = self._pending, None
+        argv: list[Any] = [self._now_arg(), f"{self._member_prefix}{next(self._members)}", len(self._windows)]
+        for i, (_key, n, win_ms, kind) in enumerate(self._windows):
+            argv += [n, win_ms, kind, "" if pending is None or pending[i] is None else pending[i]]
+        wait_ms, _now = self._eval(self._acquire, argv)
         return int(wait_ms) / 1000.0
+
+    def _eval(self, script: Any, argv: list[Any]) -> Any:
+        """EVALSHA straight away (redis-py's Script.__call__ spends more CPU on a typing check than on the call);
+        the script is loaded on the first NOSCRIPT, as Script.__call__ would."""
+        try:
+            return self.redis.evalsha(script.sha, len(self._keys), *self._keys, *argv)
+        except NoScriptError:
+            return script(keys=self._keys, args=argv)
 
     def acquire(self, timeout: float = 60.0) -> float:
         """Block until a token is granted; return the seconds waited. Raises BudgetExhaustedError after `timeout`."""
@@ -206,28 +255,48 @@ class RateBudget:
             waited += pause
 
     def observe(
-        self, remaining: int | None = None, window_ms: int | None = None, daily_remaining: int | None = None
+        self,
+        remaining: int | None = None,
+        window_ms: int | None = None,
+        daily_remaining: int | None = None,
+        *,
+        defer: bool = False,
     ) -> int:
         """Correct from the provider's headers: charge what others spent. Returns the number of tokens added.
 
         `remaining` applies to the shortest window (the burst window, `window_ms` long at the provider) and
-        `daily_remaining` to the longest one; a budget is only ever tightened here, never loosened.
+        `daily_remaining` to the longest one; a budget is only ever tightened here, never loosened. With
+        `defer=True` (the clients' hot path) the correction is charged with the next token this budget takes,
+        in the same Redis round trip, and 0 is returned.
         """
         if remaining is None and daily_remaining is None:
             return 0
-        argv: list[Any] = [self._now_arg(), "obs-" + uuid.uuid4().hex, len(self._windows)]
         last = len(self._windows) - 1
-        for i, (_key, n, win_ms, kind) in enumerate(self._windows):
+        values: list[Any] = []
+        for i in range(len(self._windows)):
             value: int | None = None
             if i == 0 and remaining is not None:
                 value = remaining
             elif i == last and i > 0 and daily_remaining is not None:
                 value = daily_remaining
-            argv += [n, win_ms, kind, "" if value is None else max(0, int(value))]
-        return int(self._observe(keys=[w[0] for w in self._windows], args=argv))
+            values.append(None if value is None else max(0, int(value)))
+        if defer:
+            self._pending = values
+            return 0
+        argv: list[Any] = [self._now_arg(), f"obs-{self._member_prefix}{next(self._members)}", len(self._windows)]
+        for (_key, n, win_ms, kind), value in zip(self._windows, values, strict=True):
+            argv += [n, win_ms, kind, "" if value is None else value]
+        return int(self._eval(self._observe, argv))
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            last = len(pending) - 1
+            self.observe(pending[0], None, pending[last] if last > 0 else None)
 
     def used(self) -> list[int]:
-        """Tokens currently charged per window (for tests and the benchmark)."""
+        """Tokens currently charged per window (for tests and the benchmark), deferred observations included."""
+        self._flush()
         now_ms = int((self.clock() if self.clock else time.time()) * 1000)
         out = []
         for key, _n, win_ms, kind in self._windows:
@@ -307,6 +376,11 @@ class NullBudget:
         return 0.0
 
     def observe(
-        self, remaining: int | None = None, window_ms: int | None = None, daily_remaining: int | None = None
+        self,
+        remaining: int | None = None,
+        window_ms: int | None = None,
+        daily_remaining: int | None = None,
+        *,
+        defer: bool = False,
     ) -> int:
         return 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -204,7 +204,7 @@ class CheckedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
 
 
-def safe_session() -> requests.Session:
+def safe_session(factory: Callable[[], requests.Session] = requests.Session) -> requests.Session:
     """A Session for calls to user-entered hosts: checked addresses only.
 
     `trust_env` is off: an HTTP(S)_PROXY from the environment would resolve the name itself (defeating the
@@ -212,7 +212,7 @@ def safe_session() -> requests.Session:
     `allow_redirects=False` (ApiClient, the OAuth token POST, the alert transports): credentials never follow a
     redirect to another host.
     """
-    session = requests.Session()
+    session = factory()
     session.trust_env = False
     adapter = CheckedAdapter()
     session.mount("http://", adapter)

@@ -8,21 +8,32 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
+# Paths come from mapping rules (a few dozen per deployment) and are read for every record: parse each once.
+PATH_CACHE_SIZE = 4096
 _BRACKETS = re.compile(r"\[(-?\d+|\*)\]")
 # An alternative must look like a path: letters, digits, _, -, $, @, dots, brackets, '*'.
 _VALID = re.compile(r"^[\w$@\- ]+(?:\.[\w$@\- *]+)*$")
 
 
-def split_path(path: str) -> list[str]:
+@lru_cache(maxsize=PATH_CACHE_SIZE)
+def split_path(path: str) -> tuple[str, ...]:
     normalised = _BRACKETS.sub(r".\1", path.strip())
-    return [part for part in normalised.split(".") if part != ""]
+    return tuple(part for part in normalised.split(".") if part != "")
 
 
 def path_problem(path: Any) -> str | None:
     """Why a source path cannot be used, or None when it is fine."""
-    if not isinstance(path, str) or not path.strip():
+    if not isinstance(path, str):
+        return "the source path is empty"
+    return _path_problem(path)
+
+
+@lru_cache(maxsize=PATH_CACHE_SIZE)
+def _path_problem(path: str) -> str | None:
+    if not path.strip():
         return "the source path is empty"
     for alternative in path.split("|"):
         normalised = _BRACKETS.sub(r".\1", alternative.strip())
@@ -35,7 +46,7 @@ def is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "") or value == [] or value == {}
 
 
-def _get(value: Any, parts: list[str]) -> Any:
+def _get(value: Any, parts: tuple[str, ...]) -> Any:
     for i, part in enumerate(parts):
         if value is None:
             return None

@@ -14,10 +14,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from .emails import email_valid
 from .types import CUSTOM_PREFIX
 
 SCHEMA_FILE = Path(__file__).with_name("ghl_write_schemas.json")
@@ -28,7 +29,7 @@ FORMATS = FormatChecker(formats=())
 @FORMATS.checks("email", raises=EmailNotValidError)
 def _email(value: object) -> bool:
     # The same library as the email transform; no DNS (a sync must not depend on the resolver).
-    return not isinstance(value, str) or bool(validate_email(value, check_deliverability=False))
+    return not isinstance(value, str) or email_valid(value)
 
 
 @FORMATS.checks("date-time", raises=ValueError)

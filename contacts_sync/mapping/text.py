@@ -37,6 +37,9 @@ class Cleaned:
 
 def clean_text(text: str, *, multiline: bool) -> tuple[str, int]:
     """(the cleaned text, how many control/invisible characters were removed; whitespace is not counted)."""
+    if text.isascii() and text.isprintable():
+        # fast path, most values: no line break, separator, tab or invisible character; only spaces to tidy
+        return (text.strip() if multiline else " ".join(text.split())), 0
     text = _SEPARATORS.sub(" ", _BREAKS.sub("\n", text))
     if not multiline:
         text = text.replace("\t", " ").replace("\n", " ")

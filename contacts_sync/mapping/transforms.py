@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
+from .emails import email_normalized, remember_valid
 from .errors import MappingError, TransformError
 from .formats import scalar_text as _scalar_text
 from .formats import t_date, t_datetime, t_html_to_text
@@ -254,12 +255,13 @@ def t_email(value: Any, args: dict[str, Any], ctx: MappingContext) -> Any:
     if not text:
         return None
     try:
-        # No DNS: a sync must not depend on (or leak to) the resolver; deliverability is GHL's business.
-        result = validate_email(text, check_deliverability=False)
+        normalized = email_normalized(text)  # email-validator, no DNS, remembered per process
     except EmailNotValidError as exc:
         raise TransformError(f"not a valid email address ({exc})", value) from None
-    normalized = result.normalized
-    return normalized.lower() if args["lowercase"] else normalized
+    out = normalized.lower() if args["lowercase"] else normalized
+    if out.isascii():  # lowercasing ASCII atext keeps an address valid: the schema check need not redo it
+        remember_valid(out)
+    return out
 
 
 # ---------------------------------------------------------------- values, booleans, tags

@@ -84,8 +84,9 @@ def _covers(sync: Sync, run: Run, event: InboundEvent) -> bool:
         return True
     if _reads_event_only(sync, run):
         return False
-    # An incremental run covers the change if it had not started reading when the event arrived.
-    return run.status == RunStatus.QUEUED or run.created_at >= event.received_at
+    # An incremental run covers the change if it had not started reading when the event arrived (a queued run
+    # that already started is a continuation between two time slices: it reads on from its cursor).
+    return (run.status == RunStatus.QUEUED and run.started_at is None) or run.created_at >= event.received_at
 
 
 def _covering_run(sync: Sync, event: InboundEvent) -> Run | None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -45,15 +47,40 @@ QUEUED_RESEND_SECONDS = 900
 # A run is retried from its checkpoint at most this many times by the reaper; then it is failed for good.
 MAX_REAPS = 5
 RUN_EXECUTE_TASK = "contacts_sync.tasks.run_execute_task"
+# Runs started by a webhook (one record, seconds of work) and retries of failed items have their own queue, so a
+# long first sync never keeps them waiting for a worker slot (docs/operations.md, "Execution model").
+LIVE_QUEUE = "webhooks"
+BULK_QUEUE = "sync"
+LIVE_TRIGGERS = (RunTrigger.WEBHOOK, RunTrigger.RETRY)
 FINISHED_STATUSES = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
-def _enqueue_on_commit(run_id: int) -> None:
+def run_queue(trigger: str) -> str:
+    """The Celery queue of a run (and of each of its continuations)."""
+    return LIVE_QUEUE if trigger in LIVE_TRIGGERS else BULK_QUEUE
+
+
+def _enqueue_on_commit(run_id: int, trigger: str) -> None:
     def send() -> None:
         # by name: tasks sit above services in the import layers
-        current_app.send_task(RUN_EXECUTE_TASK, args=[run_id])
+        current_app.send_task(RUN_EXECUTE_TASK, args=[run_id], queue=run_queue(trigger))
 
     transaction.on_commit(send)
+
+
+_stopping = threading.Event()
+
+
+def runs_yield_soon() -> None:
+    """The worker is shutting down (a deploy): every run it executes yields at its next page boundary and
+    continues on another worker, instead of holding the shutdown for the rest of its time slice."""
+    _stopping.set()
+
+
+def _slice_seconds() -> float | None:
+    """How long one task works on a run before it yields (settings.RUN_SLICE_SECONDS; 0 = never)."""
+    value = float(getattr(settings, "RUN_SLICE_SECONDS", 0) or 0)
+    return value if value > 0 else None
 
 
 def run_enqueue(
@@ -87,7 +114,7 @@ def run_enqueue(
             )
     except IntegrityError:
         return None  # one_active_run_per_sync: another run is queued or running
-    _enqueue_on_commit(run.pk)
+    _enqueue_on_commit(run.pk, run.trigger)
     if user is not None:
         audit_record(actor=user, action="run.enqueue", obj=run, changes={"trigger": trigger, "dry_run": run.dry_run})
     return run
@@ -172,6 +199,9 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
     """The body of run_execute_task: claim the run, run the engine, record the outcome, tell the status service.
 
     Safe to call twice for the same run (a redelivered message, a reaped run): only one caller wins the claim.
+    A run still reading when its time slice is over goes back to queued and this sends its continuation (a new
+    message for the same run, at the back of its queue), so a long run never outlives a task time limit and the
+    runs waiting behind it get their turn.
     """
     token = f"{worker or 'worker'}:{uuid.uuid4().hex[:8]}"
     if not _claim(run_id, token):
@@ -185,13 +215,16 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
         Run.objects.filter(pk=run_id).update(started_at=run.started_at, expected_total=run.expected_total)
     with log_context(run_id=run.pk, sync_id=run.sync_id):
         try:
-            plan = SyncPlan.for_sync(run.sync, run, connect=connector_for)
-            engine = plan.engine(worker_token=token, on_finish=_after_run)
+            engine = SyncPlan.for_sync(run.sync, run, connect=connector_for).engine(
+                worker_token=token, on_finish=_after_run, slice_seconds=_slice_seconds(),
+                stop_requested=_stopping.is_set)
         except Exception as exc:  # noqa: BLE001 - any set-up failure fails the run, with its reason
             log.warning("run set-up failed: %s", exc)
             _fail(run, token, f"Could not start: {type(exc).__name__}: {exc}")
             return run
-        engine.execute()  # its ending runs _after_run in the same transaction
+        # A finished run's ending ran _after_run in the same transaction; a yielded one continues as a new message.
+        if engine.execute() == "yielded":
+            _enqueue_on_commit(run.pk, run.trigger)  # autocommit here: sent at once
         run.refresh_from_db()
     return run
 
@@ -292,7 +325,7 @@ def runs_reap(*, older_than_seconds: float = REAP_AFTER_SECONDS) -> list[int]:
     """
     stale = timezone.now() - timedelta(seconds=older_than_seconds)
     requeued: list[int] = []
-    for run in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale).only("pk", "checkpoint"):
+    for run in Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale).only("pk", "checkpoint", "trigger"):
         reaps = int(run.checkpoint.get("reaps", 0)) + 1
         with transaction.atomic():
             if reaps > MAX_REAPS:
@@ -310,7 +343,7 @@ def runs_reap(*, older_than_seconds: float = REAP_AFTER_SECONDS) -> list[int]:
             )
             if moved:
                 requeued.append(run.pk)
-                _enqueue_on_commit(run.pk)
+                _enqueue_on_commit(run.pk, run.trigger)
     if requeued:
         log.warning("reaped runs whose worker vanished: %s", requeued)
     _resend_lost_messages()
@@ -321,14 +354,16 @@ def _resend_lost_messages() -> None:
     """A run queued long ago whose message was lost (broker restart) would block its sync forever (one active
     run per sync): send its message again. Claiming is idempotent, so a duplicate message costs nothing."""
     old = timezone.now() - timedelta(seconds=QUEUED_RESEND_SECONDS)
-    for run in Run.objects.filter(status=RunStatus.QUEUED, created_at__lt=old).only("pk", "checkpoint")[:100]:
-        last = run.checkpoint.get("resent_at", 0)
+    queued = Run.objects.filter(status=RunStatus.QUEUED, created_at__lt=old).only("pk", "checkpoint", "trigger")
+    for run in queued[:100]:
+        # a continuation was queued again when its slice ended (queued_at), not when the run was created
+        last = max(float(run.checkpoint.get("resent_at", 0)), float(run.checkpoint.get("queued_at", 0)))
         now = timezone.now().timestamp()
-        if now - float(last) < QUEUED_RESEND_SECONDS:
+        if now - last < QUEUED_RESEND_SECONDS:
             continue
         if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
                 checkpoint={**run.checkpoint, "resent_at": now}):
-            _enqueue_on_commit(run.pk)
+            _enqueue_on_commit(run.pk, run.trigger)
 
 
 # A note explaining why a failure is accepted is at most this long (RunItem.acknowledge_note).

@@ -69,9 +69,12 @@ def fair_order(
     syncs: list[Sync], *, active: dict[str, int], cap: int, limit: int
 ) -> tuple[list[Sync], list[Sync]]:
     """Round-robin across locations (in order of their oldest due sync); (chosen, deferred)."""
-    queues: OrderedDict[str, list[Sync]] = OrderedDict()
+    by_location: OrderedDict[str, list[Sync]] = OrderedDict()
     for sync in syncs:  # already ordered by next_run_at
-        queues.setdefault(location_key(sync), []).append(sync)
+        by_location.setdefault(location_key(sync), []).append(sync)
+    # Locations with fewer active runs go first (then the oldest due): with more locations than one tick takes,
+    # a location that got a run last tick must not win again over one still waiting for its first.
+    queues = OrderedDict(sorted(by_location.items(), key=lambda item: active.get(item[0], 0)))
     room = {key: max(0, cap - active.get(key, 0)) for key in queues}
     chosen: list[Sync] = []
     while len(chosen) < limit and any(room[k] and queues[k] for k in queues):

@@ -55,8 +55,9 @@ log = logging.getLogger(__name__)
 
 # Between two heartbeats the run may not look dead to the reaper (REAP_AFTER_SECONDS is much larger).
 HEARTBEAT_SECONDS = 5.0
-# How often the cancel flag is re-read inside a page (it is also read before each page).
-CANCEL_CHECK_SECONDS = 1.0
+# How often the cancel flag is re-read inside a page (it is also read before each page): a query per run each
+# time, so a fleet of runs at full rate does not pay one every few requests.
+CANCEL_CHECK_SECONDS = 2.0
 ERROR_MESSAGE_MAX = persist.ERROR_MESSAGE_MAX
 LINK_FIELDS = ("source_id", "target_id", "content_hash", "failed_hash", "failed_error", "acknowledged_hash",
                "pending_since", "identity", "target_gone_at")
@@ -82,6 +83,8 @@ class Engine(Pushing):
         clock: Callable[[], float] = time.monotonic,
         change_path: str | None = None,
         on_finish: Callable[[Run], Any] | None = None,
+        slice_seconds: float | None = None,
+        stop_requested: Callable[[], bool] | None = None,
     ) -> None:
         self.on_finish = on_finish  # the sync's health step, run in the transaction that ends the run
         self.run = run
@@ -101,10 +104,15 @@ class Engine(Pushing):
         self.clock = clock
         self.object_kind = run.sync.source_object
         self.only_ids: set[str] | None = set(run.checkpoint.get("only_ids") or []) or None
-        self.remaining = set(self.only_ids) if self.only_ids else None
+        # a continuation resumes with the ids an earlier slice had not reached yet
+        left = run.checkpoint.get("only_ids_left")
+        self.remaining = (set(left) if left is not None else set(self.only_ids)) if self.only_ids else None
         # A preview of a sample (services.runs.run_preview): stop after the page that reaches this many records.
         self.sample = int(run.checkpoint.get("sample") or 0) if run.dry_run else 0
         self.read_so_far = 0
+        self.slice_seconds = slice_seconds
+        self.stop_requested = stop_requested  # the worker is shutting down: yield at the next page boundary
+        self._slice_started = clock()
         self.ignore_hash = run.mode == SyncMode.FULL
         self.consecutive_transient = 0
         self._last_beat = clock()
@@ -119,8 +127,13 @@ class Engine(Pushing):
         self.watermark = sources.Watermark(change_path)
 
     # ----- the run --------------------------------------------------------------------------------------
-    def execute(self) -> None:
-        """Run to the end (or cancel / fatal error) and write the final status. Raises nothing but bugs."""
+    def execute(self) -> str:
+        """Run to the end (or cancel / fatal error) and write the final status; or, when the time slice is over
+        with pages still to read, hand the run back (queued, checkpoint saved) for a continuation to go on.
+
+        Returns "finished", "yielded" (the caller sends the continuation) or "lost" (taken over by another
+        worker). Raises nothing but bugs.
+        """
         fatal: str | None = None
         try:
             for page in self._pages():
@@ -140,9 +153,11 @@ class Engine(Pushing):
                     break
                 if self.sample and self.read_so_far >= self.sample:
                     break
+                if self._slice_over():
+                    return self._yield()
         except LostOwnership:
             log.warning("run %s was taken over by another worker; stopping", self.run.pk)
-            return
+            return "lost"
         except FatalRunError as exc:
             fatal = str(exc)
         except ApiError as exc:  # reading the source failed after the client's retries
@@ -156,6 +171,32 @@ class Engine(Pushing):
             self._finish(fatal)
         except LostOwnership:
             log.warning("run %s was taken over before it could finish", self.run.pk)
+            return "lost"
+        return "finished"
+
+    # ----- time slices ------------------------------------------------------------------------------------
+    def _slice_over(self) -> bool:
+        if self.stop_requested is not None and self.stop_requested():
+            return True
+        return self.slice_seconds is not None and self.clock() - self._slice_started >= self.slice_seconds
+
+    def _yield(self) -> str:
+        """Between two pages, after the page's commit: the run goes back to queued with its checkpoint (the cursor
+        of the next page) and one more continuation counted. Not a reap: nothing was lost and nothing is retried.
+        """
+        checkpoint = {**self.run.checkpoint, "continuations": int(self.run.checkpoint.get("continuations", 0)) + 1,
+                      "queued_at": time.time()}
+        if self.remaining is not None:
+            checkpoint["only_ids_left"] = sorted(self.remaining)
+        if not Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING).update(
+            status=RunStatus.QUEUED, worker="", checkpoint=persist.pg_safe(checkpoint), heartbeat_at=timezone.now()
+        ):
+            log.warning("run %s was taken over before it could yield", self.run.pk)
+            return "lost"
+        self.run.checkpoint = checkpoint
+        log.info("run %s yields after %.0fs of its time slice; continuation %s goes on from its checkpoint",
+                 self.run.pk, self.clock() - self._slice_started, checkpoint["continuations"])
+        return "yielded"
 
     def _pages(self) -> Iterator[Page]:
         page = sources.event_page(self.run.event if self.run.event_id else None,

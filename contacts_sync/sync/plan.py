@@ -151,10 +151,12 @@ class SyncPlan:
         return ParentLookup(sync_ids=list(contact_syncs.values_list("pk", flat=True)),
                             default_parent_id=options.get("ghl_contact_id"))
 
-    def engine(self, *, worker_token: str, on_finish: Callable[[Run], Any] | None = None) -> Engine:
+    def engine(self, *, worker_token: str, on_finish: Callable[[Run], Any] | None = None,
+               slice_seconds: float | None = None, stop_requested: Callable[[], bool] | None = None) -> Engine:
         if self.run is None:
             raise ValueError("an engine needs the run it executes")
         return Engine(run=self.run, worker_token=worker_token, recipe=self.recipe, source=self.source,
                       writer=self.writer, rules=self.rules, apply=apply, content_hash=content_hash,
                       context=self.context, recorder=self.recorder, redactor=self.redactor, parents=self.parents,
-                      source_options=self.options, change_path=change_path(self.sync), on_finish=on_finish)
+                      source_options=self.options, change_path=change_path(self.sync), on_finish=on_finish,
+                      slice_seconds=slice_seconds, stop_requested=stop_requested)

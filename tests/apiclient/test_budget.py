@@ -89,6 +89,23 @@ def test_observe_charges_what_other_clients_spent_but_never_loosens(redis_client
     assert budget.try_acquire() > 0
 
 
+def test_a_deferred_observation_is_charged_with_the_next_token_in_the_same_call(
+    redis_client: Any, key: str
+) -> None:
+    clock = FakeClock()
+    budget = RateBudget(redis_client, key, [(100, 10.0), (200_000, 86_400.0)], clock=clock, sleep=clock.sleep)
+    for _ in range(10):
+        budget.try_acquire()
+    assert budget.observe(remaining=60, daily_remaining=199_900, defer=True) == 0
+    assert redis_client.zcard(budget._keys[0]) == 10  # nothing charged yet: no extra round trip
+    assert budget.try_acquire() == 0.0  # the correction (40 used) and this token (the 41st)
+    assert budget.used() == [41, 101]
+    budget.observe(remaining=0, defer=True)  # the provider says the window is full
+    assert budget.try_acquire() > 0  # refused in the same call that charged it
+    budget.observe(remaining=0, defer=True)
+    assert budget.used() == [100, 101]  # used() charges a pending observation first
+
+
 def _worker(redis_url: str, key: str, n: int, out: Any) -> None:
     import redis
 

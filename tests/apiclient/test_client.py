@@ -228,3 +228,64 @@ def test_a_budget_that_gives_no_token_sends_nothing_and_records_zero_attempts() 
     assert session.sent == []
     assert (calls[0].attempts, calls[0].status) == (0, None)
     assert calls[0].error and calls[0].error.startswith("BudgetExhaustedError")
+
+
+def test_a_client_reads_its_ca_bundle_once_and_takes_no_proxy_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/company.pem")
+    session = ApiClient(base_url="https://api.example.com/v1").session
+    assert session.trust_env is False  # not re-read on every request
+    assert session.proxies == {}  # a proxy would resolve user-typed hosts itself, past the address check
+    assert session.verify == "/etc/ssl/certs/company.pem"
+
+
+def test_the_lean_session_sends_what_requests_would_and_follows_a_redirect_only_when_asked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import json as jsonlib
+    import threading
+
+    from contacts_sync.apiclient.client import client_session
+
+    monkeypatch.setenv("PRIVATE_URL_ALLOWLIST", "127.0.0.1")  # the test's own server
+    seen: list[tuple[str, str, str, bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            seen.append((self.command, self.path, self.headers.get("authorization", ""), body))
+            if self.path.startswith("/moved"):
+                self.send_response(301)
+                self.send_header("Location", "/ok?via=redirect")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            out = jsonlib.dumps({"path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        session = client_session()
+        posted = session.request("POST", f"{base}/ok", params={"q": "a b"}, json={"name": "Zoë"},
+                                 headers={"Authorization": "Bearer t"}, timeout=(2, 5))
+        assert posted.status_code == 200 and posted.json() == {"path": "/ok?q=a+b"}
+        assert seen[-1] == ("POST", "/ok?q=a+b", "Bearer t", jsonlib.dumps({"name": "Zoë"}).encode())
+        moved = session.request("GET", f"{base}/moved", headers={"Authorization": "Bearer t"}, timeout=(2, 5))
+        assert moved.status_code == 200 and moved.json() == {"path": "/ok?via=redirect"}
+        kept = session.request("GET", f"{base}/moved", timeout=(2, 5), allow_redirects=False)
+        assert kept.status_code == 301 and seen[-1][1] == "/moved"  # what ApiClient asks: never followed
+    finally:
+        server.shutdown()
+        server.server_close()

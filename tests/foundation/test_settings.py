@@ -61,6 +61,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], variable: st
         ("FIELD_ENCRYPTION_KEYS", {"FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode() + ",not-a-fernet-key"}),
         ("TRUSTED_PROXY_COUNT", {"TRUSTED_PROXY_COUNT": "one"}),
         ("TRUSTED_PROXY_COUNT", {"TRUSTED_PROXY_COUNT": "-1"}),
+        ("RUN_SLICE_SECONDS", {"RUN_SLICE_SECONDS": "3300"}),  # a slice must end before the soft time limit
     ],
 )
 def test_it_refuses_to_start_with_one_line_naming_the_bad_variable(variable, overrides):

@@ -27,5 +27,8 @@ def test_celery_is_configured_for_json_late_acks_and_the_four_queues():
     assert app.conf.task_always_eager is False
     assert {q.name for q in app.conf.task_queues} == {"default", "sync", "webhooks", "alerts"}
     assert app.conf.task_time_limit > app.conf.task_soft_time_limit > 0
+    from django.conf import settings
+
+    assert 0 < settings.RUN_SLICE_SECONDS < app.conf.task_soft_time_limit  # a run yields before any limit
     assert app.amqp.router.route({}, "contacts_sync.tasks.run_execute_task")["queue"].name == "sync"
     assert app.amqp.router.route({}, "contacts_sync.tasks.ping_task")["queue"].name == "default"

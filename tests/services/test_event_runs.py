@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from contacts_sync.models import AuthKind, EventStatus, InboundEvent, Provider, Run, RunStatus, RunTrigger
 from contacts_sync.services import event_runs as events
@@ -130,6 +132,17 @@ def test_a_queued_incremental_run_covers_a_new_event() -> None:
     assert (
         f"coalesced into run {queued.pk}" in outcome.reason or f"covered by run {queued.pk}" in outcome.reason
     )
+    assert Run.objects.filter(sync=sync).count() == 1
+
+
+def test_a_run_between_two_time_slices_does_not_cover_an_event_that_arrived_after_it_started_reading() -> None:
+    """A yielded run is queued again, but it reads on from its cursor: a record it already read may have changed."""
+    sync = ghl_source_sync()
+    continuing = RunFactory(sync=sync, status=RunStatus.QUEUED, started_at=timezone.now() - timedelta(minutes=10),
+                            finished_at=None, checkpoint={"cursor": {"after": "x"}, "continuations": 1})
+    Run.objects.filter(pk=continuing.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    event = ghl_event()
+    assert events.inbound_event_process(event_id=event.pk).status == "retry"  # waits for the run to end
     assert Run.objects.filter(sync=sync).count() == 1
 
 

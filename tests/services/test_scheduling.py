@@ -82,6 +82,22 @@ def test_one_big_location_cannot_starve_the_others() -> None:
     assert len(result.deferred) == 28  # still due: they run as the big location's runs finish
 
 
+def test_with_more_locations_than_a_tick_takes_every_location_gets_a_run_before_any_gets_a_second() -> None:
+    fleet = [ConnectionFactory(external_account_id=f"fleet-{i:02d}") for i in range(60)]
+    for i, location in enumerate(fleet):
+        due_syncs(location, 2, minutes_overdue=120 - i)  # the first locations are the most overdue
+    first = scheduling.syncs_dispatch_due(cap=2, limit=50)
+    assert len(first.enqueued) == 50
+    assert sorted(runs_per_location().values()) == [1] * 50  # 50 different locations, one run each
+    second = scheduling.syncs_dispatch_due(cap=2, limit=10)
+    assert len(second.enqueued) == 10
+    # the ten locations still waiting go first, although the others' second syncs are more overdue
+    assert set(runs_per_location()) == {f"fleet-{i:02d}" for i in range(60)}
+    assert sorted(runs_per_location().values()) == [1] * 60
+    third = scheduling.syncs_dispatch_due(cap=2, limit=100)
+    assert len(third.enqueued) == 60 and sorted(runs_per_location().values()) == [2] * 60
+
+
 def test_round_robin_interleaves_locations_when_the_tick_limit_is_reached() -> None:
     a, b = ConnectionFactory(external_account_id="a"), ConnectionFactory(external_account_id="b")
     due_syncs(a, 5, minutes_overdue=30)

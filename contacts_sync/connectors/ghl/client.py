@@ -104,7 +104,8 @@ class GHLClient(LocationReads, ApiClient):
         remaining = _int(h.get("X-RateLimit-Remaining"))
         daily = _int(h.get("X-RateLimit-Daily-Remaining"))
         if remaining is not None or daily is not None:
-            self.budget.observe(remaining, _int(h.get("X-RateLimit-Interval-Milliseconds")), daily)
+            # charged with the next token (one Redis round trip per request, not two)
+            self.budget.observe(remaining, _int(h.get("X-RateLimit-Interval-Milliseconds")), daily, defer=True)
 
     def error_for(self, response: requests.Response, operation: str) -> ApiError:
         body = parse_body(response)
