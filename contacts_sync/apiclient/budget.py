@@ -7,11 +7,18 @@ Windows up to `LOG_WINDOW_MAX_LIMIT` requests are kept as an exact sliding log (
 at most `limit` requests are granted in *any* window of that length: this is what avoids 429s from a provider
 that counts a sliding window. Larger windows (the daily 200,000) use a fixed-bucket counter, which costs O(1)
 memory. Both windows are checked and charged in one Lua script, so concurrent callers cannot race each other.
+
+The budget spares the provider's limit; it never stops a sync by itself. While Redis cannot be reached (a restart,
+a failover) calls go ahead without a token and no correction is recorded: the provider's own limit still holds, and
+its 429 answers and Retry-After are honoured by the client's retries (apiclient/client.py). Before, a Redis restart
+failed every record pushed while it lasted, and a write that had reached the provider was reported as failed when
+recording its rate-limit headers found Redis gone (tests/reliability/test_fault_broker_wiped.py).
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 import time
 import uuid
@@ -19,9 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError
 
 from contacts_sync.apiclient.errors import BudgetExhaustedError
+
+log = logging.getLogger(__name__)
 
 # Windows with at most this many requests are tracked exactly (sorted set); larger ones by a bucket counter.
 LOG_WINDOW_MAX_LIMIT = 10_000
@@ -30,6 +39,18 @@ LOG_WINDOW_MAX_LIMIT = 10_000
 DEFAULT_SAFETY_MS = 200
 # Callers waiting for the same window edge are spread over this many ms so they do not stampede Redis.
 WAKE_JITTER_MS = 15
+# While Redis is unreachable, "calls go ahead without the budget" is logged at most this often per process.
+UNREACHABLE_LOG_SECONDS = 10.0
+_last_unreachable_log = 0.0
+
+
+def _unreachable(what: str, exc: Exception) -> None:
+    global _last_unreachable_log
+    now = time.monotonic()
+    if now - _last_unreachable_log >= UNREACHABLE_LOG_SECONDS:
+        _last_unreachable_log = now
+        log.warning("rate budget %s: Redis unreachable (%s: %s); calls go ahead without the shared budget",
+                    what, type(exc).__name__, exc)
 
 # ARGV: now, member, n, then per window: limit, window ms, kind, remaining ('' = nothing observed). A window with
 # `remaining` is first corrected as _OBSERVE does (the provider's count of the previous answer), then the token is
@@ -238,10 +259,16 @@ class RateBudget:
             return script(keys=self._keys, args=argv)
 
     def acquire(self, timeout: float = 60.0) -> float:
-        """Block until a token is granted; return the seconds waited. Raises BudgetExhaustedError after `timeout`."""
+        """Block until a token is granted; return the seconds waited. Raises BudgetExhaustedError after `timeout`.
+
+        Returns at once, without a token, while Redis cannot be reached (see the module docstring)."""
         waited = 0.0
         while True:
-            wait = self.try_acquire()
+            try:
+                wait = self.try_acquire()
+            except RedisError as exc:
+                _unreachable(self.key, exc)
+                return waited
             if wait <= 0:
                 return waited
             if waited + wait > timeout:
@@ -286,7 +313,11 @@ class RateBudget:
         argv: list[Any] = [self._now_arg(), f"obs-{self._member_prefix}{next(self._members)}", len(self._windows)]
         for (_key, n, win_ms, kind), value in zip(self._windows, values, strict=True):
             argv += [n, win_ms, kind, "" if value is None else value]
-        return int(self._eval(self._observe, argv))
+        try:
+            return int(self._eval(self._observe, argv))
+        except RedisError as exc:  # the call it corrects for has happened: it must not fail for this
+            _unreachable(self.key, exc)
+            return 0
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, None

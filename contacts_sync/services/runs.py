@@ -270,7 +270,7 @@ def _finished(run: Run) -> None:
 # The wording of a run's fatal error names the side at fault (sync/engine.py, run_execute): the target refused
 # the credentials or stopped answering; reading the source failed with one of these error classes.
 _TARGET_REFUSED = re.compile(r"^\S+ rejected the credentials: ")
-_TARGET_DOWN = re.compile(r"^\d+ writes in a row failed after retries")
+_TARGET_DOWN = re.compile(r"^\d+ of the last \d+ writes failed after retries")
 _SOURCE_FAILED = re.compile(r"^Reading \S+ failed: (\w+): ")
 CONNECTION_ERROR_CLASSES = frozenset({"AuthError", "ScopeError", "ForbiddenError", "TokenRefused", "ServerError",
                                       "TransportError", "RateLimitedError", "BudgetExhaustedError"})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -45,7 +46,7 @@ from . import ending, persist, sources
 from .finish import Tally, run_finish
 from .parts import CallRecorder, ParentLookup, Step, source_hash
 from .persist import LostOwnership, Outcome
-from .push import FatalRunError, Pushing
+from .push import TARGET_DOWN_WINDOW, FatalRunError, Pushing
 from .recipes import record_passes_filter
 from .redaction import Redactor
 
@@ -114,9 +115,10 @@ class Engine(Pushing):
         self.stop_requested = stop_requested  # the worker is shutting down: yield at the next page boundary
         self._slice_started = clock()
         self.ignore_hash = run.mode == SyncMode.FULL
-        self.consecutive_transient = 0
+        self.recent_writes: deque[bool] = deque(maxlen=TARGET_DOWN_WINDOW)  # True: failed after retries
         self._last_beat = clock()
         self._last_cancel_check = clock()
+        self._db = persist.OutageTolerance(clock)
         self.cancelled = False
         self._done: list[Outcome] = []
         self._unsent: list[str] = []
@@ -407,9 +409,8 @@ class Engine(Pushing):
         if self.clock() - self._last_beat < HEARTBEAT_SECONDS:
             return
         self._last_beat = self.clock()
-        if not Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING).update(
-            heartbeat_at=timezone.now()
-        ):
+        if not self._db(lambda: bool(Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING)
+                                     .update(heartbeat_at=timezone.now())), assume=True):
             raise LostOwnership()
 
     def _cancel_requested(self, *, force: bool = False) -> bool:
@@ -418,7 +419,8 @@ class Engine(Pushing):
         if not force and self.clock() - self._last_cancel_check < CANCEL_CHECK_SECONDS:
             return False
         self._last_cancel_check = self.clock()
-        self.cancelled = bool(Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists())
+        self.cancelled = self._db(lambda: Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists(),
+                                  assume=False)
         return self.cancelled
 
     # ----- the end ----------------------------------------------------------------------------------------

@@ -247,6 +247,36 @@ def _retrying(action: Callable[[], Any]) -> Any:
             time.sleep(DB_RETRY_PAUSE_SECONDS)
 
 
+class OutageTolerance:
+    """The engine's liveness queries (heartbeat, cancel flag) ride out a database outage as page commits do.
+
+    While the database is unreachable the query's answer is assumed (still ours, not cancelled) and the records
+    go on being written: their write-ahead intents are committed, and the page is stored, retrying, once the
+    database is back. Only an outage longer than DB_OUTAGE_RETRY_SECONDS stops the run, still below the reaper's
+    REAP_AFTER_SECONDS. Before, a 10 s PostgreSQL restart failed the run as an internal error and alerted
+    (tests/reliability/test_fault_postgres_stopped.py).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.away_since: float | None = None
+
+    def __call__(self, query: Callable[[], bool], *, assume: bool) -> bool:
+        try:
+            answer = query()
+        except (OperationalError, InterfaceError) as exc:
+            now = self.clock()
+            if self.away_since is None:
+                self.away_since = now
+                log.warning("database unreachable (%s); writing on until the page is stored", type(exc).__name__)
+            if now - self.away_since > DB_OUTAGE_RETRY_SECONDS:
+                raise
+            connection.close()  # a broken connection is replaced on the next query
+            return assume
+        self.away_since = None
+        return answer
+
+
 def verification_commit(*, run: Run, token: str, checked: int, matched: int, mismatches: list[Outcome],
                         calls: list[CallRecord]) -> None:
     """The read-back's result: counts on the run, one item per record that differs, the calls it made."""

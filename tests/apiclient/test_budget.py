@@ -173,3 +173,22 @@ def test_null_budget_never_waits() -> None:
     budget = NullBudget()
     assert all(budget.acquire() == 0.0 for _ in range(1000))
     assert budget.observe(remaining=0) == 0
+
+
+def test_a_budget_whose_redis_is_unreachable_lets_calls_through_instead_of_failing_them() -> None:
+    """A Redis restart must not fail the calls made meanwhile, nor a write that already happened (observe)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from tests.support import free_port
+
+    # nothing listens there; no client-side retries, so the test takes milliseconds instead of redis-py's backoff
+    nowhere = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    budget = RateBudget(nowhere, f"test-budget:{uuid.uuid4().hex}", [(1, 10.0)])
+    started = time.monotonic()
+    assert [budget.acquire(timeout=5) for _ in range(3)] == [0.0, 0.0, 0.0]  # a limit of 1 would have waited
+    assert budget.observe(remaining=0, daily_remaining=0) == 0
+    assert time.monotonic() - started < 30
+    with pytest.raises(redis.ConnectionError):  # the probe itself does fail: the budget only steps aside
+        budget.try_acquire()

@@ -15,6 +15,9 @@ from contacts_sync.services import ops
 
 @shared_task(name="tests.reliability.broker_tasks.slow_ping_task", bind=True)
 def slow_ping_task(self, token: str, seconds: float) -> str:  # type: ignore[no-untyped-def]
+    # "started" is recorded first: the test takes the broker away only once the task is running (a task merely
+    # received when the broker goes is restored to the queue instead, and a wiped broker loses it)
+    ops.worker_ping_record(token=f"{token}:started", worker=self.request.hostname or "")
     time.sleep(seconds)
     ops.worker_ping_record(token=token, worker=self.request.hostname or "")
     return token

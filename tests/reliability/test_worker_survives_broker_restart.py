@@ -73,7 +73,8 @@ def test_the_worker_consumes_again_after_its_broker_restarts(
                               include="tests.reliability.broker_tasks", as_deployed=True)
         in_flight = uuid.uuid4().hex
         _send(url, "tests.reliability.broker_tasks.slow_ping_task", in_flight, IN_FLIGHT_SECONDS)
-        wait_until(lambda: "slow_ping_task[" in worker.output(), timeout=30, what="the slow task to be received")
+        wait_until(lambda: WorkerPing.objects.filter(token=f"{in_flight}:started").exists(), timeout=30,
+                   what="the slow task to be running")
 
         if how.startswith("SIGKILL"):
             server.terminate()
