@@ -1,9 +1,9 @@
 """The demo's web server holds a burst of 300 requests at concurrency 60 (issue: `make demo` ran out of PostgreSQL
 connections under a webhook burst, answered 500 on login and did not recover).
 
-In tests/reliability (run beside the rest by make test). It drives bench/demo_burst.py, which starts the web server exactly as `make demo` does (config.devservers
-web_command) on a throwaway database and fires the burst: login pages, logins, the overview with a session and
-unsigned webhook posts. Nothing here is timed; what is asserted is that no request failed, that the server's
+In tests/reliability (run beside the rest by make test). It drives bench/demo_burst.py, which starts the web
+server exactly as `make demo` does (config.devservers web_command) on a throwaway database and fires the burst:
+login pages, logins, the overview with a session and unsigned webhook posts. Nothing here is timed; what is asserted is that no request failed, that the server's
 PostgreSQL connections stayed bounded by its thread pool, and that a login afterwards works.
 """
 
