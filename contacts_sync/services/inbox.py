@@ -47,6 +47,11 @@ SECRET_HEADERS = {
     "proxy-authorization",
 }
 PROCESS_TASK = "contacts_sync.tasks.inbound_event_process_task"
+DRAIN_TASK = "contacts_sync.tasks.inbound_events_drain_task"
+# Set (SET NX) by the first event stored after a drain started; the drain deletes it when it starts. A drain message
+# lost with the key set holds new kicks back at most this long (the sweeper backs everything up).
+DRAIN_KICK_KEY = "inbox:drain-kick"
+DRAIN_KICK_TTL_SECONDS = 10
 # Webhook payloads are a few levels deep (GHL's deepest, RecordCreate, about 4); deeper bodies are refused before
 # any code walks them recursively (a signed body nested 100,000 deep used to end in a RecursionError and a 500).
 MAX_JSON_DEPTH = 32
@@ -96,9 +101,15 @@ def _body_hash_id(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def enqueue_processing(event_id: int) -> None:
-    # By task name: webhooks and tasks are sibling layers, services sit below tasks (import-linter).
-    transaction.on_commit(lambda: current_app.send_task(PROCESS_TASK, args=[event_id]))
+def drain_kick() -> None:
+    """Send one drain message unless one was sent since the last drain started (no publish per event: the stored
+    row is the durable record). Never raises: a stored event whose kick failed is drained by the sweeper."""
+    try:
+        if cache.add(DRAIN_KICK_KEY, 1, timeout=DRAIN_KICK_TTL_SECONDS):
+            # By task name: webhooks and tasks are sibling layers, services sit below tasks (import-linter).
+            current_app.send_task(DRAIN_TASK)
+    except Exception as exc:  # noqa: BLE001 - broker or Redis away: the event is stored, the sweeper drains it
+        log.warning("webhook drain not enqueued (the sweeper will drain): %s", type(exc).__name__)
 
 
 def inbound_event_store(
@@ -115,7 +126,7 @@ def inbound_event_store(
 ) -> tuple[InboundEvent, bool]:
     """Store a webhook as received; (event, created). A second delivery of the same event id changes nothing.
 
-    A pending event is handed to `inbound_event_process_task` once the transaction commits.
+    Once the transaction commits, a pending event kicks the drain (services/event_runs.py) unless a kick is due.
     """
     event_id = _pg_text(event_id, 200)
     # One INSERT; the unique (provider, event_id) constraint decides races between two deliveries.
@@ -134,7 +145,7 @@ def inbound_event_store(
                 processed_at=timezone.now() if status != EventStatus.PENDING else None,
             )
             if status == EventStatus.PENDING:
-                enqueue_processing(event.pk)
+                transaction.on_commit(drain_kick)
     except IntegrityError:
         return InboundEvent.objects.get(provider=provider, event_id=event_id), False
     return event, True
