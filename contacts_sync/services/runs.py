@@ -236,7 +236,7 @@ def _expected_total(run: Run) -> int | None:
     """For the progress bar: the ids to retry, or what the last full run of the sync read."""
     if run.checkpoint.get("only_ids"):
         return len(run.checkpoint["only_ids"])
-    if run.event_id:
+    if run.event_id or run.trigger == RunTrigger.WEBHOOK:  # the events waiting, not the whole source
         return None
     return (
         Run.objects.filter(sync_id=run.sync_id, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL])

@@ -150,3 +150,62 @@ def test_a_burst_of_2000_webhooks_makes_a_handful_of_runs_and_writes_every_conta
     record_property("routing_span_s", round(seconds, 1))
     assert len(runs) <= bound, (len(runs), seconds)
     assert len(runs) <= 10, (len(runs), seconds)
+
+
+def test_an_event_for_a_sync_inside_its_long_first_sync_waits_for_the_next_run_and_never_fails(
+    sandbox: Any, live_server: Any, celery_worker: Any, settings: Any
+) -> None:
+    """It used to wait 60 x 60 s for the busy run and then fail. Now it is routed at once and the run that
+    follows the first sync takes it, with the data the event carries."""
+    from contacts_sync.services.runs import run_enqueue
+    from tests.sync.world import calm
+
+    settings.GHL_WEBHOOK_PUBLIC_KEY = requests.get(f"{sandbox.ghl_url}/_admin/public-key", timeout=10).text
+    org = HubstaffOrg(sandbox)
+    project_id = org.http.get(f"{sandbox.url}/hubstaff/v2/organizations/{org.org_id}/projects",
+                              timeout=10).json()["projects"][0]["id"]
+    location, token = f"loc-long-{uuid.uuid4().hex[:8]}", f"pit-{uuid.uuid4().hex[:12]}"
+    contacts = [{"firstName": f"Old-{i}", "email": f"long{i}@example.com", "tags": ["critical"]} for i in range(150)]
+    sandbox.admin("POST", "/ghl/_admin/locations", json={"id": location, "token": token, "contacts": contacts})
+    hub, ghl = connections(sandbox, org, location=location)
+    ghl.secrets = {"access_token": token}
+    ghl.save()
+    sync = sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="long first sync",
+                                   source_connection=ghl, target_connection=hub, options={"project_id": project_id},
+                                   poll_interval_seconds=None, webhook_trigger=True, live=True)
+    sandbox.set_faults("hubstaff", "*", latency_ms=60)  # ~10 s of writes: the first sync is still reading
+    try:
+        first = run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL)
+        assert first is not None
+        wait_until(lambda: m.Run.objects.get(pk=first.pk).created_count >= 10, timeout=120, what="the first sync")
+        ghl_id = m.RecordLink.objects.filter(sync=sync).values_list("source_id", flat=True).first()
+        body = _event("ContactUpdate", ghl_id, location, firstName="Newest", tags=["critical"])
+        reply = requests.post(f"{live_server.url}/webhooks/ghl/", data=body, timeout=30,
+                              headers={"Content-Type": "application/json", "x-ghl-signature": sandbox_sign(body)})
+        assert reply.json()["status"] == "accepted"
+        event = m.InboundEvent.objects.get(pk=reply.json()["event"])
+        wait_until(lambda: m.InboundEvent.objects.get(pk=event.pk).status != m.EventStatus.PENDING, timeout=60,
+                   what="the event routed")
+        assert m.Run.objects.get(pk=first.pk).status == m.RunStatus.RUNNING  # routed while the first sync reads
+        assert m.InboundEvent.objects.get(pk=event.pk).status == m.EventStatus.PROCESSED
+        assert m.SyncEvent.objects.get(event=event).run_id is None  # waiting, not failed
+    finally:
+        calm(sandbox)
+
+    def taken() -> m.SyncEvent | None:
+        row = m.SyncEvent.objects.get(event=event)
+        return row if row.done else None
+
+    row = wait_until(taken, timeout=180, interval=0.5, what="the next run to take the event")
+    assert isinstance(row, m.SyncEvent)
+    assert row.run_id != first.pk
+    follow_up = m.Run.objects.get(pk=row.run_id)
+    wait_until(lambda: m.Run.objects.get(pk=follow_up.pk).status not in m.ACTIVE_RUN_STATUSES, timeout=60,
+               what="the follow-up run to end")
+    first.refresh_from_db()
+    follow_up.refresh_from_db()
+    assert (first.status, first.created_count) == (m.RunStatus.SUCCEEDED, 150)
+    assert (follow_up.trigger, follow_up.status, follow_up.updated_count) == (
+        m.RunTrigger.WEBHOOK, m.RunStatus.SUCCEEDED, 1)
+    tasks = [t for t in _tasks(org, project_id) if (t.get("metadata") or {}).get("ghl_contact_id") == ghl_id]
+    assert [(t["summary"], t["lock_version"]) for t in tasks] == [("Follow up: Newest", 1)]
