@@ -37,7 +37,7 @@ from contacts_sync.models import (
     SyncEvent,
 )
 from contacts_sync.services import agency_events
-from contacts_sync.services.inbox import DRAIN_KICK_KEY, drain_kick, parse_json
+from contacts_sync.services.inbox import drain_kick, drain_kick_reset, parse_json
 from contacts_sync.services.runs import run_enqueue
 from contacts_sync.sync.recipes import recipe_for, record_passes_filter
 
@@ -207,15 +207,6 @@ def inbound_events_drain() -> int:
             if agency_events.is_lifecycle(event):
                 inbound_event_process(event_id=event.pk)
         after, count = events[-1].pk, count + len(events)
-
-
-def drain_kick_reset() -> None:
-    from django.core.cache import cache
-
-    try:
-        cache.delete(DRAIN_KICK_KEY)
-    except Exception as exc:  # noqa: BLE001 - Redis away: the key expires by itself
-        log.warning("drain kick key not reset: %s", type(exc).__name__)
 
 
 def inbound_event_fail(*, event_id: int, reason: str) -> None:
