@@ -214,7 +214,8 @@ class Engine(Pushing):
                 self.event_only = True
                 yield from sources.pending_event_pages(self.run, object_kind=self.object_kind)
                 return
-            sources.events_done(sources.claim_events(self.run, limit=None))
+            if not self.run.checkpoint.get("continuations"):  # a continuation reads on from its cursor: events
+                sources.events_done(sources.claim_events(self.run, limit=None))  # since then wait for the next run
         cursor = self.run.checkpoint.get("cursor")
         yield from self.source.read(self.object_kind, cursor=cursor, options=self.options)
 
