@@ -101,6 +101,25 @@ def _tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def _backends_cpu_seconds() -> float:
+    """CPU seconds of the PostgreSQL backends connected to this database, this process's own aside (the server
+    runs on this machine in the benchmark's set-up; 0 when it does not)."""
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        pids = [row[0] for row in cur.fetchall()]
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _hook_sync(box: Any) -> None:
     """One GHL location with a live sync fed by its webhooks: critical contact -> Hubstaff task in a fresh
     organization of the sandbox (Sync.dry_run, which this used, is gone: a preview is a run, not a sync)."""
@@ -161,6 +180,7 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
         out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
                               f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120)
         web_cpu = _tree_cpu_seconds(gunicorn.pid) - cpu_before
+        db_cpu = _backends_cpu_seconds()
         completed = int(re.search(r"(\d+) requests in", out.stdout).group(1))  # type: ignore[union-attr]
         non2xx = int(m_.group(1)) if (m_ := re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout)) else 0
         new = m.InboundEvent.objects.filter(pk__gt=last_pk)
@@ -185,6 +205,10 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
             "events_stored": stored, "events_per_s": round(stored / seconds, 1),
             # CPU of gunicorn's processes per stored event: what ingest costs, whatever else loads the machine
             "web_cpu_ms_per_event": round(web_cpu * 1000 / max(1, stored), 2),
+            # and of the PostgreSQL backends that served gunicorn (started by its first requests of this load)
+            "db_cpu_ms_per_event": round(db_cpu * 1000 / max(1, stored), 2),
+            # 2 cores / (web + db CPU per event): what 2 idle cores would ingest (Redis, wrk and the kernel aside)
+            "events_per_s_on_2_idle_cores_est": round(2000 / max(0.01, (web_cpu + db_cpu) * 1000 / max(1, stored))),
             "lost": max(0, acknowledged - stored_by_now) + pending,
             "still_pending_after_drain": pending,
             "drain_s": round(drained, 1),
