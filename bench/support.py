@@ -26,7 +26,8 @@ def production_env() -> None:
     os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("METRICS_TOKEN", "bench-" + uuid.uuid4().hex)  # required with DEBUG off (/metrics)
+    # production settings refuse to start without one (config/settings.py); the benchmarks never scrape /metrics
+    os.environ.setdefault("METRICS_TOKEN", "bench-" + uuid.uuid4().hex)
 
 
 def wrk_path() -> str:

@@ -9,7 +9,7 @@ each body distinct (a fresh webhookId) and signed with Ed25519 beforehand. Then 
 - lost: events acknowledged with 2xx but not stored, plus stored events still unprocessed after the drain;
 - runs_per_1000_events: runs created per 1,000 events of the one location that has a webhook sync (1 event in
   16 goes there, tagged "critical": the critical-contact -> Hubstaff task recipe against the sandbox's GHL, as a
-  dry run); event coalescing is being reworked, this reports what it is today.
+  dry run); its events coalesce (services/event_runs.py), so this is a handful per 1,000.
 """
 
 from __future__ import annotations
@@ -85,21 +85,72 @@ def _gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
     raise SystemExit(f"gunicorn did not start; see {log}")
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (gunicorn's master and workers)."""
+    import psutil
+
+    procs = [psutil.Process(pid)]
+    procs += procs[0].children(recursive=True)
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _backends_cpu_seconds() -> float:
+    """CPU seconds of the PostgreSQL backends connected to this database, this process's own aside (the server
+    runs on this machine in the benchmark's set-up; 0 when it does not)."""
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        pids = [row[0] for row in cur.fetchall()]
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _hook_sync(box: Any) -> None:
-    """One GHL location with a sync fed by its webhooks (critical contact -> Hubstaff task, a dry run)."""
+    """One GHL location with a live sync fed by its webhooks: critical contact -> Hubstaff task in a fresh
+    organization of the sandbox (Sync.dry_run, which this used, is gone: a preview is a run, not a sync)."""
+    from bench.sync import _org
     from contacts_sync import models as m
     from contacts_sync.services.syncs import sync_create_from_recipe
 
     box.admin("POST", "/ghl/_admin/locations", json={"id": HOOK_LOCATION, "token": "pit-hook"})
+    org, pat = _org(box, 0)
     ghl = m.Connection.objects.create(name="GHL hook", provider="ghl", auth_kind="private_token",
                                       external_account_id=HOOK_LOCATION, base_url=f"{box.url}/ghl",
                                       secrets={"access_token": "pit-hook"}, config={"rate_limit_per_10s": 0})
     hub = m.Connection.objects.create(name="Hubstaff hook", provider="hubstaff", auth_kind="oauth2",
-                                      external_account_id="1", base_url=f"{box.url}/hubstaff",
-                                      secrets={"refresh_token": "unused"}, config={"rate_limit_per_hour": 0})
-    sync = sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="hook",
-                                   source_connection=ghl, target_connection=hub, options={})
-    m.Sync.objects.filter(pk=sync.pk).update(webhook_trigger=True, poll_interval_seconds=None, dry_run=True)
+                                      external_account_id=str(org), base_url=f"{box.url}/hubstaff",
+                                      secrets={"refresh_token": pat}, config={"rate_limit_per_hour": 0})
+    project_id = _project(box, org)
+    sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="hook", source_connection=ghl,
+                            target_connection=hub, options={"project_id": project_id}, poll_interval_seconds=None,
+                            webhook_trigger=True, live=True)
+
+
+def _project(box: Any, org: int) -> int:
+    """The id of the organization's one project, through Hubstaff's public API (with a PAT of its own: a PAT
+    rotates on use, and the connection's must stay fresh)."""
+    pat = box.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
+    token = box.http.post(f"{box.url}/hubstaff/access_tokens",
+                          data={"grant_type": "refresh_token", "refresh_token": pat}, timeout=10).json()
+    r = box.http.get(f"{box.url}/hubstaff/v2/organizations/{org}/projects", timeout=10,
+                     headers={"Authorization": f"Bearer {token['access_token']}"})
+    r.raise_for_status()
+    return int(r.json()["projects"][0]["id"])
 
 
 def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str, Any]:
@@ -125,8 +176,11 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
         port = free_port()
         env = {**os.environ, "DEBUG": "false"}
         gunicorn = _gunicorn(env, port, tmp / "gunicorn.log")
+        cpu_before = _tree_cpu_seconds(gunicorn.pid)
         out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
                               f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120)
+        web_cpu = _tree_cpu_seconds(gunicorn.pid) - cpu_before
+        db_cpu = _backends_cpu_seconds()
         completed = int(re.search(r"(\d+) requests in", out.stdout).group(1))  # type: ignore[union-attr]
         non2xx = int(m_.group(1)) if (m_ := re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout)) else 0
         new = m.InboundEvent.objects.filter(pk__gt=last_pk)
@@ -149,9 +203,14 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
             "server": "gunicorn (README command), DEBUG off", "connections": CONNECTIONS, "seconds": seconds,
             "requests": completed, "non_2xx": non2xx, "bodies_prepared": len(bodies),
             "events_stored": stored, "events_per_s": round(stored / seconds, 1),
+            # CPU of gunicorn's processes per stored event: what ingest costs, whatever else loads the machine
+            "web_cpu_ms_per_event": round(web_cpu * 1000 / max(1, stored), 2),
+            # and of the PostgreSQL backends that served gunicorn (started by its first requests of this load)
+            "db_cpu_ms_per_event": round(db_cpu * 1000 / max(1, stored), 2),
+            # 2 cores / (web + db CPU per event): what 2 idle cores would ingest (Redis, wrk and the kernel aside)
+            "events_per_s_on_2_idle_cores_est": round(2000 / max(0.01, (web_cpu + db_cpu) * 1000 / max(1, stored))),
             "lost": max(0, acknowledged - stored_by_now) + pending,
             "still_pending_after_drain": pending,
-            # a webhook waiting for its sync's active run is retried after 60 s: the drain takes minutes
             "drain_s": round(drained, 1),
             "events_stored_with_in_flight": stored_by_now,
             "hook_location_events": hook_events, "runs": runs,

@@ -72,20 +72,26 @@ def sync_stale_mark_task() -> int:
 # --- webhook inbox and dispatcher ---------------------------------------------------------
 
 
+@shared_task(name="contacts_sync.tasks.inbound_events_drain_task", bind=True, max_retries=None)
+def inbound_events_drain_task(self) -> int:  # type: ignore[no-untyped-def]
+    """Route every pending webhook to the syncs it concerns (events coalesce into their syncs' next runs)."""
+    try:
+        return event_runs.inbound_events_drain()
+    except DatabaseError as exc:
+        # The database is away: the events stay pending and are tried again (and the sweeper catches them too).
+        raise self.retry(exc=exc, countdown=DB_RETRY_SECONDS) from exc
+
+
 @shared_task(name="contacts_sync.tasks.inbound_event_process_task", bind=True, max_retries=None)
 def inbound_event_process_task(self, event_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Turn a stored webhook into runs; waits (retries) while a sync's run is still reading."""
-    give_up = self.request.retries >= event_runs.ACTIVE_RUN_MAX_RETRIES
+    """Route one stored webhook (messages sent before the drain existed; the drain does this in batches)."""
     try:
-        outcome = event_runs.inbound_event_process(event_id=event_id, attempt=self.request.retries, give_up=give_up)
+        outcome = event_runs.inbound_event_process(event_id=event_id)
     except DatabaseError as exc:
-        # The database is away: the event stays pending and is tried again (and the sweeper catches it too).
         raise self.retry(exc=exc, countdown=DB_RETRY_SECONDS) from exc
     except Exception as exc:
         event_runs.inbound_event_fail(event_id=event_id, reason=f"{type(exc).__name__}: {exc}")
         raise
-    if outcome.status == "retry":
-        raise self.retry(countdown=event_runs.ACTIVE_RUN_RETRY_SECONDS)
     return outcome.status
 
 

@@ -40,6 +40,9 @@ MULTI_TARGETS = frozenset({"tags"})
 # the field out and reports a warning (never for required rules).
 ON_INVALID_FAIL, ON_INVALID_SKIP = "fail", "skip"
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# One pass over a template: an escaped brace ({{ or }}) or a placeholder. (Escapes used to become NUL/\x01 sentinels
+# before the substitution, so a value holding NUL came out as "{".)
+_TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
 # ---------------------------------------------------------------- reading a rule
@@ -84,14 +87,16 @@ def render_template(template: str, record: dict[str, Any]) -> str | None:
     found: list[bool] = []
 
     def substitute(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return match.group(0)[0]  # {{ -> {, }} -> }
         value = get_path(record, match.group(1))
         found.append(not is_empty(value))
         return _render(value)
 
-    text = _PLACEHOLDER.sub(substitute, template.replace("{{", "\x00").replace("}}", "\x01"))
+    text = _TEMPLATE_PART.sub(substitute, template)
     if not any(found):
         return None
-    return text.replace("\x00", "{").replace("\x01", "}").strip()
+    return text.strip()
 
 
 def _extract(record: dict[str, Any], rule: dict[str, Any]) -> Any:

@@ -27,6 +27,7 @@ from .runs import (
     RunItem,
     RunStatus,
     RunTrigger,
+    SyncEvent,
 )
 from .syncs import DeletePolicy, MappingVersion, ObjectKind, Sync, SyncHealth, SyncMode
 
@@ -63,6 +64,7 @@ __all__ = [
     "Component",
     "ComponentStatus",
     "Sync",
+    "SyncEvent",
     "SyncHealth",
     "SyncMode",
     "SyncTemplate",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from .connections import Connection
 
@@ -31,4 +32,8 @@ class InboundEvent(models.Model):
         ordering = ["-received_at"]
         constraints = [
             models.UniqueConstraint(fields=["provider", "event_id"], name="inbound_event_dedupe")
+        ]
+        indexes = [
+            # the drain and the sweeper read the pending events oldest first; they are few among millions
+            models.Index(fields=["id"], condition=Q(status="pending"), name="inbound_event_pending"),
         ]

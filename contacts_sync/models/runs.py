@@ -208,3 +208,28 @@ class ApiCall(models.Model):
             models.Index(fields=["run", "provider", "method", "path_template", "status"],
                          include=["duration_ms", "attempts"], name="apicall_run_group"),
         ]
+
+
+class SyncEvent(models.Model):
+    """A routed webhook event that concerns one sync, waiting for a run of that sync to take it.
+
+    Events coalesce (services/event_runs.py): the next run of the sync claims every waiting row (run set), reads
+    their records (GHL sources) or reads the source once for all of them (other apps), and marks them done after
+    the page that carried them was committed. A crash between the two re-reads them: writes are idempotent.
+    """
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey("InboundEvent", on_delete=models.CASCADE, related_name="sync_events")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_events")
+    done = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sync", "event"], name="sync_event_once")]
+        indexes = [
+            # what a run claims: the sync's rows not done yet, oldest first
+            models.Index(fields=["sync", "id"], condition=Q(done=False), name="sync_event_waiting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} for sync {self.sync_id} (run {self.run_id or '-'})"

@@ -1,30 +1,53 @@
-"""Stored webhook events become runs of the syncs they concern (called by inbound_event_process_task).
+"""Stored webhook events become runs of the syncs they concern (the drain task, inbound_events_drain_task).
 
-A webhook that arrives while the sync's run is already reading waits for that run to end, then triggers its
-own; events that no enabled sync reads, or whose record cannot pass the sync's filter, are marked ignored.
+Events coalesce. Routing an event (which syncs does it concern?) leaves one `SyncEvent` row per sync it concerns
+and asks for a webhook run of that sync; when the sync already has a queued or running run, nothing waits and
+nothing fails: the next run of the sync claims every waiting row when it starts (and keeps claiming until none is
+left), and a run that ends while rows still wait asks for the next one (services/runs.py). A GHL source syncs the
+records the events carry (the latest of each); other apps read their source once for all the events that waited.
+So a bulk import's 10,000 webhooks make a handful of runs, and an event for a sync inside a 3-hour first sync is
+taken by the run that follows it. Events that no enabled sync reads, or whose record cannot pass the sync's
+filter, are marked ignored.
+
+Ingest publishes no message per event: the inbox row is the durable record, and the first event after a drain
+started sends one drain message (a Redis SET NX key, `services/inbox.py: drain_kick`); the sweeper (beat, every
+minute) sends one for events still pending after SWEEP_AFTER whatever happened to the broker.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from contacts_sync.connectors import registry
-from contacts_sync.models import EventStatus, InboundEvent, Provider, Run, RunStatus, RunTrigger, Sync
+from contacts_sync.models import (
+    ACTIVE_RUN_STATUSES,
+    EventStatus,
+    InboundEvent,
+    Provider,
+    Run,
+    RunTrigger,
+    Sync,
+    SyncEvent,
+)
 from contacts_sync.services import agency_events
-from contacts_sync.services.inbox import enqueue_processing, parse_json
+from contacts_sync.services.inbox import drain_kick, drain_kick_reset, parse_json
 from contacts_sync.services.runs import run_enqueue
 from contacts_sync.sync.recipes import recipe_for, record_passes_filter
 
-# A webhook that arrives while the sync's run is already reading waits for that run to end, then triggers
-# its own; a long run can last up to the task time limit, so wait about as long before giving up.
-ACTIVE_RUN_RETRY_SECONDS = 60
-ACTIVE_RUN_MAX_RETRIES = 60
+log = logging.getLogger(__name__)
+
+# A webhook run starts this long after the event that asked for it, so the events of a burst arriving meanwhile
+# join it (one run takes them all); seconds of delay for a record, against one run per event.
+COALESCE_SECONDS = 2
+# Events routed per transaction by the drain (one SELECT ... FOR UPDATE SKIP LOCKED, one INSERT of their rows).
+DRAIN_BATCH = 500
 
 
 def event_object_kind(event: InboundEvent) -> str:
@@ -47,7 +70,7 @@ def event_syncs(event: InboundEvent, object_kind: str) -> list[Sync]:
 
 @dataclass
 class ProcessOutcome:
-    status: str  # an EventStatus value, or "retry" when a sync's run is still reading
+    status: str  # an EventStatus value
     reason: str = ""
     runs: list[int] = field(default_factory=list)
 
@@ -72,52 +95,56 @@ def _finish(event: InboundEvent, status: str, reason: str) -> None:
     )
 
 
-def _reads_event_only(sync: Sync, run: Run) -> bool:
-    """The engine turns a run made for a GHL event into a one-record run (the event's own record, for every
-    object kind in ghl.webhooks.EVENT_OBJECTS: sync/sources.py event_page); any other run reads the source
-    incrementally from its checkpoint and the sync's change cursor."""
-    return run.event_id is not None and sync.source_connection.provider == Provider.GHL
+class _Router:
+    """Routes events to the syncs they concern; caches the sync lookup per (app, account, object) for a batch."""
+
+    def __init__(self) -> None:
+        self._syncs: dict[tuple[str, str, int | None, str], list[Sync]] = {}
+        self.rows: list[SyncEvent] = []
+        self.touched: dict[int, Sync] = {}
+
+    def route(self, event: InboundEvent) -> tuple[str, str]:
+        """(status, reason) for one event; the rows for the syncs it concerns are collected in self.rows."""
+        kind = event_object_kind(event)
+        if not kind:
+            return EventStatus.IGNORED, f"event type {event.event_type or '(none)'!r} does not feed syncs"
+        key = (event.provider, event.account_id, event.connection_id, kind)
+        if key not in self._syncs:
+            self._syncs[key] = event_syncs(event, kind)
+        candidates = self._syncs[key]
+        record = _tagged_record(event) if candidates else None
+        syncs = [sync for sync in candidates if _concerns(sync, record)]
+        if not syncs:
+            reason = (
+                f"no enabled sync with a webhook trigger reads {kind} from account {event.account_id or '?'}"
+                if not candidates
+                else f"the record does not match the filter of sync(s) {', '.join(str(s.pk) for s in candidates)}"
+            )
+            return EventStatus.IGNORED, reason
+        for sync in syncs:
+            self.rows.append(SyncEvent(sync=sync, event=event))
+            self.touched[sync.pk] = sync
+        return EventStatus.PROCESSED, "queued for the next run of sync(s) " + ", ".join(str(s.pk) for s in syncs)
+
+    def save_rows(self) -> None:
+        SyncEvent.objects.bulk_create(self.rows, ignore_conflicts=True)  # an event routed twice: one row
+        self.rows = []
+
+    def start_runs(self) -> list[int]:
+        """After the rows are committed: a webhook run for each sync they concern, unless one is active (it
+        or the run after it takes them: the ending run asks for the next while rows wait)."""
+        started = [run.pk for sync in self.touched.values() if (run := webhook_run_enqueue(sync=sync)) is not None]
+        self.touched = {}
+        return started
 
 
-def _covers(sync: Sync, run: Run, event: InboundEvent) -> bool:
-    if run.event_id == event.pk:
-        return True
-    if _reads_event_only(sync, run):
-        return False
-    # An incremental run covers the change if it had not started reading when the event arrived (a queued run
-    # that already started is a continuation between two time slices: it reads on from its cursor).
-    return (run.status == RunStatus.QUEUED and run.started_at is None) or run.created_at >= event.received_at
+def webhook_run_enqueue(*, sync: Sync) -> Run | None:
+    """A webhook run of the sync that takes the events waiting for it; None when a run is active already."""
+    return run_enqueue(sync=sync, trigger=RunTrigger.WEBHOOK, countdown=COALESCE_SECONDS)
 
 
-def _covering_run(sync: Sync, event: InboundEvent) -> Run | None:
-    candidates = Run.objects.filter(sync=sync).filter(
-        Q(event=event) | Q(created_at__gte=event.received_at) | Q(status=RunStatus.QUEUED)
-    )
-    return next((run for run in candidates.order_by("created_at") if _covers(sync, run, event)), None)
-
-
-def _process_sync(sync: Sync, event: InboundEvent, attempt: int) -> tuple[str, str, int | None]:
-    """("started" | "covered" | "busy", note, run id) for one sync the event concerns."""
-    covering = _covering_run(sync, event)
-    if covering is not None:
-        return "covered", f"sync {sync.pk}: covered by run {covering.pk}", None
-    # First attempt: a run for this event (a GHL source syncs just the event's record). Later attempts, after
-    # waiting for a busy sync, ask for one incremental run that catches up every event that waited.
-    run = run_enqueue(sync=sync, trigger=RunTrigger.WEBHOOK, event=event if attempt == 0 else None)
-    if run is not None:
-        return "started", f"sync {sync.pk}: run {run.pk}", run.pk
-    active = Run.objects.filter(sync=sync, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
-    if active is not None and _covers(sync, active, event):
-        return "covered", f"sync {sync.pk}: coalesced into run {active.pk}", None
-    return "busy", f"sync {sync.pk}: run {getattr(active, 'pk', '?')} is active", None
-
-
-def inbound_event_process(*, event_id: int, attempt: int = 0, give_up: bool = False) -> ProcessOutcome:
-    """Turn a stored event into runs of the syncs it concerns; mark it processed / ignored / failed.
-
-    When a sync's active run does not cover the change (it is already reading, or it syncs another event's
-    record), the outcome is "retry" and the task tries again later. With give_up=True (retries exhausted) the
-    event is failed with the reason; the reconcile poll still catches the change.
+def inbound_event_process(*, event_id: int) -> ProcessOutcome:
+    """Route one stored event (and start the runs it needs); mark it processed (routed) / ignored / failed.
 
     GHL's app lifecycle events (INSTALL, UNINSTALL, LocationCreate) feed no sync: they connect or disable an
     agency's sub-accounts (services/agency_events.py), outside a transaction since that calls HighLevel.
@@ -128,38 +155,58 @@ def inbound_event_process(*, event_id: int, attempt: int = 0, give_up: bool = Fa
         if done is None:
             return ProcessOutcome(status="not pending", reason="not pending")
         return ProcessOutcome(status=done.status, reason=done.reason)
+    router = _Router()
     with transaction.atomic():
         event = InboundEvent.objects.select_for_update(skip_locked=True).filter(pk=event_id).first()
         if event is None or event.status != EventStatus.PENDING:
             return ProcessOutcome(status=getattr(event, "status", "missing"), reason="not pending")
-        kind = event_object_kind(event)
-        if not kind:
-            reason = f"event type {event.event_type or '(none)'!r} does not feed syncs"
-            _finish(event, EventStatus.IGNORED, reason)
-            return ProcessOutcome(status=EventStatus.IGNORED, reason=reason)
-        candidates = event_syncs(event, kind)
-        record = _tagged_record(event) if candidates else None
-        syncs = [sync for sync in candidates if _concerns(sync, record)]
-        if not syncs:
-            reason = (
-                f"no enabled sync with a webhook trigger reads {kind} from account {event.account_id or '?'}"
-                if not candidates
-                else f"the record does not match the filter of sync(s) {', '.join(str(s.pk) for s in candidates)}"
-            )
-            _finish(event, EventStatus.IGNORED, reason)
-            return ProcessOutcome(status=EventStatus.IGNORED, reason=reason)
-        results = [_process_sync(sync, event, attempt) for sync in syncs]
-        notes = "; ".join(note for _, note, _ in results)
-        runs = [run_id for _, _, run_id in results if run_id is not None]
-        if any(kind == "busy" for kind, _, _ in results):
-            if not give_up:
-                InboundEvent.objects.filter(pk=event.pk).update(error=f"waiting: {notes}"[:2000])
-                return ProcessOutcome(status="retry", reason=notes, runs=runs)
-            reason = f"{notes} (gave up waiting; the reconcile poll will pick the change up)"
-            _finish(event, EventStatus.FAILED, reason)
-            return ProcessOutcome(status=EventStatus.FAILED, reason=reason, runs=runs)
-        _finish(event, EventStatus.PROCESSED, notes)
-        return ProcessOutcome(status=EventStatus.PROCESSED, reason=notes, runs=runs)
+        status, reason = router.route(event)
+        router.save_rows()
+        _finish(event, status, reason)
+    return ProcessOutcome(status=status, reason=reason, runs=router.start_runs())
+
+
+def _drain_batch(router: _Router, after: int) -> list[InboundEvent]:
+    """Route up to DRAIN_BATCH pending events with ids above `after` (lifecycle events are left to
+    inbound_event_process, one by one, outside the transaction)."""
+    with transaction.atomic():
+        events = list(InboundEvent.objects.select_for_update(skip_locked=True)
+                      .filter(status=EventStatus.PENDING, pk__gt=after)
+                      .only("pk", "provider", "event_type", "account_id", "connection_id", "body")
+                      .order_by("pk")[:DRAIN_BATCH])
+        outcomes: dict[tuple[str, str], list[int]] = {}
+        for event in events:
+            if agency_events.is_lifecycle(event):
+                continue
+            try:
+                outcome = router.route(event)
+            except Exception as exc:  # noqa: BLE001 - a bug routing one event fails that event, not the batch
+                log.exception("routing event %s failed", event.pk)
+                outcome = (EventStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            outcomes.setdefault(outcome, []).append(event.pk)
+        router.save_rows()
+        now = timezone.now()
+        for (status, reason), ids in outcomes.items():
+            InboundEvent.objects.filter(pk__in=ids).update(status=status, error=reason[:2000], processed_at=now)
+    return events
+
+
+def inbound_events_drain() -> int:
+    """Route every pending event, oldest first, in batches; start the runs they need. Returns how many.
+
+    The kick key is dropped first: an event stored from now on sends a new drain message, one stored before is
+    seen by the SELECT below (it committed before its kick found the key)."""
+    drain_kick_reset()
+    router, after, count = _Router(), 0, 0
+    while True:
+        events = _drain_batch(router, after)
+        if not events:
+            return count
+        router.start_runs()
+        for event in events:
+            if agency_events.is_lifecycle(event):
+                inbound_event_process(event_id=event.pk)
+        after, count = events[-1].pk, count + len(events)
 
 
 def inbound_event_fail(*, event_id: int, reason: str) -> None:
@@ -188,17 +235,28 @@ def inbound_events_prune(*, now: datetime | None = None) -> int:
     return done.delete()[0] + failed.delete()[0]
 
 
-# A webhook still pending this long after it arrived lost its processing message (a broker restart, a database
-# outage while it was enqueued): the sweeper hands it to a worker again. Processing is idempotent.
+# A webhook still pending this long after it arrived lost its drain message (a broker restart, Redis away when
+# it was stored): the sweeper sends one again. Routing is idempotent.
 SWEEP_AFTER = timedelta(minutes=3)
 SWEEP_BATCH = 500
 
 
 def inbound_events_sweep(*, now: datetime | None = None) -> list[int]:
-    """Re-send the processing message of events still pending after SWEEP_AFTER (beat, every minute)."""
+    """Beat, every minute: events still pending after SWEEP_AFTER get a drain message; syncs whose routed events
+    wait with no active run (their follow-up was lost) get their webhook run. Returns the stranded event ids."""
     now = now or timezone.now()
     ids = list(InboundEvent.objects.filter(status=EventStatus.PENDING, received_at__lt=now - SWEEP_AFTER)
-               .order_by("received_at").values_list("pk", flat=True)[:SWEEP_BATCH])
-    for event_id in ids:
-        enqueue_processing(event_id)
+               .order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    if ids:
+        drain_kick_reset()
+        drain_kick()
+    waiting = (SyncEvent.objects.filter(done=False, run__isnull=True, created_at__lt=now - SWEEP_AFTER)
+               .values_list("sync_id", flat=True).distinct())
+    idle = Sync.objects.filter(pk__in=waiting, enabled=True).exclude(runs__status__in=ACTIVE_RUN_STATUSES)
+    _start(idle)
     return ids
+
+
+def _start(syncs: Iterable[Sync]) -> None:
+    for sync in syncs:
+        webhook_run_enqueue(sync=sync)

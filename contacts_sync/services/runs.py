@@ -30,6 +30,7 @@ from contacts_sync.models import (
     RunStatus,
     RunTrigger,
     Sync,
+    SyncEvent,
 )
 from contacts_sync.services import status
 from contacts_sync.services.audit import audit_record
@@ -60,10 +61,10 @@ def run_queue(trigger: str) -> str:
     return LIVE_QUEUE if trigger in LIVE_TRIGGERS else BULK_QUEUE
 
 
-def _enqueue_on_commit(run_id: int, trigger: str) -> None:
+def _enqueue_on_commit(run_id: int, trigger: str, countdown: float | None = None) -> None:
     def send() -> None:
         # by name: tasks sit above services in the import layers
-        current_app.send_task(RUN_EXECUTE_TASK, args=[run_id], queue=run_queue(trigger))
+        current_app.send_task(RUN_EXECUTE_TASK, args=[run_id], queue=run_queue(trigger), countdown=countdown)
 
     transaction.on_commit(send)
 
@@ -93,8 +94,10 @@ def run_enqueue(
     mode: str | None = None,
     retry_of: Run | None = None,
     checkpoint: dict[str, Any] | None = None,
+    countdown: float | None = None,
 ) -> Run | None:
-    """Create a queued run unless one is active (the partial unique index decides); enqueue it on commit.
+    """Create a queued run unless one is active (the partial unique index decides); enqueue it on commit, to be
+    started `countdown` seconds later when given (webhook runs: the events arriving meanwhile join it).
 
     Returns None when a run of this sync is already queued or running.
     """
@@ -114,7 +117,7 @@ def run_enqueue(
             )
     except IntegrityError:
         return None  # one_active_run_per_sync: another run is queued or running
-    _enqueue_on_commit(run.pk, run.trigger)
+    _enqueue_on_commit(run.pk, run.trigger, countdown)
     if user is not None:
         audit_record(actor=user, action="run.enqueue", obj=run, changes={"trigger": trigger, "dry_run": run.dry_run})
     return run
@@ -233,7 +236,7 @@ def _expected_total(run: Run) -> int | None:
     """For the progress bar: the ids to retry, or what the last full run of the sync read."""
     if run.checkpoint.get("only_ids"):
         return len(run.checkpoint["only_ids"])
-    if run.event_id:
+    if run.event_id or run.trigger == RunTrigger.WEBHOOK:  # the events waiting, not the whole source
         return None
     return (
         Run.objects.filter(sync_id=run.sync_id, status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL])
@@ -257,6 +260,29 @@ def _after_run(run: Run) -> None:
     transaction that writes the run's final status)."""
     status.run_finished(run=run)
     _connections_after_run(run)
+    # the events this run claimed are its (its items say what became of them); those that came later wait
+    SyncEvent.objects.filter(run_id=run.pk, done=False).update(done=True)
+    transaction.on_commit(lambda: sync_events_follow_up(sync_id=run.sync_id))
+
+
+# A run that ends while webhook events wait for its sync asks for the next run this much later (events coalesce).
+FOLLOW_UP_COUNTDOWN_SECONDS = 2
+
+
+def sync_events_follow_up(*, sync_id: int) -> Run | None:
+    """Routed webhook events that no run took yet (they arrived while this run was active) get the next run,
+    once the ending is committed: routing stores its rows before it tries to start a run, so either that try or
+    this check sees the other (services/event_runs.py). Quiet on errors: the sweeper backs it up."""
+    try:
+        if not SyncEvent.objects.filter(sync_id=sync_id, done=False, run__isnull=True).exists():
+            return None
+        sync = Sync.objects.filter(pk=sync_id, enabled=True).first()
+        if sync is None:
+            return None
+        return run_enqueue(sync=sync, trigger=RunTrigger.WEBHOOK, countdown=FOLLOW_UP_COUNTDOWN_SECONDS)
+    except Exception:  # noqa: BLE001 - a finished run must not turn into a crashed task
+        log.exception("no follow-up run for the waiting events of sync %s (the sweeper will start it)", sync_id)
+        return None
 
 
 def _finished(run: Run) -> None:

@@ -207,6 +207,15 @@ class Engine(Pushing):
             self.event_only = True
             yield page
             return
+        if self.run.trigger == RunTrigger.WEBHOOK and self.run.event_id is None:
+            # a coalesced webhook run: a GHL source syncs the records its events carry; another app's source is
+            # read once (incrementally) for every event that waited
+            if self.recipe.source_provider == "ghl":
+                self.event_only = True
+                yield from sources.pending_event_pages(self.run, object_kind=self.object_kind)
+                return
+            if not self.run.checkpoint.get("continuations"):  # a continuation reads on from its cursor: events
+                sources.events_done(sources.claim_events(self.run, limit=None))  # since then wait for the next run
         cursor = self.run.checkpoint.get("cursor")
         yield from self.source.read(self.object_kind, cursor=cursor, options=self.options)
 

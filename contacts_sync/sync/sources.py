@@ -13,14 +13,18 @@ the next poll reads it again; a record the target refused for good does not (it 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
+from django.db.models import Q
+
 from contacts_sync.connectors.base import Page
 from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
 from contacts_sync.connectors.ghl.reader import parse_moment
-from contacts_sync.models import InboundEvent, RunTrigger
+from contacts_sync.models import InboundEvent, Run, RunTrigger, SyncEvent
 
 # Triggers whose incremental runs start at the sync's change cursor. A manual run reads everything: a person
 # pressing "Run now" asks for a check of the whole source.
@@ -45,6 +49,45 @@ def event_page(event: InboundEvent | None, *, source_provider: str, object_kind:
     if ghl_webhooks.is_delete(event.event_type):
         record = {**record, "_deleted": True}
     return Page(records=[record], cursor=None)
+
+
+# Routed webhook events a coalesced run takes per page (services/event_runs.py): a page of records, like a source's.
+EVENT_PAGE_SIZE = 200
+# The cursor of a page of events: not None (None ends the run after the page), never read by a source.
+EVENTS_CURSOR = {"events": "coalesced"}
+
+
+def claim_events(run: Run, limit: int | None = EVENT_PAGE_SIZE) -> list[int]:
+    """Claim up to `limit` of the sync's waiting events for this run (also those it claimed before a crash and
+    had not finished); ids of the SyncEvent rows. SKIP LOCKED: a router inserting rows never blocks a run."""
+    with transaction.atomic():
+        qs = (SyncEvent.objects.select_for_update(skip_locked=True)
+              .filter(Q(run__isnull=True) | Q(run_id=run.pk), sync_id=run.sync_id, done=False).order_by("pk"))
+        ids = list((qs[:limit] if limit else qs).values_list("pk", flat=True))
+        if ids:
+            SyncEvent.objects.filter(pk__in=ids).update(run_id=run.pk)
+    return ids
+
+
+def events_done(ids: list[int]) -> None:
+    SyncEvent.objects.filter(pk__in=ids).update(done=True)
+
+
+def pending_event_pages(run: Run, *, object_kind: str) -> Iterator[Page]:
+    """The records the sync's waiting GHL events carry, page by page, until none waits: the latest of each
+    record (by arrival) once per page. A page's rows are marked done after the engine committed it (a crash
+    before that re-reads them; writes are idempotent). An event whose body holds no record is done unread."""
+    while ids := claim_events(run):
+        latest: dict[str, dict[str, Any]] = {}
+        for event in InboundEvent.objects.filter(sync_events__pk__in=ids).only("provider", "event_type", "body") \
+                .order_by("received_at", "pk"):
+            page = event_page(event, source_provider="ghl", object_kind=object_kind)
+            for record in page.records if page is not None else []:
+                latest.pop(str(record["id"]), None)  # a later event of the record wins, in its arrival order
+                latest[str(record["id"])] = record
+        if latest:
+            yield Page(records=list(latest.values()), cursor=dict(EVENTS_CURSOR))
+        events_done(ids)
 
 
 @dataclass

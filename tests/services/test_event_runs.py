@@ -10,9 +10,19 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from contacts_sync.models import AuthKind, EventStatus, InboundEvent, Provider, Run, RunStatus, RunTrigger
+from contacts_sync.models import (
+    AuthKind,
+    EventStatus,
+    InboundEvent,
+    Provider,
+    Run,
+    RunStatus,
+    RunTrigger,
+    SyncEvent,
+)
 from contacts_sync.services import event_runs as events
-from contacts_sync.services import inbox
+from contacts_sync.services import inbox, runs
+from contacts_sync.sync import sources
 from tests.factories import ConnectionFactory, RunFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,18 +57,23 @@ def ghl_source_sync(location: str = "loc-1", **fields: Any) -> Any:
     )
 
 
-def test_an_event_starts_a_webhook_run_of_each_sync_that_reads_that_location_and_object() -> None:
+def test_an_event_waits_for_the_next_run_of_each_sync_that_reads_that_location_and_object() -> None:
     sync = ghl_source_sync()
     other_location = ghl_source_sync(location="loc-2")
     event = ghl_event()
     outcome = events.inbound_event_process(event_id=event.pk)
     assert outcome.status == EventStatus.PROCESSED
     run = Run.objects.get(sync=sync)
-    assert (run.trigger, run.event_id, run.status) == (RunTrigger.WEBHOOK, event.pk, RunStatus.QUEUED)
+    assert outcome.runs == [run.pk]
+    # a coalesced run: it takes every event waiting for the sync when it starts, not just this one
+    assert (run.trigger, run.event_id, run.status) == (RunTrigger.WEBHOOK, None, RunStatus.QUEUED)
+    assert list(SyncEvent.objects.values_list("sync_id", "event_id", "run_id", "done")) == [
+        (sync.pk, event.pk, None, False)
+    ]
     assert not Run.objects.filter(sync=other_location).exists()
     event.refresh_from_db()
     assert event.status == EventStatus.PROCESSED
-    assert f"run {run.pk}" in event.error
+    assert f"queued for the next run of sync(s) {sync.pk}" == event.error
     assert event.processed_at is not None
 
 
@@ -69,6 +84,7 @@ def test_processing_the_same_event_twice_makes_one_run() -> None:
     again = events.inbound_event_process(event_id=event.pk)
     assert again.reason == "not pending"
     assert Run.objects.filter(sync=sync).count() == 1
+    assert SyncEvent.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -95,65 +111,66 @@ def test_an_event_type_that_feeds_no_object_is_ignored() -> None:
     assert "'LocationUpdate' does not feed syncs" in event.error
 
 
-def test_an_event_waits_while_the_syncs_run_is_reading_then_fails_with_the_reason_when_it_gives_up() -> None:
+@pytest.mark.parametrize("active", [RunStatus.RUNNING, RunStatus.QUEUED])
+def test_an_event_for_a_sync_with_an_active_run_never_fails_it_waits_for_that_or_the_next_run(active: str) -> None:
+    """A 3-hour first sync used to make an event wait 60 x 60 s and then fail it."""
+    sync = ghl_source_sync()
+    busy = RunFactory(sync=sync, status=active, finished_at=None, trigger=RunTrigger.SCHEDULE)
+    event = ghl_event()
+    outcome = events.inbound_event_process(event_id=event.pk)
+    assert (outcome.status, outcome.runs) == (EventStatus.PROCESSED, [])
+    assert Run.objects.filter(sync=sync).count() == 1
+    assert SyncEvent.objects.get().run_id is None  # waiting
+    # the busy run ends: the ending asks for the next run, which will take the event
+    Run.objects.filter(pk=busy.pk).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+    follow_up = runs.sync_events_follow_up(sync_id=sync.pk)
+    assert follow_up is not None
+    assert (follow_up.trigger, follow_up.event_id) == (RunTrigger.WEBHOOK, None)
+    assert runs.sync_events_follow_up(sync_id=sync.pk) is None  # one active run per sync
+
+
+def test_a_run_that_ends_with_nothing_waiting_asks_for_no_next_run() -> None:
+    sync = ghl_source_sync()
+    assert runs.sync_events_follow_up(sync_id=sync.pk) is None
+    assert not Run.objects.filter(sync=sync).exists()
+
+
+def test_a_burst_of_events_for_one_sync_is_drained_into_one_run_that_reads_each_record_once_latest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events, "DRAIN_BATCH", 7)  # several drain batches, still one run
+    sync = ghl_source_sync()
+    ignored = [ghl_event(location="loc-nobody") for _ in range(3)]
+    stored = []
+    for i in range(30):  # 10 contacts, 3 updates each, the last one wins
+        body = json.dumps({"type": "ContactUpdate", "locationId": "loc-1", "id": f"c-{i % 10}",
+                           "firstName": f"v{i // 10}", "tags": ["critical"]})
+        stored.append(inbox.inbound_event_store(provider="ghl", event_id=str(uuid.uuid4()), body=body.encode(),
+                                                headers={}, event_type="ContactUpdate", account_id="loc-1")[0])
+    assert events.inbound_events_drain() == 33
+    assert not InboundEvent.objects.filter(status=EventStatus.PENDING).exists()
+    assert set(InboundEvent.objects.filter(pk__in=[e.pk for e in ignored]).values_list("status", flat=True)) == {
+        EventStatus.IGNORED
+    }
+    run = Run.objects.get(sync=sync)
+    assert SyncEvent.objects.filter(sync=sync, run__isnull=True).count() == 30
+    pages = list(sources.pending_event_pages(run, object_kind="contact"))
+    records = [r for page in pages for r in page.records]
+    assert sorted((r["id"], r["firstName"]) for r in records) == [(f"c-{i}", "v2") for i in range(10)]
+    assert SyncEvent.objects.filter(sync=sync, run=run, done=True).count() == 30
+
+
+def test_the_sweeper_starts_the_run_of_a_sync_whose_waiting_events_lost_their_follow_up() -> None:
     sync = ghl_source_sync()
     RunFactory(sync=sync, status=RunStatus.RUNNING, finished_at=None)
     event = ghl_event()
-    first = events.inbound_event_process(event_id=event.pk)
-    assert first.status == "retry"
-    event.refresh_from_db()
-    assert event.status == EventStatus.PENDING
-    assert event.error.startswith("waiting:")
-    last = events.inbound_event_process(event_id=event.pk, attempt=60, give_up=True)
-    assert last.status == EventStatus.FAILED
-    event.refresh_from_db()
-    assert event.status == EventStatus.FAILED
-    assert "reconcile poll" in event.error
-
-
-def test_after_waiting_an_event_asks_for_one_incremental_catch_up_run() -> None:
-    sync = ghl_source_sync()
-    running = RunFactory(sync=sync, status=RunStatus.RUNNING, finished_at=None)
-    event = ghl_event()
-    assert events.inbound_event_process(event_id=event.pk).status == "retry"
-    Run.objects.filter(pk=running.pk).update(status=RunStatus.SUCCEEDED)
-    assert events.inbound_event_process(event_id=event.pk, attempt=1).status == EventStatus.PROCESSED
-    catch_up = Run.objects.get(sync=sync, status=RunStatus.QUEUED)
-    assert catch_up.event_id is None  # reads incrementally, so it covers every event that waited
-    assert catch_up.trigger == RunTrigger.WEBHOOK
-
-
-def test_a_queued_incremental_run_covers_a_new_event() -> None:
-    sync = ghl_source_sync()
-    queued = RunFactory(sync=sync, status=RunStatus.QUEUED, started_at=None, finished_at=None)
-    event = ghl_event()
-    outcome = events.inbound_event_process(event_id=event.pk)
-    assert outcome.status == EventStatus.PROCESSED
-    assert (
-        f"coalesced into run {queued.pk}" in outcome.reason or f"covered by run {queued.pk}" in outcome.reason
-    )
-    assert Run.objects.filter(sync=sync).count() == 1
-
-
-def test_a_run_between_two_time_slices_does_not_cover_an_event_that_arrived_after_it_started_reading() -> None:
-    """A yielded run is queued again, but it reads on from its cursor: a record it already read may have changed."""
-    sync = ghl_source_sync()
-    continuing = RunFactory(sync=sync, status=RunStatus.QUEUED, started_at=timezone.now() - timedelta(minutes=10),
-                            finished_at=None, checkpoint={"cursor": {"after": "x"}, "continuations": 1})
-    Run.objects.filter(pk=continuing.pk).update(created_at=timezone.now() - timedelta(minutes=10))
-    event = ghl_event()
-    assert events.inbound_event_process(event_id=event.pk).status == "retry"  # waits for the run to end
-    assert Run.objects.filter(sync=sync).count() == 1
-
-
-def test_a_queued_run_for_another_ghl_event_does_not_cover_this_one() -> None:
-    """The engine turns a GHL event's run into a one-record run, so it cannot carry a second event's record."""
-    sync = ghl_source_sync()
-    first = ghl_event()
-    events.inbound_event_process(event_id=first.pk)
-    second = ghl_event()
-    assert events.inbound_event_process(event_id=second.pk).status == "retry"
-    assert list(Run.objects.filter(sync=sync).values_list("event_id", flat=True)) == [first.pk]
+    events.inbound_event_process(event_id=event.pk)
+    SyncEvent.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    events.inbound_events_sweep()
+    assert Run.objects.filter(sync=sync).count() == 1  # still active: it or the run after it takes the event
+    Run.objects.filter(sync=sync).update(status=RunStatus.FAILED, finished_at=timezone.now())
+    events.inbound_events_sweep()
+    assert Run.objects.filter(sync=sync, status=RunStatus.QUEUED, trigger=RunTrigger.WEBHOOK).count() == 1
 
 
 def test_an_app_event_starts_the_syncs_that_read_from_that_connection() -> None:
@@ -226,4 +243,5 @@ def test_an_untagged_contact_event_needs_no_run_of_the_critical_contact_sync(db)
     critical = event("e-critical", ["Critical"])
     outcome = inbound_event_process(event_id=critical.pk)
     assert outcome.status == EventStatus.PROCESSED
-    assert Run.objects.filter(sync=sync, event=critical).count() == 1
+    assert Run.objects.filter(sync=sync, trigger="webhook").count() == 1
+    assert list(SyncEvent.objects.filter(sync=sync).values_list("event_id", flat=True)) == [critical.pk]

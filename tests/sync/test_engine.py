@@ -301,3 +301,51 @@ def test_a_source_record_without_an_id_is_a_failed_item_and_the_rest_go_on() -> 
     run = execute(running_run(SyncFactory()), ListSource(records), RecordingWriter())
     assert run.status == m.RunStatus.PARTIAL and run.created_count == 2
     assert run.items.get(action=m.ItemAction.FAILED).error_class == "MissingId"
+
+
+def _waiting(sync: m.Sync, *bodies: dict[str, Any], provider: str = "ghl") -> list[m.SyncEvent]:
+    """Routed events waiting for the sync's next run (services/event_runs.py), in arrival order."""
+    import json
+    import uuid
+
+    rows = []
+    for body in bodies:
+        event = m.InboundEvent.objects.create(provider=provider, event_id=str(uuid.uuid4()),
+                                              event_type=body.get("type", "ContactUpdate"), body=json.dumps(body))
+        rows.append(m.SyncEvent.objects.create(sync=sync, event=event))
+    return rows
+
+
+def test_a_coalesced_ghl_webhook_run_syncs_the_latest_record_of_every_waiting_event_without_reading_ghl() -> None:
+    sync = SyncFactory()
+    rows = _waiting(sync, {"id": "c-1", "name": "Old", "tags": ["critical"]},
+                    {"id": "c-2", "name": "Two", "tags": ["critical"]},
+                    {"id": "c-1", "name": "New", "tags": ["critical"]},
+                    {"type": "ContactDelete", "id": "c-3"})
+    run = running_run(sync, trigger=m.RunTrigger.WEBHOOK)
+    source, writer = ListSource(people(4)), RecordingWriter()
+    Engine(run=run, worker_token="w:1", recipe=RECIPES["ghl_critical_contact_to_hubstaff_task"], source=source,
+           writer=writer, rules=[{"source": "name", "target": "summary", "transforms": []}], apply=apply,
+           content_hash=content_hash).execute()
+    run.refresh_from_db()
+    assert source.reads == []  # the events carry the records
+    assert sorted(payload["summary"] for payload, _ in writer.calls) == ["New", "Two"]  # c-1 once, its latest
+    assert run.read_count == 3 and run.status == m.RunStatus.SUCCEEDED  # c-3: a delete of a record never written
+    assert set(m.SyncEvent.objects.filter(pk__in=[r.pk for r in rows]).values_list("run_id", "done")) == {
+        (run.pk, True)}
+
+
+@pytest.mark.parametrize("continuation", [False, True])
+def test_an_app_webhook_run_takes_the_waiting_events_when_it_starts_but_not_in_a_continuation(
+    continuation: bool,
+) -> None:
+    """An app source is read incrementally: a run covers what waited when it started reading; a continuation
+    reads on from its cursor, so events that arrived since wait for the next run."""
+    sync = SyncFactory()
+    (row,) = _waiting(sync, {"type": "contact.updated", "id": "x"}, provider="custom")
+    checkpoint = {"continuations": 1, "cursor": {"next": 0}} if continuation else {}
+    run = execute(running_run(sync, trigger=m.RunTrigger.WEBHOOK, checkpoint=checkpoint), ListSource(people(2)),
+                  RecordingWriter())
+    row.refresh_from_db()
+    assert run.created_count == 2
+    assert (row.run_id, row.done) == ((None, False) if continuation else (run.pk, True))

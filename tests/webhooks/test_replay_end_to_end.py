@@ -117,7 +117,9 @@ def test_a_webhook_replayed_five_times_produces_one_change(
         m.Run.objects.filter(sync=sync).values_list("pk", "trigger", "event_id", "status", "error_summary")
     )
     events = list(m.InboundEvent.objects.values_list("pk", "event_type", "status", "error"))
-    assert m.Run.objects.filter(sync=sync, event=event).count() == 1, (runs, events)
+    # the event was taken by exactly one (coalesced) run, and that run is the only one the sync made
+    taken = list(m.SyncEvent.objects.filter(event=event).values_list("sync_id", "run_id", "done"))
+    assert len(runs) == 1 and taken == [(sync.pk, runs[0][0], True)], (runs, events, taken)
     event.refresh_from_db()
     assert event.status == m.EventStatus.PROCESSED
 
