@@ -111,6 +111,10 @@ HUBSTAFF_CLIENTS = "Hubstaff clients → GHL contacts"
 HOTSPOT_CUSTOMERS = "HotspotSystem customers → GHL contacts + onboarding tasks"
 STARBUERO_CALLERS = "starbuero.de callers → GHL contacts"
 UPGUARD_CONTACTS = "UpGuard vendor contacts → GHL contacts + tags"
+UPGUARD_RISKS = "UpGuard risks and breaches → GHL security tasks"
+# The GHL contact that takes the security tasks of vendors without a contact (the recipe's option ghl_contact_id).
+DEFAULT_SECURITY_CONTACT = {"firstName": "Vendor security", "lastName": "(UpGuard)",
+                            "email": "vendor-security@example.com", "tags": ["upguard"], "source": "contacts-sync demo"}
 DEMO_SYNCS: tuple[DemoSync, ...] = (
     DemoSync(HUBSTAFF_CLIENTS, "hubstaff_client_to_ghl_contact", "hubstaff", "ghl"),
     DemoSync("Hubstaff members → GHL contacts", "hubstaff_member_to_ghl_contact", "hubstaff", "ghl"),
@@ -130,8 +134,8 @@ DEMO_SYNCS: tuple[DemoSync, ...] = (
     DemoSync("starbuero.de call-back tasks → GHL tasks", "starbuero_task_to_ghl_task", "starbuero", "ghl",
              after=(STARBUERO_CALLERS,)),
     DemoSync(UPGUARD_CONTACTS, "upguard_vendor_to_ghl_contact", "upguard", "ghl"),
-    DemoSync("UpGuard risks and breaches → GHL security tasks", "upguard_risk_to_ghl_task", "upguard", "ghl",
-             after=(UPGUARD_CONTACTS,)),
+    # Vendors without a contact have risks too: those tasks go to the default contact (demo_start makes it).
+    DemoSync(UPGUARD_RISKS, "upguard_risk_to_ghl_task", "upguard", "ghl", after=(UPGUARD_CONTACTS,)),
     DemoSync("UpGuard vendor contacts → GHL contacts (key without VendorRisk)", "upguard_vendor_to_ghl_contact",
              "upguard_limited", "ghl", failing=True),
     DemoSync("Custom app contacts → GHL contacts", "custom_contact_to_ghl_contact", "custom", "ghl"),
@@ -169,8 +173,9 @@ def _sync(spec: DemoSync, connections: dict[str, Connection], user: Any) -> Sync
     return sync
 
 
-def demo_seed(*, admin_email: str) -> list[Sync]:
-    """Seed the demo connections and syncs; enqueue demo_start_task to prepare the sandbox and run them."""
+def demo_seed(*, admin_email: str, enqueue_start: bool = True) -> list[Sync]:
+    """Seed the demo connections and syncs; enqueue demo_start_task to prepare the sandbox and run them
+    (`enqueue_start=False`: the caller runs demo_start itself)."""
     base = (getattr(settings, "SANDBOX_URL", "") or "").rstrip("/")
     if not base:
         log.warning("SANDBOX_URL is not set: no demo syncs seeded")
@@ -181,7 +186,8 @@ def demo_seed(*, admin_email: str) -> list[Sync]:
         connections = {spec.key: _connection(spec, base=base, user=user) for spec in DEMO_CONNECTIONS}
         syncs = [_sync(spec, connections, user) for spec in DEMO_SYNCS]
         _stop_leftover_runs()
-        transaction.on_commit(lambda: current_app.send_task(DEMO_START_TASK))
+        if enqueue_start:
+            transaction.on_commit(lambda: current_app.send_task(DEMO_START_TASK))
     return syncs
 
 
@@ -244,6 +250,7 @@ def demo_start() -> list[int]:
     since = timezone.now()
     started = [pk for pk in demo_agency_seed() if pk is not None]
     syncs = _demo_syncs()
+    _default_contact(syncs.get(UPGUARD_RISKS))
     for spec in DEMO_SYNCS:
         sync = syncs.get(spec.name)
         if sync is None:
@@ -256,6 +263,16 @@ def demo_start() -> list[int]:
             started.append(run_id)
     transaction.on_commit(lambda: current_app.send_task(DEMO_CHILDREN_TASK, args=[since.isoformat()], countdown=2))
     return started
+
+
+def _default_contact(sync: Sync | None) -> None:
+    """Upsert the default security contact in the demo GHL location and point the risk sync's option at it."""
+    if sync is None:
+        return
+    from contacts_sync.services.credentials import connector_for
+
+    contact, _new = connector_for(sync.target_connection).client.upsert_contact(dict(DEFAULT_SECURITY_CONTACT))
+    Sync.objects.filter(pk=sync.pk).update(options={**sync.options, "ghl_contact_id": str(contact["id"])})
 
 
 def demo_children_start(*, since: datetime) -> tuple[list[int], int]:
