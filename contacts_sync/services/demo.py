@@ -116,7 +116,8 @@ UPGUARD_RISKS = "UpGuard risks and breaches → GHL security tasks"
 DEFAULT_SECURITY_CONTACT = {"firstName": "Vendor security", "lastName": "(UpGuard)",
                             "email": "vendor-security@example.com", "tags": ["upguard"], "source": "contacts-sync demo"}
 DEMO_SYNCS: tuple[DemoSync, ...] = (
-    DemoSync(HUBSTAFF_CLIENTS, "hubstaff_client_to_ghl_contact", "hubstaff", "ghl"),
+    # Archived clients too: their projects' tasks and notes are synced, and attach to their contacts.
+    DemoSync(HUBSTAFF_CLIENTS, "hubstaff_client_to_ghl_contact", "hubstaff", "ghl", {"client_status": "all"}),
     DemoSync("Hubstaff members → GHL contacts", "hubstaff_member_to_ghl_contact", "hubstaff", "ghl"),
     DemoSync("Hubstaff tasks → GHL tasks", "hubstaff_task_to_ghl_task", "hubstaff", "ghl",
              after=(HUBSTAFF_CLIENTS,)),
@@ -166,6 +167,9 @@ def _sync(spec: DemoSync, connections: dict[str, Connection], user: Any) -> Sync
         sync = sync_create_from_recipe(recipe=spec.recipe, name=spec.name, source_connection=connections[spec.source],
                                        target_connection=connections[spec.target], options=spec.options, user=user,
                                        live=True)
+    elif spec.options and any(sync.options.get(k) != v for k, v in spec.options.items()):
+        sync.options = {**sync.options, **spec.options}
+        sync.save(update_fields=["options", "updated_at"])
     # The sandbox starts empty each time: links to its old records would hide work from the new one.
     RecordLink.objects.filter(sync=sync).delete()
     # demo_start_task starts the first runs once the sandbox is up; the dispatcher must not beat it to it.
