@@ -20,17 +20,19 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
+README_MAX_HEIGHT = 2400  # the README's run detail: counts, timeline and the failed records first
 PHONE_MAX_HEIGHT = 2600  # the first three screens of a phone page, as docs/screens.md shows them
 SYNC_NAME = "Hubstaff clients → GHL contacts"
 FAILING_MARK = "key without VendorRisk"
 RUN_OF = "starbuero.de callers → GHL contacts"  # its first run has a few messy records that failed
 
 
-def _shot(page: Any, path: Path, *, phone: bool) -> None:
+def _shot(page: Any, path: Path, *, phone: bool, max_height: int = 0) -> None:
     clip = None
-    if phone:
+    if phone or max_height:
         height = page.evaluate("document.documentElement.scrollHeight")
-        clip = {"x": 0, "y": 0, "width": PHONE["width"], "height": min(height, PHONE_MAX_HEIGHT)}
+        width = PHONE["width"] if phone else DESKTOP["width"]
+        clip = {"x": 0, "y": 0, "width": width, "height": min(height, max_height or PHONE_MAX_HEIGHT)}
     page.screenshot(path=str(path), full_page=True, clip=clip)
     print(path)
 
@@ -73,7 +75,8 @@ def main() -> None:
                 page.wait_for_load_state("networkidle")
                 _shot(page, out / f"demo-{name}-{label}.png", phone=label == "phone")
                 if label == "desktop" and name in ("overview", "run"):
-                    _shot(page, out / ("overview.png" if name == "overview" else "run-detail.png"), phone=False)
+                    readme = out / ("overview.png" if name == "overview" else "run-detail.png")
+                    _shot(page, readme, phone=False, max_height=README_MAX_HEIGHT)
         browser.close()
 
 

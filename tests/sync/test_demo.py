@@ -14,9 +14,10 @@ from django.test import override_settings
 
 from contacts_sync import models as m
 from contacts_sync.connectors import registry
-from contacts_sync.services import demo, demo_agency
+from contacts_sync.services import demo, demo_agency, runs
+from contacts_sync.services.connections import connection_rotate_secret
 from tests.support import start_worker, wait_until
-from tests.sync.world import NO_LIMIT
+from tests.sync.world import NO_LIMIT, wait_finished
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,6 +129,17 @@ def _started_after_parents() -> None:
             assert parent.finished_at is not None and child.created_at >= parent.finished_at, spec.name
 
 
+def _fixing_the_failing_sync_makes_it_recover(user: Any) -> None:
+    """What the README tells a newcomer: paste the right key on the connection, run it again, it recovers."""
+    sync = m.Sync.objects.get(name=FAILING)
+    connection_rotate_secret(connection=sync.source_connection, secrets={"api_key": "upguard-sandbox-key"}, user=user)
+    run = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL, user=user), timeout=300)
+    assert run.status in (m.RunStatus.SUCCEEDED, m.RunStatus.PARTIAL) and run.read_count > 0, run.error_summary
+    sync.refresh_from_db()
+    assert sync.health in (m.SyncHealth.HEALTHY, m.SyncHealth.DEGRADED), sync.health_reason
+    assert sync.source_connection.status == m.ConnectionStatus.CONNECTED
+
+
 def test_the_demo_runs_contacts_first_and_only_the_deliberate_sync_fails(
         admin_user: Any, clean_sandbox: Any, redis_client: Any, tmp_path: Path) -> None:
     from django.db import connection
@@ -141,6 +153,7 @@ def test_the_demo_runs_contacts_first_and_only_the_deliberate_sync_fails(
             wait_until(_first_runs_done, timeout=FIRST_RUNS_TIMEOUT, interval=2, what="the demo's first runs")
             _check_first_runs(clean_sandbox)
             _started_after_parents()
+            _fixing_the_failing_sync_makes_it_recover(admin_user)
             counts = _counts()
             demo.demo_seed(admin_email=admin_user.email, enqueue_start=False)  # make demo again
             demo.demo_start()  # the agency and the template are found again, nothing new is created
