@@ -107,6 +107,9 @@ DEMO_CONNECTIONS: tuple[DemoConnection, ...] = (
                    {"api_token": "custom-sandbox-token"}),
 )
 
+# Records per source page of the big first runs: a run's counts move after each page, so at the demo location's
+# shared ~10 GHL requests/s a page of 100 shows progress every minute or so instead of one jump after minutes.
+PROGRESS_PAGE = 100
 HUBSTAFF_CLIENTS = "Hubstaff clients → GHL contacts"
 HOTSPOT_CUSTOMERS = "HotspotSystem customers → GHL contacts + onboarding tasks"
 STARBUERO_CALLERS = "starbuero.de callers → GHL contacts"
@@ -117,7 +120,8 @@ DEFAULT_SECURITY_CONTACT = {"firstName": "Vendor security", "lastName": "(UpGuar
                             "email": "vendor-security@example.com", "tags": ["upguard"], "source": "contacts-sync demo"}
 DEMO_SYNCS: tuple[DemoSync, ...] = (
     # Archived clients too: their projects' tasks and notes are synced, and attach to their contacts.
-    DemoSync(HUBSTAFF_CLIENTS, "hubstaff_client_to_ghl_contact", "hubstaff", "ghl", {"client_status": "all"}),
+    DemoSync(HUBSTAFF_CLIENTS, "hubstaff_client_to_ghl_contact", "hubstaff", "ghl",
+             {"client_status": "all", "page_limit": PROGRESS_PAGE}),
     DemoSync("Hubstaff members → GHL contacts", "hubstaff_member_to_ghl_contact", "hubstaff", "ghl"),
     DemoSync("Hubstaff tasks → GHL tasks", "hubstaff_task_to_ghl_task", "hubstaff", "ghl",
              after=(HUBSTAFF_CLIENTS,)),
@@ -126,7 +130,8 @@ DEMO_SYNCS: tuple[DemoSync, ...] = (
     # The contacts tagged "critical" are UpGuard vendor contacts (the label becomes a tag): read them once made.
     DemoSync("Critical GHL contacts → Hubstaff tasks", "ghl_critical_contact_to_hubstaff_task", "ghl", "hubstaff",
              {"project_id": HUBSTAFF_PROJECT}, after=(UPGUARD_CONTACTS,)),
-    DemoSync(HOTSPOT_CUSTOMERS, "hotspotsystem_customer_to_ghl_contact", "hotspotsystem", "ghl"),
+    DemoSync(HOTSPOT_CUSTOMERS, "hotspotsystem_customer_to_ghl_contact", "hotspotsystem", "ghl",
+             {"page_limit": PROGRESS_PAGE // 4}),  # four GHL calls per customer (contact + onboarding tasks)
     DemoSync("HotspotSystem transactions → GHL notes", "hotspotsystem_transaction_to_ghl_note", "hotspotsystem",
              "ghl", after=(HOTSPOT_CUSTOMERS,)),
     DemoSync(STARBUERO_CALLERS, "starbuero_call_to_ghl_contact", "starbuero", "ghl"),
