@@ -202,11 +202,15 @@ def demo_seed(*, admin_email: str, enqueue_start: bool = True) -> list[Sync]:
 
 def _stop_leftover_runs() -> int:
     """Runs of the demo's syncs still queued or running belong to the previous `make demo` (no worker is up yet):
-    their checkpoints point into emulators that are gone, so they end here instead of resuming."""
+    their checkpoints point into emulators that are gone, so they end here instead of resuming. The template's
+    syncs are held like the others until demo_start has run."""
     from contacts_sync.services.demo_agency import TEMPLATE_NAME
 
     names = [spec.name for spec in DEMO_SYNCS]
     demo_syncs = Sync.objects.filter(name__in=names) | Sync.objects.filter(template_member__template__name=TEMPLATE_NAME)
+    # The template's syncs read sub-accounts that demo_start creates again in the emulator: not due before it.
+    demo_syncs.filter(template_member__isnull=False).update(
+        next_run_at=timezone.now() + timedelta(seconds=SEED_HOLD_SECONDS))
     return Run.objects.filter(sync__in=demo_syncs, status__in=ACTIVE_RUN_STATUSES).update(
         status=RunStatus.CANCELLED, finished_at=timezone.now(),
         error_summary="Stopped: the demo was restarted and its emulators started afresh.")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 from django.test import override_settings
+from django.utils import timezone
 
 from contacts_sync import models as m
 from contacts_sync.connectors import registry
@@ -156,6 +157,8 @@ def test_the_demo_runs_contacts_first_and_only_the_deliberate_sync_fails(
             _fixing_the_failing_sync_makes_it_recover(admin_user)
             counts = _counts()
             demo.demo_seed(admin_email=admin_user.email, enqueue_start=False)  # make demo again
+            held = m.Sync.objects.filter(template_member__isnull=False)  # not due before demo_start remade them
+            assert held.count() == 3 and all(s.next_run_at > timezone.now() for s in held)
             demo.demo_start()  # the agency and the template are found again, nothing new is created
             assert _counts() == counts
         finally:
