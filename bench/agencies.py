@@ -86,6 +86,7 @@ def main() -> None:  # noqa: PLR0915 - one straight script: seed, three measurem
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     db_name = _use_throwaway_db()
+    os.environ.setdefault("DEBUG", "true")  # development keys for the in-process client; DEBUG itself off below
     import django
 
     django.setup()
@@ -102,6 +103,7 @@ def main() -> None:  # noqa: PLR0915 - one straight script: seed, three measurem
 
     call_command("migrate", verbosity=0)
     settings.ALLOWED_HOSTS = ["testserver"]
+    settings.DEBUG = False  # production-like: no query log, no template debug info (as bench.dashboard)
     budgets = []
     try:
         locations, hub = _seed(args.locations)
