@@ -98,7 +98,10 @@ WEB_THREADS = 8  # per process: at most 16 requests at once, so at most 16 datab
 def web_command(python: str, host: str, port: str | int) -> list[str]:
     return [python, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", str(WEB_PROCESSES),
             "--worker-class", "gthread", "--threads", str(WEB_THREADS), "--timeout", "120",
-            "--graceful-timeout", "10", "--access-logfile", "-"]
+            "--graceful-timeout", "10", "--access-logfile", "-",
+            # gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): two demos on
+            # one machine (other DEMO_PORTs) would take it from each other; nothing here uses it.
+            "--no-control-socket"]
 
 
 def run(command: list[str]) -> int:

@@ -181,3 +181,18 @@ def demo_start_task(self) -> int:  # type: ignore[no-untyped-def]
         return len(demo.demo_start())
     except TransientError as exc:
         raise self.retry(exc=exc, countdown=2) from exc
+
+
+# make demo: a child sync waits at most an hour (720 checks) for its contact sync's first run.
+DEMO_CHILDREN_CHECK_SECONDS = 5
+
+
+@shared_task(name="contacts_sync.tasks.demo_children_task", bind=True, max_retries=720)
+def demo_children_task(self, since: str) -> int:  # type: ignore[no-untyped-def]
+    """make demo: start each task/note sync's first run once its contact sync's first run ended well."""
+    from datetime import datetime
+
+    started, waiting = demo.demo_children_start(since=datetime.fromisoformat(since))
+    if waiting:
+        raise self.retry(countdown=DEMO_CHILDREN_CHECK_SECONDS)
+    return len(started)

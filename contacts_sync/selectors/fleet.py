@@ -45,6 +45,7 @@ class FleetLocation:
     health: str
     reason: str
     running: int = 0
+    running_ids: frozenset[int] = frozenset()  # its syncs with a run going now
     budget: list[WindowUse] | None = None  # None: no shared budget for this location (turned off)
 
     @property
@@ -136,8 +137,9 @@ def fleet_get(*, q: str = "", health: str = "", agency: int | None = None, page:
     for c in connections:
         mine = by_location.get(c.pk, [])
         rolled, reason = _rollup(c, mine)
-        rows.append(FleetLocation(connection=c, syncs=mine, health=rolled, reason=reason,
-                                  running=sum(1 for s in mine if s.pk in running)))
+        busy = frozenset(s.pk for s in mine if s.pk in running)
+        rows.append(FleetLocation(connection=c, syncs=mine, health=rolled, reason=reason, running=len(busy),
+                                  running_ids=busy))
     total = len(rows)
     needle = q.strip().lower()
     rows = [r for r in rows if (not needle or _matches(r, needle)) and (not health or r.health == health)

@@ -358,13 +358,21 @@ class Engine(Pushing):
             parent_id = parent_ids.get(str(psid)) if psid not in (None, "") else None
             parent_id = parent_id or (self.parents.default_parent_id if self.parents else None)
             if not parent_id:
-                return Step(sid, Outcome(
-                    sid, ItemAction.FAILED, error_class="ParentNotLinked", payload=shown,
-                    error_message=f"No GHL contact is linked to {self.recipe.parent_path}={psid!r}; "
-                    "run the contact sync first or set a default contact."))
+                return Step(sid, Outcome(sid, ItemAction.FAILED, error_class="ParentNotLinked", payload=shown,
+                                         error_message=self._unlinked(psid)[:ERROR_MESSAGE_MAX]))
         return Step(sid, payload=payload, shown=shown, digest=digest, warnings=warnings, target_id=linked,
                     parent_id=parent_id, identity=self.writer.identity(payload),
                     adopt_since=link.pending_since if link is not None else None)
+
+    def _unlinked(self, psid: Any) -> str:
+        """Why a task or note has no contact: its contact's record failed in the contact sync, or it never ran."""
+        where = f"No GHL contact is linked to {self.recipe.parent_path}={psid!r}"
+        reason = self.parents.failed.get(str(psid)) if self.parents else None
+        if reason:
+            return (f"{where}: the contact sync could not write that record ({reason}). Fix that record or the "
+                    "contact sync's mapping, then retry the failed records here.")
+        return (f"{where}: no contact sync of these connections has written that record; run it first (it must "
+                "read that record too: mind its filters, e.g. archived clients) or set a default contact.")
 
     def _deleted_in_source(self, record: dict[str, Any]) -> bool:
         if record.get("_deleted") is True:

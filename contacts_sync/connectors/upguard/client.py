@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from contacts_sync.apiclient.client import ApiClient
+from contacts_sync.apiclient.errors import ForbiddenError
 
 API_BASE_URL = "https://cyber-risk.upguard.com/api/public"
 VENDOR_PAGE_SIZE = 200
 CONTACT_PAGE_SIZE = 200
 DIFF_PAGE_SIZE = 200  # /risks/vendors/diffs takes 10-200 per page (default 20)
+# UpGuard answers 403 on the vendor endpoints to a key without the VendorRisk permission: say what to do.
+VENDOR_RISK_HINT = ("the API key lacks the VendorRisk permission: give it VendorRisk access in UpGuard "
+                    "(CyberRisk → Account Settings → API) or connect with a key that has it")
 
 
 class UpGuardClient(ApiClient):
@@ -35,7 +39,11 @@ class UpGuardClient(ApiClient):
         params: list[tuple[str, Any]] = [("page_size", page_size)] + [("labels", lab) for lab in labels or []]
         if page_token:
             params.append(("page_token", page_token))
-        body = self._request("GET", "/vendors", params=params, operation="list vendors")
+        try:
+            body = self._request("GET", "/vendors", params=params, operation="list vendors")
+        except ForbiddenError as exc:
+            exc.message = f"{exc.message} ({VENDOR_RISK_HINT})"
+            raise
         return self.require(body, "vendors", operation="list vendors", kind=list), body.get("next_page_token")
 
     def vendor_contacts(self, vendor_id: int | str) -> list[dict[str, Any]]:

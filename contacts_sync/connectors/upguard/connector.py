@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contacts_sync.apiclient.errors import ForbiddenError
 from contacts_sync.connectors.base import BaseConnector, ConnectionInfo, NothingToWrite, Page, SourceField
 from contacts_sync.exceptions import ConfigurationError
 
@@ -278,11 +277,7 @@ class UpGuardConnector(BaseConnector):
     def probe(self) -> str:
         """The organisation (any valid key) and one small vendor page (the VendorRisk permission syncs need)."""
         org = self.client.organisation()
-        try:
-            self.client.vendors_page(page_token=None, page_size=10)
-        except ForbiddenError as exc:
-            exc.message = f"The UpGuard API key lacks the VendorRisk permission ({exc.message})"
-            raise
+        self.client.vendors_page(page_token=None, page_size=10)  # a 403 names the missing permission
         return f"UpGuard organisation {org.get('name', '?')} ({org.get('primary_hostname', '?')})"
 
 
