@@ -44,7 +44,7 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
 
 try:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
-except Exception:  # pragma: no cover - env.list never fails on a string
+except Exception:  # noqa: BLE001 - pragma: no cover; env.list never fails on a string
     fail("ALLOWED_HOSTS", "must be a comma-separated list of host names")
 if not DEBUG and not ALLOWED_HOSTS:
     fail("ALLOWED_HOSTS", "must name the host(s) the service answers on when DEBUG is off, e.g. sync.example.com")
@@ -67,7 +67,7 @@ if not _database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
          _database_url.split(":", 1)[0] + "://...")
 try:
     DATABASES = {"default": env.db_url_config(_database_url)}
-except Exception:
+except Exception:  # noqa: BLE001 - django-environ raises several kinds for a malformed URL; all mean "invalid"
     fail("DATABASE_URL", "is not a valid URL of the form postgres://user:password@host:port/name")
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # A Unix-socket directory arrives percent-encoded in the host part (postgres://user@%2Fpath%2Fto%2Fdir/db).
@@ -197,7 +197,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- email ----------------------------------------------------------------------------------------
 try:
     _email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
-except Exception:
+except Exception:  # noqa: BLE001 - django-environ raises several kinds for a malformed URL; all mean "invalid"
     fail("EMAIL_URL", "must be a URL such as smtp://user:pass@host:587 or consolemail://")
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="contacts-sync <alerts@localhost>")

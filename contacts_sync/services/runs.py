@@ -11,6 +11,7 @@ import re
 import threading
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -336,7 +337,7 @@ def runs_reap(*, older_than_seconds: float = REAP_AFTER_SECONDS) -> list[int]:
                 )
                 if done:
                     run.refresh_from_db()
-                    transaction.on_commit(lambda r=run: _finished(r))
+                    transaction.on_commit(partial(_finished, run))
                 continue
             moved = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=stale).update(
                 status=RunStatus.QUEUED, worker="", checkpoint={**run.checkpoint, "reaps": reaps}
