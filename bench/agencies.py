@@ -79,7 +79,7 @@ def _seed(n: int) -> tuple[list[Any], Any]:
     return locations, hub
 
 
-def main() -> None:  # noqa: PLR0915 - one straight script: seed, three measurements, clean up
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--locations", type=int, default=500)
     parser.add_argument("--n", type=int, default=20)

@@ -126,7 +126,8 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
         env = {**os.environ, "DEBUG": "false"}
         gunicorn = _gunicorn(env, port, tmp / "gunicorn.log")
         out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
-                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120)
+                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120,
+                             check=False)
         completed = int(re.search(r"(\d+) requests in", out.stdout).group(1))  # type: ignore[union-attr]
         non2xx = int(m_.group(1)) if (m_ := re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout)) else 0
         new = m.InboundEvent.objects.filter(pk__gt=last_pk)
