@@ -25,9 +25,13 @@ browser:
 wrk:
 	@bash scripts/ensure-wrk.sh
 
+# mypy's django-stubs plugin imports the settings (development ones; it never connects to the database).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	DEBUG=true DATABASE_URL=$${DATABASE_URL:-postgres://typecheck@127.0.0.1:5432/unused} \
+		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(VENV)/bin/mypy
+	$(PY) scripts/quality_check.py
 	$(PY) scripts/security_check.py
 
 # Tests run with development settings (DEBUG on, development keys); tests/foundation checks production settings.

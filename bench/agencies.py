@@ -109,7 +109,7 @@ def _pages(client: Any, n: int, agency_url: str) -> dict[str, Any]:
     return out
 
 
-def main() -> None:  # noqa: PLR0915 - one straight script: seed, three measurements, clean up
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--locations", type=int, default=500)
     parser.add_argument("--n", type=int, default=20)

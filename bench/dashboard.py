@@ -206,7 +206,7 @@ def _measure(client: Any, url: str, n: int) -> dict[str, Any]:
 
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
-    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
 
 def _pages(big: int) -> list[tuple[str, str]]:

@@ -69,7 +69,7 @@ class Emulator:
     def __init__(self, tmp: Path, seed: int) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(tmp / "sandbox.log", "wb")  # noqa: SIM115
+        self.log = open(tmp / "sandbox.log", "wb")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -227,7 +227,7 @@ def budget_phase(emulator: Emulator, ids: list[str], duration: float, workers: i
         client = redis.Redis.from_url(redis_url)
         for k in client.scan_iter(f"{key}*"):
             client.delete(k)
-    except Exception:  # noqa: BLE001, S110 - cleanup only
+    except Exception:  # noqa: BLE001 - cleanup only
         pass
     requests_made = sum(r["requests"] for r in results)
     http_429 = sum(r["http_429"] for r in results)

@@ -20,7 +20,7 @@ def production_env() -> None:
     from cryptography.fernet import Fernet
 
     if os.environ.get("DEBUG", "").lower() in TRUE:
-        print("bench: DEBUG is ignored; benchmarks measure production settings", file=sys.stderr)  # noqa: T201
+        print("bench: DEBUG is ignored; benchmarks measure production settings", file=sys.stderr)
     os.environ["DEBUG"] = "false"
     os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex + uuid.uuid4().hex)
     os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())

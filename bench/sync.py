@@ -73,7 +73,7 @@ class Box:
         import requests
 
         self.http = requests.Session()
-        wait_until(lambda: self._up(), timeout=60, what="sandbox")
+        wait_until(self._up, timeout=60, what="sandbox")
 
     def _up(self) -> bool:
         import requests

@@ -178,7 +178,8 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
         gunicorn = _gunicorn(env, port, tmp / "gunicorn.log")
         cpu_before = _tree_cpu_seconds(gunicorn.pid)
         out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
-                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120)
+                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120,
+                             check=False)
         web_cpu = _tree_cpu_seconds(gunicorn.pid) - cpu_before
         db_cpu = _backends_cpu_seconds()
         completed = int(re.search(r"(\d+) requests in", out.stdout).group(1))  # type: ignore[union-attr]

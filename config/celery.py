@@ -31,7 +31,7 @@ WORKERS_CHECK_SECONDS = 15  # beat looks at the worker heartbeats at most this o
 class HealthHeartbeat(bootsteps.StartStopStep):
     """Worker bootstep: a heartbeat key in Redis while the worker runs; removed on a clean stop."""
 
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)

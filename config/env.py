@@ -7,6 +7,7 @@ the variable and the form it expects, instead of a traceback wall.
 from __future__ import annotations
 
 import sys
+from types import TracebackType
 from typing import NoReturn
 
 import environ
@@ -30,7 +31,7 @@ def install_excepthook() -> None:
     """Print ConfigError as one line even where Django's command runner would show a traceback."""
     previous = sys.excepthook
 
-    def hook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         if isinstance(exc, ConfigError):
             print(str(exc.code), file=sys.stderr)  # noqa: T201
             return

@@ -44,7 +44,7 @@ for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
 
 try:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
-except Exception:  # pragma: no cover - env.list never fails on a string
+except Exception:  # noqa: BLE001 - pragma: no cover; env.list never fails on a string
     fail("ALLOWED_HOSTS", "must be a comma-separated list of host names")
 if not DEBUG and not ALLOWED_HOSTS:
     fail("ALLOWED_HOSTS", "must name the host(s) the service answers on when DEBUG is off, e.g. sync.example.com")
@@ -67,7 +67,7 @@ if not _database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
          _database_url.split(":", 1)[0] + "://...")
 try:
     DATABASES = {"default": env.db_url_config(_database_url)}
-except Exception:
+except Exception:  # noqa: BLE001 - django-environ raises several kinds for a malformed URL; all mean "invalid"
     fail("DATABASE_URL", "is not a valid URL of the form postgres://user:password@host:port/name")
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # A Unix-socket directory arrives percent-encoded in the host part (postgres://user@%2Fpath%2Fto%2Fdir/db).
@@ -197,7 +197,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- email ----------------------------------------------------------------------------------------
 try:
     _email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
-except Exception:
+except Exception:  # noqa: BLE001 - django-environ raises several kinds for a malformed URL; all mean "invalid"
     fail("EMAIL_URL", "must be a URL such as smtp://user:pass@host:587 or consolemail://")
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="contacts-sync <alerts@localhost>")
@@ -281,20 +281,20 @@ if RUN_SLICE_SECONDS < 0 or (RUN_SLICE_SECONDS and RUN_SLICE_SECONDS >= CELERY_T
 
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "contacts_sync.tasks.heartbeat_task", "schedule": 60.0},
-    # monitoring (helper E): stale detection, and a sweep for status changes whose on-commit enqueue was lost
+    # monitoring: stale detection, and a sweep for status changes whose on-commit enqueue was lost
     "sync-stale-mark": {"task": "contacts_sync.tasks.sync_stale_mark_task", "schedule": 60.0},
     "status-change-send-sweep": {"task": "contacts_sync.tasks.status_change_send_task", "schedule": 60.0},
     # alert rules (helper uiadmin): held announcements (mute over, a channel added) and re-notify reminders
     "alert-sweep": {"task": "contacts_sync.tasks.alert_sweep_task", "schedule": 60.0},
-    # connections (helper D): test every connection, refresh GHL tokens ahead of expiry
+    # connections: test every connection, refresh GHL tokens ahead of expiry
     "connection-check-all": {"task": "contacts_sync.tasks.connection_check_all_task", "schedule": 900.0},
-    # webhook inbox and dispatcher (helper G): due polling syncs, and the reconcile poll for missed GHL webhooks
+    # webhook inbox and dispatcher: due polling syncs, and the reconcile poll for missed GHL webhooks
     "syncs-dispatch-due": {"task": "contacts_sync.tasks.syncs_dispatch_due_task", "schedule": 30.0},
     "reconcile-poll": {"task": "contacts_sync.tasks.reconcile_poll_task", "schedule": 300.0},
     "inbound-events-prune": {"task": "contacts_sync.tasks.inbound_events_prune_task", "schedule": 86400.0},
     # nothing stranded: webhooks still pending minutes after they arrived are handed to a worker again
     "inbound-events-sweep": {"task": "contacts_sync.tasks.inbound_events_sweep_task", "schedule": 60.0},
-    # sync engine (helper F): requeue runs whose worker vanished (heartbeat older than REAP_AFTER_SECONDS)
+    # sync engine: requeue runs whose worker vanished (heartbeat older than REAP_AFTER_SECONDS)
     "runs-reap": {"task": "contacts_sync.tasks.runs_reap_task", "schedule": 60.0},
 }
 # Flap suppression: at most one alert per sync per this many seconds (services.alerts).

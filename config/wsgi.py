@@ -31,7 +31,7 @@ class LeanHandler(WSGIHandler):
         self._view_middleware: list[Any] = []
         self._template_response_middleware: list[Any] = []
         self._exception_middleware: list[Any] = []
-        inner = convert_exception_to_response(self._get_response)
+        inner = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]  # BaseHandler has it; the stubs do not declare it
         self._middleware_chain = convert_exception_to_response(SecurityMiddleware(inner))
 
 

@@ -48,12 +48,12 @@ class DatabaseCollector(Collector):
         limited = CounterMetricFamily("contacts_sync_api_calls_429",
                                       "Outbound API calls that ended in HTTP 429, by provider", labels=["provider"])
         per_provider_429: dict[str, int] = {}
-        for row in ApiCall.objects.values("provider", "status").annotate(n=Count("pk")).order_by():
-            status = row["status"]
+        for call in ApiCall.objects.values("provider", "status").annotate(n=Count("pk")).order_by():
+            status = call["status"]
             cls = f"{status // 100}xx" if status else "error"
-            calls.add_metric([row["provider"], cls], row["n"])
+            calls.add_metric([call["provider"], cls], call["n"])
             if status == 429:
-                per_provider_429[row["provider"]] = per_provider_429.get(row["provider"], 0) + row["n"]
+                per_provider_429[call["provider"]] = per_provider_429.get(call["provider"], 0) + call["n"]
         for provider, n in per_provider_429.items():
             limited.add_metric([provider], n)
         yield calls
@@ -62,30 +62,33 @@ class DatabaseCollector(Collector):
         seen = CounterMetricFamily("contacts_sync_http_429_seen",
                                    "HTTP 429 answers seen inside retries, by the sync's target provider",
                                    labels=["provider"])
-        for row in (Run.objects.values("sync__target_connection__provider").annotate(n=Sum("http_429s"))
-                    .order_by()):
-            seen.add_metric([row["sync__target_connection__provider"]], row["n"] or 0)
+        for seen_row in (Run.objects.values("sync__target_connection__provider").annotate(n=Sum("http_429s"))
+                         .order_by()):
+            seen.add_metric([seen_row["sync__target_connection__provider"]], seen_row["n"] or 0)
         yield seen
 
         health = GaugeMetricFamily("contacts_sync_syncs", "Syncs by health", labels=["health"])
-        for row in Sync.objects.values("health").annotate(n=Count("pk")).order_by():
-            health.add_metric([row["health"]], row["n"])
+        for sync_row in Sync.objects.values("health").annotate(n=Count("pk")).order_by():
+            health.add_metric([sync_row["health"]], sync_row["n"])
         yield health
 
         alerts = GaugeMetricFamily("contacts_sync_alerts_unresolved", "Alerts open or acknowledged")
         alerts.add_metric([], Alert.objects.exclude(state=AlertState.RESOLVED).count())
         yield alerts
 
+        yield self._token_expiry()
+        yield from self._queues()
+
+    def _token_expiry(self) -> GaugeMetricFamily:
         expiry = GaugeMetricFamily("contacts_sync_token_expires_in_seconds",
                                    "Seconds until a connection's access token expires (negative = expired)",
                                    labels=["connection_id", "provider", "name"])
         now = timezone.now()
         for c in Connection.objects.filter(token_expires_at__isnull=False).only(
                 "pk", "provider", "name", "token_expires_at"):
-            expiry.add_metric([str(c.pk), c.provider, c.name], (c.token_expires_at - now).total_seconds())
-        yield expiry
-
-        yield from self._queues()
+            if c.token_expires_at is not None:  # the filter above: always
+                expiry.add_metric([str(c.pk), c.provider, c.name], (c.token_expires_at - now).total_seconds())
+        return expiry
 
     def _queues(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("contacts_sync_queue_depth", "Messages waiting in each Celery queue",

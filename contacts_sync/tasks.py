@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.signals import worker_shutting_down
 from django.db import DatabaseError
 
@@ -30,7 +30,7 @@ DB_RETRY_SECONDS = 15
 
 
 @shared_task(name="contacts_sync.tasks.ping_task", bind=True)
-def ping_task(self, token: str) -> str:  # type: ignore[no-untyped-def]
+def ping_task(self: Task, token: str) -> str:
     ops.worker_ping_record(token=token, worker=self.request.hostname or "")
     return token
 
@@ -73,7 +73,7 @@ def sync_stale_mark_task() -> int:
 
 
 @shared_task(name="contacts_sync.tasks.inbound_events_drain_task", bind=True, max_retries=None)
-def inbound_events_drain_task(self) -> int:  # type: ignore[no-untyped-def]
+def inbound_events_drain_task(self: Task) -> int:
     """Route every pending webhook to the syncs it concerns (events coalesce into their syncs' next runs)."""
     try:
         return event_runs.inbound_events_drain()
@@ -83,7 +83,7 @@ def inbound_events_drain_task(self) -> int:  # type: ignore[no-untyped-def]
 
 
 @shared_task(name="contacts_sync.tasks.inbound_event_process_task", bind=True, max_retries=None)
-def inbound_event_process_task(self, event_id: int) -> str:  # type: ignore[no-untyped-def]
+def inbound_event_process_task(self: Task, event_id: int) -> str:
     """Route one stored webhook (messages sent before the drain existed; the drain does this in batches)."""
     try:
         outcome = event_runs.inbound_event_process(event_id=event_id)
@@ -148,7 +148,7 @@ def connection_check_task(connection_id: int) -> str | None:
 
 @shared_task(name="contacts_sync.tasks.agency_location_connect_task", bind=True, acks_late=True,
              reject_on_worker_lost=True)
-def agency_location_connect_task(self, agency_id: int, location_id: str) -> str | None:  # type: ignore[no-untyped-def]
+def agency_location_connect_task(self: Task, agency_id: int, location_id: str) -> str | None:
     """Connect (or reconnect) one sub-account of an agency: mint its token, store it, test it. Idempotent."""
     connection = agencies.agency_location_connect(agency_id=agency_id, location_id=location_id)
     return connection.status if connection is not None else None
@@ -156,7 +156,7 @@ def agency_location_connect_task(self, agency_id: int, location_id: str) -> str 
 
 # --- runs (sync engine) -----------------------------------------------------------------------------------
 @shared_task(name="contacts_sync.tasks.run_execute_task", bind=True, acks_late=True, reject_on_worker_lost=True)
-def run_execute_task(self, run_id: int) -> str | None:  # type: ignore[no-untyped-def]
+def run_execute_task(self: Task, run_id: int) -> str | None:
     """Claim and execute one run. Idempotent: a redelivered message finds the run claimed or finished."""
     run = runs.run_execute(run_id=run_id, worker=self.request.hostname or "")
     return run.status if run is not None else None
@@ -175,7 +175,7 @@ def runs_reap_task() -> int:
 
 
 @shared_task(name="contacts_sync.tasks.demo_start_task", bind=True, max_retries=60)
-def demo_start_task(self) -> int:  # type: ignore[no-untyped-def]
+def demo_start_task(self: Task) -> int:
     """make demo: wait for the sandbox, prepare its faulty account, start the demo syncs' first runs."""
     try:
         return len(demo.demo_start())
@@ -188,7 +188,7 @@ DEMO_CHILDREN_CHECK_SECONDS = 5
 
 
 @shared_task(name="contacts_sync.tasks.demo_children_task", bind=True, max_retries=720)
-def demo_children_task(self, since: str) -> int:  # type: ignore[no-untyped-def]
+def demo_children_task(self: Task, since: str) -> int:
     """make demo: start each task/note sync's first run once its contact sync's first run ended well."""
     from datetime import datetime
 

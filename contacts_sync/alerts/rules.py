@@ -22,7 +22,7 @@ STALE_AFTER_INTERVALS = 3
 
 # How bad each problem state is: a move to a worse one (degraded -> failing) is announced even inside the flap
 # window (Hightouch notifies WARNING -> CRITICAL); a move to a milder one is not announced at all.
-SEVERITY = {SyncHealth.DEGRADED: 1, SyncHealth.STALE: 1, SyncHealth.FAILING: 2, SyncHealth.NEEDS_REAUTH: 2,
+SEVERITY: dict[str, int] = {SyncHealth.DEGRADED: 1, SyncHealth.STALE: 1, SyncHealth.FAILING: 2, SyncHealth.NEEDS_REAUTH: 2,
             ConnectionStatus.ERROR: 1, ConnectionStatus.NEEDS_REAUTH: 2}
 
 PROBLEM_SYNC_STATES = frozenset({SyncHealth.DEGRADED, SyncHealth.FAILING, SyncHealth.STALE, SyncHealth.NEEDS_REAUTH})

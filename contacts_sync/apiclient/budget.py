@@ -45,7 +45,7 @@ _last_unreachable_log = 0.0
 
 
 def _unreachable(what: str, exc: Exception) -> None:
-    global _last_unreachable_log
+    global _last_unreachable_log  # noqa: PLW0603 - one timestamp per process rate-limits the log line
     now = time.monotonic()
     if now - _last_unreachable_log >= UNREACHABLE_LOG_SECONDS:
         _last_unreachable_log = now

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -39,6 +39,8 @@ from contacts_sync.apiclient.errors import (
     messages_from_body,
 )
 from contacts_sync.apiclient.outbound import UnsafeURLError, safe_session
+
+_T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +270,13 @@ class ApiClient:
                 provider=self.provider,
             ) from e
 
-    def require(self, body: Any, *keys: str, operation: str, kind: type = dict) -> Any:
+    @overload
+    def require(self, body: Any, *keys: str, operation: str) -> dict[str, Any]: ...
+
+    @overload
+    def require(self, body: Any, *keys: str, operation: str, kind: type[_T]) -> _T: ...
+
+    def require(self, body: Any, *keys: str, operation: str, kind: type[Any] = dict) -> Any:
         """`body[key]` for a field the operation needs; MalformedResponseError (naming it) when absent/wrong type."""
         value = body
         path = []
@@ -317,7 +325,9 @@ class LeanSession(requests.Session):
             return super().request(method, url, **full, **kwargs)
         prepared = requests.PreparedRequest()
         prepared.prepare(method=method.upper(), url=url, headers=headers, params=params, data=data, json=json)
-        response = self.get_adapter(url).send(prepared, timeout=timeout, proxies=self.proxies, verify=self.verify,
+        # types-requests says Session.verify may be None; requests' own Session.request passes it on as is too.
+        response = self.get_adapter(url).send(prepared, timeout=timeout, proxies=self.proxies,
+                                              verify=self.verify,  # type: ignore[arg-type]
                                               cert=self.cert, stream=False)
         if response.is_redirect and allow_redirects:
             response.close()
@@ -347,9 +357,8 @@ def request_id_of(response: requests.Response, body: Any) -> str | None:
     for name in REQUEST_ID_HEADERS:
         if response.headers.get(name):
             return response.headers[name]
-    if isinstance(body, dict) and isinstance(body.get("traceId"), str):
-        return body["traceId"]
-    return None
+    trace_id = body.get("traceId") if isinstance(body, dict) else None
+    return trace_id if isinstance(trace_id, str) else None
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

@@ -79,7 +79,7 @@ def _syncs(app: str, app_flows: list[Flow]) -> list[str]:
 
 def generated_block(app: str) -> str:
     """The generated part of docs/apps/<app>.md (GHL's page lists every flow, since each one touches GHL)."""
-    app_flows = [f for f in flows() if app == "ghl" or f.app == app]
+    app_flows = [f for f in flows() if app in ("ghl", f.app)]
     lines = [BEGIN, "", *_syncs(app, app_flows), *_needs(app), f"## Flows ({len(app_flows)})", ""]
     for flow in app_flows:
         lines += _flow_lines(flow)

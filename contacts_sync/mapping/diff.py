@@ -152,9 +152,9 @@ def _moved(
     positions = [after[k][0] for k in common]
     best: list[list[int]] = []
     for i, pos in enumerate(positions):
-        chain = max((best[j] for j in range(i) if positions[j] < pos), key=lambda c: len(c), default=[])
+        chain = max((best[j] for j in range(i) if positions[j] < pos), key=len, default=[])
         best.append([*chain, i])
-    longest: list[int] = max(best, key=lambda c: len(c)) if best else []
+    longest: list[int] = max(best, key=len) if best else []
     keep = set(longest)
     return {k for i, k in enumerate(common) if i not in keep}
 

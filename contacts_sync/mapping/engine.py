@@ -187,7 +187,8 @@ def _refusal(
         problems.append(problem)
 
 
-def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> MappingResult:
+# Complexity 15: the one loop over the rules (default, transforms, refusal, normalise, schema), in order.
+def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> MappingResult:  # noqa: C901
     """Map one record. Never raises for bad data or bad rules: everything wrong becomes a Problem.
 
     Every value is normalised for its target field (checks.normalise); when the context names the target, the
@@ -228,7 +229,7 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
         except MappingError as exc:
             _refusal(rule, Problem(target, original, str(exc), index, "transforms"), problems, warnings)
             continue
-        except Exception as exc:  # a bug in a transform must fail this record, not the run
+        except Exception as exc:  # noqa: BLE001 - a bug in a transform must fail this record, not the run
             reason = f"transform failed unexpectedly ({type(exc).__name__})"
             problems.append(Problem(target, original, reason, index, "transforms"))
             continue

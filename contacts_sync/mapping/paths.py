@@ -43,7 +43,7 @@ def _path_problem(path: str) -> str | None:
 
 
 def is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "") or value == [] or value == {}
+    return value is None or (isinstance(value, str) and value.strip() == "") or value in ([], {})
 
 
 def _get(value: Any, parts: tuple[str, ...]) -> Any:

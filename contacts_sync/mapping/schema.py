@@ -109,16 +109,20 @@ _TYPE_WORDS = {
 }
 
 
+# jsonschema's stubs allow its `Unset` marker in an error's attributes (for errors built by hand); the errors
+# `iter_errors` yields always carry the rule's value, the instance and the schema, typed Any below.
 def _reason(error: SchemaError) -> str:
-    rule, expected = error.validator, error.validator_value
+    rule = error.validator
+    expected: Any = error.validator_value
+    instance: Any = error.instance
     if rule == "type":
         wanted = " or ".join(
             _TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected)
         )
-        return f"must be {wanted}, not {_kind(error.instance)} (schema rule type: {expected})"
+        return f"must be {wanted}, not {_kind(instance)} (schema rule type: {expected})"
     if rule == "format":
         what = {"email": "an email address", "date-time": "an ISO 8601 date-time"}.get(expected, expected)
-        return f"{str(error.instance)[:60]!r} is not {what} GHL accepts (schema rule format: {expected})"
+        return f"{str(instance)[:60]!r} is not {what} GHL accepts (schema rule format: {expected})"
     if rule == "additionalProperties":
         return (
             "is not a field GHL takes here; it would answer 422 'property should not exist' "
@@ -128,27 +132,30 @@ def _reason(error: SchemaError) -> str:
         return "is required by GHL (schema rule required)"
     if rule == "maxLength":
         return (
-            f"is {len(error.instance):,} characters; GHL takes at most {expected:,} (schema rule maxLength)"
+            f"is {len(instance):,} characters; GHL takes at most {expected:,} (schema rule maxLength)"
         )
     if rule == "enum":
         return f"must be one of {', '.join(map(str, expected))} (schema rule enum)"
-    if rule == "anyOf" and isinstance(error.instance, dict):
+    if rule == "anyOf" and isinstance(instance, dict):
         return "needs an id or a key (schema rule anyOf: required id | required key)"
     if rule == "pattern":
-        return f"{str(error.instance)[:40]!r} is not in a form GHL reads (schema rule pattern: {expected})"
+        return f"{str(instance)[:40]!r} is not in a form GHL reads (schema rule pattern: {expected})"
     return f"{error.message[:120]} (schema rule {rule})"
 
 
 def _locate(error: SchemaError, body: dict[str, Any], back: dict[str, str]) -> tuple[str, Any]:
     """The payload field an error is about (customFields entries by their custom field) and its value."""
     path = list(error.absolute_path)
-    value = error.instance
+    instance: Any = error.instance
+    schema: Any = error.schema
+    required: Any = error.validator_value
+    value = instance
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         path.append(extra[0] if extra else "?")
-        value = error.instance.get(path[-1])
+        value = instance.get(path[-1])
     elif error.validator == "required":
-        missing = [f for f in error.validator_value if f not in error.instance]
+        missing = [f for f in required if f not in instance]
         path.append(missing[0] if missing else "?")
         value = None
     if len(path) >= 2 and path[0] == "customFields" and isinstance(path[1], int):

@@ -7,7 +7,7 @@ Only documented body fields are listed: GHL answers 422 "property X should not e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from .types import CUSTOM_PREFIX
 
@@ -61,7 +61,14 @@ HUBSTAFF_SUMMARY_MAX = 200  # Hubstaff states no to-do limit; 200 is its metadat
 HUBSTAFF_METADATA_MAX = 200  # stated: Hubstaff metadata values are at most 200 characters (source-apps.md)
 
 _IDENTITY = "contact identity"
-_ID = {"max_length": ID_MAX, "exact": True}
+
+
+class _Exact(TypedDict):
+    max_length: int
+    exact: bool
+
+
+_ID: _Exact = {"max_length": ID_MAX, "exact": True}
 
 GHL_FIELDS: dict[str, list[FieldSpec]] = {
     "contact": [

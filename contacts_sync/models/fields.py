@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from contacts_sync import crypto
 
+if TYPE_CHECKING:
+    # A dict in, a dict out: django-stubs types a model's attribute from the field's type arguments.
+    _TextField = models.TextField[Mapping[str, object], dict[str, Any]]
+else:
+    _TextField = models.TextField
 
-class EncryptedJSONField(models.TextField):
+
+class EncryptedJSONField(_TextField):
     """A dict of secrets, stored as one Fernet token. Never shown in forms or the admin."""
 
     description = "Encrypted JSON"
@@ -30,5 +37,5 @@ class EncryptedJSONField(models.TextField):
             return ""
         return crypto.encrypt(json.dumps(value, sort_keys=True))
 
-    def formfield(self, **kwargs: Any) -> None:  # type: ignore[override]
+    def formfield(self, **kwargs: Any) -> None:
         return None

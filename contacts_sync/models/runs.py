@@ -144,6 +144,9 @@ class RunItem(models.Model):
     acknowledge_note = models.CharField(max_length=500, blank=True)
     # A failure a later retry fixed: the retry's run.
     resolved_by = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Not columns: the record's page in the source / target app, set by selectors.runs.item_links.
+    source_url: str
+    target_url: str
 
     class Meta:
         ordering = ["id"]

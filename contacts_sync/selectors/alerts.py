@@ -89,6 +89,6 @@ def alert_rule_rows(*, now: datetime | None = None) -> list[RuleRow]:
             stale_is_default=limits.stale_after_seconds is None, slow_after_seconds=limits.slow_after_seconds,
             renotify_seconds=rule.renotify_hours * 3600 if rule is not None and rule.renotify_hours else None,
             channels=sorted(channel_names.get(rule.pk, [])) if rule is not None else [],
-            muted_until=muted, open_alerts=sync.open_alerts,  # type: ignore[attr-defined]
+            muted_until=muted, open_alerts=sync.open_alerts,
         ))
     return rows

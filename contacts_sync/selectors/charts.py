@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +32,7 @@ def sync_hourly(*, sync_id: int, now: datetime | None = None, days: int = CHART_
     out = []
     for i in range(days * 24):
         h = start + timedelta(hours=i)
-        r = by_hour.get(h, {})
+        r: Mapping[str, Any] = by_hour.get(h, {})
         out.append({"hour": h, "moved": r.get("moved") or 0, "failed": r.get("failed") or 0,
                     "failed_runs": r.get("failed_runs") or 0})
     return out

@@ -139,7 +139,9 @@ SELECT
 def status_token() -> str:
     """A cheap fingerprint of everything the overview shows that can change; one query, index-only parts."""
     with db.cursor() as cur:
-        cur.execute(_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS), "step": STALLED_AFTER_SECONDS})
+        # django-stubs' cursor parameters leave out timedelta, which psycopg sends as an interval.
+        cur.execute(_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
+                                 "step": STALLED_AFTER_SECONDS})
         row = cur.fetchone()
     return hashlib.blake2s("|".join(map(str, row)).encode(), digest_size=8).hexdigest()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -214,7 +215,7 @@ def run_items(*, run: Run, action: str = "", error: str = "") -> QuerySet[RunIte
     return qs
 
 
-def run_call_groups(*, run: Run) -> list[dict[str, Any]]:
+def run_call_groups(*, run: Run) -> list[Mapping[str, Any]]:
     return list(
         ApiCall.objects.filter(run=run)
         .values("provider", "method", "path_template", "status")
@@ -282,7 +283,8 @@ def run_list_token() -> tuple[str, bool]:
     """(fingerprint, any run active) for the run history's live poll: a new run, an active run's progress, its
     stall, and its end (it leaves the active set) all change it. One query, index-only parts."""
     with db.cursor() as cur:
-        cur.execute(_RUNS_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),
+        # django-stubs' cursor parameters leave out timedelta, which psycopg sends as an interval.
+        cur.execute(_RUNS_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
                                       "step": STALLED_AFTER_SECONDS})
         max_id, active = cur.fetchone()
     return hashlib.blake2s(f"{max_id}|{active}".encode(), digest_size=8).hexdigest(), bool(active)

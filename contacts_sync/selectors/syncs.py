@@ -210,7 +210,8 @@ def sync_token(*, sync_id: int) -> tuple[str, bool] | None:
     """(fingerprint, a run is active) of what the sync detail shows live: its health and settings, both
     connections' status, its recent runs' progress and stalls. One query; None when the sync is gone."""
     with db.cursor() as cur:
-        cur.execute(_SYNC_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),
+        # django-stubs' cursor parameters leave out timedelta, which psycopg sends as an interval.
+        cur.execute(_SYNC_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
                                       "step": STALLED_AFTER_SECONDS, "runs": SYNC_DETAIL_RUNS, "sync": sync_id})
         row = cur.fetchone()
     if row is None:

@@ -13,6 +13,7 @@ INSTALL / UNINSTALL / LocationCreate webhooks: services/agency_events.py. OAuth:
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -218,8 +219,12 @@ def agency_locations_connect_request(
         audit_record(actor=user, action="agency.connect_locations", obj=agency,
                      changes={"locations": ids[:100], "count": len(ids)})
         for location_id in ids:
-            transaction.on_commit(lambda lid=location_id: current_app.send_task(CONNECT_TASK, args=[agency.pk, lid]))
+            transaction.on_commit(partial(_connect_enqueue, agency.pk, location_id))
     return ids
+
+
+def _connect_enqueue(agency_id: int, location_id: str) -> None:
+    current_app.send_task(CONNECT_TASK, args=[agency_id, location_id])
 
 
 # --- connecting one sub-account ---------------------------------------------------------------------------------

@@ -199,7 +199,7 @@ def notification_send(*, channel: AlertChannel, message: AlertMessage, change: S
         transport_for(channel.kind).send(channel, message)
     except TransportError as exc:
         error = str(exc)[:2000] or exc.__class__.__name__
-        fields = {"last_error": error}
+        fields: dict[str, str | bool] = {"last_error": error}
         if exc.permanent:
             fields |= {"enabled": False, "disabled_reason": f"disabled after a permanent error: {error}"[:2000]}
         AlertChannel.objects.filter(pk=channel.pk).update(**fields)
@@ -373,7 +373,7 @@ def _deliver_held(alert: Alert, now: datetime, result: SendResult) -> None:
 
 
 def _remind(alert: Alert, now: datetime, result: SendResult) -> None:
-    rule = alert.sync.alert_rule if alert.sync_id else None
+    rule = alert.sync.alert_rule if alert.sync is not None else None
     if rule is None or not rules.reminder_due(now=now, is_open=alert.state == AlertState.OPEN,
                                               last_notified_at=alert.last_notified_at,
                                               renotify_seconds=(rule.renotify_hours or 0) * 3600,

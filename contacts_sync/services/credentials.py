@@ -165,7 +165,7 @@ def connection_info(
     A sub-account connected through an agency carries the agency's info: its token is minted from the agency's.
     """
     store = token_store or (ConnectionTokenStore(connection.pk) if connection.pk else None)
-    agency = connection_info(connection.agency, on_call=on_call) if connection.agency_id else None
+    agency = connection_info(connection.agency, on_call=on_call) if connection.agency is not None else None
     return ConnectionInfo(
         provider=connection.provider,
         connection_id=connection.pk,

@@ -11,6 +11,7 @@ import re
 import threading
 import uuid
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -280,7 +281,7 @@ def sync_events_follow_up(*, sync_id: int) -> Run | None:
         if sync is None:
             return None
         return run_enqueue(sync=sync, trigger=RunTrigger.WEBHOOK, countdown=FOLLOW_UP_COUNTDOWN_SECONDS)
-    except Exception:  # noqa: BLE001 - a finished run must not turn into a crashed task
+    except Exception:
         log.exception("no follow-up run for the waiting events of sync %s (the sweeper will start it)", sync_id)
         return None
 
@@ -362,7 +363,7 @@ def runs_reap(*, older_than_seconds: float = REAP_AFTER_SECONDS) -> list[int]:
                 )
                 if done:
                     run.refresh_from_db()
-                    transaction.on_commit(lambda r=run: _finished(r))
+                    transaction.on_commit(partial(_finished, run))
                 continue
             moved = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=stale).update(
                 status=RunStatus.QUEUED, worker="", checkpoint={**run.checkpoint, "reaps": reaps}

@@ -19,6 +19,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -129,7 +130,7 @@ class Engine(Pushing):
         self.watermark = sources.Watermark(change_path)
 
     # ----- the run --------------------------------------------------------------------------------------
-    def execute(self) -> str:
+    def execute(self) -> str:  # noqa: C901 - the page loop with its stop conditions (cancel, slice, fatal)
         """Run to the end (or cancel / fatal error) and write the final status; or, when the time slice is over
         with pages still to read, hand the run back (queued, checkpoint saved) for a continuation to go on.
 
@@ -258,10 +259,11 @@ class Engine(Pushing):
                         error_message="The source record has no id; it cannot be linked."))
                 continue
             if self.only_ids is not None:
-                if sid not in self.only_ids or sid not in (self.remaining or set()):
+                remaining = self.remaining if self.remaining is not None else set()
+                if sid not in self.only_ids or sid not in remaining:
                     continue
-                self.remaining.discard(sid)  # type: ignore[union-attr]
-            steps.append(self._safely(sid, lambda r=record, s=sid: self._decide(r, s, links.get(s), parent_ids)))
+                remaining.discard(sid)
+            steps.append(self._safely(sid, partial(self._decide, record, sid, links.get(sid), parent_ids)))
         self._refuse_shared_identities(steps)
         creates = [s for s in steps if s.outcome is None and s.action == "push" and not s.target_id]
         persist.intents_write(sync_id=self.run.sync_id, run_id=self.run.pk, source_ids=[s.sid for s in creates],
@@ -272,19 +274,20 @@ class Engine(Pushing):
                     if self._cancel_requested():
                         break
                     self._beat()
-                    step.outcome = self._safely(step.sid, lambda s=step: self._push(s)).outcome
-                self._done.append(step.outcome)  # type: ignore[arg-type]
+                    step.outcome = self._safely(step.sid, partial(self._push, step)).outcome
+                if step.outcome is not None:  # always set: by the decision, the push, or the push's failure
+                    self._done.append(step.outcome)
         finally:
             # creates never sent (cancelled, or the run stopped at a refused credential) reached nothing
             self._unsent = [s.sid for s in creates if s.outcome is None]
 
-    def _safely(self, sid: str, work: Callable[[], Any]) -> Any:
+    def _safely(self, sid: str, work: Callable[[], Step | Outcome]) -> Step:
         """One record's bug or unexpected error is that record's failed item; the page goes on."""
         try:
             result = work()
         except (FatalRunError, LostOwnership):
             raise
-        except Exception as exc:  # noqa: BLE001 - isolation: everything else becomes this record's item
+        except Exception as exc:  # logged; isolation: everything else becomes this record's item
             log.exception("run %s: record %s failed unexpectedly", self.run.pk, sid)
             return Step(sid, Outcome(sid, ItemAction.FAILED, error_class=type(exc).__name__,
                                      error_message=f"Internal error: {exc}"[:ERROR_MESSAGE_MAX]))
@@ -326,7 +329,8 @@ class Engine(Pushing):
         warnings = result.warning_text()[:ERROR_MESSAGE_MAX]
         digest = self.content_hash(payload)
         linked = link.target_id if link is not None and link.target_id else None
-        if linked and link.content_hash == digest and not self.ignore_hash and not link.target_gone_at:
+        if linked and link is not None and link.content_hash == digest and not self.ignore_hash \
+                and not link.target_gone_at:
             # no payload: it is the one the last change stored, and unchanged items are most of every poll
             return Step(sid, Outcome(sid, ItemAction.UNCHANGED, target_id=linked))
         shown = self.redactor.payload(payload)
@@ -339,7 +343,7 @@ class Engine(Pushing):
             return Step(sid, Outcome(sid, ItemAction.FAILED, target_id=linked or "", error_class=cls or "Rejected",
                                      error_message=f"Not sent again: unchanged since it was refused. {msg}",
                                      payload=shown, rejected_hash=digest))
-        if linked and link.target_gone_at:
+        if linked and link is not None and link.target_gone_at:
             if not self.sync.recreate_deleted:
                 return Step(sid, Outcome(
                     sid, ItemAction.SKIPPED, target_id=linked, error_class="DeletedInTarget",

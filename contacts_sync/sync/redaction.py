@@ -34,22 +34,26 @@ class Redactor:
                     self.target_fields.add(str(rule["target"]))
 
     def source(self, record: dict[str, Any]) -> dict[str, Any]:
-        return _walk(record, "", self.source_paths)
+        return _walk_object(record, "", self.source_paths)
 
     def payload(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return _walk(payload, "", self.target_fields)
+        return _walk_object(payload, "", self.target_fields)
+
+
+def _walk_object(value: dict[str, Any], path: str, sensitive: set[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        sub = f"{path}.{k}" if path else str(k)
+        if sub in sensitive or _secret_key(str(k)):
+            out[k] = REDACTED
+        else:
+            out[k] = _walk(v, sub, sensitive)
+    return out
 
 
 def _walk(value: Any, path: str, sensitive: set[str]) -> Any:
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            sub = f"{path}.{k}" if path else str(k)
-            if sub in sensitive or _secret_key(str(k)):
-                out[k] = REDACTED
-            else:
-                out[k] = _walk(v, sub, sensitive)
-        return out
+        return _walk_object(value, path, sensitive)
     if isinstance(value, list):
         return [_walk(v, f"{path}.{i}", sensitive) if f"{path}.{i}" not in sensitive else REDACTED
                 for i, v in enumerate(value)]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -10,7 +12,7 @@ from contacts_sync import health
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = health.check_all()
     failing = [name for name, error in checks.items() if error]
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if not failing else "error",
         "checks": {name: ("ok" if error is None else error) for name, error in checks.items()},
     }

@@ -32,7 +32,7 @@ def http_receiver(
     state = Receiver(url="", status=status)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             state.requests.append(
                 Received(self.path, dict(self.headers.items()), self.rfile.read(length), self.command)
@@ -44,7 +44,7 @@ def http_receiver(
             self.end_headers()
             self.wfile.write(body if body is not None else b"ok" if state.status < 400 else b"no such hook")
 
-        do_GET = do_PUT = do_DELETE = do_POST  # noqa: N815
+        do_GET = do_PUT = do_DELETE = do_POST
 
         def log_message(self, *args: object) -> None:
             return

@@ -153,7 +153,7 @@ def test_it_honours_retry_after_on_429() -> None:
 
 def test_it_gives_up_after_the_attempt_cap_with_the_last_error() -> None:
     session = FakeSession(*[response(503, {"message": "down"}) for _ in range(5)])
-    client, clock, calls = make_client(session)
+    client, clock, _calls = make_client(session)
     with pytest.raises(ServerError) as info:
         client._request("GET", "/x", operation="op")
     assert len(session.sent) == 5 and len(clock.sleeps) == 4
@@ -162,7 +162,7 @@ def test_it_gives_up_after_the_attempt_cap_with_the_last_error() -> None:
 
 def test_it_gives_up_when_the_next_wait_would_pass_the_total_time_cap() -> None:
     session = FakeSession(*[response(429, {}, {"Retry-After": "25"}) for _ in range(5)])
-    client, clock, _calls = make_client(session, max_total_seconds=40)
+    client, _clock, _calls = make_client(session, max_total_seconds=40)
     with pytest.raises(RateLimitedError) as info:
         client._request("GET", "/x", operation="op")
     assert len(session.sent) == 2  # 25 s waited once; a second 25 s wait would pass 40 s

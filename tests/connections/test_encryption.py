@@ -27,7 +27,7 @@ PLAINTEXTS = [
 
 def _raw(table: str) -> list[tuple[int, str]]:
     with db.cursor() as cur:
-        cur.execute(f"SELECT id, secrets FROM {table} ORDER BY id")  # noqa: S608
+        cur.execute(f"SELECT id, secrets FROM {table} ORDER BY id")
         return cur.fetchall()
 
 
@@ -36,7 +36,7 @@ def _everything_raw() -> str:
     out = []
     with db.cursor() as cur:
         for table in ("contacts_sync_connection", "contacts_sync_alertchannel", "contacts_sync_auditentry"):
-            cur.execute(f"SELECT * FROM {table}")  # noqa: S608
+            cur.execute(f"SELECT * FROM {table}")
             out.append(json.dumps(cur.fetchall(), default=str))
     return "\n".join(out)
 

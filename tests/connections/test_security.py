@@ -346,7 +346,7 @@ def test_the_pinned_connection_keeps_the_name_for_host_sni_and_the_certificate(
     seen: dict[str, Any] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             seen["host"] = self.headers.get("Host")
             self.send_response(200)
             self.end_headers()
@@ -367,7 +367,7 @@ def test_the_pinned_connection_keeps_the_name_for_host_sni_and_the_certificate(
         with fake_dns({name: ["127.0.0.1"]}):
             response = safe_session().get(f"https://{name}:{port}/probe", verify=str(cert), timeout=5)
             first = dict(seen)
-            with pytest.raises(Exception, match="(?i)certificate|hostname"):
+            with pytest.raises(Exception, match=r"(?i)certificate|hostname"):
                 # The same server under another allowlisted name: the certificate check still uses the name.
                 settings.PRIVATE_URL_ALLOWLIST = [name, "other.pinned.test"]
                 with fake_dns({"other.pinned.test": ["127.0.0.1"]}):

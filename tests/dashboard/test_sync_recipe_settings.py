@@ -100,4 +100,4 @@ def test_a_viewer_cannot_change_the_checklist(login: Any, viewer: Any) -> None:
                                   _payload(sync, setting_onboarding_tasks="Nope"))
     assert response.status_code == 403
     sync.refresh_from_db()
-    assert [t["title"] for t in sync.options["onboarding_tasks"]][0] == "Welcome call"
+    assert next(t["title"] for t in sync.options["onboarding_tasks"]) == "Welcome call"

@@ -108,7 +108,7 @@ def test_the_create_page_lists_the_recipes(login: Any, editor: Any) -> None:
 def test_picking_a_recipe_offers_only_connections_of_the_right_apps(
     login: Any, editor: Any, connections: Any
 ) -> None:
-    hub, ghl = connections
+    _hub, _ghl = connections
     other_ghl_as_source = ConnectionFactory(name="Second GHL")
     html = login(editor).get(reverse("dashboard:sync_create") + f"?recipe={RECIPE}").content.decode()
     source_select = html.split('name="source_connection"')[1].split("</select>")[0]

@@ -152,7 +152,7 @@ def test_failed_records_are_ignored_with_a_note_replayed_selected_in_bulk_and_ex
         page.wait_for_selector('a[data-action="export"][href*="action=failed"]')
         page.locator('a[data-action="export"]').click()
     path = download_info.value.path()
-    rows = list(csv.DictReader(open(path, encoding="utf-8")))  # noqa: SIM115
+    rows = list(csv.DictReader(open(path, encoding="utf-8")))
     assert len(rows) == run.items.filter(action=m.ItemAction.FAILED).count()
     assert {r["acknowledge_note"] for r in rows} >= {"known vendor data problems, ticket OPS-42"}
 

@@ -22,7 +22,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     base.update(env)
     base = {k: v for k, v in base.items() if v is not None and v != "<unset>"}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def production_env(**overrides: str) -> dict[str, str]:

@@ -59,7 +59,7 @@ def concrete(route: str, objects: dict[str, int], user_id: int) -> str:
 
 
 def is_public(route: str) -> bool:
-    return route.startswith(PUBLIC_PREFIXES) or route.startswith("^") and route[1:].startswith(PUBLIC_PREFIXES)
+    return route.startswith(PUBLIC_PREFIXES) or (route.startswith("^") and route[1:].startswith(PUBLIC_PREFIXES))
 
 
 def test_every_private_page_and_action_redirects_an_anonymous_user_to_login(client, objects, viewer):

@@ -7,7 +7,7 @@ from contacts_sync.mapping import apply, validate_rules
 from contacts_sync.mapping.targets import target_fields
 
 
-@pytest.mark.parametrize("pair", default_pairs(), ids=lambda p: "-".join(p))
+@pytest.mark.parametrize("pair", default_pairs(), ids="-".join)
 def test_every_default_mapping_passes_its_own_validation(pair: tuple[str, str, str, str]) -> None:
     rules = default_rules(*pair)
     assert rules, "a default mapping has rows"

@@ -110,7 +110,7 @@ hostile_value = st.one_of(hostile_text, hostile_text, words, words, duplicates, 
 def _dressed(core: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.tuples(
         st.one_of(controls, st.just(" "), st.just("")), core, st.one_of(controls, st.just("  "))
-    ).map(lambda parts: "".join(parts))
+    ).map("".join)
 
 
 emails = _dressed(st.sampled_from(["jane@example.com", "A@Example.COM", "o'brien.x@firma.example"]))
@@ -241,7 +241,7 @@ def assert_clean(payload: dict[str, Any], specs: dict[str, Any], *, written: boo
 PAIRS = [pair for pair in default_pairs()]
 
 
-@pytest.mark.parametrize("pair", PAIRS, ids=lambda p: "-".join(p))
+@pytest.mark.parametrize("pair", PAIRS, ids="-".join)
 def test_hostile_records_through_the_default_rules_come_out_clean_or_fail_naming_a_field(
     pair: tuple[str, str, str, str],
 ) -> None:

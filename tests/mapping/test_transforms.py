@@ -129,7 +129,7 @@ def test_unknown_transforms_and_bad_options_are_mapping_errors() -> None:
         t("shout", "x")
     with pytest.raises(MappingError, match="Default country 'XX' is not a two-letter country code"):
         t("e164", "1", {"region": "XX"})
-    with pytest.raises(MappingError, match="from = to .* is required"):
+    with pytest.raises(MappingError, match=r"from = to .* is required"):
         t("value_map", "x", {})
 
 

@@ -47,14 +47,14 @@ OUTAGE_SECONDS = 10
 def _manage(pg: PrivatePostgres, *args: str) -> None:
     env = child_env("unused", DATABASE_URL=pg.url)
     done = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 
 def _driver(pg: PrivatePostgres, *args: object) -> Any:
     env = child_env("unused", DATABASE_URL=pg.url)
     done = subprocess.run([sys.executable, "-m", "tests.reliability.pg_driver", *map(str, args)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -74,7 +74,7 @@ def test_retrying_failures_that_cannot_succeed_leaves_health_as_it_was(clean_san
 
 def test_a_retry_that_fixes_the_failures_closes_them_on_the_run_it_retried(
         clean_sandbox: Any, celery_worker: Any) -> None:
-    records = _people(20) + [{"id": "late", "first_name": "", "last_name": ""}]
+    records = [*_people(20), {"id": "late", "first_name": "", "last_name": ""}]
     custom_records(clean_sandbox, records)
     sync = custom_sync(clean_sandbox)
     first = _run(sync)

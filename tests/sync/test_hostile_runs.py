@@ -6,6 +6,7 @@ the writes GHL accepted, no blank contact and no two records in one contact.
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Any
 
@@ -62,7 +63,7 @@ def records(draw: Any) -> list[dict[str, Any]]:
 
 def _storable(value: Any) -> Any:
     """The custom emulator keeps JSON: NaN is not JSON, so it travels as the string the app would send."""
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return "NaN"
     if isinstance(value, dict):
         return {k: _storable(v) for k, v in value.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import requests
 
@@ -319,7 +319,7 @@ class GHLClient(LocationReads, ApiClient):
             json={"locationId": self.location_id, "ids": list(ids), "businessId": business_id},
         )
         self.require(body, "ids", operation=op, kind=list)
-        return body
+        return cast("dict[str, Any]", body)  # require() has checked that it is an object
 
     def create_business(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST /businesses/ (CreateBusinessDto: name + locationId required); the created business."""
@@ -327,8 +327,9 @@ class GHLClient(LocationReads, ApiClient):
         body = self._request("POST", "/businesses/", json=self._with_location(payload), operation=op,
                              expected=(200, 201))
         # The spec's UpdateBusinessResponseDto spells the key "buiseness"; accept the correct spelling too.
-        if isinstance(body, dict) and isinstance(body.get("business"), dict) and "buiseness" not in body:
-            return body["business"]
+        business = body.get("business") if isinstance(body, dict) else None
+        if isinstance(business, dict) and "buiseness" not in body:
+            return business
         return self._one(body, "buiseness", op)
 
     # ===== tasks =============================================================================================
@@ -472,6 +473,6 @@ __all__ = [
     "GHL_LIMITS",
     "GHLClient",
     "TokenProvider",
-    "ghl_budget",
     "ValidationError",
+    "ghl_budget",
 ]

@@ -3,7 +3,7 @@ location-wide task search (a mixin of GHLClient, kept apart so the client module
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 BUSINESS_PAGE = 100  # GET /businesses/ limit
@@ -17,9 +17,9 @@ class LocationReads:
     """Needs the ApiClient's `_request`, the GHLClient's `_many`/`_one` and `location_id`."""
 
     location_id: str
-    _request: Any
-    _many: Any
-    _one: Any
+    _request: Callable[..., Any]
+    _many: Callable[[Any, str, str], list[dict[str, Any]]]
+    _one: Callable[[Any, str, str], dict[str, Any]]
 
     # ===== appointments, businesses, users, custom fields ======================================================
     def list_appointments(self, contact_id: str) -> list[dict[str, Any]]:
@@ -81,7 +81,7 @@ class LocationReads:
             raise ValueError("calendar_events needs a calendar, user or group id")
         body = self._request("GET", "/calendars/events", params=params, headers={"Version": CALENDARS_VERSION},
                              operation=op)
-        return self._many(body, "events", op)  # type: ignore[no-any-return]
+        return self._many(body, "events", op)
 
     def search_tasks(
         self, *, contact_ids: list[str] | None = None, completed: bool | None = None, page: int = TASK_SEARCH_PAGE,

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contacts_sync.apiclient.errors import NotFoundError, ValidationError
 from contacts_sync.connectors.base import TargetGone
+
+if TYPE_CHECKING:
+    from contacts_sync.connectors.ghl.client import GHLClient
 
 # Fields PUT /contacts/{id} rejects (UpdateContactDto = create fields minus these; GHL answers 422
 # "property X should not exist" for unknown fields).
@@ -42,6 +45,11 @@ def split_id(target_id: str | None) -> tuple[str | None, str | None]:
     return head or None, tail or None
 
 
+def path_part(part: str | None) -> str:
+    """A half of a stored target id for a URL; `_url` has always formatted a missing half as "None"."""
+    return str(part)
+
+
 def join_id(contact_id: str, child_id: str | None) -> str:
     return f"{contact_id}/{child_id}" if child_id else contact_id
 
@@ -49,8 +57,9 @@ def join_id(contact_id: str, child_id: str | None) -> str:
 def _unwrap(data: Any, key: str) -> dict[str, Any]:
     if isinstance(data, tuple):
         data = data[0]
-    if isinstance(data, dict) and isinstance(data.get(key), dict):
-        return data[key]
+    inner = data.get(key) if isinstance(data, dict) else None
+    if isinstance(inner, dict):
+        return inner
     return data if isinstance(data, dict) else {}
 
 
@@ -83,7 +92,7 @@ def contact_identity(payload: dict[str, Any]) -> str:
 class GHLContactWriter:
     needs_parent = False
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: GHLClient) -> None:
         self.client = client
 
     def identity(self, payload: dict[str, Any]) -> str:
@@ -163,26 +172,26 @@ class GHLContactWriter:
     def delete(self, target_id: str) -> None:
         contact_id, _ = split_id(target_id)
         try:
-            self.client.delete_contact(contact_id)
+            self.client.delete_contact(path_part(contact_id))
         except NotFoundError:
             pass  # already gone: the delete is done
 
     def tag(self, target_id: str, tags: list[str]) -> None:
         contact_id, _ = split_id(target_id)
         try:
-            self.client.add_tags(contact_id, tags)
+            self.client.add_tags(path_part(contact_id), tags)
         except NotFoundError:
             raise TargetGone(f"GHL contact {contact_id} was deleted in HighLevel") from None
 
     def read_back(self, target_id: str) -> dict[str, Any]:
         contact_id, _ = split_id(target_id)
-        return self.client.get_contact(contact_id)
+        return self.client.get_contact(path_part(contact_id))
 
 
 class GHLTaskWriter:
     needs_parent = True
 
-    def __init__(self, client: Any, *, now: Any = None) -> None:
+    def __init__(self, client: GHLClient, *, now: Callable[[], datetime] | None = None) -> None:
         self.client = client
         self.now = now or (lambda: datetime.now(UTC))
 
@@ -235,13 +244,13 @@ class GHLTaskWriter:
 
     def read_back(self, target_id: str) -> dict[str, Any]:
         contact_id, task_id = split_id(target_id)
-        return self.client.get_task(contact_id, task_id)
+        return self.client.get_task(path_part(contact_id), path_part(task_id))
 
 
 class GHLNoteTagsWriter:
     needs_parent = True
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: GHLClient) -> None:
         self.client = client
 
     def identity(self, payload: dict[str, Any]) -> str:
@@ -282,7 +291,7 @@ class GHLNoteTagsWriter:
 
     def read_back(self, target_id: str) -> dict[str, Any]:
         contact_id, note_id = split_id(target_id)
-        return self.client.get_note(contact_id, note_id)
+        return self.client.get_note(path_part(contact_id), path_part(note_id))
 
 
 def _adoptable(rows: Any, key: str, value: Any, since: datetime, free: Callable[[dict[str, Any]], bool]) -> str | None:

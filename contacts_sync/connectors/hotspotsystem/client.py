@@ -24,7 +24,8 @@ class HotspotSystemClient(ApiClient):
         return {"sn-apikey": self.api_key}
 
     def me(self) -> dict[str, Any]:
-        return self._request("GET", f"{API_PREFIX}/me", operation="get account")
+        me: dict[str, Any] = self._request("GET", f"{API_PREFIX}/me", operation="get account")
+        return me
 
     def pages(
         self,

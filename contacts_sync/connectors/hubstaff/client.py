@@ -80,13 +80,14 @@ class HubstaffAccountClient(ApiClient):
             data={"grant_type": "refresh_token", "refresh_token": refresh_token},
             operation="exchange refresh token",
         )
-        for key in ("access_token", "refresh_token"):
-            if not isinstance(body, dict) or not isinstance(body.get(key), str):
-                raise MalformedResponseError(
-                    f"exchange refresh token: response lacks '{key}'",
-                    operation="exchange refresh token",
-                    provider=self.provider,
-                )
+        missing = [k for k in ("access_token", "refresh_token")
+                   if not isinstance(body, dict) or not isinstance(body.get(k), str)]
+        if missing or not isinstance(body, dict):
+            raise MalformedResponseError(
+                f"exchange refresh token: response lacks '{missing[0]}'",
+                operation="exchange refresh token",
+                provider=self.provider,
+            )
         return body
 
 

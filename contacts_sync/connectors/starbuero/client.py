@@ -28,7 +28,8 @@ class StarbueroClient(ApiClient):
         return {"Authorization": f"Bearer {self.api_token}"}
 
     def company(self) -> dict[str, Any]:
-        return self._request("GET", "/", operation="get company info")
+        info: dict[str, Any] = self._request("GET", "/", operation="get company info")
+        return info
 
     # ---- the caller address book (assumed shapes: one entity answers {"data": {...}}, as lists answer
     # {"data": [...]}; success is 200, as the community client checks) -----------------------------------------

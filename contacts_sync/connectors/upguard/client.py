@@ -27,7 +27,8 @@ class UpGuardClient(ApiClient):
         return {"Authorization": self.api_key}  # the raw key: UpGuard's "API key in header"
 
     def organisation(self) -> dict[str, Any]:
-        return self._request("GET", "/organisation", operation="get organisation")
+        org: dict[str, Any] = self._request("GET", "/organisation", operation="get organisation")
+        return org
 
     def labels(self) -> list[str]:
         body = self._request("GET", "/labels", operation="list labels")

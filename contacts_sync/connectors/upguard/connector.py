@@ -204,7 +204,7 @@ class UpGuardConnector(BaseConnector):
                 kind = str(n.get("type") or "").lower()
                 if not any(word in kind for word in BREACH_WORDS):
                     continue
-                context = n.get("context") if isinstance(n.get("context"), dict) else {}
+                context = _object(n.get("context"))
                 vendor = self._vendors.get(str(context.get("vendor_id")), {})
                 out.append({
                     "id": f"notification:{n['id']}", "finding": n.get("description") or n.get("type"),
@@ -233,7 +233,7 @@ class UpGuardConnector(BaseConnector):
             token = nxt
 
     def _notified_contact(self, notification: dict[str, Any]) -> str:
-        context = notification.get("context") if isinstance(notification.get("context"), dict) else {}
+        context = _object(notification.get("context"))
         return self._first_contact(context.get("vendor_id")) if context.get("vendor_id") else ""
 
     # ---- writes: GHL tags -> vendor labels -------------------------------------------------------------------
@@ -286,3 +286,8 @@ def _severity(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return SEVERITY_NAMES.get(value, str(value))
     return str(value or "").strip().lower()
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object as is; anything else (absent, null, a list) as an empty one."""
+    return value if isinstance(value, dict) else {}

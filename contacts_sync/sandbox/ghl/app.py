@@ -121,7 +121,7 @@ class GhlEmulator:
         }
 
     # ----- the request path ---------------------------------------------------------------------------
-    def api(
+    def api(  # noqa: C901 - GHL's checks in GHL's order (version, token, expiry, scope), one guard each
         self, scope: str, handler: Handler, *, body: bool | str = False, auth: Auth = Auth.LOCATION
     ) -> Endpoint:
         """Wrap a handler in GHL's checks, in GHL's order: Version header, bearer token, expiry, scope, token
@@ -136,7 +136,7 @@ class GhlEmulator:
         hooks = self.hooks
         limit_default = self.options.ghl_rate_limit or BURST_LIMIT
 
-        async def endpoint(request: Request) -> Response:
+        async def endpoint(request: Request) -> Response:  # noqa: C901 - see api()
             st = state()
             headers = request.headers
             if headers.get("version") not in VERSIONS:

@@ -98,6 +98,6 @@ def int_param(value: str | None, name: str, default: int) -> int:
     if value in (None, ""):
         return default
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except ValueError:
         raise unprocessable([f"{name} must be a number string"]) from None

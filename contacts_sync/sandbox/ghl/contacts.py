@@ -292,7 +292,7 @@ class Contacts:
         detail/<id>): the dashboard's "Open in HighLevel" links land here when the connection is the emulator."""
         loc = self.emu.state.locations.get(request.path_params["location_id"])
         c = loc.contacts.get(request.path_params["contact_id"]) if loc is not None else None
-        if c is None:
+        if loc is None or c is None:
             return HTMLResponse("<!doctype html><title>Not found</title><h1>No such contact</h1>", status_code=404)
         rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(json.dumps(v, ensure_ascii=False))}</td></tr>"
                        for k, v in sorted(c.items()) if not k.endswith("LowerCase"))

@@ -39,7 +39,7 @@ class Recorder:
     """With --record: every exchange (request and response) and every webhook payload as one JSON line."""
 
     def __init__(self, path: str) -> None:
-        self.fh: TextIO | None = open(path, "a", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
+        self.fh: TextIO | None = open(path, "a", encoding="utf-8", buffering=1) if path else None
 
     def wrap(self, endpoint: Endpoint) -> Endpoint:
         fh = self.fh

@@ -60,7 +60,7 @@ def int_param(value: str | None, name: str, default: int | None = None) -> int |
     if value in (None, ""):
         return default
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except ValueError:
         raise invalid(f"{name} is invalid") from None
 

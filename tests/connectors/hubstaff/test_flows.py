@@ -113,7 +113,7 @@ def test_a_completed_hubstaff_task_completes_its_ghl_task_through_the_completed_
 
 def test_a_task_completed_in_ghl_completes_its_hubstaff_task_with_its_lock_version(
         clean_sandbox: Any, celery_worker: Any) -> None:
-    org, project, hub, ghl, contact_id = _task_world(clean_sandbox)
+    org, project, hub, ghl, _contact_id = _task_world(clean_sandbox)
     made = [org.send("POST", f"/projects/{project['id']}/tasks", {"summary": summary})["task"]
             for summary in ("Call back", "Call back", "Send the offer")]
     forward = sync_create_from_recipe(recipe="hubstaff_task_to_ghl_task", name="tasks", source_connection=hub,

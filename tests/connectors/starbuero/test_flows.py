@@ -110,7 +110,7 @@ def test_each_calls_transcription_becomes_a_note_on_the_callers_contact(
 def test_a_call_back_task_completed_in_starbuero_is_completed_in_ghl_through_the_completed_endpoint(
         clean_sandbox: Any, celery_worker: Any) -> None:
     limits_off(clean_sandbox)
-    contacts, _, made = _callers(clean_sandbox)
+    contacts, _, _made = _callers(clean_sandbox)
     tasks = make_sync("starbuero_task_to_ghl_task", contacts.source_connection, contacts.target_connection)
     first = run(tasks)
     mine = next(i for i in first.items.all() if i.payload.get("title") == "Rückruf Lena Vogel")
@@ -163,7 +163,7 @@ def test_a_known_callers_ghl_bundle_lands_in_their_address_book_entry_and_unknow
         assert [e["path"] for e in received.exchanges("GET", suffix) if e["path"] == suffix] == [suffix]
     skipped = first.items.filter(action=m.ItemAction.SKIPPED)
     assert skipped.count() == first.read_count - 1  # every seeded caller is unknown to GHL
-    assert all(i.error_class == "NothingToWrite" and "unknown caller" in i.error_message
+    assert all((i.error_class == "NothingToWrite" and "unknown caller" in i.error_message)
                or "no caller number" in i.error_message for i in skipped)
     book = {str(e["id"]): e for e in _address_book(clean_sandbox)}
     assert len(book) == before + 1
