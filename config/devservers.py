@@ -80,7 +80,7 @@ def services() -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def _maybe(condition: bool, factory):  # type: ignore[no-untyped-def]
+def _maybe(condition: bool, factory):
     if condition:
         with factory() as value:
             yield value

@@ -234,7 +234,7 @@ def sandbox_admin(method: str, path: str, **kw: Any) -> Any:
         resp = requests.request(method, f"{base}{path}", timeout=ADMIN_TIMEOUT_SECONDS, **kw)
     except requests.RequestException as exc:
         raise TransientError(f"sandbox not reachable: {exc}") from exc
-    if resp.status_code >= 500 or resp.status_code == 404 and path == "/_admin/health":
+    if resp.status_code >= 500 or (resp.status_code == 404 and path == "/_admin/health"):
         raise TransientError(f"sandbox answered {resp.status_code} to {path}")
     resp.raise_for_status()
     return resp.json() if resp.content else {}

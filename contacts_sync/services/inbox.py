@@ -246,7 +246,7 @@ def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetim
         if known is not None:
             return Received(event=known, duplicate=True)  # a replay, even a stale one, changes nothing
         raise
-    fields = {"event_id": webhook_id, "body": body, "headers": {**headers, "x-signature-scheme": scheme},
+    fields: dict[str, Any] = {"event_id": webhook_id, "body": body, "headers": {**headers, "x-signature-scheme": scheme},
               "event_type": str(parsed.get("type") or "")}
     if location_id:  # the hot path: every contact, task, note... event
         stored = _ghl_event_insert(location_id=location_id, **fields)
