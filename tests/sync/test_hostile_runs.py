@@ -62,9 +62,10 @@ def records(draw: Any) -> list[dict[str, Any]]:
 
 
 def _storable(value: Any) -> Any:
-    """The custom emulator keeps JSON: NaN is not JSON, so it travels as the string the app would send."""
-    if isinstance(value, float) and math.isnan(value):
-        return "NaN"
+    """The custom emulator keeps JSON: NaN and infinity are not JSON, so they travel as the string the app would
+    send."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else str(value)
     if isinstance(value, dict):
         return {k: _storable(v) for k, v in value.items()}
     if isinstance(value, list):
