@@ -108,6 +108,66 @@ def test_a_worker_killed_between_writes_and_their_commit_neither_duplicates_nor_
     assert run.created_count == len(records) - written_before
 
 
+def test_a_worker_killed_while_writing_tasks_neither_duplicates_nor_merges_same_titled_ones(
+        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any) -> None:
+    """Tasks are found again after a crash by their title on their contact (a pending intent allows it): ten to-dos
+    titled alike must still become ten GHL tasks, each found again at most once."""
+    org = HubstaffOrg(clean_sandbox, seeded_clients=1)
+    project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
+    hub, ghl = connections(clean_sandbox, org)
+    contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients", live=True,
+                                       source_connection=hub, target_connection=ghl,
+                                       options={"client_status": "all"})
+    version = m.MappingVersion.objects.create(sync=contacts, number=2, note="test", rules=[
+        {"source": "name", "target": "firstName", "transforms": [], "required": True},
+        {"template": "client{id}@integrity.example.com", "target": "email", "transforms": []},
+    ])
+    m.Sync.objects.filter(pk=contacts.pk).update(mapping_version=version)
+    db_name = connection.settings_dict["NAME"]
+    setup = start_worker(db_name, tmp_path, name="setup", concurrency=1)
+    try:
+        assert _run(contacts).status == m.RunStatus.SUCCEEDED
+    finally:
+        setup.stop()
+    contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
+    titles = [f"Task {i}" for i in range(150)] + ["Weekly check-in"] * 10
+    made = [org.send("POST", f"/projects/{project['id']}/tasks", {"summary": t})["task"] for t in titles]
+    tasks = sync_create_from_recipe(recipe="hubstaff_task_to_ghl_task", name="tasks", live=True,
+                                    source_connection=hub, target_connection=ghl)
+    api = GhlApi(clean_sandbox)
+    start = record_offset(clean_sandbox)
+    doomed = start_worker(db_name, tmp_path, name="doomed", concurrency=1)
+    try:
+        run = runs.run_enqueue(sync=tasks, trigger=m.RunTrigger.MANUAL)
+        assert run is not None
+        wait_until(lambda: len(ghl_writes(clean_sandbox, start)) >= 80, timeout=180, interval=0.05,
+                   what="half the page's tasks to reach GHL")
+        doomed.kill(signal.SIGKILL)
+    finally:
+        doomed.stop()
+    run.refresh_from_db()
+    assert run.status == m.RunStatus.RUNNING and run.read_count == 0  # the page was never committed
+    written_before = len(api.call("GET", f"/contacts/{contact_id}/tasks")["tasks"])
+    assert 0 < written_before < len(made)
+
+    rescuer = start_worker(db_name, tmp_path, name="rescuer", concurrency=1)
+    try:
+        wait_until(lambda: runs.runs_reap(older_than_seconds=3) or None, timeout=60, interval=0.5,
+                   what="the reaper to requeue the run")
+        run = wait_finished(run, timeout=300)
+    finally:
+        rescuer.stop()
+    assert run.status == m.RunStatus.SUCCEEDED, run.error_summary
+    in_ghl = api.call("GET", f"/contacts/{contact_id}/tasks")["tasks"]
+    assert sorted(t["title"] for t in in_ghl) == sorted(titles)  # 0 duplicated, 0 lost, 10 alike stay 10
+    links = m.RecordLink.objects.filter(sync=tasks)
+    targets = [t for t in links.values_list("target_id", flat=True) if t]
+    assert len(targets) == len(set(targets)) == len(made)  # every to-do its own task
+    assert {t.split("/")[-1] for t in targets} == {t["id"] for t in in_ghl}
+    adopted = run.items.filter(error_message__startswith="Found in the target").count()
+    assert adopted == written_before and run.created_count == len(made) - written_before
+
+
 def test_same_titled_tasks_stay_distinct_and_completing_one_completes_only_it(
         clean_sandbox: Any, celery_worker: Any) -> None:
     org = HubstaffOrg(clean_sandbox, seeded_clients=1)
