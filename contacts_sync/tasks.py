@@ -18,6 +18,7 @@ from contacts_sync.services import (
     demo,
     event_runs,
     ops,
+    outbox,
     runs,
     scheduling,
     status,
@@ -78,6 +79,7 @@ def inbound_event_process_task(self, event_id: int) -> str:  # type: ignore[no-u
     give_up = self.request.retries >= event_runs.ACTIVE_RUN_MAX_RETRIES
     try:
         outcome = event_runs.inbound_event_process(event_id=event_id, attempt=self.request.retries, give_up=give_up)
+        outbox.outbox_feed(event_id=event_id)  # GHL changes -> your app's webhooks (once per event and endpoint)
     except DatabaseError as exc:
         # The database is away: the event stays pending and is tried again (and the sweeper catches it too).
         raise self.retry(exc=exc, countdown=DB_RETRY_SECONDS) from exc
@@ -175,3 +177,26 @@ def demo_start_task(self) -> int:  # type: ignore[no-untyped-def]
         return len(demo.demo_start())
     except TransientError as exc:
         raise self.retry(exc=exc, countdown=2) from exc
+
+
+# --- outgoing webhooks to custom apps (services/outbox.py) ---------------------------------------------------
+
+
+@shared_task(name="contacts_sync.tasks.webhook_endpoint_flush_task")
+def webhook_endpoint_flush_task(endpoint_id: int) -> float | None:
+    """Send an endpoint's due deliveries; a retry due soon is this task again with a countdown."""
+    wait = outbox.endpoint_flush(endpoint_id=endpoint_id)
+    if wait is not None and wait <= outbox.COUNTDOWN_MAX_SECONDS:
+        webhook_endpoint_flush_task.apply_async(args=[endpoint_id], countdown=wait)
+    return wait
+
+
+@shared_task(name="contacts_sync.tasks.webhook_delivery_replay_task")
+def webhook_delivery_replay_task(delivery_id: int) -> int | None:
+    attempt = outbox.delivery_replay(delivery_id=delivery_id)
+    return attempt.status_code if attempt is not None else None
+
+
+@shared_task(name="contacts_sync.tasks.webhook_deliveries_due_task")
+def webhook_deliveries_due_task() -> int:
+    return len(outbox.deliveries_due_sweep())

@@ -17,6 +17,7 @@ from .audit import AuditEntry
 from .connections import AuthKind, Connection, ConnectionStatus, PendingOAuthGrant, Provider
 from .events import EventStatus, InboundEvent
 from .ops import WorkerPing
+from .outbox import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .runs import (
     ACTIVE_RUN_STATUSES,
     STALLED_AFTER_SECONDS,
@@ -42,6 +43,7 @@ __all__ = [
     "AuthKind",
     "ChannelKind",
     "DeletePolicy",
+    "DeliveryStatus",
     "Connection",
     "ConnectionStatus",
     "EventStatus",
@@ -67,5 +69,8 @@ __all__ = [
     "SyncMode",
     "SyncTemplate",
     "SyncTemplateMember",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkerPing",
 ]

@@ -7,6 +7,8 @@ from typing import Any
 from contacts_sync.connectors.spec import MANUAL, POLL, WEBHOOK, Recipe, Writer
 from contacts_sync.mapping.defaults import contact_rules, ghl_note_rules, ghl_task_rules, rule
 
+from . import from_ghl
+
 E2E = "tests/connectors/custom/test_flows.py"
 
 RECIPES = (
@@ -55,6 +57,7 @@ RECIPES = (
         action="Adds the note to the contact's GHL record, updates it when it is edited",
         test=f"{E2E}::test_notes_land_on_their_contact_once_and_an_edit_updates_the_same_note",
     ),
+    *from_ghl.RECIPES,
 )
 
 MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
@@ -78,3 +81,6 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
     ),
     ("custom", "note", "ghl", "note"): ghl_note_rules(body="body|text|note"),
 }
+if MAPPINGS.keys() & from_ghl.MAPPINGS.keys():  # a pair declared in both would silently lose one mapping
+    raise ValueError(f"default mappings declared twice: {sorted(MAPPINGS.keys() & from_ghl.MAPPINGS.keys())}")
+MAPPINGS.update(from_ghl.MAPPINGS)
