@@ -28,7 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from contacts_sync.apiclient.outbound import safe_session
+from contacts_sync.apiclient.outbound import UnsafeURLError, safe_session, url_check
 from contacts_sync.apiclient.signatures import standard_secret_generate
 from contacts_sync.connectors.custom import outgoing
 from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
@@ -79,10 +79,26 @@ def _new_secrets() -> EndpointSecrets:
     return EndpointSecrets(standard_secret_generate(), "cfeed_" + pysecrets.token_urlsafe(32))
 
 
+class EndpointURLError(ValueError):
+    """A receiver URL this service will not call; the message is shown on the form."""
+
+
+def endpoint_url_clean(url: str) -> str:
+    """An http(s) URL to a public address (or an allowlisted local one): checked like every URL a user types."""
+    url = (url or "").strip()
+    if not url.startswith(("https://", "http://")):
+        raise EndpointURLError("the receiver URL must start with https:// (or http:// for a local test app)")
+    try:
+        return url_check(url)
+    except UnsafeURLError as exc:
+        raise EndpointURLError(f"receiver URL refused: {exc}") from None
+
+
 def endpoint_create(*, sync: Sync, url: str, user: Any = None) -> tuple[WebhookEndpoint, EndpointSecrets]:
     """The sync's receiver URL with a new whsec_ signing secret and changes-feed token (returned to show once)."""
     if sync.recipe != OUTBOX_RECIPE:
         raise ValueError(f"sync {sync.pk} is not a '{OUTBOX_RECIPE}' sync")
+    url = endpoint_url_clean(url)
     made = _new_secrets()
     endpoint = WebhookEndpoint.objects.create(
         sync=sync, url=url, secrets={"signing_secret": made.signing_secret, "feed_token": made.feed_token},
