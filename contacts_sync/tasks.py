@@ -200,3 +200,8 @@ def webhook_delivery_replay_task(delivery_id: int) -> int | None:
 @shared_task(name="contacts_sync.tasks.webhook_deliveries_due_task")
 def webhook_deliveries_due_task() -> int:
     return len(outbox.deliveries_due_sweep())
+
+
+@shared_task(name="contacts_sync.tasks.webhook_deliveries_prune_task")
+def webhook_deliveries_prune_task() -> int:
+    return outbox.deliveries_prune()

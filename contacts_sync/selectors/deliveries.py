@@ -4,7 +4,6 @@ and the latest deliveries with their attempts, in a fixed number of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db.models import Count, Max, Prefetch
 
@@ -50,7 +49,3 @@ def delivery_get(*, sync_id: int, delivery_id: int) -> WebhookDelivery | None:
     return (WebhookDelivery.objects.select_related("endpoint").filter(pk=delivery_id, endpoint__sync_id=sync_id)
             .first())
 
-
-def attempt_summary(delivery: WebhookDelivery) -> dict[str, Any]:
-    last = next(iter(delivery.attempt_log.all()), None)
-    return {"code": last.status_code if last else None, "latency_ms": last.latency_ms if last else None}

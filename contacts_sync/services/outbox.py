@@ -156,7 +156,7 @@ def _delivery_for(sync: Sync, event: InboundEvent, payload: dict[str, Any], kind
         with transaction.atomic():
             return WebhookDelivery.objects.create(
                 endpoint=endpoint, event_key=event.event_id, msg_id=msg_id, event_type=outgoing.event_type(
-                    event.event_type), body=body.replace("\x00", "\\u0000"), status=status, last_error=error[:500])
+                    event.event_type), body=body, status=status, last_error=error[:500])
     except IntegrityError:
         return None  # this event is in this endpoint's outbox already (a retried task, a replayed webhook)
 
@@ -321,6 +321,17 @@ def delivery_replay(*, delivery_id: int, session: requests.Session | None = None
     finally:
         if session is None:
             http.close()
+
+
+# Deliveries (and their attempt log) are kept this long; the changes feed reaches back as far. Held and open
+# ones are never pruned: they still have to reach the app.
+DELIVERY_RETENTION = timedelta(days=30)
+
+
+def deliveries_prune(*, now: datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - DELIVERY_RETENTION
+    old = WebhookDelivery.objects.filter(created_at__lt=cutoff).exclude(status__in=(*OPEN, DeliveryStatus.HELD))
+    return old.delete()[0]
 
 
 def deliveries_due_sweep(*, now: datetime | None = None) -> list[int]:

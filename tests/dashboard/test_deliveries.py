@@ -97,3 +97,12 @@ def test_an_editor_re_enables_a_disabled_endpoint_and_held_events_are_resumed(vi
 def test_a_sync_of_another_recipe_has_no_delivery_log(viewer: Any) -> None:
     other = SyncFactory()
     assert _client(viewer).get(reverse("dashboard:sync_deliveries", args=[other.pk])).status_code == 404
+
+
+def test_the_sync_page_links_the_delivery_log_and_offers_no_run_for_this_flow(editor: Any) -> None:
+    sync, _, _ = delivery_sync()
+    html = _client(editor).get(reverse("dashboard:sync_detail", args=[sync.pk])).content.decode()
+    assert reverse("dashboard:sync_deliveries", args=[sync.pk]) in html
+    assert 'data-action="run-now"' not in html and "has no runs" in html
+    assert _client(editor).post(reverse("dashboard:sync_run_now", args=[sync.pk])).status_code == 302
+    assert not m.Run.objects.filter(sync=sync).exists()  # run_enqueue refuses this flow

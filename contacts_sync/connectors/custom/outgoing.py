@@ -76,7 +76,7 @@ def body_of(*, msg_id: str, ghl_type: str, timestamp: str, data: dict[str, Any],
     """The exact JSON text signed, sent and served by the changes feed (compact, keys in a fixed order)."""
     return json.dumps({"id": msg_id, "type": event_type(ghl_type), "timestamp": timestamp, "data": data,
                        "ghl": {"event": ghl_type, "location_id": location_id}},
-                      separators=(",", ":"), ensure_ascii=False, default=str)
+                      separators=(",", ":"), default=str)  # ASCII: what any receiver (and PostgreSQL) can take
 
 
 def outcome_of(status: int) -> str:
