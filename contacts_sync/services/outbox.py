@@ -60,6 +60,9 @@ FLUSH_TASK = "contacts_sync.tasks.webhook_endpoint_flush_task"
 REPLAY_TASK = "contacts_sync.tasks.webhook_delivery_replay_task"
 # pg_try_advisory_lock(class, endpoint id): one sender per endpoint across every worker.
 LOCK_CLASS = 7_400_001
+# One flush sends at most this many deliveries, then hands over to a new task (at 15 s per slow answer, well
+# inside a task's time limit); the rest stay due.
+MAX_PER_FLUSH = 200
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
 
@@ -209,17 +212,21 @@ def endpoint_flush(*, endpoint_id: int, session: requests.Session | None = None)
     if not _locked(endpoint_id):
         return None
     http = session or safe_session()
+    sent = 0
     try:
-        while True:
+        while sent < MAX_PER_FLUSH:
             endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, enabled=True).first()
             due = WebhookDelivery.objects.filter(_due(endpoint_id, timezone.now())).order_by("pk").first()
             if endpoint is None or due is None:
                 break
             _attempt(endpoint, due, http)
+            sent += 1
     finally:
         _unlock(endpoint_id)
         if session is None:
             http.close()
+    if sent >= MAX_PER_FLUSH:
+        return 0.0  # more are due: the task goes on at once, as a new message
     soonest = WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=DeliveryStatus.RETRYING,
                                              endpoint__enabled=True).aggregate(at=Min("next_attempt_at"))["at"]
     return max(0.0, (soonest - timezone.now()).total_seconds()) if soonest else None

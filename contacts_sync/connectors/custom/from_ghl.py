@@ -1,6 +1,8 @@
 """GHL -> your app: contact, task, note and appointment changes pushed as signed Standard Webhooks (outgoing.py),
 with a cursor-paged changes feed to catch up on missed ones. The default mapping shapes `data`: the GHL record's
-fields under plain snake_case names (only those the record has); edit it like any other mapping."""
+fields under plain snake_case names (only those the record has); edit it like any other mapping. The receiver URL,
+signing secret and feed token live on the sync's WebhookEndpoint (set up on its delivery log page), not in options;
+the option `kinds` (e.g. ["contact", "task"]) narrows what is forwarded."""
 
 from __future__ import annotations
 
@@ -33,7 +35,6 @@ RECIPES = (
         "changes feed",
         test="tests/connectors/custom/test_outgoing.py::"
         "test_ghl_changes_reach_the_app_signed_in_order_once_and_match_the_delivery_log",
-        settings=("webhook_url",),
     ),
 )
 
