@@ -32,7 +32,7 @@ from contacts_sync.apiclient.outbound import UnsafeURLError, safe_session, url_c
 from contacts_sync.apiclient.signatures import standard_secret_generate
 from contacts_sync.connectors.custom import outgoing
 from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
-from contacts_sync.mapping import apply
+from contacts_sync.mapping import MappingContext, apply
 from contacts_sync.models import (
     DeliveryStatus,
     EventStatus,
@@ -64,6 +64,7 @@ LOCK_CLASS = 7_400_001
 # inside a task's time limit); the rest stay due.
 MAX_PER_FLUSH = 200
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
+WEBHOOK_DATA = MappingContext(target_provider="custom", target_object="webhook")
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def _delivery_for(sync: Sync, event: InboundEvent, payload: dict[str, Any], kind
     if record is None:
         status, error = DeliveryStatus.INVALID, f"the GHL {event.event_type} event carries no record id"
     else:
-        result = apply(record, sync.mapping_version.rules if sync.mapping_version else [])
+        # the target's field specs clean the values (control characters, types) as for any other target
+        result = apply(record, sync.mapping_version.rules if sync.mapping_version else [], context=WEBHOOK_DATA)
         if result.ok:
             data = result.payload
         else:

@@ -38,25 +38,24 @@ RECIPES = (
     ),
 )
 
+
+def _text(target: str, source: str) -> dict[str, Any]:
+    """A text field of the record; a value of another shape (an object where text belongs) is left out with a
+    warning on the delivery, never sent as it came."""
+    return rule(target, source=source, transforms=["trim"], on_invalid="skip")
+
+
 MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
     ("ghl", "change", "custom", "webhook"): [
         rule("id", source="id", transforms=["to_text"], required=True),
-        rule("contact_id", source="contactId", transforms=["to_text"]),
-        rule("first_name", source="firstName"),
-        rule("last_name", source="lastName"),
-        rule("name", source="name|contactName"),
-        rule("email", source="email"),
-        rule("phone", source="phone"),
-        rule("company", source="companyName"),
-        rule("tags", source="tags"),
-        rule("title", source="title"),
-        rule("body", source="body"),
-        rule("due_date", source="dueDate"),
-        rule("completed", source="completed"),
-        rule("calendar_id", source="calendarId"),
-        rule("start_time", source="startTime"),
-        rule("end_time", source="endTime"),
-        rule("status", source="appointmentStatus|status"),
-        rule("updated_at", source="dateUpdated"),
+        *(_text(target, source) for target, source in (
+            ("contact_id", "contactId"), ("first_name", "firstName"), ("last_name", "lastName"),
+            ("name", "name|contactName"), ("email", "email"), ("phone", "phone"), ("company", "companyName"))),
+        rule("tags", source="tags", transforms=["to_tags"], on_invalid="skip"),
+        *(_text(target, source) for target, source in (("title", "title"), ("body", "body"), ("due_date", "dueDate"))),
+        rule("completed", source="completed", transforms=["to_bool"], on_invalid="skip"),
+        *(_text(target, source) for target, source in (
+            ("calendar_id", "calendarId"), ("start_time", "startTime"), ("end_time", "endTime"),
+            ("status", "appointmentStatus|status"), ("updated_at", "dateUpdated"))),
     ],
 }
