@@ -167,14 +167,17 @@ def _delivery_for(sync: Sync, event: InboundEvent, payload: dict[str, Any], kind
 
 
 def outbox_feed(*, event_id: int) -> list[int]:
-    """Put one stored GHL event into the outbox of every endpoint it concerns; the new delivery ids."""
+    """Put one stored GHL event into the outbox of every endpoint it concerns; the new delivery ids.
+
+    Runs for every GHL webhook: where no sync of this recipe exists (most installations) it costs one query."""
+    outboxes = Sync.objects.filter(recipe=OUTBOX_RECIPE, enabled=True, source_connection__provider=Provider.GHL)
+    if not outboxes.exists():
+        return []
     event = InboundEvent.objects.filter(pk=event_id, provider=Provider.GHL).first()
     if event is None or not outgoing.event_type(event.event_type):
         return []
-    syncs = list(Sync.objects.filter(
-        recipe=OUTBOX_RECIPE, enabled=True, source_connection__provider=Provider.GHL,
-        source_connection__external_account_id=event.account_id,
-    ).select_related("webhook_endpoint", "mapping_version").order_by("pk"))
+    syncs = list(outboxes.filter(source_connection__external_account_id=event.account_id)
+                 .select_related("webhook_endpoint", "mapping_version").order_by("pk"))
     if not syncs:
         return []
     payload = parse_json(event.body.encode())

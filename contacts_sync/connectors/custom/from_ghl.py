@@ -40,8 +40,8 @@ RECIPES = (
 
 
 def _text(target: str, source: str) -> dict[str, Any]:
-    """A text field of the record; a value of another shape (an object where text belongs) is left out with a
-    warning on the delivery, never sent as it came."""
+    """A text field of the record, trimmed; a value of another shape (an object where text belongs) is left out of
+    `data`, never sent as it came."""
     return rule(target, source=source, transforms=["trim"], on_invalid="skip")
 
 
