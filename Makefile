@@ -32,7 +32,7 @@ lint: $(STAMP)
 
 # Tests run with development settings (DEBUG on, development keys); tests/foundation checks production settings.
 test: $(STAMP) browser lint
-	DEBUG=$${DEBUG:-true} $(PY) -m config.devservers run -- $(PY) -m pytest $(PYTEST_ARGS)
+	DEBUG=$${DEBUG:-true} $(PY) -m config.devservers run -- $(PY) scripts/run_tests.py $(PYTEST_ARGS)
 
 bench: $(STAMP) wrk
 	$(PY) -m config.devservers run -- $(PY) -m bench.all --json

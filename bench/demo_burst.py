@@ -186,6 +186,7 @@ def main() -> int:
     subprocess.run([*manage, "shell", "-c", create], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    (ROOT / ".data").mkdir(exist_ok=True)  # a fresh checkout has none yet
     log = open(ROOT / ".data" / f"bench-demo-{args.server}.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(_server_command(args.server, port), env=env, cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)

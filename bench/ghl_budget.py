@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PRIVATE_URL_ALLOWLIST", "127.0.0.1")  # the emulator this benchmark starts is local
 sys.path.insert(0, str(ROOT))
 
-from bench.support import wrk_path  # noqa: E402
+from bench.support import production_env, wrk_path  # noqa: E402
 
 LIMIT, WINDOW_S = 100, 10.0  # GHL's burst limit per location
 LOCATION = "bench-location"
@@ -91,7 +91,7 @@ class Emulator:
             env={
                 **os.environ,
                 "DJANGO_SETTINGS_MODULE": "config.settings",
-                "DEBUG": os.environ.get("DEBUG", "true"),
+                "DEBUG": os.environ.get("DEBUG", "false"),
             },
         )
         import requests
@@ -310,6 +310,7 @@ def main() -> None:
     parser.add_argument("--wrk-connections", type=int, default=32)
     parser.add_argument("--seed", type=int, default=2000, help="contacts in the emulated location")
     args = parser.parse_args()
+    production_env()  # the emulator and the worker processes inherit it (they failed on DEBUG off without keys)
     wrk_path()  # before anything starts: installs Debian's wrk when it is missing (root), or says how
     with tempfile.TemporaryDirectory(prefix="bench-ghl-") as tmp_name:
         tmp = Path(tmp_name)

@@ -26,6 +26,7 @@ def production_env() -> None:
     os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("METRICS_TOKEN", "bench-" + uuid.uuid4().hex)  # required with DEBUG off (/metrics)
 
 
 def wrk_path() -> str:

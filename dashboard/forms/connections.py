@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.utils.functional import lazy
 
 from contacts_sync.services.connections import region_problem
 from contacts_sync.services.ghl_oauth import GHL_SCOPES
 
 SECRET_SET_PLACEHOLDER = "•••• set, replace?"
-BASE_URL_HELP = (
-    "Advanced. Empty = the app's public API. To use the local emulators, e.g. http://127.0.0.1:8010{path}."
-)
+
+
+def base_url_help(path: str, public: str = "the app's public API") -> str:
+    """The base URL's help: the emulators' real address when they run (make demo sets SANDBOX_URL)."""
+    emulators = (f"{settings.SANDBOX_URL.rstrip('/')}{path}" if settings.SANDBOX_URL
+                 else f"the emulators' address followed by {path} (make demo prints it)")
+    return f"Advanced. Empty = {public}. To use the local emulators: {emulators}."
 
 
 def _secret_field(label: str, help_text: str, *, required: bool, already_set: bool) -> forms.CharField:
@@ -63,7 +69,7 @@ class ConnectionForm(_Form):
             help_text=(
                 "Your app's API root, e.g. https://app.example.com/api. " if spec.base_url_required else ""
             )
-            + BASE_URL_HELP.format(path=spec.emulator_path or ""),
+            + base_url_help(spec.emulator_path or ""),
         )
         self.fields["default_region"] = forms.CharField(
             label="Default phone region", required=False, max_length=2,
@@ -115,7 +121,7 @@ class GHLConnectForm(_Form):
         required=False,
         max_length=500,
         assume_scheme="https",
-        help_text="Advanced. Empty = HighLevel itself. For the local emulator: http://127.0.0.1:8010/ghl.",
+        help_text=lazy(base_url_help, str)("/ghl", "HighLevel itself"),
     )
     kind = forms.ChoiceField(
         label="What to connect", initial="location", widget=forms.RadioSelect,
@@ -141,7 +147,7 @@ class AgencyPITForm(_Form):
                                    render_value=False),
     )
     base_url = forms.URLField(label="Base URL", required=False, max_length=500, assume_scheme="https",
-                              help_text=BASE_URL_HELP.format(path="/ghl"))
+                              help_text=lazy(base_url_help, str)("/ghl"))
 
 
 class LocationPITForm(_Form):

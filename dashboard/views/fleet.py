@@ -18,8 +18,11 @@ def fleet(request: HttpRequest) -> HttpResponse:
     health = health if health in sel.HEALTH_LABELS else ""
     agency_raw = request.GET.get("agency", "")
     agency = int(agency_raw) if agency_raw.isdigit() else None
+    page = request.GET.get("page", "1")[:7]  # Paginator.get_page: anything else is the first or the last page
     context = {
-        "fleet": sel.fleet_get(q=q, health=health, agency=agency),
+        "fleet": sel.fleet_get(q=q, health=health, agency=agency, page=page),
+        # The filters, carried by the pager's links.
+        "query": {k: v for k, v in (("q", q), ("health", health), ("agency", agency)) if v},
         "choices": sel.fleet_filter_choices(),
         "q": q,
         "health": health,

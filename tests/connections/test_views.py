@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.urls import reverse
 
@@ -71,3 +73,15 @@ def test_a_callback_without_a_pending_sign_in_says_so_and_stores_nothing(client,
     assert response.status_code == 400
     assert "carried no state" in response.content.decode()
     assert Connection.objects.count() == 0
+
+
+def test_the_base_url_help_names_the_emulators_real_address_not_a_fixed_port(settings: Any) -> None:
+    from contacts_sync.services.connections import connect_options
+    from dashboard.forms.connections import ConnectionForm, GHLConnectForm
+
+    settings.SANDBOX_URL = "http://127.0.0.1:8611/"
+    assert "http://127.0.0.1:8611/hubstaff" in ConnectionForm(spec=connect_options()["hubstaff"]).fields["base_url"].help_text
+    assert "http://127.0.0.1:8611/ghl" in str(GHLConnectForm().fields["base_url"].help_text)
+    settings.SANDBOX_URL = ""
+    text = ConnectionForm(spec=connect_options()["upguard"]).fields["base_url"].help_text
+    assert "8010" not in text and "/upguard (make demo prints it)" in text

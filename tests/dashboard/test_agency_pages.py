@@ -136,3 +136,37 @@ def test_the_fleet_searches_and_filters(login: Any, viewer: Any, fleet_data: dic
 def test_an_agency_is_not_offered_as_a_syncs_connection(login: Any, editor: Any, fleet_data: dict[str, Any]) -> None:
     page = login(editor).get("/syncs/new/", {"recipe": "hubstaff_client_to_ghl_contact"}).content.decode()
     assert "Berlin Mitte" in page and "Acme Agency" not in page
+
+
+def test_the_fleet_pages_a_large_agency_keeping_the_filters_and_the_whole_groups_tally(
+    login: Any, viewer: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from contacts_sync.selectors.fleet import FLEET_PAGE_SIZE
+
+    agency = ConnectionFactory(name="Big Agency", external_account_id="", company_id="co-big",
+                               auth_kind=m.AuthKind.OAUTH2, secrets={"access_token": "at", "refresh_token": "rt"})
+    n = FLEET_PAGE_SIZE + 30
+    for i in range(n):
+        ConnectionFactory(name=f"Shop {i:03d}", external_account_id=f"loc-{i:03d}", agency=agency,
+                          auth_kind=m.AuthKind.LOCATION_TOKEN, company_id="co-big",
+                          status=m.ConnectionStatus.NEEDS_REAUTH if i % 10 == 0 else m.ConnectionStatus.CONNECTED)
+    c = login(viewer)
+    first = c.get("/fleet/", {"q": "shop"}).content.decode()
+    assert f"1–{FLEET_PAGE_SIZE} of {n}" in first
+    assert first.count('data-location="loc-') == FLEET_PAGE_SIZE and 'data-location="loc-000"' in first
+    assert "?q=shop&amp;page=2" in first  # the next page keeps the search
+    # The agency's tally counts every location, not only this page's: 13 need re-auth, 117 have no syncs.
+    assert "13 needs re-auth" in first and "117 no syncs" in first
+    with CaptureQueriesContext(connection) as queries:
+        second = c.get("/fleet/", {"q": "shop", "page": "2"}).content.decode()
+    assert f"{FLEET_PAGE_SIZE + 1}–{n} of {n}" in second
+    assert second.count('data-location="loc-') == 30 and 'data-location="loc-129"' in second
+    assert "13 needs re-auth" in second
+    small = len(queries)
+    assert c.get("/fleet/", {"q": "shop", "page": "999"}).content.decode().count('data-location="loc-') == 30
+    with CaptureQueriesContext(connection) as again:
+        c.get("/fleet/", {"q": "shop", "page": "1"})
+    assert len(again) == small  # the queries do not grow with the rows shown

@@ -147,6 +147,19 @@ def test_the_run_history_poll_notices_a_run_ending_and_a_stall(login: Any, viewe
     assert f'data-run="{run.pk}" data-status="succeeded"' in html and "every 30s" in html
 
 
+def test_a_stalled_run_says_so_with_its_age_on_the_run_page_the_sync_page_and_the_overview(
+        login: Any, viewer: Any) -> None:
+    run = RunFactory(status=m.RunStatus.RUNNING, finished_at=None, heartbeat_at=timezone.now())
+    client = login(viewer)
+    pages = (f"/runs/{run.pk}/", f"/syncs/{run.sync_id}/", "/")
+    assert not any("stalled for" in client.get(url).content.decode() for url in pages)  # a fresh heartbeat
+    m.Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=4))
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert "stalled for 4 min" in html and 'data-stalled="24' in html, url  # 240-249 s without a heartbeat
+    assert "no heartbeat from its worker" in client.get("/").content.decode()
+
+
 @pytest.mark.parametrize("url", ["/syncs/{sync}/", "/syncs/{sync}/poll?token=stale", "/runs/poll?token=stale",
                                  "/runs/{run}/poll?token=stale", "/syncs/{new}/"])
 def test_the_live_pages_stay_within_the_query_budget_whatever_the_data(login: Any, viewer: Any,

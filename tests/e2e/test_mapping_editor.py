@@ -13,6 +13,7 @@ from django.test import Client
 
 from contacts_sync import models as m
 from contacts_sync.services.mappings import mapping_version_create
+from tests.e2e.htmx import wait_settled
 from tests.services.test_mappings import hubstaff_sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -63,10 +64,12 @@ def test_an_editor_adds_a_phone_row_sees_the_preview_change_saves_and_restores_t
 
     page.click("button[value=add_row]")
     page.wait_for_selector("#row-2")
+    wait_settled(page)
     page.fill("input[name=rules-1-value]", "phone")
     page.select_option("select[name=rules-1-target]", "phone")
     page.click("button[value='add_step:1']")
     page.wait_for_selector("select[name=rules-1-t-0-name]")
+    wait_settled(page)  # the new select hears a change only once htmx has settled it
     page.select_option("select[name=rules-1-t-0-name]", "e164")
     page.wait_for_selector("input[name=rules-1-t-0-a-region]")  # the phone transform's own option
     page.wait_for_function('() => /"phone": "\\+\\d+"/.test(document.querySelector(\'#preview\').innerText)')
@@ -117,6 +120,7 @@ def test_an_invalid_save_in_the_browser_keeps_the_rows_and_names_row_and_field(
     page.goto(f"{live_server.url}/syncs/{sync.pk}/mapping/")
     page.click("button[value=add_row]")
     page.wait_for_selector("#row-2")
+    wait_settled(page)
     page.fill("input[name=rules-1-value]", "user.name")
     page.select_option("select[name=rules-1-target]", "name")
     page.click("button[value=save]")
@@ -135,6 +139,7 @@ def test_a_new_row_stays_constant_or_template_after_the_editor_refreshes(
     page.goto(f"{live_server.url}/syncs/{sync.pk}/mapping/")
     page.click("button[value=add_row]")
     page.wait_for_selector("#row-2")
+    wait_settled(page)
     with page.expect_response(lambda r: r.url.endswith("/mapping/") and r.request.method == "POST"):
         page.select_option("select[name=rules-1-kind]", "constant")  # posts the form, the row is re-rendered
     page.wait_for_load_state("networkidle")

@@ -206,7 +206,8 @@ def test_the_version_page_lists_its_rules_and_the_runs_that_used_it(
 
 
 def test_a_sync_without_a_version_starts_from_the_recipes_default_mapping(client: Any, editor: Any) -> None:
-    sync = SyncFactory(source_object=m.ObjectKind.TASK, target_object=m.ObjectKind.TASK)
+    sync = SyncFactory(recipe="hubstaff_task_to_ghl_task", source_object=m.ObjectKind.TASK,
+                       target_object=m.ObjectKind.TASK)
     client.force_login(editor)
     html = client.get(reverse("dashboard:mapping_edit", args=[sync.pk])).content.decode()
     assert "no version saved yet" in html

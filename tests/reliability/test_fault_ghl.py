@@ -137,4 +137,4 @@ def test_a_429_storm_longer_than_a_calls_patience_is_an_outage_that_the_next_run
     assert first["status"] == m.RunStatus.PARTIAL and first["failed_classes"] == ["RateLimitedError"], first
     assert first["http_429s"] > first["failed"] > 0
     assert second["status"] == m.RunStatus.SUCCEEDED and second["created"] == first["failed"]
-    assert result["db"]["notified"] == [["failing", True], ["healthy", True]]
+    assert result["db"]["notified"] == [["failing", True], ["healthy", True]], result["db"]["changes"]

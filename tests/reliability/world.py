@@ -106,7 +106,7 @@ def fault_sync(sandbox: Any, *, page_limit: int = 200, budget_per_10s: int = 0, 
     )
     sync = sync_create_from_recipe(recipe="custom_contact_to_ghl_contact", name=name, source_connection=app,
                                    target_connection=ghl, options={"page_limit": page_limit},
-                                   poll_interval_seconds=POLL_SECONDS)
+                                   poll_interval_seconds=POLL_SECONDS, live=True)  # as if gone live
     m.Sync.objects.filter(pk=sync.pk).update(next_run_at=timezone.now() + timedelta(days=1))
     if not m.AlertChannel.objects.filter(name="ops mail").exists():
         m.AlertChannel.objects.create(name="ops mail", kind=m.ChannelKind.EMAIL, target="ops@example.com")

@@ -143,6 +143,39 @@ def test_same_titled_tasks_stay_distinct_and_completing_one_completes_only_it(
     assert state == {done_id: True, next(i for i in state if i != done_id): False}
 
 
+def test_same_bodied_notes_stay_distinct_notes(clean_sandbox: Any, celery_worker: Any) -> None:
+    """Six Hubstaff notes mapped to one identical body are six GHL notes, linked one to one, and a re-run changes
+    none of them (a note is identified by its source id, never adopted by its body)."""
+    org = HubstaffOrg(clean_sandbox, seeded_clients=1, seeded_tasks=2, seeded_notes=6)
+    project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
+    hub, ghl = connections(clean_sandbox, org)
+    contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients",
+                                       source_connection=hub, target_connection=ghl,
+                                       options={"client_status": "all"})
+    version = m.MappingVersion.objects.create(sync=contacts, number=2, note="test", rules=[
+        {"source": "name", "target": "firstName", "transforms": [], "required": True},
+        {"template": "client{id}@integrity.example.com", "target": "email", "transforms": []},
+    ])
+    m.Sync.objects.filter(pk=contacts.pk).update(mapping_version=version)
+    assert _run(contacts).status == m.RunStatus.SUCCEEDED
+    contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
+    notes = sync_create_from_recipe(recipe="hubstaff_note_to_ghl_note", name="notes", source_connection=hub,
+                                    target_connection=ghl, options={"notes_lookback_days": 120})
+    same = m.MappingVersion.objects.create(sync=notes, number=2, note="one body for all", rules=[
+        {"constant": "Weekly check-in", "target": "body", "transforms": [], "required": True}])
+    m.Sync.objects.filter(pk=notes.pk).update(mapping_version=same)
+    first = _run(notes)
+    assert (first.status, first.created_count) == (m.RunStatus.SUCCEEDED, 6), first.error_summary
+    in_ghl = GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]
+    assert [n["body"] for n in in_ghl] == ["Weekly check-in"] * 6
+    links = m.RecordLink.objects.filter(sync=notes)
+    assert links.count() == 6 and len({link.target_id for link in links}) == 6
+    assert {link.target_id.split("/")[-1] for link in links} == {n["id"] for n in in_ghl}
+    again = _run(notes)
+    assert (again.unchanged_count, again.created_count, again.updated_count) == (6, 0, 0)
+    assert len(GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]) == 6
+
+
 @pytest.mark.parametrize("policy", ["ignore", "mirror", "tag"])
 def test_a_record_deleted_in_the_source_follows_the_syncs_delete_policy(
         clean_sandbox: Any, celery_worker: Any, policy: str) -> None:

@@ -171,6 +171,14 @@ def company_name(r: random.Random, n: int) -> str:
     return f"{name} #{n}" if r.random() < 0.5 else f"{name} {n}"
 
 
+def account_email(r: random.Random, local: str, n: int) -> str:
+    """A Hubstaff user's sign-in address: always a working address (Hubstaff confirms it at sign-up), written
+    in capitals now and then as people type it; unlike the free-text client emails of `email_for`."""
+    local = "".join(ch for ch in local.lower() if ch.isalnum() or ch in "._-") or "user"
+    value = f"{local}.{n}@{r.choice(DOMAINS)}"
+    return value.upper() if r.random() < 0.05 else value
+
+
 def email_for(r: random.Random, local: str, n: int) -> str:
     local = "".join(ch for ch in local.lower() if ch.isalnum() or ch in "._-") or "info"
     value = f"{local}.{n}@{r.choice(DOMAINS)}"

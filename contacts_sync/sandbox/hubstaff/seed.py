@@ -56,7 +56,7 @@ class Seeder:
                 uid = self.next_id("user")
                 first, last = fake.person_name(r)
                 self._add_user(
-                    r, uid, first=first, last=last, email=fake.email_for(r, f"{first}.{last}", uid)
+                    r, uid, first=first, last=last, email=fake.account_email(r, f"{first}.{last}", uid)
                 )
                 self._add_member(
                     r, organization_id, uid, role=r.choice(["user", "user", "manager", "viewer"])

@@ -55,7 +55,7 @@ def test_hubstaff_members_become_contacts_and_client_metadata_becomes_tags(
     sync = sync_create_from_recipe(recipe="hubstaff_member_to_ghl_contact", name="members", source_connection=hub,
                                    target_connection=ghl)
     first = run(sync)
-    assert first.status == m.RunStatus.SUCCEEDED, first.error_summary
+    assert first.status == m.RunStatus.SUCCEEDED, first.error_summary  # users' sign-in addresses all work
     assert first.read_count == len(members["members"]) == 5  # the owner and four members
     api = GhlApi(clean_sandbox)
     for item in first.items.filter(action__in=[m.ItemAction.CREATED, m.ItemAction.UPDATED]):

@@ -86,6 +86,13 @@ def test_risks_and_breaches_become_security_tasks_completed_when_upguard_reports
         assert title in in_ghl and not in_ghl[title]["completed"]
         assert risk["description"] in in_ghl[title]["body"] and risk["remediation"] in in_ghl[title]["body"]
     assert calls(first, "POST", "/contacts/{contactId}/tasks") == first.created_count
+    # One task per risk, never one task for several (risks used to be adopted by an equal title: 85 became 4).
+    created = first.items.filter(action=m.ItemAction.CREATED)
+    assert len({i.target_id for i in created}) == len({i.source_id for i in created}) == first.created_count
+    mine = created.filter(source_id__startswith=f"{vendor['id']}:")
+    assert sorted(i.source_id for i in mine) == sorted(f"{vendor['id']}:{r['id']}" for r in vendor["risks"])
+    on_contact = {t["id"] for t in api.call("GET", f"/contacts/{contact_id}/tasks")["tasks"]}
+    assert {i.target_id for i in mine} <= {f"{contact_id}/{t}" for t in on_contact}
 
     resolved = vendor["risks"][0]
     clean_sandbox.admin("POST", "/upguard/_admin/resolve_risk", json={"vendor_id": vendor["id"],
