@@ -296,6 +296,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "inbound-events-sweep": {"task": "contacts_sync.tasks.inbound_events_sweep_task", "schedule": 60.0},
     # sync engine: requeue runs whose worker vanished (heartbeat older than REAP_AFTER_SECONDS)
     "runs-reap": {"task": "contacts_sync.tasks.runs_reap_task", "schedule": 60.0},
+    # outgoing webhooks to custom apps (helper custom): retries whose time came, deliveries whose message was lost
+    "webhook-deliveries-due": {"task": "contacts_sync.tasks.webhook_deliveries_due_task", "schedule": 60.0},
+    "webhook-deliveries-prune": {"task": "contacts_sync.tasks.webhook_deliveries_prune_task", "schedule": 86400.0},
 }
 # Flap suppression: at most one alert per sync per this many seconds (services.alerts).
 ALERT_FLAP_WINDOW_SECONDS = read_int("ALERT_FLAP_WINDOW_SECONDS", 900)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("webhooks/", include("contacts_sync.webhooks")),
+    path("api/v1/", include("contacts_sync.feeds")),
     path("", include("dashboard.urls")),
 ]
 

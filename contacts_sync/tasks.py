@@ -18,6 +18,7 @@ from contacts_sync.services import (
     demo,
     event_runs,
     ops,
+    outbox,
     runs,
     scheduling,
     status,
@@ -87,6 +88,7 @@ def inbound_event_process_task(self: Task, event_id: int) -> str:
     """Route one stored webhook (messages sent before the drain existed; the drain does this in batches)."""
     try:
         outcome = event_runs.inbound_event_process(event_id=event_id)
+        outbox.outbox_feed(event_id=event_id)  # GHL changes -> your app's webhooks (once per event and endpoint)
     except DatabaseError as exc:
         raise self.retry(exc=exc, countdown=DB_RETRY_SECONDS) from exc
     except Exception as exc:
@@ -196,3 +198,31 @@ def demo_children_task(self: Task, since: str) -> int:
     if waiting:
         raise self.retry(countdown=DEMO_CHILDREN_CHECK_SECONDS)
     return len(started)
+
+
+# --- outgoing webhooks to custom apps (services/outbox.py) ---------------------------------------------------
+
+
+@shared_task(name="contacts_sync.tasks.webhook_endpoint_flush_task")
+def webhook_endpoint_flush_task(endpoint_id: int) -> float | None:
+    """Send an endpoint's due deliveries; a retry due soon is this task again with a countdown."""
+    wait = outbox.endpoint_flush(endpoint_id=endpoint_id)
+    if wait is not None and wait <= outbox.COUNTDOWN_MAX_SECONDS:
+        webhook_endpoint_flush_task.apply_async(args=(endpoint_id,), countdown=wait)
+    return wait
+
+
+@shared_task(name="contacts_sync.tasks.webhook_delivery_replay_task")
+def webhook_delivery_replay_task(delivery_id: int) -> int | None:
+    attempt = outbox.delivery_replay(delivery_id=delivery_id)
+    return attempt.status_code if attempt is not None else None
+
+
+@shared_task(name="contacts_sync.tasks.webhook_deliveries_due_task")
+def webhook_deliveries_due_task() -> int:
+    return len(outbox.deliveries_due_sweep())
+
+
+@shared_task(name="contacts_sync.tasks.webhook_deliveries_prune_task")
+def webhook_deliveries_prune_task() -> int:
+    return outbox.deliveries_prune()

@@ -74,7 +74,8 @@ def _events(recipe: Recipe) -> list[str]:
     if WEBHOOK not in recipe.triggers:
         return []
     if recipe.direction == FROM_GHL:
-        return [t for t, kind in EVENT_OBJECTS.items() if kind == recipe.source_object]
+        kinds = recipe.source_objects or (recipe.source_object,)
+        return [t for t, kind in EVENT_OBJECTS.items() if kind in kinds]
     hooks = registry.spec(recipe.source_provider).webhook
     if hooks is None:
         return []
@@ -82,7 +83,7 @@ def _events(recipe: Recipe) -> list[str]:
 
 
 def _objects(recipe: Recipe) -> list[str]:
-    objects = [recipe.source_object, recipe.target_object]
+    objects = [*(recipe.source_objects or (recipe.source_object,)), recipe.target_object]
     if recipe.note_from:
         objects.append("note")
     if recipe.writer == Writer.NOTE_TAGS:
@@ -106,7 +107,7 @@ def flow_of(recipe: Recipe) -> Flow:
         app=recipe.app, app_title=registry.spec(recipe.app).title, flow=recipe.key, title=recipe.title,
         direction=recipe.direction, trigger=recipe.trigger or _default_trigger(recipe),
         action=recipe.action or _default_action(recipe), objects=_objects(recipe), ghl_operations=ops,
-        scopes=list(operations.scopes_for(ops)), triggers=[MECHANISMS.get(t, t) for t in recipe.triggers],
+        scopes=sorted({*operations.scopes_for(ops), *recipe.ghl_scopes}), triggers=[MECHANISMS.get(t, t) for t in recipe.triggers],
         events=_events(recipe), description=recipe.description, test=recipe.test,
         missing=[name for name in REQUIRED_METADATA if not getattr(recipe, name)],
     )

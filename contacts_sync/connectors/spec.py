@@ -118,6 +118,9 @@ class Writer:
     CONTACT_BUNDLE = "contact_bundle"
     # Completes the target app's record that a record of another sync mirrors (a GHL task -> its Hubstaff task).
     MIRROR_STATUS = "mirror_status"
+    # No engine run: each GHL webhook event is mapped, stored in the outbox and sent to the app as a signed
+    # Standard Webhook (services/outbox.py); the app may also pull the same events from the changes feed.
+    OUTBOX = "outbox"
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,10 @@ class Recipe:
     # Sync.options keys the sync's settings page offers as form fields (dashboard/forms/syncs.py), e.g.
     # "onboarding_tasks" (a checklist template) or "project_id".
     settings: tuple[str, ...] = ()
+    # A flow that forwards the events of several object kinds (Writer.OUTBOX): the kinds, for the catalogue.
+    source_objects: tuple[str, ...] = ()
+    # Scopes a flow needs that no operation of it shows: the GHL webhook events it receives.
+    ghl_scopes: tuple[str, ...] = ()
 
     @property
     def app(self) -> str:

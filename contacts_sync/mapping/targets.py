@@ -183,6 +183,28 @@ OTHER_FIELDS: dict[tuple[str, str], list[FieldSpec]] = {
         _f("notice", "Notice (shown to the call agent)", "text", max_length=LONG_TEXT_MAX, multiline=True),
         _f("vip", "VIP", "bool"),
     ],
+    # GHL changes -> your app: the `data` of each outgoing webhook (connectors/custom/from_ghl.py). No limits: the
+    # app takes what GHL has.
+    ("custom", "webhook"): [
+        _f("id", "Record id", required=True, exact=True),
+        _f("contact_id", "Contact id (tasks, notes, appointments)", exact=True),
+        _f("first_name", "First name"),
+        _f("last_name", "Last name"),
+        _f("name", "Name"),
+        _f("email", "E-mail"),
+        _f("phone", "Phone"),
+        _f("company", "Company"),
+        _f("tags", "Tags", "list"),
+        _f("title", "Title (tasks, appointments)"),
+        _f("body", "Body (notes, tasks)", "text", multiline=True),
+        _f("due_date", "Due date (tasks)"),
+        _f("completed", "Completed (tasks)", "bool"),
+        _f("calendar_id", "Calendar id (appointments)", exact=True),
+        _f("start_time", "Start (appointments)"),
+        _f("end_time", "End (appointments)"),
+        _f("status", "Status (appointments)"),
+        _f("updated_at", "Updated at"),
+    ],
     # GHL tags -> an UpGuard vendor's labels (PUT /vendor/labels; added to the vendor's labels, never removed).
     ("upguard", "tag"): [
         _f("vendor_primary_hostname", "Vendor primary hostname", required=True, max_length=LINE_MAX, exact=True),

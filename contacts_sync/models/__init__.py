@@ -17,6 +17,7 @@ from .audit import AuditEntry
 from .connections import AuthKind, Connection, ConnectionStatus, PendingOAuthGrant, Provider
 from .events import EventStatus, InboundEvent
 from .ops import WorkerPing
+from .outbox import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .runs import (
     ACTIVE_RUN_STATUSES,
     STALLED_AFTER_SECONDS,
@@ -48,6 +49,7 @@ __all__ = [
     "Connection",
     "ConnectionStatus",
     "DeletePolicy",
+    "DeliveryStatus",
     "EventStatus",
     "InboundEvent",
     "ItemAction",
@@ -69,5 +71,8 @@ __all__ = [
     "SyncMode",
     "SyncTemplate",
     "SyncTemplateMember",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkerPing",
 ]

@@ -181,6 +181,9 @@ class RecordLink(models.Model):
     identity = models.CharField(max_length=200, blank=True, default="")
     # The target record was deleted on the target's side (found on an update); not re-created unless the sync says.
     target_gone_at = models.DateTimeField(null=True, blank=True)
+    # The tags this sync wrote to the target contact (a contact writer that removes tags): a tag the source drops
+    # is removed in the target only if it is here, so tags someone else added are never removed.
+    tags_written = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

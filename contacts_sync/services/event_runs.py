@@ -38,6 +38,7 @@ from contacts_sync.models import (
 )
 from contacts_sync.services import agency_events
 from contacts_sync.services.inbox import drain_kick, drain_kick_reset, parse_json
+from contacts_sync.services.outbox import outbox_feed_events
 from contacts_sync.services.runs import run_enqueue
 from contacts_sync.sync.recipes import recipe_for, record_passes_filter
 
@@ -203,6 +204,8 @@ def inbound_events_drain() -> int:
         if not events:
             return count
         router.start_runs()
+        # GHL changes -> your app's webhooks: every GHL event of the batch, routed to a sync or not
+        outbox_feed_events(event_ids=[e.pk for e in events if e.provider == Provider.GHL])
         for event in events:
             if agency_events.is_lifecycle(event):
                 inbound_event_process(event_id=event.pk)

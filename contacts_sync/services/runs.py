@@ -37,6 +37,7 @@ from contacts_sync.services import status
 from contacts_sync.services.audit import audit_record
 from contacts_sync.services.credentials import connector_for
 from contacts_sync.sync.plan import SyncPlan
+from contacts_sync.sync.recipes import Writer, recipe_for
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,12 @@ def run_enqueue(
     """Create a queued run unless one is active (the partial unique index decides); enqueue it on commit, to be
     started `countdown` seconds later when given (webhook runs: the events arriving meanwhile join it).
 
-    Returns None when a run of this sync is already queued or running.
+    Returns None when a run of this sync is already queued or running, and for a flow without runs (GHL changes
+    -> your app forwards each event as it arrives: services/outbox.py).
     """
+    recipe = recipe_for(sync.recipe)
+    if recipe is not None and recipe.writer == Writer.OUTBOX:
+        return None
     try:
         with transaction.atomic():
             run = Run.objects.create(

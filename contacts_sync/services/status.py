@@ -164,6 +164,22 @@ def _apply_health(run: Run, status: str, *, counts_as_run: bool) -> StatusChange
     return change
 
 
+def sync_delivery_health_set(*, sync_id: int, healthy: bool, reason: str) -> StatusChange | None:
+    """A sync without runs (GHL changes -> your app, services/outbox.py): its webhook endpoint decides its health.
+    Disabled -> failing (an alert); delivering again -> healthy (a recovery; the very first delivery quietly)."""
+    with transaction.atomic():
+        sync = Sync.objects.select_for_update().get(pk=sync_id)
+        health = SyncHealth.HEALTHY if healthy else SyncHealth.FAILING
+        change = _sync_health_set(sync=sync, health=health, reason=reason,
+                                  quiet=healthy and sync.health == SyncHealth.NEW)
+        fields = ["health", "health_reason", "health_changed_at", "updated_at"]
+        if healthy:
+            sync.last_success_at = timezone.now()
+            fields.append("last_success_at")
+        sync.save(update_fields=fields)
+    return change
+
+
 def _syncs_of(connection: Connection) -> Any:
     return Sync.objects.select_for_update().filter(
         Q(source_connection=connection) | Q(target_connection=connection)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from contacts_sync.connectors.spec import Writer
 from contacts_sync.exceptions import ConfigurationError, ContactsSyncError
 from contacts_sync.models import (
     ACTIVE_RUN_STATUSES,
@@ -71,7 +72,10 @@ def sync_create_from_recipe(
         source_object=spec.source_object,
         target_connection=target_connection,
         target_object=spec.target_object,
-        webhook_trigger="webhook" in spec.triggers if webhook_trigger is None else webhook_trigger,
+        # An outbox flow (GHL changes -> your app) is fed by every GHL event of its location (services/outbox.py),
+        # never by engine runs: no webhook-triggered or reconcile runs for it.
+        webhook_trigger=("webhook" in spec.triggers and spec.writer != Writer.OUTBOX) if webhook_trigger is None
+        else webhook_trigger,
         poll_interval_seconds=poll_interval_seconds if "poll" in spec.triggers else None,
         options={**spec.source_options, **(options or {})},
         created_by=user if getattr(user, "is_authenticated", False) else None,

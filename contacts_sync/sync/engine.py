@@ -45,7 +45,7 @@ from contacts_sync.models import (
 
 from . import ending, persist, sources
 from .finish import Tally, run_finish
-from .parts import CallRecorder, ParentLookup, Step, source_hash
+from .parts import CallRecorder, ParentLookup, Step, source_hash, tag_changes
 from .persist import LostOwnership, Outcome
 from .push import TARGET_DOWN_WINDOW, FatalRunError, Pushing
 from .recipes import record_passes_filter
@@ -62,7 +62,7 @@ HEARTBEAT_SECONDS = 5.0
 CANCEL_CHECK_SECONDS = 2.0
 ERROR_MESSAGE_MAX = persist.ERROR_MESSAGE_MAX
 LINK_FIELDS = ("source_id", "target_id", "content_hash", "failed_hash", "failed_error", "acknowledged_hash",
-               "pending_since", "identity", "target_gone_at")
+               "pending_since", "identity", "target_gone_at", "tags_written")
 
 
 class Engine(Pushing):
@@ -364,9 +364,11 @@ class Engine(Pushing):
             if not parent_id:
                 return Step(sid, Outcome(sid, ItemAction.FAILED, error_class="ParentNotLinked", payload=shown,
                                          error_message=self._unlinked(psid)[:ERROR_MESSAGE_MAX]))
+        tags, untag = tag_changes(payload, link) if getattr(self.writer, "removes_tags", False) else ([], [])
         return Step(sid, payload=payload, shown=shown, digest=digest, warnings=warnings, target_id=linked,
                     parent_id=parent_id, identity=self.writer.identity(payload),
-                    adopt_since=link.pending_since if link is not None else None)
+                    adopt_since=link.pending_since if link is not None else None, tags=tags,
+                    untag=untag if linked else [])
 
     def _unlinked(self, psid: Any) -> str:
         """Why a task or note has no contact: its contact's record failed in the contact sync, or it never ran."""

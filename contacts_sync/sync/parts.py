@@ -71,6 +71,18 @@ class Step:
     parent_id: str | None = None
     identity: str = ""
     adopt_since: datetime | None = None
+    tags: list[str] = field(default_factory=list)  # the payload's tags, for a writer that removes dropped ones
+    untag: list[str] = field(default_factory=list)  # tags this sync wrote before that the source no longer has
+
+
+def tag_changes(payload: dict[str, Any], link: RecordLink | None) -> tuple[list[str], list[str]]:
+    """(the payload's tags, the tags this sync wrote before that the payload no longer has); GHL tags are
+    case-insensitive (it stores them lower-cased)."""
+    raw = payload.get("tags")
+    tags = [str(t) for t in raw] if isinstance(raw, list) else [str(raw)] if raw else []
+    kept = {t.strip().lower() for t in tags}
+    before = link.tags_written if link is not None and isinstance(link.tags_written, list) else []
+    return tags, [str(t) for t in before if str(t).strip().lower() not in kept]
 
 
 def error_text(exc: ApiError) -> str:

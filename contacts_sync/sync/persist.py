@@ -52,6 +52,7 @@ class Outcome:
     rejected_hash: str | None = None  # set when the target rejected this payload for good (not resent)
     identity: str = ""  # the target record's identity (a contact's email/phone), kept on the link
     target_gone: bool = False  # the target record was found deleted on the target's side
+    tags: list[str] = field(default_factory=list)  # the tags written to the target record (RecordLink.tags_written)
 
 
 def pg_safe(value: Any) -> Any:
@@ -105,7 +106,8 @@ def _links(sync_id: int, run_id: int, outcomes: list[Outcome]) -> tuple[list[Rec
     written = [
         RecordLink(sync_id=sync_id, source_id=pg_safe(o.source_id)[:200], target_id=pg_safe(o.target_id)[:200],
                    content_hash=o.link_hash, last_run_id=run_id, identity=pg_safe(o.identity)[:200],
-                   pending_since=None, target_gone_at=None, failed_hash="", failed_error="")
+                   pending_since=None, target_gone_at=None, failed_hash="", failed_error="",
+                   tags_written=pg_safe(o.tags))
         for o in outcomes if o.link_hash is not None
     ]
     other = [
@@ -123,7 +125,7 @@ def _write_links(written: list[RecordLink], other: list[RecordLink]) -> None:
         RecordLink.objects.bulk_create(
             written, update_conflicts=True, unique_fields=["sync", "source_id"],
             update_fields=["target_id", "content_hash", "last_run", "updated_at", "failed_hash", "failed_error",
-                           "pending_since", "identity", "target_gone_at"],
+                           "pending_since", "identity", "target_gone_at", "tags_written"],
         )
     for link in other:  # a rejection or a deleted target keeps the link's hash: only that fact is remembered
         fields = {"failed_hash": link.failed_hash, "failed_error": link.failed_error, "last_run_id": link.last_run_id,

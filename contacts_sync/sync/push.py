@@ -96,14 +96,17 @@ class Pushing:
             return Outcome(step.sid, ItemAction.UPDATED, target_id=step.target_id or "",
                            error_message=f"Deleted in {self.source_title}: tagged {tag!r} "
                            "(the sync's delete policy is 'tag').")
-        target_id, created = self.writer.push(step.payload, target_id=step.target_id, parent_id=step.parent_id,
+        # "remove_tags": a pseudo-target (like "note") the contact writer sends as DELETE /contacts/{id}/tags
+        payload = {**step.payload, "remove_tags": step.untag} if step.untag else step.payload
+        target_id, created = self.writer.push(payload, target_id=step.target_id, parent_id=step.parent_id,
                                               adopt_since=step.adopt_since, taken=self._taken)
         message = step.warnings
         if step.adopt_since and not created and not step.target_id:
             message = ("Found in the target: an earlier attempt had written it before it could be recorded. "
                        + message).strip()
         return Outcome(step.sid, ItemAction.CREATED if created else ItemAction.UPDATED, target_id=target_id,
-                       payload=step.shown, link_hash=step.digest, error_message=message, identity=step.identity)
+                       payload=step.shown, link_hash=step.digest, error_message=message, identity=step.identity,
+                       tags=step.tags)
 
     def _gone(self, step: Step, reason: str) -> Outcome:
         """The linked record was deleted in the target: say so; re-create it only when the sync says so."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from dashboard.views import sync_lifecycle, syncs
+from dashboard.views import deliveries, sync_lifecycle, syncs
 
 urlpatterns = [
     path("syncs/", syncs.sync_list, name="sync_list"),
@@ -16,4 +16,9 @@ urlpatterns = [
     path("syncs/<int:sync_id>/clone/", sync_lifecycle.sync_clone, name="sync_clone"),
     path("syncs/<int:sync_id>/delete/", sync_lifecycle.sync_delete, name="sync_delete"),
     path("syncs/<int:sync_id>/webhook/register", syncs.sync_webhook_register, name="sync_webhook_register"),
+    path("syncs/<int:sync_id>/deliveries/", deliveries.delivery_log, name="sync_deliveries"),
+    path("syncs/<int:sync_id>/deliveries/endpoint", deliveries.endpoint_setup, name="sync_endpoint_setup"),
+    path("syncs/<int:sync_id>/deliveries/enable", deliveries.endpoint_enable, name="sync_endpoint_enable"),
+    path("syncs/<int:sync_id>/deliveries/<int:delivery_id>/replay", deliveries.delivery_replay,
+         name="sync_delivery_replay"),
 ]

@@ -24,6 +24,7 @@ APPS = {
     "hotspotsystem": ("api_key", {"api_key": "hotspot-sandbox-key"}, {}),
     "upguard": ("api_key", {"api_key": "upguard-sandbox-key"}, {"rate_limit_per_minute": 0}),
     "starbuero": ("api_key", {"api_token": "starbuero-sandbox-token"}, {}),
+    "custom": ("webhook_secret", {"api_token": "custom-sandbox-token"}, {}),
 }
 
 

@@ -60,7 +60,8 @@ def test_the_catalogue_json_has_one_object_per_flow_with_the_documented_keys() -
         assert JSON_KEYS <= set(f), f
         assert f["app"] in {"hubstaff", "hotspotsystem", "starbuero", "upguard", "custom"}
         assert f["direction"] in {"to_ghl", "from_ghl"}
-        assert f["ghl_operations"] and f["scopes"], f  # every flow touches GHL
+        # every flow touches GHL: through its API, or (GHL changes -> your app) through the GHL events it forwards
+        assert (f["ghl_operations"] or f["events"]) and f["scopes"], f
     task_flow = next(f for f in flows if f["flow"] == "ghl_task_to_hubstaff_task")
     assert "POST /locations/{locationId}/tasks/search" in task_flow["ghl_operations"]
     assert task_flow["scopes"] == ["contacts.readonly", "locations/tasks.readonly"]

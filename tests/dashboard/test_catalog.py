@@ -44,7 +44,9 @@ def test_an_editors_create_sync_button_opens_the_form_with_the_recipe_chosen(log
 
 def test_the_search_keeps_flows_matching_every_word(login: Any, viewer: Any) -> None:
     client = login(viewer)
-    assert _flows(client.get(URL, {"q": "TaskComplete"}).content.decode()) == ["ghl_task_to_hubstaff_task"]
+    assert _flows(client.get(URL, {"q": "TaskComplete"}).content.decode()) == [
+        "ghl_task_to_hubstaff_task", "ghl_changes_to_custom_app"]  # the custom app forwards every task event
+    assert _flows(client.get(URL, {"q": "TaskComplete Hubstaff"}).content.decode()) == ["ghl_task_to_hubstaff_task"]
     both = _flows(client.get(URL, {"q": "hubstaff note"}).content.decode())
     assert set(both) == {"hubstaff_note_to_ghl_note", "ghl_note_to_hubstaff_task"}
     none = client.get(URL, {"q": "no-such-flow"}).content.decode()

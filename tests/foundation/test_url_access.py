@@ -11,8 +11,9 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-# Public by design: health/metrics for ops, webhooks (signed), allauth's own pages.
-PUBLIC_PREFIXES = ("healthz", "metrics", "webhooks/", "accounts/", "static/")
+# Public by design: health/metrics for ops, webhooks (signed), allauth's own pages, the changes feed (a bearer
+# token per webhook endpoint; tests/connectors/custom/test_outgoing.py checks its 401s).
+PUBLIC_PREFIXES = ("healthz", "metrics", "webhooks/", "accounts/", "static/", "api/")
 
 
 def all_patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ IDENTITY = {
     ("ghl", "bundle"): ("call_at",),
     ("starbuero", "contact"): ("firstname", "lastname", "company", "phoneNumbers"),
     ("upguard", "tag"): ("vendor_primary_hostname",),
+    ("custom", "webhook"): ("id",),
 }
 # Characters that may stay: ZWJ and ZWNJ (emoji sequences, Persian and Indic words), emoji tag characters.
 KEPT_FORMAT = {"\u200c", "\u200d", *map(chr, range(0xE0020, 0xE0080))}

@@ -1,4 +1,5 @@
-"""Your app as a source: REST polling with a `since` cursor (contacts, tasks, notes at configurable paths)."""
+"""Your app as a source: REST polling with a `since` cursor (contacts, tasks, notes at configurable paths; by
+default /records, /tasks and /notes, as the reference emulator serves them)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contacts_sync.exceptions import ConfigurationError
 from . import spec
 from .client import PAGE_LIMIT, CustomAppClient
 
-DEFAULT_PATHS = {"contact": "/records"}
+DEFAULT_PATHS = {"contact": "/records", "task": "/tasks", "note": "/notes"}
 
 CONTACT_FIELDS = [
     SourceField("id", "Record ID"),
@@ -24,11 +25,30 @@ CONTACT_FIELDS = [
     SourceField("updated_at", "Updated at", "datetime"),
     SourceField("deleted_at", "Deleted at", "datetime"),
 ]
+# Tasks and notes name their contact in `contact_id` (the id of a record of the contact path).
+TASK_FIELDS = [
+    SourceField("id", "Task ID"),
+    SourceField("contact_id", "Contact (record) ID"),
+    SourceField("title", "Title"),
+    SourceField("description", "Description"),
+    SourceField("due_date", "Due date", "datetime"),
+    SourceField("created_at", "Created at", "datetime"),
+    SourceField("status", "Status (open | completed)"),
+    SourceField("updated_at", "Updated at", "datetime"),
+    SourceField("deleted_at", "Deleted at", "datetime"),
+]
+NOTE_FIELDS = [
+    SourceField("id", "Note ID"),
+    SourceField("contact_id", "Contact (record) ID"),
+    SourceField("body", "Text"),
+    SourceField("updated_at", "Updated at", "datetime"),
+    SourceField("deleted_at", "Deleted at", "datetime"),
+]
 
 
 class CustomAppConnector(BaseConnector):
     SPEC = spec.SPEC
-    FIELDS = {"contact": CONTACT_FIELDS}
+    FIELDS = {"contact": CONTACT_FIELDS, "task": TASK_FIELDS, "note": NOTE_FIELDS}
 
     def __init__(self, info: ConnectionInfo) -> None:
         super().__init__(info)
@@ -56,8 +76,8 @@ class CustomAppConnector(BaseConnector):
 
     def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[SourceField]:
         self._path(object_kind)
-        if object_kind == "contact":
-            return list(CONTACT_FIELDS)
+        if object_kind in self.FIELDS:
+            return list(self.FIELDS[object_kind])
         sample = self.sample(object_kind, limit=1)
         return [SourceField(k, k) for k in (sample[0] if sample else {})]  # whatever the app sends
 

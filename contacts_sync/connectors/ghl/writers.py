@@ -91,6 +91,9 @@ def contact_identity(payload: dict[str, Any]) -> str:
 
 class GHLContactWriter:
     needs_parent = False
+    # The engine hands over, as payload["remove_tags"], the tags this sync wrote before that the source dropped
+    # (RecordLink.tags_written): removed with DELETE /contacts/{id}/tags; tags others added are never in it.
+    removes_tags = True
 
     def __init__(self, client: GHLClient) -> None:
         self.client = client
@@ -103,6 +106,7 @@ class GHLContactWriter:
         body = dict(payload)
         note = body.pop("note", None)
         tags = body.pop("tags", None)
+        untag = body.pop("remove_tags", None)
         contact_id, note_id = split_id(target_id)
         created = False
         if contact_id:
@@ -119,6 +123,8 @@ class GHLContactWriter:
                 tags = None  # sent with the upsert
         if tags:
             self.client.add_tags(contact_id, list(tags))
+        if untag and not created:
+            self.client.remove_tags(contact_id, [str(t) for t in untag])
         if note:
             note_id = self._note(contact_id, note_id, note)
         return join_id(contact_id, note_id), created

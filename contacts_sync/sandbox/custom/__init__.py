@@ -5,6 +5,12 @@ Auth: `Authorization: Bearer custom-sandbox-token`. `GET /custom/records?since=<
 deleted records stay listed with `deleted_at` (tombstones). Admin: `POST /custom/_admin/records` upserts a record
 (updated_at = now); `POST /custom/_admin/emit {"url", "secret", "type", "data"}` sends a webhook signed both as
 Standard Webhooks (webhook-id/-timestamp/-signature "v1,<base64>") and as `X-Webhook-Signature` (hex HMAC of body).
+
+Tasks and notes: `GET /custom/tasks` and `/custom/notes` page the same way; each names its contact in `contact_id`.
+`POST /custom/_admin/tasks` / `_admin/notes` upsert one; `POST /custom/_admin/delete {"kind", "id"}` leaves a
+tombstone (`deleted_at` set, `updated_at` moved) of a record, task or note.
+
+The receiver of our outgoing webhooks (sandbox/custom/receiver.py) is mounted at `/custom/hooks`.
 """
 
 from __future__ import annotations
@@ -25,15 +31,23 @@ from starlette.routing import Mount, Route
 from contacts_sync.apiclient import signatures
 from contacts_sync.sandbox.hubstaff import fake
 
+from . import receiver
+
 APP = "custom"
 API_TOKEN = "custom-sandbox-token"
 DEFAULT_RECORDS = 200
 MAX_LIMIT = 500
 
 
+# The collections the emulator lists, by URL path segment, and the prefix of the ids it makes up.
+KINDS = {"records": ("contact", "rec"), "tasks": ("task", "task"), "notes": ("note", "note")}
+
+
 class CustomState:
     def __init__(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.notes: dict[str, dict[str, Any]] = {}
         self.requests = 0
         r = fake.rng("custom")
         for n in range(1, DEFAULT_RECORDS + 1):
@@ -52,16 +66,29 @@ class CustomState:
                 "deleted_at": None,
             }
 
-    def upsert(self, body: dict[str, Any]) -> dict[str, Any]:
-        rid = str(body.get("id") or f"rec_{uuid.uuid4().hex[:8]}")
-        record = {
-            **self.records.get(rid, {"type": "contact", "deleted_at": None, "tags": []}),
-            **body,
-            "id": rid,
-            "updated_at": datetime.now(UTC).isoformat(),
-        }
-        self.records[rid] = record
+    def collection(self, name: str) -> dict[str, dict[str, Any]]:
+        return {"records": self.records, "tasks": self.tasks, "notes": self.notes}[name]
+
+    def upsert(self, body: dict[str, Any], name: str = "records") -> dict[str, Any]:
+        kind, prefix = KINDS[name]
+        rows = self.collection(name)
+        rid = str(body.get("id") or f"{prefix}_{uuid.uuid4().hex[:8]}")
+        base: dict[str, Any] = {"type": kind, "deleted_at": None}
+        if name == "records":
+            base["tags"] = []
+        else:
+            base["created_at"] = datetime.now(UTC).isoformat()
+        record = {**rows.get(rid, base), **body, "id": rid, "updated_at": datetime.now(UTC).isoformat()}
+        rows[rid] = record
         return record
+
+    def delete(self, name: str, rid: str) -> dict[str, Any] | None:
+        rows = self.collection(name)
+        if rid not in rows:
+            return None
+        now = datetime.now(UTC).isoformat()
+        rows[rid] = {**rows[rid], "deleted_at": now, "updated_at": now}
+        return rows[rid]
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -86,6 +113,15 @@ def mount(ctx: Any) -> Mount:
     box = {"state": CustomState()}
 
     async def records(request: Request) -> Response:
+        return await listing(request, "records")
+
+    async def tasks(request: Request) -> Response:
+        return await listing(request, "tasks")
+
+    async def notes(request: Request) -> Response:
+        return await listing(request, "notes")
+
+    async def listing(request: Request, name: str) -> Response:
         short = await ctx.faults.before(APP, "*")
         if short is not None:
             return short
@@ -104,7 +140,7 @@ def mount(ctx: Any) -> Mount:
             )
         except (ValueError, TypeError, json.JSONDecodeError):
             return _error(400, "limit, cursor or since is invalid")
-        rows = sorted(state.records.values(), key=lambda rec: (rec["updated_at"], rec["id"]))
+        rows = sorted(state.collection(name).values(), key=lambda rec: (rec["updated_at"], rec["id"]))
         rows = [
             rec
             for rec in rows
@@ -116,10 +152,15 @@ def mount(ctx: Any) -> Mount:
     async def admin(request: Request) -> Response:
         action = request.path_params["action"]
         body = await request.json() if await request.body() else {}
-        if action == "records":
-            return JSONResponse(box["state"].upsert(body))
+        if action in KINDS:
+            return JSONResponse(box["state"].upsert(body, action))
+        if action == "delete":
+            name = next((n for n, (kind, _) in KINDS.items() if kind == body.get("kind")), "")
+            gone = box["state"].delete(name, str(body.get("id"))) if name else None
+            return JSONResponse(gone) if gone is not None else _error(404, "no such record")
         if action == "clear":  # no records at all (the seed included): a test brings its own
-            box["state"].records.clear()
+            for name in KINDS:
+                box["state"].collection(name).clear()
             return JSONResponse({"records": 0})
         if action == "emit":
             payload = json.dumps(
@@ -146,8 +187,11 @@ def mount(ctx: Any) -> Mount:
             return JSONResponse({"records": len(box["state"].records), "requests": box["state"].requests})
         return _error(404, "no such admin action")
 
+    hooks = receiver.Receiver()
+
     def reset() -> None:
         box["state"] = CustomState()
+        hooks.reset()
 
     ctx.on_reset(APP, reset)
     ctx.on_status(APP, lambda: {"records": len(box["state"].records)})
@@ -155,6 +199,9 @@ def mount(ctx: Any) -> Mount:
         "/custom",
         routes=[
             Route("/records", records),
+            Route("/tasks", tasks),
+            Route("/notes", notes),
             Route("/_admin/{action}", admin, methods=["GET", "POST"]),
+            *hooks.routes(),
         ],
     )

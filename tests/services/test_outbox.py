@@ -1,0 +1,75 @@
+"""The outbox: one delivery per GHL event and endpoint (idempotent), only for the kinds a sync forwards,
+unreadable events kept as invalid and never offered, held ones resumed on re-enable, old ones pruned."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from contacts_sync import models as m
+from contacts_sync.services import changes_feed, outbox
+from tests.e2e.deliveries_seed import delivery_sync
+
+pytestmark = pytest.mark.django_db
+
+
+def _event(location: str, type_: str, body: dict[str, Any], event_id: str) -> m.InboundEvent:
+    payload = {"type": type_, "locationId": location, "webhookId": event_id,
+               "timestamp": timezone.now().isoformat(), **body}
+    return m.InboundEvent.objects.create(provider="ghl", event_id=event_id, event_type=type_, account_id=location,
+                                         body=json.dumps(payload), status=m.EventStatus.IGNORED)
+
+
+def test_a_ghl_event_goes_once_into_the_outbox_of_each_sync_that_forwards_its_kind() -> None:
+    sync, ep, secrets = delivery_sync()
+    tasks_only, ep2, _ = delivery_sync()
+    location = sync.source_connection.external_account_id
+    tasks_only.source_connection = sync.source_connection
+    tasks_only.options = {"kinds": ["task"]}
+    tasks_only.save()
+    event = _event(location, "ContactCreate", {"id": "c1", "firstName": "Ada", "email": "Ada@Example.com"}, "w1")
+    made = outbox.outbox_feed(event_id=event.pk)
+    assert outbox.outbox_feed(event_id=event.pk) == []  # a retried task or a re-processed event adds nothing
+    (delivery,) = m.WebhookDelivery.objects.filter(pk__in=made)
+    assert delivery.endpoint_id == ep.pk and delivery.event_type == "contact.created"
+    body = json.loads(delivery.body)
+    assert body["id"] == delivery.msg_id and body["data"] == {"id": "c1", "first_name": "Ada",
+                                                              "email": "Ada@Example.com"}
+    event.refresh_from_db()
+    assert event.status == m.EventStatus.PROCESSED and "forwarded to 1" in event.error
+    assert not m.WebhookDelivery.objects.filter(endpoint=ep2).exists()
+    page = changes_feed.changes_page(token=secrets.feed_token)
+    assert page["data"] == [body] and page["has_more"] is False
+
+
+def test_an_event_without_a_record_is_kept_invalid_never_sent_nor_in_the_feed() -> None:
+    sync, _ep, secrets = delivery_sync()
+    event = _event(sync.source_connection.external_account_id, "NoteCreate", {"body": "no id"}, "w2")
+    (pk,) = outbox.outbox_feed(event_id=event.pk)
+    delivery = m.WebhookDelivery.objects.get(pk=pk)
+    assert delivery.status == m.DeliveryStatus.INVALID and "no record id" in delivery.last_error
+    assert changes_feed.changes_page(token=secrets.feed_token)["data"] == []
+    assert outbox.deliveries_due_sweep() == []
+
+
+def test_events_of_other_locations_and_lifecycle_events_are_not_forwarded() -> None:
+    sync, _, _ = delivery_sync()
+    other = _event("another-location", "ContactCreate", {"id": "c9"}, "w3")
+    install = _event(sync.source_connection.external_account_id, "INSTALL", {"id": "x"}, "w4")
+    assert outbox.outbox_feed(event_id=other.pk) == [] and outbox.outbox_feed(event_id=install.pk) == []
+
+
+def test_a_disabled_endpoint_holds_new_events_and_prune_keeps_what_is_still_owed() -> None:
+    sync, ep, _ = delivery_sync(enabled=False)
+    (held,) = outbox.outbox_feed(event_id=_event(sync.source_connection.external_account_id, "TaskCreate",
+                                                 {"id": "t1", "contactId": "c1", "title": "Call"}, "w5").pk)
+    assert m.WebhookDelivery.objects.get(pk=held).status == m.DeliveryStatus.HELD
+    old = m.WebhookDelivery.objects.create(endpoint=ep, event_key="old", msg_id="msg_old", event_type="x.y",
+                                           body="{}", status=m.DeliveryStatus.DELIVERED)
+    m.WebhookDelivery.objects.filter(pk__in=[old.pk, held]).update(created_at=timezone.now() - timedelta(days=40))
+    assert outbox.deliveries_prune() == 1
+    assert list(m.WebhookDelivery.objects.values_list("pk", flat=True)) == [held]
