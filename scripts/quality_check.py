@@ -21,9 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "contacts_sync"
 MODULE_MAX_LINES = 500
 FUNCTION_MAX_LINES = 60
-# No upper size: files other helpers are rewriting right now (TODO after merge: give them a size or split them).
-UNCAPPED = None
-
 # "path::Qualified.name" -> (lines today, why it is longer).
 ALLOWED_FUNCTIONS: dict[str, tuple[int | None, str]] = {
     "contacts_sync/apiclient/client.py::ApiClient._request": (
@@ -44,7 +41,8 @@ ALLOWED_FUNCTIONS: dict[str, tuple[int | None, str]] = {
         106, "the emulator's small routes are closures over one state box, so a reset swaps it for all of them"),
     "contacts_sync/sandbox/upguard/__init__.py::mount": (
         200, "the emulator's small routes are closures over one state box, so a reset swaps it for all of them"),
-    "contacts_sync/sandbox/custom/__init__.py::mount": (UNCAPPED, "being rewritten on another branch"),
+    "contacts_sync/sandbox/custom/__init__.py::mount": (
+        98, "the emulator's small routes are closures over one state box, so a reset swaps it for all of them"),
 }
 # "path" -> (lines today, why it is longer). None today: every module is under the limit.
 ALLOWED_MODULES: dict[str, tuple[int | None, str]] = {}
