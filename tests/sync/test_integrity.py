@@ -31,6 +31,23 @@ def _items(run: m.Run) -> dict[str, m.RunItem]:
     return {i.source_id: i for i in run.items.all()}
 
 
+def _client_world(sandbox: Any, org: HubstaffOrg) -> tuple[dict[str, Any], m.Connection, m.Connection, m.Sync]:
+    """The organization's first project, its connections, and a live contact sync of its clients (each client a
+    contact with a made-up address, archived ones too) for child flows to attach to."""
+    project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
+    hub, ghl = connections(sandbox, org)
+    contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients", live=True,
+                                       source_connection=hub, target_connection=ghl,
+                                       options={"client_status": "all"})
+    version = m.MappingVersion.objects.create(sync=contacts, number=2, note="test", rules=[
+        {"source": "name", "target": "firstName", "transforms": [], "required": True},
+        {"template": "client{id}@integrity.example.com", "target": "email", "transforms": []},
+    ])
+    m.Sync.objects.filter(pk=contacts.pk).update(mapping_version=version)
+    contacts.refresh_from_db()
+    return project, hub, ghl, contacts
+
+
 def _contacts_named(sandbox: Any, token: str) -> list[dict[str, Any]]:
     return [c for c in ghl_contacts(sandbox) if token in f"{c.get('firstName')} {c.get('lastName')}"]
 
@@ -113,16 +130,7 @@ def test_a_worker_killed_while_writing_tasks_neither_duplicates_nor_merges_same_
     """Tasks are found again after a crash by their title on their contact (a pending intent allows it): ten to-dos
     titled alike must still become ten GHL tasks, each found again at most once."""
     org = HubstaffOrg(clean_sandbox, seeded_clients=1)
-    project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
-    hub, ghl = connections(clean_sandbox, org)
-    contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients", live=True,
-                                       source_connection=hub, target_connection=ghl,
-                                       options={"client_status": "all"})
-    version = m.MappingVersion.objects.create(sync=contacts, number=2, note="test", rules=[
-        {"source": "name", "target": "firstName", "transforms": [], "required": True},
-        {"template": "client{id}@integrity.example.com", "target": "email", "transforms": []},
-    ])
-    m.Sync.objects.filter(pk=contacts.pk).update(mapping_version=version)
+    project, hub, ghl, contacts = _client_world(clean_sandbox, org)
     db_name = connection.settings_dict["NAME"]
     setup = start_worker(db_name, tmp_path, name="setup", concurrency=1)
     try:
@@ -171,16 +179,7 @@ def test_a_worker_killed_while_writing_tasks_neither_duplicates_nor_merges_same_
 def test_same_titled_tasks_stay_distinct_and_completing_one_completes_only_it(
         clean_sandbox: Any, celery_worker: Any) -> None:
     org = HubstaffOrg(clean_sandbox, seeded_clients=1)
-    project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
-    hub, ghl = connections(clean_sandbox, org)
-    contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients",
-                                       source_connection=hub, target_connection=ghl,
-                                       options={"client_status": "all"})
-    version = m.MappingVersion.objects.create(sync=contacts, number=2, note="test", rules=[
-        {"source": "name", "target": "firstName", "transforms": [], "required": True},
-        {"template": "client{id}@integrity.example.com", "target": "email", "transforms": []},
-    ])
-    m.Sync.objects.filter(pk=contacts.pk).update(mapping_version=version)
+    project, hub, ghl, contacts = _client_world(clean_sandbox, org)
     assert _run(contacts).status == m.RunStatus.SUCCEEDED
     contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
     made = [org.send("POST", f"/projects/{project['id']}/tasks", {"summary": "Weekly check-in"})["task"]
@@ -207,16 +206,7 @@ def test_same_bodied_notes_stay_distinct_notes(clean_sandbox: Any, celery_worker
     """Six Hubstaff notes mapped to one identical body are six GHL notes, linked one to one, and a re-run changes
     none of them (a note is identified by its source id, never adopted by its body)."""
     org = HubstaffOrg(clean_sandbox, seeded_clients=1, seeded_tasks=2, seeded_notes=6)
-    project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
-    hub, ghl = connections(clean_sandbox, org)
-    contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients",
-                                       source_connection=hub, target_connection=ghl,
-                                       options={"client_status": "all"})
-    version = m.MappingVersion.objects.create(sync=contacts, number=2, note="test", rules=[
-        {"source": "name", "target": "firstName", "transforms": [], "required": True},
-        {"template": "client{id}@integrity.example.com", "target": "email", "transforms": []},
-    ])
-    m.Sync.objects.filter(pk=contacts.pk).update(mapping_version=version)
+    project, hub, ghl, contacts = _client_world(clean_sandbox, org)
     assert _run(contacts).status == m.RunStatus.SUCCEEDED
     contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
     notes = sync_create_from_recipe(recipe="hubstaff_note_to_ghl_note", name="notes", source_connection=hub,
