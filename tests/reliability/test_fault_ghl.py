@@ -30,6 +30,7 @@ from tests.reliability.world import (
     scheduled_run,
     wait_alerts_sent,
     wait_finished,
+    wait_recovery_announced,
 )
 from tests.support import wait_until
 
@@ -73,6 +74,9 @@ def _scenario(sandbox: Any, fault: Callable[[], None], *, calm_after: float = 0)
     if first.status != m.RunStatus.SUCCEEDED:
         runs.append(wait_finished(scheduled_run(sync.pk), beat, timeout=300))
         wait_alerts_sent(sync.pk, beat)
+        if runs[-1].status == m.RunStatus.SUCCEEDED and any(
+                c.new_status != m.SyncHealth.HEALTHY for c in m.StatusChange.objects.filter(sync_id=sync.pk)):
+            wait_recovery_announced(sync.pk, beat)
     db = db_facts(sync.pk)
     lost, duplicated, problems = judge(records, db, ghl_facts(sandbox, token, start))
     return {"db": db, "runs": runs, "lost": lost, "duplicated": duplicated, "problems": problems,
@@ -108,7 +112,8 @@ def test_ghl_answering_90_percent_of_requests_with_500_fails_the_run_alerts_and_
     assert first["status"] == m.RunStatus.FAILED and "looks down" in first["error_summary"], first
     assert first["failed_classes"] == ["ServerError"] and first["created"] >= STRIKE_AFTER
     assert second["status"] == m.RunStatus.SUCCEEDED and second["failed"] == 0
-    assert result["db"]["notified"] == [["failing", True], ["healthy", True]]  # the outage, then its end
+    # the outage, then its end
+    assert result["db"]["notified"] == [["failing", True], ["healthy", True]], result["db"]["changes"]
 
 
 @pytest.mark.timeout(600)

@@ -8,6 +8,7 @@ database) and `ghl_facts` (what the GHL emulator holds and accepted), judged tog
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import Counter
@@ -166,6 +167,19 @@ class Beat:
                 current_app.send_task("contacts_sync.tasks.status_change_send_task")
             except Exception:  # noqa: BLE001 - beat logs a broker that is away and tries on its next tick
                 pass
+
+
+def wait_recovery_announced(sync_id: int, beat: Beat, timeout: float = 60) -> None:
+    """After a good run: give the sync's return to healthy up to `timeout` s to be announced (health can follow
+    the run's end through its connection's status, and the sender runs on beat's tick). Returns either way; the
+    scenario's assertions say whether it was."""
+    def announced() -> bool:
+        beat.tick()
+        return m.Notification.objects.filter(status_change__sync_id=sync_id,
+                                             status_change__new_status=m.SyncHealth.HEALTHY).exists()
+
+    with contextlib.suppress(AssertionError):  # wait_until's time-out: the scenario asserts what happened
+        wait_until(announced, timeout=timeout, interval=0.5, what="the recovery to be announced")
 
 
 def wait_alerts_sent(sync_id: int, beat: Beat, timeout: float = 60) -> None:
