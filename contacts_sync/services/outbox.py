@@ -172,10 +172,20 @@ def _outboxes() -> Any:
 
 def outbox_feed_events(*, event_ids: list[int]) -> int:
     """outbox_feed for a batch the inbox drain routed: one query for the whole batch where no sync forwards
-    changes (most installations). Returns the number of deliveries made."""
-    if not event_ids or not _outboxes().exists():
+    changes (most installations), else one for the syncs and one for the events, whatever the batch's size.
+    Returns the number of deliveries made."""
+    if not event_ids:
         return 0
-    return sum(len(outbox_feed(event_id=pk)) for pk in event_ids)
+    by_account: dict[str, list[Sync]] = {}
+    for sync in _outbox_syncs(_outboxes()):
+        by_account.setdefault(sync.source_connection.external_account_id, []).append(sync)
+    if not by_account:
+        return 0
+    events = InboundEvent.objects.filter(pk__in=event_ids, provider=Provider.GHL,
+                                         account_id__in=list(by_account)).order_by("pk")
+    made = [d for event in events for d in _feed(event, by_account[event.account_id])]
+    _flush_pending(made)
+    return len(made)
 
 
 def outbox_feed(*, event_id: int) -> list[int]:
@@ -186,23 +196,35 @@ def outbox_feed(*, event_id: int) -> list[int]:
     if not outboxes.exists():
         return []
     event = InboundEvent.objects.filter(pk=event_id, provider=Provider.GHL).first()
-    if event is None or not outgoing.event_type(event.event_type):
+    if event is None:
         return []
-    syncs = list(outboxes.filter(source_connection__external_account_id=event.account_id)
-                 .select_related("webhook_endpoint", "mapping_version").order_by("pk"))
-    if not syncs:
+    made = _feed(event, _outbox_syncs(outboxes.filter(source_connection__external_account_id=event.account_id)))
+    _flush_pending(made)
+    return [d.pk for d in made]
+
+
+def _outbox_syncs(outboxes: Any) -> list[Sync]:
+    return list(outboxes.select_related("webhook_endpoint", "mapping_version", "source_connection").order_by("pk"))
+
+
+def _feed(event: InboundEvent, syncs: list[Sync]) -> list[WebhookDelivery]:
+    """The deliveries of one event to the endpoints of `syncs` (the outbox syncs of the event's location)."""
+    if not syncs or not outgoing.event_type(event.event_type):
         return []
     payload = parse_json(event.body.encode())
     if not isinstance(payload, dict):
         return []
     kind = ghl_webhooks.object_kind(event.event_type)
     made = [d for sync in syncs if (d := _delivery_for(sync, event, payload, kind)) is not None]
-    for endpoint_id in {d.endpoint_id for d in made if d.status == DeliveryStatus.PENDING}:
-        _enqueue_flush(endpoint_id)
     if made:  # the inbox found no run to start for it; forwarding it is what processed it
         InboundEvent.objects.filter(pk=event.pk, status=EventStatus.IGNORED).update(
             status=EventStatus.PROCESSED, error=f"forwarded to {len(made)} webhook endpoint(s)")
-    return [d.pk for d in made]
+    return made
+
+
+def _flush_pending(made: list[WebhookDelivery]) -> None:
+    for endpoint_id in {d.endpoint_id for d in made if d.status == DeliveryStatus.PENDING}:
+        _enqueue_flush(endpoint_id)
 
 
 # --- 2. sending --------------------------------------------------------------------------------------------
