@@ -65,12 +65,20 @@ def _bodies(key: Any, n: int, locations: int) -> list[tuple[str, str]]:
     return out
 
 
-def _gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """The README's web command, on a free local port."""
+def readme_web_command() -> str:
+    """The README's production web command (the line that serves config.wsgi), without its comment."""
     readme = (ROOT / "README.md").read_text()
     line = next(ln for ln in readme.splitlines() if ln.startswith("gunicorn "))
-    args = line.split("#", 1)[0].split()
-    args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
+    return line.split("#", 1)[0].strip()
+
+
+def _web_server(command: str, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The web command (the README's unless the caller names another), on a free local port."""
+    args = command.split()
+    if "--bind" in args:  # gunicorn
+        args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
+    else:  # granian
+        args[args.index("--host") + 1], args[args.index("--port") + 1] = "127.0.0.1", str(port)
     proc = subprocess.Popen([str(Path(sys.executable).parent / args[0]), *args[1:]], cwd=ROOT, env=env,
                             stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     import requests
@@ -82,7 +90,7 @@ def _gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
             return proc
         except requests.RequestException:
             time.sleep(0.3)
-    raise SystemExit(f"gunicorn did not start; see {log}")
+    raise SystemExit(f"the web server did not start; see {log}")
 
 
 def _tree_cpu_seconds(pid: int) -> float:
@@ -153,18 +161,64 @@ def _project(box: Any, org: int) -> int:
     return int(r.json()["projects"][0]["id"])
 
 
-def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str, Any]:
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores spent on anything but idling (every process on the machine: ours and others')."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0))
+
+
+def _load(wrk: str, script: Path, port: int, seconds: int, server_pid: int) -> dict[str, Any]:
+    """Run wrk against the server; its output and the CPU seconds each party spent meanwhile."""
+    import resource
+
+    load_before = os.getloadavg()[0]
+    server_before, busy_before = _tree_cpu_seconds(server_pid), _machine_busy_seconds()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
+                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120,
+                         check=False)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is the one child reaped meanwhile
+    return {"stdout": out.stdout, "web": _tree_cpu_seconds(server_pid) - server_before, "db": _backends_cpu_seconds(),
+            "wrk": (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime),
+            "busy": _machine_busy_seconds() - busy_before, "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+
+
+def _cpu_report(cpu: dict[str, Any], stored: int, seconds: int) -> dict[str, Any]:
+    """CPU per stored event of each party on the machine's cores during the load, and what it implies."""
+    per = {k: cpu[k] * 1000 / max(1, stored) for k in ("web", "db", "wrk", "busy")}
+    return {
+        # the web server's processes: what ingest costs, whatever else loads the machine
+        "web_cpu_ms_per_event": round(per["web"], 2),
+        # the PostgreSQL backends that served it (started by its first requests of this load)
+        "db_cpu_ms_per_event": round(per["db"], 2),
+        # the load generator: it runs on the same cores and takes its share of them
+        "wrk_cpu_ms_per_event": round(per["wrk"], 2),
+        # everything else that ran meanwhile: Redis, PostgreSQL's WAL writer, the kernel, other people's work
+        "other_cpu_ms_per_event": round(per["busy"] - per["web"] - per["db"] - per["wrk"], 2),
+        "machine_cpu_busy_share": round(cpu["busy"] / (seconds * (os.cpu_count() or 1)), 2),
+        "load_avg_1min_start_end": cpu["load"],
+        # 2 cores / (web + db CPU per event): what 2 cores left to the server and PostgreSQL alone would take
+        "events_per_s_on_2_idle_cores_est": round(2000 / max(0.01, per["web"] + per["db"])),
+        # the same with wrk's share on those 2 cores, as in this benchmark (Redis and the kernel still aside)
+        "events_per_s_on_2_idle_cores_with_wrk_est": round(2000 / max(0.01, per["web"] + per["db"] + per["wrk"])),
+    }
+
+
+def sustained(*, key: Any, seconds: int, locations: int, tmp: Path, web_command: str = "") -> dict[str, Any]:
+    """`web_command` replaces the README's (to compare servers side by side); the report names it."""
     from django.db import connection
-    from django.db.models import Count
 
     from bench.support import wrk_path
     from bench.sync import Box
     from contacts_sync import models as m
-    from tests.support import free_port, start_readme_workers
+    from tests.support import free_port
 
     wrk = wrk_path()
     box = Box(tmp)
-    gunicorn = None
+    command = web_command or readme_web_command()
+    server = None
     try:
         _hook_sync(box)
         last_pk = m.InboundEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -174,52 +228,51 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
         script = tmp / "post.lua"
         script.write_text(WRK_SCRIPT % {"data": str(data)})
         port = free_port()
-        env = {**os.environ, "DEBUG": "false"}
-        gunicorn = _gunicorn(env, port, tmp / "gunicorn.log")
-        cpu_before = _tree_cpu_seconds(gunicorn.pid)
-        out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
-                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120,
-                             check=False)
-        web_cpu = _tree_cpu_seconds(gunicorn.pid) - cpu_before
-        db_cpu = _backends_cpu_seconds()
-        completed = int(re.search(r"(\d+) requests in", out.stdout).group(1))  # type: ignore[union-attr]
-        non2xx = int(m_.group(1)) if (m_ := re.search(r"Non-2xx or 3xx responses: (\d+)", out.stdout)) else 0
+        server = _web_server(command, {**os.environ, "DEBUG": "false"}, port, tmp / "server.log")
+        cpu = _load(wrk, script, port, seconds, server.pid)
+        completed = int(re.search(r"(\d+) requests in", cpu["stdout"]).group(1))  # type: ignore[union-attr]
+        non2xx = int(m_.group(1)) if (m_ := re.search(r"Non-2xx or 3xx responses: (\d+)", cpu["stdout"])) else 0
         new = m.InboundEvent.objects.filter(pk__gt=last_pk)
         stored = new.count()
-        workers = start_readme_workers(connection.settings_dict["NAME"], tmp, extra_env={"DEBUG": "false"})
-        t0 = time.monotonic()
-        try:
-            while new.filter(status=m.EventStatus.PENDING).exists() and time.monotonic() - t0 < DRAIN_TIMEOUT_S:
-                time.sleep(1)
-            drained = time.monotonic() - t0
-        finally:
-            for proc in workers.values():
-                proc.stop()
-        pending = new.filter(status=m.EventStatus.PENDING).count()
+        drain = _drain(connection.settings_dict["NAME"], tmp, new)
         stored_by_now = new.count()  # requests still in flight when wrk stopped were stored after it counted
-        hook_events = new.filter(account_id=HOOK_LOCATION).count()
-        runs = m.Run.objects.filter(sync__name="hook").count()
         acknowledged = min(completed - non2xx, len(bodies))
         return {
-            "server": "gunicorn (README command), DEBUG off", "connections": CONNECTIONS, "seconds": seconds,
-            "requests": completed, "non_2xx": non2xx, "bodies_prepared": len(bodies),
-            "events_stored": stored, "events_per_s": round(stored / seconds, 1),
-            # CPU of gunicorn's processes per stored event: what ingest costs, whatever else loads the machine
-            "web_cpu_ms_per_event": round(web_cpu * 1000 / max(1, stored), 2),
-            # and of the PostgreSQL backends that served gunicorn (started by its first requests of this load)
-            "db_cpu_ms_per_event": round(db_cpu * 1000 / max(1, stored), 2),
-            # 2 cores / (web + db CPU per event): what 2 idle cores would ingest (Redis, wrk and the kernel aside)
-            "events_per_s_on_2_idle_cores_est": round(2000 / max(0.01, (web_cpu + db_cpu) * 1000 / max(1, stored))),
-            "lost": max(0, acknowledged - stored_by_now) + pending,
-            "still_pending_after_drain": pending,
-            "drain_s": round(drained, 1),
-            "events_stored_with_in_flight": stored_by_now,
-            "hook_location_events": hook_events, "runs": runs,
-            "runs_per_1000_events": round(runs * 1000 / max(1, hook_events), 1),
-            "by_status": dict(new.values("status").annotate(n=Count("id")).values_list("status", "n")),
+            "server": command if web_command else f"{command} (README command), DEBUG off",
+            "connections": CONNECTIONS, "seconds": seconds, "requests": completed, "non_2xx": non2xx,
+            "bodies_prepared": len(bodies), "events_stored": stored, "events_per_s": round(stored / seconds, 1),
+            **_cpu_report(cpu, stored, seconds),
+            "lost": max(0, acknowledged - stored_by_now) + drain["still_pending_after_drain"],
+            **drain, "events_stored_with_in_flight": stored_by_now,
         }
     finally:
-        if gunicorn is not None and gunicorn.poll() is None:
-            os.killpg(gunicorn.pid, 15)
-            gunicorn.wait(15)
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, 15)
+            server.wait(15)
         box.stop()
+
+
+def _drain(db_name: str, tmp: Path, new: Any) -> dict[str, Any]:
+    """Start the README's workers, wait until the stored events are processed; what became of them."""
+    from django.db.models import Count
+
+    from contacts_sync import models as m
+    from tests.support import start_readme_workers
+
+    workers = start_readme_workers(db_name, tmp, extra_env={"DEBUG": "false"})
+    t0 = time.monotonic()
+    try:
+        while new.filter(status=m.EventStatus.PENDING).exists() and time.monotonic() - t0 < DRAIN_TIMEOUT_S:
+            time.sleep(1)
+        drained = time.monotonic() - t0
+    finally:
+        for proc in workers.values():
+            proc.stop()
+    hook_events = new.filter(account_id=HOOK_LOCATION).count()
+    runs = m.Run.objects.filter(sync__name="hook").count()
+    return {
+        "still_pending_after_drain": new.filter(status=m.EventStatus.PENDING).count(), "drain_s": round(drained, 1),
+        "hook_location_events": hook_events, "runs": runs,
+        "runs_per_1000_events": round(runs * 1000 / max(1, hook_events), 1),
+        "by_status": dict(new.values("status").annotate(n=Count("id")).values_list("status", "n")),
+    }

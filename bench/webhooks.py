@@ -95,6 +95,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sustained-seconds", type=int, default=30,
                         help="seconds of load through gunicorn with wrk (0: skip that phase)")
+    parser.add_argument("--web-command", default="",
+                        help="serve the load with this command instead of the README's (it must have --bind HOST:PORT)")
     args = parser.parse_args()
 
     production_env()
@@ -167,7 +169,8 @@ def main() -> None:
             current_app.conf.task_routes = settings.CELERY_TASK_ROUTES
             connection.close()
             with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp:
-                sustained = sustained_load(key=key, seconds=args.sustained_seconds, locations=20, tmp=Path(tmp))
+                sustained = sustained_load(key=key, seconds=args.sustained_seconds, locations=20, tmp=Path(tmp),
+                                           web_command=args.web_command)
     finally:
         import redis
 

@@ -10,7 +10,7 @@ taken by the run that follows it. Events that no enabled sync reads, or whose re
 filter, are marked ignored.
 
 Ingest publishes no message per event: the inbox row is the durable record, and the first event after a drain
-started sends one drain message (a Redis SET NX key, `services/inbox.py: drain_kick`); the sweeper (beat, every
+started sends one drain message (a Redis SET NX key, `services/inbox_kick.py`); the sweeper (beat, every
 minute) sends one for events still pending after SWEEP_AFTER whatever happened to the broker.
 """
 
@@ -37,7 +37,8 @@ from contacts_sync.models import (
     SyncEvent,
 )
 from contacts_sync.services import agency_events
-from contacts_sync.services.inbox import drain_kick, drain_kick_reset, parse_json
+from contacts_sync.services.inbox import parse_json
+from contacts_sync.services.inbox_kick import drain_kick, drain_kick_reset
 from contacts_sync.services.outbox import outbox_feed_events
 from contacts_sync.services.runs import run_enqueue
 from contacts_sync.sync.recipes import recipe_for, record_passes_filter

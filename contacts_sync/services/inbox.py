@@ -8,7 +8,6 @@ and event parsing is its package's (connectors/<app>/webhooks.py, through its SP
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -20,19 +19,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from contacts_sync.apiclient.budget import _redis_for  # one shared client per URL
 from contacts_sync.apiclient.signatures import hmac_sha256_hex_matches
 from contacts_sync.connectors import registry
 from contacts_sync.connectors.ghl import webhooks as ghl_webhooks
 from contacts_sync.connectors.spec import WebhookSpec
 from contacts_sync.models import Connection, EventStatus, InboundEvent, Provider
+from contacts_sync.services.inbox_kick import DRAIN_TASK, drain_kick_soon
+
+__all__ = ["DRAIN_TASK"]  # the drain task's name, for callers that route it (bench/webhooks.py)
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,6 @@ SECRET_HEADERS = {
     "proxy-authorization",
 }
 PROCESS_TASK = "contacts_sync.tasks.inbound_event_process_task"
-DRAIN_TASK = "contacts_sync.tasks.inbound_events_drain_task"
-# Set (SET NX) by the first event stored after a drain started; the drain deletes it when it starts. A drain message
-# lost with the key set holds new kicks back at most this long (the sweeper backs everything up).
-DRAIN_KICK_KEY = "inbox:drain-kick"
-DRAIN_KICK_TTL_SECONDS = 10
 # Webhook payloads are a few levels deep (GHL's deepest, RecordCreate, about 4); deeper bodies are refused before
 # any code walks them recursively (a signed body nested 100,000 deep used to end in a RecursionError and a 500).
 MAX_JSON_DEPTH = 32
@@ -104,28 +99,6 @@ def _body_hash_id(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def drain_kick() -> None:
-    """Send one drain message unless one was sent since the last drain started (no publish per event: the stored
-    row is the durable record). Never raises: a stored event whose kick failed is drained by the sweeper.
-
-    A plain shared Redis client, not Django's cache: that builds a new client object per call (its response
-    callbacks, a few hundred dict entries), a visible share of a webhook's CPU."""
-    try:
-        if _redis_for(settings.REDIS_URL).set(DRAIN_KICK_KEY, 1, nx=True, ex=DRAIN_KICK_TTL_SECONDS):
-            # By task name: webhooks and tasks are sibling layers, services sit below tasks (import-linter).
-            current_app.send_task(DRAIN_TASK)
-    except Exception as exc:  # noqa: BLE001 - broker or Redis away: the event is stored, the sweeper drains it
-        log.warning("webhook drain not enqueued (the sweeper will drain): %s", type(exc).__name__)
-
-
-def drain_kick_reset() -> None:
-    """The drain starts: the next event stored sends the next drain message."""
-    try:
-        _redis_for(settings.REDIS_URL).delete(DRAIN_KICK_KEY)
-    except Exception as exc:  # noqa: BLE001 - Redis away: the key expires by itself
-        log.warning("drain kick key not reset: %s", type(exc).__name__)
-
-
 def inbound_event_store(
     *,
     provider: str,
@@ -159,7 +132,7 @@ def inbound_event_store(
                 processed_at=timezone.now() if status != EventStatus.PENDING else None,
             )
             if status == EventStatus.PENDING:
-                transaction.on_commit(drain_kick)
+                transaction.on_commit(drain_kick_soon)
     except IntegrityError:
         return InboundEvent.objects.get(provider=provider, event_id=event_id), False
     return event, True
@@ -279,18 +252,39 @@ def _ghl_event_insert(*, location_id: str, event_id: str, body: bytes, headers: 
     now = timezone.now()
     event = InboundEvent(provider=Provider.GHL, event_id=event_id, event_type=_pg_text(event_type, 100),
                          account_id=location_id, body=_body_text(body), status=EventStatus.PENDING, received_at=now)
-    # autocommit (a request): the statement is its own transaction; inside a caller's transaction, a savepoint keeps
-    # a refused INSERT from aborting it
-    guard = transaction.atomic() if db_connection.in_atomic_block else contextlib.nullcontext()
-    with guard, db_connection.cursor() as cursor:
-        cursor.execute(GHL_EVENT_INSERT, [Provider.GHL, Provider.GHL, location_id, event.event_id, event.event_type, location_id,
-                             json.dumps(_safe_headers(headers)), event.body, event.status, now])
-        row = cursor.fetchone()
+    row = _insert_returning(GHL_EVENT_INSERT, [Provider.GHL, Provider.GHL, location_id, event.event_id, event.event_type,
+                                               location_id, json.dumps(_safe_headers(headers)), event.body, event.status,
+                                               now])
     if row is None:
         return None
     event.pk, event.connection_id = row
-    transaction.on_commit(drain_kick)  # autocommit: at once
+    transaction.on_commit(drain_kick_soon)  # autocommit: at once
     return event
+
+
+def _insert_returning(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """Run an idempotent INSERT ... ON CONFLICT DO NOTHING RETURNING; its row, None when nothing was inserted.
+
+    Inside a caller's transaction a savepoint keeps a refused INSERT from aborting it. In autocommit (a request)
+    the statement is its own transaction, and it is its own connection check too: Django's health check
+    (CONN_HEALTH_CHECKS) would send a SELECT 1 before it on every request, one more round trip and statement per
+    webhook. A connection that turns out dead (the server restarted) is replaced and the INSERT sent once more;
+    ON CONFLICT makes that safe even when the first one committed (the event is then a duplicate)."""
+    if db_connection.in_atomic_block:
+        with transaction.atomic():
+            return _fetchone(sql, params)
+    db_connection.health_check_done = True
+    try:
+        return _fetchone(sql, params)
+    except (OperationalError, InterfaceError):
+        db_connection.close()
+        return _fetchone(sql, params)
+
+
+def _fetchone(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 # --- per-connection webhooks (Hubstaff, custom apps) ----------------------------------------------------
