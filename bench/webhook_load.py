@@ -1,7 +1,7 @@
 """Sustained webhook ingest through the README's production web server (used by bench/webhooks.py).
 
-gunicorn (the README's command, production settings) serves `POST /webhooks/ghl/`; `wrk` (not Python, so the load
-generator does not eat the measured cores) posts `--sustained-seconds` of signed GHL events with 32 connections,
+The README's web command (granian, production settings) serves `POST /webhooks/ghl/`; `wrk` (not Python, so the
+load generator costs little of the measured cores; its CPU is reported) posts `--sustained-seconds` of signed GHL events with 32 connections,
 each body distinct (a fresh webhookId) and signed with Ed25519 beforehand. Then the README's live worker
 (`-Q webhooks,default,alerts`) is started and drains what was stored.
 
@@ -68,7 +68,7 @@ def _bodies(key: Any, n: int, locations: int) -> list[tuple[str, str]]:
 def readme_web_command() -> str:
     """The README's production web command (the line that serves config.wsgi), without its comment."""
     readme = (ROOT / "README.md").read_text()
-    line = next(ln for ln in readme.splitlines() if ln.startswith("gunicorn "))
+    line = next(ln for ln in readme.splitlines() if ln.startswith(("granian ", "gunicorn ")) and "config.wsgi" in ln)
     return line.split("#", 1)[0].strip()
 
 
@@ -94,7 +94,7 @@ def _web_server(command: str, env: dict[str, str], port: int, log: Path) -> subp
 
 
 def _tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (gunicorn's master and workers)."""
+    """User + system CPU seconds of a process and its children (the web server's main process and workers)."""
     import psutil
 
     procs = [psutil.Process(pid)]

@@ -8,7 +8,7 @@ lookup, the INSERT, the drain kick: a Redis SET NX and, once per drain, a publis
 server time in ms and SQL queries per request. Goal: p95 < 50 ms for a new event and for a replay.
 
 The processing tasks go to a bench-only queue that is deleted at the end. Then (bench/webhook_load.py) the README's
-gunicorn command takes `--sustained-seconds` (30) of signed events from wrk at concurrency 32 and the README's live
+web command takes `--sustained-seconds` (30) of signed events from wrk at concurrency 32 and the README's live
 worker drains them: events_per_s (goal >= 1,000 on 2 cores), lost (goal 0), runs_per_1000_events. Prints one JSON object; nothing here
 is a test.
 """
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--existing", type=int, default=100_000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sustained-seconds", type=int, default=30,
-                        help="seconds of load through gunicorn with wrk (0: skip that phase)")
+                        help="seconds of load through the README's web server with wrk (0: skip that phase)")
     parser.add_argument("--web-command", default="",
                         help="serve the load with this command instead of the README's (it must have --bind HOST:PORT)")
     args = parser.parse_args()
@@ -123,7 +123,7 @@ def main() -> None:
         .decode()
     )
     settings.ALLOWED_HOSTS = ["testserver"]
-    os.environ["GHL_WEBHOOK_PUBLIC_KEY"] = settings.GHL_WEBHOOK_PUBLIC_KEY  # for gunicorn and the workers
+    os.environ["GHL_WEBHOOK_PUBLIC_KEY"] = settings.GHL_WEBHOOK_PUBLIC_KEY  # for the web server and the workers
     queue = f"bench_webhooks_{os.getpid()}"
     current_app.conf.task_routes = {inbox.PROCESS_TASK: {"queue": queue}, inbox.DRAIN_TASK: {"queue": queue}}
     for i in range(20):

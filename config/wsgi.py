@@ -1,4 +1,4 @@
-"""The WSGI application (gunicorn config.wsgi).
+"""The WSGI application (the README serves it with granian: config.wsgi:application).
 
 Machines post to /webhooks/: those requests skip the browser middleware (sessions, CSRF, auth, messages, CSP,
 htmx, the admin MFA gate, whitenoise). Their views need none of it: they are CSRF-exempt, verify a signature,
