@@ -275,7 +275,7 @@ def _insert_returning(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
     if db_connection.in_atomic_block:
         with transaction.atomic():
             return _fetchone(sql, params)
-    db_connection.health_check_done = True
+    db_connection.health_check_done = True  # type: ignore[attr-defined]  # Django has it; the stubs do not declare it
     try:
         return _fetchone(sql, params)
     except (OperationalError, InterfaceError):
