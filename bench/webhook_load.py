@@ -58,9 +58,18 @@ def _bodies(key: Any, n: int, locations: int) -> list[tuple[str, str]]:
     out = []
     for i in range(n):
         hook = i % HOOK_SHARE == 0
-        body = json.dumps({"type": "ContactUpdate", "locationId": HOOK_LOCATION if hook else f"loc-{i % locations}",
-                           "id": f"c-{i}", "webhookId": str(uuid.uuid4()), "timestamp": now,
-                           "email": f"c{i}@example.com", "firstName": "Ada", "tags": ["critical" if hook else "vip"]})
+        body = json.dumps(
+            {
+                "type": "ContactUpdate",
+                "locationId": HOOK_LOCATION if hook else f"loc-{i % locations}",
+                "id": f"c-{i}",
+                "webhookId": str(uuid.uuid4()),
+                "timestamp": now,
+                "email": f"c{i}@example.com",
+                "firstName": "Ada",
+                "tags": ["critical" if hook else "vip"],
+            }
+        )
         out.append((body, base64.b64encode(key.sign(body.encode())).decode()))
     return out
 
@@ -79,8 +88,14 @@ def _web_server(command: str, env: dict[str, str], port: int, log: Path) -> subp
         args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
     else:  # granian
         args[args.index("--host") + 1], args[args.index("--port") + 1] = "127.0.0.1", str(port)
-    proc = subprocess.Popen([str(Path(sys.executable).parent / args[0]), *args[1:]], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / args[0]), *args[1:]],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     import requests
 
     deadline = time.monotonic() + 60
@@ -137,26 +152,49 @@ def _hook_sync(box: Any) -> None:
 
     box.admin("POST", "/ghl/_admin/locations", json={"id": HOOK_LOCATION, "token": "pit-hook"})
     org, pat = _org(box, 0)
-    ghl = m.Connection.objects.create(name="GHL hook", provider="ghl", auth_kind="private_token",
-                                      external_account_id=HOOK_LOCATION, base_url=f"{box.url}/ghl",
-                                      secrets={"access_token": "pit-hook"}, config={"rate_limit_per_10s": 0})
-    hub = m.Connection.objects.create(name="Hubstaff hook", provider="hubstaff", auth_kind="oauth2",
-                                      external_account_id=str(org), base_url=f"{box.url}/hubstaff",
-                                      secrets={"refresh_token": pat}, config={"rate_limit_per_hour": 0})
+    ghl = m.Connection.objects.create(
+        name="GHL hook",
+        provider="ghl",
+        auth_kind="private_token",
+        external_account_id=HOOK_LOCATION,
+        base_url=f"{box.url}/ghl",
+        secrets={"access_token": "pit-hook"},
+        config={"rate_limit_per_10s": 0},
+    )
+    hub = m.Connection.objects.create(
+        name="Hubstaff hook",
+        provider="hubstaff",
+        auth_kind="oauth2",
+        external_account_id=str(org),
+        base_url=f"{box.url}/hubstaff",
+        secrets={"refresh_token": pat},
+        config={"rate_limit_per_hour": 0},
+    )
     project_id = _project(box, org)
-    sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="hook", source_connection=ghl,
-                            target_connection=hub, options={"project_id": project_id}, poll_interval_seconds=None,
-                            webhook_trigger=True, live=True)
+    sync_create_from_recipe(
+        recipe="ghl_critical_contact_to_hubstaff_task",
+        name="hook",
+        source_connection=ghl,
+        target_connection=hub,
+        options={"project_id": project_id},
+        poll_interval_seconds=None,
+        webhook_trigger=True,
+        live=True,
+    )
 
 
 def _project(box: Any, org: int) -> int:
     """The id of the organization's one project, through Hubstaff's public API (with a PAT of its own: a PAT
     rotates on use, and the connection's must stay fresh)."""
     pat = box.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
-    token = box.http.post(f"{box.url}/hubstaff/access_tokens",
-                          data={"grant_type": "refresh_token", "refresh_token": pat}, timeout=10).json()
-    r = box.http.get(f"{box.url}/hubstaff/v2/organizations/{org}/projects", timeout=10,
-                     headers={"Authorization": f"Bearer {token['access_token']}"})
+    token = box.http.post(
+        f"{box.url}/hubstaff/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat}, timeout=10
+    ).json()
+    r = box.http.get(
+        f"{box.url}/hubstaff/v2/organizations/{org}/projects",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     r.raise_for_status()
     return int(r.json()["projects"][0]["id"])
 
@@ -176,13 +214,22 @@ def _load(wrk: str, script: Path, port: int, seconds: int, server_pid: int) -> d
     load_before = os.getloadavg()[0]
     server_before, busy_before = _tree_cpu_seconds(server_pid), _machine_busy_seconds()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
-                          f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120,
-                         check=False)
+    out = subprocess.run(
+        [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+        check=False,
+    )
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is the one child reaped meanwhile
-    return {"stdout": out.stdout, "web": _tree_cpu_seconds(server_pid) - server_before, "db": _backends_cpu_seconds(),
-            "wrk": (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime),
-            "busy": _machine_busy_seconds() - busy_before, "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    return {
+        "stdout": out.stdout,
+        "web": _tree_cpu_seconds(server_pid) - server_before,
+        "db": _backends_cpu_seconds(),
+        "wrk": (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime),
+        "busy": _machine_busy_seconds() - busy_before,
+        "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
 
 
 def _cpu_report(cpu: dict[str, Any], stored: int, seconds: int) -> dict[str, Any]:
@@ -239,11 +286,17 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path, web_command:
         acknowledged = min(completed - non2xx, len(bodies))
         return {
             "server": command if web_command else f"{command} (README command), DEBUG off",
-            "connections": CONNECTIONS, "seconds": seconds, "requests": completed, "non_2xx": non2xx,
-            "bodies_prepared": len(bodies), "events_stored": stored, "events_per_s": round(stored / seconds, 1),
+            "connections": CONNECTIONS,
+            "seconds": seconds,
+            "requests": completed,
+            "non_2xx": non2xx,
+            "bodies_prepared": len(bodies),
+            "events_stored": stored,
+            "events_per_s": round(stored / seconds, 1),
             **_cpu_report(cpu, stored, seconds),
             "lost": max(0, acknowledged - stored_by_now) + drain["still_pending_after_drain"],
-            **drain, "events_stored_with_in_flight": stored_by_now,
+            **drain,
+            "events_stored_with_in_flight": stored_by_now,
         }
     finally:
         if server is not None and server.poll() is None:
@@ -271,8 +324,10 @@ def _drain(db_name: str, tmp: Path, new: Any) -> dict[str, Any]:
     hook_events = new.filter(account_id=HOOK_LOCATION).count()
     runs = m.Run.objects.filter(sync__name="hook").count()
     return {
-        "still_pending_after_drain": new.filter(status=m.EventStatus.PENDING).count(), "drain_s": round(drained, 1),
-        "hook_location_events": hook_events, "runs": runs,
+        "still_pending_after_drain": new.filter(status=m.EventStatus.PENDING).count(),
+        "drain_s": round(drained, 1),
+        "hook_location_events": hook_events,
+        "runs": runs,
         "runs_per_1000_events": round(runs * 1000 / max(1, hook_events), 1),
         "by_status": dict(new.values("status").annotate(n=Count("id")).values_list("status", "n")),
     }

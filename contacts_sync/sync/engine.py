@@ -61,8 +61,18 @@ HEARTBEAT_SECONDS = 5.0
 # time, so a fleet of runs at full rate does not pay one every few requests.
 CANCEL_CHECK_SECONDS = 2.0
 ERROR_MESSAGE_MAX = persist.ERROR_MESSAGE_MAX
-LINK_FIELDS = ("source_id", "target_id", "content_hash", "failed_hash", "failed_error", "acknowledged_hash",
-               "pending_since", "identity", "target_gone_at", "tags_written")
+LINK_FIELDS = (
+    "source_id",
+    "target_id",
+    "content_hash",
+    "failed_hash",
+    "failed_error",
+    "acknowledged_hash",
+    "pending_since",
+    "identity",
+    "target_gone_at",
+    "tags_written",
+)
 
 
 class Engine(Pushing):
@@ -187,8 +197,11 @@ class Engine(Pushing):
         """Between two pages, after the page's commit: the run goes back to queued with its checkpoint (the cursor
         of the next page) and one more continuation counted. Not a reap: nothing was lost and nothing is retried.
         """
-        checkpoint = {**self.run.checkpoint, "continuations": int(self.run.checkpoint.get("continuations", 0)) + 1,
-                      "queued_at": time.time()}
+        checkpoint = {
+            **self.run.checkpoint,
+            "continuations": int(self.run.checkpoint.get("continuations", 0)) + 1,
+            "queued_at": time.time(),
+        }
         if self.remaining is not None:
             checkpoint["only_ids_left"] = sorted(self.remaining)
         if not Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING).update(
@@ -197,13 +210,20 @@ class Engine(Pushing):
             log.warning("run %s was taken over before it could yield", self.run.pk)
             return "lost"
         self.run.checkpoint = checkpoint
-        log.info("run %s yields after %.0fs of its time slice; continuation %s goes on from its checkpoint",
-                 self.run.pk, self.clock() - self._slice_started, checkpoint["continuations"])
+        log.info(
+            "run %s yields after %.0fs of its time slice; continuation %s goes on from its checkpoint",
+            self.run.pk,
+            self.clock() - self._slice_started,
+            checkpoint["continuations"],
+        )
         return "yielded"
 
     def _pages(self) -> Iterator[Page]:
-        page = sources.event_page(self.run.event if self.run.event_id else None,
-                                  source_provider=self.recipe.source_provider, object_kind=self.object_kind)
+        page = sources.event_page(
+            self.run.event if self.run.event_id else None,
+            source_provider=self.recipe.source_provider,
+            object_kind=self.object_kind,
+        )
         if page is not None:
             self.event_only = True
             yield page
@@ -230,8 +250,14 @@ class Engine(Pushing):
         checkpoint = {k: v for k, v in self.run.checkpoint.items() if k != "cursor"}
         if cursor is not None:
             checkpoint["cursor"] = cursor
-        persist.page_commit(run=self.run, token=self.token, outcomes=outcomes, calls=self.recorder.drain(),
-                            checkpoint=checkpoint, unsent=self._unsent)
+        persist.page_commit(
+            run=self.run,
+            token=self.token,
+            outcomes=outcomes,
+            calls=self.recorder.drain(),
+            checkpoint=checkpoint,
+            unsent=self._unsent,
+        )
         self._unsent = []
         self.run.checkpoint = checkpoint
         self._last_beat = self.clock()
@@ -246,17 +272,24 @@ class Engine(Pushing):
     def _process_page(self, page: Page) -> None:
         self._page_targets = set()
         ids = [self._record_id(r) for r in page.records]
-        links = {link.source_id: link for link in
-                 RecordLink.objects.filter(sync_id=self.run.sync_id, source_id__in=ids).only(*LINK_FIELDS)}
+        links = {
+            link.source_id: link
+            for link in RecordLink.objects.filter(sync_id=self.run.sync_id, source_id__in=ids).only(*LINK_FIELDS)
+        }
         parent_ids = self._parents_of(page.records)
         steps: list[Step] = []
         for record, sid in zip(page.records, ids, strict=True):
             if not sid:
                 if self.only_ids is None:
-                    self._done.append(Outcome(
-                        f"(no id: {str(record)[:80]})", ItemAction.FAILED, error_class="MissingId",
-                        payload={"source": self.redactor.source(record)},
-                        error_message="The source record has no id; it cannot be linked."))
+                    self._done.append(
+                        Outcome(
+                            f"(no id: {str(record)[:80]})",
+                            ItemAction.FAILED,
+                            error_class="MissingId",
+                            payload={"source": self.redactor.source(record)},
+                            error_message="The source record has no id; it cannot be linked.",
+                        )
+                    )
                 continue
             if self.only_ids is not None:
                 remaining = self.remaining if self.remaining is not None else set()
@@ -266,8 +299,12 @@ class Engine(Pushing):
             steps.append(self._safely(sid, partial(self._decide, record, sid, links.get(sid), parent_ids)))
         self._refuse_shared_identities(steps)
         creates = [s for s in steps if s.outcome is None and s.action == "push" and not s.target_id]
-        persist.intents_write(sync_id=self.run.sync_id, run_id=self.run.pk, source_ids=[s.sid for s in creates],
-                              identities={s.sid: s.identity for s in creates})
+        persist.intents_write(
+            sync_id=self.run.sync_id,
+            run_id=self.run.pk,
+            source_ids=[s.sid for s in creates],
+            identities={s.sid: s.identity for s in creates},
+        )
         try:
             for step in steps:
                 if step.outcome is None:
@@ -289,8 +326,15 @@ class Engine(Pushing):
             raise
         except Exception as exc:  # logged; isolation: everything else becomes this record's item
             log.exception("run %s: record %s failed unexpectedly", self.run.pk, sid)
-            return Step(sid, Outcome(sid, ItemAction.FAILED, error_class=type(exc).__name__,
-                                     error_message=f"Internal error: {exc}"[:ERROR_MESSAGE_MAX]))
+            return Step(
+                sid,
+                Outcome(
+                    sid,
+                    ItemAction.FAILED,
+                    error_class=type(exc).__name__,
+                    error_message=f"Internal error: {exc}"[:ERROR_MESSAGE_MAX],
+                ),
+            )
         return result if isinstance(result, Step) else Step(sid, result)
 
     def _parents_of(self, records: list[dict[str, Any]]) -> dict[str, str]:
@@ -300,15 +344,22 @@ class Engine(Pushing):
         return self.parents.resolve(wanted)
 
     # ----- deciding (no I/O) --------------------------------------------------------------------------------
-    def _decide(self, record: dict[str, Any], sid: str, link: RecordLink | None,
-                parent_ids: dict[str, str]) -> Step:
+    def _decide(self, record: dict[str, Any], sid: str, link: RecordLink | None, parent_ids: dict[str, str]) -> Step:
         deleted = self._deleted_in_source(record)
         # A tombstone (a GHL ContactDelete) no longer carries the tags a filter reads: a record this sync linked
         # follows the delete policy whatever the filter says.
-        if not (deleted and link is not None and link.target_id) and \
-                not record_passes_filter(self.recipe, self.options, record):
-            return Step(sid, Outcome(sid, ItemAction.SKIPPED, target_id=link.target_id if link else "",
-                                     error_message="Does not match the recipe's filter."))
+        if not (deleted and link is not None and link.target_id) and not record_passes_filter(
+            self.recipe, self.options, record
+        ):
+            return Step(
+                sid,
+                Outcome(
+                    sid,
+                    ItemAction.SKIPPED,
+                    target_id=link.target_id if link else "",
+                    error_message="Does not match the recipe's filter.",
+                ),
+            )
         if deleted:
             return self._on_source_delete(sid, link)
         result = self.apply(record, self.rules, context=self.context)
@@ -316,40 +367,76 @@ class Engine(Pushing):
             failed = source_hash(record, self.content_hash)
             if link is not None and link.acknowledged_hash == failed:
                 return Step(sid, self._acknowledged(sid, link))
-            return Step(sid, Outcome(sid, ItemAction.FAILED, target_id=link.target_id if link else "",
-                                     error_class="MappingError", error_message=result.reasons(),
-                                     payload={"source": self.redactor.source(record)}, rejected_hash=failed))
+            return Step(
+                sid,
+                Outcome(
+                    sid,
+                    ItemAction.FAILED,
+                    target_id=link.target_id if link else "",
+                    error_class="MappingError",
+                    error_message=result.reasons(),
+                    payload={"source": self.redactor.source(record)},
+                    rejected_hash=failed,
+                ),
+            )
         return self._decide_mapped(sid, link, result, record, parent_ids)
 
-    def _decide_mapped(self, sid: str, link: RecordLink | None, result: Any, record: dict[str, Any],
-                       parent_ids: dict[str, str]) -> Step:
+    def _decide_mapped(
+        self, sid: str, link: RecordLink | None, result: Any, record: dict[str, Any], parent_ids: dict[str, str]
+    ) -> Step:
         payload = result.payload
         # Optional values a transform refused (rule on_invalid="skip"), text cut to the target's limits: the
         # record goes, the item says what was changed or left out.
         warnings = result.warning_text()[:ERROR_MESSAGE_MAX]
         digest = self.content_hash(payload)
         linked = link.target_id if link is not None and link.target_id else None
-        if linked and link is not None and link.content_hash == digest and not self.ignore_hash \
-                and not link.target_gone_at:
+        if (
+            linked
+            and link is not None
+            and link.content_hash == digest
+            and not self.ignore_hash
+            and not link.target_gone_at
+        ):
             # no payload: it is the one the last change stored, and unchanged items are most of every poll
             return Step(sid, Outcome(sid, ItemAction.UNCHANGED, target_id=linked))
         shown = self.redactor.payload(payload)
-        if link is not None and link.failed_hash == digest and not self.ignore_hash and not self.run.dry_run \
-                and self.run.trigger != RunTrigger.RETRY:
+        if (
+            link is not None
+            and link.failed_hash == digest
+            and not self.ignore_hash
+            and not self.run.dry_run
+            and self.run.trigger != RunTrigger.RETRY
+        ):
             if link.acknowledged_hash == digest:
                 return Step(sid, self._acknowledged(sid, link))
             # The target rejected exactly this payload before (400/422): sending it again cannot succeed.
             cls, _, msg = link.failed_error.partition(": ")
-            return Step(sid, Outcome(sid, ItemAction.FAILED, target_id=linked or "", error_class=cls or "Rejected",
-                                     error_message=f"Not sent again: unchanged since it was refused. {msg}",
-                                     payload=shown, rejected_hash=digest))
+            return Step(
+                sid,
+                Outcome(
+                    sid,
+                    ItemAction.FAILED,
+                    target_id=linked or "",
+                    error_class=cls or "Rejected",
+                    error_message=f"Not sent again: unchanged since it was refused. {msg}",
+                    payload=shown,
+                    rejected_hash=digest,
+                ),
+            )
         if linked and link is not None and link.target_gone_at:
             if not self.sync.recreate_deleted:
-                return Step(sid, Outcome(
-                    sid, ItemAction.SKIPPED, target_id=linked, error_class="DeletedInTarget",
-                    error_message=f"Deleted in {self.target_title} on {link.target_gone_at:%Y-%m-%d %H:%M} UTC; "
-                    "not re-created (the sync's setting 'Re-create records deleted in the target' is off).",
-                    payload=shown))
+                return Step(
+                    sid,
+                    Outcome(
+                        sid,
+                        ItemAction.SKIPPED,
+                        target_id=linked,
+                        error_class="DeletedInTarget",
+                        error_message=f"Deleted in {self.target_title} on {link.target_gone_at:%Y-%m-%d %H:%M} UTC; "
+                        "not re-created (the sync's setting 'Re-create records deleted in the target' is off).",
+                        payload=shown,
+                    ),
+                )
             linked = None
         if self.run.dry_run:
             action = ItemAction.WOULD_UPDATE if linked else ItemAction.WOULD_CREATE
@@ -362,23 +449,44 @@ class Engine(Pushing):
             parent_id = parent_ids.get(str(psid)) if psid not in (None, "") else None
             parent_id = parent_id or (self.parents.default_parent_id if self.parents else None)
             if not parent_id:
-                return Step(sid, Outcome(sid, ItemAction.FAILED, error_class="ParentNotLinked", payload=shown,
-                                         error_message=self._unlinked(psid)[:ERROR_MESSAGE_MAX]))
+                return Step(
+                    sid,
+                    Outcome(
+                        sid,
+                        ItemAction.FAILED,
+                        error_class="ParentNotLinked",
+                        payload=shown,
+                        error_message=self._unlinked(psid)[:ERROR_MESSAGE_MAX],
+                    ),
+                )
         tags, untag = tag_changes(payload, link) if getattr(self.writer, "removes_tags", False) else ([], [])
-        return Step(sid, payload=payload, shown=shown, digest=digest, warnings=warnings, target_id=linked,
-                    parent_id=parent_id, identity=self.writer.identity(payload),
-                    adopt_since=link.pending_since if link is not None else None, tags=tags,
-                    untag=untag if linked else [])
+        return Step(
+            sid,
+            payload=payload,
+            shown=shown,
+            digest=digest,
+            warnings=warnings,
+            target_id=linked,
+            parent_id=parent_id,
+            identity=self.writer.identity(payload),
+            adopt_since=link.pending_since if link is not None else None,
+            tags=tags,
+            untag=untag if linked else [],
+        )
 
     def _unlinked(self, psid: Any) -> str:
         """Why a task or note has no contact: its contact's record failed in the contact sync, or it never ran."""
         where = f"No GHL contact is linked to {self.recipe.parent_path}={psid!r}"
         reason = self.parents.failed.get(str(psid)) if self.parents else None
         if reason:
-            return (f"{where}: the contact sync could not write that record ({reason}). Fix that record or the "
-                    "contact sync's mapping, then retry the failed records here.")
-        return (f"{where}: no contact sync of these connections has written that record; run it first (it must "
-                "read that record too: mind its filters, e.g. archived clients) or set a default contact.")
+            return (
+                f"{where}: the contact sync could not write that record ({reason}). Fix that record or the "
+                "contact sync's mapping, then retry the failed records here."
+            )
+        return (
+            f"{where}: no contact sync of these connections has written that record; run it first (it must "
+            "read that record too: mind its filters, e.g. archived clients) or set a default contact."
+        )
 
     def _deleted_in_source(self, record: dict[str, Any]) -> bool:
         if record.get("_deleted") is True:
@@ -392,21 +500,45 @@ class Engine(Pushing):
         policy = self.sync.delete_policy
         where = f"Deleted in {self.source_title}"
         if not linked:
-            return Step(sid, Outcome(sid, ItemAction.SKIPPED, error_class="DeletedInSource",
-                                     error_message=f"{where}; it has no record in the target: nothing to do."))
+            return Step(
+                sid,
+                Outcome(
+                    sid,
+                    ItemAction.SKIPPED,
+                    error_class="DeletedInSource",
+                    error_message=f"{where}; it has no record in the target: nothing to do.",
+                ),
+            )
         tag_impossible = policy == DeletePolicy.TAG and not hasattr(self.writer, "tag")
         if policy == DeletePolicy.IGNORE or self.run.dry_run or self.writer is None or tag_impossible:
-            note = ("a dry run changes nothing" if self.run.dry_run else
-                    f"{self.target_title} {self.recipe.target_object} records cannot be tagged" if tag_impossible
-                    else "the sync's delete policy is 'ignore'")
-            return Step(sid, Outcome(sid, ItemAction.SKIPPED, target_id=linked, error_class="DeletedInSource",
-                                     error_message=f"{where}; the target record is kept ({note})."))
+            note = (
+                "a dry run changes nothing"
+                if self.run.dry_run
+                else f"{self.target_title} {self.recipe.target_object} records cannot be tagged"
+                if tag_impossible
+                else "the sync's delete policy is 'ignore'"
+            )
+            return Step(
+                sid,
+                Outcome(
+                    sid,
+                    ItemAction.SKIPPED,
+                    target_id=linked,
+                    error_class="DeletedInSource",
+                    error_message=f"{where}; the target record is kept ({note}).",
+                ),
+            )
         return Step(sid, action="delete" if policy == DeletePolicy.MIRROR else "tag", target_id=linked)
 
     def _acknowledged(self, sid: str, link: RecordLink) -> Outcome:
-        return Outcome(sid, ItemAction.SKIPPED, target_id=link.target_id, error_class="Acknowledged",
-                       error_message="A person acknowledged this failure; it is not reported again until the "
-                       f"record changes. {link.failed_error}"[:ERROR_MESSAGE_MAX])
+        return Outcome(
+            sid,
+            ItemAction.SKIPPED,
+            target_id=link.target_id,
+            error_class="Acknowledged",
+            error_message="A person acknowledged this failure; it is not reported again until the "
+            f"record changes. {link.failed_error}"[:ERROR_MESSAGE_MAX],
+        )
 
     def _refuse_shared_identities(self, steps: list[Step]) -> None:
         """Two source records with the same email/phone would become one target record: the second is refused
@@ -414,17 +546,25 @@ class Engine(Pushing):
         pushes = [s for s in steps if s.outcome is None and s.identity]
         if not pushes:
             return
-        owners = dict(RecordLink.objects.filter(sync_id=self.run.sync_id, identity__in={s.identity for s in pushes})
-                      .exclude(target_id="").values_list("identity", "source_id"))
+        owners = dict(
+            RecordLink.objects.filter(sync_id=self.run.sync_id, identity__in={s.identity for s in pushes})
+            .exclude(target_id="")
+            .values_list("identity", "source_id")
+        )
         for step in pushes:
             owner = owners.setdefault(step.identity, step.sid)
             if owner != step.sid:
                 kind, _, value = step.identity.partition(":")
                 step.outcome = Outcome(
-                    step.sid, ItemAction.FAILED, error_class="DuplicateSourceRecord", payload=step.shown,
+                    step.sid,
+                    ItemAction.FAILED,
+                    error_class="DuplicateSourceRecord",
+                    payload=step.shown,
                     error_message=f"Another {self.source_title} record ({owner}) has the same {kind} {value!r} and "
                     f"already syncs to one {self.target_title} record; two source records are never merged into "
-                    "one. Fix the duplicate in the source.", rejected_hash=step.digest)
+                    "one. Fix the duplicate in the source.",
+                    rejected_hash=step.digest,
+                )
 
     # ----- pushing ------------------------------------------------------------------------------------------
     # ----- liveness -----------------------------------------------------------------------------------------
@@ -432,8 +572,14 @@ class Engine(Pushing):
         if self.clock() - self._last_beat < HEARTBEAT_SECONDS:
             return
         self._last_beat = self.clock()
-        if not self._db(lambda: bool(Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING)
-                                     .update(heartbeat_at=timezone.now())), assume=True):
+        if not self._db(
+            lambda: bool(
+                Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+            ),
+            assume=True,
+        ):
             raise LostOwnership()
 
     def _cancel_requested(self, *, force: bool = False) -> bool:
@@ -442,8 +588,9 @@ class Engine(Pushing):
         if not force and self.clock() - self._last_cancel_check < CANCEL_CHECK_SECONDS:
             return False
         self._last_cancel_check = self.clock()
-        self.cancelled = self._db(lambda: Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists(),
-                                  assume=False)
+        self.cancelled = self._db(
+            lambda: Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists(), assume=False
+        )
         return self.cancelled
 
     # ----- the end ----------------------------------------------------------------------------------------
@@ -454,32 +601,70 @@ class Engine(Pushing):
             # verified delivery: read back a sample of what this run wrote (same rate budget)
             ending.run_verify(run=run, writer=self.writer, token=self.token, recorder=self.recorder)
             run.refresh_from_db()
-        done = (run.created_count + run.updated_count + run.unchanged_count + run.skipped_count + run.deleted_count
-                + run.would_create_count + run.would_update_count)
-        tally = Tally(read=run.read_count, done=done, failed=run.failed_count,
-                      verify_failed=run.verify_failed_count, verify_sampled=run.verify_sampled)
-        end = run_finish(tally=tally, cancelled=self.cancelled, fatal=fatal, previous_read=self._previous_read(),
-                         retry_ids_missing=len(self.remaining) if self.only_ids is not None and self.remaining else 0)
+        done = (
+            run.created_count
+            + run.updated_count
+            + run.unchanged_count
+            + run.skipped_count
+            + run.deleted_count
+            + run.would_create_count
+            + run.would_update_count
+        )
+        tally = Tally(
+            read=run.read_count,
+            done=done,
+            failed=run.failed_count,
+            verify_failed=run.verify_failed_count,
+            verify_sampled=run.verify_sampled,
+        )
+        end = run_finish(
+            tally=tally,
+            cancelled=self.cancelled,
+            fatal=fatal,
+            previous_read=self._previous_read(),
+            retry_ids_missing=len(self.remaining) if self.only_ids is not None and self.remaining else 0,
+        )
         summary = end.summary
         if run.failed_count and end.status in (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.CANCELLED):
             top = ending.top_errors(run)
             summary = f"{summary} {top}".strip() if top else summary
         with transaction.atomic():  # the run's end and the sync's health become visible together
             if not Run.objects.filter(pk=run.pk, worker=self.token, status=RunStatus.RUNNING).update(
-                status=end.status, finished_at=timezone.now(), error_summary=summary[:ERROR_MESSAGE_MAX],
-                suspicious=end.suspicious, heartbeat_at=timezone.now(),
+                status=end.status,
+                finished_at=timezone.now(),
+                error_summary=summary[:ERROR_MESSAGE_MAX],
+                suspicious=end.suspicious,
+                heartbeat_at=timezone.now(),
             ):
                 raise LostOwnership()
-            if end.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run and not self.event_only \
-                    and self.only_ids is None and (cursor := self.watermark.cursor()) is not None:
+            if (
+                end.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
+                and not run.dry_run
+                and not self.event_only
+                and self.only_ids is None
+                and (cursor := self.watermark.cursor()) is not None
+            ):
                 Sync.objects.filter(pk=run.sync_id).update(source_cursor=cursor)
             ending.announce(run.pk, self.on_finish)
-        log.info("run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s verified=%s/%s",
-                 run.pk, end.status, run.read_count, run.created_count, run.updated_count, run.unchanged_count,
-                 run.failed_count, run.verified_count, run.verify_sampled)
+        log.info(
+            "run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s verified=%s/%s",
+            run.pk,
+            end.status,
+            run.read_count,
+            run.created_count,
+            run.updated_count,
+            run.unchanged_count,
+            run.failed_count,
+            run.verified_count,
+            run.verify_sampled,
+        )
 
     def _previous_read(self) -> int:
-        if (self.recipe.incremental_source or self.run.trigger in (RunTrigger.RETRY, RunTrigger.WEBHOOK)
-                or self.only_ids is not None or self.options.get("updated_since")):
+        if (
+            self.recipe.incremental_source
+            or self.run.trigger in (RunTrigger.RETRY, RunTrigger.WEBHOOK)
+            or self.only_ids is not None
+            or self.options.get("updated_since")
+        ):
             return 0
         return ending.previous_read(self.run)

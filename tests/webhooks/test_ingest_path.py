@@ -19,8 +19,7 @@ URL = "/webhooks/ghl/"
 
 
 def post(client: Any, body: bytes) -> Any:
-    return client.post(URL, data=body, content_type="application/json",
-                       headers={"x-ghl-signature": sign_ed25519(body)})
+    return client.post(URL, data=body, content_type="application/json", headers={"x-ghl-signature": sign_ed25519(body)})
 
 
 def test_a_webhook_arriving_on_a_connection_the_server_dropped_is_stored_on_a_new_one(client: Any) -> None:
@@ -61,7 +60,8 @@ def test_stored_events_kick_the_drain_and_the_first_event_after_a_drain_started_
 def test_a_refused_webhook_kicks_nothing(client: Any, redis_client: Any) -> None:
     redis_client.delete(DRAIN_KICK_KEY)
     body = ghl_body()
-    response = client.post(URL, data=body, content_type="application/json",
-                           headers={"x-ghl-signature": sign_ed25519(body + b" ")})
+    response = client.post(
+        URL, data=body, content_type="application/json", headers={"x-ghl-signature": sign_ed25519(body + b" ")}
+    )
     assert response.status_code == 401
     assert not _kicked(redis_client, within=0.5)

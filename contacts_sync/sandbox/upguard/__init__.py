@@ -86,8 +86,10 @@ NOTIFICATIONS = [
 ]
 LABELS = ["critical", "payments", "IT", "marketing", "Tier-1 supplier", "GDPR"]
 # Webhook notification types (GET /webhooks/notification_types): our notification kinds and a breach kind more.
-NOTIFICATION_TYPES = {kind: f"{n + 10}-0000-0000-{n:016d}" for n, kind in enumerate(
-    [k for k, _ in NOTIFICATIONS] + ["VendorDataBreach", "ReportReady"])}
+NOTIFICATION_TYPES = {
+    kind: f"{n + 10}-0000-0000-{n:016d}"
+    for n, kind in enumerate([k for k, _ in NOTIFICATIONS] + ["VendorDataBreach", "ReportReady"])
+}
 
 
 class UpGuardState:
@@ -177,7 +179,8 @@ class UpGuardState:
             "description": str(fields.get("description") or f"Something happened at '{(vendor or {}).get('name')}'"),
             "occurred_at": fake.iso(datetime.now(UTC)),
             "context": {"vendor_id": vendor["id"], "vendor_primary_hostname": vendor["primary_hostname"]}
-            if vendor else {},
+            if vendor
+            else {},
         }
         self.notifications.append(note)
         return note
@@ -192,32 +195,55 @@ async def _deliver(ctx: Any, hooks: list[dict[str, Any]], note: dict[str, Any]) 
     the assumption connectors/upguard/webhooks.py makes."""
     import httpx
 
-    body = json.dumps({"type": note["type"], "description": note["description"], "occurredAt": note["occurred_at"],
-                       "context": note["context"]}).encode()
+    body = json.dumps(
+        {
+            "type": note["type"],
+            "description": note["description"],
+            "occurredAt": note["occurred_at"],
+            "context": note["context"],
+        }
+    ).encode()
     async with httpx.AsyncClient() as http:
         for hook in hooks:
             if ctx.faults.drop_webhook(APP, "*"):
                 continue
             signature = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
             try:
-                await http.post(hook["url"], content=body, timeout=10.0, headers={
-                    "Content-Type": "application/json", "X-Webhook-Signature": signature})
+                await http.post(
+                    hook["url"],
+                    content=body,
+                    timeout=10.0,
+                    headers={"Content-Type": "application/json", "X-Webhook-Signature": signature},
+                )
             except httpx.HTTPError as exc:  # an unreachable receiver is its own problem to notice
                 log.info("upguard webhook %s delivery failed: %s", hook["id"], exc)
 
 
 def _risk_diff(risk: dict[str, Any]) -> dict[str, Any]:
     """A resolved risk as a RiskDiff (name, numeric severity and its name)."""
-    return {"id": risk["id"], "name": risk["finding"], "category": risk["category"], "riskType": risk["riskType"],
-            "riskSubtype": risk["riskSubtype"], "description": risk["description"],
-            "remediation": risk["remediation"], "severity": SEVERITIES[risk["severity"]],
-            "severityName": risk["severity"], "group": risk["category"]}
+    return {
+        "id": risk["id"],
+        "name": risk["finding"],
+        "category": risk["category"],
+        "riskType": risk["riskType"],
+        "riskSubtype": risk["riskSubtype"],
+        "description": risk["description"],
+        "remediation": risk["remediation"],
+        "severity": SEVERITIES[risk["severity"]],
+        "severityName": risk["severity"],
+        "group": risk["category"],
+    }
 
 
 def _diff_group(category: str, risks: list[dict[str, Any]]) -> dict[str, Any]:
     top = max(risks, key=lambda r: r["severity"])
-    return {"groupID": category, "name": category, "highestSeverity": top["severity"],
-            "highestSeverityName": top["severityName"], "risks": risks}
+    return {
+        "groupID": category,
+        "name": category,
+        "highestSeverity": top["severity"],
+        "highestSeverityName": top["severityName"],
+        "risks": risks,
+    }
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -238,7 +264,12 @@ def _offset(token: str | None) -> int:
 
 
 def _page(
-    request: Request, rows: list[dict[str, Any]], key: str, default_size: int = 1000, *, total: bool = False,
+    request: Request,
+    rows: list[dict[str, Any]],
+    key: str,
+    default_size: int = 1000,
+    *,
+    total: bool = False,
     max_size: int = 2000,
 ) -> Response:
     """One page of `rows`; `total_results` only where the spec has it (vendors), `next_page_token` only if more."""
@@ -289,9 +320,7 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
         )
 
     async def labels(request: Request, state: UpGuardState) -> Response:
-        return JSONResponse(
-            {"labels": sorted({lab for v in state.vendors for lab in v["labels"]} | set(LABELS))}
-        )
+        return JSONResponse({"labels": sorted({lab for v in state.vendors for lab in v["labels"]} | set(LABELS))})
 
     async def vendors(request: Request, state: UpGuardState) -> Response:
         wanted = request.query_params.getlist("labels") + request.query_params.getlist("labels[]")
@@ -304,9 +333,7 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
         if q.get("vendor_id"):
             vendor = next((v for v in state.vendors if str(v["id"]) == q["vendor_id"]), None)
         elif q.get("vendor_primary_hostname"):
-            vendor = next(
-                (v for v in state.vendors if v["primary_hostname"] == q["vendor_primary_hostname"]), None
-            )
+            vendor = next((v for v in state.vendors if v["primary_hostname"] == q["vendor_primary_hostname"]), None)
         else:
             return _error(422, "vendor_id or vendor_primary_hostname is required")
         if vendor is None:
@@ -321,9 +348,7 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
             return _error(422, "primary_hostname is required")
         if vendor is None:
             return _error(404, "vendor not found")
-        return JSONResponse(
-            {"risks": state.risks.get(vendor["id"], [])}
-        )  # not paginated (GetRisksV1RespBody)
+        return JSONResponse({"risks": state.risks.get(vendor["id"], [])})  # not paginated (GetRisksV1RespBody)
 
     async def vendor_detail(request: Request, state: UpGuardState) -> Response:
         q = request.query_params
@@ -352,8 +377,15 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
                 groups: dict[str, list[dict[str, Any]]] = {}
                 for r in done:
                     groups.setdefault(r["category"], []).append(_risk_diff(r))
-                rows.append({"id": vendor["id"], "name": vendor["name"], "primary_hostname": vendor["primary_hostname"],
-                             "risksIntroduced": [], "risksResolved": [_diff_group(k, v) for k, v in groups.items()]})
+                rows.append(
+                    {
+                        "id": vendor["id"],
+                        "name": vendor["name"],
+                        "primary_hostname": vendor["primary_hostname"],
+                        "risksIntroduced": [],
+                        "risksResolved": [_diff_group(k, v) for k, v in groups.items()],
+                    }
+                )
         return _page(request, rows, "vendors", default_size=20, total=True, max_size=200)
 
     async def notifications(request: Request, state: UpGuardState) -> Response:
@@ -361,8 +393,13 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
         return _page(request, rows, "notifications", default_size=50)
 
     async def notification_types(request: Request, state: UpGuardState) -> Response:
-        return JSONResponse({"notification_types": [
-            {"id": tid, "description": kind, "is_zapier": False} for kind, tid in NOTIFICATION_TYPES.items()]})
+        return JSONResponse(
+            {
+                "notification_types": [
+                    {"id": tid, "description": kind, "is_zapier": False} for kind, tid in NOTIFICATION_TYPES.items()
+                ]
+            }
+        )
 
     async def webhooks(request: Request, state: UpGuardState) -> Response:
         """GET lists, POST creates (query parameters; 201 {id, signing_secret} as v1.13.2), DELETE ?id removes."""
@@ -381,9 +418,15 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
         unknown = sorted(set(types) - set(NOTIFICATION_TYPES.values()))
         if unknown:
             return _error(422, f"unknown notification_type_ids: {', '.join(unknown)}")
-        hook = {"id": secrets.token_hex(4).upper(), "name": q["name"], "url": q["hook_url"], "enabled": True,
-                "notification_type_ids": types, "webhook_type": q.get("webhook_type") or "webhook",
-                "secret": secrets.token_hex(32)}
+        hook = {
+            "id": secrets.token_hex(4).upper(),
+            "name": q["name"],
+            "url": q["hook_url"],
+            "enabled": True,
+            "notification_type_ids": types,
+            "webhook_type": q.get("webhook_type") or "webhook",
+            "secret": secrets.token_hex(32),
+        }
         state.webhooks.append(hook)
         return JSONResponse({"id": hook["id"], "signing_secret": hook["secret"]}, status_code=201)
 
@@ -413,14 +456,21 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
             template = next((r for r in RISKS if r["id"] == body.get("risk_id")), None)
             if vendor is None or template is None:
                 return _error(404, "no such vendor or risk type")
-            risk = dict(template, firstDetected=fake.iso(datetime.now(UTC)), hostnames=[vendor["primary_hostname"]],
-                        hostnameCount=1)
+            risk = dict(
+                template,
+                firstDetected=fake.iso(datetime.now(UTC)),
+                hostnames=[vendor["primary_hostname"]],
+                hostnameCount=1,
+            )
             s.risks.setdefault(vendor["id"], []).append(risk)
             return JSONResponse(risk)
         if action == "notify" and request.method == "POST":
             note = s.notify(await request.json())
-            hooks = [h for h in s.webhooks
-                     if h["enabled"] and NOTIFICATION_TYPES.get(note["type"]) in h["notification_type_ids"]]
+            hooks = [
+                h
+                for h in s.webhooks
+                if h["enabled"] and NOTIFICATION_TYPES.get(note["type"]) in h["notification_type_ids"]
+            ]
             return JSONResponse(note, background=BackgroundTask(_deliver, ctx, hooks, note) if hooks else None)
         if action == "vendor":
             host = request.query_params.get("hostname")
@@ -431,9 +481,7 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
             return JSONResponse({**vendor, "risks": s.risks.get(vendor["id"], []), "contacts": contacts})
         if action == "stats":
             s = box["state"]
-            return JSONResponse(
-                {"vendors": len(s.vendors), "contacts": len(s.contacts), "requests": s.requests}
-            )
+            return JSONResponse({"vendors": len(s.vendors), "contacts": len(s.contacts), "requests": s.requests})
         return _error(404, "no such admin action")
 
     def reset() -> None:
