@@ -39,8 +39,6 @@ ALLOWED_FUNCTIONS: dict[str, tuple[int | None, str]] = {
         72, "the emulator's small routes are closures over one state box, so a reset swaps it for all of them"),
     "contacts_sync/sandbox/starbuero/__init__.py::mount": (
         106, "the emulator's small routes are closures over one state box, so a reset swaps it for all of them"),
-    "contacts_sync/sandbox/upguard/__init__.py::mount": (
-        200, "the emulator's small routes are closures over one state box, so a reset swaps it for all of them"),
     "contacts_sync/sandbox/custom/__init__.py::mount": (
         98, "the emulator's small routes are closures over one state box, so a reset swaps it for all of them"),
 }
