@@ -63,19 +63,42 @@ def _ms(values: list[float]) -> dict[str, float]:
 def _seed(n: int) -> tuple[list[Any], Any]:
     from contacts_sync import models as m
 
-    agencies = [m.Connection.objects.create(name=f"Agency {a}", provider="ghl", auth_kind="oauth2",
-                                            company_id=f"co-bench-{a}", secrets={"access_token": "x"})
-                for a in range(2)]
-    locations = m.Connection.objects.bulk_create([
-        m.Connection(name=f"Location {i:04d}", provider="ghl", auth_kind="location_token",
-                     external_account_id=f"loc-bench-{os.getpid()}-{i}", company_id=agencies[i % 2].company_id,
-                     agency=agencies[i % 2], base_url="http://127.0.0.1:9", secrets={"access_token": "x"})
-        for i in range(n)])
-    m.AgencyLocation.objects.bulk_create([
-        m.AgencyLocation(agency=c.agency, location_id=c.external_account_id, name=c.name, installed=True, connection=c)
-        for c in locations])
-    hub = m.Connection.objects.create(name="Hubstaff", provider="hubstaff", auth_kind="api_key",
-                                      external_account_id="1001", secrets={"api_key": "x"})
+    agencies = [
+        m.Connection.objects.create(
+            name=f"Agency {a}",
+            provider="ghl",
+            auth_kind="oauth2",
+            company_id=f"co-bench-{a}",
+            secrets={"access_token": "x"},
+        )
+        for a in range(2)
+    ]
+    locations = m.Connection.objects.bulk_create(
+        [
+            m.Connection(
+                name=f"Location {i:04d}",
+                provider="ghl",
+                auth_kind="location_token",
+                external_account_id=f"loc-bench-{os.getpid()}-{i}",
+                company_id=agencies[i % 2].company_id,
+                agency=agencies[i % 2],
+                base_url="http://127.0.0.1:9",
+                secrets={"access_token": "x"},
+            )
+            for i in range(n)
+        ]
+    )
+    m.AgencyLocation.objects.bulk_create(
+        [
+            m.AgencyLocation(
+                agency=c.agency, location_id=c.external_account_id, name=c.name, installed=True, connection=c
+            )
+            for c in locations
+        ]
+    )
+    hub = m.Connection.objects.create(
+        name="Hubstaff", provider="hubstaff", auth_kind="api_key", external_account_id="1001", secrets={"api_key": "x"}
+    )
     return locations, hub
 
 
@@ -145,7 +168,8 @@ def main() -> None:
         user = user_create(email="bench@example.com", role="Admin", password="bench-password-123")
         t0 = time.perf_counter()
         template = sync_templates.sync_template_create(
-            name="Clients", recipe="hubstaff_client_to_ghl_contact", counterpart=hub, locations=locations, user=user)
+            name="Clients", recipe="hubstaff_client_to_ghl_contact", counterpart=hub, locations=locations, user=user
+        )
         create_s = time.perf_counter() - t0
         first = template.members.order_by("pk").first().location
         cache.set(f"mapping:custom-fields:{first.pk}:{first.created_at.timestamp()}", [], 600)  # no HTTP in the edit
@@ -172,8 +196,7 @@ def main() -> None:
         "load_average_1m": round(os.getloadavg()[0], 1),
         "locations": args.locations,
         "template_create": {"seconds": round(create_s, 2), "syncs": args.locations},
-        "template_edit": {"seconds": round(edit_s, 2), "versions_written": written,
-                          "queries": edit_query_count},
+        "template_edit": {"seconds": round(edit_s, 2), "versions_written": written, "queries": edit_query_count},
         **pages,
         "goal_fleet_p95_ms": GOAL_FLEET_P95_MS,
         "goal_edit_s": GOAL_EDIT_S,

@@ -48,8 +48,14 @@ def main() -> int:
     for name in args.only or BENCHMARKS:
         started = time.monotonic()
         print(f"bench.all: {name}...", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, "-m", f"bench.{name}", "--json"], cwd=ROOT, env=os.environ.copy(),
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", f"bench.{name}", "--json"],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         try:
             if done.returncode:
                 raise ValueError(f"exit code {done.returncode}")

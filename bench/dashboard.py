@@ -160,8 +160,18 @@ def _seed(args: argparse.Namespace) -> dict[str, Any]:
     big = Run.objects.filter(status="failed").order_by("-id").values_list("id", flat=True).first()
     item_runs = (args.items - args.big_items) // 10
     with connection.cursor() as cur:
-        cur.execute(_fill(ITEMS_SQL, {"big": big, "big_items": args.big_items, "item_runs": item_runs,
-                                 "big_calls": args.big_calls, "call_runs": min(args.runs, 40_000)}))
+        cur.execute(
+            _fill(
+                ITEMS_SQL,
+                {
+                    "big": big,
+                    "big_items": args.big_items,
+                    "item_runs": item_runs,
+                    "big_calls": args.big_calls,
+                    "call_runs": min(args.runs, 40_000),
+                },
+            )
+        )
         for table in ("run", "runitem", "apicall", "sync", "alert", "statuschange"):
             # what autovacuum does to a live database: statistics + the visibility map index-only scans need
             cur.execute(f"VACUUM ANALYZE contacts_sync_{table}")
@@ -171,8 +181,13 @@ def _seed(args: argparse.Namespace) -> dict[str, Any]:
         items = cur.fetchone()[0]
         cur.execute("SELECT count(*) FROM contacts_sync_apicall")
         calls = cur.fetchone()[0]
-    return {"runs": runs, "run_items": items, "api_calls": calls, "big_run_id": big,
-            "seed_seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "runs": runs,
+        "run_items": items,
+        "api_calls": calls,
+        "big_run_id": big,
+        "seed_seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
 def _get(client: Any, url: str) -> Any:
@@ -198,10 +213,17 @@ def _measure(client: Any, url: str, n: int) -> dict[str, Any]:
         _get(client, url)
         times.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
-    return {"status": resp.status_code, "queries": queries, "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(_p95(times), 1), "max_ms": round(max(times), 1),
-            # load-independent-ish parts: CPU of this (Django) process, and the SQL time of one request
-            "app_cpu_p95_ms": round(_p95(cpu), 1), "sql_ms": round(sql_ms, 1), "n": n}
+    return {
+        "status": resp.status_code,
+        "queries": queries,
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(_p95(times), 1),
+        "max_ms": round(max(times), 1),
+        # load-independent-ish parts: CPU of this (Django) process, and the SQL time of one request
+        "app_cpu_p95_ms": round(_p95(cpu), 1),
+        "sql_ms": round(sql_ms, 1),
+        "n": n,
+    }
 
 
 def _p95(values: list[float]) -> float:
@@ -278,8 +300,13 @@ def main() -> None:
             from contacts_sync.models import ApiCall, Run, RunItem
 
             big = Run.objects.filter(status="failed").order_by("-id").values_list("id", flat=True).first()
-            seeded = {"runs": Run.objects.count(), "run_items": RunItem.objects.count(),
-                      "api_calls": ApiCall.objects.count(), "big_run_id": big, "reused": name}
+            seeded = {
+                "runs": Run.objects.count(),
+                "run_items": RunItem.objects.count(),
+                "api_calls": ApiCall.objects.count(),
+                "big_run_id": big,
+                "reused": name,
+            }
             user = get_user_model().objects.get(email="bench@example.com")
         else:
             seeded = _seed(args)
@@ -291,12 +318,18 @@ def main() -> None:
         result = {
             "benchmark": "dashboard",
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                        "load_avg_1m_before": load_before, "load_avg_1m_after": round(os.getloadavg()[0], 2)},
+            "machine": {
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "load_avg_1m_before": load_before,
+                "load_avg_1m_after": round(os.getloadavg()[0], 2),
+            },
             "seeded": seeded,
             "pages": pages,
             "goals": {
-                "page_p95_ms": GOAL_PAGE_P95_MS, "poll_p95_ms": GOAL_POLL_P95_MS, "queries": GOAL_QUERIES,
+                "page_p95_ms": GOAL_PAGE_P95_MS,
+                "poll_p95_ms": GOAL_POLL_P95_MS,
+                "queries": GOAL_QUERIES,
                 "pages_p95_ok": worst_page < GOAL_PAGE_P95_MS,
                 "poll_p95_ok": pages["status_poll_unchanged"]["p95_ms"] < GOAL_POLL_P95_MS,
                 "queries_ok": all(v["queries"] <= GOAL_QUERIES for k, v in pages.items() if k != "metrics"),

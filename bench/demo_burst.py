@@ -104,9 +104,13 @@ def _login(base: str, i: int = -1) -> int:
     with requests.Session() as s:
         s.headers.update(_client())
         s.get(f"{base}/accounts/login/", timeout=REQUEST_TIMEOUT_SECONDS)
-        r = s.post(f"{base}/accounts/login/", data={"login": _user(i), "password": PASSWORD},
-                   headers={"X-CSRFToken": s.cookies.get("csrftoken", ""), "Referer": f"{base}/accounts/login/"},
-                   timeout=REQUEST_TIMEOUT_SECONDS, allow_redirects=False)
+        r = s.post(
+            f"{base}/accounts/login/",
+            data={"login": _user(i), "password": PASSWORD},
+            headers={"X-CSRFToken": s.cookies.get("csrftoken", ""), "Referer": f"{base}/accounts/login/"},
+            timeout=REQUEST_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
         return r.status_code
 
 
@@ -116,15 +120,20 @@ def _one(base: str, i: int, cookies: dict[str, str]) -> tuple[str, int | str, fl
     started = time.perf_counter()
     try:
         if kind == "login_page":
-            status: int | str = requests.get(f"{base}/accounts/login/", headers=_client(),
-                                             timeout=REQUEST_TIMEOUT_SECONDS).status_code
+            status: int | str = requests.get(
+                f"{base}/accounts/login/", headers=_client(), timeout=REQUEST_TIMEOUT_SECONDS
+            ).status_code
         elif kind == "overview":
-            status = requests.get(f"{base}/", cookies=cookies, headers=_client(), timeout=REQUEST_TIMEOUT_SECONDS,
-                                  allow_redirects=False).status_code
+            status = requests.get(
+                f"{base}/", cookies=cookies, headers=_client(), timeout=REQUEST_TIMEOUT_SECONDS, allow_redirects=False
+            ).status_code
         elif kind == "webhook":  # unsigned, as a burst of junk from the internet: refused, never a 500
-            status = requests.post(f"{base}/webhooks/ghl/", data=json.dumps({"type": "ContactCreate", "n": i}),
-                                   headers={"Content-Type": "application/json", **_client()},
-                                   timeout=REQUEST_TIMEOUT_SECONDS).status_code
+            status = requests.post(
+                f"{base}/webhooks/ghl/",
+                data=json.dumps({"type": "ContactCreate", "n": i}),
+                headers={"Content-Type": "application/json", **_client()},
+                timeout=REQUEST_TIMEOUT_SECONDS,
+            ).status_code
         else:
             status = _login(base, i)
     except requests.RequestException as exc:
@@ -161,9 +170,17 @@ def _burst(base: str, n: int, concurrency: int, cookies: dict[str, str], db_name
     ms = sorted(r[2] for r in results)
     q = statistics.quantiles(ms, n=100)
     failed = sum(c for s, c in statuses.items() if not s.isdigit() or int(s) >= 500)
-    return {"statuses": dict(sorted(statuses.items())), "by_kind": by_kind, "failed": failed, "wall_s": round(wall, 2),
-            "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1), "max_ms": round(ms[-1], 1),
-            "peak_db_connections": peak, "sampler_refused": refused}
+    return {
+        "statuses": dict(sorted(statuses.items())),
+        "by_kind": by_kind,
+        "failed": failed,
+        "wall_s": round(wall, 2),
+        "p50_ms": round(q[49], 1),
+        "p95_ms": round(q[94], 1),
+        "max_ms": round(ms[-1], 1),
+        "peak_db_connections": peak,
+        "sampler_refused": refused,
+    }
 
 
 def main() -> int:
@@ -180,16 +197,24 @@ def main() -> int:
     env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "true", "TRUSTED_PROXY_COUNT": "1"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
-    create = ("from contacts_sync.services.users import user_create\n"
-              f"for email in [{USER!r}] + [f'burst{{n}}@example.com' for n in range({USERS})]:\n"
-              f"    user_create(email=email, role='Viewer', password={PASSWORD!r})")
+    create = (
+        "from contacts_sync.services.users import user_create\n"
+        f"for email in [{USER!r}] + [f'burst{{n}}@example.com' for n in range({USERS})]:\n"
+        f"    user_create(email=email, role='Viewer', password={PASSWORD!r})"
+    )
     subprocess.run([*manage, "shell", "-c", create], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     (ROOT / ".data").mkdir(exist_ok=True)  # a fresh checkout has none yet
     log = open(ROOT / ".data" / f"bench-demo-{args.server}.log", "wb")
-    server = subprocess.Popen(_server_command(args.server, port), env=env, cwd=ROOT, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        _server_command(args.server, port),
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -201,9 +226,12 @@ def main() -> int:
         with requests.Session() as s:  # one logged-in session for the overview requests
             s.headers.update(_client())
             s.get(f"{base}/accounts/login/", timeout=REQUEST_TIMEOUT_SECONDS)
-            s.post(f"{base}/accounts/login/", data={"login": USER, "password": PASSWORD},
-                   headers={"X-CSRFToken": s.cookies.get("csrftoken", ""), "Referer": f"{base}/accounts/login/"},
-                   timeout=REQUEST_TIMEOUT_SECONDS)
+            s.post(
+                f"{base}/accounts/login/",
+                data={"login": USER, "password": PASSWORD},
+                headers={"X-CSRFToken": s.cookies.get("csrftoken", ""), "Referer": f"{base}/accounts/login/"},
+                timeout=REQUEST_TIMEOUT_SECONDS,
+            )
             cookies = {k: v for k, v in s.cookies.items() if k in ("sessionid", "csrftoken")}
         burst = _burst(base, args.requests, args.concurrency, cookies, db_name)
         time.sleep(2)
@@ -214,11 +242,18 @@ def main() -> int:
         server.wait(30)
         log.close()
     result = {
-        "bench": "demo_burst", "server": args.server, "command": " ".join(_server_command(args.server, port)[1:4]),
-        "requests": args.requests, "concurrency": args.concurrency, **burst,
-        "max_connections": _max_connections(), "db_connections_after": connections_after,
-        "login_after_burst": after, "ok": burst["failed"] == 0 and after == 302,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "bench": "demo_burst",
+        "server": args.server,
+        "command": " ".join(_server_command(args.server, port)[1:4]),
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        **burst,
+        "max_connections": _max_connections(),
+        "db_connections_after": connections_after,
+        "login_after_burst": after,
+        "ok": burst["failed"] == 0 and after == 302,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores",
     }
     print(json.dumps(result, indent=None if args.json else 2))
     return 0 if result["ok"] else 1

@@ -118,8 +118,16 @@ class Workers:
 
 def _records(box: Any, n: int, tag: str) -> None:
     box.admin("POST", "/custom/_admin/clear")
-    rows = [{"id": f"{tag}-{i:06d}", "first_name": f"Fleet{i}", "last_name": tag.title(),
-             "email": f"{tag}.{i}@fleet.example", "phone": ""} for i in range(n)]
+    rows = [
+        {
+            "id": f"{tag}-{i:06d}",
+            "first_name": f"Fleet{i}",
+            "last_name": tag.title(),
+            "email": f"{tag}.{i}@fleet.example",
+            "phone": "",
+        }
+        for i in range(n)
+    ]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda r: box.admin("POST", "/custom/_admin/records", json=r), rows))
 
@@ -129,14 +137,29 @@ def _location_sync(box: Any, lid: str, token: str, limit_per_10s: int | None = N
     from contacts_sync.services.syncs import sync_create_from_recipe
 
     box.admin("POST", "/ghl/_admin/locations", json={"id": lid, "name": f"Fleet {lid}", "token": token})
-    app = m.Connection.objects.create(name=f"app for {lid}", provider=m.Provider.CUSTOM, auth_kind="webhook_secret",
-                                      base_url=f"{box.url}/custom", secrets={"api_token": "custom-sandbox-token"})
-    ghl = m.Connection.objects.create(name=f"GHL {lid}", provider=m.Provider.GHL, auth_kind="private_token",
-                                      external_account_id=lid, base_url=f"{box.url}/ghl",
-                                      secrets={"access_token": token},
-                                      config={} if limit_per_10s is None else {"rate_limit_per_10s": limit_per_10s})
-    return sync_create_from_recipe(recipe="custom_contact_to_ghl_contact", name=f"fleet {lid}",
-                                   source_connection=app, target_connection=ghl, options={"page_limit": PAGE_LIMIT})
+    app = m.Connection.objects.create(
+        name=f"app for {lid}",
+        provider=m.Provider.CUSTOM,
+        auth_kind="webhook_secret",
+        base_url=f"{box.url}/custom",
+        secrets={"api_token": "custom-sandbox-token"},
+    )
+    ghl = m.Connection.objects.create(
+        name=f"GHL {lid}",
+        provider=m.Provider.GHL,
+        auth_kind="private_token",
+        external_account_id=lid,
+        base_url=f"{box.url}/ghl",
+        secrets={"access_token": token},
+        config={} if limit_per_10s is None else {"rate_limit_per_10s": limit_per_10s},
+    )
+    return sync_create_from_recipe(
+        recipe="custom_contact_to_ghl_contact",
+        name=f"fleet {lid}",
+        source_connection=app,
+        target_connection=ghl,
+        options={"page_limit": PAGE_LIMIT},
+    )
 
 
 def _reset_budgets(lids: list[str]) -> None:
@@ -209,13 +232,19 @@ def fleet(box: Any, tmp: Path, locations: int, contacts: int) -> dict[str, Any]:
         "http_429": http_429,
         "http_429_ratio": round(http_429 / max(1, requests), 4),
         "fairness_ratio": round(finish[-1] / finish[0], 3),
-        "finish_s": {"fastest": round(finish[0], 1), "median": round(finish[len(finish) // 2], 1),
-                     "slowest": round(finish[-1], 1)},
+        "finish_s": {
+            "fastest": round(finish[0], 1),
+            "median": round(finish[len(finish) // 2], 1),
+            "slowest": round(finish[-1], 1),
+        },
         "worker_rss_mb_total": rss,
         "worker_cpu_s": round(cpu, 1),
         "worker_cpu_ms_per_request": round(cpu * 1000 / max(1, requests), 3),
-        "runs": {"statuses": sorted({r.status for r in runs}), "created": sum(r.created_count for r in runs),
-                 "failed": sum(r.failed_count for r in runs)},
+        "runs": {
+            "statuses": sorted({r.status for r in runs}),
+            "created": sum(r.created_count for r in runs),
+            "failed": sum(r.failed_count for r in runs),
+        },
     }
 
 
@@ -231,8 +260,10 @@ def continuation(box: Any, tmp: Path, contacts: int) -> dict[str, Any]:
     box.admin("POST", "/_admin/faults", json={"app": "ghl", "account": lid, "rate_limit": CONTINUATION_LIMIT})
     _reset_budgets([lid])
     limit = str(CONTINUATION_TIME_LIMIT_S)
-    workers = Workers(tmp, extra_env={"CELERY_TASK_TIME_LIMIT": limit,
-                                      "CELERY_TASK_SOFT_TIME_LIMIT": str(CONTINUATION_TIME_LIMIT_S - 5)})
+    workers = Workers(
+        tmp,
+        extra_env={"CELERY_TASK_TIME_LIMIT": limit, "CELERY_TASK_SOFT_TIME_LIMIT": str(CONTINUATION_TIME_LIMIT_S - 5)},
+    )
     reaped: list[int] = []
     last_reap = [time.monotonic()]
 
@@ -288,10 +319,16 @@ def main() -> None:
         tmp = Path(tmp_name)
         box = Box(tmp)
         try:
-            result: dict[str, Any] = {"benchmark": "fleet", "date": started,
-                                      "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                                                  "platform": platform.platform(),
-                                                  "load_avg_1m_at_start": round(load, 2)}}
+            result: dict[str, Any] = {
+                "benchmark": "fleet",
+                "date": started,
+                "machine": {
+                    "cores": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "load_avg_1m_at_start": round(load, 2),
+                },
+            }
             result.update(fleet(box, tmp, args.locations, args.contacts))
             result["load_avg_1m_after_fleet"] = round(os.getloadavg()[0], 2)
             if not args.skip_continuation:

@@ -142,9 +142,7 @@ def contact_ids(emulator: Emulator, n: int = 500) -> list[str]:
     return [c["id"] for c in r.json()["contacts"]]
 
 
-def _worker(
-    base_url: str, redis_url: str, budget_key: str, ids: list[str], deadline: float, out: Any
-) -> None:
+def _worker(base_url: str, redis_url: str, budget_key: str, ids: list[str], deadline: float, out: Any) -> None:
     """One worker process: calls through GHLClient + the shared budget until the deadline."""
     import redis
 
@@ -187,9 +185,7 @@ def _worker(
             if rng.random() < 0.5:
                 client.get_contact(rng.choice(ids))
             else:
-                client.upsert_contact(
-                    {"email": f"bench{rng.randrange(2000)}@example.com", "firstName": "Bench"}
-                )
+                client.upsert_contact({"email": f"bench{rng.randrange(2000)}@example.com", "firstName": "Bench"})
         except BudgetExhaustedError:
             break
         except ApiError:
@@ -207,9 +203,7 @@ def budget_phase(emulator: Emulator, ids: list[str], duration: float, workers: i
     go = ctx.Event()
     start_at = ctx.Value("d", 0.0)
     procs = [
-        ctx.Process(
-            target=_worker_at, args=(ready, go, start_at, duration, emulator.url, redis_url, key, ids, out)
-        )
+        ctx.Process(target=_worker_at, args=(ready, go, start_at, duration, emulator.url, redis_url, key, ids, out))
         for _ in range(workers)
     ]
     for p in procs:
@@ -259,16 +253,11 @@ def _worker_at(ready: Any, go: Any, start_at: Any, duration: float, *args: Any) 
     _worker(base_url, redis_url, key, ids, start_at.value + duration, out)
 
 
-def wrk_phase(
-    emulator: Emulator, ids: list[str], seconds: int, connections: int, tmp: Path
-) -> dict[str, Any]:
+def wrk_phase(emulator: Emulator, ids: list[str], seconds: int, connections: int, tmp: Path) -> dict[str, Any]:
     emulator.admin("POST", "/_admin/faults", json={"app": "ghl", "account": LOCATION, "rate_limit": 10**9})
     script = tmp / "mix.lua"
     script.write_text(
-        "ids = {"
-        + ",".join(f'"{i}"' for i in ids)
-        + "}\n"
-        + WRK_SCRIPT % {"token": TOKEN, "location": LOCATION}
+        "ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n" + WRK_SCRIPT % {"token": TOKEN, "location": LOCATION}
     )
     cpu_before = cpu_seconds(emulator.proc.pid)
     run = subprocess.run(

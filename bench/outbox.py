@@ -75,11 +75,27 @@ def _events(location: str, n: int, prefix: str) -> list[int]:
 
     from contacts_sync import models as m
 
-    rows = [m.InboundEvent(provider="ghl", event_id=f"{prefix}-{i}", event_type="ContactUpdate", account_id=location,
-                           status=m.EventStatus.IGNORED, body=json.dumps({
-                               "type": "ContactUpdate", "locationId": location, "id": f"c{i}", "firstName": "Ada",
-                               "email": f"ada{i}@example.com", "tags": ["vip"], "timestamp": timezone.now().isoformat()}))
-            for i in range(n)]
+    rows = [
+        m.InboundEvent(
+            provider="ghl",
+            event_id=f"{prefix}-{i}",
+            event_type="ContactUpdate",
+            account_id=location,
+            status=m.EventStatus.IGNORED,
+            body=json.dumps(
+                {
+                    "type": "ContactUpdate",
+                    "locationId": location,
+                    "id": f"c{i}",
+                    "firstName": "Ada",
+                    "email": f"ada{i}@example.com",
+                    "tags": ["vip"],
+                    "timestamp": timezone.now().isoformat(),
+                }
+            ),
+        )
+        for i in range(n)
+    ]
     return [e.pk for e in m.InboundEvent.objects.bulk_create(rows)]
 
 
@@ -116,12 +132,23 @@ def main() -> None:
     try:
         result: dict[str, Any] = {"bench": "outbox", "events": args.events, "cpus": os.cpu_count()}
         result["feed_no_outbox"] = _ms(_timed(_events("loc-none", args.events, "a")))
-        ghl = m.Connection.objects.create(name="GHL", provider="ghl", auth_kind="private_token",
-                                          external_account_id="loc-bench", secrets={"access_token": "x"})
-        app = m.Connection.objects.create(name="App", provider="custom", auth_kind="webhook_secret",
-                                          base_url="http://127.0.0.1:9", secrets={"api_token": "x"})
-        sync = sync_create_from_recipe(recipe=outbox.OUTBOX_RECIPE, name="bench", source_connection=ghl,
-                                       target_connection=app, live=True)
+        ghl = m.Connection.objects.create(
+            name="GHL",
+            provider="ghl",
+            auth_kind="private_token",
+            external_account_id="loc-bench",
+            secrets={"access_token": "x"},
+        )
+        app = m.Connection.objects.create(
+            name="App",
+            provider="custom",
+            auth_kind="webhook_secret",
+            base_url="http://127.0.0.1:9",
+            secrets={"api_token": "x"},
+        )
+        sync = sync_create_from_recipe(
+            recipe=outbox.OUTBOX_RECIPE, name="bench", source_connection=ghl, target_connection=app, live=True
+        )
         endpoint, made = outbox.endpoint_create(sync=sync, url=f"http://127.0.0.1:{server.server_port}/hook")
         result["feed_one_endpoint"] = _ms(_timed(_events("loc-bench", args.events, "b")))
         start = time.perf_counter()

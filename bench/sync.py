@@ -43,8 +43,11 @@ GHL_BURST = (100, 10.0)
 BASELINE_RULES = [
     {"source": "name", "target": "firstName", "transforms": [{"name": "split_name", "args": {"part": "first"}}]},
     {"source": "name", "target": "lastName", "transforms": [{"name": "split_name", "args": {"part": "last"}}]},
-    {"source": "emails.0", "target": "email", "transforms": [{"name": "trim", "args": {}},
-                                                              {"name": "lower", "args": {}}]},
+    {
+        "source": "emails.0",
+        "target": "email",
+        "transforms": [{"name": "trim", "args": {}}, {"name": "lower", "args": {}}],
+    },
     {"constant": "Hubstaff", "target": "source", "transforms": []},
 ]
 
@@ -67,9 +70,21 @@ class Box:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.location, self.token = "bench-location", "pit-bench-token"
-        self.proc = Process([sys.executable, str(ROOT / "manage.py"), "sandbox", "--port", str(self.port),
-                             "--ghl-location", self.location, "--ghl-token", self.token],
-                            {**os.environ}, tmp / "sandbox.log")
+        self.proc = Process(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "sandbox",
+                "--port",
+                str(self.port),
+                "--ghl-location",
+                self.location,
+                "--ghl-token",
+                self.token,
+            ],
+            {**os.environ},
+            tmp / "sandbox.log",
+        )
         import requests
 
         self.http = requests.Session()
@@ -100,8 +115,11 @@ _org_counter = iter(range(20000, 30000))
 
 def _org(box: Box, clients: int) -> tuple[int, str]:
     org = next(_org_counter) + int(time.time()) % 5000 * 3
-    box.admin("POST", "/hubstaff/_admin/seed", json={"organization_id": org, "clients": clients, "members": 0,
-                                                     "tasks": 0, "notes": 0, "projects": 1})
+    box.admin(
+        "POST",
+        "/hubstaff/_admin/seed",
+        json={"organization_id": org, "clients": clients, "members": 0, "tasks": 0, "notes": 0, "projects": 1},
+    )
     return org, box.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
 
 
@@ -109,16 +127,32 @@ def _sync(box: Box, org: int, pat: str, *, limited: bool = False) -> Any:
     from contacts_sync import models as m
     from contacts_sync.services.syncs import sync_create_from_recipe
 
-    hub = m.Connection.objects.create(name=f"bench hubstaff {org}", provider="hubstaff", auth_kind="oauth2",
-                                      external_account_id=str(org), base_url=f"{box.url}/hubstaff",
-                                      secrets={"refresh_token": pat}, config={"rate_limit_per_hour": 0})
-    ghl = m.Connection.objects.create(name=f"bench ghl {org}", provider="ghl", auth_kind="private_token",
-                                      external_account_id=box.location, base_url=f"{box.url}/ghl",
-                                      secrets={"access_token": box.token},
-                                      config={} if limited else {"rate_limit_per_10s": 0})
-    sync = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name=f"bench {org}",
-                                   source_connection=hub, target_connection=ghl,
-                                   options={"page_limit": PAGE_LIMIT}, live=True)
+    hub = m.Connection.objects.create(
+        name=f"bench hubstaff {org}",
+        provider="hubstaff",
+        auth_kind="oauth2",
+        external_account_id=str(org),
+        base_url=f"{box.url}/hubstaff",
+        secrets={"refresh_token": pat},
+        config={"rate_limit_per_hour": 0},
+    )
+    ghl = m.Connection.objects.create(
+        name=f"bench ghl {org}",
+        provider="ghl",
+        auth_kind="private_token",
+        external_account_id=box.location,
+        base_url=f"{box.url}/ghl",
+        secrets={"access_token": box.token},
+        config={} if limited else {"rate_limit_per_10s": 0},
+    )
+    sync = sync_create_from_recipe(
+        recipe="hubstaff_client_to_ghl_contact",
+        name=f"bench {org}",
+        source_connection=hub,
+        target_connection=ghl,
+        options={"page_limit": PAGE_LIMIT},
+        live=True,
+    )
     # The same fields the baseline script sends, so both make one upsert per record (the recipe's default
     # mapping rejects the emulator's messy phones, which would spare the engine half of the writes).
     version = m.MappingVersion.objects.create(sync=sync, number=2, rules=BASELINE_RULES, note="bench")
@@ -148,8 +182,12 @@ def _needing_write(run_ids: list[int]) -> int:
 
     items = m.RunItem.objects.filter(run_id__in=run_ids)
     changed = items.filter(action__in=[m.ItemAction.CREATED, m.ItemAction.UPDATED]).count()
-    rejected = (items.filter(action=m.ItemAction.FAILED).exclude(error_class__in=["MappingError", "ParentNotLinked"])
-                .exclude(error_message__startswith="Not sent again").count())
+    rejected = (
+        items.filter(action=m.ItemAction.FAILED)
+        .exclude(error_class__in=["MappingError", "ParentNotLinked"])
+        .exclude(error_message__startswith="Not sent again")
+        .count()
+    )
     return changed + rejected
 
 
@@ -168,15 +206,19 @@ def _baseline_worker(args: tuple[str, int, str, str, str]) -> int:
 
     url, org, pat, location, token = args
     http = requests.Session()
-    tok = http.post(f"{url}/hubstaff/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat},
-                    timeout=30).json()["access_token"]
+    tok = http.post(
+        f"{url}/hubstaff/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat}, timeout=30
+    ).json()["access_token"]
     ghl = requests.Session()
     ghl.headers.update({"Authorization": f"Bearer {token}", "Version": "2021-07-28"})
     start, done = 0, 0
     while True:
-        r = http.get(f"{url}/hubstaff/v2/organizations/{org}/clients",
-                     params={"page_start_id": start, "page_limit": PAGE_LIMIT},
-                     headers={"Authorization": f"Bearer {tok}"}, timeout=30)
+        r = http.get(
+            f"{url}/hubstaff/v2/organizations/{org}/clients",
+            params={"page_start_id": start, "page_limit": PAGE_LIMIT},
+            headers={"Authorization": f"Bearer {tok}"},
+            timeout=30,
+        )
         data = r.json()
         for c in data.get("clients", []):
             first, _, last = str(c.get("name") or "").strip().partition(" ")
@@ -236,8 +278,14 @@ def _worker(tmp: Path, name: str, concurrency: int) -> Any:
 
     from tests.support import start_worker
 
-    return start_worker(connection.settings_dict["NAME"], tmp, queues="sync", concurrency=concurrency, name=name,
-                        extra_env={"DEBUG": os.environ.get("DEBUG", "false")})
+    return start_worker(
+        connection.settings_dict["NAME"],
+        tmp,
+        queues="sync",
+        concurrency=concurrency,
+        name=name,
+        extra_env={"DEBUG": os.environ.get("DEBUG", "false")},
+    )
 
 
 def _enqueue(syncs: list[Any]) -> list[int]:
@@ -271,9 +319,11 @@ def throughput(box: Box, tmp: Path, contacts: int, *, baseline_too: bool = True)
         writes = _write_calls(first)
         # 1% changed: new clients in each organization since the first run
         for org, _ in orgs:
-            box.admin("POST", "/hubstaff/_admin/seed", json={"organization_id": org,
-                                                             "clients": max(1, contacts // 200), "members": 0,
-                                                             "tasks": 0, "notes": 0})
+            box.admin(
+                "POST",
+                "/hubstaff/_admin/seed",
+                json={"organization_id": org, "clients": max(1, contacts // 200), "members": 0, "tasks": 0, "notes": 0},
+            )
         second = _enqueue(syncs)
         runs2 = _wait(second)
         changed2 = sum(r.created_count + r.updated_count for r in runs2)
@@ -285,13 +335,22 @@ def throughput(box: Box, tmp: Path, contacts: int, *, baseline_too: bool = True)
         "records_per_s": round(read / elapsed, 1),
         "baseline_records_per_s": round(baseline, 1) if baseline else None,
         "ratio_to_baseline": round(read / elapsed / baseline, 3) if baseline else None,
-        "first_run": {"read": read, "changed": changed, "failed": sum(r.failed_count for r in runs),
-                      "statuses": sorted({r.status for r in runs}), "seconds": round(elapsed, 1)},
+        "first_run": {
+            "read": read,
+            "changed": changed,
+            "failed": sum(r.failed_count for r in runs),
+            "statuses": sorted({r.status for r in runs}),
+            "seconds": round(elapsed, 1),
+        },
         "write_calls_per_changed": round(writes / max(1, _needing_write(first)), 3),
         "incremental_write_calls_per_changed": round(writes2 / max(1, _needing_write(second)), 3),
         "first_run_writes": {"write_calls": writes, "needing_write": _needing_write(first)},
-        "incremental_run": {"read": sum(r.read_count for r in runs2), "changed": changed2, "writes": writes2,
-                            "needing_write": _needing_write(second)},
+        "incremental_run": {
+            "read": sum(r.read_count for r in runs2),
+            "changed": changed2,
+            "writes": writes2,
+            "needing_write": _needing_write(second),
+        },
         "peak_worker_rss_mb": rss,
     }
 
@@ -344,9 +403,11 @@ def limited(box: Box, tmp: Path, seconds: float = LIMITED_SECONDS) -> dict[str, 
     requests_sent = sum(c.attempts for c in calls)
     http_429 = sum(r.http_429s for r in runs)
     allowed = GHL_BURST[0] * elapsed / GHL_BURST[1]
-    return {"budget_used": round(requests_sent / allowed, 3),
-            "http_429_ratio": round(http_429 / max(1, requests_sent), 4),
-            "limited_run": {"seconds": round(elapsed, 1), "ghl_requests": requests_sent, "http_429s": http_429}}
+    return {
+        "budget_used": round(requests_sent / allowed, 3),
+        "http_429_ratio": round(http_429 / max(1, requests_sent), 4),
+        "limited_run": {"seconds": round(elapsed, 1), "ghl_requests": requests_sent, "http_429s": http_429},
+    }
 
 
 def main() -> None:
@@ -365,7 +426,8 @@ def main() -> None:
     box = Box(tmp)
     try:
         result: dict[str, Any] = {
-            "benchmark": "sync", "contacts": args.contacts,
+            "benchmark": "sync",
+            "contacts": args.contacts,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()} {os.cpu_count()} cpu, {platform.system()} {platform.release()}",
         }

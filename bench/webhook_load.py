@@ -58,9 +58,18 @@ def _bodies(key: Any, n: int, locations: int) -> list[tuple[str, str]]:
     out = []
     for i in range(n):
         hook = i % HOOK_SHARE == 0
-        body = json.dumps({"type": "ContactUpdate", "locationId": HOOK_LOCATION if hook else f"loc-{i % locations}",
-                           "id": f"c-{i}", "webhookId": str(uuid.uuid4()), "timestamp": now,
-                           "email": f"c{i}@example.com", "firstName": "Ada", "tags": ["critical" if hook else "vip"]})
+        body = json.dumps(
+            {
+                "type": "ContactUpdate",
+                "locationId": HOOK_LOCATION if hook else f"loc-{i % locations}",
+                "id": f"c-{i}",
+                "webhookId": str(uuid.uuid4()),
+                "timestamp": now,
+                "email": f"c{i}@example.com",
+                "firstName": "Ada",
+                "tags": ["critical" if hook else "vip"],
+            }
+        )
         out.append((body, base64.b64encode(key.sign(body.encode())).decode()))
     return out
 
@@ -71,8 +80,14 @@ def _gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
     line = next(ln for ln in readme.splitlines() if ln.startswith("gunicorn "))
     args = line.split("#", 1)[0].split()
     args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
-    proc = subprocess.Popen([str(Path(sys.executable).parent / args[0]), *args[1:]], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / args[0]), *args[1:]],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     import requests
 
     deadline = time.monotonic() + 60
@@ -129,26 +144,49 @@ def _hook_sync(box: Any) -> None:
 
     box.admin("POST", "/ghl/_admin/locations", json={"id": HOOK_LOCATION, "token": "pit-hook"})
     org, pat = _org(box, 0)
-    ghl = m.Connection.objects.create(name="GHL hook", provider="ghl", auth_kind="private_token",
-                                      external_account_id=HOOK_LOCATION, base_url=f"{box.url}/ghl",
-                                      secrets={"access_token": "pit-hook"}, config={"rate_limit_per_10s": 0})
-    hub = m.Connection.objects.create(name="Hubstaff hook", provider="hubstaff", auth_kind="oauth2",
-                                      external_account_id=str(org), base_url=f"{box.url}/hubstaff",
-                                      secrets={"refresh_token": pat}, config={"rate_limit_per_hour": 0})
+    ghl = m.Connection.objects.create(
+        name="GHL hook",
+        provider="ghl",
+        auth_kind="private_token",
+        external_account_id=HOOK_LOCATION,
+        base_url=f"{box.url}/ghl",
+        secrets={"access_token": "pit-hook"},
+        config={"rate_limit_per_10s": 0},
+    )
+    hub = m.Connection.objects.create(
+        name="Hubstaff hook",
+        provider="hubstaff",
+        auth_kind="oauth2",
+        external_account_id=str(org),
+        base_url=f"{box.url}/hubstaff",
+        secrets={"refresh_token": pat},
+        config={"rate_limit_per_hour": 0},
+    )
     project_id = _project(box, org)
-    sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="hook", source_connection=ghl,
-                            target_connection=hub, options={"project_id": project_id}, poll_interval_seconds=None,
-                            webhook_trigger=True, live=True)
+    sync_create_from_recipe(
+        recipe="ghl_critical_contact_to_hubstaff_task",
+        name="hook",
+        source_connection=ghl,
+        target_connection=hub,
+        options={"project_id": project_id},
+        poll_interval_seconds=None,
+        webhook_trigger=True,
+        live=True,
+    )
 
 
 def _project(box: Any, org: int) -> int:
     """The id of the organization's one project, through Hubstaff's public API (with a PAT of its own: a PAT
     rotates on use, and the connection's must stay fresh)."""
     pat = box.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
-    token = box.http.post(f"{box.url}/hubstaff/access_tokens",
-                          data={"grant_type": "refresh_token", "refresh_token": pat}, timeout=10).json()
-    r = box.http.get(f"{box.url}/hubstaff/v2/organizations/{org}/projects", timeout=10,
-                     headers={"Authorization": f"Bearer {token['access_token']}"})
+    token = box.http.post(
+        f"{box.url}/hubstaff/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat}, timeout=10
+    ).json()
+    r = box.http.get(
+        f"{box.url}/hubstaff/v2/organizations/{org}/projects",
+        timeout=10,
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     r.raise_for_status()
     return int(r.json()["projects"][0]["id"])
 
@@ -177,9 +215,13 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
         env = {**os.environ, "DEBUG": "false"}
         gunicorn = _gunicorn(env, port, tmp / "gunicorn.log")
         cpu_before = _tree_cpu_seconds(gunicorn.pid)
-        out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script),
-                              f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120,
-                             check=False)
+        out = subprocess.run(
+            [wrk, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(script), f"http://127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+            check=False,
+        )
         web_cpu = _tree_cpu_seconds(gunicorn.pid) - cpu_before
         db_cpu = _backends_cpu_seconds()
         completed = int(re.search(r"(\d+) requests in", out.stdout).group(1))  # type: ignore[union-attr]
@@ -201,9 +243,14 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
         runs = m.Run.objects.filter(sync__name="hook").count()
         acknowledged = min(completed - non2xx, len(bodies))
         return {
-            "server": "gunicorn (README command), DEBUG off", "connections": CONNECTIONS, "seconds": seconds,
-            "requests": completed, "non_2xx": non2xx, "bodies_prepared": len(bodies),
-            "events_stored": stored, "events_per_s": round(stored / seconds, 1),
+            "server": "gunicorn (README command), DEBUG off",
+            "connections": CONNECTIONS,
+            "seconds": seconds,
+            "requests": completed,
+            "non_2xx": non2xx,
+            "bodies_prepared": len(bodies),
+            "events_stored": stored,
+            "events_per_s": round(stored / seconds, 1),
             # CPU of gunicorn's processes per stored event: what ingest costs, whatever else loads the machine
             "web_cpu_ms_per_event": round(web_cpu * 1000 / max(1, stored), 2),
             # and of the PostgreSQL backends that served gunicorn (started by its first requests of this load)
@@ -214,7 +261,8 @@ def sustained(*, key: Any, seconds: int, locations: int, tmp: Path) -> dict[str,
             "still_pending_after_drain": pending,
             "drain_s": round(drained, 1),
             "events_stored_with_in_flight": stored_by_now,
-            "hook_location_events": hook_events, "runs": runs,
+            "hook_location_events": hook_events,
+            "runs": runs,
             "runs_per_1000_events": round(runs * 1000 / max(1, hook_events), 1),
             "by_status": dict(new.values("status").annotate(n=Count("id")).values_list("status", "n")),
         }

@@ -42,9 +42,7 @@ def _admin_conn() -> Any:
     import psycopg
 
     parts = urlsplit(os.environ["DATABASE_URL"])
-    return psycopg.connect(
-        urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, "")), autocommit=True
-    )
+    return psycopg.connect(urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, "")), autocommit=True)
 
 
 def _use_throwaway_db() -> str:
@@ -53,9 +51,7 @@ def _use_throwaway_db() -> str:
     with _admin_conn() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = urlunsplit(
-        (parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment)
-    )
+    os.environ["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
     return name
 
 
@@ -79,9 +75,7 @@ def _post_all(client: Any, bodies: list[bytes], sign: Any) -> tuple[list[float],
         headers = {"x-ghl-signature": sign(body)}
         with CaptureQueriesContext(connection) as ctx:
             t0 = time.perf_counter()
-            response = client.post(
-                "/webhooks/ghl/", data=body, content_type="application/json", headers=headers
-            )
+            response = client.post("/webhooks/ghl/", data=body, content_type="application/json", headers=headers)
             times.append((time.perf_counter() - t0) * 1000)
         queries.append(len(ctx.captured_queries))
         statuses.append(response.json().get("status", str(response.status_code)))
@@ -93,8 +87,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--existing", type=int, default=100_000)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--sustained-seconds", type=int, default=30,
-                        help="seconds of load through gunicorn with wrk (0: skip that phase)")
+    parser.add_argument(
+        "--sustained-seconds",
+        type=int,
+        default=30,
+        help="seconds of load through gunicorn with wrk (0: skip that phase)",
+    )
     args = parser.parse_args()
 
     production_env()
@@ -187,9 +185,7 @@ def main() -> None:
     }
     if sustained is not None:
         result["sustained"] = sustained
-    result["meets_goal"] = (
-        result["new"]["p95_ms"] < GOAL_ACK_P95_MS and result["replay"]["p95_ms"] < GOAL_ACK_P95_MS
-    )
+    result["meets_goal"] = result["new"]["p95_ms"] < GOAL_ACK_P95_MS and result["replay"]["p95_ms"] < GOAL_ACK_P95_MS
     print(json.dumps(result, indent=None if args.json else 2))
 
 

@@ -96,12 +96,29 @@ WEB_THREADS = 8  # per process: at most 16 requests at once, so at most 16 datab
 
 
 def web_command(python: str, host: str, port: str | int) -> list[str]:
-    return [python, "-m", "gunicorn", "config.wsgi", "--bind", f"{host}:{port}", "--workers", str(WEB_PROCESSES),
-            "--worker-class", "gthread", "--threads", str(WEB_THREADS), "--timeout", "120",
-            "--graceful-timeout", "10", "--access-logfile", "-",
-            # gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): two demos on
-            # one machine (other DEMO_PORTs) would take it from each other; nothing here uses it.
-            "--no-control-socket"]
+    return [
+        python,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(WEB_PROCESSES),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(WEB_THREADS),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
+        # gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): two demos on
+        # one machine (other DEMO_PORTs) would take it from each other; nothing here uses it.
+        "--no-control-socket",
+    ]
 
 
 def run(command: list[str]) -> int:
@@ -140,8 +157,10 @@ def demo(args: argparse.Namespace) -> int:
         start("web", web_command(python, args.host, args.port))
         celery = [python, "-m", "celery", "-A", "config"]
         # one process for the demo, the same thread pool as the README's production workers
-        start("worker", [*celery, "worker", "-P", "threads", "-c", "16", "-Q", "default,sync,webhooks,alerts",
-                         "-l", "INFO"])
+        start(
+            "worker",
+            [*celery, "worker", "-P", "threads", "-c", "16", "-Q", "default,sync,webhooks,alerts", "-l", "INFO"],
+        )
         start("beat", [*celery, "beat", "-l", "INFO", "-s", str(DATA / "celerybeat-schedule")])
         say(f"demo running on http://{args.host}:{args.port}/ - Ctrl-C stops everything")
         return _supervise(procs)

@@ -39,8 +39,11 @@ elif DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS[:1] and not DEBUG:
     fail("FIELD_ENCRYPTION_KEYS", "must not start with the development key when DEBUG is off")
 for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
     if not is_fernet_key(_key):  # the key itself is a secret: the error names its position only
-        fail("FIELD_ENCRYPTION_KEYS", "must list Fernet keys (32 url-safe base64-encoded bytes, from "
-             "Fernet.generate_key()), comma-separated", f"key {_position} of {len(FIELD_ENCRYPTION_KEYS)} is not one")
+        fail(
+            "FIELD_ENCRYPTION_KEYS",
+            "must list Fernet keys (32 url-safe base64-encoded bytes, from Fernet.generate_key()), comma-separated",
+            f"key {_position} of {len(FIELD_ENCRYPTION_KEYS)} is not one",
+        )
 
 try:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
@@ -63,8 +66,11 @@ _database_url = env.str("DATABASE_URL", default="")
 if not _database_url:
     fail("DATABASE_URL", "must be set, e.g. postgres://user:password@host:5432/contacts_sync (make demo sets it)")
 if not _database_url.startswith(("postgres://", "postgresql://", "pgsql://")):
-    fail("DATABASE_URL", "must be a PostgreSQL URL (postgres://...); no other database is supported",
-         _database_url.split(":", 1)[0] + "://...")
+    fail(
+        "DATABASE_URL",
+        "must be a PostgreSQL URL (postgres://...); no other database is supported",
+        _database_url.split(":", 1)[0] + "://...",
+    )
 try:
     DATABASES = {"default": env.db_url_config(_database_url)}
 except Exception:  # noqa: BLE001 - django-environ raises several kinds for a malformed URL; all mean "invalid"
@@ -274,10 +280,15 @@ CELERY_TASK_ROUTES = {
 # A task works on one run for at most this long, then the run yields between two pages (checkpoint saved, back
 # to queued) and continues as a new message at the back of its queue: no run outlives a task time limit (prefork
 # enforces it, the thread pool does not) and runs waiting behind it get their turn. 0 = never yield.
-RUN_SLICE_SECONDS = read_int("RUN_SLICE_SECONDS", min(300, CELERY_TASK_TIME_LIMIT // 2, CELERY_TASK_SOFT_TIME_LIMIT // 2))
+RUN_SLICE_SECONDS = read_int(
+    "RUN_SLICE_SECONDS", min(300, CELERY_TASK_TIME_LIMIT // 2, CELERY_TASK_SOFT_TIME_LIMIT // 2)
+)
 if RUN_SLICE_SECONDS < 0 or (RUN_SLICE_SECONDS and RUN_SLICE_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT):
-    fail("RUN_SLICE_SECONDS", "must be 0 (never yield) or shorter than CELERY_TASK_SOFT_TIME_LIMIT",
-         str(RUN_SLICE_SECONDS))
+    fail(
+        "RUN_SLICE_SECONDS",
+        "must be 0 (never yield) or shorter than CELERY_TASK_SOFT_TIME_LIMIT",
+        str(RUN_SLICE_SECONDS),
+    )
 
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {"task": "contacts_sync.tasks.heartbeat_task", "schedule": 60.0},
@@ -310,9 +321,12 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_PUBLIC = DEBUG and not METRICS_TOKEN
 METRICS_TOKEN_MIN_LENGTH = 16  # a bearer token is guessed over the network: no short ones
 if not DEBUG and len(METRICS_TOKEN) < METRICS_TOKEN_MIN_LENGTH:
-    fail("METRICS_TOKEN", f"must be set to a random string of {METRICS_TOKEN_MIN_LENGTH}+ characters when DEBUG is off "
-         "(Prometheus sends it as Authorization: Bearer <token>)",
-         "unset" if not METRICS_TOKEN else f"{len(METRICS_TOKEN)} characters")
+    fail(
+        "METRICS_TOKEN",
+        f"must be set to a random string of {METRICS_TOKEN_MIN_LENGTH}+ characters when DEBUG is off "
+        "(Prometheus sends it as Authorization: Bearer <token>)",
+        "unset" if not METRICS_TOKEN else f"{len(METRICS_TOKEN)} characters",
+    )
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 # Beat's scheduler records each tick for /healthz and alerts when no worker is alive (config/celery.py).
 CELERY_BEAT_SCHEDULER = "config.celery:HealthScheduler"
@@ -347,9 +361,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "contacts_sync.logging.ContextFilter"}},
-    "formatters": {
-        "kv": {"format": "%(asctime)s %(levelname)s %(name)s run=%(run_id)s sync=%(sync_id)s %(message)s"}
-    },
+    "formatters": {"kv": {"format": "%(asctime)s %(levelname)s %(name)s run=%(run_id)s sync=%(sync_id)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv", "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},

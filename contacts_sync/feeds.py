@@ -28,8 +28,9 @@ def changes(request: HttpRequest) -> JsonResponse:
     if scheme.lower() != "bearer" or not token.strip():
         return _error(401, "unauthorized", "send the endpoint's feed token as 'Authorization: Bearer <token>'")
     try:
-        page = changes_feed.changes_page(token=token.strip(), cursor=request.GET.get("cursor", ""),
-                                         limit=request.GET.get("limit"))
+        page = changes_feed.changes_page(
+            token=token.strip(), cursor=request.GET.get("cursor", ""), limit=request.GET.get("limit")
+        )
     except changes_feed.FeedDenied:
         log.warning("changes feed refused: unknown token")
         return _error(401, "unauthorized", "the token is not a changes-feed token of any endpoint")

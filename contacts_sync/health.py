@@ -31,8 +31,7 @@ def _error(exc: Exception) -> str:
 def _redis_for(url: str) -> Any:
     import redis
 
-    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
 
 
 def redis_client() -> Any:
@@ -64,7 +63,7 @@ def beat_tick_write() -> None:
 def workers_alive() -> list[str]:
     """Hostnames of the workers whose heartbeat is younger than WORKER_HEARTBEAT_TTL_SECONDS."""
     client = redis_client()
-    return sorted(k.decode()[len(WORKER_KEY):] for k in client.scan_iter(match=WORKER_KEY + "*", count=500))
+    return sorted(k.decode()[len(WORKER_KEY) :] for k in client.scan_iter(match=WORKER_KEY + "*", count=500))
 
 
 def beat_seconds_since_tick() -> float | None:
@@ -126,8 +125,7 @@ def check_beat() -> str | None:
 
 
 def check_all() -> dict[str, str | None]:
-    return {"database": check_database(), "broker": check_broker(), "workers": check_workers(),
-            "beat": check_beat()}
+    return {"database": check_database(), "broker": check_broker(), "workers": check_workers(), "beat": check_beat()}
 
 
 def background_problems() -> dict[str, str]:

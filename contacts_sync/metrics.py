@@ -35,9 +35,15 @@ class DatabaseCollector(Collector):
         # From the runs' per-action counters (kept with the items): summing 100k runs is ~10x cheaper than
         # grouping 1M items at every scrape.
         items = CounterMetricFamily("contacts_sync_run_items", "Run items by action (all time)", labels=["action"])
-        fields = {"created": "created_count", "updated": "updated_count", "unchanged": "unchanged_count",
-                  "skipped": "skipped_count", "failed": "failed_count", "would_create": "would_create_count",
-                  "would_update": "would_update_count"}
+        fields = {
+            "created": "created_count",
+            "updated": "updated_count",
+            "unchanged": "unchanged_count",
+            "skipped": "skipped_count",
+            "failed": "failed_count",
+            "would_create": "would_create_count",
+            "would_update": "would_update_count",
+        }
         sums = Run.objects.aggregate(**{action: Sum(field) for action, field in fields.items()})
         for action, n in sums.items():
             items.add_metric([action], n or 0)
@@ -45,11 +51,12 @@ class DatabaseCollector(Collector):
 
         yield from self._api_calls()
 
-        seen = CounterMetricFamily("contacts_sync_http_429_seen",
-                                   "HTTP 429 answers seen inside retries, by the sync's target provider",
-                                   labels=["provider"])
-        for seen_row in (Run.objects.values("sync__target_connection__provider").annotate(n=Sum("http_429s"))
-                         .order_by()):
+        seen = CounterMetricFamily(
+            "contacts_sync_http_429_seen",
+            "HTTP 429 answers seen inside retries, by the sync's target provider",
+            labels=["provider"],
+        )
+        for seen_row in Run.objects.values("sync__target_connection__provider").annotate(n=Sum("http_429s")).order_by():
             seen.add_metric([seen_row["sync__target_connection__provider"]], seen_row["n"] or 0)
         yield seen
 
@@ -66,10 +73,14 @@ class DatabaseCollector(Collector):
         yield from self._queues()
 
     def _api_calls(self) -> Iterator[CounterMetricFamily]:
-        calls = CounterMetricFamily("contacts_sync_api_calls", "Outbound API calls by provider and status class",
-                                    labels=["provider", "status_class"])
-        limited = CounterMetricFamily("contacts_sync_api_calls_429",
-                                      "Outbound API calls that ended in HTTP 429, by provider", labels=["provider"])
+        calls = CounterMetricFamily(
+            "contacts_sync_api_calls",
+            "Outbound API calls by provider and status class",
+            labels=["provider", "status_class"],
+        )
+        limited = CounterMetricFamily(
+            "contacts_sync_api_calls_429", "Outbound API calls that ended in HTTP 429, by provider", labels=["provider"]
+        )
         per_provider_429: dict[str, int] = {}
         for call in ApiCall.objects.values("provider", "status").annotate(n=Count("pk")).order_by():
             status = call["status"]
@@ -83,19 +94,23 @@ class DatabaseCollector(Collector):
         yield limited
 
     def _token_expiry(self) -> GaugeMetricFamily:
-        expiry = GaugeMetricFamily("contacts_sync_token_expires_in_seconds",
-                                   "Seconds until a connection's access token expires (negative = expired)",
-                                   labels=["connection_id", "provider", "name"])
+        expiry = GaugeMetricFamily(
+            "contacts_sync_token_expires_in_seconds",
+            "Seconds until a connection's access token expires (negative = expired)",
+            labels=["connection_id", "provider", "name"],
+        )
         now = timezone.now()
         for c in Connection.objects.filter(token_expires_at__isnull=False).only(
-                "pk", "provider", "name", "token_expires_at"):
+            "pk", "provider", "name", "token_expires_at"
+        ):
             if c.token_expires_at is not None:  # the filter above: always
                 expiry.add_metric([str(c.pk), c.provider, c.name], (c.token_expires_at - now).total_seconds())
         return expiry
 
     def _queues(self) -> Iterator[GaugeMetricFamily]:
-        depth = GaugeMetricFamily("contacts_sync_queue_depth", "Messages waiting in each Celery queue",
-                                  labels=["queue"])
+        depth = GaugeMetricFamily(
+            "contacts_sync_queue_depth", "Messages waiting in each Celery queue", labels=["queue"]
+        )
         up = GaugeMetricFamily("contacts_sync_broker_up", "1 when the Redis broker answered the scrape")
         try:
             broker = settings.CELERY_BROKER_URL

@@ -148,8 +148,9 @@ def connection_check_task(connection_id: int) -> str | None:
     return connections.connection_check(connection=connection).status
 
 
-@shared_task(name="contacts_sync.tasks.agency_location_connect_task", bind=True, acks_late=True,
-             reject_on_worker_lost=True)
+@shared_task(
+    name="contacts_sync.tasks.agency_location_connect_task", bind=True, acks_late=True, reject_on_worker_lost=True
+)
 def agency_location_connect_task(self: Task, agency_id: int, location_id: str) -> str | None:
     """Connect (or reconnect) one sub-account of an agency: mint its token, store it, test it. Idempotent."""
     connection = agencies.agency_location_connect(agency_id=agency_id, location_id=location_id)

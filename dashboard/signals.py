@@ -31,8 +31,9 @@ def _logged_out(sender: Any, request: HttpRequest | None = None, user: Any = Non
         audit.audit_logout(user=user, ip_address=client_ip(request))
 
 
-def _login_failed(sender: Any, credentials: dict[str, Any] | None = None, request: HttpRequest | None = None,
-                  **kwargs: Any) -> None:
+def _login_failed(
+    sender: Any, credentials: dict[str, Any] | None = None, request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     credentials = credentials or {}
     attempted = str(credentials.get("email") or credentials.get("username") or credentials.get("login") or "")
     audit.audit_login_failed(attempted=attempted, ip_address=client_ip(request))

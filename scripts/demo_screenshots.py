@@ -48,8 +48,13 @@ def _pages(page: Any, base: str) -> dict[str, str]:
     failing = _sync_url(page, base, FAILING_MARK)
     page.goto(_sync_url(page, base, RUN_OF))
     run = page.locator("a[href^='/runs/']").filter(has_text=re.compile(r"#?\d+")).first
-    return {"overview": f"{base}/", "sync": sync, "run": base + str(run.get_attribute("href")),
-            "failing-sync": failing, "fleet": f"{base}/fleet/"}
+    return {
+        "overview": f"{base}/",
+        "sync": sync,
+        "run": base + str(run.get_attribute("href")),
+        "failing-sync": failing,
+        "fleet": f"{base}/fleet/",
+    }
 
 
 def main() -> None:

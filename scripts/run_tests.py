@@ -55,15 +55,19 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     with log_path.open("wb") as log:
         print(f"run_tests: {SIDE} runs in a second process; its output goes to {log_path}", flush=True)
-        side = subprocess.Popen([*pytest, SIDE], cwd=ROOT, env=side_env(dict(os.environ)), stdout=log,
-                                stderr=subprocess.STDOUT)
+        side = subprocess.Popen(
+            [*pytest, SIDE], cwd=ROOT, env=side_env(dict(os.environ)), stdout=log, stderr=subprocess.STDOUT
+        )
         main_rc = subprocess.call([*pytest, "tests", f"--ignore={SIDE}"], cwd=ROOT)
         side_rc = side.wait()
     lines = log_path.read_text(errors="replace").splitlines()
     print(f"\n===== {SIDE} (second process, exit {side_rc}) =====")
     print("\n".join(lines if side_rc else lines[-30:]))
-    print(f"run_tests: both processes done in {time.monotonic() - started:.0f} s; exit codes: rest {main_rc}, "
-          f"{SIDE} {side_rc}", flush=True)
+    print(
+        f"run_tests: both processes done in {time.monotonic() - started:.0f} s; exit codes: rest {main_rc}, "
+        f"{SIDE} {side_rc}",
+        flush=True,
+    )
     return main_rc or side_rc
 
 

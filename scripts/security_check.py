@@ -39,7 +39,10 @@ def bandit_check(baseline: dict[str, Any]) -> list[str]:
     excludes = ",".join(entry["path"] for entry in cfg["exclude"])
     out = subprocess.run(
         [str(BIN / "bandit"), "-r", *cfg["paths"], "-q", "-f", "json", "-s", skips, "-x", excludes],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     report = json.loads(out.stdout or "{}")
     if report.get("errors"):
@@ -48,16 +51,26 @@ def bandit_check(baseline: dict[str, Any]) -> list[str]:
     used: set[int] = set()
     problems = []
     for finding in report.get("results", []):
-        match = next((i for i, a in enumerate(accepted)
-                      if a["test"] == finding["test_id"] and a["file"] == finding["filename"]
-                      and a["code"] in finding["code"]), None)
+        match = next(
+            (
+                i
+                for i, a in enumerate(accepted)
+                if a["test"] == finding["test_id"] and a["file"] == finding["filename"] and a["code"] in finding["code"]
+            ),
+            None,
+        )
         if match is None:
-            problems.append(f"bandit {finding['test_id']} {finding['filename']}:{finding['line_number']}: "
-                            f"{finding['issue_text']} (fix it, or accept it in security/baseline.toml with a reason)")
+            problems.append(
+                f"bandit {finding['test_id']} {finding['filename']}:{finding['line_number']}: "
+                f"{finding['issue_text']} (fix it, or accept it in security/baseline.toml with a reason)"
+            )
         else:
             used.add(match)
-    problems += [f"security/baseline.toml: bandit entry {a['test']} {a['file']} ({a['code']!r}) matches nothing; "
-                 "remove it" for i, a in enumerate(accepted) if i not in used]
+    problems += [
+        f"security/baseline.toml: bandit entry {a['test']} {a['file']} ({a['code']!r}) matches nothing; remove it"
+        for i, a in enumerate(accepted)
+        if i not in used
+    ]
     print(f"bandit: {len(report.get('results', []))} findings, {len(used)} accepted in the baseline")
     return problems
 
@@ -99,9 +112,25 @@ def yanked_check() -> tuple[list[str], int]:
 def pip_audit_check(baseline: dict[str, Any]) -> list[str]:
     accepted = {entry["id"]: entry for entry in baseline.get("pip_audit", {}).get("accepted", [])}
     out = subprocess.run(
-        [str(BIN / "pip-audit"), "-r", "requirements.lock", "--no-deps", "--disable-pip", "--progress-spinner",
-         "off", "-f", "json", "-s", "pypi", "--timeout", str(HTTP_TIMEOUT_SECONDS)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [
+            str(BIN / "pip-audit"),
+            "-r",
+            "requirements.lock",
+            "--no-deps",
+            "--disable-pip",
+            "--progress-spinner",
+            "off",
+            "-f",
+            "json",
+            "-s",
+            "pypi",
+            "--timeout",
+            str(HTTP_TIMEOUT_SECONDS),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     try:
         report = json.loads(out.stdout)
@@ -116,16 +145,23 @@ def pip_audit_check(baseline: dict[str, Any]) -> list[str]:
             hit = ids & set(accepted)
             seen |= hit
             if not hit:
-                problems.append(f"pip-audit: {dep['name']} {dep['version']} has {vuln['id']} (fixed in "
-                                f"{', '.join(vuln.get('fix_versions') or ['?'])}): upgrade it in requirements.lock, "
-                                "or accept it in security/baseline.toml with a reason")
+                problems.append(
+                    f"pip-audit: {dep['name']} {dep['version']} has {vuln['id']} (fixed in "
+                    f"{', '.join(vuln.get('fix_versions') or ['?'])}): upgrade it in requirements.lock, "
+                    "or accept it in security/baseline.toml with a reason"
+                )
     audited = len(deps) - len(skipped)
-    problems += [f"security/baseline.toml: pip-audit entry {i} matches nothing; remove it"
-                 for i in accepted if i not in seen and audited]
+    problems += [
+        f"security/baseline.toml: pip-audit entry {i} matches nothing; remove it"
+        for i in accepted
+        if i not in seen and audited
+    ]
     print(f"pip-audit: {audited} of {len(deps)} pinned packages audited against PyPI's advisories")
     if deps and not audited:
-        print("pip-audit: no vulnerability data is reachable from here (PyPI's per-version JSON API and OSV are "
-              "outside this network); run `make lint` where they are, e.g. a developer laptop")
+        print(
+            "pip-audit: no vulnerability data is reachable from here (PyPI's per-version JSON API and OSV are "
+            "outside this network); run `make lint` where they are, e.g. a developer laptop"
+        )
         if os.environ.get("SECURITY_AUDIT_REQUIRED", "").lower() == "true":
             problems.append("SECURITY_AUDIT_REQUIRED=true and no package could be audited")
     yanked, looked_up = yanked_check()

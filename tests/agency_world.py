@@ -29,22 +29,38 @@ def agency_settings(settings: Any) -> Any:
 def consent(sandbox: Any, *, state: str, scopes: list[str], **choice: str) -> str:
     """What the admin's browser does on the emulator's consent page: pick the agency, follow the redirect."""
     r = requests.get(
-        f"{sandbox.ghl_url}/oauth/chooselocation", allow_redirects=False, timeout=10,
-        params={"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI, "state": state,
-                "scope": " ".join(scopes), **choice},
+        f"{sandbox.ghl_url}/oauth/chooselocation",
+        allow_redirects=False,
+        timeout=10,
+        params={
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT_URI,
+            "state": state,
+            "scope": " ".join(scopes),
+            **choice,
+        },
     )
     assert r.status_code == 302, r.text
     return parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
 
 
-def oauth_agency(sandbox: Any, user: Any, *, name: str = "Acme Agency", connect_all: bool = False,
-                 **settings: Any) -> tuple[Agency, Connection]:
+def oauth_agency(
+    sandbox: Any, user: Any, *, name: str = "Acme Agency", connect_all: bool = False, **settings: Any
+) -> tuple[Agency, Connection]:
     """An emulator agency (`settings` as for /_admin/agencies) connected through our OAuth Company flow."""
     agency = Agency(sandbox, name=name, **settings)
     session: dict[str, Any] = {}
-    start = ghl_oauth.ghl_oauth_start(session=session, user=user, name=name, scopes=list(SCOPES),
-                                      redirect_uri=REDIRECT_URI, base_url=sandbox.ghl_url, kind="agency",
-                                      connect_all=connect_all)
+    start = ghl_oauth.ghl_oauth_start(
+        session=session,
+        user=user,
+        name=name,
+        scopes=list(SCOPES),
+        redirect_uri=REDIRECT_URI,
+        base_url=sandbox.ghl_url,
+        kind="agency",
+        connect_all=connect_all,
+    )
     asked = session[ghl_oauth.OAUTH_SESSION_KEY]
     scopes = next(iter(asked.values()))["scopes"]
     code = consent(sandbox, state=start.state, scopes=scopes, company_id=agency.id)
@@ -52,13 +68,13 @@ def oauth_agency(sandbox: Any, user: Any, *, name: str = "Acme Agency", connect_
     return agency, connection
 
 
-def pit_agency(sandbox: Any, user: Any, *, name: str = "PIT Agency", **settings: Any) -> tuple[Agency, Connection,
-                                                                                                str]:
+def pit_agency(sandbox: Any, user: Any, *, name: str = "PIT Agency", **settings: Any) -> tuple[Agency, Connection, str]:
     """An emulator agency connected with an agency private integration token."""
     agency = Agency(sandbox, name=name, **settings)
     token = sandbox.admin("POST", "/ghl/_admin/tokens", json={"companyId": agency.id})["token"]
-    connection = agencies.agency_connect_private_token(name=name, company_id=agency.id, token=token, user=user,
-                                                       base_url=sandbox.ghl_url)
+    connection = agencies.agency_connect_private_token(
+        name=name, company_id=agency.id, token=token, user=user, base_url=sandbox.ghl_url
+    )
     return agency, connection, token
 
 

@@ -19,8 +19,16 @@ TEST_PRIVATE_URL_ALLOWLIST = ["127.0.0.1"]
 os.environ.setdefault("PRIVATE_URL_ALLOWLIST", ",".join(TEST_PRIVATE_URL_ALLOWLIST))
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session", autouse=True)

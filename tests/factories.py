@@ -26,7 +26,9 @@ class SyncFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Sync {n}")
     recipe = "hubstaff_client_to_ghl_contact"
-    source_connection = factory.SubFactory(ConnectionFactory, provider=m.Provider.HUBSTAFF, auth_kind=m.AuthKind.API_KEY)
+    source_connection = factory.SubFactory(
+        ConnectionFactory, provider=m.Provider.HUBSTAFF, auth_kind=m.AuthKind.API_KEY
+    )
     source_object = m.ObjectKind.CONTACT
     target_connection = factory.SubFactory(ConnectionFactory)
     target_object = m.ObjectKind.CONTACT

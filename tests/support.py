@@ -91,15 +91,40 @@ def child_env(db_name: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_worker(db_name: str, tmp_dir: Path, *, queues: str = "default,sync,webhooks,alerts",
-                 concurrency: int = 2, name: str = "worker", extra_env: dict[str, str] | None = None,
-                 include: str = "", as_deployed: bool = False, pool: str | None = None,
-                 loglevel: str = "INFO") -> Process:
+def start_worker(
+    db_name: str,
+    tmp_dir: Path,
+    *,
+    queues: str = "default,sync,webhooks,alerts",
+    concurrency: int = 2,
+    name: str = "worker",
+    extra_env: dict[str, str] | None = None,
+    include: str = "",
+    as_deployed: bool = False,
+    pool: str | None = None,
+    loglevel: str = "INFO",
+) -> Process:
     """A worker on the test database; `as_deployed` keeps gossip, mingle and heartbeats on, as README starts it."""
     quiet = [] if as_deployed else ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
-            "-l", loglevel, "-n", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h", *quiet,
-            *(["--include", include] if include else []), *(["-P", pool] if pool else [])]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        queues,
+        "-c",
+        str(concurrency),
+        "-l",
+        loglevel,
+        "-n",
+        f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
+        *quiet,
+        *(["--include", include] if include else []),
+        *(["-P", pool] if pool else []),
+    ]
     # no beat runs beside a test's worker: without this a long test would get a "beat stopped" alert
     checks = {} if as_deployed else {"WORKER_CHECKS_BEAT": "false"}
     proc = Process(args, child_env(db_name, **checks, **(extra_env or {})), tmp_dir / f"{name}.log")
@@ -120,24 +145,43 @@ def readme_worker_commands() -> list[dict[str, str]]:
             continue
         words = shlex.split(line.split("#", 1)[0])
         opts = {words[i]: words[i + 1] for i in range(len(words) - 1) if words[i].startswith("-")}
-        out.append({"pool": opts.get("-P", "prefork"), "concurrency": opts.get("-c", "0"),
-                    "queues": opts.get("-Q", ""), "name": opts.get("-n", "worker@%h").split("@", 1)[0]})
+        out.append(
+            {
+                "pool": opts.get("-P", "prefork"),
+                "concurrency": opts.get("-c", "0"),
+                "queues": opts.get("-Q", ""),
+                "name": opts.get("-n", "worker@%h").split("@", 1)[0],
+            }
+        )
     if not out:
         raise AssertionError("README.md names no `celery -A config worker` command")
     return out
 
 
-def start_readme_workers(db_name: str, tmp_dir: Path, *, extra_env: dict[str, str] | None = None,
-                         concurrency: dict[str, int] | None = None, loglevel: str = "INFO") -> dict[str, Process]:
+def start_readme_workers(
+    db_name: str,
+    tmp_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    concurrency: dict[str, int] | None = None,
+    loglevel: str = "INFO",
+) -> dict[str, Process]:
     """Start the README's production worker commands (by their -n name: "sync", "live"); `concurrency`
     may lower a worker's -c for a test that wants its slots full."""
     procs: dict[str, Process] = {}
     try:
         for cmd in readme_worker_commands():
             c = (concurrency or {}).get(cmd["name"], int(cmd["concurrency"]))
-            procs[cmd["name"]] = start_worker(db_name, tmp_dir, queues=cmd["queues"], concurrency=c,
-                                              name=cmd["name"], extra_env=extra_env, pool=cmd["pool"],
-                                              loglevel=loglevel)
+            procs[cmd["name"]] = start_worker(
+                db_name,
+                tmp_dir,
+                queues=cmd["queues"],
+                concurrency=c,
+                name=cmd["name"],
+                extra_env=extra_env,
+                pool=cmd["pool"],
+                loglevel=loglevel,
+            )
     except BaseException:
         for proc in procs.values():
             proc.stop()

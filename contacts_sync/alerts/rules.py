@@ -22,8 +22,14 @@ STALE_AFTER_INTERVALS = 3
 
 # How bad each problem state is: a move to a worse one (degraded -> failing) is announced even inside the flap
 # window (Hightouch notifies WARNING -> CRITICAL); a move to a milder one is not announced at all.
-SEVERITY: dict[str, int] = {SyncHealth.DEGRADED: 1, SyncHealth.STALE: 1, SyncHealth.FAILING: 2, SyncHealth.NEEDS_REAUTH: 2,
-            ConnectionStatus.ERROR: 1, ConnectionStatus.NEEDS_REAUTH: 2}
+SEVERITY: dict[str, int] = {
+    SyncHealth.DEGRADED: 1,
+    SyncHealth.STALE: 1,
+    SyncHealth.FAILING: 2,
+    SyncHealth.NEEDS_REAUTH: 2,
+    ConnectionStatus.ERROR: 1,
+    ConnectionStatus.NEEDS_REAUTH: 2,
+}
 
 PROBLEM_SYNC_STATES = frozenset({SyncHealth.DEGRADED, SyncHealth.FAILING, SyncHealth.STALE, SyncHealth.NEEDS_REAUTH})
 PROBLEM_CONNECTION_STATES = frozenset({ConnectionStatus.NEEDS_REAUTH, ConnectionStatus.ERROR})
@@ -101,8 +107,10 @@ def health_after_run(
     if current in STICKY_SYNC_STATES:
         return HealthDecision(current, "", 0, True)
     if outage_items:
-        reason = (f"outage: {outage_items} records were not written ({target} answered with server errors, "
-                  "timeouts or rate limits); they are retried by the next run")
+        reason = (
+            f"outage: {outage_items} records were not written ({target} answered with server errors, "
+            "timeouts or rate limits); they are retried by the next run"
+        )
         return HealthDecision(SyncHealth.FAILING, reason, 0, True)
     ratio = failed_items / handled if handled else 0.0
     if failed_items and ratio > degraded_ratio:
@@ -112,8 +120,7 @@ def health_after_run(
         reason = f"{verify_failed} records read back from {target} differ from what was sent"
         return HealthDecision(SyncHealth.DEGRADED, reason, 0, True)
     if slow_after_seconds and duration_seconds is not None and duration_seconds > slow_after_seconds:
-        reason = (f"the run took {_minutes(duration_seconds)}, longer than the limit of "
-                  f"{_minutes(slow_after_seconds)}")
+        reason = f"the run took {_minutes(duration_seconds)}, longer than the limit of {_minutes(slow_after_seconds)}"
         return HealthDecision(SyncHealth.DEGRADED, reason, 0, True)
     return HealthDecision(SyncHealth.HEALTHY, "", 0, True)
 
@@ -134,7 +141,11 @@ def stale_after(*, poll_interval_seconds: int | None, stale_after_seconds: int |
 
 
 def is_stale(
-    *, now: datetime, poll_interval_seconds: int | None, last_success_at: datetime | None, created_at: datetime,
+    *,
+    now: datetime,
+    poll_interval_seconds: int | None,
+    last_success_at: datetime | None,
+    created_at: datetime,
     stale_after_seconds: int | None = None,
 ) -> bool:
     """No successful run within the sync's stale limit (see stale_after)."""
@@ -169,8 +180,14 @@ def is_muted(*, now: datetime, muted_until: datetime | None) -> bool:
     return muted_until is not None and muted_until > now
 
 
-def reminder_due(*, now: datetime, is_open: bool, last_notified_at: datetime | None,
-                 renotify_seconds: int | None, muted_until: datetime | None) -> bool:
+def reminder_due(
+    *,
+    now: datetime,
+    is_open: bool,
+    last_notified_at: datetime | None,
+    renotify_seconds: int | None,
+    muted_until: datetime | None,
+) -> bool:
     """Remind while an alert stays open and unacknowledged: every `renotify_seconds` after the last message
     that reached the channels (never for an alert nobody was told about yet; never while muted)."""
     if not is_open or not renotify_seconds or last_notified_at is None:
@@ -180,16 +197,25 @@ def reminder_due(*, now: datetime, is_open: bool, last_notified_at: datetime | N
     return now - last_notified_at >= timedelta(seconds=renotify_seconds)
 
 
-def held_delivery_due(*, now: datetime, is_open: bool, last_notified_at: datetime | None, suppressed: bool,
-                      muted_until: datetime | None, channels_available: int) -> bool:
+def held_delivery_due(
+    *,
+    now: datetime,
+    is_open: bool,
+    last_notified_at: datetime | None,
+    suppressed: bool,
+    muted_until: datetime | None,
+    channels_available: int,
+) -> bool:
     """An open alert that was never announced (muted, or no channel was enabled) is announced once it may be:
     the mute is over and a channel is there. A quiet flap reopen stays quiet."""
     if not is_open or suppressed or last_notified_at is not None or channels_available <= 0:
         return False
     return not is_muted(now=now, muted_until=muted_until)
 
-def health_when_reauthorized(*, consecutive_failures: int, last_success_at: datetime | None,
-                             failing_after: int = FAILING_AFTER_CONSECUTIVE) -> str:
+
+def health_when_reauthorized(
+    *, consecutive_failures: int, last_success_at: datetime | None, failing_after: int = FAILING_AFTER_CONSECUTIVE
+) -> str:
     """What a sync returns to when its connections work again (its own run history decides)."""
     if consecutive_failures >= failing_after:
         return SyncHealth.FAILING

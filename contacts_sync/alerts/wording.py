@@ -15,26 +15,41 @@ from dataclasses import dataclass
 # A title is one line on a phone's lock screen and in an email subject: longer reasons are cut here.
 TITLE_REASON_MAX = 120
 
-_APP_LABELS = {"ghl": "HighLevel", "hubstaff": "Hubstaff", "hotspotsystem": "HotspotSystem",
-               "starbuero": "starbuero.de", "upguard": "UpGuard", "custom": "the custom app"}
+_APP_LABELS = {
+    "ghl": "HighLevel",
+    "hubstaff": "Hubstaff",
+    "hotspotsystem": "HotspotSystem",
+    "starbuero": "starbuero.de",
+    "upguard": "UpGuard",
+    "custom": "the custom app",
+}
 
 # (pattern of the raw error, what it means) in order; {app} is the app named in the error, else "the app".
 _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p, re.IGNORECASE), text) for p, text in (
-        (r"invalid_grant|refresh token (is )?(invalid|revoked|expired)|TokenRefused",
-         "{app} refused the stored credentials"),
-        (r"\bScopeError\b|missing scope|not authorized for this scope", "{app} refused a request the token has no "
-         "scope for"),
+    (re.compile(p, re.IGNORECASE), text)
+    for p, text in (
+        (
+            r"invalid_grant|refresh token (is )?(invalid|revoked|expired)|TokenRefused",
+            "{app} refused the stored credentials",
+        ),
+        (
+            r"\bScopeError\b|missing scope|not authorized for this scope",
+            "{app} refused a request the token has no scope for",
+        ),
         (r"\bAuthError\b|\b401\b|unauthori[sz]ed|invalid (api )?(key|token)", "{app} refused the credentials"),
         (r"\bForbiddenError\b|\b403\b|forbidden", "{app} denied access"),
         (r"\bRateLimitedError\b|BudgetExhausted|\b429\b|rate.?limit", "{app} is rate-limiting the requests"),
         (r"timed out|timeout", "{app} did not answer in time"),
-        (r"HTTPConnectionPool|HTTPSConnectionPool|Max retries exceeded|NewConnectionError|Connection refused|"
-         r"could not connect|Name or service not known|nodename nor servname|getaddrinfo|\bTransportError\b",
-         "{app} could not be reached"),
+        (
+            r"HTTPConnectionPool|HTTPSConnectionPool|Max retries exceeded|NewConnectionError|Connection refused|"
+            r"could not connect|Name or service not known|nodename nor servname|getaddrinfo|\bTransportError\b",
+            "{app} could not be reached",
+        ),
         (r"\bServerError\b|\bHTTP 5\d\d\b|answered 5\d\d|\b50[0-4] ", "{app} answered with server errors"),
-        (r"\bMalformedResponseError\b|not valid JSON|unexpected (answer|response)", "{app} sent an answer we "
-         "could not read"),
+        (
+            r"\bMalformedResponseError\b|not valid JSON|unexpected (answer|response)",
+            "{app} sent an answer we could not read",
+        ),
         (r"\bNotFoundError\b|\b404\b", "{app} does not know the account or record asked for"),
         (r"^Suspicious: read 0 records", "the source returned no records where it used to return some"),
         (r"^Configuration problem", "the sync's settings need attention"),
@@ -43,8 +58,11 @@ _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 # Sentences services.status writes itself: already words, kept as they are.
-_OURS = re.compile(r"^(outage: |\d+ of \d+ (items|records) failed|no successful run|the run took |"
-                   r"\d+ records read back|every record failed|paused|resumed|disconnected by )", re.IGNORECASE)
+_OURS = re.compile(
+    r"^(outage: |\d+ of \d+ (items|records) failed|no successful run|the run took |"
+    r"\d+ records read back|every record failed|paused|resumed|disconnected by )",
+    re.IGNORECASE,
+)
 _FIRST_SENTENCE = re.compile(r"^(.*?)(?:[.;](?:\s|$)|$)")
 _APP_IN_ERROR = re.compile(r"^Reading (\w+) failed", re.IGNORECASE)
 _HTTP_STATUS = re.compile(r"\b(?:HTTP |answered |status[ =:]*)(\d{3})\b", re.IGNORECASE)
@@ -89,9 +107,14 @@ def _cut(text: str) -> str:
     return text if len(text) <= TITLE_REASON_MAX else text[: TITLE_REASON_MAX - 1].rstrip() + "…"
 
 
-_VERBS = {"needs_reauth": "needs to be connected again", "error": "has a connection problem",
-          "failing": "is failing", "degraded": "is degraded", "stale": "has not synced for too long",
-          "disabled": "is disconnected"}
+_VERBS = {
+    "needs_reauth": "needs to be connected again",
+    "error": "has a connection problem",
+    "failing": "is failing",
+    "degraded": "is degraded",
+    "stale": "has not synced for too long",
+    "disabled": "is disconnected",
+}
 
 
 def headline(*, name: str, new_status: str, reason: str, app: str = "") -> Headline:

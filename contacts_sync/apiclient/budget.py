@@ -49,8 +49,13 @@ def _unreachable(what: str, exc: Exception) -> None:
     now = time.monotonic()
     if now - _last_unreachable_log >= UNREACHABLE_LOG_SECONDS:
         _last_unreachable_log = now
-        log.warning("rate budget %s: Redis unreachable (%s: %s); calls go ahead without the shared budget",
-                    what, type(exc).__name__, exc)
+        log.warning(
+            "rate budget %s: Redis unreachable (%s: %s); calls go ahead without the shared budget",
+            what,
+            type(exc).__name__,
+            exc,
+        )
+
 
 # ARGV: now, member, n, then per window: limit, window ms, kind, remaining ('' = nothing observed). A window with
 # `remaining` is first corrected as _OBSERVE does (the provider's count of the previous answer), then the token is

@@ -102,9 +102,7 @@ class ApiClient:
     def observe_response(self, response: requests.Response) -> None:
         """Feed rate-limit headers back into the budget (subclasses know their header names)."""
 
-    def should_retry(
-        self, *, response: requests.Response | None = None, exc: Exception | None = None
-    ) -> bool:
+    def should_retry(self, *, response: requests.Response | None = None, exc: Exception | None = None) -> bool:
         """THE retry decision: timeouts, connection errors, 5xx and 429; never any other 4xx."""
         if exc is not None:
             return isinstance(exc, (requests.Timeout, requests.ConnectionError))
@@ -246,9 +244,7 @@ class ApiClient:
                     )
                 )
 
-    def _final_error(
-        self, response: requests.Response | None, exc: Exception | None, operation: str
-    ) -> ApiError:
+    def _final_error(self, response: requests.Response | None, exc: Exception | None, operation: str) -> ApiError:
         if response is not None:
             return self.error_for(response, operation)
         kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
@@ -319,16 +315,27 @@ class LeanSession(requests.Session):
         allow_redirects: bool = True,
         **kwargs: Any,
     ) -> requests.Response:
-        full = {"params": params, "data": data, "headers": headers, "json": json, "timeout": timeout,
-                "allow_redirects": allow_redirects}
+        full = {
+            "params": params,
+            "data": data,
+            "headers": headers,
+            "json": json,
+            "timeout": timeout,
+            "allow_redirects": allow_redirects,
+        }
         if kwargs or self.cookies or self.auth or self.headers.get("Cookie") or self.hooks["response"]:
             return super().request(method, url, **full, **kwargs)
         prepared = requests.PreparedRequest()
         prepared.prepare(method=method.upper(), url=url, headers=headers, params=params, data=data, json=json)
         # types-requests says Session.verify may be None; requests' own Session.request passes it on as is too.
-        response = self.get_adapter(url).send(prepared, timeout=timeout, proxies=self.proxies,
-                                              verify=self.verify,  # type: ignore[arg-type]
-                                              cert=self.cert, stream=False)
+        response = self.get_adapter(url).send(
+            prepared,
+            timeout=timeout,
+            proxies=self.proxies,
+            verify=self.verify,  # type: ignore[arg-type]
+            cert=self.cert,
+            stream=False,
+        )
         if response.is_redirect and allow_redirects:
             response.close()
             return super().request(method, url, **full)

@@ -50,11 +50,11 @@ def standard_secret_generate() -> str:
 
 
 def standard_secret_problem(secret: str) -> str:
-    """"" when `secret` is a usable Standard Webhooks secret (whsec_ + base64 of 24-64 bytes), else why not."""
+    """ "" when `secret` is a usable Standard Webhooks secret (whsec_ + base64 of 24-64 bytes), else why not."""
     if not secret.startswith(STANDARD_SECRET_PREFIX):
         return "a signing secret starts with whsec_"
     try:
-        key = base64.b64decode(secret[len(STANDARD_SECRET_PREFIX):], validate=True)
+        key = base64.b64decode(secret[len(STANDARD_SECRET_PREFIX) :], validate=True)
     except (binascii.Error, ValueError):
         return "the part after whsec_ is not valid base64"
     low, high = STANDARD_KEY_BYTES

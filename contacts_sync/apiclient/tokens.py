@@ -179,8 +179,12 @@ class RotatingTokenProvider:
         location tokens are minted from the agency's token, with no refresh token of their own)."""
         refresh_token = secrets.get("refresh_token")
         if not refresh_token:  # reported (needs re-auth) by the caller, like any permanent refusal
-            raise TokenRefused("no refresh token is stored; connect the account again", permanent=True,
-                               operation="refresh token", provider=self.provider)
+            raise TokenRefused(
+                "no refresh token is stored; connect the account again",
+                permanent=True,
+                operation="refresh token",
+                provider=self.provider,
+            )
         return self.refresher(str(refresh_token))
 
     def _report(self, reason: str) -> None:

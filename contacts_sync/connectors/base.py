@@ -87,14 +87,17 @@ class Connector(Protocol):
 
     def record_id(self, object_kind: str, record: dict[str, Any]) -> str: ...
 
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
 
     def test(self) -> str: ...  # a cheap read; returns a one-line description of the account, raises ApiError
 
 
 class WritableConnector(Connector, Protocol):
-    def write(self, object_kind: str, payload: dict[str, Any], *, target_id: str | None,
-              options: dict[str, Any]) -> tuple[str, bool]: ...  # (target id, created?)
+    def write(
+        self, object_kind: str, payload: dict[str, Any], *, target_id: str | None, options: dict[str, Any]
+    ) -> tuple[str, bool]: ...  # (target id, created?)
 
 
 def budget_account(account_id: str, base_url: str) -> str:
@@ -174,7 +177,9 @@ class BaseConnector:
     def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
         raise NotImplementedError
 
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """The first records, however paged; an empty source gives [] (never a StopIteration)."""
         opts = {**(options or {}), "page_limit": max(limit, self.SAMPLE_PAGE_LIMIT)}
         out: list[dict[str, Any]] = []

@@ -45,9 +45,23 @@ class Flow:
 
     def matches(self, query: str) -> bool:
         """Every word of the query appears somewhere in the flow (case-insensitive)."""
-        text = " ".join([self.app, self.app_title, self.flow, self.title, self.direction, self.trigger, self.action,
-                         self.description, *self.objects, *self.ghl_operations, *self.scopes, *self.triggers,
-                         *self.events]).lower()
+        text = " ".join(
+            [
+                self.app,
+                self.app_title,
+                self.flow,
+                self.title,
+                self.direction,
+                self.trigger,
+                self.action,
+                self.description,
+                *self.objects,
+                *self.ghl_operations,
+                *self.scopes,
+                *self.triggers,
+                *self.events,
+            ]
+        ).lower()
         return all(word in text for word in query.lower().split())
 
 
@@ -79,7 +93,9 @@ def _events(recipe: Recipe) -> list[str]:
     hooks = registry.spec(recipe.source_provider).webhook
     if hooks is None:
         return []
-    return [t + "*" if t.endswith(".") else t for t, kind in hooks.event_objects.items() if kind == recipe.source_object]
+    return [
+        t + "*" if t.endswith(".") else t for t, kind in hooks.event_objects.items() if kind == recipe.source_object
+    ]
 
 
 def _objects(recipe: Recipe) -> list[str]:
@@ -104,11 +120,20 @@ def _default_action(recipe: Recipe) -> str:
 def flow_of(recipe: Recipe) -> Flow:
     ops = ghl_operations(recipe)
     return Flow(
-        app=recipe.app, app_title=registry.spec(recipe.app).title, flow=recipe.key, title=recipe.title,
-        direction=recipe.direction, trigger=recipe.trigger or _default_trigger(recipe),
-        action=recipe.action or _default_action(recipe), objects=_objects(recipe), ghl_operations=ops,
-        scopes=sorted({*operations.scopes_for(ops), *recipe.ghl_scopes}), triggers=[MECHANISMS.get(t, t) for t in recipe.triggers],
-        events=_events(recipe), description=recipe.description, test=recipe.test,
+        app=recipe.app,
+        app_title=registry.spec(recipe.app).title,
+        flow=recipe.key,
+        title=recipe.title,
+        direction=recipe.direction,
+        trigger=recipe.trigger or _default_trigger(recipe),
+        action=recipe.action or _default_action(recipe),
+        objects=_objects(recipe),
+        ghl_operations=ops,
+        scopes=sorted({*operations.scopes_for(ops), *recipe.ghl_scopes}),
+        triggers=[MECHANISMS.get(t, t) for t in recipe.triggers],
+        events=_events(recipe),
+        description=recipe.description,
+        test=recipe.test,
         missing=[name for name in REQUIRED_METADATA if not getattr(recipe, name)],
     )
 

@@ -79,8 +79,9 @@ def _mappings() -> dict[tuple[str, str, str, str], list[dict[str, Any]]]:
     return out
 
 
-def default_rules(source_provider: str, source_object: str, target_provider: str,
-                  target_object: str) -> list[dict[str, Any]]:
+def default_rules(
+    source_provider: str, source_object: str, target_provider: str, target_object: str
+) -> list[dict[str, Any]]:
     """A deep copy of the default rules for this pair; an empty list when no app declares one."""
     rules = _mappings().get((source_provider, source_object, target_provider, target_object), [])
     return copy.deepcopy(dedupe_targets(rules))

@@ -91,12 +91,7 @@ def result_problems(
     for spec in specs.values():
         if spec.one_of:
             groups.setdefault(spec.one_of, []).append(spec)
-        if (
-            spec.required
-            and spec.path not in filled
-            and spec.path not in failed
-            and not _has(payload, spec.path)
-        ):
+        if spec.required and spec.path not in filled and spec.path not in failed and not _has(payload, spec.path):
             problems.append(
                 Problem(spec.path, None, "is required but the mapped value is empty", rows.get(spec.path, -1))
             )

@@ -99,8 +99,11 @@ def canonical_rule(rule: Any) -> Any:
     raw_steps = rule.get("transforms") or []
     steps: Any = raw_steps if not isinstance(raw_steps, list) else []  # not a list: kept, validation says why
     for step in raw_steps if isinstance(raw_steps, list) else []:
-        name, args = (step, {}) if isinstance(step, str) else (
-            (step.get("name"), step.get("args") or {}) if isinstance(step, dict) else (step, {}))
+        name, args = (
+            (step, {})
+            if isinstance(step, str)
+            else ((step.get("name"), step.get("args") or {}) if isinstance(step, dict) else (step, {}))
+        )
         steps.append({"name": name, "args": _canonical_args(name, args)})
 
     def text_or_none(value: Any) -> Any:
@@ -145,9 +148,7 @@ _ASPECTS = (
 )
 
 
-def _moved(
-    common: list[tuple[str, int]], after: dict[tuple[str, int], tuple[int, Any]]
-) -> set[tuple[str, int]]:
+def _moved(common: list[tuple[str, int]], after: dict[tuple[str, int], tuple[int, Any]]) -> set[tuple[str, int]]:
     """Rows whose relative order changed: everything outside the longest run kept in order."""
     positions = [after[k][0] for k in common]
     best: list[list[int]] = []
@@ -172,13 +173,9 @@ def diff_rules(old: list[Any], new: list[Any]) -> list[FieldChange]:
             changes.append(FieldChange(target, ADDED, after=describe_rule(rule)))
             continue
         old_rule = before[key][1]
-        details = [
-            f"{name}: {fmt(old_rule)} → {fmt(rule)}" for name, fmt in _ASPECTS if fmt(old_rule) != fmt(rule)
-        ]
+        details = [f"{name}: {fmt(old_rule)} → {fmt(rule)}" for name, fmt in _ASPECTS if fmt(old_rule) != fmt(rule)]
         if details:
-            changes.append(
-                FieldChange(target, CHANGED, describe_rule(old_rule), describe_rule(rule), details)
-            )
+            changes.append(FieldChange(target, CHANGED, describe_rule(old_rule), describe_rule(rule), details))
         elif key in moved:
             changes.append(
                 FieldChange(

@@ -177,9 +177,7 @@ def _run_steps(
     return value
 
 
-def _refusal(
-    rule: dict[str, Any], problem: Problem, problems: list[Problem], warnings: list[Problem]
-) -> None:
+def _refusal(rule: dict[str, Any], problem: Problem, problems: list[Problem], warnings: list[Problem]) -> None:
     # on_invalid="skip": a bad optional value (a phone like "n/a") leaves the field out, not the record
     if rule.get("on_invalid") == ON_INVALID_SKIP and not rule.get("required"):
         warnings.append(replace(problem, kind=WARN_SKIPPED))
@@ -196,9 +194,7 @@ def apply(record: Any, rules: Any, *, context: MappingContext | None = None) -> 
     """
     ctx = context or MappingContext()
     if not isinstance(record, dict):
-        return MappingResult(
-            {}, [Problem("record", type(record).__name__, "the source record is not an object")]
-        )
+        return MappingResult({}, [Problem("record", type(record).__name__, "the source record is not an object")])
     if not isinstance(rules, list):
         return MappingResult({}, [Problem("rules", None, "the mapping rules are not a list")])
     specs = field_specs(ctx.target_provider, ctx.target_object) if ctx.target_object else {}
@@ -263,17 +259,13 @@ def _rule_problems(index: int, rule: dict[str, Any]) -> list[Problem]:
     target = str(rule.get("target") or "")
     kinds = value_kinds(rule)
     if len(kinds) != 1:
-        problems.append(
-            Problem(target, None, "set exactly one of: source field, constant, template", index, "source")
-        )
+        problems.append(Problem(target, None, "set exactly one of: source field, constant, template", index, "source"))
     elif kinds[0] == "source" and (problem := path_problem(rule["source"])):
         problems.append(Problem(target, rule["source"], problem, index, "source"))
     elif kinds[0] == "template" and (problem := template_problem(rule["template"])):
         problems.append(Problem(target, rule["template"], problem, index, "source"))
     if rule.get("on_invalid") not in (None, "", ON_INVALID_FAIL, ON_INVALID_SKIP):
-        problems.append(
-            Problem(target, rule.get("on_invalid"), "on_invalid must be fail or skip", index, "transforms")
-        )
+        problems.append(Problem(target, rule.get("on_invalid"), "on_invalid must be fail or skip", index, "transforms"))
     try:
         steps = transform_steps(rule)
     except MappingError as exc:
@@ -316,9 +308,7 @@ def validate_rules(rules: Any, *, target_fields: Iterable[Any]) -> list[Problem]
             multi = target in MULTI_TARGETS or bool(spec is not None and _field_attr(spec, "multi", False))
             if target in first_row and not multi:
                 problems.append(
-                    Problem(
-                        target, target, f"is already mapped in row {first_row[target] + 1}", index, "target"
-                    )
+                    Problem(target, target, f"is already mapped in row {first_row[target] + 1}", index, "target")
                 )
             first_row.setdefault(target, index)
         problems.extend(_rule_problems(index, rule))

@@ -116,9 +116,7 @@ def _reason(error: SchemaError) -> str:
     expected: Any = error.validator_value
     instance: Any = error.instance
     if rule == "type":
-        wanted = " or ".join(
-            _TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected)
-        )
+        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
         return f"must be {wanted}, not {_kind(instance)} (schema rule type: {expected})"
     if rule == "format":
         what = {"email": "an email address", "date-time": "an ISO 8601 date-time"}.get(expected, expected)
@@ -131,9 +129,7 @@ def _reason(error: SchemaError) -> str:
     if rule == "required":
         return "is required by GHL (schema rule required)"
     if rule == "maxLength":
-        return (
-            f"is {len(instance):,} characters; GHL takes at most {expected:,} (schema rule maxLength)"
-        )
+        return f"is {len(instance):,} characters; GHL takes at most {expected:,} (schema rule maxLength)"
     if rule == "enum":
         return f"must be one of {', '.join(map(str, expected))} (schema rule enum)"
     if rule == "anyOf" and isinstance(instance, dict):
@@ -169,9 +165,7 @@ def _locate(error: SchemaError, body: dict[str, Any], back: dict[str, str]) -> t
     return ".".join([back.get(str(path[0]), str(path[0])), *map(str, path[1:])]), value
 
 
-def schema_problems(
-    provider: str, object_kind: str, payload: dict[str, Any]
-) -> Iterator[tuple[str, Any, str]]:
+def schema_problems(provider: str, object_kind: str, payload: dict[str, Any]) -> Iterator[tuple[str, Any, str]]:
     """(field, value, reason) for every way GHL's write DTOs refuse `payload` (none for targets without one)."""
     for check in CHECKS.get((provider or "ghl", object_kind), ()):
         if check.fields is not None:

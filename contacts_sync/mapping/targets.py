@@ -25,9 +25,7 @@ class FieldSpec:
     multi: bool = False  # several rows may fill it (values merged)
     one_of: str = ""  # fields sharing a group name: at least one of them must be mapped (and have a value)
     help: str = ""
-    max_length: int | None = (
-        None  # the most characters the target keeps (per entry for lists); None = no limit
-    )
+    max_length: int | None = None  # the most characters the target keeps (per entry for lists); None = no limit
     multiline: bool = False  # the target keeps line breaks (and tabs) in it: note and task bodies
     exact: bool = False  # an id or code: a longer value is refused, never cut (it would point somewhere else)
 
@@ -140,8 +138,7 @@ GHL_FIELDS: dict[str, list[FieldSpec]] = {
     "bundle": [
         _f("phone", "Phone to look the contact up by (E.164)", "phone", max_length=PHONE_MAX),
         _f("name", "Caller name (shown when the entry is new)", max_length=FULL_NAME_MAX),
-        _f("call_at", "Call time (a new call refreshes the summary)", "datetime", required=True,
-           max_length=DATE_MAX),
+        _f("call_at", "Call time (a new call refreshes the summary)", "datetime", required=True, max_length=DATE_MAX),
     ],
     "business": [
         _f("name", "Name", required=True, max_length=LINE_MAX),

@@ -89,9 +89,7 @@ def clean_string(
             )
             return result
         result.value = cut(cleaned, max_length)
-        result.notes.append(
-            ("cut", f"{field_name} cut from {len(cleaned):,} to {len(result.value):,} characters")
-        )
+        result.notes.append(("cut", f"{field_name} cut from {len(cleaned):,} to {len(result.value):,} characters"))
     return result
 
 
@@ -107,9 +105,7 @@ def clean_list(items: list[Any], *, field_name: str, max_length: int | None, can
     notes: list[tuple[str, str]] = []
     for item in items:
         if isinstance(item, str):
-            done = clean_string(
-                item, field_name=field_name, multiline=False, max_length=max_length, can_cut=can_cut
-            )
+            done = clean_string(item, field_name=field_name, multiline=False, max_length=max_length, can_cut=can_cut)
             if done.refused:
                 return Cleaned(items, refused=f"an entry {done.refused}")
             notes.extend(done.notes)

@@ -52,9 +52,7 @@ class Transform:
     def __post_init__(self) -> None:
         self.arg_index.update({a.name: a for a in self.args})
 
-    def __call__(
-        self, value: Any, args: dict[str, Any] | None = None, context: MappingContext | None = None
-    ) -> Any:
+    def __call__(self, value: Any, args: dict[str, Any] | None = None, context: MappingContext | None = None) -> Any:
         return self.func(value, coerce_args(self, args), context or MappingContext())
 
 
@@ -128,9 +126,7 @@ def _coerce(arg: Arg, raw: Any) -> Any:  # noqa: C901 - one flat branch per argu
     if arg.kind == "region":
         region = str(raw).strip().upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise MappingError(
-                f"{arg.label} {str(raw)[:10]!r} is not a two-letter country code like US or DE"
-            )
+            raise MappingError(f"{arg.label} {str(raw)[:10]!r} is not a two-letter country code like US or DE")
         return region
     if arg.kind == "map":
         if isinstance(raw, dict):

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0001_initial'),
+        ("contacts_sync", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alert',
-            name='last_notified_at',
+            model_name="alert",
+            name="last_notified_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='suppressed',
+            model_name="alert",
+            name="suppressed",
             field=models.BooleanField(default=False),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0002_alert_notify_state'),
+        ("contacts_sync", "0002_alert_notify_state"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='run',
-            name='would_create_count',
+            model_name="run",
+            name="would_create_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='run',
-            name='would_update_count',
+            model_name="run",
+            name="would_update_count",
             field=models.PositiveIntegerField(default=0),
         ),
     ]

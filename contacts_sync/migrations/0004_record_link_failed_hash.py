@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0003_run_would_counts'),
+        ("contacts_sync", "0003_run_would_counts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recordlink',
-            name='failed_error',
-            field=models.TextField(blank=True, default=''),
+            model_name="recordlink",
+            name="failed_error",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AddField(
-            model_name='recordlink',
-            name='failed_hash',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="recordlink",
+            name="failed_hash",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
     ]

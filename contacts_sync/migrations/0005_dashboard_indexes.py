@@ -4,22 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0004_record_link_failed_hash'),
+        ("contacts_sync", "0004_record_link_failed_hash"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='apicall',
-            index=models.Index(fields=['run', 'provider', 'method', 'path_template', 'status'], include=('duration_ms', 'attempts'), name='apicall_run_group'),
+            model_name="apicall",
+            index=models.Index(
+                fields=["run", "provider", "method", "path_template", "status"],
+                include=("duration_ms", "attempts"),
+                name="apicall_run_group",
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['-created_at', '-id'], name='run_history_order'),
+            model_name="run",
+            index=models.Index(fields=["-created_at", "-id"], name="run_history_order"),
         ),
         migrations.AddIndex(
-            model_name='runitem',
-            index=models.Index(fields=['run', 'action', 'error_class'], name='runitem_run_action_error'),
+            model_name="runitem",
+            index=models.Index(fields=["run", "action", "error_class"], name="runitem_run_action_error"),
         ),
     ]

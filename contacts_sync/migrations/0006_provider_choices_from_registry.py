@@ -6,15 +6,14 @@ import contacts_sync.connectors.registry
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0005_dashboard_indexes'),
+        ("contacts_sync", "0005_dashboard_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='connection',
-            name='provider',
+            model_name="connection",
+            name="provider",
             field=models.CharField(choices=contacts_sync.connectors.registry.choices, max_length=32),
         ),
     ]

@@ -6,95 +6,131 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0006_provider_choices_from_registry'),
+        ("contacts_sync", "0006_provider_choices_from_registry"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recordlink',
-            name='acknowledged_hash',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="recordlink",
+            name="acknowledged_hash",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='recordlink',
-            name='identity',
-            field=models.CharField(blank=True, default='', max_length=200),
+            model_name="recordlink",
+            name="identity",
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
         migrations.AddField(
-            model_name='recordlink',
-            name='pending_since',
+            model_name="recordlink",
+            name="pending_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='recordlink',
-            name='target_gone_at',
+            model_name="recordlink",
+            name="target_gone_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='run',
-            name='deleted_count',
+            model_name="run",
+            name="deleted_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='run',
-            name='verified_count',
+            model_name="run",
+            name="verified_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='run',
-            name='verify_failed_count',
+            model_name="run",
+            name="verify_failed_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='run',
-            name='verify_sampled',
+            model_name="run",
+            name="verify_sampled",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='runitem',
-            name='acknowledge_note',
+            model_name="runitem",
+            name="acknowledge_note",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='runitem',
-            name='acknowledged_at',
+            model_name="runitem",
+            name="acknowledged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='runitem',
-            name='acknowledged_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="runitem",
+            name="acknowledged_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='runitem',
-            name='resolved_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contacts_sync.run'),
+            model_name="runitem",
+            name="resolved_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="contacts_sync.run",
+            ),
         ),
         migrations.AddField(
-            model_name='sync',
-            name='delete_policy',
-            field=models.CharField(choices=[('ignore', 'Ignore (keep the target record)'), ('mirror', 'Delete it in the target too'), ('tag', 'Tag it in the target')], default='ignore', max_length=16),
+            model_name="sync",
+            name="delete_policy",
+            field=models.CharField(
+                choices=[
+                    ("ignore", "Ignore (keep the target record)"),
+                    ("mirror", "Delete it in the target too"),
+                    ("tag", "Tag it in the target"),
+                ],
+                default="ignore",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='sync',
-            name='delete_tag',
+            model_name="sync",
+            name="delete_tag",
             field=models.CharField(blank=True, max_length=100),
         ),
         migrations.AddField(
-            model_name='sync',
-            name='recreate_deleted',
+            model_name="sync",
+            name="recreate_deleted",
             field=models.BooleanField(default=False),
         ),
         migrations.AlterField(
-            model_name='runitem',
-            name='action',
-            field=models.CharField(choices=[('created', 'Created'), ('updated', 'Updated'), ('unchanged', 'Unchanged'), ('skipped', 'Skipped'), ('failed', 'Failed'), ('would_create', 'Would create'), ('would_update', 'Would update'), ('deleted', 'Deleted'), ('verify_failed', 'Verification failed')], max_length=16),
+            model_name="runitem",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("created", "Created"),
+                    ("updated", "Updated"),
+                    ("unchanged", "Unchanged"),
+                    ("skipped", "Skipped"),
+                    ("failed", "Failed"),
+                    ("would_create", "Would create"),
+                    ("would_update", "Would update"),
+                    ("deleted", "Deleted"),
+                    ("verify_failed", "Verification failed"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='recordlink',
-            index=models.Index(condition=models.Q(('identity', ''), _negated=True), fields=['sync', 'identity'], name='record_link_identity'),
+            model_name="recordlink",
+            index=models.Index(
+                condition=models.Q(("identity", ""), _negated=True),
+                fields=["sync", "identity"],
+                name="record_link_identity",
+            ),
         ),
     ]

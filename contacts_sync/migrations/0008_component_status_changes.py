@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0007_integrity_intents_deletes_verification'),
+        ("contacts_sync", "0007_integrity_intents_deletes_verification"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alert',
-            name='component',
-            field=models.CharField(blank=True, choices=[('worker', 'Celery workers'), ('beat', 'Celery beat')], max_length=16),
+            model_name="alert",
+            name="component",
+            field=models.CharField(
+                blank=True, choices=[("worker", "Celery workers"), ("beat", "Celery beat")], max_length=16
+            ),
         ),
         migrations.AddField(
-            model_name='statuschange',
-            name='component',
-            field=models.CharField(blank=True, choices=[('worker', 'Celery workers'), ('beat', 'Celery beat')], max_length=16),
+            model_name="statuschange",
+            name="component",
+            field=models.CharField(
+                blank=True, choices=[("worker", "Celery workers"), ("beat", "Celery beat")], max_length=16
+            ),
         ),
     ]

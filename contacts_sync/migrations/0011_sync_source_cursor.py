@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0010_connection_webhook_token_required'),
+        ("contacts_sync", "0010_connection_webhook_token_required"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sync',
-            name='source_cursor',
+            model_name="sync",
+            name="source_cursor",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]

@@ -15,7 +15,6 @@ def mark_live(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("contacts_sync", "0011_sync_source_cursor"),
     ]

@@ -18,108 +18,142 @@ def link_notifications_to_alerts(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0013_remove_sync_dry_run_preview_trigger'),
+        ("contacts_sync", "0013_remove_sync_dry_run_preview_trigger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertRule',
+            name="AlertRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('failed_share_percent', models.PositiveSmallIntegerField(default=5)),
-                ('failing_after_runs', models.PositiveSmallIntegerField(default=1)),
-                ('stale_after_hours', models.PositiveIntegerField(blank=True, null=True)),
-                ('slow_run_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('renotify_hours', models.PositiveIntegerField(blank=True, null=True)),
-                ('muted_until', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("failed_share_percent", models.PositiveSmallIntegerField(default=5)),
+                ("failing_after_runs", models.PositiveSmallIntegerField(default=1)),
+                ("stale_after_hours", models.PositiveIntegerField(blank=True, null=True)),
+                ("slow_run_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("renotify_hours", models.PositiveIntegerField(blank=True, null=True)),
+                ("muted_until", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PendingOAuthGrant',
+            name="PendingOAuthGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('secrets', contacts_sync.models.fields.EncryptedJSONField(blank=True, default=dict)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("secrets", contacts_sync.models.fields.EncryptedJSONField(blank=True, default=dict)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField()),
             ],
         ),
         migrations.AddField(
-            model_name='alert',
-            name='detail',
+            model_name="alert",
+            name="detail",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='held_reason',
+            model_name="alert",
+            name="held_reason",
             field=models.CharField(blank=True, max_length=200),
         ),
         migrations.AddField(
-            model_name='auditentry',
-            name='ip_address',
+            model_name="auditentry",
+            name="ip_address",
             field=models.GenericIPAddressField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='connection',
-            name='archived_at',
+            model_name="connection",
+            name="archived_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='alert',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='notifications', to='contacts_sync.alert'),
+            model_name="notification",
+            name="alert",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="notifications",
+                to="contacts_sync.alert",
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='purpose',
-            field=models.CharField(choices=[('opened', 'Opened'), ('escalated', 'Escalated'), ('reminder', 'Reminder'), ('late', 'Delivered late'), ('recovered', 'Recovered'), ('test', 'Test')], default='opened', max_length=16),
+            model_name="notification",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Opened"),
+                    ("escalated", "Escalated"),
+                    ("reminder", "Reminder"),
+                    ("late", "Delivered late"),
+                    ("recovered", "Recovered"),
+                    ("test", "Test"),
+                ],
+                default="opened",
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['object_type', '-created_at'], name='audit_type_time'),
+            model_name="auditentry",
+            index=models.Index(fields=["object_type", "-created_at"], name="audit_type_time"),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['action', '-created_at'], name='audit_action_time'),
+            model_name="auditentry",
+            index=models.Index(fields=["action", "-created_at"], name="audit_action_time"),
         ),
         migrations.AddIndex(
-            model_name='auditentry',
-            index=models.Index(fields=['actor', '-created_at'], name='audit_actor_time'),
+            model_name="auditentry",
+            index=models.Index(fields=["actor", "-created_at"], name="audit_actor_time"),
         ),
         migrations.AddField(
-            model_name='alertrule',
-            name='channels',
-            field=models.ManyToManyField(blank=True, related_name='rules', to='contacts_sync.alertchannel'),
+            model_name="alertrule",
+            name="channels",
+            field=models.ManyToManyField(blank=True, related_name="rules", to="contacts_sync.alertchannel"),
         ),
         migrations.AddField(
-            model_name='alertrule',
-            name='muted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="alertrule",
+            name="muted_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='alertrule',
-            name='sync',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='alert_rule', to='contacts_sync.sync'),
+            model_name="alertrule",
+            name="sync",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="alert_rule", to="contacts_sync.sync"
+            ),
         ),
         migrations.AddField(
-            model_name='alertrule',
-            name='updated_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="alertrule",
+            name="updated_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='pendingoauthgrant',
-            name='connection',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contacts_sync.connection'),
+            model_name="pendingoauthgrant",
+            name="connection",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="contacts_sync.connection"
+            ),
         ),
         migrations.AddField(
-            model_name='pendingoauthgrant',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="pendingoauthgrant",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.RunPython(link_notifications_to_alerts, migrations.RunPython.noop),
     ]

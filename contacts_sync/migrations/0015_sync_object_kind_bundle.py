@@ -4,20 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0014_alert_rules_audit_filters_connection_archive'),
+        ("contacts_sync", "0014_alert_rules_audit_filters_connection_archive"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='sync',
-            name='source_object',
-            field=models.CharField(choices=[('contact', 'Contact'), ('task', 'Task'), ('note', 'Note'), ('tag', 'Tag'), ('appointment', 'Appointment'), ('business', 'Business'), ('bundle', 'Contact bundle')], max_length=32),
+            model_name="sync",
+            name="source_object",
+            field=models.CharField(
+                choices=[
+                    ("contact", "Contact"),
+                    ("task", "Task"),
+                    ("note", "Note"),
+                    ("tag", "Tag"),
+                    ("appointment", "Appointment"),
+                    ("business", "Business"),
+                    ("bundle", "Contact bundle"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='sync',
-            name='target_object',
-            field=models.CharField(choices=[('contact', 'Contact'), ('task', 'Task'), ('note', 'Note'), ('tag', 'Tag'), ('appointment', 'Appointment'), ('business', 'Business'), ('bundle', 'Contact bundle')], max_length=32),
+            model_name="sync",
+            name="target_object",
+            field=models.CharField(
+                choices=[
+                    ("contact", "Contact"),
+                    ("task", "Task"),
+                    ("note", "Note"),
+                    ("tag", "Tag"),
+                    ("appointment", "Appointment"),
+                    ("business", "Business"),
+                    ("bundle", "Contact bundle"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -6,126 +6,178 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0015_sync_object_kind_bundle'),
+        ("contacts_sync", "0015_sync_object_kind_bundle"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgencyLocation',
+            name="AgencyLocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('location_id', models.CharField(max_length=200)),
-                ('name', models.CharField(blank=True, max_length=300)),
-                ('email', models.CharField(blank=True, max_length=300)),
-                ('address', models.CharField(blank=True, max_length=500)),
-                ('installed', models.BooleanField(null=True)),
-                ('connect_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('connect_error', models.TextField(blank=True)),
-                ('source', models.CharField(blank=True, max_length=40)),
-                ('first_seen_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("location_id", models.CharField(max_length=200)),
+                ("name", models.CharField(blank=True, max_length=300)),
+                ("email", models.CharField(blank=True, max_length=300)),
+                ("address", models.CharField(blank=True, max_length=500)),
+                ("installed", models.BooleanField(null=True)),
+                ("connect_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("connect_error", models.TextField(blank=True)),
+                ("source", models.CharField(blank=True, max_length=40)),
+                ("first_seen_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['agency', 'name', 'location_id'],
+                "ordering": ["agency", "name", "location_id"],
             },
         ),
         migrations.CreateModel(
-            name='SyncTemplate',
+            name="SyncTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('recipe', models.CharField(max_length=100)),
-                ('rules', models.JSONField(default=list)),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('webhook_trigger', models.BooleanField(default=False)),
-                ('poll_interval_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('revision', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("recipe", models.CharField(max_length=100)),
+                ("rules", models.JSONField(default=list)),
+                ("options", models.JSONField(blank=True, default=dict)),
+                ("webhook_trigger", models.BooleanField(default=False)),
+                ("poll_interval_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                ("revision", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='SyncTemplateMember',
+            name="SyncTemplateMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('overrides', models.JSONField(blank=True, default=dict)),
-                ('applied_revision', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("overrides", models.JSONField(blank=True, default=dict)),
+                ("applied_revision", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['template', 'location__name'],
+                "ordering": ["template", "location__name"],
             },
         ),
         migrations.AddField(
-            model_name='connection',
-            name='agency',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='locations', to='contacts_sync.connection'),
+            model_name="connection",
+            name="agency",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="locations",
+                to="contacts_sync.connection",
+            ),
         ),
         migrations.AlterField(
-            model_name='connection',
-            name='auth_kind',
-            field=models.CharField(choices=[('oauth2', 'OAuth 2.0'), ('private_token', 'Private integration token'), ('api_key', 'API key'), ('webhook_secret', 'Token and webhook secret'), ('location_token', 'Location token from the agency')], max_length=32),
+            model_name="connection",
+            name="auth_kind",
+            field=models.CharField(
+                choices=[
+                    ("oauth2", "OAuth 2.0"),
+                    ("private_token", "Private integration token"),
+                    ("api_key", "API key"),
+                    ("webhook_secret", "Token and webhook secret"),
+                    ("location_token", "Location token from the agency"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='connection',
-            constraint=models.UniqueConstraint(condition=models.Q(('agency__isnull', False)), fields=('agency', 'external_account_id'), name='one_connection_per_agency_location'),
+            model_name="connection",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("agency__isnull", False)),
+                fields=("agency", "external_account_id"),
+                name="one_connection_per_agency_location",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='connection',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_account_id', ''), ('provider', 'ghl'), models.Q(('company_id', ''), _negated=True)), fields=('company_id',), name='one_agency_connection_per_company'),
+            model_name="connection",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("external_account_id", ""), ("provider", "ghl"), models.Q(("company_id", ""), _negated=True)
+                ),
+                fields=("company_id",),
+                name="one_agency_connection_per_company",
+            ),
         ),
         migrations.AddField(
-            model_name='agencylocation',
-            name='agency',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='directory', to='contacts_sync.connection'),
+            model_name="agencylocation",
+            name="agency",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="directory", to="contacts_sync.connection"
+            ),
         ),
         migrations.AddField(
-            model_name='agencylocation',
-            name='connection',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='directory_entry', to='contacts_sync.connection'),
+            model_name="agencylocation",
+            name="connection",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="directory_entry",
+                to="contacts_sync.connection",
+            ),
         ),
         migrations.AddField(
-            model_name='synctemplate',
-            name='agency',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='contacts_sync.connection'),
+            model_name="synctemplate",
+            name="agency",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="contacts_sync.connection",
+            ),
         ),
         migrations.AddField(
-            model_name='synctemplate',
-            name='counterpart',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contacts_sync.connection'),
+            model_name="synctemplate",
+            name="counterpart",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="contacts_sync.connection"
+            ),
         ),
         migrations.AddField(
-            model_name='synctemplate',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="synctemplate",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='synctemplatemember',
-            name='location',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contacts_sync.connection'),
+            model_name="synctemplatemember",
+            name="location",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="contacts_sync.connection"
+            ),
         ),
         migrations.AddField(
-            model_name='synctemplatemember',
-            name='sync',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='template_member', to='contacts_sync.sync'),
+            model_name="synctemplatemember",
+            name="sync",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="template_member", to="contacts_sync.sync"
+            ),
         ),
         migrations.AddField(
-            model_name='synctemplatemember',
-            name='template',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='contacts_sync.synctemplate'),
+            model_name="synctemplatemember",
+            name="template",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="members", to="contacts_sync.synctemplate"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='agencylocation',
-            constraint=models.UniqueConstraint(fields=('agency', 'location_id'), name='agency_location_unique'),
+            model_name="agencylocation",
+            constraint=models.UniqueConstraint(fields=("agency", "location_id"), name="agency_location_unique"),
         ),
         migrations.AddConstraint(
-            model_name='synctemplatemember',
-            constraint=models.UniqueConstraint(fields=('template', 'location'), name='one_template_sync_per_location'),
+            model_name="synctemplatemember",
+            constraint=models.UniqueConstraint(fields=("template", "location"), name="one_template_sync_per_location"),
         ),
     ]

@@ -5,45 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0016_agency_locations_and_sync_templates'),
+        ("contacts_sync", "0016_agency_locations_and_sync_templates"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SyncEvent',
+            name="SyncEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('done', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("done", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.AddIndex(
-            model_name='inboundevent',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['id'], name='inbound_event_pending'),
+            model_name="inboundevent",
+            index=models.Index(condition=models.Q(("status", "pending")), fields=["id"], name="inbound_event_pending"),
         ),
         migrations.AddField(
-            model_name='syncevent',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_events', to='contacts_sync.inboundevent'),
+            model_name="syncevent",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="sync_events", to="contacts_sync.inboundevent"
+            ),
         ),
         migrations.AddField(
-            model_name='syncevent',
-            name='run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sync_events', to='contacts_sync.run'),
+            model_name="syncevent",
+            name="run",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="sync_events",
+                to="contacts_sync.run",
+            ),
         ),
         migrations.AddField(
-            model_name='syncevent',
-            name='sync',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contacts_sync.sync'),
+            model_name="syncevent",
+            name="sync",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="contacts_sync.sync"
+            ),
         ),
         migrations.AddIndex(
-            model_name='syncevent',
-            index=models.Index(condition=models.Q(('done', False)), fields=['sync', 'id'], name='sync_event_waiting'),
+            model_name="syncevent",
+            index=models.Index(condition=models.Q(("done", False)), fields=["sync", "id"], name="sync_event_waiting"),
         ),
         migrations.AddConstraint(
-            model_name='syncevent',
-            constraint=models.UniqueConstraint(fields=('sync', 'event'), name='sync_event_once'),
+            model_name="syncevent",
+            constraint=models.UniqueConstraint(fields=("sync", "event"), name="sync_event_once"),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts_sync', '0017_sync_event_coalescing'),
+        ("contacts_sync", "0017_sync_event_coalescing"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recordlink',
-            name='tags_written',
+            model_name="recordlink",
+            name="tags_written",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

@@ -67,9 +67,7 @@ class Connection(models.Model):
     company_id = models.CharField(max_length=200, blank=True)  # GHL companyId
     # The GHL agency this sub-account was connected through (its token is minted from the agency's, or it uses
     # its own private token listed by the agency); null for everything else.
-    agency = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="locations"
-    )
+    agency = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="locations")
     base_url = models.URLField(max_length=500, blank=True)  # empty = the provider's public API
     config = models.JSONField(default=dict, blank=True)  # non-secret settings (default phone region, ...)
     secrets = EncryptedJSONField(blank=True, default=dict)  # access/refresh tokens, api keys, webhook secret

@@ -30,9 +30,7 @@ class InboundEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "event_id"], name="inbound_event_dedupe")
-        ]
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="inbound_event_dedupe")]
         indexes = [
             # the drain and the sweeper read the pending events oldest first; they are few among millions
             models.Index(fields=["id"], condition=Q(status="pending"), name="inbound_event_pending"),

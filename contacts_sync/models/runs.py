@@ -71,9 +71,7 @@ class Run(models.Model):
     checkpoint = models.JSONField(default=dict, blank=True)  # the source cursor after the last whole page
     suspicious = models.BooleanField(default=False)  # read nothing where the last run read many
     error_summary = models.TextField(blank=True)
-    event = models.ForeignKey(
-        "InboundEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
-    )
+    event = models.ForeignKey("InboundEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
 
     class Meta:
         ordering = ["-created_at"]
@@ -107,7 +105,11 @@ class Run(models.Model):
     @property
     def done_count(self) -> int:
         return (
-            self.created_count + self.updated_count + self.unchanged_count + self.skipped_count + self.failed_count
+            self.created_count
+            + self.updated_count
+            + self.unchanged_count
+            + self.skipped_count
+            + self.failed_count
             + self.deleted_count
         )
 
@@ -188,10 +190,7 @@ class RecordLink(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sync", "source_id"], name="record_link_unique")]
-        indexes = [
-            models.Index(fields=["sync", "identity"], name="record_link_identity",
-                         condition=~Q(identity=""))
-        ]
+        indexes = [models.Index(fields=["sync", "identity"], name="record_link_identity", condition=~Q(identity=""))]
 
 
 class ApiCall(models.Model):
@@ -211,8 +210,11 @@ class ApiCall(models.Model):
         indexes = [
             models.Index(fields=["run", "provider", "method", "path_template"]),
             # the run detail's call aggregate groups in index order, index-only (no 20k-row text sort)
-            models.Index(fields=["run", "provider", "method", "path_template", "status"],
-                         include=["duration_ms", "attempts"], name="apicall_run_group"),
+            models.Index(
+                fields=["run", "provider", "method", "path_template", "status"],
+                include=["duration_ms", "attempts"],
+                name="apicall_run_group",
+            ),
         ]
 
 

@@ -88,9 +88,7 @@ class FaultInjector:
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
         drop = values.get("drop_field", "")
-        if not isinstance(drop, (str, list)) or (
-            isinstance(drop, list) and not all(isinstance(f, str) for f in drop)
-        ):
+        if not isinstance(drop, (str, list)) or (isinstance(drop, list) and not all(isinstance(f, str) for f in drop)):
             raise ValueError("drop_field must be a field name or a list of field names")
         current = self.settings.get((app, account)) or FaultSettings()
         merged = FaultSettings(**{**asdict(current), **values})
@@ -155,9 +153,7 @@ class FaultInjector:
             )
         if s.malformed_rate and random.random() < s.malformed_rate:
             self.injected["malformed"] += 1
-            return HTMLResponse(
-                "<html><body>502 Bad Gateway</body></html>", headers={FAULT_HEADER: "malformed"}
-            )
+            return HTMLResponse("<html><body>502 Bad Gateway</body></html>", headers={FAULT_HEADER: "malformed"})
         return None
 
     def take(self, app: str, account: str, default_limit: int, default_window_s: float) -> RateState:

@@ -53,12 +53,17 @@ def agency_get(*, pk: int) -> Connection | None:
 
 
 def agency_directory(*, agency: Connection, q: str = "", state: str = "") -> list[DirectoryRow]:
-    entries = (AgencyLocation.objects.filter(agency=agency).select_related("connection")
-               .defer("connection__secrets").order_by("name", "location_id"))
+    entries = (
+        AgencyLocation.objects.filter(agency=agency)
+        .select_related("connection")
+        .defer("connection__secrets")
+        .order_by("name", "location_id")
+    )
     needle = q.strip()
     if needle:
-        entries = entries.filter(Q(name__icontains=needle) | Q(location_id__icontains=needle)
-                                 | Q(email__icontains=needle))
+        entries = entries.filter(
+            Q(name__icontains=needle) | Q(location_id__icontains=needle) | Q(email__icontains=needle)
+        )
     now = timezone.now()
     rows = [DirectoryRow(entry=e, state=_state(e, now)) for e in entries]
     return [r for r in rows if not state or r.state == state]
@@ -87,8 +92,12 @@ def agency_summary(*, agency: Connection, rows: list[DirectoryRow] | None = None
 
 def agencies_overview() -> list[Connection]:
     """Every agency with how many sub-accounts are connected through it (for the connections list)."""
-    return list(Connection.objects.agencies().defer("secrets")
-                .annotate(location_count=Count("locations", distinct=True)).order_by("name"))
+    return list(
+        Connection.objects.agencies()
+        .defer("secrets")
+        .annotate(location_count=Count("locations", distinct=True))
+        .order_by("name")
+    )
 
 
 def agency_can_mint(agency: Connection) -> bool:

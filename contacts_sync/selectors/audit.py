@@ -33,9 +33,14 @@ class AuditFilters:
 
     def query(self) -> dict[str, str]:
         """The filters as query-string parameters (the pager and the CSV link keep them)."""
-        values = {"actor": self.actor, "type": self.object_type, "id": self.object_id, "action": self.action,
-                  "from": self.date_from.isoformat() if self.date_from else "",
-                  "to": self.date_to.isoformat() if self.date_to else ""}
+        values = {
+            "actor": self.actor,
+            "type": self.object_type,
+            "id": self.object_id,
+            "action": self.action,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+        }
         return {k: v for k, v in values.items() if v}
 
 
@@ -77,8 +82,9 @@ def audit_filter_options() -> FilterOptions:
     users = get_user_model().objects.filter(pk__in=actor_ids).order_by("email").values_list("pk", "email")
     types = AuditEntry.objects.exclude(object_type="").values_list("object_type", flat=True).distinct()
     actions = AuditEntry.objects.values_list("action", flat=True).distinct()
-    return FilterOptions(actors=[(str(pk), email) for pk, email in users], object_types=sorted(types),
-                         actions=sorted(actions))
+    return FilterOptions(
+        actors=[(str(pk), email) for pk, email in users], object_types=sorted(types), actions=sorted(actions)
+    )
 
 
 def _text(value: Any) -> str:
@@ -113,9 +119,16 @@ def audit_csv_rows(filters: AuditFilters) -> Iterator[list[str]]:
     """The header, then one row per entry (streamed with .iterator(): no page limit, flat memory)."""
     yield CSV_HEADER
     for entry in audit_entries(filters).iterator(chunk_size=2000):
-        yield [_cell(v) for v in (
-            entry.created_at.astimezone(UTC).isoformat(timespec="seconds"),
-            entry.actor.email if entry.actor_id and entry.actor else SYSTEM_ACTOR,
-            entry.action, entry.object_type, entry.object_id, entry.object_repr, entry.ip_address or "",
-            json.dumps(entry.changes, ensure_ascii=False, sort_keys=True, default=str),
-        )]
+        yield [
+            _cell(v)
+            for v in (
+                entry.created_at.astimezone(UTC).isoformat(timespec="seconds"),
+                entry.actor.email if entry.actor_id and entry.actor else SYSTEM_ACTOR,
+                entry.action,
+                entry.object_type,
+                entry.object_id,
+                entry.object_repr,
+                entry.ip_address or "",
+                json.dumps(entry.changes, ensure_ascii=False, sort_keys=True, default=str),
+            )
+        ]

@@ -25,16 +25,23 @@ def sync_hourly(*, sync_id: int, now: datetime | None = None, days: int = CHART_
         Run.objects.filter(sync_id=sync_id, created_at__gte=start)
         .annotate(hour=TruncHour("created_at"))
         .values("hour")
-        .annotate(moved=Sum(F("created_count") + F("updated_count")), failed=Sum("failed_count"),
-                  failed_runs=Count("pk", filter=Q(status=RunStatus.FAILED)))
+        .annotate(
+            moved=Sum(F("created_count") + F("updated_count")),
+            failed=Sum("failed_count"),
+            failed_runs=Count("pk", filter=Q(status=RunStatus.FAILED)),
+        )
     )
     by_hour = {r["hour"]: r for r in rows}
     out = []
     for i in range(days * 24):
         h = start + timedelta(hours=i)
         r: Mapping[str, Any] = by_hour.get(h, {})
-        out.append({"hour": h, "moved": r.get("moved") or 0, "failed": r.get("failed") or 0,
-                    "failed_runs": r.get("failed_runs") or 0})
+        out.append(
+            {
+                "hour": h,
+                "moved": r.get("moved") or 0,
+                "failed": r.get("failed") or 0,
+                "failed_runs": r.get("failed_runs") or 0,
+            }
+        )
     return out
-
-

@@ -26,12 +26,27 @@ from contacts_sync.models import (
 log = logging.getLogger(__name__)
 
 # Worst first: a location shows the worst state among its connection and its syncs.
-SEVERITY = ["disabled", SyncHealth.NEEDS_REAUTH, SyncHealth.FAILING, SyncHealth.DEGRADED, SyncHealth.STALE,
-            SyncHealth.NEW, SyncHealth.HEALTHY, SyncHealth.PAUSED, "no_syncs"]
+SEVERITY = [
+    "disabled",
+    SyncHealth.NEEDS_REAUTH,
+    SyncHealth.FAILING,
+    SyncHealth.DEGRADED,
+    SyncHealth.STALE,
+    SyncHealth.NEW,
+    SyncHealth.HEALTHY,
+    SyncHealth.PAUSED,
+    "no_syncs",
+]
 HEALTH_LABELS = {
-    "disabled": "Disabled", SyncHealth.NEEDS_REAUTH: "Needs re-auth", SyncHealth.FAILING: "Failing",
-    SyncHealth.DEGRADED: "Degraded", SyncHealth.STALE: "Stale", SyncHealth.NEW: "Not run yet",
-    SyncHealth.HEALTHY: "Healthy", SyncHealth.PAUSED: "Paused", "no_syncs": "No syncs",
+    "disabled": "Disabled",
+    SyncHealth.NEEDS_REAUTH: "Needs re-auth",
+    SyncHealth.FAILING: "Failing",
+    SyncHealth.DEGRADED: "Degraded",
+    SyncHealth.STALE: "Stale",
+    SyncHealth.NEW: "Not run yet",
+    SyncHealth.HEALTHY: "Healthy",
+    SyncHealth.PAUSED: "Paused",
+    "no_syncs": "No syncs",
 }
 # Locations per page (a budget read and a rendered row each): 500 rows took ~1.5 s at p95 on a loaded 2-core
 # machine (bench.agencies), 100 keep the page well under a second. Search and filters apply before paging.
@@ -54,8 +69,11 @@ class FleetLocation:
 
     @property
     def problems(self) -> int:
-        return sum(1 for s in self.syncs if s.health in (SyncHealth.FAILING, SyncHealth.DEGRADED,
-                                                         SyncHealth.STALE, SyncHealth.NEEDS_REAUTH))
+        return sum(
+            1
+            for s in self.syncs
+            if s.health in (SyncHealth.FAILING, SyncHealth.DEGRADED, SyncHealth.STALE, SyncHealth.NEEDS_REAUTH)
+        )
 
 
 @dataclass
@@ -118,16 +136,23 @@ def _budgets(locations: list[FleetLocation]) -> str:
 def _locations() -> list[FleetLocation]:
     """Every location with its syncs, its rolled-up health and how many of its syncs are running now."""
     connections = list(
-        Connection.objects.filter(provider=Provider.GHL).exclude(external_account_id="")
-        .select_related("agency").defer("secrets", "agency__secrets").order_by("name", "pk")
+        Connection.objects.filter(provider=Provider.GHL)
+        .exclude(external_account_id="")
+        .select_related("agency")
+        .defer("secrets", "agency__secrets")
+        .order_by("name", "pk")
     )
     ids = [c.pk for c in connections]
     syncs = list(
         Sync.objects.filter(Q(source_connection_id__in=ids) | Q(target_connection_id__in=ids))
-        .defer("options").order_by("name", "pk")
+        .defer("options")
+        .order_by("name", "pk")
     )
-    running = set(Run.objects.filter(status=RunStatus.RUNNING, sync_id__in=[s.pk for s in syncs])
-                  .values_list("sync_id", flat=True))
+    running = set(
+        Run.objects.filter(status=RunStatus.RUNNING, sync_id__in=[s.pk for s in syncs]).values_list(
+            "sync_id", flat=True
+        )
+    )
     by_location: dict[int, list[Sync]] = {}
     for s in syncs:
         for side in {s.source_connection_id, s.target_connection_id}:
@@ -137,8 +162,9 @@ def _locations() -> list[FleetLocation]:
         mine = by_location.get(c.pk, [])
         rolled, reason = _rollup(c, mine)
         busy = frozenset(s.pk for s in mine if s.pk in running)
-        rows.append(FleetLocation(connection=c, syncs=mine, health=rolled, reason=reason, running=len(busy),
-                                  running_ids=busy))
+        rows.append(
+            FleetLocation(connection=c, syncs=mine, health=rolled, reason=reason, running=len(busy), running_ids=busy)
+        )
     return rows
 
 
@@ -148,13 +174,24 @@ def fleet_get(*, q: str = "", health: str = "", agency: int | None = None, page:
     rows = _locations()
     total = len(rows)
     needle = q.strip().lower()
-    rows = [r for r in rows if (not needle or _matches(r, needle)) and (not health or r.health == health)
-            and (agency is None or r.connection.agency_id == agency)]
+    rows = [
+        r
+        for r in rows
+        if (not needle or _matches(r, needle))
+        and (not health or r.health == health)
+        and (agency is None or r.connection.agency_id == agency)
+    ]
     # Agencies by name, sub-accounts without an agency last, locations by name: a page cuts through at most one
     # or two groups, and each group keeps its place from page to page.
-    rows.sort(key=lambda r: (r.connection.agency is None,
-                             r.connection.agency.name.lower() if r.connection.agency else "",
-                             r.connection.agency_id or 0, r.connection.name.lower(), r.connection.pk))
+    rows.sort(
+        key=lambda r: (
+            r.connection.agency is None,
+            r.connection.agency.name.lower() if r.connection.agency else "",
+            r.connection.agency_id or 0,
+            r.connection.name.lower(),
+            r.connection.pk,
+        )
+    )
     groups: dict[int | None, FleetGroup] = {}
     for r in rows:
         group = groups.setdefault(r.connection.agency_id, FleetGroup(agency=r.connection.agency))
@@ -163,8 +200,7 @@ def fleet_get(*, q: str = "", health: str = "", agency: int | None = None, page:
     budget_error = _budgets(list(shown))
     for r in shown:
         groups[r.connection.agency_id].locations.append(r)
-    return Fleet(groups=[g for g in groups.values() if g.locations], total=total, page=shown,
-                 budget_error=budget_error)
+    return Fleet(groups=[g for g in groups.values() if g.locations], total=total, page=shown, budget_error=budget_error)
 
 
 def fleet_filter_choices() -> dict[str, Any]:

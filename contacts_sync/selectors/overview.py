@@ -73,7 +73,8 @@ def overview_get(*, now: datetime | None = None) -> Overview:
         Run.objects.filter(sync=OuterRef("pk")).exclude(status__in=ACTIVE_RUN_STATUSES).order_by("-created_at")
     )
     syncs = list(
-        Sync.objects.filter(archived_at__isnull=True).select_related("source_connection", "target_connection")
+        Sync.objects.filter(archived_at__isnull=True)
+        .select_related("source_connection", "target_connection")
         .defer("source_connection__secrets", "target_connection__secrets")
         .annotate(last_run_id=Subquery(last_finished.values("pk")[:1]))
         .order_by("name")
@@ -96,18 +97,25 @@ def overview_get(*, now: datetime | None = None) -> Overview:
     tiles = []
     for s in syncs:
         series = [buckets.get((s.pk, i), (0, 0, 0)) for i in range(SPARKLINE_HOURS)]
-        tiles.append(Tile(
-            sync=s, active_run=active.get(s.pk), last_run=runs_by_id.get(s.last_run_id),
-            moved_24h=sum(b[2] for b in series), failed_runs_24h=sum(b[1] for b in series),
-            buckets=[(b[0], b[1]) for b in series],
-        ))
+        tiles.append(
+            Tile(
+                sync=s,
+                active_run=active.get(s.pk),
+                last_run=runs_by_id.get(s.last_run_id),
+                moved_24h=sum(b[2] for b in series),
+                failed_runs_24h=sum(b[1] for b in series),
+                buckets=[(b[0], b[1]) for b in series],
+            )
+        )
     connections = list(Connection.objects.defer("secrets").order_by("provider", "name"))
     open_alerts = list(
-        Alert.objects.exclude(state=AlertState.RESOLVED).select_related("sync", "connection")
+        Alert.objects.exclude(state=AlertState.RESOLVED)
+        .select_related("sync", "connection")
         .order_by("-opened_at")[:OPEN_ALERTS_ON_OVERVIEW]
     )
-    return Overview(tiles=tiles, connections=connections, open_alerts=open_alerts, any_active=bool(active),
-                    token=status_token())
+    return Overview(
+        tiles=tiles, connections=connections, open_alerts=open_alerts, any_active=bool(active), token=status_token()
+    )
 
 
 _SPARK_SQL = """
@@ -140,9 +148,12 @@ def status_token() -> str:
     """A cheap fingerprint of everything the overview shows that can change; one query, index-only parts."""
     with db.cursor() as cur:
         # django-stubs' cursor parameters leave out timedelta, which psycopg sends as an interval.
-        cur.execute(_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
-                                 "step": STALLED_AFTER_SECONDS})
+        cur.execute(
+            _TOKEN_SQL,
+            {
+                "stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
+                "step": STALLED_AFTER_SECONDS,
+            },
+        )
         row = cur.fetchone()
     return hashlib.blake2s("|".join(map(str, row)).encode(), digest_size=8).hexdigest()
-
-

@@ -54,9 +54,13 @@ class RunFilters:
     problems: list[str] = field(default_factory=list)  # human messages for values that were ignored
 
     def as_query(self) -> dict[str, str]:
-        out = {"sync": str(self.sync_id or ""), "status": self.status, "trigger": self.trigger,
-               "from": self.date_from.isoformat() if self.date_from else "",
-               "to": self.date_to.isoformat() if self.date_to else ""}
+        out = {
+            "sync": str(self.sync_id or ""),
+            "status": self.status,
+            "trigger": self.trigger,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+        }
         return {k: v for k, v in out.items() if v}
 
 
@@ -115,8 +119,9 @@ def sync_choices() -> list[tuple[int, str]]:
 
 def run_get(*, run_id: int) -> Run | None:
     return (
-        Run.objects.select_related("sync", "sync__source_connection", "sync__target_connection", "mapping_version",
-                                   "retry_of", "event")
+        Run.objects.select_related(
+            "sync", "sync__source_connection", "sync__target_connection", "mapping_version", "retry_of", "event"
+        )
         .filter(pk=run_id)
         .first()
     )
@@ -126,8 +131,10 @@ def run_item_counts(*, run: Run) -> dict[str, int]:
     """Items per action from the run's own counters (the engine writes them with the items, page by page):
     no GROUP BY over a run's items, which costs ~50 ms for a 100k-item run."""
     counts = {
-        ItemAction.CREATED: run.created_count, ItemAction.UPDATED: run.updated_count,
-        ItemAction.UNCHANGED: run.unchanged_count, ItemAction.SKIPPED: run.skipped_count,
+        ItemAction.CREATED: run.created_count,
+        ItemAction.UPDATED: run.updated_count,
+        ItemAction.UNCHANGED: run.unchanged_count,
+        ItemAction.SKIPPED: run.skipped_count,
         ItemAction.FAILED: run.failed_count,
         ItemAction.WOULD_CREATE: getattr(run, "would_create_count", 0),
         ItemAction.WOULD_UPDATE: getattr(run, "would_update_count", 0),
@@ -174,20 +181,25 @@ class FailedFirst:
         start, stop = key.start or 0, self.total if key.stop is None else key.stop
         out: list[RunItem] = []
         if start < self.first_count:
-            out += list(self.first[start:min(stop, self.first_count)])
+            out += list(self.first[start : min(stop, self.first_count)])
         if stop > self.first_count:
-            out += list(self.rest[max(start - self.first_count, 0):stop - self.first_count])
+            out += list(self.rest[max(start - self.first_count, 0) : stop - self.first_count])
         return out
 
 
-def run_items_counted(*, run: Run, action: str = "", error: str = "", counts: dict[str, int],
-                      errors: list[tuple[str, int]]) -> KnownCount | FailedFirst:
+def run_items_counted(
+    *, run: Run, action: str = "", error: str = "", counts: dict[str, int], errors: list[tuple[str, int]]
+) -> KnownCount | FailedFirst:
     """run_items() with its size taken from the counters / the error-class aggregate already loaded; unfiltered,
     the failures first."""
     if not action and not error:
         items = RunItem.objects.filter(run=run).select_related("acknowledged_by").order_by("pk")
-        return FailedFirst(items.filter(action__in=PROBLEM_ACTIONS), items.exclude(action__in=PROBLEM_ACTIONS),
-                           sum(counts.get(a, 0) for a in PROBLEM_ACTIONS), sum(counts.values()))
+        return FailedFirst(
+            items.filter(action__in=PROBLEM_ACTIONS),
+            items.exclude(action__in=PROBLEM_ACTIONS),
+            sum(counts.get(a, 0) for a in PROBLEM_ACTIONS),
+            sum(counts.values()),
+        )
     qs = run_items(run=run, action=action, error=error)
     if error:
         n = dict(errors).get(error, 0) if action in ("", ItemAction.FAILED) else 0
@@ -200,7 +212,9 @@ def run_items_counted(*, run: Run, action: str = "", error: str = "", counts: di
 
 def run_error_classes(*, run: Run) -> list[tuple[str, int]]:
     rows = (
-        RunItem.objects.filter(run=run, action=ItemAction.FAILED).values("error_class").annotate(n=Count("*"))
+        RunItem.objects.filter(run=run, action=ItemAction.FAILED)
+        .values("error_class")
+        .annotate(n=Count("*"))
         .order_by("-n", "error_class")
     )
     return [(r["error_class"] or "(none)", r["n"]) for r in rows]
@@ -219,8 +233,7 @@ def run_call_groups(*, run: Run) -> list[Mapping[str, Any]]:
     return list(
         ApiCall.objects.filter(run=run)
         .values("provider", "method", "path_template", "status")
-        .annotate(n=Count("*"), p50=Percentile("duration_ms", 0.5), max_ms=Max("duration_ms"),
-                  attempts=Sum("attempts"))
+        .annotate(n=Count("*"), p50=Percentile("duration_ms", 0.5), max_ms=Max("duration_ms"), attempts=Sum("attempts"))
         .order_by("provider", "method", "path_template", "status")  # = index apicall_run_group: no sort
     )
 
@@ -256,10 +269,24 @@ def run_token(*, run_id: int) -> tuple[str, bool] | None:
     """(fingerprint, still active) of one run for the run detail's live poll; None if the run is gone."""
     row = (
         Run.objects.filter(pk=run_id)
-        .values_list("status", "read_count", "created_count", "updated_count", "unchanged_count",
-                     "skipped_count", "failed_count", "deleted_count", "verify_sampled", "verify_failed_count",
-                     "would_create_count", "would_update_count", "api_calls", "finished_at", "cancel_requested",
-                     "heartbeat_at")
+        .values_list(
+            "status",
+            "read_count",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "skipped_count",
+            "failed_count",
+            "deleted_count",
+            "verify_sampled",
+            "verify_failed_count",
+            "would_create_count",
+            "would_update_count",
+            "api_calls",
+            "finished_at",
+            "cancel_requested",
+            "heartbeat_at",
+        )
         .first()
     )
     if row is None:
@@ -284,8 +311,13 @@ def run_list_token() -> tuple[str, bool]:
     stall, and its end (it leaves the active set) all change it. One query, index-only parts."""
     with db.cursor() as cur:
         # django-stubs' cursor parameters leave out timedelta, which psycopg sends as an interval.
-        cur.execute(_RUNS_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
-                                      "step": STALLED_AFTER_SECONDS})
+        cur.execute(
+            _RUNS_TOKEN_SQL,
+            {
+                "stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
+                "step": STALLED_AFTER_SECONDS,
+            },
+        )
         max_id, active = cur.fetchone()
     return hashlib.blake2s(f"{max_id}|{active}".encode(), digest_size=8).hexdigest(), bool(active)
 
@@ -297,13 +329,16 @@ def item_links(*, run: Run, items: list[RunItem]) -> None:
     """Set `source_url` / `target_url` on each item: its record's page in the source / target app ("" when the
     app has none). The URLs come from the connections and the apps' SPECs, never from templates."""
     sync = run.sync
-    sides = (("source_url", sync.source_connection, sync.source_object),
-             ("target_url", sync.target_connection, sync.target_object))
+    sides = (
+        ("source_url", sync.source_connection, sync.source_object),
+        ("target_url", sync.target_connection, sync.target_object),
+    )
     for item in items:
         for attr, conn, kind in sides:
             record_id = item.source_id if attr == "source_url" else item.target_id
-            ref = RecordRef(base_url=conn.base_url, account_id=conn.external_account_id, object_kind=kind,
-                            record_id=record_id or "")
+            ref = RecordRef(
+                base_url=conn.base_url, account_id=conn.external_account_id, object_kind=kind, record_id=record_id or ""
+            )
             setattr(item, attr, registry.record_url(conn.provider, ref) if record_id else "")
 
 
@@ -314,9 +349,22 @@ def run_items_get(*, run: Run, ids: list[int]) -> list[RunItem]:
 
 # The CSV export streams the items in batches of this many rows (a 100k-item run never sits in memory).
 EXPORT_BATCH = 2000
-EXPORT_COLUMNS = ("item", "source_id", "target_id", "action", "error_class", "error_message", "attempts",
-                  "acknowledged_at", "acknowledged_by", "acknowledge_note", "fixed_by_run", "source_url",
-                  "target_url", "payload")
+EXPORT_COLUMNS = (
+    "item",
+    "source_id",
+    "target_id",
+    "action",
+    "error_class",
+    "error_message",
+    "attempts",
+    "acknowledged_at",
+    "acknowledged_by",
+    "acknowledge_note",
+    "fixed_by_run",
+    "source_url",
+    "target_url",
+    "payload",
+)
 
 
 def run_items_export_rows(*, run: Run, action: str = "", error: str = "") -> Any:
@@ -335,8 +383,19 @@ def run_items_export_rows(*, run: Run, action: str = "", error: str = "") -> Any
 def _export_rows(run: Run, batch: list[RunItem]) -> Any:
     item_links(run=run, items=batch)
     for i in batch:
-        yield (i.pk, i.source_id, i.target_id, i.action, i.error_class, i.error_message, i.attempts,
-               i.acknowledged_at.isoformat() if i.acknowledged_at else "",
-               i.acknowledged_by.email if i.acknowledged_by else "", i.acknowledge_note, i.resolved_by_id or "",
-               i.source_url, i.target_url,
-               json.dumps(i.payload, ensure_ascii=False, sort_keys=True, default=str) if i.payload else "")
+        yield (
+            i.pk,
+            i.source_id,
+            i.target_id,
+            i.action,
+            i.error_class,
+            i.error_message,
+            i.attempts,
+            i.acknowledged_at.isoformat() if i.acknowledged_at else "",
+            i.acknowledged_by.email if i.acknowledged_by else "",
+            i.acknowledge_note,
+            i.resolved_by_id or "",
+            i.source_url,
+            i.target_url,
+            json.dumps(i.payload, ensure_ascii=False, sort_keys=True, default=str) if i.payload else "",
+        )

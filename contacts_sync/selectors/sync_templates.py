@@ -68,33 +68,48 @@ def agency_get(*, pk: int) -> Connection | None:
 
 
 def template_list() -> list[TemplateRow]:
-    templates = SyncTemplate.objects.select_related("counterpart", "agency").defer(
-        "counterpart__secrets", "agency__secrets").annotate(
-        n=Count("members", distinct=True),
-        n_paused=Count("members", filter=Q(members__sync__enabled=False), distinct=True),
-        n_problems=Count("members", filter=Q(members__sync__health__in=PROBLEM_HEALTH), distinct=True),
-    ).order_by("name")
+    templates = (
+        SyncTemplate.objects.select_related("counterpart", "agency")
+        .defer("counterpart__secrets", "agency__secrets")
+        .annotate(
+            n=Count("members", distinct=True),
+            n_paused=Count("members", filter=Q(members__sync__enabled=False), distinct=True),
+            n_problems=Count("members", filter=Q(members__sync__health__in=PROBLEM_HEALTH), distinct=True),
+        )
+        .order_by("name")
+    )
     return [TemplateRow(template=t, locations=t.n, paused=t.n_paused, problems=t.n_problems) for t in templates]
 
 
 def template_get(*, pk: int) -> SyncTemplate | None:
-    return (SyncTemplate.objects.select_related("counterpart", "agency")
-            .defer("counterpart__secrets", "agency__secrets").filter(pk=pk).first())
+    return (
+        SyncTemplate.objects.select_related("counterpart", "agency")
+        .defer("counterpart__secrets", "agency__secrets")
+        .filter(pk=pk)
+        .first()
+    )
 
 
 def template_members(*, template: SyncTemplate) -> list[MemberRow]:
-    members = (template.members.select_related("sync__mapping_version", "location", "template")
-               .defer("location__secrets").order_by("location__name", "pk"))
+    members = (
+        template.members.select_related("sync__mapping_version", "location", "template")
+        .defer("location__secrets")
+        .order_by("location__name", "pk")
+    )
     return [MemberRow(member=m) for m in members]
 
 
 def member_get(*, template: SyncTemplate, member_id: int) -> SyncTemplateMember | None:
-    return (template.members.select_related("sync__source_connection", "sync__target_connection", "location",
-                                            "template").filter(pk=member_id).first())
+    return (
+        template.members.select_related("sync__source_connection", "sync__target_connection", "location", "template")
+        .filter(pk=member_id)
+        .first()
+    )
 
 
-def location_choices(*, agency: int | None = None, exclude_template: SyncTemplate | None = None
-                     ) -> QuerySet[Connection]:
+def location_choices(
+    *, agency: int | None = None, exclude_template: SyncTemplate | None = None
+) -> QuerySet[Connection]:
     """HighLevel sub-account connections (optionally one agency's), minus a template's members."""
     qs = Connection.objects.accounts().filter(provider=Provider.GHL).exclude(external_account_id="")
     if agency is not None:

@@ -49,7 +49,8 @@ def sync_list_rows(*, archived: bool = False) -> list[SyncRow]:
     """Every sync (or every archived one) with its connections and its latest run, in 2 queries."""
     latest = Run.objects.filter(sync=OuterRef("pk")).order_by("-created_at").values("pk")[:1]
     syncs = list(
-        Sync.objects.filter(archived_at__isnull=not archived).select_related("source_connection", "target_connection")
+        Sync.objects.filter(archived_at__isnull=not archived)
+        .select_related("source_connection", "target_connection")
         .annotate(latest_run_id=Subquery(latest))
         .order_by("name", "pk")
     )
@@ -98,14 +99,27 @@ def recipe_get(*, key: str) -> RecipeCard | None:
 def connections_for(*, provider: str) -> QuerySet[Connection]:
     """The connections a new sync may use (a GHL agency is not one: its sub-accounts are), working ones first, each with `twins`: how many other connections
     hold the same account (same app, account id and base URL; archived ones do not count)."""
-    twins = (Connection.objects.filter(provider=OuterRef("provider"), external_account_id=OuterRef(
-        "external_account_id"), base_url=OuterRef("base_url"), archived_at__isnull=True)
-        .exclude(pk=OuterRef("pk")).exclude(external_account_id="")
-        .order_by().values("provider").annotate(n=Count("pk")).values("n"))
+    twins = (
+        Connection.objects.filter(
+            provider=OuterRef("provider"),
+            external_account_id=OuterRef("external_account_id"),
+            base_url=OuterRef("base_url"),
+            archived_at__isnull=True,
+        )
+        .exclude(pk=OuterRef("pk"))
+        .exclude(external_account_id="")
+        .order_by()
+        .values("provider")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     working = Case(When(status=ConnectionStatus.CONNECTED, then=Value(0)), default=Value(1))
-    return (Connection.objects.accounts().filter(provider=provider, archived_at__isnull=True)
-            .annotate(twins=Coalesce(Subquery(twins[:1]), Value(0)), working=working)
-            .order_by("working", "name", "pk"))
+    return (
+        Connection.objects.accounts()
+        .filter(provider=provider, archived_at__isnull=True)
+        .annotate(twins=Coalesce(Subquery(twins[:1]), Value(0)), working=working)
+        .order_by("working", "name", "pk")
+    )
 
 
 def archived_count() -> int:
@@ -173,8 +187,14 @@ def sync_detail_get(*, sync_id: int) -> SyncDetail | None:
         return None
     runs = list(Run.objects.filter(sync=sync).order_by("-created_at")[:SYNC_DETAIL_RUNS])
     active = next((r for r in runs if r.status in ACTIVE_RUN_STATUSES), None)
-    return SyncDetail(sync=sync, recipe=recipe_get(key=sync.recipe), active_run=active, recent_runs=runs,
-                      recent_events=sync_events(sync=sync), preview=_preview(sync))
+    return SyncDetail(
+        sync=sync,
+        recipe=recipe_get(key=sync.recipe),
+        active_run=active,
+        recent_runs=runs,
+        recent_events=sync_events(sync=sync),
+        preview=_preview(sync),
+    )
 
 
 def _preview(sync: Sync) -> Preview | None:
@@ -185,8 +205,10 @@ def _preview(sync: Sync) -> Preview | None:
     if sync.is_live and Run.objects.filter(sync=sync, dry_run=False, created_at__gt=run.created_at).exists():
         return None  # a real run came after it: the run history tells the rest
     failed = RunItem.objects.filter(run=run, action=ItemAction.FAILED)
-    errors = [(r["error_class"] or "(none)", r["n"]) for r in
-              failed.values("error_class").annotate(n=Count("*")).order_by("-n", "error_class")]
+    errors = [
+        (r["error_class"] or "(none)", r["n"])
+        for r in failed.values("error_class").annotate(n=Count("*")).order_by("-n", "error_class")
+    ]
     return Preview(run=run, errors=errors, failures=list(failed.order_by("pk")[:PREVIEW_FAILURES_SHOWN]))
 
 
@@ -211,8 +233,15 @@ def sync_token(*, sync_id: int) -> tuple[str, bool] | None:
     connections' status, its recent runs' progress and stalls. One query; None when the sync is gone."""
     with db.cursor() as cur:
         # django-stubs' cursor parameters leave out timedelta, which psycopg sends as an interval.
-        cur.execute(_SYNC_TOKEN_SQL, {"stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
-                                      "step": STALLED_AFTER_SECONDS, "runs": SYNC_DETAIL_RUNS, "sync": sync_id})
+        cur.execute(
+            _SYNC_TOKEN_SQL,
+            {
+                "stalled": timedelta(seconds=STALLED_AFTER_SECONDS),  # type: ignore[dict-item]
+                "step": STALLED_AFTER_SECONDS,
+                "runs": SYNC_DETAIL_RUNS,
+                "sync": sync_id,
+            },
+        )
         row = cur.fetchone()
     if row is None:
         return None

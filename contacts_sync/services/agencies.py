@@ -77,34 +77,54 @@ def agency_connect_private_token(
         raise ConnectionActionError("enter the agency's company id and its private integration token")
     base_url = base_url_clean(base_url)
     secrets = {"access_token": token}
-    trial = Connection(provider=Provider.GHL, auth_kind=AuthKind.PRIVATE_TOKEN, name=name,
-                       company_id=company_id, base_url=base_url, secrets=secrets)
+    trial = Connection(
+        provider=Provider.GHL,
+        auth_kind=AuthKind.PRIVATE_TOKEN,
+        name=name,
+        company_id=company_id,
+        base_url=base_url,
+        secrets=secrets,
+    )
     try:
         connector, _store = connector_trial(trial, secrets)
         connector.test()
     except Exception as exc:  # noqa: BLE001 - HighLevel's words for the admin; nothing is stored
-        raise ConnectionActionError(f"HighLevel refused the agency token: {_message(exc)}; nothing was stored") \
-            from None
+        raise ConnectionActionError(
+            f"HighLevel refused the agency token: {_message(exc)}; nothing was stored"
+        ) from None
     existing = agency_of_company(company_id)
     if existing is None:
-        agency = connection_create(provider=Provider.GHL, auth_kind=AuthKind.PRIVATE_TOKEN, name=name or company_id,
-                                   secrets=secrets, user=user, test=True, company_id=company_id, base_url=base_url)
+        agency = connection_create(
+            provider=Provider.GHL,
+            auth_kind=AuthKind.PRIVATE_TOKEN,
+            name=name or company_id,
+            secrets=secrets,
+            user=user,
+            test=True,
+            company_id=company_id,
+            base_url=base_url,
+        )
     else:
         with transaction.atomic():
             agency = Connection.objects.select_for_update().get(pk=existing.pk)
             agency.auth_kind, agency.secrets, agency.base_url = AuthKind.PRIVATE_TOKEN, secrets, base_url
             agency.token_expires_at, agency.updated_by = None, user
             agency.save()
-            audit_record(actor=user, action="connection.rotate", obj=agency,
-                         changes={"secrets_replaced": sorted(secrets), "auth_kind": agency.auth_kind})
+            audit_record(
+                actor=user,
+                action="connection.rotate",
+                obj=agency,
+                changes={"secrets_replaced": sorted(secrets), "auth_kind": agency.auth_kind},
+            )
         agency = connection_test(connection=agency)
     _refresh_quietly(agency)
     return agency
 
 
 @sensitive_variables()
-def agency_store_oauth(*, user: Any, name: str, base_url: str, pair: Any, scopes: list[str],
-                       connect_all: bool) -> Connection:
+def agency_store_oauth(
+    *, user: Any, name: str, base_url: str, pair: Any, scopes: list[str], connect_all: bool
+) -> Connection:
     """Store a Company OAuth pair as the company's agency connection (reconnecting updates it), list its
     sub-accounts, connect them all if asked, and reconnect the sub-accounts that waited for the agency."""
     secrets = {"access_token": pair.access_token, "refresh_token": pair.refresh_token}
@@ -113,9 +133,16 @@ def agency_store_oauth(*, user: Any, name: str, base_url: str, pair: Any, scopes
         existing = Connection.objects.select_for_update().agencies().filter(company_id=pair.company_id).first()
         if existing is None:
             agency = connection_create(
-                provider=Provider.GHL, auth_kind=AuthKind.OAUTH2, name=name or pair.company_id, secrets=secrets,
-                user=user, test=False, company_id=pair.company_id, base_url=base_url,
-                config={**config, "connect_new": connect_all}, scopes=list(pair.scopes or scopes),
+                provider=Provider.GHL,
+                auth_kind=AuthKind.OAUTH2,
+                name=name or pair.company_id,
+                secrets=secrets,
+                user=user,
+                test=False,
+                company_id=pair.company_id,
+                base_url=base_url,
+                config={**config, "connect_new": connect_all},
+                scopes=list(pair.scopes or scopes),
                 token_expires_at=pair.expires_at,
             )
         else:
@@ -125,13 +152,20 @@ def agency_store_oauth(*, user: Any, name: str, base_url: str, pair: Any, scopes
             agency.scopes = list(pair.scopes or scopes)
             agency.token_expires_at, agency.updated_by = pair.expires_at, user
             agency.save()
-            audit_record(actor=user, action="connection.reauthorize", obj=agency,
-                         changes={"scopes": agency.scopes, "secrets_replaced": sorted(secrets)})
+            audit_record(
+                actor=user,
+                action="connection.reauthorize",
+                obj=agency,
+                changes={"scopes": agency.scopes, "secrets_replaced": sorted(secrets)},
+            )
     agency = connection_test(connection=agency)
     _refresh_quietly(agency)
-    waiting = list(agency.locations.filter(auth_kind=AuthKind.LOCATION_TOKEN)
-                   .exclude(status=ConnectionStatus.CONNECTED).exclude(status=ConnectionStatus.DISABLED)
-                   .values_list("external_account_id", flat=True))
+    waiting = list(
+        agency.locations.filter(auth_kind=AuthKind.LOCATION_TOKEN)
+        .exclude(status=ConnectionStatus.CONNECTED)
+        .exclude(status=ConnectionStatus.DISABLED)
+        .values_list("external_account_id", flat=True)
+    )
     if waiting:
         agency_locations_connect_request(agency=agency, location_ids=waiting, user=user)
     if connect_all:
@@ -170,17 +204,28 @@ def agency_locations_refresh(*, agency: Connection) -> int:
         raise ConnectionActionError(f"HighLevel did not list the sub-accounts: {_message(exc)}") from None
     now = timezone.now()
     entries = [
-        AgencyLocation(agency=agency, location_id=r["id"][:200], name=r["name"][:300], email=r["email"][:300],
-                       address=r["address"][:500], installed=r["installed"], source="listing", updated_at=now)
+        AgencyLocation(
+            agency=agency,
+            location_id=r["id"][:200],
+            name=r["name"][:300],
+            email=r["email"][:300],
+            address=r["address"][:500],
+            installed=r["installed"],
+            source="listing",
+            updated_at=now,
+        )
         for r in rows
     ]
     with transaction.atomic():
         AgencyLocation.objects.bulk_create(
-            entries, update_conflicts=True, unique_fields=["agency", "location_id"],
+            entries,
+            update_conflicts=True,
+            unique_fields=["agency", "location_id"],
             update_fields=["name", "email", "address", "installed", "source", "updated_at"],
         )
-        AgencyLocation.objects.filter(agency=agency, connection__isnull=True, connect_requested_at__isnull=True) \
-            .exclude(location_id__in=[e.location_id for e in entries]).delete()
+        AgencyLocation.objects.filter(
+            agency=agency, connection__isnull=True, connect_requested_at__isnull=True
+        ).exclude(location_id__in=[e.location_id for e in entries]).delete()
         locked = Connection.objects.select_for_update().get(pk=agency.pk)
         locked.config = {**locked.config, "listed_at": now.isoformat(), "listed_count": len(entries)}
         locked.save(update_fields=["config", "updated_at"])
@@ -195,9 +240,7 @@ def _refresh_quietly(agency: Connection) -> None:
         log.info("agency %s: listing failed after connecting: %s", agency.pk, exc)
 
 
-def agency_locations_connect_request(
-    *, agency: Connection, location_ids: list[str] | None, user: Any
-) -> list[str]:
+def agency_locations_connect_request(*, agency: Connection, location_ids: list[str] | None, user: Any) -> list[str]:
     """Ask the workers to connect sub-accounts: the chosen ones, or (None) every one not connected yet where the
     app is installed (or may be). Returns the ids asked for; each becomes one task (a sub-account's mint and
     test do not wait for the others)."""
@@ -215,9 +258,14 @@ def agency_locations_connect_request(
         return []
     with transaction.atomic():
         AgencyLocation.objects.filter(agency=agency, location_id__in=ids).update(
-            connect_requested_at=timezone.now(), connect_error="")
-        audit_record(actor=user, action="agency.connect_locations", obj=agency,
-                     changes={"locations": ids[:100], "count": len(ids)})
+            connect_requested_at=timezone.now(), connect_error=""
+        )
+        audit_record(
+            actor=user,
+            action="agency.connect_locations",
+            obj=agency,
+            changes={"locations": ids[:100], "count": len(ids)},
+        )
         for location_id in ids:
             transaction.on_commit(partial(_connect_enqueue, agency.pk, location_id))
     return ids
@@ -264,10 +312,19 @@ def _create_location(agency: Connection, entry: AgencyLocation) -> Connection:
     _learn_app_id(agency, facts)
     try:
         connection = connection_create(
-            provider=Provider.GHL, auth_kind=AuthKind.LOCATION_TOKEN, name=name, user=None, test=False,
-            secrets={"access_token": grant.access_token}, external_account_id=entry.location_id,
-            company_id=agency.company_id, base_url=agency.base_url, config=_inherited_config(agency),
-            scopes=list(grant.scopes), token_expires_at=grant.expires_at, agency=agency,
+            provider=Provider.GHL,
+            auth_kind=AuthKind.LOCATION_TOKEN,
+            name=name,
+            user=None,
+            test=False,
+            secrets={"access_token": grant.access_token},
+            external_account_id=entry.location_id,
+            company_id=agency.company_id,
+            base_url=agency.base_url,
+            config=_inherited_config(agency),
+            scopes=list(grant.scopes),
+            token_expires_at=grant.expires_at,
+            agency=agency,
         )
     except IntegrityError:  # an INSTALL webhook and a click connected it at the same moment: keep the first
         return Connection.objects.get(agency=agency, external_account_id=entry.location_id)
@@ -301,15 +358,14 @@ def agency_location_connect(*, agency_id: int, location_id: str) -> Connection |
         log.info("agency %s: location %s not connected: %s", agency.pk, location_id, _message(exc))
         return existing
     problem = "" if connection.status == ConnectionStatus.CONNECTED else connection.last_error or connection.status
-    AgencyLocation.objects.filter(pk=entry.pk).update(connection=connection, connect_requested_at=None,
-                                                      connect_error=problem[:2000])
+    AgencyLocation.objects.filter(pk=entry.pk).update(
+        connection=connection, connect_requested_at=None, connect_error=problem[:2000]
+    )
     return connection
 
 
 @sensitive_variables()
-def agency_location_connect_private_token(
-    *, agency: Connection, location_id: str, token: str, user: Any
-) -> Connection:
+def agency_location_connect_private_token(*, agency: Connection, location_id: str, token: str, user: Any) -> Connection:
     """A sub-account of an agency connected with its own private integration token (tried before it is kept)."""
     token = token.strip()
     if not token:
@@ -322,9 +378,15 @@ def agency_location_connect_private_token(
     if existing is not None:
         connection = connection_rotate_secret(connection=existing, secrets=secrets, user=user)
     else:
-        trial = Connection(provider=Provider.GHL, auth_kind=AuthKind.PRIVATE_TOKEN, name=entry.name,
-                           external_account_id=location_id, company_id=agency.company_id,
-                           base_url=agency.base_url, secrets=secrets)
+        trial = Connection(
+            provider=Provider.GHL,
+            auth_kind=AuthKind.PRIVATE_TOKEN,
+            name=entry.name,
+            external_account_id=location_id,
+            company_id=agency.company_id,
+            base_url=agency.base_url,
+            secrets=secrets,
+        )
         try:
             connector, _store = connector_trial(trial, secrets)
             connector.test()
@@ -333,11 +395,19 @@ def agency_location_connect_private_token(
                 f"HighLevel refused the token for {entry.name or location_id}: {_message(exc)}; nothing was stored"
             ) from None
         connection = connection_create(
-            provider=Provider.GHL, auth_kind=AuthKind.PRIVATE_TOKEN, name=entry.name or location_id,
-            secrets=secrets, user=user, test=True, external_account_id=location_id,
-            company_id=agency.company_id, base_url=agency.base_url, config=_inherited_config(agency),
+            provider=Provider.GHL,
+            auth_kind=AuthKind.PRIVATE_TOKEN,
+            name=entry.name or location_id,
+            secrets=secrets,
+            user=user,
+            test=True,
+            external_account_id=location_id,
+            company_id=agency.company_id,
+            base_url=agency.base_url,
+            config=_inherited_config(agency),
             agency=agency,
         )
-    AgencyLocation.objects.filter(pk=entry.pk).update(connection=connection, connect_error="",
-                                                      connect_requested_at=None)
+    AgencyLocation.objects.filter(pk=entry.pk).update(
+        connection=connection, connect_error="", connect_requested_at=None
+    )
     return connection

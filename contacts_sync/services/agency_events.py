@@ -100,8 +100,10 @@ def _location_created(payload: dict[str, Any]) -> Outcome:
         return Outcome(EventStatus.IGNORED, f"no agency connection for company {company_id or '?'}")
     entry = _entry(agency, location_id)
     AgencyLocation.objects.filter(pk=entry.pk).update(
-        name=_text(payload, "name", 300) or entry.name, email=_text(payload, "email", 300) or entry.email,
-        source=entry.source or "LocationCreate", updated_at=timezone.now(),
+        name=_text(payload, "name", 300) or entry.name,
+        email=_text(payload, "email", 300) or entry.email,
+        source=entry.source or "LocationCreate",
+        updated_at=timezone.now(),
     )
     return Outcome(EventStatus.PROCESSED, f"sub-account {location_id} listed in agency {agency.pk}")
 
@@ -114,14 +116,19 @@ def _installed(payload: dict[str, Any]) -> Outcome:
     if not location_id:
         return Outcome(EventStatus.PROCESSED, f"agency-level install noted for agency {agency.pk}")
     entry = _entry(agency, location_id)
-    AgencyLocation.objects.filter(pk=entry.pk).update(installed=True, source=entry.source or "INSTALL",
-                                                      updated_at=timezone.now())
+    AgencyLocation.objects.filter(pk=entry.pk).update(
+        installed=True, source=entry.source or "INSTALL", updated_at=timezone.now()
+    )
     existing = Connection.objects.filter(agency=agency, external_account_id=location_id).first()
-    reconnect = existing is not None and existing.auth_kind == AuthKind.LOCATION_TOKEN \
+    reconnect = (
+        existing is not None
+        and existing.auth_kind == AuthKind.LOCATION_TOKEN
         and existing.status != ConnectionStatus.CONNECTED
+    )
     if existing is None and not (agency.config.get("connect_new") and agency.auth_kind == AuthKind.OAUTH2):
-        return Outcome(EventStatus.PROCESSED, f"sub-account {location_id} listed as installed; connect it on "
-                                              f"the agency page")
+        return Outcome(
+            EventStatus.PROCESSED, f"sub-account {location_id} listed as installed; connect it on the agency page"
+        )
     if existing is not None and not reconnect:
         return Outcome(EventStatus.PROCESSED, f"sub-account {location_id} already connected ({existing.pk})")
     connection = agency_location_connect(agency_id=agency.pk, location_id=location_id)
@@ -130,8 +137,11 @@ def _installed(payload: dict[str, Any]) -> Outcome:
         return Outcome(EventStatus.FAILED, f"sub-account {location_id} not connected: {error or '?'}")
     resumed = _resume_syncs(connection)
     verb = "reconnected" if reconnect else "connected"
-    return Outcome(EventStatus.PROCESSED, f"sub-account {location_id} {verb} as connection {connection.pk}"
-                                          + (f"; resumed syncs {resumed}" if resumed else ""))
+    return Outcome(
+        EventStatus.PROCESSED,
+        f"sub-account {location_id} {verb} as connection {connection.pk}"
+        + (f"; resumed syncs {resumed}" if resumed else ""),
+    )
 
 
 def _uninstalled(payload: dict[str, Any]) -> Outcome:
@@ -161,7 +171,8 @@ def _agency_uninstalled(company_id: str) -> Outcome:
         status_set(agency, ConnectionStatus.NEEDS_REAUTH, AGENCY_UNINSTALLED)
         notes.append(f"agency {agency.pk} needs re-auth")
     minted = agency.locations.filter(auth_kind=AuthKind.LOCATION_TOKEN).exclude(
-        status__in=[ConnectionStatus.NEEDS_REAUTH, ConnectionStatus.DISABLED])
+        status__in=[ConnectionStatus.NEEDS_REAUTH, ConnectionStatus.DISABLED]
+    )
     for connection in minted:
         status_set(connection, ConnectionStatus.NEEDS_REAUTH, AGENCY_UNINSTALLED)
         notes.append(f"connection {connection.pk} needs re-auth")
@@ -177,7 +188,8 @@ def _disable(connection: Connection) -> list[int]:
         locked.secrets, locked.token_expires_at = {}, None
         locked.save(update_fields=["secrets", "token_expires_at", "updated_at"])
     syncs = Sync.objects.filter(enabled=True).filter(source_connection=connection) | Sync.objects.filter(
-        enabled=True, target_connection=connection)
+        enabled=True, target_connection=connection
+    )
     paused = []
     for sync in syncs.order_by("pk"):
         status_service.sync_paused_set(sync=sync, paused=True, user=None)

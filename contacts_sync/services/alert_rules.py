@@ -98,8 +98,7 @@ def alert_rule_update(
     after = _snapshot(rule)
     changes = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
     if changes:
-        audit_record(actor=user, action="alert_rule.update", obj=sync, changes=changes,
-                     object_type="sync")
+        audit_record(actor=user, action="alert_rule.update", obj=sync, changes=changes, object_type="sync")
     return rule
 
 
@@ -115,8 +114,9 @@ def alert_rule_mute(*, sync: Sync, until: datetime, user: Any) -> AlertRule:
     rule.muted_until = until
     rule.muted_by = user if getattr(user, "is_authenticated", False) else None
     rule.save(update_fields=["muted_until", "muted_by", "updated_at"])
-    audit_record(actor=user, action="alert_rule.mute", obj=sync, object_type="sync",
-                 changes={"muted_until": until.isoformat()})
+    audit_record(
+        actor=user, action="alert_rule.mute", obj=sync, object_type="sync", changes={"muted_until": until.isoformat()}
+    )
     return rule
 
 
@@ -129,8 +129,13 @@ def alert_rule_unmute(*, sync: Sync, user: Any) -> AlertRule | None:
     was = rule.muted_until
     rule.muted_until, rule.muted_by = None, None
     rule.save(update_fields=["muted_until", "muted_by", "updated_at"])
-    audit_record(actor=user, action="alert_rule.unmute", obj=sync, object_type="sync",
-                 changes={"muted_until": {"from": was.isoformat(), "to": None}})
+    audit_record(
+        actor=user,
+        action="alert_rule.unmute",
+        obj=sync,
+        object_type="sync",
+        changes={"muted_until": {"from": was.isoformat(), "to": None}},
+    )
     return rule
 
 

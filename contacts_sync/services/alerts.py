@@ -125,8 +125,9 @@ def _headline(change: StatusChange) -> wording.Headline:
     kind, obj = _subject_of(change)
     if kind == "component":  # the workers or beat stopped: the title says which, the reason says since when
         return wording.Headline(title=f"component {obj.name} stopped", detail=change.reason)
-    return wording.headline(name=getattr(obj, "name", "?"), new_status=change.new_status, reason=change.reason,
-                            app=_app_of(kind, obj))
+    return wording.headline(
+        name=getattr(obj, "name", "?"), new_status=change.new_status, reason=change.reason, app=_app_of(kind, obj)
+    )
 
 
 def _absolute(path: str) -> str:
@@ -175,22 +176,37 @@ def _message(delivery: Delivery, *, now: datetime | None = None) -> AlertMessage
     if purpose == NotificationPurpose.LATE and delivery.held_since:
         lines.append(f"Held until now: {delivery.held_since}.")
     url = _url(kind, change)
-    event = {"type": f"{kind}.recovered" if purpose == NotificationPurpose.RECOVERED else f"{kind}.status_changed",
-             "purpose": purpose, "subject": kind, "id": obj.pk if obj is not None else None, "name": name,
-             "alert_id": alert.pk, "title": alert.title, "detail": alert.detail,
-             "old_status": change.old_status if change else None, "new_status": status or None,
-             "reason": change.reason if change else "", "run_id": change.run_id if change else None,
-             "status_change_id": change.pk if change else None,
-             "at": change.created_at.isoformat() if change is not None and change.created_at else None}
+    event = {
+        "type": f"{kind}.recovered" if purpose == NotificationPurpose.RECOVERED else f"{kind}.status_changed",
+        "purpose": purpose,
+        "subject": kind,
+        "id": obj.pk if obj is not None else None,
+        "name": name,
+        "alert_id": alert.pk,
+        "title": alert.title,
+        "detail": alert.detail,
+        "old_status": change.old_status if change else None,
+        "new_status": status or None,
+        "reason": change.reason if change else "",
+        "run_id": change.run_id if change else None,
+        "status_change_id": change.pk if change else None,
+        "at": change.created_at.isoformat() if change is not None and change.created_at else None,
+    }
     one_line = " ".join(subject.split())  # a header may not hold a line break (names are typed by people)
     if len(one_line) > SUBJECT_MAX:
         one_line = one_line[: SUBJECT_MAX - 1] + "…"
     return AlertMessage(subject=one_line, text="\n".join(lines).strip(), event=event, url=url)
 
 
-def notification_send(*, channel: AlertChannel, message: AlertMessage, change: StatusChange | None = None,
-                      is_test: bool = False, alert: Alert | None = None,
-                      purpose: str = NotificationPurpose.OPENED) -> Notification:
+def notification_send(
+    *,
+    channel: AlertChannel,
+    message: AlertMessage,
+    change: StatusChange | None = None,
+    is_test: bool = False,
+    alert: Alert | None = None,
+    purpose: str = NotificationPurpose.OPENED,
+) -> Notification:
     """Send through one channel; one Notification row with the error; a permanent error disables the channel."""
     now = timezone.now()
     purpose = NotificationPurpose.TEST if is_test else purpose
@@ -215,8 +231,9 @@ def notification_send(*, channel: AlertChannel, message: AlertMessage, change: S
 def _deliver(delivery: Delivery, result: SendResult) -> None:
     message = _message(delivery)
     for channel in delivery.channels:
-        n = notification_send(channel=channel, message=message, change=delivery.change, alert=delivery.alert,
-                              purpose=delivery.purpose)
+        n = notification_send(
+            channel=channel, message=message, change=delivery.change, alert=delivery.alert, purpose=delivery.purpose
+        )
         if n.ok:
             result.notified += 1
         else:
@@ -244,8 +261,9 @@ def _held_reason(alert: Alert, now: datetime) -> str:
     return ""
 
 
-def _announce(alert: Alert, change: StatusChange, purpose: str, now: datetime, fields: list[str],
-              result: SendResult) -> Delivery | None:
+def _announce(
+    alert: Alert, change: StatusChange, purpose: str, now: datetime, fields: list[str], result: SendResult
+) -> Delivery | None:
     """Claim the announcement (last_notified_at) or hold it with its reason; saves `fields` of the alert."""
     held = _held_reason(alert, now)
     if held:
@@ -271,8 +289,11 @@ def _handle_problem(change: StatusChange, result: SendResult) -> Delivery | None
         if rules.is_milder(old_status=change.old_status, new_status=change.new_status):
             announce = False
         else:
-            announce = (rules.is_escalation(old_status=change.old_status, new_status=change.new_status)
-                        or alert.last_notified_at is None or alert.last_notified_at < window_start)
+            announce = (
+                rules.is_escalation(old_status=change.old_status, new_status=change.new_status)
+                or alert.last_notified_at is None
+                or alert.last_notified_at < window_start
+            )
         if announce:
             return _announce(alert, change, NotificationPurpose.ESCALATED, now, ["title", "detail"], result)
         alert.save(update_fields=["title", "detail"])
@@ -281,12 +302,26 @@ def _handle_problem(change: StatusChange, result: SendResult) -> Delivery | None
         recent.state, recent.resolved_at, recent.suppressed = AlertState.OPEN, None, True
         recent.acknowledged_at, recent.acknowledged_by = None, None
         recent.title, recent.detail = head.title[:300], head.detail
-        recent.save(update_fields=["state", "resolved_at", "suppressed", "acknowledged_at",
-                                   "acknowledged_by", "title", "detail"])
+        recent.save(
+            update_fields=[
+                "state",
+                "resolved_at",
+                "suppressed",
+                "acknowledged_at",
+                "acknowledged_by",
+                "title",
+                "detail",
+            ]
+        )
     else:
-        alert = Alert.objects.create(sync_id=change.sync_id, connection_id=change.connection_id,
-                                     component=change.component, opened_by=change, title=head.title[:300],
-                                     detail=head.detail)
+        alert = Alert.objects.create(
+            sync_id=change.sync_id,
+            connection_id=change.connection_id,
+            component=change.component,
+            opened_by=change,
+            title=head.title[:300],
+            detail=head.detail,
+        )
         return _announce(alert, change, NotificationPurpose.OPENED, now, [], result)
     result.suppressed += 1
     log.info("status change %s not announced (flap window or a milder problem)", change.pk)
@@ -315,8 +350,7 @@ def status_change_process(*, change: StatusChange, result: SendResult | None = N
         recovery = change.old_status == ComponentStatus.DOWN and change.new_status == ComponentStatus.UP
     else:
         problem = rules.is_problem(new_status=change.new_status, is_connection=is_conn)
-        recovery = rules.is_recovery(old_status=change.old_status, new_status=change.new_status,
-                                     is_connection=is_conn)
+        recovery = rules.is_recovery(old_status=change.old_status, new_status=change.new_status, is_connection=is_conn)
     delivery = None
     with log_context(run_id=change.run_id, sync_id=change.sync_id):
         with transaction.atomic():  # decide under the alert row lock; send after it is released
@@ -332,8 +366,11 @@ def status_change_process(*, change: StatusChange, result: SendResult | None = N
 def status_changes_send_pending(*, limit: int = SEND_BATCH_LIMIT) -> SendResult:
     """Claim unprocessed status changes one by one (conditional UPDATE) and process them in order."""
     result = SendResult()
-    todo = list(StatusChange.objects.filter(processed__isnull=True).order_by("created_at", "pk")
-                .values_list("pk", flat=True)[:limit])
+    todo = list(
+        StatusChange.objects.filter(processed__isnull=True)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     for pk in todo:
         if StatusChange.objects.filter(pk=pk, processed__isnull=True).update(processed=timezone.now()) != 1:
             continue  # another sender claimed it
@@ -357,33 +394,51 @@ def _latest_change(alert: Alert) -> StatusChange | None:
 def _deliver_held(alert: Alert, now: datetime, result: SendResult) -> None:
     channels = alert_rules.channels_for_sync(alert.sync_id)
     until = alert_rules.muted_until(alert.sync_id)
-    if not rules.held_delivery_due(now=now, is_open=True, last_notified_at=alert.last_notified_at,
-                                   suppressed=alert.suppressed, muted_until=until,
-                                   channels_available=len(channels)):
+    if not rules.held_delivery_due(
+        now=now,
+        is_open=True,
+        last_notified_at=alert.last_notified_at,
+        suppressed=alert.suppressed,
+        muted_until=until,
+        channels_available=len(channels),
+    ):
         reason = _held_reason(alert, now)
         if reason and reason != alert.held_reason:
             Alert.objects.filter(pk=alert.pk).update(held_reason=reason[:200])
         return
     # claim: only one sweep announces it (the conditional UPDATE matches once)
     if not Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN, last_notified_at__isnull=True).update(
-            last_notified_at=now, held_reason=""):
+        last_notified_at=now, held_reason=""
+    ):
         return
-    _deliver(Delivery(alert, _latest_change(alert), NotificationPurpose.LATE, channels,
-                      held_since=alert.held_reason or "no channel could be reached"), result)
+    _deliver(
+        Delivery(
+            alert,
+            _latest_change(alert),
+            NotificationPurpose.LATE,
+            channels,
+            held_since=alert.held_reason or "no channel could be reached",
+        ),
+        result,
+    )
 
 
 def _remind(alert: Alert, now: datetime, result: SendResult) -> None:
     rule = alert.sync.alert_rule if alert.sync is not None else None
-    if rule is None or not rules.reminder_due(now=now, is_open=alert.state == AlertState.OPEN,
-                                              last_notified_at=alert.last_notified_at,
-                                              renotify_seconds=(rule.renotify_hours or 0) * 3600,
-                                              muted_until=rule.muted_until):
+    if rule is None or not rules.reminder_due(
+        now=now,
+        is_open=alert.state == AlertState.OPEN,
+        last_notified_at=alert.last_notified_at,
+        renotify_seconds=(rule.renotify_hours or 0) * 3600,
+        muted_until=rule.muted_until,
+    ):
         return
     channels = alert_rules.channels_for_sync(alert.sync_id)
     if not channels:
         return
-    if not Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN,
-                                last_notified_at=alert.last_notified_at).update(last_notified_at=now):
+    if not Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN, last_notified_at=alert.last_notified_at).update(
+        last_notified_at=now
+    ):
         return  # another sweep reminded first, or a person acknowledged it meanwhile
     result.reminded += 1
     _deliver(Delivery(alert, _latest_change(alert), NotificationPurpose.REMINDER, channels), result)
@@ -394,8 +449,11 @@ def alerts_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH_LIMIT)
     added), and remind about open, unacknowledged alerts of syncs whose rule asks for reminders."""
     now = now or timezone.now()
     result = SendResult()
-    base = Alert.objects.filter(state=AlertState.OPEN).select_related(
-        "sync__alert_rule", "sync__target_connection", "connection").order_by("opened_at", "pk")
+    base = (
+        Alert.objects.filter(state=AlertState.OPEN)
+        .select_related("sync__alert_rule", "sync__target_connection", "connection")
+        .order_by("opened_at", "pk")
+    )
     for alert in base.filter(last_notified_at__isnull=True, suppressed=False)[:limit]:
         try:
             _deliver_held(alert, now, result)
@@ -428,8 +486,10 @@ def alert_acknowledge(*, alert: Alert, user: Any) -> Alert:
 
 
 def alert_resolve(*, alert: Alert, user: Any) -> Alert:
-    updated = Alert.objects.filter(pk=alert.pk).exclude(state=AlertState.RESOLVED).update(
-        state=AlertState.RESOLVED, resolved_at=timezone.now()
+    updated = (
+        Alert.objects.filter(pk=alert.pk)
+        .exclude(state=AlertState.RESOLVED)
+        .update(state=AlertState.RESOLVED, resolved_at=timezone.now())
     )
     if not updated:
         raise AlertStateError("This alert is already resolved.")

@@ -64,9 +64,7 @@ def app_webhook_register_enqueue(*, connection: Connection, target_url: str, use
             400, "not_supported", f"{connection.get_provider_display()} webhooks are set up in the app"
         )
     _webhook_state_set(connection.pk, status="registering", url=target_url)
-    audit_record(
-        actor=user, action="connection.webhook_register", obj=connection, changes={"url": target_url}
-    )
+    audit_record(actor=user, action="connection.webhook_register", obj=connection, changes={"url": target_url})
     transaction.on_commit(lambda: current_app.send_task(REGISTER_TASK, args=[connection.pk, target_url]))
 
 

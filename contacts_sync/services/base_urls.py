@@ -18,7 +18,7 @@ __all__ = ["base_url_clean", "ghl_authorize_base", "ghl_token_url", "host_change
 
 
 def base_url_clean(base_url: str) -> str:
-    """"" (the app's public API) or a checked http(s) URL without a trailing slash; ConnectionActionError else."""
+    """ "" (the app's public API) or a checked http(s) URL without a trailing slash; ConnectionActionError else."""
     base_url = (base_url or "").strip().rstrip("/")
     if not base_url:
         return ""

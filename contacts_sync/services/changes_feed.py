@@ -42,7 +42,7 @@ def cursor_decode(cursor: str) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not text.startswith(CURSOR_PREFIX):
             raise ValueError(text)
-        return max(0, int(text[len(CURSOR_PREFIX):]))
+        return max(0, int(text[len(CURSOR_PREFIX) :]))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise FeedBadRequest("cursor is not one this feed returned") from None
 
@@ -70,8 +70,12 @@ def endpoint_for_token(token: str) -> WebhookEndpoint:
 def changes_page(*, token: str, cursor: str = "", limit: str | None = None) -> dict[str, Any]:
     endpoint = endpoint_for_token(token)
     after, size = cursor_decode(cursor), _limit(limit)
-    rows = list(WebhookDelivery.objects.filter(endpoint=endpoint, pk__gt=after)
-                .exclude(status=DeliveryStatus.INVALID).order_by("pk").values_list("pk", "body")[:size + 1])
+    rows = list(
+        WebhookDelivery.objects.filter(endpoint=endpoint, pk__gt=after)
+        .exclude(status=DeliveryStatus.INVALID)
+        .order_by("pk")
+        .values_list("pk", "body")[: size + 1]
+    )
     page = rows[:size]
     return {
         "data": [json.loads(body) for _, body in page],

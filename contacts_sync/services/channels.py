@@ -58,19 +58,22 @@ def email_problems(target: str) -> list[str]:
 
 
 def slack_url_problem(url: str) -> str:
-    """"" when `url` is a Slack incoming webhook URL, else why not (no request is made)."""
+    """ "" when `url` is a Slack incoming webhook URL, else why not (no request is made)."""
     parts = urlsplit(url.strip())
     if parts.scheme != "https" or (parts.hostname or "").lower() != SLACK_WEBHOOK_HOST:
-        return ("This is not a Slack webhook URL: it starts with https://hooks.slack.com/services/ "
-                "(in Slack: Apps, Incoming Webhooks, Add New Webhook to Workspace).")
-    if not parts.path.startswith(SLACK_WEBHOOK_PATHS) or parts.path.rstrip("/") in {p.rstrip("/") for p in
-                                                                                      SLACK_WEBHOOK_PATHS}:
+        return (
+            "This is not a Slack webhook URL: it starts with https://hooks.slack.com/services/ "
+            "(in Slack: Apps, Incoming Webhooks, Add New Webhook to Workspace)."
+        )
+    if not parts.path.startswith(SLACK_WEBHOOK_PATHS) or parts.path.rstrip("/") in {
+        p.rstrip("/") for p in SLACK_WEBHOOK_PATHS
+    }:
         return "The Slack URL is incomplete: copy the whole webhook URL, https://hooks.slack.com/services/T…/B…/…"
     return ""
 
 
 def secret_problem(secret: str) -> str:
-    """"" when `secret` is empty (we generate one) or a usable Standard Webhooks secret, else why not."""
+    """ "" when `secret` is empty (we generate one) or a usable Standard Webhooks secret, else why not."""
     if not secret:
         return ""
     problem = standard_secret_problem(secret)
@@ -99,15 +102,15 @@ def _checked(kind: str, target: str, slack_url: str, secret: str) -> tuple[str, 
 
 @sensitive_variables()
 @transaction.atomic
-def channel_create(*, name: str, kind: str, target: str = "", slack_url: str = "", secret: str = "",
-                   user: Any = None) -> tuple[AlertChannel, str]:
+def channel_create(
+    *, name: str, kind: str, target: str = "", slack_url: str = "", secret: str = "", user: Any = None
+) -> tuple[AlertChannel, str]:
     """Create a channel. Returns (channel, generated signing secret to show once, or "").
     Raises ChannelInputError (or its URL form, ChannelURLError) with nothing saved."""
     if not name.strip():
         raise ChannelInputError("Give the channel a name.", field="name")
     target, secrets, shown = _checked(kind, target.strip(), slack_url.strip(), secret.strip())
-    channel = AlertChannel.objects.create(name=name.strip(), kind=kind, target=target, secrets=secrets,
-                                          created_by=user)
+    channel = AlertChannel.objects.create(name=name.strip(), kind=kind, target=target, secrets=secrets, created_by=user)
     audit_record(actor=user, action="channel.create", obj=channel, changes={"kind": kind, "target": target})
     return channel, shown
 
@@ -138,5 +141,15 @@ def channel_delete(*, channel: AlertChannel, user: Any = None) -> None:
     channel.delete()
 
 
-__all__ = ["ChannelInputError", "ChannelURLError", "channel_create", "channel_delete", "channel_enabled_set",
-           "channel_test", "email_problems", "secret_problem", "slack_url_problem", "url_check"]
+__all__ = [
+    "ChannelInputError",
+    "ChannelURLError",
+    "channel_create",
+    "channel_delete",
+    "channel_enabled_set",
+    "channel_test",
+    "email_problems",
+    "secret_problem",
+    "slack_url_problem",
+    "url_check",
+]

@@ -42,22 +42,31 @@ from contacts_sync.services.credentials import connector_trial, status_set
 def connection_connect(
     *, provider: str, auth_kind: str, name: str, secrets: dict[str, Any], user: Any, **fields: Any
 ) -> Connection:
-    """"Connect and test": try the credentials on an unsaved row; store the connection only if the app accepts
+    """ "Connect and test": try the credentials on an unsaved row; store the connection only if the app accepts
     them. A refusal (or an unreachable app) raises ConnectionActionError with the app's words; nothing is
     stored. So does an account that is already connected (a second connection to it only makes duplicates).
     A provider that rotates a token on first use (Hubstaff) has its rotated token stored, not the used-up one."""
     checked = create_fields(provider=provider, auth_kind=auth_kind, fields=fields)
-    twin = connection_duplicate_of(provider=provider, external_account_id=checked.get("external_account_id", ""),
-                                   base_url=checked.get("base_url", ""))
+    twin = connection_duplicate_of(
+        provider=provider,
+        external_account_id=checked.get("external_account_id", ""),
+        base_url=checked.get("base_url", ""),
+    )
     if twin is not None:
         raise ConnectionActionError(
             f"This account is already connected as “{twin.name}”. Open it and use Edit / rotate key to change its "
-            "credentials; a second connection to one account only makes duplicates.")
+            "credentials; a second connection to one account only makes duplicates."
+        )
     clean = {k: v for k, v in secrets.items() if v not in (None, "")}
-    probe = Connection(provider=provider, auth_kind=auth_kind, name=name.strip(),
-                       external_account_id=checked.get("external_account_id", ""),
-                       company_id=checked.get("company_id", ""), base_url=checked.get("base_url", ""),
-                       config=dict(checked.get("config", {})))
+    probe = Connection(
+        provider=provider,
+        auth_kind=auth_kind,
+        name=name.strip(),
+        external_account_id=checked.get("external_account_id", ""),
+        company_id=checked.get("company_id", ""),
+        base_url=checked.get("base_url", ""),
+        config=dict(checked.get("config", {})),
+    )
     try:
         trial, store = connector_trial(probe, clean)
         description = str(trial.test())
@@ -69,8 +78,16 @@ def connection_connect(
             f"{label} did not accept the connection, so nothing was saved: {_provider_message(exc)}"
         ) from None
     kept = {k: v for k, v in fields.items() if k != "token_expires_at"}
-    connection = connection_create(provider=provider, auth_kind=auth_kind, name=name, secrets=store.secrets,
-                                   user=user, test=False, token_expires_at=store.expires_at, **kept)
+    connection = connection_create(
+        provider=provider,
+        auth_kind=auth_kind,
+        name=name,
+        secrets=store.secrets,
+        user=user,
+        test=False,
+        token_expires_at=store.expires_at,
+        **kept,
+    )
     record_success(connection, trial, description)
     connection.refresh_from_db()
     return connection
@@ -83,16 +100,19 @@ def connection_duplicate_of(
     id (a custom app) cannot be compared and never count as duplicates."""
     if not (external_account_id or "").strip():
         return None
-    qs = Connection.objects.filter(provider=provider, external_account_id=external_account_id.strip(),
-                                   base_url=(base_url or "").strip().rstrip("/"), archived_at__isnull=True)
+    qs = Connection.objects.filter(
+        provider=provider,
+        external_account_id=external_account_id.strip(),
+        base_url=(base_url or "").strip().rstrip("/"),
+        archived_at__isnull=True,
+    )
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
     return qs.order_by("pk").first()
 
 
 def syncs_using(connection: Connection) -> list[Sync]:
-    return list(Sync.objects.filter(Q(source_connection=connection) | Q(target_connection=connection))
-                .order_by("name"))
+    return list(Sync.objects.filter(Q(source_connection=connection) | Q(target_connection=connection)).order_by("name"))
 
 
 @dataclass
@@ -125,7 +145,8 @@ def _refuse_while_used(connection: Connection, what: str) -> None:
         raise ConnectionActionError(
             f"{connection.name} cannot be {what} while {len(used)} sync{'s' if len(used) > 1 else ''} use"
             f"{'' if len(used) > 1 else 's'} it: {names}. Delete those syncs or move them to another connection "
-            "first.")
+            "first."
+        )
 
 
 @transaction.atomic
@@ -137,12 +158,21 @@ def connection_delete(*, connection: Connection, user: Any, confirm: str) -> Non
         raise ConnectionActionError("Type the connection's name exactly to delete it.")
     _refuse_while_used(locked, "deleted")
     preview = connection_delete_preview(locked)
-    audit_record(actor=user, action="connection.delete", obj=locked, changes={
-        "provider": locked.provider, "auth_kind": locked.auth_kind, "name": locked.name,
-        "external_account_id": locked.external_account_id, "secrets_deleted": sorted(locked.secrets),
-        "status_changes_deleted": preview.status_changes, "alerts_deleted": preview.alerts,
-        "webhook_events_unlinked": preview.webhook_events,
-    })
+    audit_record(
+        actor=user,
+        action="connection.delete",
+        obj=locked,
+        changes={
+            "provider": locked.provider,
+            "auth_kind": locked.auth_kind,
+            "name": locked.name,
+            "external_account_id": locked.external_account_id,
+            "secrets_deleted": sorted(locked.secrets),
+            "status_changes_deleted": preview.status_changes,
+            "alerts_deleted": preview.alerts,
+            "webhook_events_unlinked": preview.webhook_events,
+        },
+    )
     locked.delete()
 
 
@@ -189,12 +219,14 @@ class CloneStart:
 def connection_clone_start(connection: Connection) -> CloneStart:
     """The settings a copy starts from: the app, base URL and phone region; a new name; no account id and no
     secret (a copy is for another account; copying the credentials would make a duplicate)."""
-    initial = {"name": f"{connection.name} (copy)"[:200], "base_url": connection.base_url,
-               "default_region": connection.config.get("default_region", "")}
+    initial = {
+        "name": f"{connection.name} (copy)"[:200],
+        "base_url": connection.base_url,
+        "default_region": connection.config.get("default_region", ""),
+    }
     if connection.provider == Provider.GHL and connection.auth_kind == AuthKind.OAUTH2:
         return CloneStart("ghl_oauth", initial)
-    option = next((o for o in registry.spec(connection.provider).connect if o.auth_kind == connection.auth_kind),
-                  None)
+    option = next((o for o in registry.spec(connection.provider).connect if o.auth_kind == connection.auth_kind), None)
     if option is None:
         raise ConnectionActionError(f"{connection.get_provider_display()} connections cannot be cloned")
     return CloneStart(option.key, initial)

@@ -52,10 +52,10 @@ def connect_options() -> dict[str, ConnectOption]:
 def spec_for_connection(connection: Connection) -> ConnectOption:
     """The form a connection was made with; a GHL OAuth connection's settings are its name and base URL (its
     credentials come from a new consent)."""
-    option = next((o for o in registry.spec(connection.provider).connect if o.auth_kind == connection.auth_kind),
-                  None)
-    return option or ConnectOption("ghl_oauth", Provider.GHL, AuthKind.OAUTH2, "HighLevel (OAuth)", (),
-                                   emulator_path="/ghl")
+    option = next((o for o in registry.spec(connection.provider).connect if o.auth_kind == connection.auth_kind), None)
+    return option or ConnectOption(
+        "ghl_oauth", Provider.GHL, AuthKind.OAUTH2, "HighLevel (OAuth)", (), emulator_path="/ghl"
+    )
 
 
 def app_spec(provider: str) -> AppSpec:
@@ -71,11 +71,7 @@ def _provider_message(exc: BaseException) -> str:
 def _classify_failure(connection: Connection, exc: BaseException) -> str:
     if isinstance(exc, TokenRefused):
         return ConnectionStatus.NEEDS_REAUTH if exc.permanent else ConnectionStatus.ERROR
-    if (
-        isinstance(exc, AuthError)
-        and not isinstance(exc, ScopeError)
-        and connection.auth_kind == AuthKind.OAUTH2
-    ):
+    if isinstance(exc, AuthError) and not isinstance(exc, ScopeError) and connection.auth_kind == AuthKind.OAUTH2:
         # A rotating credential the provider refuses (Hubstaff's TokenRefreshError says if it is permanent):
         # only a new consent / PAT helps.
         return ConnectionStatus.NEEDS_REAUTH if getattr(exc, "permanent", True) else ConnectionStatus.ERROR
@@ -117,8 +113,11 @@ def connection_test(*, connection: Connection, user: Any = None) -> Connection:
 def record_success(connection: Connection, connector: Any, description: str) -> None:
     """A test passed: connected, checked now, and what the account says about itself kept in the config."""
     status_set(connection, ConnectionStatus.CONNECTED)
-    connection.config = {**_account_defaults(connection, connector), **connection.config,
-                         "account_description": description[:200]}
+    connection.config = {
+        **_account_defaults(connection, connector),
+        **connection.config,
+        "account_description": description[:200],
+    }
     Connection.objects.filter(pk=connection.pk).update(config=connection.config)
 
 
@@ -142,10 +141,7 @@ def connection_check(*, connection: Connection) -> Connection:
     endpoint with a dead refresh token is what "no retry loop" forbids.
     """
     connection.refresh_from_db()
-    if (
-        connection.status in (ConnectionStatus.DISABLED, ConnectionStatus.NEEDS_REAUTH)
-        or not connection.secrets
-    ):
+    if connection.status in (ConnectionStatus.DISABLED, ConnectionStatus.NEEDS_REAUTH) or not connection.secrets:
         return connection
     if connection.provider == Provider.GHL and connection.auth_kind == AuthKind.OAUTH2:
         horizon = timezone.now() + timedelta(seconds=PERIODIC_REFRESH_AHEAD_SECONDS)
@@ -153,9 +149,7 @@ def connection_check(*, connection: Connection) -> Connection:
             try:
                 connection_token_refresh(connection=connection, ahead_seconds=PERIODIC_REFRESH_AHEAD_SECONDS)
             except Exception as exc:  # noqa: BLE001 - the status below (or the refresher) records it
-                log.info(
-                    "connection %s: refresh ahead of expiry failed: %s", connection.pk, _provider_message(exc)
-                )
+                log.info("connection %s: refresh ahead of expiry failed: %s", connection.pk, _provider_message(exc))
                 connection.refresh_from_db()
                 if connection.status == ConnectionStatus.NEEDS_REAUTH:
                     return connection
@@ -182,9 +176,7 @@ def connection_token_refresh(
 def connection_check_all() -> list[int]:
     """Ids of the connections the periodic task should check (every one that has credentials)."""
     return list(
-        Connection.objects.exclude(status=ConnectionStatus.DISABLED)
-        .exclude(secrets="")
-        .values_list("pk", flat=True)
+        Connection.objects.exclude(status=ConnectionStatus.DISABLED).exclude(secrets="").values_list("pk", flat=True)
     )
 
 
@@ -262,7 +254,7 @@ def connection_create(
 
 
 def region_problem(region: str) -> str:
-    """"" when `region` is empty or a phone region libphonenumber knows (DE, US, CH...), else why not."""
+    """ "" when `region` is empty or a phone region libphonenumber knows (DE, US, CH...), else why not."""
     if region and not region_for_country(region):
         return f"{region!r} is not a country code for phone numbers (two letters, e.g. DE, US, CH)"
     return ""
@@ -296,8 +288,10 @@ def connection_update(
     if "base_url" in fields:
         fields["base_url"] = base_url_clean(fields["base_url"])
     new_secrets = {k: v for k, v in (secrets or {}).items() if v not in (None, "")}
-    if "base_url" in fields and host_changed(connection.base_url, fields["base_url"]) and any(
-        k not in INBOUND_SECRET_KEYS for k in connection.secrets
+    if (
+        "base_url" in fields
+        and host_changed(connection.base_url, fields["base_url"])
+        and any(k not in INBOUND_SECRET_KEYS for k in connection.secrets)
     ):
         return _connection_move(connection=connection, user=user, secrets=new_secrets, fields=fields)
     changes = {}
@@ -355,8 +349,11 @@ def _connection_move(
             actor=user,
             action="connection.move",
             obj=conn,
-            changes={**changes, "secrets_replaced": sorted(secrets),
-                     "secrets_dropped": sorted(set(connection.secrets) - set(store.secrets))},
+            changes={
+                **changes,
+                "secrets_replaced": sorted(secrets),
+                "secrets_dropped": sorted(set(connection.secrets) - set(store.secrets)),
+            },
         )
     connection.refresh_from_db()
     return connection_test(connection=connection)
@@ -377,9 +374,7 @@ def connection_rotate_secret(
     candidate = {**connection.secrets, **clean}
     if connection.provider == Provider.HUBSTAFF and "refresh_token" in clean:
         # a new PAT: the access token we hold belongs to the old one
-        candidate = {
-            k: v for k, v in candidate.items() if k not in ("access_token", "access_token_expires_at")
-        }
+        candidate = {k: v for k, v in candidate.items() if k not in ("access_token", "access_token_expires_at")}
     expires_at = None
     if verify:
         try:
@@ -398,9 +393,7 @@ def connection_rotate_secret(
         conn.token_expires_at = expires_at
         conn.updated_by = user
         conn.save(update_fields=["secrets", "token_expires_at", "updated_by", "updated_at"])
-        audit_record(
-            actor=user, action="connection.rotate", obj=conn, changes={"secrets_replaced": sorted(clean)}
-        )
+        audit_record(actor=user, action="connection.rotate", obj=conn, changes={"secrets_replaced": sorted(clean)})
     connection.refresh_from_db()
     return connection_test(connection=connection)
 
@@ -441,5 +434,3 @@ def connection_disconnect(*, connection: Connection, user: Any) -> Connection:
     connection.refresh_from_db()
     status_set(connection, ConnectionStatus.DISABLED, f"disconnected by {getattr(user, 'email', 'system')}")
     return connection
-
-

@@ -120,8 +120,11 @@ class ConnectionTokenStore:
             expires_at = timezone.now() + timedelta(seconds=expires_at)
         with transaction.atomic():
             conn = Connection.objects.select_for_update().get(pk=self.connection_id)
-            fields: dict[str, Any] = {"secrets": {**conn.secrets, **new}, "token_expires_at": expires_at,
-                                      "updated_at": timezone.now()}
+            fields: dict[str, Any] = {
+                "secrets": {**conn.secrets, **new},
+                "token_expires_at": expires_at,
+                "updated_at": timezone.now(),
+            }
             if scopes:
                 fields["scopes"] = list(scopes)
             Connection.objects.filter(pk=conn.pk).update(**fields)

@@ -91,20 +91,57 @@ class DemoSync:
 
 FAILING_HINT = "key without VendorRisk: fails on purpose, paste upguard-sandbox-key to fix"
 DEMO_CONNECTIONS: tuple[DemoConnection, ...] = (
-    DemoConnection("ghl", "Demo GHL location (sandbox)", Provider.GHL, AuthKind.PRIVATE_TOKEN,
-                   {"access_token": GHL_TOKEN}, GHL_LOCATION),
-    DemoConnection("hubstaff", "Demo Hubstaff organization (sandbox)", Provider.HUBSTAFF, AuthKind.OAUTH2,
-                   {"refresh_token": HUBSTAFF_PAT}, HUBSTAFF_ORG),
-    DemoConnection("hotspotsystem", "Demo HotspotSystem account (sandbox)", Provider.HOTSPOTSYSTEM,
-                   AuthKind.API_KEY, {"api_key": "hotspot-sandbox-key"}),
-    DemoConnection("starbuero", "Demo starbuero.de account (sandbox)", Provider.STARBUERO, AuthKind.API_KEY,
-                   {"api_token": "starbuero-sandbox-token"}),
-    DemoConnection("upguard", "Demo UpGuard account (sandbox)", Provider.UPGUARD, AuthKind.API_KEY,
-                   {"api_key": "upguard-sandbox-key"}),
-    DemoConnection("upguard_limited", f"Demo UpGuard ({FAILING_HINT})", Provider.UPGUARD, AuthKind.API_KEY,
-                   {"api_key": UPGUARD_LIMITED_KEY}),
-    DemoConnection("custom", "Demo custom app (sandbox)", Provider.CUSTOM, AuthKind.WEBHOOK_SECRET,
-                   {"api_token": "custom-sandbox-token"}),
+    DemoConnection(
+        "ghl",
+        "Demo GHL location (sandbox)",
+        Provider.GHL,
+        AuthKind.PRIVATE_TOKEN,
+        {"access_token": GHL_TOKEN},
+        GHL_LOCATION,
+    ),
+    DemoConnection(
+        "hubstaff",
+        "Demo Hubstaff organization (sandbox)",
+        Provider.HUBSTAFF,
+        AuthKind.OAUTH2,
+        {"refresh_token": HUBSTAFF_PAT},
+        HUBSTAFF_ORG,
+    ),
+    DemoConnection(
+        "hotspotsystem",
+        "Demo HotspotSystem account (sandbox)",
+        Provider.HOTSPOTSYSTEM,
+        AuthKind.API_KEY,
+        {"api_key": "hotspot-sandbox-key"},
+    ),
+    DemoConnection(
+        "starbuero",
+        "Demo starbuero.de account (sandbox)",
+        Provider.STARBUERO,
+        AuthKind.API_KEY,
+        {"api_token": "starbuero-sandbox-token"},
+    ),
+    DemoConnection(
+        "upguard",
+        "Demo UpGuard account (sandbox)",
+        Provider.UPGUARD,
+        AuthKind.API_KEY,
+        {"api_key": "upguard-sandbox-key"},
+    ),
+    DemoConnection(
+        "upguard_limited",
+        f"Demo UpGuard ({FAILING_HINT})",
+        Provider.UPGUARD,
+        AuthKind.API_KEY,
+        {"api_key": UPGUARD_LIMITED_KEY},
+    ),
+    DemoConnection(
+        "custom",
+        "Demo custom app (sandbox)",
+        Provider.CUSTOM,
+        AuthKind.WEBHOOK_SECRET,
+        {"api_token": "custom-sandbox-token"},
+    ),
 )
 
 # Records per source page of the big first runs: a run's counts move after each page, so at the demo location's
@@ -116,34 +153,75 @@ STARBUERO_CALLERS = "starbuero.de callers → GHL contacts"
 UPGUARD_CONTACTS = "UpGuard vendor contacts → GHL contacts + tags"
 UPGUARD_RISKS = "UpGuard risks and breaches → GHL security tasks"
 # The GHL contact that takes the security tasks of vendors without a contact (the recipe's option ghl_contact_id).
-DEFAULT_SECURITY_CONTACT = {"firstName": "Vendor security", "lastName": "(UpGuard)",
-                            "email": "vendor-security@example.com", "tags": ["upguard"], "source": "contacts-sync demo"}
+DEFAULT_SECURITY_CONTACT = {
+    "firstName": "Vendor security",
+    "lastName": "(UpGuard)",
+    "email": "vendor-security@example.com",
+    "tags": ["upguard"],
+    "source": "contacts-sync demo",
+}
 DEMO_SYNCS: tuple[DemoSync, ...] = (
     # Archived clients too: their projects' tasks and notes are synced, and attach to their contacts.
-    DemoSync(HUBSTAFF_CLIENTS, "hubstaff_client_to_ghl_contact", "hubstaff", "ghl",
-             {"client_status": "all", "page_limit": PROGRESS_PAGE}),
+    DemoSync(
+        HUBSTAFF_CLIENTS,
+        "hubstaff_client_to_ghl_contact",
+        "hubstaff",
+        "ghl",
+        {"client_status": "all", "page_limit": PROGRESS_PAGE},
+    ),
     DemoSync("Hubstaff members → GHL contacts", "hubstaff_member_to_ghl_contact", "hubstaff", "ghl"),
-    DemoSync("Hubstaff tasks → GHL tasks", "hubstaff_task_to_ghl_task", "hubstaff", "ghl",
-             after=(HUBSTAFF_CLIENTS,)),
-    DemoSync("Hubstaff notes → GHL notes and tags", "hubstaff_note_to_ghl_note", "hubstaff", "ghl",
-             after=(HUBSTAFF_CLIENTS,)),
+    DemoSync("Hubstaff tasks → GHL tasks", "hubstaff_task_to_ghl_task", "hubstaff", "ghl", after=(HUBSTAFF_CLIENTS,)),
+    DemoSync(
+        "Hubstaff notes → GHL notes and tags", "hubstaff_note_to_ghl_note", "hubstaff", "ghl", after=(HUBSTAFF_CLIENTS,)
+    ),
     # The contacts tagged "critical" are UpGuard vendor contacts (the label becomes a tag): read them once made.
-    DemoSync("Critical GHL contacts → Hubstaff tasks", "ghl_critical_contact_to_hubstaff_task", "ghl", "hubstaff",
-             {"project_id": HUBSTAFF_PROJECT}, after=(UPGUARD_CONTACTS,)),
-    DemoSync(HOTSPOT_CUSTOMERS, "hotspotsystem_customer_to_ghl_contact", "hotspotsystem", "ghl",
-             {"page_limit": PROGRESS_PAGE // 4}),  # four GHL calls per customer (contact + onboarding tasks)
-    DemoSync("HotspotSystem transactions → GHL notes", "hotspotsystem_transaction_to_ghl_note", "hotspotsystem",
-             "ghl", after=(HOTSPOT_CUSTOMERS,)),
+    DemoSync(
+        "Critical GHL contacts → Hubstaff tasks",
+        "ghl_critical_contact_to_hubstaff_task",
+        "ghl",
+        "hubstaff",
+        {"project_id": HUBSTAFF_PROJECT},
+        after=(UPGUARD_CONTACTS,),
+    ),
+    DemoSync(
+        HOTSPOT_CUSTOMERS,
+        "hotspotsystem_customer_to_ghl_contact",
+        "hotspotsystem",
+        "ghl",
+        {"page_limit": PROGRESS_PAGE // 4},
+    ),  # four GHL calls per customer (contact + onboarding tasks)
+    DemoSync(
+        "HotspotSystem transactions → GHL notes",
+        "hotspotsystem_transaction_to_ghl_note",
+        "hotspotsystem",
+        "ghl",
+        after=(HOTSPOT_CUSTOMERS,),
+    ),
     DemoSync(STARBUERO_CALLERS, "starbuero_call_to_ghl_contact", "starbuero", "ghl"),
-    DemoSync("starbuero.de call transcriptions → GHL notes", "starbuero_call_to_ghl_note", "starbuero", "ghl",
-             after=(STARBUERO_CALLERS,)),
-    DemoSync("starbuero.de call-back tasks → GHL tasks", "starbuero_task_to_ghl_task", "starbuero", "ghl",
-             after=(STARBUERO_CALLERS,)),
+    DemoSync(
+        "starbuero.de call transcriptions → GHL notes",
+        "starbuero_call_to_ghl_note",
+        "starbuero",
+        "ghl",
+        after=(STARBUERO_CALLERS,),
+    ),
+    DemoSync(
+        "starbuero.de call-back tasks → GHL tasks",
+        "starbuero_task_to_ghl_task",
+        "starbuero",
+        "ghl",
+        after=(STARBUERO_CALLERS,),
+    ),
     DemoSync(UPGUARD_CONTACTS, "upguard_vendor_to_ghl_contact", "upguard", "ghl"),
     # Vendors without a contact have risks too: those tasks go to the default contact (demo_start makes it).
     DemoSync(UPGUARD_RISKS, "upguard_risk_to_ghl_task", "upguard", "ghl", after=(UPGUARD_CONTACTS,)),
-    DemoSync("UpGuard vendor contacts → GHL contacts (key without VendorRisk)", "upguard_vendor_to_ghl_contact",
-             "upguard_limited", "ghl", failing=True),
+    DemoSync(
+        "UpGuard vendor contacts → GHL contacts (key without VendorRisk)",
+        "upguard_vendor_to_ghl_contact",
+        "upguard_limited",
+        "ghl",
+        failing=True,
+    ),
     DemoSync("Custom app contacts → GHL contacts", "custom_contact_to_ghl_contact", "custom", "ghl"),
 )
 # Demo rows of earlier versions (a failing second Hubstaff organization): retired when found.
@@ -162,16 +240,29 @@ def _connection(spec: DemoConnection, *, base: str, user: Any) -> Connection:
             setattr(existing, key, value)
         existing.save()
         return existing
-    return connection_create(provider=spec.provider, auth_kind=spec.auth_kind, name=spec.name,
-                             secrets=dict(spec.secrets), user=user, test=False, **fields)
+    return connection_create(
+        provider=spec.provider,
+        auth_kind=spec.auth_kind,
+        name=spec.name,
+        secrets=dict(spec.secrets),
+        user=user,
+        test=False,
+        **fields,
+    )
 
 
 def _sync(spec: DemoSync, connections: dict[str, Connection], user: Any) -> Sync:
     sync = Sync.objects.filter(name=spec.name, archived_at__isnull=True).first()
     if sync is None:
-        sync = sync_create_from_recipe(recipe=spec.recipe, name=spec.name, source_connection=connections[spec.source],
-                                       target_connection=connections[spec.target], options=spec.options, user=user,
-                                       live=True)
+        sync = sync_create_from_recipe(
+            recipe=spec.recipe,
+            name=spec.name,
+            source_connection=connections[spec.source],
+            target_connection=connections[spec.target],
+            options=spec.options,
+            user=user,
+            live=True,
+        )
     elif spec.options and any(sync.options.get(k) != v for k, v in spec.options.items()):
         sync.options = {**sync.options, **spec.options}
         sync.save(update_fields=["options", "updated_at"])
@@ -207,13 +298,18 @@ def _stop_leftover_runs() -> int:
     from contacts_sync.services.demo_agency import TEMPLATE_NAME
 
     names = [spec.name for spec in DEMO_SYNCS]
-    demo_syncs = Sync.objects.filter(name__in=names) | Sync.objects.filter(template_member__template__name=TEMPLATE_NAME)
+    demo_syncs = Sync.objects.filter(name__in=names) | Sync.objects.filter(
+        template_member__template__name=TEMPLATE_NAME
+    )
     # The template's syncs read sub-accounts that demo_start creates again in the emulator: not due before it.
     demo_syncs.filter(template_member__isnull=False).update(
-        next_run_at=timezone.now() + timedelta(seconds=SEED_HOLD_SECONDS))
+        next_run_at=timezone.now() + timedelta(seconds=SEED_HOLD_SECONDS)
+    )
     return Run.objects.filter(sync__in=demo_syncs, status__in=ACTIVE_RUN_STATUSES).update(
-        status=RunStatus.CANCELLED, finished_at=timezone.now(),
-        error_summary="Stopped: the demo was restarted and its emulators started afresh.")
+        status=RunStatus.CANCELLED,
+        finished_at=timezone.now(),
+        error_summary="Stopped: the demo was restarted and its emulators started afresh.",
+    )
 
 
 def _retire(user: Any) -> None:
@@ -250,7 +346,8 @@ def demo_first_run(sync: Sync) -> int | None:
     run = run_enqueue(sync=sync, trigger=RunTrigger.MANUAL)
     if sync.poll_interval_seconds:
         Sync.objects.filter(pk=sync.pk).update(
-            next_run_at=timezone.now() + timedelta(seconds=sync.poll_interval_seconds))
+            next_run_at=timezone.now() + timedelta(seconds=sync.poll_interval_seconds)
+        )
     return run.pk if run is not None else None
 
 
@@ -320,7 +417,8 @@ def demo_children_start(*, since: datetime) -> tuple[list[int], int]:
                 started.append(run_id)
         else:
             Sync.objects.filter(pk=sync.pk).update(
-                next_run_at=timezone.now() + timedelta(seconds=sync.poll_interval_seconds or 0))
+                next_run_at=timezone.now() + timedelta(seconds=sync.poll_interval_seconds or 0)
+            )
     return started, waiting
 
 

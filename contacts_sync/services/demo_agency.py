@@ -44,8 +44,13 @@ COUNTERPART = "Demo UpGuard account (sandbox)"  # a demo.DEMO_CONNECTIONS name
 
 def _emulator_agency() -> None:
     """The agency and its sub-accounts in the GHL emulator, app installed everywhere (kept while it runs)."""
-    body = {"id": AGENCY_ID, "name": AGENCY_NAME, "token": AGENCY_TOKEN, "installed": True,
-            "locations": [{"id": lid, "name": name, "token": token} for lid, name, token in AGENCY_LOCATIONS]}
+    body = {
+        "id": AGENCY_ID,
+        "name": AGENCY_NAME,
+        "token": AGENCY_TOKEN,
+        "installed": True,
+        "locations": [{"id": lid, "name": name, "token": token} for lid, name, token in AGENCY_LOCATIONS],
+    }
     try:
         sandbox_admin("POST", "/ghl/_admin/agencies", json=body)
     except requests.HTTPError as exc:  # 400 "already exists": this sandbox has it since an earlier start
@@ -60,15 +65,24 @@ def demo_agency_seed() -> list[int | None]:
     _emulator_agency()
     user = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
     base = f"{settings.SANDBOX_URL.rstrip('/')}/ghl"
-    agency = agency_connect_private_token(name=AGENCY_NAME, company_id=AGENCY_ID, token=AGENCY_TOKEN, user=user,
-                                          base_url=base)
-    locations = [agency_location_connect_private_token(agency=agency, location_id=lid, token=token, user=user)
-                 for lid, _name, token in AGENCY_LOCATIONS]
+    agency = agency_connect_private_token(
+        name=AGENCY_NAME, company_id=AGENCY_ID, token=AGENCY_TOKEN, user=user, base_url=base
+    )
+    locations = [
+        agency_location_connect_private_token(agency=agency, location_id=lid, token=token, user=user)
+        for lid, _name, token in AGENCY_LOCATIONS
+    ]
     counterpart = Connection.objects.get(name=COUNTERPART, provider=Provider.UPGUARD)
     template = SyncTemplate.objects.filter(name=TEMPLATE_NAME).first()
     if template is None:
-        template = sync_template_create(name=TEMPLATE_NAME, recipe=TEMPLATE_RECIPE, counterpart=counterpart,
-                                        locations=locations, user=user, agency=agency)
+        template = sync_template_create(
+            name=TEMPLATE_NAME,
+            recipe=TEMPLATE_RECIPE,
+            counterpart=counterpart,
+            locations=locations,
+            user=user,
+            agency=agency,
+        )
     else:
         sync_template_apply(template=template, locations=locations, user=user)
     return [_first_run(member.sync, user) for member in template.members.select_related("sync")]
@@ -80,6 +94,7 @@ def _first_run(sync: Any, user: Any) -> int | None:
         run = sync_go_live(sync=sync, user=user)
         if sync.poll_interval_seconds:
             type(sync).objects.filter(pk=sync.pk).update(
-                next_run_at=timezone.now() + timedelta(seconds=sync.poll_interval_seconds))
+                next_run_at=timezone.now() + timedelta(seconds=sync.poll_interval_seconds)
+            )
         return run.pk if run is not None else None
     return demo_first_run(sync)

@@ -91,9 +91,7 @@ def _concerns(sync: Sync, record: dict[str, Any] | None) -> bool:
 
 
 def _finish(event: InboundEvent, status: str, reason: str) -> None:
-    InboundEvent.objects.filter(pk=event.pk).update(
-        status=status, error=reason[:2000], processed_at=timezone.now()
-    )
+    InboundEvent.objects.filter(pk=event.pk).update(status=status, error=reason[:2000], processed_at=timezone.now())
 
 
 class _Router:
@@ -171,10 +169,12 @@ def _drain_batch(router: _Router, after: int) -> list[InboundEvent]:
     """Route up to DRAIN_BATCH pending events with ids above `after` (lifecycle events are left to
     inbound_event_process, one by one, outside the transaction)."""
     with transaction.atomic():
-        events = list(InboundEvent.objects.select_for_update(skip_locked=True)
-                      .filter(status=EventStatus.PENDING, pk__gt=after)
-                      .only("pk", "provider", "event_type", "account_id", "connection_id", "body")
-                      .order_by("pk")[:DRAIN_BATCH])
+        events = list(
+            InboundEvent.objects.select_for_update(skip_locked=True)
+            .filter(status=EventStatus.PENDING, pk__gt=after)
+            .only("pk", "provider", "event_type", "account_id", "connection_id", "body")
+            .order_by("pk")[:DRAIN_BATCH]
+        )
         outcomes: dict[tuple[str, str], list[int]] = {}
         for event in events:
             if agency_events.is_lifecycle(event):
@@ -232,9 +232,7 @@ def inbound_events_prune(*, now: datetime | None = None) -> int:
     done = InboundEvent.objects.filter(
         status__in=[EventStatus.PROCESSED, EventStatus.IGNORED], received_at__lt=now - EVENT_RETENTION
     )
-    failed = InboundEvent.objects.filter(
-        status=EventStatus.FAILED, received_at__lt=now - FAILED_EVENT_RETENTION
-    )
+    failed = InboundEvent.objects.filter(status=EventStatus.FAILED, received_at__lt=now - FAILED_EVENT_RETENTION)
     return done.delete()[0] + failed.delete()[0]
 
 
@@ -248,13 +246,19 @@ def inbound_events_sweep(*, now: datetime | None = None) -> list[int]:
     """Beat, every minute: events still pending after SWEEP_AFTER get a drain message; syncs whose routed events
     wait with no active run (their follow-up was lost) get their webhook run. Returns the stranded event ids."""
     now = now or timezone.now()
-    ids = list(InboundEvent.objects.filter(status=EventStatus.PENDING, received_at__lt=now - SWEEP_AFTER)
-               .order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
+    ids = list(
+        InboundEvent.objects.filter(status=EventStatus.PENDING, received_at__lt=now - SWEEP_AFTER)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
     if ids:
         drain_kick_reset()
         drain_kick()
-    waiting = (SyncEvent.objects.filter(done=False, run__isnull=True, created_at__lt=now - SWEEP_AFTER)
-               .values_list("sync_id", flat=True).distinct())
+    waiting = (
+        SyncEvent.objects.filter(done=False, run__isnull=True, created_at__lt=now - SWEEP_AFTER)
+        .values_list("sync_id", flat=True)
+        .distinct()
+    )
     idle = Sync.objects.filter(pk__in=waiting, enabled=True).exclude(runs__status__in=ACTIVE_RUN_STATUSES)
     _start(idle)
     return ids

@@ -52,8 +52,9 @@ def ghl_scopes_needed() -> list[str]:
         target_connection__provider=Provider.GHL
     )
     rows = list(
-        syncs.values_list("source_connection__provider", "source_object", "target_connection__provider",
-                          "target_object")
+        syncs.values_list(
+            "source_connection__provider", "source_object", "target_connection__provider", "target_object"
+        )
     )
     uses = [
         (obj, writes)
@@ -130,9 +131,15 @@ def ghl_oauth_start(
     base_url, scopes = _oauth_start_checked(base_url=base_url, scopes=scopes, kind=kind)
     nonce = pysecrets.token_urlsafe(24)
     pending = dict(session.get(OAUTH_SESSION_KEY) or {})
-    pending[nonce] = {"name": name, "scopes": scopes, "base_url": base_url, "redirect_uri": redirect_uri,
-                      "replace": int(replace_connection_id) if replace_connection_id else None,
-                      "kind": kind, "connect_all": bool(connect_all)}
+    pending[nonce] = {
+        "name": name,
+        "scopes": scopes,
+        "base_url": base_url,
+        "redirect_uri": redirect_uri,
+        "replace": int(replace_connection_id) if replace_connection_id else None,
+        "kind": kind,
+        "connect_all": bool(connect_all),
+    }
     session[OAUTH_SESSION_KEY] = dict(list(pending.items())[-5:])  # a few tabs at once, not an unbounded list
     state = signing.dumps({"n": nonce, "u": user.pk}, salt=OAUTH_STATE_SALT, compress=True)
     url = oauth.authorize_url(
@@ -158,13 +165,10 @@ def _oauth_pending(session: MutableMapping[str, Any], user: Any, state: str) -> 
     try:
         data = signing.loads(state, salt=OAUTH_STATE_SALT, max_age=OAUTH_STATE_MAX_AGE_SECONDS)
     except signing.SignatureExpired:
-        raise ConnectionActionError(
-            "the HighLevel sign-in took too long (state expired); start again"
-        ) from None
+        raise ConnectionActionError("the HighLevel sign-in took too long (state expired); start again") from None
     except signing.BadSignature:
         raise ConnectionActionError(
-            "the state parameter was altered or is not ours; nothing was stored. "
-            "Start again from Connect HighLevel."
+            "the state parameter was altered or is not ours; nothing was stored. Start again from Connect HighLevel."
         ) from None
     if data.get("u") != user.pk:
         raise ConnectionActionError("this sign-in was started by another user; nothing was stored")
@@ -195,9 +199,7 @@ def ghl_oauth_finish(
     if error:
         text = "access was denied in HighLevel" if error == "access_denied" else f"HighLevel answered {error}"
         detail = f": {error_description}" if error_description else ""
-        audit_record(
-            actor=user, action="connection.oauth_denied", object_type="connection", changes={"error": error}
-        )
+        audit_record(actor=user, action="connection.oauth_denied", object_type="connection", changes={"error": error})
         raise ConnectionActionError(f"{text}{detail}; nothing was stored")
     if not code:
         raise ConnectionActionError("HighLevel returned no authorization code; nothing was stored")
@@ -220,16 +222,26 @@ def ghl_oauth_finish(
     if not pair.company_id:
         raise ConnectionActionError("HighLevel's token names neither a sub-account nor an agency; nothing was stored")
     # A Company token: the agency itself (its sub-accounts are connected through it).
-    return agency_store_oauth(user=user, name=entry["name"], base_url=entry["base_url"], pair=pair,
-                              scopes=list(entry["scopes"]), connect_all=bool(entry.get("connect_all")))
+    return agency_store_oauth(
+        user=user,
+        name=entry["name"],
+        base_url=entry["base_url"],
+        pair=pair,
+        scopes=list(entry["scopes"]),
+        connect_all=bool(entry.get("connect_all")),
+    )
 
 
 def _grant_details(entry: dict[str, Any], pair: Any) -> dict[str, Any]:
     # The token URL is never stored: settings decide it (a stored one could send the client secret elsewhere).
-    return {"scopes": list(pair.scopes or entry["scopes"]), "company_id": pair.company_id or "",
-            "base_url": entry["base_url"], "user_type": pair.user_type or "Location",
-            "location_id": pair.location_id,
-            "expires_at": pair.expires_at.isoformat() if pair.expires_at else None}
+    return {
+        "scopes": list(pair.scopes or entry["scopes"]),
+        "company_id": pair.company_id or "",
+        "base_url": entry["base_url"],
+        "user_type": pair.user_type or "Location",
+        "location_id": pair.location_id,
+        "expires_at": pair.expires_at.isoformat() if pair.expires_at else None,
+    }
 
 
 @sensitive_variables()
@@ -263,17 +275,27 @@ def _ghl_oauth_store(*, user: Any, entry: dict[str, Any], pair: Any) -> Connecti
         else:
             PendingOAuthGrant.objects.filter(user=user, expires_at__lt=timezone.now()).delete()
             grant = PendingOAuthGrant.objects.create(
-                user=user, connection=existing, name=(entry["name"] or "")[:200], secrets=secrets, details=details,
-                expires_at=timezone.now() + timedelta(minutes=PENDING_GRANT_MINUTES))
-            audit_record(actor=user, action="connection.oauth_pending", obj=existing,
-                         changes={"location_id": pair.location_id, "typed_name": grant.name})
+                user=user,
+                connection=existing,
+                name=(entry["name"] or "")[:200],
+                secrets=secrets,
+                details=details,
+                expires_at=timezone.now() + timedelta(minutes=PENDING_GRANT_MINUTES),
+            )
+            audit_record(
+                actor=user,
+                action="connection.oauth_pending",
+                obj=existing,
+                changes={"location_id": pair.location_id, "typed_name": grant.name},
+            )
             return grant
     return connection_test(connection=connection)
 
 
 @sensitive_variables()
-def _replace(existing: Connection, *, user: Any, secrets: dict[str, str], details: dict[str, Any],
-             name: str = "") -> Connection:
+def _replace(
+    existing: Connection, *, user: Any, secrets: dict[str, str], details: dict[str, Any], name: str = ""
+) -> Connection:
     """Put a new consent's pair on an existing connection (its syncs keep working); audited with what changed."""
     changes: dict[str, Any] = {"scopes": details["scopes"], "secrets_replaced": sorted(secrets)}
     if existing.auth_kind != AuthKind.OAUTH2:
@@ -300,12 +322,16 @@ def _replace(existing: Connection, *, user: Any, secrets: dict[str, str], detail
 def ghl_oauth_grant_get(*, grant_id: int, user: Any) -> PendingOAuthGrant:
     """The user's own pending consent; another user's, an expired or an unknown one is an error (nothing
     is revealed about it)."""
-    grant = (PendingOAuthGrant.objects.select_related("connection")
-             .filter(pk=grant_id, user=user, expires_at__gt=timezone.now()).first())
+    grant = (
+        PendingOAuthGrant.objects.select_related("connection")
+        .filter(pk=grant_id, user=user, expires_at__gt=timezone.now())
+        .first()
+    )
     if grant is None:
         raise ConnectionActionError(
             "this HighLevel sign-in is no longer waiting (it expired after "
-            f"{PENDING_GRANT_MINUTES} minutes or was already decided); start again from Connect HighLevel")
+            f"{PENDING_GRANT_MINUTES} minutes or was already decided); start again from Connect HighLevel"
+        )
     return grant
 
 
@@ -317,8 +343,13 @@ def ghl_oauth_grant_apply(*, grant: PendingOAuthGrant, user: Any, rename: bool) 
         if locked is None:
             raise ConnectionActionError("this HighLevel sign-in was already decided")
         connection = Connection.objects.select_for_update().get(pk=locked.connection_id)
-        connection = _replace(connection, user=user, secrets=dict(locked.secrets), details=locked.details,
-                              name=locked.name if rename else "")
+        connection = _replace(
+            connection,
+            user=user,
+            secrets=dict(locked.secrets),
+            details=locked.details,
+            name=locked.name if rename else "",
+        )
         locked.delete()
     return connection_test(connection=connection)
 
@@ -327,5 +358,6 @@ def ghl_oauth_grant_discard(*, grant: PendingOAuthGrant, user: Any) -> None:
     """The admin kept the connection as it was: the pending pair is deleted unused."""
     deleted, _ = PendingOAuthGrant.objects.filter(pk=grant.pk, user=user).delete()
     if deleted:
-        audit_record(actor=user, action="connection.oauth_discarded", obj=grant.connection,
-                     changes={"typed_name": grant.name})
+        audit_record(
+            actor=user, action="connection.oauth_discarded", obj=grant.connection, changes={"typed_name": grant.name}
+        )

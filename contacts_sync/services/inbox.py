@@ -88,11 +88,7 @@ def _pg_text(value: Any, limit: int) -> str:
 
 
 def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
-        _pg_text(k.lower(), 100): _pg_text(v, 500)
-        for k, v in headers.items()
-        if k.lower() not in SECRET_HEADERS
-    }
+    return {_pg_text(k.lower(), 100): _pg_text(v, 500) for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
 
 
 def _body_text(body: bytes) -> str:
@@ -202,9 +198,7 @@ def _check_fresh(payload: dict[str, Any], now: datetime) -> None:
         raise WebhookRejected(400, "missing_timestamp", "the webhook has no timestamp; GHL signs one into every event")
     at = ghl_webhooks.parse_timestamp(payload["timestamp"])
     if at is None:
-        raise WebhookRejected(
-            400, "bad_timestamp", f"timestamp {str(payload['timestamp'])[:40]!r} is not a date"
-        )
+        raise WebhookRejected(400, "bad_timestamp", f"timestamp {str(payload['timestamp'])[:40]!r} is not a date")
     if abs(now - at) > ghl_webhooks.MAX_TIMESTAMP_SKEW:
         raise WebhookRejected(
             400,
@@ -246,18 +240,24 @@ def ghl_webhook_receive(*, body: bytes, headers: Mapping[str, str], now: datetim
         if known is not None:
             return Received(event=known, duplicate=True)  # a replay, even a stale one, changes nothing
         raise
-    fields: dict[str, Any] = {"event_id": webhook_id, "body": body, "headers": {**headers, "x-signature-scheme": scheme},
-              "event_type": str(parsed.get("type") or "")}
+    fields: dict[str, Any] = {
+        "event_id": webhook_id,
+        "body": body,
+        "headers": {**headers, "x-signature-scheme": scheme},
+        "event_type": str(parsed.get("type") or ""),
+    }
     if location_id:  # the hot path: every contact, task, note... event
         stored = _ghl_event_insert(location_id=location_id, **fields)
         if stored is None:
-            return Received(event=InboundEvent.objects.filter(provider=Provider.GHL, event_id=webhook_id).first(),
-                            duplicate=True)
+            return Received(
+                event=InboundEvent.objects.filter(provider=Provider.GHL, event_id=webhook_id).first(), duplicate=True
+            )
         return Received(event=stored)
     # agency-level events (INSTALL, UNINSTALL, LocationCreate): linked to the agency's connection
     connection = Connection.objects.only("pk").agencies().filter(company_id=company_id).first() if company_id else None
-    event, created = inbound_event_store(provider=Provider.GHL, account_id=created_id or company_id,
-                                         connection=connection, **fields)
+    event, created = inbound_event_store(
+        provider=Provider.GHL, account_id=created_id or company_id, connection=connection, **fields
+    )
     return Received(event=event, duplicate=not created)
 
 
@@ -270,21 +270,42 @@ GHL_EVENT_INSERT = (
 )
 
 
-def _ghl_event_insert(*, location_id: str, event_id: str, body: bytes, headers: Mapping[str, str],
-                      event_type: str) -> InboundEvent | None:
+def _ghl_event_insert(
+    *, location_id: str, event_id: str, body: bytes, headers: Mapping[str, str], event_type: str
+) -> InboundEvent | None:
     """Store a pending GHL event of a location in ONE statement: the link to the location's connection is a
     subquery and the dedupe is ON CONFLICT; None when the event id is stored already (a replay). The ORM path
     (inbound_event_store) took a dedupe SELECT, a connection SELECT and a transaction around the INSERT: a
     burst of thousands of webhooks a minute pays per statement (docs/benchmarks.md, webhooks)."""
     now = timezone.now()
-    event = InboundEvent(provider=Provider.GHL, event_id=event_id, event_type=_pg_text(event_type, 100),
-                         account_id=location_id, body=_body_text(body), status=EventStatus.PENDING, received_at=now)
+    event = InboundEvent(
+        provider=Provider.GHL,
+        event_id=event_id,
+        event_type=_pg_text(event_type, 100),
+        account_id=location_id,
+        body=_body_text(body),
+        status=EventStatus.PENDING,
+        received_at=now,
+    )
     # autocommit (a request): the statement is its own transaction; inside a caller's transaction, a savepoint keeps
     # a refused INSERT from aborting it
     guard = transaction.atomic() if db_connection.in_atomic_block else contextlib.nullcontext()
     with guard, db_connection.cursor() as cursor:
-        cursor.execute(GHL_EVENT_INSERT, [Provider.GHL, Provider.GHL, location_id, event.event_id, event.event_type, location_id,
-                             json.dumps(_safe_headers(headers)), event.body, event.status, now])
+        cursor.execute(
+            GHL_EVENT_INSERT,
+            [
+                Provider.GHL,
+                Provider.GHL,
+                location_id,
+                event.event_id,
+                event.event_type,
+                location_id,
+                json.dumps(_safe_headers(headers)),
+                event.body,
+                event.status,
+                now,
+            ],
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -421,8 +442,9 @@ def _hex_hmac_ok(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     return hmac_sha256_hex_matches(secret=secret, body=body, signature=signature)
 
 
-def _event_fields(hooks: WebhookSpec, provider: str, payload: dict[str, Any],
-                  headers: dict[str, str]) -> dict[str, str] | str:
+def _event_fields(
+    hooks: WebhookSpec, provider: str, payload: dict[str, Any], headers: dict[str, str]
+) -> dict[str, str] | str:
     """event id and type via the app's parse_webhook; a one-line reason when the body is not its event."""
     fields: dict[str, Any] = {}
     if hooks.parse is not None:
@@ -464,9 +486,7 @@ def connection_webhook_receive(
             status=EventStatus.FAILED,
             error=fields,
         )
-        raise WebhookRejected(
-            400, "malformed_json" if isinstance(parsed, str) else "not_an_event", fields, event=event
-        )
+        raise WebhookRejected(400, "malformed_json" if isinstance(parsed, str) else "not_an_event", fields, event=event)
     event, created = inbound_event_store(
         provider=connection.provider,
         event_id=f"{connection.pk}:{fields['event_id'] or _body_hash_id(body)}",

@@ -100,9 +100,7 @@ def target_fields_for(sync: Sync) -> list[FieldSpec]:
     except Exception:  # noqa: BLE001 - fall back to the built-in list
         return ours
     required = {f.path for f in ours if f.required}
-    return [
-        FieldSpec(f.path, f.label, getattr(f, "type", "string"), required=f.path in required) for f in theirs
-    ]
+    return [FieldSpec(f.path, f.label, getattr(f, "type", "string"), required=f.path in required) for f in theirs]
 
 
 def mapping_rules_current(*, sync: Sync) -> list[dict[str, Any]]:
@@ -188,9 +186,7 @@ def mapping_version_restore(*, version: MappingVersion, user: Any) -> MappingVer
 def mapping_version_diff(*, version: MappingVersion) -> list[FieldChange]:
     """Field-level changes of `version` against the version before it (empty list for the first)."""
     previous = (
-        MappingVersion.objects.filter(sync_id=version.sync_id, number__lt=version.number)
-        .order_by("-number")
-        .first()
+        MappingVersion.objects.filter(sync_id=version.sync_id, number__lt=version.number).order_by("-number").first()
     )
     return diff_rules(previous.rules if previous else [], version.rules)
 
@@ -222,9 +218,7 @@ class Preview:
 def _samples(sync: Sync, plan: SyncPlan, limit: int) -> list[dict[str, Any]]:
     source = sync.source_connection
     # created_at in the key: a recreated database reuses ids, and a cached sample must never outlive its row.
-    key = (
-        f"mapping:samples:{sync.pk}:{source.pk}:{source.created_at.timestamp()}:{sync.source_object}:{limit}"
-    )
+    key = f"mapping:samples:{sync.pk}:{source.pk}:{source.created_at.timestamp()}:{sync.source_object}:{limit}"
     cached = cache.get(key)
     if cached is not None:
         return list(cached)
@@ -239,9 +233,7 @@ def _describe_failure(sync: Sync, exc: BaseException) -> str:
     detail = str(exc).strip() or type(exc).__name__
     status = getattr(exc, "status", None)
     prefix = f"HTTP {status}: " if status else ""
-    return (
-        f"Could not read sample records from {name} ({sync.source_connection.name}): {prefix}{detail[:300]}"
-    )
+    return f"Could not read sample records from {name} ({sync.source_connection.name}): {prefix}{detail[:300]}"
 
 
 def _record_id(record: dict[str, Any], index: int) -> str:
@@ -268,8 +260,9 @@ def mapping_preview(*, sync: Sync, rules: list[dict[str, Any]], limit: int = PRE
     for index, record in enumerate(records):
         result = apply(record, rules, context=plan.context)
         preview.rows.append(
-            PreviewRow(_record_id(record, index), record, result.payload, result.problems, result.warnings,
-                       list(result.phones))
+            PreviewRow(
+                _record_id(record, index), record, result.payload, result.problems, result.warnings, list(result.phones)
+            )
         )
     return preview
 
@@ -322,8 +315,6 @@ def mapping_history(*, sync: Sync) -> list[HistoryEntry]:
     entries, previous = [], None
     for version in versions:
         changes = diff_rules(previous.rules if previous else [], version.rules)
-        entries.append(
-            HistoryEntry(version, changes, version.run_total, version.pk == sync.mapping_version_id)
-        )
+        entries.append(HistoryEntry(version, changes, version.run_total, version.pk == sync.mapping_version_id))
         previous = version
     return entries[::-1]

@@ -19,12 +19,18 @@ def workers_check(*, silent_for: float) -> StatusChange | None:
     """
     if silent_for > health.WORKER_HEARTBEAT_TTL_SECONDS:
         return component_status_set(
-            component=Component.WORKER, status=ComponentStatus.DOWN, deliver_now=True,
+            component=Component.WORKER,
+            status=ComponentStatus.DOWN,
+            deliver_now=True,
             reason=f"no Celery worker has sent a heartbeat for {int(silent_for)} s: syncs, webhooks and alerts wait",
         )
     if silent_for == 0:
-        return component_status_set(component=Component.WORKER, status=ComponentStatus.UP, deliver_now=True,
-                                    reason="a worker is sending heartbeats again")
+        return component_status_set(
+            component=Component.WORKER,
+            status=ComponentStatus.UP,
+            deliver_now=True,
+            reason="a worker is sending heartbeats again",
+        )
     return None
 
 
@@ -35,8 +41,10 @@ def beat_check() -> StatusChange | None:
         since = health.beat_missing_for()
     if since > health.BEAT_STALE_SECONDS:
         return component_status_set(
-            component=Component.BEAT, status=ComponentStatus.DOWN,
+            component=Component.BEAT,
+            status=ComponentStatus.DOWN,
             reason=f"Celery beat has not ticked for {int(since)} s: no polling, sweeps or reconciles are scheduled",
         )
-    return component_status_set(component=Component.BEAT, status=ComponentStatus.UP,
-                                reason="Celery beat is ticking again")
+    return component_status_set(
+        component=Component.BEAT, status=ComponentStatus.UP, reason="Celery beat is ticking again"
+    )

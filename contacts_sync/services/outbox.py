@@ -105,8 +105,11 @@ def endpoint_create(*, sync: Sync, url: str, user: Any = None) -> tuple[WebhookE
     url = endpoint_url_clean(url)
     made = _new_secrets()
     endpoint = WebhookEndpoint.objects.create(
-        sync=sync, url=url, secrets={"signing_secret": made.signing_secret, "feed_token": made.feed_token},
-        feed_token_sha256=token_digest(made.feed_token))
+        sync=sync,
+        url=url,
+        secrets={"signing_secret": made.signing_secret, "feed_token": made.feed_token},
+        feed_token_sha256=token_digest(made.feed_token),
+    )
     audit_record(actor=user, action="webhook_endpoint.create", obj=endpoint, changes={"url": url})
     return endpoint, made
 
@@ -155,13 +158,24 @@ def _delivery_for(sync: Sync, event: InboundEvent, payload: dict[str, Any], kind
             status, error = DeliveryStatus.INVALID, f"mapping: {result.reasons()}"
     if status == DeliveryStatus.PENDING and not endpoint.enabled:
         status = DeliveryStatus.HELD
-    body = outgoing.body_of(msg_id=msg_id, ghl_type=event.event_type, timestamp=_event_time(payload, event),
-                            data=data, location_id=event.account_id)
+    body = outgoing.body_of(
+        msg_id=msg_id,
+        ghl_type=event.event_type,
+        timestamp=_event_time(payload, event),
+        data=data,
+        location_id=event.account_id,
+    )
     try:
         with transaction.atomic():
             return WebhookDelivery.objects.create(
-                endpoint=endpoint, event_key=event.event_id, msg_id=msg_id, event_type=outgoing.event_type(
-                    event.event_type), body=body, status=status, last_error=error[:500])
+                endpoint=endpoint,
+                event_key=event.event_id,
+                msg_id=msg_id,
+                event_type=outgoing.event_type(event.event_type),
+                body=body,
+                status=status,
+                last_error=error[:500],
+            )
     except IntegrityError:
         return None  # this event is in this endpoint's outbox already (a retried task, a replayed webhook)
 
@@ -181,8 +195,9 @@ def outbox_feed_events(*, event_ids: list[int]) -> int:
         by_account.setdefault(sync.source_connection.external_account_id, []).append(sync)
     if not by_account:
         return 0
-    events = InboundEvent.objects.filter(pk__in=event_ids, provider=Provider.GHL,
-                                         account_id__in=list(by_account)).order_by("pk")
+    events = InboundEvent.objects.filter(
+        pk__in=event_ids, provider=Provider.GHL, account_id__in=list(by_account)
+    ).order_by("pk")
     made = [d for event in events for d in _feed(event, by_account[event.account_id])]
     _flush_pending(made)
     return len(made)
@@ -218,7 +233,8 @@ def _feed(event: InboundEvent, syncs: list[Sync]) -> list[WebhookDelivery]:
     made = [d for sync in syncs if (d := _delivery_for(sync, event, payload, kind)) is not None]
     if made:  # the inbox found no run to start for it; forwarding it is what processed it
         InboundEvent.objects.filter(pk=event.pk, status=EventStatus.IGNORED).update(
-            status=EventStatus.PROCESSED, error=f"forwarded to {len(made)} webhook endpoint(s)")
+            status=EventStatus.PROCESSED, error=f"forwarded to {len(made)} webhook endpoint(s)"
+        )
     return made
 
 
@@ -266,21 +282,34 @@ def endpoint_flush(*, endpoint_id: int, session: requests.Session | None = None)
             http.close()
     if sent >= MAX_PER_FLUSH:
         return 0.0  # more are due: the task goes on at once, as a new message
-    soonest = WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=DeliveryStatus.RETRYING,
-                                             endpoint__enabled=True).aggregate(at=Min("next_attempt_at"))["at"]
+    soonest = WebhookDelivery.objects.filter(
+        endpoint_id=endpoint_id, status=DeliveryStatus.RETRYING, endpoint__enabled=True
+    ).aggregate(at=Min("next_attempt_at"))["at"]
     return max(0.0, (soonest - timezone.now()).total_seconds()) if soonest else None
 
 
-def _attempt(endpoint: WebhookEndpoint, delivery: WebhookDelivery, http: requests.Session,
-             *, replay: bool = False) -> WebhookAttempt:
-    sent = outgoing.send(http, url=endpoint.url, secret=str(endpoint.secrets.get("signing_secret") or ""),
-                         msg_id=delivery.msg_id, body=delivery.body)
+def _attempt(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, http: requests.Session, *, replay: bool = False
+) -> WebhookAttempt:
+    sent = outgoing.send(
+        http,
+        url=endpoint.url,
+        secret=str(endpoint.secrets.get("signing_secret") or ""),
+        msg_id=delivery.msg_id,
+        body=delivery.body,
+    )
     now = timezone.now()
     with transaction.atomic():
         row = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
         row.attempts += 1
-        attempt = WebhookAttempt.objects.create(delivery=row, number=row.attempts, status_code=sent.status_code,
-                                                latency_ms=sent.latency_ms, error=sent.error, replay=replay)
+        attempt = WebhookAttempt.objects.create(
+            delivery=row,
+            number=row.attempts,
+            status_code=sent.status_code,
+            latency_ms=sent.latency_ms,
+            error=sent.error,
+            replay=replay,
+        )
         row.last_error = sent.error
         fields = ["attempts", "last_error", "status", "next_attempt_at", "delivered_at"]
         if sent.outcome == "delivered":
@@ -315,8 +344,11 @@ def _after_attempt(endpoint_id: int, row: WebhookDelivery, sent: outgoing.Sent, 
         endpoint.consecutive_failures += 1
         endpoint.save(update_fields=["consecutive_failures", "updated_at"])
         if sent.outcome == "gone" or endpoint.consecutive_failures >= DISABLE_AFTER:
-            why = ("your app answered 410 Gone" if sent.outcome == "gone"
-                   else f"{endpoint.consecutive_failures} deliveries in a row failed for good")
+            why = (
+                "your app answered 410 Gone"
+                if sent.outcome == "gone"
+                else f"{endpoint.consecutive_failures} deliveries in a row failed for good"
+            )
             _disable(endpoint, f"Webhooks to your app are disabled: {why} (last: {sent.error})")
 
 
@@ -325,7 +357,8 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
     endpoint.enabled, endpoint.disabled_at, endpoint.disabled_reason = False, timezone.now(), reason[:500]
     endpoint.save(update_fields=["enabled", "disabled_at", "disabled_reason", "updated_at"])
     held = WebhookDelivery.objects.filter(endpoint=endpoint, status__in=OPEN).update(
-        status=DeliveryStatus.HELD, next_attempt_at=None)
+        status=DeliveryStatus.HELD, next_attempt_at=None
+    )
     log.warning("webhook endpoint %s disabled (%d deliveries held): %s", endpoint.pk, held, reason)
     sync_delivery_health_set(sync_id=endpoint.sync_id, healthy=False, reason=reason)
 
@@ -338,13 +371,16 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, user: Any = None) -> int:
             return 0
         locked.enabled, locked.consecutive_failures, locked.disabled_at = True, 0, None
         locked.disabled_reason = ""
-        locked.save(update_fields=["enabled", "consecutive_failures", "disabled_at", "disabled_reason",
-                                   "updated_at"])
+        locked.save(update_fields=["enabled", "consecutive_failures", "disabled_at", "disabled_reason", "updated_at"])
         resumed = WebhookDelivery.objects.filter(endpoint=locked, status=DeliveryStatus.HELD).update(
-            status=DeliveryStatus.PENDING, next_attempt_at=None)
+            status=DeliveryStatus.PENDING, next_attempt_at=None
+        )
         audit_record(actor=user, action="webhook_endpoint.enable", obj=locked, changes={"resumed": resumed})
-        sync_delivery_health_set(sync_id=locked.sync_id, healthy=True,
-                                 reason=f"Webhooks re-enabled by a person; {resumed} held event(s) resent.")
+        sync_delivery_health_set(
+            sync_id=locked.sync_id,
+            healthy=True,
+            reason=f"Webhooks re-enabled by a person; {resumed} held event(s) resent.",
+        )
         _enqueue_flush(locked.pk)
     return resumed
 
@@ -352,8 +388,12 @@ def endpoint_enable(*, endpoint: WebhookEndpoint, user: Any = None) -> int:
 def delivery_replay_request(*, delivery: WebhookDelivery, user: Any) -> None:
     """An admin sends one delivery again (same webhook-id, new timestamp and signature); audited."""
     with transaction.atomic():
-        audit_record(actor=user, action="webhook_delivery.replay", obj=delivery,
-                     changes={"msg_id": delivery.msg_id, "status": delivery.status})
+        audit_record(
+            actor=user,
+            action="webhook_delivery.replay",
+            obj=delivery,
+            changes={"msg_id": delivery.msg_id, "status": delivery.status},
+        )
         transaction.on_commit(lambda: current_app.send_task(REPLAY_TASK, args=[delivery.pk]))
 
 
@@ -384,9 +424,14 @@ def deliveries_due_sweep(*, now: datetime | None = None) -> list[int]:
     """The endpoints with due deliveries (retries whose time came, messages lost to a broker restart): each gets
     a flush task. Beat, once a minute."""
     now = now or timezone.now()
-    ids = sorted(set(WebhookDelivery.objects.filter(
-        Q(status__in=OPEN, endpoint__enabled=True) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    ).values_list("endpoint_id", flat=True)))
+    ids = sorted(
+        set(
+            WebhookDelivery.objects.filter(
+                Q(status__in=OPEN, endpoint__enabled=True)
+                & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            ).values_list("endpoint_id", flat=True)
+        )
+    )
     for endpoint_id in ids:
         _enqueue_flush(endpoint_id)
     return ids

@@ -115,8 +115,7 @@ def run_enqueue(
                 mode=mode or sync.mode,
                 dry_run=bool(dry_run),
                 # from the database, not the caller's object: a restore since it was loaded must count
-                mapping_version_id=Sync.objects.filter(pk=sync.pk).values_list("mapping_version_id", flat=True)
-                .first(),
+                mapping_version_id=Sync.objects.filter(pk=sync.pk).values_list("mapping_version_id", flat=True).first(),
                 event=event,
                 retry_of=retry_of,
                 checkpoint=checkpoint or {},
@@ -189,8 +188,13 @@ PREVIEW_SAMPLE_RECORDS = 100
 def run_preview(*, sync: Sync, user: Any = None, sample: int | None = PREVIEW_SAMPLE_RECORDS) -> Run | None:
     """A dry run someone asked for: the same reads, mapping and diff as a real run, and no write. `sample` stops
     it after the page that reaches that many records (None: the whole source). None when a run is active."""
-    return run_enqueue(sync=sync, trigger=RunTrigger.PREVIEW, user=user, dry_run=True,
-                       checkpoint={"sample": sample} if sample else None)
+    return run_enqueue(
+        sync=sync,
+        trigger=RunTrigger.PREVIEW,
+        user=user,
+        dry_run=True,
+        checkpoint={"sample": sample} if sample else None,
+    )
 
 
 def _claim(run_id: int, worker: str) -> bool:
@@ -216,8 +220,9 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
     if not _claim(run_id, token):
         log.info("run %s not claimable (already running elsewhere or finished)", run_id)
         return None
-    run = Run.objects.select_related("sync", "sync__source_connection", "sync__target_connection",
-                                     "mapping_version", "event").get(pk=run_id)
+    run = Run.objects.select_related(
+        "sync", "sync__source_connection", "sync__target_connection", "mapping_version", "event"
+    ).get(pk=run_id)
     if run.started_at is None:
         run.started_at = timezone.now()
         run.expected_total = _expected_total(run)
@@ -225,8 +230,11 @@ def run_execute(*, run_id: int, worker: str = "") -> Run | None:
     with log_context(run_id=run.pk, sync_id=run.sync_id):
         try:
             engine = SyncPlan.for_sync(run.sync, run, connect=connector_for).engine(
-                worker_token=token, on_finish=_after_run, slice_seconds=_slice_seconds(),
-                stop_requested=_stopping.is_set)
+                worker_token=token,
+                on_finish=_after_run,
+                slice_seconds=_slice_seconds(),
+                stop_requested=_stopping.is_set,
+            )
         except Exception as exc:  # noqa: BLE001 - any set-up failure fails the run, with its reason
             log.warning("run set-up failed: %s", exc)
             _fail(run, token, f"Could not start: {type(exc).__name__}: {exc}")
@@ -304,8 +312,18 @@ def _finished(run: Run) -> None:
 _TARGET_REFUSED = re.compile(r"^\S+ rejected the credentials: ")
 _TARGET_DOWN = re.compile(r"^\d+ of the last \d+ writes failed after retries")
 _SOURCE_FAILED = re.compile(r"^Reading \S+ failed: (\w+): ")
-CONNECTION_ERROR_CLASSES = frozenset({"AuthError", "ScopeError", "ForbiddenError", "TokenRefused", "ServerError",
-                                      "TransportError", "RateLimitedError", "BudgetExhaustedError"})
+CONNECTION_ERROR_CLASSES = frozenset(
+    {
+        "AuthError",
+        "ScopeError",
+        "ForbiddenError",
+        "TokenRefused",
+        "ServerError",
+        "TransportError",
+        "RateLimitedError",
+        "BudgetExhaustedError",
+    }
+)
 
 
 def _connections_after_run(run: Run) -> None:
@@ -340,8 +358,9 @@ def _only_outages(run: Run) -> bool:
 def _connection_error(connection: Connection, reason: str) -> None:
     if connection.status == ConnectionStatus.CONNECTED:
         # quiet: the run's sync already alerts through its health; one outage pages people once
-        status.connection_status_set(connection=connection, status=ConnectionStatus.ERROR,
-                                     reason=f"During a run: {reason}"[:1000], quiet=True)
+        status.connection_status_set(
+            connection=connection, status=ConnectionStatus.ERROR, reason=f"During a run: {reason}"[:1000], quiet=True
+        )
 
 
 def _connection_ok(connection: Connection) -> None:
@@ -394,7 +413,8 @@ def _resend_lost_messages() -> None:
         if now - last < QUEUED_RESEND_SECONDS:
             continue
         if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-                checkpoint={**run.checkpoint, "resent_at": now}):
+            checkpoint={**run.checkpoint, "resent_at": now}
+        ):
             _enqueue_on_commit(run.pk, run.trigger)
 
 
@@ -406,21 +426,30 @@ def run_items_acknowledge(*, items: list[RunItem], user: Any, note: str = "") ->
     """A person accepts these failures: they stop counting against the sync's health and are not reported
     again until the record changes (the link remembers the acknowledged hash). Returns how many changed."""
     # from the database, not the caller's objects: a form posted twice must not acknowledge (and audit) twice
-    failed = list(RunItem.objects.filter(pk__in=[i.pk for i in items], action=ItemAction.FAILED,
-                                         acknowledged_at__isnull=True, run__dry_run=False))
+    failed = list(
+        RunItem.objects.filter(
+            pk__in=[i.pk for i in items], action=ItemAction.FAILED, acknowledged_at__isnull=True, run__dry_run=False
+        )
+    )
     if not failed:
         return 0
     now = timezone.now()
     with transaction.atomic():
         RunItem.objects.filter(pk__in=[i.pk for i in failed]).update(
-            acknowledged_at=now, acknowledged_by=user, acknowledge_note=note[:ACKNOWLEDGE_NOTE_MAX])
+            acknowledged_at=now, acknowledged_by=user, acknowledge_note=note[:ACKNOWLEDGE_NOTE_MAX]
+        )
         for run_id, source_ids in _by_run(failed).items():
             sync_id = Run.objects.filter(pk=run_id).values_list("sync_id", flat=True).get()
             RecordLink.objects.filter(sync_id=sync_id, source_id__in=source_ids).exclude(failed_hash="").update(
-                acknowledged_hash=F("failed_hash"))
+                acknowledged_hash=F("failed_hash")
+            )
         for item in failed:
-            audit_record(actor=user, action="run_item.acknowledge", obj=item,
-                         changes={"run": item.run_id, "source_id": item.source_id, "note": note[:200]})
+            audit_record(
+                actor=user,
+                action="run_item.acknowledge",
+                obj=item,
+                changes={"run": item.run_id, "source_id": item.source_id, "note": note[:200]},
+            )
     for sync_id in {Run.objects.filter(pk=i.run_id).values_list("sync_id", flat=True).get() for i in failed}:
         status.sync_health_recompute(sync=Sync.objects.get(pk=sync_id))
     return len(failed)

@@ -65,9 +65,7 @@ def _active_per_location(keys: set[str]) -> dict[str, int]:
     return counts
 
 
-def fair_order(
-    syncs: list[Sync], *, active: dict[str, int], cap: int, limit: int
-) -> tuple[list[Sync], list[Sync]]:
+def fair_order(syncs: list[Sync], *, active: dict[str, int], cap: int, limit: int) -> tuple[list[Sync], list[Sync]]:
     """Round-robin across locations (in order of their oldest due sync); (chosen, deferred)."""
     by_location: OrderedDict[str, list[Sync]] = OrderedDict()
     for sync in syncs:  # already ordered by next_run_at
@@ -117,9 +115,7 @@ def syncs_dispatch_due(
                 result.skipped_active.append(sync.pk)  # its active run already does the work of this tick
             else:
                 result.enqueued.append(run.pk)
-            Sync.objects.filter(pk=sync.pk).update(
-                next_run_at=now + timedelta(seconds=sync.poll_interval_seconds or 0)
-            )
+            Sync.objects.filter(pk=sync.pk).update(next_run_at=now + timedelta(seconds=sync.poll_interval_seconds or 0))
         result.deferred = [s.pk for s in deferred]
     if result.enqueued or result.deferred:
         log.info(
@@ -168,9 +164,7 @@ def reconcile_poll(*, now: datetime | None = None, interval: timedelta = RECONCI
     return runs
 
 
-def sync_schedule_after_change(
-    *, sync: Sync, poll_interval_seconds: int | None, now: datetime | None = None
-) -> dict:
+def sync_schedule_after_change(*, sync: Sync, poll_interval_seconds: int | None, now: datetime | None = None) -> dict:
     """The next_run_at to save with a changed polling interval: the new schedule starts from now.
 
     Without it a sync moved from daily to every 10 minutes would wait up to a day for its next run.

@@ -49,8 +49,9 @@ def _send_on_commit() -> None:
     transaction.on_commit(enqueue)
 
 
-def _sync_health_set(*, sync: Sync, health: str, reason: str, run: Run | None = None,
-                     quiet: bool = False) -> StatusChange | None:
+def _sync_health_set(
+    *, sync: Sync, health: str, reason: str, run: Run | None = None, quiet: bool = False
+) -> StatusChange | None:
     """Write sync.health and a StatusChange if it changed. Caller holds the row lock and saves other fields."""
     old = sync.health
     if old == health:
@@ -62,8 +63,9 @@ def _sync_health_set(*, sync: Sync, health: str, reason: str, run: Run | None = 
         return None
     now = timezone.now()
     sync.health, sync.health_reason, sync.health_changed_at = health, reason[:500], now
-    change = StatusChange.objects.create(sync=sync, old_status=old, new_status=health, reason=reason[:500],
-                                         run=run, processed=now if quiet else None)
+    change = StatusChange.objects.create(
+        sync=sync, old_status=old, new_status=health, reason=reason[:500], run=run, processed=now if quiet else None
+    )
     log.info("sync %s health %s -> %s %s", sync.pk, old, health, reason)
     if not quiet:
         _send_on_commit()
@@ -71,8 +73,7 @@ def _sync_health_set(*, sync: Sync, health: str, reason: str, run: Run | None = 
 
 
 # Failed items whose error class means the target (or the network) did not answer: an outage, not bad data.
-OUTAGE_ERROR_CLASSES = ("ServerError", "TransportError", "RateLimitedError", "BudgetExhaustedError",
-                        "TransientError")
+OUTAGE_ERROR_CLASSES = ("ServerError", "TransportError", "RateLimitedError", "BudgetExhaustedError", "TransientError")
 
 
 def open_failures(run: Run) -> tuple[int, int]:
@@ -91,8 +92,9 @@ def _resolve_retried(retry: Run) -> Run | None:
     if original is None:
         return None
     fixed = retry.items.exclude(action=ItemAction.FAILED).values("source_id")
-    RunItem.objects.filter(run=original, action=ItemAction.FAILED, resolved_by__isnull=True,
-                           source_id__in=fixed).update(resolved_by=retry)
+    RunItem.objects.filter(
+        run=original, action=ItemAction.FAILED, resolved_by__isnull=True, source_id__in=fixed
+    ).update(resolved_by=retry)
     return original
 
 
@@ -108,8 +110,11 @@ def _health_basis(run: Run) -> tuple[Run, str] | None:
         if original is None or run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
             return None
         still_open, _ = open_failures(original)
-        status = original.status if original.status == RunStatus.FAILED else (
-            RunStatus.PARTIAL if still_open else RunStatus.SUCCEEDED)
+        status = (
+            original.status
+            if original.status == RunStatus.FAILED
+            else (RunStatus.PARTIAL if still_open else RunStatus.SUCCEEDED)
+        )
         return original, status
     return run, run.status
 
@@ -126,8 +131,13 @@ def run_finished(*, run: Run) -> StatusChange | None:
 
 def sync_health_recompute(*, sync: Sync) -> StatusChange | None:
     """After a person acknowledged failures: the latest real run decides again (no new run needed)."""
-    latest = (Run.objects.filter(sync=sync, dry_run=False, finished_at__isnull=False)
-              .exclude(trigger=RunTrigger.RETRY).exclude(status=RunStatus.CANCELLED).order_by("-finished_at").first())
+    latest = (
+        Run.objects.filter(sync=sync, dry_run=False, finished_at__isnull=False)
+        .exclude(trigger=RunTrigger.RETRY)
+        .exclude(status=RunStatus.CANCELLED)
+        .order_by("-finished_at")
+        .first()
+    )
     if latest is None or latest.status == RunStatus.FAILED:
         return None
     still_open, _ = open_failures(latest)
@@ -140,15 +150,25 @@ def _apply_health(run: Run, status: str, *, counts_as_run: bool) -> StatusChange
     still_open, outage = open_failures(run)
     handled = run.done_count
     limits = thresholds_for(sync)
-    took = ((run.finished_at - run.started_at).total_seconds()
-            if run.started_at is not None and run.finished_at is not None else None)
+    took = (
+        (run.finished_at - run.started_at).total_seconds()
+        if run.started_at is not None and run.finished_at is not None
+        else None
+    )
     decision = rules.health_after_run(
-        current=sync.health, run_status=status, handled=handled, failed_items=still_open,
-        consecutive_failures=sync.consecutive_failures if counts_as_run else 0, error_summary=run.error_summary,
-        outage_items=outage, verify_failed=run.verify_failed_count,
+        current=sync.health,
+        run_status=status,
+        handled=handled,
+        failed_items=still_open,
+        consecutive_failures=sync.consecutive_failures if counts_as_run else 0,
+        error_summary=run.error_summary,
+        outage_items=outage,
+        verify_failed=run.verify_failed_count,
         target=sync.target_connection.get_provider_display(),
-        degraded_ratio=limits.degraded_ratio, failing_after=limits.failing_after,
-        duration_seconds=took, slow_after_seconds=limits.slow_after_seconds,
+        degraded_ratio=limits.degraded_ratio,
+        failing_after=limits.failing_after,
+        duration_seconds=took,
+        slow_after_seconds=limits.slow_after_seconds,
     )
     if decision is None:
         return None
@@ -170,8 +190,9 @@ def sync_delivery_health_set(*, sync_id: int, healthy: bool, reason: str) -> Sta
     with transaction.atomic():
         sync = Sync.objects.select_for_update().get(pk=sync_id)
         health = SyncHealth.HEALTHY if healthy else SyncHealth.FAILING
-        change = _sync_health_set(sync=sync, health=health, reason=reason,
-                                  quiet=healthy and sync.health == SyncHealth.NEW)
+        change = _sync_health_set(
+            sync=sync, health=health, reason=reason, quiet=healthy and sync.health == SyncHealth.NEW
+        )
         fields = ["health", "health_reason", "health_changed_at", "updated_at"]
         if healthy:
             sync.last_success_at = timezone.now()
@@ -181,14 +202,17 @@ def sync_delivery_health_set(*, sync_id: int, healthy: bool, reason: str) -> Sta
 
 
 def _syncs_of(connection: Connection) -> Any:
-    return Sync.objects.select_for_update().filter(
-        Q(source_connection=connection) | Q(target_connection=connection)
-    ).select_related("source_connection", "target_connection")
+    return (
+        Sync.objects.select_for_update()
+        .filter(Q(source_connection=connection) | Q(target_connection=connection))
+        .select_related("source_connection", "target_connection")
+    )
 
 
 @transaction.atomic
-def connection_status_set(*, connection: Connection, status: str, reason: str = "",
-                          quiet: bool = False) -> StatusChange | None:
+def connection_status_set(
+    *, connection: Connection, status: str, reason: str = "", quiet: bool = False
+) -> StatusChange | None:
     """Set a connection's status; on needs re-auth its syncs flip to needs_reauth, and back when it works again.
 
     The connection's own change is what alerts; the syncs' flips are recorded quietly (one alert, not one per sync).
@@ -209,19 +233,23 @@ def connection_status_set(*, connection: Connection, status: str, reason: str = 
     conn.status = status
     conn.save(update_fields=["status", "last_checked_at", "last_error", "updated_at"])
     connection.status, connection.last_error, connection.last_checked_at = status, conn.last_error, now
-    change = StatusChange.objects.create(connection=conn, old_status=old, new_status=status, reason=reason[:500],
-                                         processed=now if quiet else None)
+    change = StatusChange.objects.create(
+        connection=conn, old_status=old, new_status=status, reason=reason[:500], processed=now if quiet else None
+    )
     log.info("connection %s status %s -> %s %s", conn.pk, old, status, reason)
     if not quiet:
         _send_on_commit()
     for sync in _syncs_of(conn):
         if status == ConnectionStatus.NEEDS_REAUTH and sync.health != SyncHealth.PAUSED:
-            _sync_health_set(sync=sync, health=SyncHealth.NEEDS_REAUTH, reason=f"{conn.name}: {reason}"[:500],
-                             quiet=True)
+            _sync_health_set(
+                sync=sync, health=SyncHealth.NEEDS_REAUTH, reason=f"{conn.name}: {reason}"[:500], quiet=True
+            )
         elif sync.health == SyncHealth.NEEDS_REAUTH and _connections_ok(sync, conn, status):
-            back = rules.health_when_reauthorized(consecutive_failures=sync.consecutive_failures,
-                                                  last_success_at=sync.last_success_at,
-                                                  failing_after=thresholds_for(sync).failing_after)
+            back = rules.health_when_reauthorized(
+                consecutive_failures=sync.consecutive_failures,
+                last_success_at=sync.last_success_at,
+                failing_after=thresholds_for(sync).failing_after,
+            )
             _sync_health_set(sync=sync, health=back, reason=_reason_of_last(sync, back), quiet=True)
         else:
             continue
@@ -248,27 +276,32 @@ def _connections_ok(sync: Sync, changed: Connection, new_status: str) -> bool:
 @transaction.atomic
 def sync_paused_set(*, sync: Sync, paused: bool, user: Any = None) -> StatusChange | None:
     """Pause or resume a sync. A person did it, so it is recorded (and audited) but not alerted."""
-    locked = Sync.objects.select_for_update().select_related("source_connection", "target_connection").get(
-        pk=sync.pk
-    )
+    locked = Sync.objects.select_for_update().select_related("source_connection", "target_connection").get(pk=sync.pk)
     locked.enabled = not paused
     if paused:
         change = _sync_health_set(sync=locked, health=SyncHealth.PAUSED, reason="paused", quiet=True)
     elif locked.health == SyncHealth.PAUSED:
-        conns_ok = all(c.status != ConnectionStatus.NEEDS_REAUTH
-                       for c in (locked.source_connection, locked.target_connection))
-        back = (rules.health_when_reauthorized(consecutive_failures=locked.consecutive_failures,
-                                               last_success_at=locked.last_success_at,
-                                               failing_after=thresholds_for(locked).failing_after)
-                if conns_ok else SyncHealth.NEEDS_REAUTH)
+        conns_ok = all(
+            c.status != ConnectionStatus.NEEDS_REAUTH for c in (locked.source_connection, locked.target_connection)
+        )
+        back = (
+            rules.health_when_reauthorized(
+                consecutive_failures=locked.consecutive_failures,
+                last_success_at=locked.last_success_at,
+                failing_after=thresholds_for(locked).failing_after,
+            )
+            if conns_ok
+            else SyncHealth.NEEDS_REAUTH
+        )
         change = _sync_health_set(sync=locked, health=back, reason="resumed", quiet=True)
     else:
         change = None
     locked.save(update_fields=["enabled", "health", "health_reason", "health_changed_at", "updated_at"])
     sync.enabled, sync.health, sync.health_reason = locked.enabled, locked.health, locked.health_reason
     sync.health_changed_at = locked.health_changed_at
-    audit_record(actor=user, action="sync.pause" if paused else "sync.resume", obj=locked,
-                 changes={"enabled": locked.enabled})
+    audit_record(
+        actor=user, action="sync.pause" if paused else "sync.resume", obj=locked, changes={"enabled": locked.enabled}
+    )
     return change
 
 
@@ -277,14 +310,21 @@ def stale_syncs_mark() -> int:
     STALE_AFTER_INTERVALS polling intervals; a sync with neither never goes stale)."""
     now = timezone.now()
     watched = (SyncHealth.HEALTHY, SyncHealth.DEGRADED, SyncHealth.NEW)
-    candidates = Sync.objects.filter(enabled=True, health__in=watched).filter(
-        Q(poll_interval_seconds__isnull=False) | Q(alert_rule__stale_after_hours__isnull=False)
-    ).values_list("pk", "poll_interval_seconds", "last_success_at", "created_at", "alert_rule__stale_after_hours")
+    candidates = (
+        Sync.objects.filter(enabled=True, health__in=watched)
+        .filter(Q(poll_interval_seconds__isnull=False) | Q(alert_rule__stale_after_hours__isnull=False))
+        .values_list("pk", "poll_interval_seconds", "last_success_at", "created_at", "alert_rule__stale_after_hours")
+    )
     marked = 0
     for pk, interval, last_success_at, created_at, hours in candidates:
         limit = rules.stale_after(poll_interval_seconds=interval, stale_after_seconds=hours * 3600 if hours else None)
-        if not rules.is_stale(now=now, poll_interval_seconds=interval, last_success_at=last_success_at,
-                              created_at=created_at, stale_after_seconds=limit):
+        if not rules.is_stale(
+            now=now,
+            poll_interval_seconds=interval,
+            last_success_at=last_success_at,
+            created_at=created_at,
+            stale_after_seconds=limit,
+        ):
             continue
         with transaction.atomic():
             sync = Sync.objects.select_for_update().get(pk=pk)
@@ -292,8 +332,11 @@ def stale_syncs_mark() -> int:
                 continue
             since = sync.last_success_at
             assert limit is not None  # is_stale said so
-            reason = (f"no successful run since {timezone.localtime(since):%Y-%m-%d %H:%M}" if since
-                      else "no successful run yet") + f" (the limit is {_span(limit)})"
+            reason = (
+                f"no successful run since {timezone.localtime(since):%Y-%m-%d %H:%M}"
+                if since
+                else "no successful run yet"
+            ) + f" (the limit is {_span(limit)})"
             if _sync_health_set(sync=sync, health=SyncHealth.STALE, reason=reason):
                 sync.save(update_fields=["health", "health_reason", "health_changed_at", "updated_at"])
                 marked += 1
@@ -306,8 +349,9 @@ def stale_syncs_mark() -> int:
 COMPONENT_LOCK_KEYS = {Component.WORKER: 7_300_001, Component.BEAT: 7_300_002}
 
 
-def component_status_set(*, component: str, status: str, reason: str = "",
-                         deliver_now: bool = False) -> StatusChange | None:
+def component_status_set(
+    *, component: str, status: str, reason: str = "", deliver_now: bool = False
+) -> StatusChange | None:
     """Record the Celery workers or beat going down or coming back: one StatusChange per flip.
 
     `deliver_now` sends the alert in this process instead of enqueueing the sender: beat uses it for "no worker",
@@ -320,8 +364,9 @@ def component_status_set(*, component: str, status: str, reason: str = "",
         old = last.new_status if last else ComponentStatus.UP
         if old == status:
             return None
-        change = StatusChange.objects.create(component=component, old_status=old, new_status=status,
-                                             reason=reason[:500])
+        change = StatusChange.objects.create(
+            component=component, old_status=old, new_status=status, reason=reason[:500]
+        )
         log.warning("%s %s -> %s %s", Component(component).label, old, status, reason)
         if not deliver_now:
             _send_on_commit()
@@ -330,6 +375,8 @@ def component_status_set(*, component: str, status: str, reason: str = "",
 
         status_changes_send_pending()
     return change
+
+
 def _span(seconds: int) -> str:
     hours, minutes = divmod(seconds // 60, 60)
     if hours and minutes:

@@ -110,20 +110,26 @@ def sync_template_create(
     """A template from a recipe (its default mapping), applied at once to `locations`."""
     spec = _recipe(recipe)
     if counterpart.provider != _counterpart_provider(spec) or counterpart.is_agency:
-        raise ConfigurationError(
-            f"the other side of {spec.title!r} must be a {_counterpart_provider(spec)} connection"
-        )
+        raise ConfigurationError(f"the other side of {spec.title!r} must be a {_counterpart_provider(spec)} connection")
     if not name.strip():
         raise ConfigurationError("name the template")
     template = SyncTemplate.objects.create(
-        name=name.strip()[:NAME_MAX], recipe=spec.key, counterpart=counterpart, agency=agency,
-        rules=recipe_rules(spec.key), options={**spec.source_options, **(options or {})},
+        name=name.strip()[:NAME_MAX],
+        recipe=spec.key,
+        counterpart=counterpart,
+        agency=agency,
+        rules=recipe_rules(spec.key),
+        options={**spec.source_options, **(options or {})},
         webhook_trigger="webhook" in spec.triggers if webhook_trigger is None else webhook_trigger,
         poll_interval_seconds=poll_interval_seconds if "poll" in spec.triggers else None,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    audit_record(actor=user, action="sync_template.create", obj=template,
-                 changes={"recipe": spec.key, "counterpart": counterpart.pk})
+    audit_record(
+        actor=user,
+        action="sync_template.create",
+        obj=template,
+        changes={"recipe": spec.key, "counterpart": counterpart.pk},
+    )
     sync_template_apply(template=template, locations=locations, user=user)
     return template
 
@@ -141,17 +147,30 @@ def sync_template_apply(*, template: SyncTemplate, locations: list[Connection], 
             continue
         source, target = _sides(spec, location, template.counterpart)
         sync = sync_create_from_recipe(
-            recipe=spec.key, name=_sync_name(template.name, location), source_connection=source,
-            target_connection=target, options=template.options, user=user,
-            poll_interval_seconds=template.poll_interval_seconds, webhook_trigger=template.webhook_trigger,
-            rules=template.rules, note=_note(template, ""),
+            recipe=spec.key,
+            name=_sync_name(template.name, location),
+            source_connection=source,
+            target_connection=target,
+            options=template.options,
+            user=user,
+            poll_interval_seconds=template.poll_interval_seconds,
+            webhook_trigger=template.webhook_trigger,
+            rules=template.rules,
+            note=_note(template, ""),
         )
-        added.append(SyncTemplateMember.objects.create(template=template, sync=sync, location=location,
-                                                       applied_revision=template.revision))
+        added.append(
+            SyncTemplateMember.objects.create(
+                template=template, sync=sync, location=location, applied_revision=template.revision
+            )
+        )
         have.add(location.pk)
     if added:
-        audit_record(actor=user, action="sync_template.apply", obj=template,
-                     changes={"locations": [m.location_id for m in added]})
+        audit_record(
+            actor=user,
+            action="sync_template.apply",
+            obj=template,
+            changes={"locations": [m.location_id for m in added]},
+        )
     return added
 
 
@@ -178,8 +197,12 @@ def sync_template_rules_set(*, template: SyncTemplate, rules: list[dict[str, Any
         changes = [str(c) for c in diff_rules(locked.rules, rules)]
         locked.rules, locked.revision = rules, locked.revision + 1
         locked.save(update_fields=["rules", "revision", "updated_at"])
-        audit_record(actor=user, action="sync_template.rules", obj=locked,
-                     changes={"revision": locked.revision, "note": note[:500], "diff": changes[:50]})
+        audit_record(
+            actor=user,
+            action="sync_template.rules",
+            obj=locked,
+            changes={"revision": locked.revision, "note": note[:500], "diff": changes[:50]},
+        )
         written = _propagate_rules(locked, note, user)
     template.refresh_from_db()
     return written
@@ -201,18 +224,35 @@ def _propagate_rules(template: SyncTemplate, note: str, user: Any) -> int:
         list(Sync.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))  # numbering
         tops = dict(MappingVersion.objects.filter(sync_id__in=ids).values_list("sync_id").annotate(top=Max("number")))
         text = _note(template, note)[:NOTE_MAX]
-        versions = MappingVersion.objects.bulk_create([
-            MappingVersion(sync=sync, number=tops.get(sync.pk, 0) + 1, rules=rules, note=text, author=author)
-            for sync, _current, rules in changed
-        ])
+        versions = MappingVersion.objects.bulk_create(
+            [
+                MappingVersion(sync=sync, number=tops.get(sync.pk, 0) + 1, rules=rules, note=text, author=author)
+                for sync, _current, rules in changed
+            ]
+        )
         now = timezone.now()
-        Sync.objects.bulk_update([Sync(pk=v.sync_id, mapping_version_id=v.pk, updated_at=now) for v in versions],
-                                 ["mapping_version", "updated_at"], batch_size=500)
-        audit_record_many(actor=user, action="mapping.save", items=[
-            (version, {"version": version.number, "note": text, "rows": len(rules), "restored_from": None,
-                       "diff": [str(c) for c in diff_rules(current.rules if current else [], rules)][:50]})
-            for version, (_sync, current, rules) in zip(versions, changed, strict=True)
-        ])
+        Sync.objects.bulk_update(
+            [Sync(pk=v.sync_id, mapping_version_id=v.pk, updated_at=now) for v in versions],
+            ["mapping_version", "updated_at"],
+            batch_size=500,
+        )
+        audit_record_many(
+            actor=user,
+            action="mapping.save",
+            items=[
+                (
+                    version,
+                    {
+                        "version": version.number,
+                        "note": text,
+                        "rows": len(rules),
+                        "restored_from": None,
+                        "diff": [str(c) for c in diff_rules(current.rules if current else [], rules)][:50],
+                    },
+                )
+                for version, (_sync, current, rules) in zip(versions, changed, strict=True)
+            ],
+        )
     template.members.update(applied_revision=template.revision)
     return len(changed)
 
@@ -220,6 +260,7 @@ def _propagate_rules(template: SyncTemplate, note: str, user: Any) -> int:
 def overrides_from(template_rules: list[dict[str, Any]], rules: list[dict[str, Any]]) -> dict[str, Any]:
     """What a location's full mapping `rules` does differently from the template: the rules of every target whose
     rules differ (or that the template lacks), and the template's targets it leaves out."""
+
     def by_target(items: list[dict[str, Any]]) -> dict[Any, list[dict[str, Any]]]:
         out: dict[Any, list[dict[str, Any]]] = {}
         for rule in items:
@@ -232,9 +273,7 @@ def overrides_from(template_rules: list[dict[str, Any]], rules: list[dict[str, A
     return {"rules": own, "omit": omit}
 
 
-def sync_template_location_rules_set(
-    *, member: SyncTemplateMember, rules: list[dict[str, Any]], user: Any
-) -> Sync:
+def sync_template_location_rules_set(*, member: SyncTemplateMember, rules: list[dict[str, Any]], user: Any) -> Sync:
     """Save one location's whole mapping; only its difference from the template is kept as its overrides."""
     overrides = overrides_from(member.template.rules, rules)
     return sync_template_overrides_set(member=member, rules=overrides["rules"], omit=overrides["omit"], user=user)
@@ -252,19 +291,31 @@ def sync_template_overrides_set(
     if problems:
         raise MappingRulesInvalid(problems)
     with transaction.atomic():
-        SyncTemplateMember.objects.filter(pk=member.pk).update(overrides=overrides,
-                                                               applied_revision=template.revision)
-        mapping_version_create(sync=member.sync, rules=effective, user=user, validate=False,
-                               note=f"Overrides of {member.location.name} on template {template.name}")
-        audit_record(actor=user, action="sync_template.overrides", obj=template,
-                     changes={"location": member.location_id, "rules": len(rules), "omit": overrides["omit"]})
+        SyncTemplateMember.objects.filter(pk=member.pk).update(overrides=overrides, applied_revision=template.revision)
+        mapping_version_create(
+            sync=member.sync,
+            rules=effective,
+            user=user,
+            validate=False,
+            note=f"Overrides of {member.location.name} on template {template.name}",
+        )
+        audit_record(
+            actor=user,
+            action="sync_template.overrides",
+            obj=template,
+            changes={"location": member.location_id, "rules": len(rules), "omit": overrides["omit"]},
+        )
     member.refresh_from_db()
     return member.sync
 
 
 @transaction.atomic
 def sync_template_settings_set(
-    *, template: SyncTemplate, user: Any, webhook_trigger: bool, poll_interval_seconds: int | None,
+    *,
+    template: SyncTemplate,
+    user: Any,
+    webhook_trigger: bool,
+    poll_interval_seconds: int | None,
     options: dict[str, Any],
 ) -> SyncTemplate:
     """Triggers, polling interval and recipe options of the template and of every member's sync."""
@@ -281,8 +332,9 @@ def sync_template_settings_set(
         setattr(locked, key, value)
     locked.revision += 1
     locked.save(update_fields=[*fields, "revision", "updated_at"])
-    audit_record(actor=user, action="sync_template.settings", obj=locked,
-                 changes={k: str(v) for k, v in fields.items()})
+    audit_record(
+        actor=user, action="sync_template.settings", obj=locked, changes={k: str(v) for k, v in fields.items()}
+    )
     for member in locked.members.select_related("sync"):
         sync_update(sync=member.sync, user=user, **fields)
         SyncTemplateMember.objects.filter(pk=member.pk).update(applied_revision=locked.revision)

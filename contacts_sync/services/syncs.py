@@ -32,9 +32,17 @@ from contacts_sync.services.runs import run_enqueue
 from contacts_sync.sync.recipes import RECIPES, recipe_default_rules
 
 # Fields of a Sync that sync_update may change (the rest are fixed by the recipe or owned by other services).
-UPDATABLE_FIELDS = frozenset({
-    "name", "webhook_trigger", "poll_interval_seconds", "mode", "backfill_from", "options", "next_run_at",
-})
+UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "webhook_trigger",
+        "poll_interval_seconds",
+        "mode",
+        "backfill_from",
+        "options",
+        "next_run_at",
+    }
+)
 # A polling sync created from a recipe runs this often unless told otherwise (the Hubstaff budget is 1000/h).
 DEFAULT_POLL_INTERVAL_SECONDS = 900
 
@@ -74,7 +82,8 @@ def sync_create_from_recipe(
         target_object=spec.target_object,
         # An outbox flow (GHL changes -> your app) is fed by every GHL event of its location (services/outbox.py),
         # never by engine runs: no webhook-triggered or reconcile runs for it.
-        webhook_trigger=("webhook" in spec.triggers and spec.writer != Writer.OUTBOX) if webhook_trigger is None
+        webhook_trigger=("webhook" in spec.triggers and spec.writer != Writer.OUTBOX)
+        if webhook_trigger is None
         else webhook_trigger,
         poll_interval_seconds=poll_interval_seconds if "poll" in spec.triggers else None,
         options={**spec.source_options, **(options or {})},
@@ -82,8 +91,7 @@ def sync_create_from_recipe(
     )
     if rules is not None:
         return _first_version(sync, list(rules), note or f"Mapping of {name}", user, spec.key)
-    return _first_version(sync, recipe_rules(spec.key), f"Default mapping of the recipe {spec.title}", user,
-                          spec.key)
+    return _first_version(sync, recipe_rules(spec.key), f"Default mapping of the recipe {spec.title}", user, spec.key)
 
 
 def recipe_rules(recipe: str) -> list[dict[str, Any]]:
@@ -96,7 +104,10 @@ def recipe_rules(recipe: str) -> list[dict[str, Any]]:
 
 def _first_version(sync: Sync, rules: list[dict[str, Any]], note: str, user: Any, recipe: str) -> Sync:
     version = MappingVersion.objects.create(
-        sync=sync, number=1, rules=rules, note=note[:500],
+        sync=sync,
+        number=1,
+        rules=rules,
+        note=note[:500],
         author=user if getattr(user, "is_authenticated", False) else None,
     )
     sync.mapping_version = version
@@ -118,8 +129,7 @@ def sync_update(*, sync: Sync, user: Any = None, **fields: Any) -> Sync:
             setattr(sync, key, value)
     if changes:
         sync.save(update_fields=[*changes, "updated_at"])
-        audit_record(actor=user, action="sync.update", obj=sync,
-                     changes={k: str(v) for k, v in changes.items()})
+        audit_record(actor=user, action="sync.update", obj=sync, changes={k: str(v) for k, v in changes.items()})
     return sync
 
 
@@ -168,28 +178,49 @@ def sync_archive(*, sync: Sync, user: Any = None, archived: bool = True) -> Sync
 
 
 # The fields a clone copies; identity (links), history (runs) and health are the new sync's own.
-CLONED_FIELDS = ("recipe", "source_object", "target_object", "webhook_trigger", "poll_interval_seconds", "mode",
-                 "backfill_from", "delete_policy", "delete_tag", "recreate_deleted", "options")
+CLONED_FIELDS = (
+    "recipe",
+    "source_object",
+    "target_object",
+    "webhook_trigger",
+    "poll_interval_seconds",
+    "mode",
+    "backfill_from",
+    "delete_policy",
+    "delete_tag",
+    "recreate_deleted",
+    "options",
+)
 
 
 @transaction.atomic
-def sync_clone(*, sync: Sync, name: str, source_connection: Connection, target_connection: Connection,
-               user: Any = None) -> Sync:
+def sync_clone(
+    *, sync: Sync, name: str, source_connection: Connection, target_connection: Connection, user: Any = None
+) -> Sync:
     """A new sync with the same settings and the current mapping (as its version 1), between the same or other
     connections of the same apps. Like any new sync it starts paused and not live; no links are copied, so its
     first run finds existing target records the way any first run does (GHL upsert by email/phone)."""
-    for role, old, new in (("source", sync.source_connection, source_connection),
-                           ("target", sync.target_connection, target_connection)):
+    for role, old, new in (
+        ("source", sync.source_connection, source_connection),
+        ("target", sync.target_connection, target_connection),
+    ):
         if old.provider != new.provider:
             raise ConfigurationError(f"the {role} of a clone must be a {old.get_provider_display()} connection")
     user_or_none = user if getattr(user, "is_authenticated", False) else None
     clone = Sync.objects.create(
-        name=name, source_connection=source_connection, target_connection=target_connection, enabled=False,
-        created_by=user_or_none, **{f: getattr(sync, f) for f in CLONED_FIELDS},
+        name=name,
+        source_connection=source_connection,
+        target_connection=target_connection,
+        enabled=False,
+        created_by=user_or_none,
+        **{f: getattr(sync, f) for f in CLONED_FIELDS},
     )
     current = sync.mapping_version
     version = MappingVersion.objects.create(
-        sync=clone, number=1, rules=current.rules if current else [], author=user_or_none,
+        sync=clone,
+        number=1,
+        rules=current.rules if current else [],
+        author=user_or_none,
         note=f"Cloned from {sync.name}" + (f" (mapping v{current.number})" if current else ""),
     )
     clone.mapping_version = version
@@ -221,7 +252,13 @@ def sync_delete(*, sync: Sync, confirm: str, user: Any = None) -> dict[str, int]
         if Run.objects.filter(sync=locked, status__in=ACTIVE_RUN_STATUSES).exists():
             raise SyncActionError("A run of this sync is queued or running; cancel it (or let it finish) first.")
         impact = sync_delete_impact(sync=locked)
-        audit_record(actor=user, action="sync.delete", object_type="sync", object_id=str(locked.pk),
-                     object_repr=locked.name, changes=impact)
+        audit_record(
+            actor=user,
+            action="sync.delete",
+            object_type="sync",
+            object_id=str(locked.pk),
+            object_repr=locked.name,
+            changes=impact,
+        )
         locked.delete()
     return impact

@@ -52,9 +52,7 @@ def user_create(
     user.save()
     from allauth.account.models import EmailAddress
 
-    EmailAddress.objects.update_or_create(
-        user=user, email=email, defaults={"primary": True, "verified": True}
-    )
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"primary": True, "verified": True})
     roles_ensure()
     user.groups.set([Group.objects.get(name=role)])
     return user
@@ -132,9 +130,7 @@ def user_role_set(*, user: Any, role: str, actor: Any) -> Any:
         user.groups.set([Group.objects.get(name=role)])
         user.is_staff = role == ADMIN
         user.save(update_fields=["is_staff"])
-        audit_record(
-            actor=actor, action="user.role_set", obj=user, changes={"role": {"from": old, "to": role}}
-        )
+        audit_record(actor=actor, action="user.role_set", obj=user, changes={"role": {"from": old, "to": role}})
     return user
 
 

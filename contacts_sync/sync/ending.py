@@ -24,8 +24,11 @@ def run_verify(*, run: Run, writer: Any, token: str, recorder: Any) -> None:
     size = verify.sample_size(run.created_count + run.updated_count)
     if read_back is None or not size:
         return
-    items = list(RunItem.objects.filter(run=run, action__in=[ItemAction.CREATED, ItemAction.UPDATED])
-                 .exclude(target_id="").order_by("?")[:size])
+    items = list(
+        RunItem.objects.filter(run=run, action__in=[ItemAction.CREATED, ItemAction.UPDATED])
+        .exclude(target_id="")
+        .order_by("?")[:size]
+    )
     checked = matched = 0
     mismatches: list[Outcome] = []
     for item in items:
@@ -39,13 +42,21 @@ def run_verify(*, run: Run, writer: Any, token: str, recorder: Any) -> None:
         checked += 1
         diffs = verify.differences(item.payload, stored if isinstance(stored, dict) else {})
         if diffs:
-            mismatches.append(Outcome(item.source_id, ItemAction.VERIFY_FAILED, target_id=item.target_id,
-                                      error_class="VerificationFailed", payload=item.payload,
-                                      error_message="Verification failed: " + "; ".join(diffs)))
+            mismatches.append(
+                Outcome(
+                    item.source_id,
+                    ItemAction.VERIFY_FAILED,
+                    target_id=item.target_id,
+                    error_class="VerificationFailed",
+                    payload=item.payload,
+                    error_message="Verification failed: " + "; ".join(diffs),
+                )
+            )
         else:
             matched += 1
-    persist.verification_commit(run=run, token=token, checked=checked, matched=matched,
-                                mismatches=mismatches, calls=recorder.drain())
+    persist.verification_commit(
+        run=run, token=token, checked=checked, matched=matched, mismatches=mismatches, calls=recorder.drain()
+    )
 
 
 def top_errors(run: Run) -> str:

@@ -60,8 +60,18 @@ HEARTBEAT_SECONDS = 5.0
 # time, so a fleet of runs at full rate does not pay one every few requests.
 CANCEL_CHECK_SECONDS = 2.0
 ERROR_MESSAGE_MAX = persist.ERROR_MESSAGE_MAX
-LINK_FIELDS = ("source_id", "target_id", "content_hash", "failed_hash", "failed_error", "acknowledged_hash",
-               "pending_since", "identity", "target_gone_at", "tags_written")
+LINK_FIELDS = (
+    "source_id",
+    "target_id",
+    "content_hash",
+    "failed_hash",
+    "failed_error",
+    "acknowledged_hash",
+    "pending_since",
+    "identity",
+    "target_gone_at",
+    "tags_written",
+)
 
 
 class Engine(Deciding, Pushing):
@@ -186,8 +196,11 @@ class Engine(Deciding, Pushing):
         """Between two pages, after the page's commit: the run goes back to queued with its checkpoint (the cursor
         of the next page) and one more continuation counted. Not a reap: nothing was lost and nothing is retried.
         """
-        checkpoint = {**self.run.checkpoint, "continuations": int(self.run.checkpoint.get("continuations", 0)) + 1,
-                      "queued_at": time.time()}
+        checkpoint = {
+            **self.run.checkpoint,
+            "continuations": int(self.run.checkpoint.get("continuations", 0)) + 1,
+            "queued_at": time.time(),
+        }
         if self.remaining is not None:
             checkpoint["only_ids_left"] = sorted(self.remaining)
         if not Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING).update(
@@ -196,13 +209,20 @@ class Engine(Deciding, Pushing):
             log.warning("run %s was taken over before it could yield", self.run.pk)
             return "lost"
         self.run.checkpoint = checkpoint
-        log.info("run %s yields after %.0fs of its time slice; continuation %s goes on from its checkpoint",
-                 self.run.pk, self.clock() - self._slice_started, checkpoint["continuations"])
+        log.info(
+            "run %s yields after %.0fs of its time slice; continuation %s goes on from its checkpoint",
+            self.run.pk,
+            self.clock() - self._slice_started,
+            checkpoint["continuations"],
+        )
         return "yielded"
 
     def _pages(self) -> Iterator[Page]:
-        page = sources.event_page(self.run.event if self.run.event_id else None,
-                                  source_provider=self.recipe.source_provider, object_kind=self.object_kind)
+        page = sources.event_page(
+            self.run.event if self.run.event_id else None,
+            source_provider=self.recipe.source_provider,
+            object_kind=self.object_kind,
+        )
         if page is not None:
             self.event_only = True
             yield page
@@ -229,8 +249,14 @@ class Engine(Deciding, Pushing):
         checkpoint = {k: v for k, v in self.run.checkpoint.items() if k != "cursor"}
         if cursor is not None:
             checkpoint["cursor"] = cursor
-        persist.page_commit(run=self.run, token=self.token, outcomes=outcomes, calls=self.recorder.drain(),
-                            checkpoint=checkpoint, unsent=self._unsent)
+        persist.page_commit(
+            run=self.run,
+            token=self.token,
+            outcomes=outcomes,
+            calls=self.recorder.drain(),
+            checkpoint=checkpoint,
+            unsent=self._unsent,
+        )
         self._unsent = []
         self.run.checkpoint = checkpoint
         self._last_beat = self.clock()
@@ -245,17 +271,24 @@ class Engine(Deciding, Pushing):
     def _process_page(self, page: Page) -> None:
         self._page_targets = set()
         ids = [self._record_id(r) for r in page.records]
-        links = {link.source_id: link for link in
-                 RecordLink.objects.filter(sync_id=self.run.sync_id, source_id__in=ids).only(*LINK_FIELDS)}
+        links = {
+            link.source_id: link
+            for link in RecordLink.objects.filter(sync_id=self.run.sync_id, source_id__in=ids).only(*LINK_FIELDS)
+        }
         parent_ids = self._parents_of(page.records)
         steps: list[Step] = []
         for record, sid in zip(page.records, ids, strict=True):
             if not sid:
                 if self.only_ids is None:
-                    self._done.append(Outcome(
-                        f"(no id: {str(record)[:80]})", ItemAction.FAILED, error_class="MissingId",
-                        payload={"source": self.redactor.source(record)},
-                        error_message="The source record has no id; it cannot be linked."))
+                    self._done.append(
+                        Outcome(
+                            f"(no id: {str(record)[:80]})",
+                            ItemAction.FAILED,
+                            error_class="MissingId",
+                            payload={"source": self.redactor.source(record)},
+                            error_message="The source record has no id; it cannot be linked.",
+                        )
+                    )
                 continue
             if self.only_ids is not None:
                 remaining = self.remaining if self.remaining is not None else set()
@@ -265,8 +298,12 @@ class Engine(Deciding, Pushing):
             steps.append(self._safely(sid, partial(self._decide, record, sid, links.get(sid), parent_ids)))
         self._refuse_shared_identities(steps)
         creates = [s for s in steps if s.outcome is None and s.action == "push" and not s.target_id]
-        persist.intents_write(sync_id=self.run.sync_id, run_id=self.run.pk, source_ids=[s.sid for s in creates],
-                              identities={s.sid: s.identity for s in creates})
+        persist.intents_write(
+            sync_id=self.run.sync_id,
+            run_id=self.run.pk,
+            source_ids=[s.sid for s in creates],
+            identities={s.sid: s.identity for s in creates},
+        )
         try:
             for step in steps:
                 if step.outcome is None:
@@ -288,8 +325,15 @@ class Engine(Deciding, Pushing):
             raise
         except Exception as exc:  # logged; isolation: everything else becomes this record's item
             log.exception("run %s: record %s failed unexpectedly", self.run.pk, sid)
-            return Step(sid, Outcome(sid, ItemAction.FAILED, error_class=type(exc).__name__,
-                                     error_message=f"Internal error: {exc}"[:ERROR_MESSAGE_MAX]))
+            return Step(
+                sid,
+                Outcome(
+                    sid,
+                    ItemAction.FAILED,
+                    error_class=type(exc).__name__,
+                    error_message=f"Internal error: {exc}"[:ERROR_MESSAGE_MAX],
+                ),
+            )
         return result if isinstance(result, Step) else Step(sid, result)
 
     def _parents_of(self, records: list[dict[str, Any]]) -> dict[str, str]:
@@ -303,8 +347,14 @@ class Engine(Deciding, Pushing):
         if self.clock() - self._last_beat < HEARTBEAT_SECONDS:
             return
         self._last_beat = self.clock()
-        if not self._db(lambda: bool(Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING)
-                                     .update(heartbeat_at=timezone.now())), assume=True):
+        if not self._db(
+            lambda: bool(
+                Run.objects.filter(pk=self.run.pk, worker=self.token, status=RunStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+            ),
+            assume=True,
+        ):
             raise LostOwnership()
 
     def _cancel_requested(self, *, force: bool = False) -> bool:
@@ -313,8 +363,9 @@ class Engine(Deciding, Pushing):
         if not force and self.clock() - self._last_cancel_check < CANCEL_CHECK_SECONDS:
             return False
         self._last_cancel_check = self.clock()
-        self.cancelled = self._db(lambda: Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists(),
-                                  assume=False)
+        self.cancelled = self._db(
+            lambda: Run.objects.filter(pk=self.run.pk, cancel_requested=True).exists(), assume=False
+        )
         return self.cancelled
 
     # ----- the end ----------------------------------------------------------------------------------------
@@ -328,26 +379,60 @@ class Engine(Deciding, Pushing):
         end, summary = self._ending(run, fatal)
         with transaction.atomic():  # the run's end and the sync's health become visible together
             if not Run.objects.filter(pk=run.pk, worker=self.token, status=RunStatus.RUNNING).update(
-                status=end.status, finished_at=timezone.now(), error_summary=summary[:ERROR_MESSAGE_MAX],
-                suspicious=end.suspicious, heartbeat_at=timezone.now(),
+                status=end.status,
+                finished_at=timezone.now(),
+                error_summary=summary[:ERROR_MESSAGE_MAX],
+                suspicious=end.suspicious,
+                heartbeat_at=timezone.now(),
             ):
                 raise LostOwnership()
-            if end.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run and not self.event_only \
-                    and self.only_ids is None and (cursor := self.watermark.cursor()) is not None:
+            if (
+                end.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
+                and not run.dry_run
+                and not self.event_only
+                and self.only_ids is None
+                and (cursor := self.watermark.cursor()) is not None
+            ):
                 Sync.objects.filter(pk=run.sync_id).update(source_cursor=cursor)
             ending.announce(run.pk, self.on_finish)
-        log.info("run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s verified=%s/%s",
-                 run.pk, end.status, run.read_count, run.created_count, run.updated_count, run.unchanged_count,
-                 run.failed_count, run.verified_count, run.verify_sampled)
+        log.info(
+            "run %s finished: %s read=%s created=%s updated=%s unchanged=%s failed=%s verified=%s/%s",
+            run.pk,
+            end.status,
+            run.read_count,
+            run.created_count,
+            run.updated_count,
+            run.unchanged_count,
+            run.failed_count,
+            run.verified_count,
+            run.verify_sampled,
+        )
 
     def _ending(self, run: Run, fatal: str | None) -> tuple[Finish, str]:
         """The run's final status (finish.run_finish, a pure function of its counts) and its summary."""
-        done = (run.created_count + run.updated_count + run.unchanged_count + run.skipped_count + run.deleted_count
-                + run.would_create_count + run.would_update_count)
-        tally = Tally(read=run.read_count, done=done, failed=run.failed_count,
-                      verify_failed=run.verify_failed_count, verify_sampled=run.verify_sampled)
-        end = run_finish(tally=tally, cancelled=self.cancelled, fatal=fatal, previous_read=self._previous_read(),
-                         retry_ids_missing=len(self.remaining) if self.only_ids is not None and self.remaining else 0)
+        done = (
+            run.created_count
+            + run.updated_count
+            + run.unchanged_count
+            + run.skipped_count
+            + run.deleted_count
+            + run.would_create_count
+            + run.would_update_count
+        )
+        tally = Tally(
+            read=run.read_count,
+            done=done,
+            failed=run.failed_count,
+            verify_failed=run.verify_failed_count,
+            verify_sampled=run.verify_sampled,
+        )
+        end = run_finish(
+            tally=tally,
+            cancelled=self.cancelled,
+            fatal=fatal,
+            previous_read=self._previous_read(),
+            retry_ids_missing=len(self.remaining) if self.only_ids is not None and self.remaining else 0,
+        )
         summary = end.summary
         if run.failed_count and end.status in (RunStatus.FAILED, RunStatus.PARTIAL, RunStatus.CANCELLED):
             top = ending.top_errors(run)
@@ -355,7 +440,11 @@ class Engine(Deciding, Pushing):
         return end, summary
 
     def _previous_read(self) -> int:
-        if (self.recipe.incremental_source or self.run.trigger in (RunTrigger.RETRY, RunTrigger.WEBHOOK)
-                or self.only_ids is not None or self.options.get("updated_since")):
+        if (
+            self.recipe.incremental_source
+            or self.run.trigger in (RunTrigger.RETRY, RunTrigger.WEBHOOK)
+            or self.only_ids is not None
+            or self.options.get("updated_since")
+        ):
             return 0
         return ending.previous_read(self.run)

@@ -33,10 +33,16 @@ TASK_FIELDS = [
 def forward_syncs(sync: Sync, object_kind: str) -> list[int]:
     """The syncs that wrote this sync's source records: from its target connection's `object_kind` to its
     source connection (a Hubstaff -> GHL task sync, for a GHL -> Hubstaff completion sync)."""
-    return list(Sync.objects.filter(
-        source_connection_id=sync.target_connection_id, target_connection_id=sync.source_connection_id,
-        source_object=object_kind, target_object=sync.source_object,
-    ).exclude(pk=sync.pk).values_list("pk", flat=True))
+    return list(
+        Sync.objects.filter(
+            source_connection_id=sync.target_connection_id,
+            target_connection_id=sync.source_connection_id,
+            source_object=object_kind,
+            target_object=sync.source_object,
+        )
+        .exclude(pk=sync.pk)
+        .values_list("pk", flat=True)
+    )
 
 
 class MirroredTasks:
@@ -67,8 +73,12 @@ class MirroredTasks:
         after = int((cursor or {}).get("after_link") or 0)
         size = int(options.get("page_limit") or LINKS_PER_PAGE)
         while True:
-            links = list(RecordLink.objects.filter(sync_id__in=self.sync_ids, pk__gt=after, target_gone_at=None)
-                         .exclude(target_id="").order_by("pk").values_list("pk", "source_id", "target_id")[:size])
+            links = list(
+                RecordLink.objects.filter(sync_id__in=self.sync_ids, pk__gt=after, target_gone_at=None)
+                .exclude(target_id="")
+                .order_by("pk")
+                .values_list("pk", "source_id", "target_id")[:size]
+            )
             if not links:
                 yield Page(records=[], cursor=None)
                 return
@@ -96,7 +106,9 @@ class MirroredTasks:
                     out.append({**task, "id": task_id, "contactId": contact_id, "counterpart_id": tasks[task_id]})
         return out
 
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for page in self.read(object_kind, cursor=None, options=dict(options or {})):
             out.extend(page.records)
@@ -118,5 +130,10 @@ class LinkedTargets:
     def __call__(self, source_id: str) -> str | None:
         if not self.sync_ids:
             return None
-        return (RecordLink.objects.filter(sync_id__in=self.sync_ids, source_id=source_id, target_gone_at=None)
-                .exclude(target_id="").order_by("pk").values_list("target_id", flat=True).first())
+        return (
+            RecordLink.objects.filter(sync_id__in=self.sync_ids, source_id=source_id, target_gone_at=None)
+            .exclude(target_id="")
+            .order_by("pk")
+            .values_list("target_id", flat=True)
+            .first()
+        )

@@ -43,15 +43,21 @@ class ParentLookup:
         if not parent_source_ids or not self.sync_ids:
             return {}
         rows = RecordLink.objects.filter(sync_id__in=self.sync_ids, source_id__in=parent_source_ids).exclude(
-            target_id="")
+            target_id=""
+        )
         found = {sid: tid.split("/", 1)[0] for sid, tid in rows.values_list("source_id", "target_id")}
         self.failed = self._failures(parent_source_ids - found.keys()) if len(found) < len(parent_source_ids) else {}
         return found
 
     def _failures(self, missing: set[str]) -> dict[str, str]:
         """Why the contact syncs' last finished runs failed these parents (index run+source_id, one query)."""
-        last_runs = (Run.objects.filter(sync_id__in=self.sync_ids).exclude(status__in=ACTIVE_RUN_STATUSES)
-                     .order_by("sync_id", "-pk").distinct("sync_id").values("pk"))
+        last_runs = (
+            Run.objects.filter(sync_id__in=self.sync_ids)
+            .exclude(status__in=ACTIVE_RUN_STATUSES)
+            .order_by("sync_id", "-pk")
+            .distinct("sync_id")
+            .values("pk")
+        )
         rows = RunItem.objects.filter(run_id__in=last_runs, source_id__in=missing, action=ItemAction.FAILED)
         return dict(rows.values_list("source_id", "error_message"))
 

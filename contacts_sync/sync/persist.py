@@ -77,14 +77,23 @@ def intents_write(*, sync_id: int, run_id: int, source_ids: Iterable[str], ident
     """Commit the pending mark of every record about to be created (one statement, before the first call)."""
     now = timezone.now()
     rows = [
-        RecordLink(sync_id=sync_id, source_id=pg_safe(sid), target_id="", content_hash="", pending_since=now,
-                   identity=pg_safe(identities.get(sid, ""))[:200], last_run_id=run_id)
+        RecordLink(
+            sync_id=sync_id,
+            source_id=pg_safe(sid),
+            target_id="",
+            content_hash="",
+            pending_since=now,
+            identity=pg_safe(identities.get(sid, ""))[:200],
+            last_run_id=run_id,
+        )
         for sid in source_ids
     ]
     if rows:
-        _retrying(lambda: RecordLink.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["sync", "source_id"], update_fields=["pending_since"]
-        ))
+        _retrying(
+            lambda: RecordLink.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["sync", "source_id"], update_fields=["pending_since"]
+            )
+        )
 
 
 def _counts(outcomes: list[Outcome]) -> dict[str, int]:
@@ -95,27 +104,51 @@ def _counts(outcomes: list[Outcome]) -> dict[str, int]:
 
 
 def _item(run_id: int, o: Outcome) -> RunItem:
-    return RunItem(run_id=run_id, source_id=pg_safe(o.source_id)[:200], target_id=pg_safe(o.target_id)[:200],
-                   action=o.action, error_class=pg_safe(o.error_class)[:200],
-                   error_message=pg_safe(o.error_message)[:ERROR_MESSAGE_MAX], attempts=min(o.attempts, 32767),
-                   payload=pg_safe(o.payload))
+    return RunItem(
+        run_id=run_id,
+        source_id=pg_safe(o.source_id)[:200],
+        target_id=pg_safe(o.target_id)[:200],
+        action=o.action,
+        error_class=pg_safe(o.error_class)[:200],
+        error_message=pg_safe(o.error_message)[:ERROR_MESSAGE_MAX],
+        attempts=min(o.attempts, 32767),
+        payload=pg_safe(o.payload),
+    )
 
 
 def _links(sync_id: int, run_id: int, outcomes: list[Outcome]) -> tuple[list[RecordLink], list[RecordLink]]:
     now = timezone.now()
     written = [
-        RecordLink(sync_id=sync_id, source_id=pg_safe(o.source_id)[:200], target_id=pg_safe(o.target_id)[:200],
-                   content_hash=o.link_hash, last_run_id=run_id, identity=pg_safe(o.identity)[:200],
-                   pending_since=None, target_gone_at=None, failed_hash="", failed_error="",
-                   tags_written=pg_safe(o.tags))
-        for o in outcomes if o.link_hash is not None
+        RecordLink(
+            sync_id=sync_id,
+            source_id=pg_safe(o.source_id)[:200],
+            target_id=pg_safe(o.target_id)[:200],
+            content_hash=o.link_hash,
+            last_run_id=run_id,
+            identity=pg_safe(o.identity)[:200],
+            pending_since=None,
+            target_gone_at=None,
+            failed_hash="",
+            failed_error="",
+            tags_written=pg_safe(o.tags),
+        )
+        for o in outcomes
+        if o.link_hash is not None
     ]
     other = [
-        RecordLink(sync_id=sync_id, source_id=pg_safe(o.source_id)[:200], target_id=pg_safe(o.target_id)[:200],
-                   content_hash="", failed_hash=o.rejected_hash or "", last_run_id=run_id,
-                   failed_error=pg_safe(f"{o.error_class}: {o.error_message}")[:ERROR_MESSAGE_MAX],
-                   target_gone_at=now if o.target_gone else None, pending_since=None)
-        for o in outcomes if o.link_hash is None and (o.rejected_hash is not None or o.target_gone)
+        RecordLink(
+            sync_id=sync_id,
+            source_id=pg_safe(o.source_id)[:200],
+            target_id=pg_safe(o.target_id)[:200],
+            content_hash="",
+            failed_hash=o.rejected_hash or "",
+            last_run_id=run_id,
+            failed_error=pg_safe(f"{o.error_class}: {o.error_message}")[:ERROR_MESSAGE_MAX],
+            target_gone_at=now if o.target_gone else None,
+            pending_since=None,
+        )
+        for o in outcomes
+        if o.link_hash is None and (o.rejected_hash is not None or o.target_gone)
     ]
     return written, other
 
@@ -123,13 +156,30 @@ def _links(sync_id: int, run_id: int, outcomes: list[Outcome]) -> tuple[list[Rec
 def _write_links(written: list[RecordLink], other: list[RecordLink]) -> None:
     if written:
         RecordLink.objects.bulk_create(
-            written, update_conflicts=True, unique_fields=["sync", "source_id"],
-            update_fields=["target_id", "content_hash", "last_run", "updated_at", "failed_hash", "failed_error",
-                           "pending_since", "identity", "target_gone_at", "tags_written"],
+            written,
+            update_conflicts=True,
+            unique_fields=["sync", "source_id"],
+            update_fields=[
+                "target_id",
+                "content_hash",
+                "last_run",
+                "updated_at",
+                "failed_hash",
+                "failed_error",
+                "pending_since",
+                "identity",
+                "target_gone_at",
+                "tags_written",
+            ],
         )
     for link in other:  # a rejection or a deleted target keeps the link's hash: only that fact is remembered
-        fields = {"failed_hash": link.failed_hash, "failed_error": link.failed_error, "last_run_id": link.last_run_id,
-                  "pending_since": None, "updated_at": timezone.now()}
+        fields = {
+            "failed_hash": link.failed_hash,
+            "failed_error": link.failed_error,
+            "last_run_id": link.last_run_id,
+            "pending_since": None,
+            "updated_at": timezone.now(),
+        }
         if link.target_gone_at:
             fields["target_gone_at"] = link.target_gone_at
         if not RecordLink.objects.filter(sync_id=link.sync_id, source_id=link.source_id).update(**fields):
@@ -139,14 +189,22 @@ def _write_links(written: list[RecordLink], other: list[RecordLink]) -> None:
 
 def _calls(run_id: int, calls: list[CallRecord]) -> list[ApiCall]:
     return [
-        ApiCall(run_id=run_id, provider=c.provider[:32], method=c.method[:8], path_template=c.path_template[:300],
-                status=c.status, duration_ms=max(0, int(c.duration_ms)), attempts=min(c.attempts, 32767))
+        ApiCall(
+            run_id=run_id,
+            provider=c.provider[:32],
+            method=c.method[:8],
+            path_template=c.path_template[:300],
+            status=c.status,
+            duration_ms=max(0, int(c.duration_ms)),
+            attempts=min(c.attempts, 32767),
+        )
         for c in calls
     ]
 
 
-def _run_update(run: Run, token: str, counts: dict[str, int], calls: list[CallRecord],
-                checkpoint: dict[str, Any]) -> None:
+def _run_update(
+    run: Run, token: str, counts: dict[str, int], calls: list[CallRecord], checkpoint: dict[str, Any]
+) -> None:
     rate_limited = sum(c.rate_limited + (1 if c.status == 429 else 0) for c in calls)
     updated = Run.objects.filter(pk=run.pk, worker=token, status=RunStatus.RUNNING).update(
         read_count=F("read_count") + sum(counts.values()),
@@ -176,8 +234,14 @@ def _clear_intents(sync_id: int, unsent: list[str]) -> None:
     rows.update(pending_since=None)
 
 
-def _commit_together(run: Run, token: str, outcomes: list[Outcome], calls: list[CallRecord],
-                     checkpoint: dict[str, Any], unsent: list[str]) -> None:
+def _commit_together(
+    run: Run,
+    token: str,
+    outcomes: list[Outcome],
+    calls: list[CallRecord],
+    checkpoint: dict[str, Any],
+    unsent: list[str],
+) -> None:
     with transaction.atomic():
         _run_update(run, token, _counts(outcomes), calls, checkpoint)
         _clear_intents(run.sync_id, unsent)
@@ -187,8 +251,14 @@ def _commit_together(run: Run, token: str, outcomes: list[Outcome], calls: list[
             ApiCall.objects.bulk_create(_calls(run.pk, calls))
 
 
-def _commit_row_by_row(run: Run, token: str, outcomes: list[Outcome], calls: list[CallRecord],
-                       checkpoint: dict[str, Any], unsent: list[str]) -> None:
+def _commit_row_by_row(
+    run: Run,
+    token: str,
+    outcomes: list[Outcome],
+    calls: list[CallRecord],
+    checkpoint: dict[str, Any],
+    unsent: list[str],
+) -> None:
     """One savepoint per link and per item: a row the database refuses costs only itself. A write that reached
     the target keeps its link even when its item is refused; the item is replaced by one saying why."""
     with transaction.atomic():
@@ -209,9 +279,13 @@ def _commit_row_by_row(run: Run, token: str, outcomes: list[Outcome], calls: lis
             except DatabaseError as exc:
                 problems.append(f"its item ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
             log.warning("run %s: the outcome of %r could not be stored: %s", run.pk, o.source_id, problems)
-            note = Outcome(o.source_id, o.action, o.target_id, "NotStored",
-                           f"The database refused to store {' and '.join(problems)}; the record was {o.action} "
-                           "as this item says.")
+            note = Outcome(
+                o.source_id,
+                o.action,
+                o.target_id,
+                "NotStored",
+                f"The database refused to store {' and '.join(problems)}; the record was {o.action} as this item says.",
+            )
             with transaction.atomic():
                 RunItem.objects.bulk_create([_item(run.pk, note)])
             kept.append(note)
@@ -220,9 +294,17 @@ def _commit_row_by_row(run: Run, token: str, outcomes: list[Outcome], calls: lis
             ApiCall.objects.bulk_create(_calls(run.pk, calls))
 
 
-def page_commit(*, run: Run, token: str, outcomes: list[Outcome], calls: list[CallRecord],
-                checkpoint: dict[str, Any], unsent: list[str] | None = None) -> None:
+def page_commit(
+    *,
+    run: Run,
+    token: str,
+    outcomes: list[Outcome],
+    calls: list[CallRecord],
+    checkpoint: dict[str, Any],
+    unsent: list[str] | None = None,
+) -> None:
     """Store one page's outcomes; raises LostOwnership when another worker owns the run now."""
+
     def attempt() -> None:
         try:
             _commit_together(run, token, outcomes, calls, checkpoint, unsent or [])
@@ -279,14 +361,19 @@ class OutageTolerance:
         return answer
 
 
-def verification_commit(*, run: Run, token: str, checked: int, matched: int, mismatches: list[Outcome],
-                        calls: list[CallRecord]) -> None:
+def verification_commit(
+    *, run: Run, token: str, checked: int, matched: int, mismatches: list[Outcome], calls: list[CallRecord]
+) -> None:
     """The read-back's result: counts on the run, one item per record that differs, the calls it made."""
+
     def attempt() -> None:
         with transaction.atomic():
             if not Run.objects.filter(pk=run.pk, worker=token, status=RunStatus.RUNNING).update(
-                verify_sampled=checked, verified_count=matched, verify_failed_count=len(mismatches),
-                api_calls=F("api_calls") + len(calls), heartbeat_at=timezone.now(),
+                verify_sampled=checked,
+                verified_count=matched,
+                verify_failed_count=len(mismatches),
+                api_calls=F("api_calls") + len(calls),
+                heartbeat_at=timezone.now(),
             ):
                 raise LostOwnership()
             RunItem.objects.bulk_create([_item(run.pk, o) for o in mismatches])

@@ -34,9 +34,17 @@ def recipe_of(sync: Sync) -> Recipe:
     writer = {"task": Writer.TASK, "note": Writer.NOTE_TAGS}.get(sync.target_object, Writer.CONTACT)
     if sync.target_connection.provider != Provider.GHL:
         writer = Writer.APP_WRITE
-    return Recipe(key=sync.recipe or "custom", title=sync.name, source_provider=sync.source_connection.provider,
-                  source_object=sync.source_object, target_provider=sync.target_connection.provider,
-                  target_object=sync.target_object, triggers=(), description="", writer=writer)
+    return Recipe(
+        key=sync.recipe or "custom",
+        title=sync.name,
+        source_provider=sync.source_connection.provider,
+        source_object=sync.source_object,
+        target_provider=sync.target_connection.provider,
+        target_object=sync.target_object,
+        triggers=(),
+        description="",
+        writer=writer,
+    )
 
 
 def source_options(sync: Sync, recipe: Recipe, run: Run | None = None) -> dict[str, Any]:
@@ -45,8 +53,15 @@ def source_options(sync: Sync, recipe: Recipe, run: Run | None = None) -> dict[s
     if run is not None and run.mode == SyncMode.BACKFILL and sync.backfill_from:
         options["updated_since"] = sync.backfill_from.isoformat()
     elif run is not None and change_path(sync):
-        options.update(cursor_options(trigger=run.trigger, mode=run.mode, event_id=run.event_id,
-                                      only_ids=bool(run.checkpoint.get("only_ids")), source_cursor=sync.source_cursor))
+        options.update(
+            cursor_options(
+                trigger=run.trigger,
+                mode=run.mode,
+                event_id=run.event_id,
+                only_ids=bool(run.checkpoint.get("only_ids")),
+                source_cursor=sync.source_cursor,
+            )
+        )
     return options
 
 
@@ -62,9 +77,12 @@ def mapping_context(sync: Sync) -> MappingContext:
     """Default phone region and time zone from the connections' config (the target's win), and what the payload
     is written to (its field limits, identity rule and write schema)."""
     config = {**(sync.source_connection.config or {}), **(sync.target_connection.config or {})}
-    return MappingContext(default_region=str(config.get("default_region") or "US"),
-                          timezone=str(config.get("timezone") or "UTC"),
-                          target_provider=sync.target_connection.provider, target_object=sync.target_object)
+    return MappingContext(
+        default_region=str(config.get("default_region") or "US"),
+        timezone=str(config.get("timezone") or "UTC"),
+        target_provider=sync.target_connection.provider,
+        target_object=sync.target_object,
+    )
 
 
 def rules_of(sync: Sync, run: Run | None = None) -> list[dict[str, Any]]:
@@ -75,8 +93,9 @@ def rules_of(sync: Sync, run: Run | None = None) -> list[dict[str, Any]]:
     recipe = recipe_for(sync.recipe)
     if recipe is not None:
         return recipe_default_rules(recipe)
-    return default_rules(sync.source_connection.provider, sync.source_object, sync.target_connection.provider,
-                         sync.target_object)
+    return default_rules(
+        sync.source_connection.provider, sync.source_object, sync.target_connection.provider, sync.target_object
+    )
 
 
 def _sensitive_paths(source: Any, sync: Sync, options: dict[str, Any]) -> list[str]:
@@ -101,8 +120,9 @@ class SyncPlan:
     recorder: CallRecorder
 
     @classmethod
-    def for_sync(cls, sync: Sync, run: Run | None = None, *, connect: Connect,
-                 rules: list[dict[str, Any]] | None = None) -> SyncPlan:
+    def for_sync(
+        cls, sync: Sync, run: Run | None = None, *, connect: Connect, rules: list[dict[str, Any]] | None = None
+    ) -> SyncPlan:
         """Everything one run of `sync` needs (or, without `run`, what a preview needs: no target writer).
 
         Every client built here reports its calls to `recorder`; a dry run builds no target client at all.
@@ -116,20 +136,33 @@ class SyncPlan:
         rules = rules if rules is not None else rules_of(sync, run)
         writer = None
         if run is not None and not run.dry_run:
-            writer = cls._writer(recipe, sync.target_connection, sync.target_object, options, connect, recorder,
-                                 source)
+            writer = cls._writer(recipe, sync.target_connection, sync.target_object, options, connect, recorder, source)
             if recipe.writer == Writer.CONTACT_BUNDLE:  # the entry a "GHL contact -> app" sync made, if any
                 writer.entries = LinkedTargets(forward_syncs(sync, "contact"))
         return cls(
-            sync=sync, run=run, recipe=recipe, options=options, rules=rules, context=mapping_context(sync),
-            source=source, writer=writer, parents=cls._parents(sync, recipe, options),
+            sync=sync,
+            run=run,
+            recipe=recipe,
+            options=options,
+            rules=rules,
+            context=mapping_context(sync),
+            source=source,
+            writer=writer,
+            parents=cls._parents(sync, recipe, options),
             redactor=Redactor(sensitive_source_paths=_sensitive_paths(source, sync, options), rules=rules),
             recorder=recorder,
         )
 
     @staticmethod
-    def _writer(recipe: Recipe, target: Connection, target_object: str, options: dict[str, Any],
-                connect: Connect, recorder: CallRecorder, source: Any) -> Any:
+    def _writer(
+        recipe: Recipe,
+        target: Connection,
+        target_object: str,
+        options: dict[str, Any],
+        connect: Connect,
+        recorder: CallRecorder,
+        source: Any,
+    ) -> Any:
         connector = connect(target, on_call=recorder)
         if recipe.writer == Writer.APP_WRITE:
             return AppWriter(connector, target_object, options)
@@ -145,18 +178,40 @@ class SyncPlan:
         if not (recipe.parent_path or options.get("ghl_contact_id")):
             return None
         contact_syncs = Sync.objects.filter(
-            source_connection_id=sync.source_connection_id, target_connection_id=sync.target_connection_id,
+            source_connection_id=sync.source_connection_id,
+            target_connection_id=sync.target_connection_id,
             target_object="contact",
         ).exclude(pk=sync.pk)
-        return ParentLookup(sync_ids=list(contact_syncs.values_list("pk", flat=True)),
-                            default_parent_id=options.get("ghl_contact_id"))
+        return ParentLookup(
+            sync_ids=list(contact_syncs.values_list("pk", flat=True)), default_parent_id=options.get("ghl_contact_id")
+        )
 
-    def engine(self, *, worker_token: str, on_finish: Callable[[Run], Any] | None = None,
-               slice_seconds: float | None = None, stop_requested: Callable[[], bool] | None = None) -> Engine:
+    def engine(
+        self,
+        *,
+        worker_token: str,
+        on_finish: Callable[[Run], Any] | None = None,
+        slice_seconds: float | None = None,
+        stop_requested: Callable[[], bool] | None = None,
+    ) -> Engine:
         if self.run is None:
             raise ValueError("an engine needs the run it executes")
-        return Engine(run=self.run, worker_token=worker_token, recipe=self.recipe, source=self.source,
-                      writer=self.writer, rules=self.rules, apply=apply, content_hash=content_hash,
-                      context=self.context, recorder=self.recorder, redactor=self.redactor, parents=self.parents,
-                      source_options=self.options, change_path=change_path(self.sync), on_finish=on_finish,
-                      slice_seconds=slice_seconds, stop_requested=stop_requested)
+        return Engine(
+            run=self.run,
+            worker_token=worker_token,
+            recipe=self.recipe,
+            source=self.source,
+            writer=self.writer,
+            rules=self.rules,
+            apply=apply,
+            content_hash=content_hash,
+            context=self.context,
+            recorder=self.recorder,
+            redactor=self.redactor,
+            parents=self.parents,
+            source_options=self.options,
+            change_path=change_path(self.sync),
+            on_finish=on_finish,
+            slice_seconds=slice_seconds,
+            stop_requested=stop_requested,
+        )

@@ -66,16 +66,33 @@ class Pushing:
             return self._gone(step, str(exc))
         except NothingToWrite as exc:  # the writer checked the target: no write is due (it says why)
             if exc.target_id:
-                return Outcome(step.sid, ItemAction.UNCHANGED, target_id=exc.target_id, payload=step.shown,
-                               link_hash=step.digest, error_message=exc.reason[:ERROR_MESSAGE_MAX])
-            return Outcome(step.sid, ItemAction.SKIPPED, target_id=step.target_id or "", payload=step.shown,
-                           error_class="NothingToWrite", error_message=exc.reason[:ERROR_MESSAGE_MAX])
+                return Outcome(
+                    step.sid,
+                    ItemAction.UNCHANGED,
+                    target_id=exc.target_id,
+                    payload=step.shown,
+                    link_hash=step.digest,
+                    error_message=exc.reason[:ERROR_MESSAGE_MAX],
+                )
+            return Outcome(
+                step.sid,
+                ItemAction.SKIPPED,
+                target_id=step.target_id or "",
+                payload=step.shown,
+                error_class="NothingToWrite",
+                error_message=exc.reason[:ERROR_MESSAGE_MAX],
+            )
         except (AuthError, ForbiddenError) as exc:
             raise FatalRunError(f"{self.recipe.target_provider} rejected the credentials: {exc}") from exc
         except (ValueError, TypeError, KeyError, ConfigurationError) as exc:  # this record cannot be written
-            return Outcome(step.sid, ItemAction.FAILED, target_id=step.target_id or "",
-                           error_class=type(exc).__name__, error_message=str(exc)[:ERROR_MESSAGE_MAX],
-                           payload=step.shown)
+            return Outcome(
+                step.sid,
+                ItemAction.FAILED,
+                target_id=step.target_id or "",
+                error_class=type(exc).__name__,
+                error_message=str(exc)[:ERROR_MESSAGE_MAX],
+                payload=step.shown,
+            )
         except ApiError as exc:
             return self._api_failure(step, exc, before)
         self.recent_writes.append(False)
@@ -87,46 +104,81 @@ class Pushing:
     def _write(self, step: Step) -> Outcome:
         if step.action == "delete":
             self.writer.delete(step.target_id)
-            return Outcome(step.sid, ItemAction.DELETED, target_id=step.target_id or "", target_gone=True,
-                           error_message=f"Deleted in {self.source_title}: deleted in {self.target_title} too "
-                           "(the sync's delete policy is 'mirror').")
+            return Outcome(
+                step.sid,
+                ItemAction.DELETED,
+                target_id=step.target_id or "",
+                target_gone=True,
+                error_message=f"Deleted in {self.source_title}: deleted in {self.target_title} too "
+                "(the sync's delete policy is 'mirror').",
+            )
         if step.action == "tag":
             tag = self.sync.delete_tag or f"deleted-in-{self.recipe.source_provider}"
             self.writer.tag(step.target_id, [tag])
-            return Outcome(step.sid, ItemAction.UPDATED, target_id=step.target_id or "",
-                           error_message=f"Deleted in {self.source_title}: tagged {tag!r} "
-                           "(the sync's delete policy is 'tag').")
+            return Outcome(
+                step.sid,
+                ItemAction.UPDATED,
+                target_id=step.target_id or "",
+                error_message=f"Deleted in {self.source_title}: tagged {tag!r} (the sync's delete policy is 'tag').",
+            )
         # "remove_tags": a pseudo-target (like "note") the contact writer sends as DELETE /contacts/{id}/tags
         payload = {**step.payload, "remove_tags": step.untag} if step.untag else step.payload
-        target_id, created = self.writer.push(payload, target_id=step.target_id, parent_id=step.parent_id,
-                                              adopt_since=step.adopt_since, taken=self._taken)
+        target_id, created = self.writer.push(
+            payload, target_id=step.target_id, parent_id=step.parent_id, adopt_since=step.adopt_since, taken=self._taken
+        )
         message = step.warnings
         if step.adopt_since and not created and not step.target_id:
-            message = ("Found in the target: an earlier attempt had written it before it could be recorded. "
-                       + message).strip()
-        return Outcome(step.sid, ItemAction.CREATED if created else ItemAction.UPDATED, target_id=target_id,
-                       payload=step.shown, link_hash=step.digest, error_message=message, identity=step.identity,
-                       tags=step.tags)
+            message = (
+                "Found in the target: an earlier attempt had written it before it could be recorded. " + message
+            ).strip()
+        return Outcome(
+            step.sid,
+            ItemAction.CREATED if created else ItemAction.UPDATED,
+            target_id=target_id,
+            payload=step.shown,
+            link_hash=step.digest,
+            error_message=message,
+            identity=step.identity,
+            tags=step.tags,
+        )
 
     def _gone(self, step: Step, reason: str) -> Outcome:
         """The linked record was deleted in the target: say so; re-create it only when the sync says so."""
         if step.action == "push" and self.sync.recreate_deleted:
-            persist.intents_write(sync_id=self.run.sync_id, run_id=self.run.pk, source_ids=[step.sid],
-                                  identities={step.sid: step.identity})
+            persist.intents_write(
+                sync_id=self.run.sync_id,
+                run_id=self.run.pk,
+                source_ids=[step.sid],
+                identities={step.sid: step.identity},
+            )
             step.target_id = None
             outcome = self._write(step)
             outcome.error_message = f"{reason}; re-created (the sync re-creates records deleted in the target)."
             return outcome
-        return Outcome(step.sid, ItemAction.SKIPPED, target_id=step.target_id or "", error_class="DeletedInTarget",
-                       error_message=f"{reason}; not re-created (the sync's setting 'Re-create records deleted in "
-                       "the target' is off).", payload=step.shown, target_gone=True)
+        return Outcome(
+            step.sid,
+            ItemAction.SKIPPED,
+            target_id=step.target_id or "",
+            error_class="DeletedInTarget",
+            error_message=f"{reason}; not re-created (the sync's setting 'Re-create records deleted in "
+            "the target' is off).",
+            payload=step.shown,
+            target_gone=True,
+        )
 
     def _api_failure(self, step: Step, exc: ApiError, before: int) -> Outcome:
         attempts = max([c.attempts for c in self.recorder.records[before:]] or [1])
         permanent = not exc.retryable and not isinstance(exc, TransientError)
-        outcome = Outcome(step.sid, ItemAction.FAILED, target_id=step.target_id or "",
-                          error_class=type(exc).__name__, error_message=error_text(exc), attempts=attempts,
-                          payload=step.shown, rejected_hash=step.digest if permanent else None)
+        outcome = Outcome(
+            step.sid,
+            ItemAction.FAILED,
+            target_id=step.target_id or "",
+            error_class=type(exc).__name__,
+            error_message=error_text(exc),
+            attempts=attempts,
+            payload=step.shown,
+            rejected_hash=step.digest if permanent else None,
+        )
         self.recent_writes.append(isinstance(exc, TRANSIENT))
         if self.recent_writes[-1] and sum(self.recent_writes) >= TARGET_DOWN_FAILURES:
             # the write that tips it is a failed item like the others (its intent kept: a timed-out create may
@@ -138,4 +190,3 @@ class Pushing:
                 f"{self.recipe.target_provider} looks down; last: {exc}"
             ) from exc
         return outcome
-

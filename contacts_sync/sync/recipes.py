@@ -9,8 +9,18 @@ from contacts_sync.connectors import registry
 from contacts_sync.connectors.spec import MANUAL, POLL, WEBHOOK, Recipe, Writer
 from contacts_sync.mapping.paths import get_path, is_empty
 
-__all__ = ["MANUAL", "POLL", "RECIPES", "WEBHOOK", "Recipe", "Writer", "default_rules", "recipe_default_rules",
-           "recipe_for", "record_passes_filter"]
+__all__ = [
+    "MANUAL",
+    "POLL",
+    "RECIPES",
+    "WEBHOOK",
+    "Recipe",
+    "Writer",
+    "default_rules",
+    "recipe_default_rules",
+    "recipe_for",
+    "record_passes_filter",
+]
 
 RECIPES: dict[str, Recipe] = registry.recipes()
 default_rules = registry.default_rules

@@ -8,8 +8,21 @@ from typing import Any
 
 REDACTED = "[redacted]"
 # Keys that are secrets wherever they appear (case-insensitive, substring match on the normalised key).
-SECRET_KEY_PARTS = ("password", "passwd", "secret", "token", "apikey", "api_key", "authorization", "private_key",
-                    "ssn", "credit_card", "card_number", "iban", "cvv")
+SECRET_KEY_PARTS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "authorization",
+    "private_key",
+    "ssn",
+    "credit_card",
+    "card_number",
+    "iban",
+    "cvv",
+)
 # GHL contact fields that are personal data beyond what a run history needs (see ghl-api.md entity shapes).
 SENSITIVE_TARGET_FIELDS = frozenset({"ssn", "dateOfBirth"})
 # A payload is never stored bigger than this many characters per string value (a note may be a transcript).
@@ -55,8 +68,10 @@ def _walk(value: Any, path: str, sensitive: set[str]) -> Any:
     if isinstance(value, dict):
         return _walk_object(value, path, sensitive)
     if isinstance(value, list):
-        return [_walk(v, f"{path}.{i}", sensitive) if f"{path}.{i}" not in sensitive else REDACTED
-                for i, v in enumerate(value)]
+        return [
+            _walk(v, f"{path}.{i}", sensitive) if f"{path}.{i}" not in sensitive else REDACTED
+            for i, v in enumerate(value)
+        ]
     if isinstance(value, str) and len(value) > MAX_STRING:
         return value[:MAX_STRING] + "..."
     return value

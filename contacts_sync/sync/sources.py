@@ -61,8 +61,11 @@ def claim_events(run: Run, limit: int | None = EVENT_PAGE_SIZE) -> list[int]:
     """Claim up to `limit` of the sync's waiting events for this run (also those it claimed before a crash and
     had not finished); ids of the SyncEvent rows. SKIP LOCKED: a router inserting rows never blocks a run."""
     with transaction.atomic():
-        qs = (SyncEvent.objects.select_for_update(skip_locked=True)
-              .filter(Q(run__isnull=True) | Q(run_id=run.pk), sync_id=run.sync_id, done=False).order_by("pk"))
+        qs = (
+            SyncEvent.objects.select_for_update(skip_locked=True)
+            .filter(Q(run__isnull=True) | Q(run_id=run.pk), sync_id=run.sync_id, done=False)
+            .order_by("pk")
+        )
         ids = list((qs[:limit] if limit else qs).values_list("pk", flat=True))
         if ids:
             SyncEvent.objects.filter(pk__in=ids).update(run_id=run.pk)
@@ -79,8 +82,11 @@ def pending_event_pages(run: Run, *, object_kind: str) -> Iterator[Page]:
     before that re-reads them; writes are idempotent). An event whose body holds no record is done unread."""
     while ids := claim_events(run):
         latest: dict[str, dict[str, Any]] = {}
-        for event in InboundEvent.objects.filter(sync_events__pk__in=ids).only("provider", "event_type", "body") \
-                .order_by("received_at", "pk"):
+        for event in (
+            InboundEvent.objects.filter(sync_events__pk__in=ids)
+            .only("provider", "event_type", "body")
+            .order_by("received_at", "pk")
+        ):
             page = event_page(event, source_provider="ghl", object_kind=object_kind)
             for record in page.records if page is not None else []:
                 latest.pop(str(record["id"]), None)  # a later event of the record wins, in its arrival order
@@ -114,8 +120,9 @@ class Watermark:
         return {"updated_since": moment.isoformat().replace("+00:00", "Z")} if moment else None
 
 
-def cursor_options(*, trigger: str, mode: str, event_id: int | None, only_ids: bool,
-                   source_cursor: dict[str, Any] | None) -> dict[str, Any]:
+def cursor_options(
+    *, trigger: str, mode: str, event_id: int | None, only_ids: bool, source_cursor: dict[str, Any] | None
+) -> dict[str, Any]:
     """The source options a run takes from the sync's change cursor ({} when it reads everything)."""
     since = (source_cursor or {}).get("updated_since")
     if not since or mode != "incremental" or event_id is not None or only_ids or trigger not in CURSOR_TRIGGERS:

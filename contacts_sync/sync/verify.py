@@ -64,7 +64,7 @@ def _show(value: Any) -> str:
 
 
 def differences(sent: dict[str, Any], stored: dict[str, Any]) -> list[str]:
-    """"field X sent A, target has B" for every stored field that is not what was sent."""
+    """ "field X sent A, target has B" for every stored field that is not what was sent."""
     out: list[str] = []
     for key, value in sent.items():
         if key in NOT_STORED or value in (None, "", [], {}) or value == REDACTED or _cut(value):

@@ -25,11 +25,17 @@ class AppWriter:
     def identity(self, payload: dict[str, Any]) -> str:
         return ""
 
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None = None,
-             adopt_since: datetime | None = None, taken: Any = None) -> tuple[str, bool]:
+    def push(
+        self,
+        payload: dict[str, Any],
+        *,
+        target_id: str | None,
+        parent_id: str | None = None,
+        adopt_since: datetime | None = None,
+        taken: Any = None,
+    ) -> tuple[str, bool]:
         try:
-            target, created = self.connector.write(self.object_kind, payload, target_id=target_id,
-                                                   options=self.options)
+            target, created = self.connector.write(self.object_kind, payload, target_id=target_id, options=self.options)
         except NotFoundError:
             if target_id:
                 raise TargetGone(f"{self.connector.provider} {self.object_kind} {target_id} was deleted") from None
@@ -69,8 +75,15 @@ class MirrorStatusWriter:
     def identity(self, payload: dict[str, Any]) -> str:
         return ""
 
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None = None,
-             adopt_since: datetime | None = None, taken: Any = None) -> tuple[str, bool]:
+    def push(
+        self,
+        payload: dict[str, Any],
+        *,
+        target_id: str | None,
+        parent_id: str | None = None,
+        adopt_since: datetime | None = None,
+        taken: Any = None,
+    ) -> tuple[str, bool]:
         record_id = str(target_id or payload.get("counterpart_id") or "")
         status = str(payload.get("status") or "")
         if not record_id:
@@ -82,6 +95,7 @@ class MirrorStatusWriter:
         except NotFoundError:
             raise TargetGone(f"{self.connector.provider} {self.object_kind} {record_id} was deleted") from None
         if not changed:
-            raise NothingToWrite(f"The {self.connector.provider} {self.object_kind} is already {status}.",
-                                 target_id=record_id)
+            raise NothingToWrite(
+                f"The {self.connector.provider} {self.object_kind} is already {status}.", target_id=record_id
+            )
         return record_id, False

@@ -40,8 +40,9 @@ class _ChannelForm(_Form):
 
 class EmailChannelForm(_ChannelForm):
     kind_value = ChannelKind.EMAIL
-    target = forms.CharField(label="Email addresses", max_length=500,
-                             help_text="One or more addresses, separated by commas.")
+    target = forms.CharField(
+        label="Email addresses", max_length=500, help_text="One or more addresses, separated by commas."
+    )
 
     def clean_target(self) -> str:
         target = self.cleaned_data["target"].strip()
@@ -56,12 +57,17 @@ class EmailChannelForm(_ChannelForm):
 class SlackChannelForm(_ChannelForm):
     kind_value = ChannelKind.SLACK
     slack_url = forms.CharField(
-        label="Slack incoming webhook URL", max_length=500,
+        label="Slack incoming webhook URL",
+        max_length=500,
         help_text="https://hooks.slack.com/services/… Stored encrypted, never shown again.",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    target = forms.CharField(label="Slack channel (optional)", max_length=200, required=False,
-                             help_text="For the list only, e.g. #sync-alerts; the URL decides where it posts.")
+    target = forms.CharField(
+        label="Slack channel (optional)",
+        max_length=200,
+        required=False,
+        help_text="For the list only, e.g. #sync-alerts; the URL decides where it posts.",
+    )
 
     def clean_slack_url(self) -> str:
         url = self.cleaned_data["slack_url"].strip()
@@ -70,17 +76,24 @@ class SlackChannelForm(_ChannelForm):
         return url
 
     def create_args(self) -> dict[str, str]:
-        return {**super().create_args(), "slack_url": self.cleaned_data["slack_url"],
-                "target": self.cleaned_data.get("target") or ""}
+        return {
+            **super().create_args(),
+            "slack_url": self.cleaned_data["slack_url"],
+            "target": self.cleaned_data.get("target") or "",
+        }
 
 
 class WebhookChannelForm(_ChannelForm):
     kind_value = ChannelKind.WEBHOOK
-    target = forms.CharField(label="Receiver URL", max_length=500,
-                             help_text="Your endpoint; every alert is POSTed there as JSON, signed per Standard "
-                                       "Webhooks.")
+    target = forms.CharField(
+        label="Receiver URL",
+        max_length=500,
+        help_text="Your endpoint; every alert is POSTed there as JSON, signed per Standard Webhooks.",
+    )
     secret = forms.CharField(
-        label="Signing secret (optional)", max_length=200, required=False,
+        label="Signing secret (optional)",
+        max_length=200,
+        required=False,
         help_text="A whsec_… secret your receiver already has. Empty: we generate one and show it once.",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
@@ -98,8 +111,11 @@ class WebhookChannelForm(_ChannelForm):
         return secret
 
     def create_args(self) -> dict[str, str]:
-        return {**super().create_args(), "target": self.cleaned_data["target"],
-                "secret": self.cleaned_data.get("secret") or ""}
+        return {
+            **super().create_args(),
+            "target": self.cleaned_data["target"],
+            "secret": self.cleaned_data.get("secret") or "",
+        }
 
 
 CHANNEL_FORMS: dict[str, type[_ChannelForm]] = {
@@ -113,8 +129,9 @@ CHANNEL_FORMS: dict[str, type[_ChannelForm]] = {
 
 
 def _number(label: str, bounds: tuple[int, int], help_text: str, *, required: bool) -> forms.IntegerField:
-    return forms.IntegerField(label=label, min_value=bounds[0], max_value=bounds[1], required=required,
-                              help_text=help_text)
+    return forms.IntegerField(
+        label=label, min_value=bounds[0], max_value=bounds[1], required=required, help_text=help_text
+    )
 
 
 class ChannelChoices(forms.ModelMultipleChoiceField):
@@ -125,24 +142,42 @@ class ChannelChoices(forms.ModelMultipleChoiceField):
 
 class AlertRuleForm(_Form):
     failed_share_percent = _number(
-        "Degraded above this share of failed records (%)", alert_rules.FAILED_SHARE_RANGE,
+        "Degraded above this share of failed records (%)",
+        alert_rules.FAILED_SHARE_RANGE,
         "A run whose failed records exceed this share of what it handled leaves the sync degraded. Default 5.",
-        required=True)
+        required=True,
+    )
     failing_after_runs = _number(
-        "Failing after this many failed runs in a row", alert_rules.FAILING_AFTER_RANGE,
-        "1 = the first failed run alerts. 3 = a blip or two is tolerated.", required=True)
+        "Failing after this many failed runs in a row",
+        alert_rules.FAILING_AFTER_RANGE,
+        "1 = the first failed run alerts. 3 = a blip or two is tolerated.",
+        required=True,
+    )
     stale_after_hours = _number(
-        "Stale after this many hours without a successful run", alert_rules.HOURS_RANGE,
-        "Empty = three polling intervals (a sync without polling then never goes stale).", required=False)
+        "Stale after this many hours without a successful run",
+        alert_rules.HOURS_RANGE,
+        "Empty = three polling intervals (a sync without polling then never goes stale).",
+        required=False,
+    )
     slow_run_minutes = _number(
-        "Degraded when a run takes longer than (minutes)", alert_rules.SLOW_MINUTES_RANGE,
-        "Empty = no limit.", required=False)
+        "Degraded when a run takes longer than (minutes)",
+        alert_rules.SLOW_MINUTES_RANGE,
+        "Empty = no limit.",
+        required=False,
+    )
     renotify_hours = _number(
-        "Remind every (hours) while the alert stays open", alert_rules.HOURS_RANGE,
-        "Empty = tell once. Acknowledging the alert stops the reminders.", required=False)
+        "Remind every (hours) while the alert stays open",
+        alert_rules.HOURS_RANGE,
+        "Empty = tell once. Acknowledging the alert stops the reminders.",
+        required=False,
+    )
     channels = ChannelChoices(
-        queryset=AlertChannel.objects.order_by("name"), required=False, widget=forms.CheckboxSelectMultiple,
-        label="Send this sync's alerts to", help_text="None ticked = every enabled channel.")
+        queryset=AlertChannel.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Send this sync's alerts to",
+        help_text="None ticked = every enabled channel.",
+    )
 
 
 MUTE_CHOICES = (("1", "1 hour"), ("4", "4 hours"), ("24", "24 hours"), ("168", "7 days"), ("until", "until…"))
@@ -153,8 +188,11 @@ class MuteForm(_Form):
 
     hours = forms.ChoiceField(choices=MUTE_CHOICES, initial="4", label="Mute for")
     until = forms.DateTimeField(
-        required=False, label="Until", input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+        required=False,
+        label="Until",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -18,15 +18,26 @@ class AuditFilterForm(forms.Form):
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, data: Any, *, options: FilterOptions) -> None:
-        params = {k: data.get(v, "") for k, v in (("actor", "actor"), ("type", "type"), ("id", "id"),
-                                                  ("action", "action"),
-                                                  ("date_from", "from"), ("date_to", "to"))}
+        params = {
+            k: data.get(v, "")
+            for k, v in (
+                ("actor", "actor"),
+                ("type", "type"),
+                ("id", "id"),
+                ("action", "action"),
+                ("date_from", "from"),
+                ("date_to", "to"),
+            )
+        }
         super().__init__(params, label_suffix="")
         self.fields["actor"].choices = [("", "Everyone"), (SYSTEM_ACTOR, "system (no person)"), *options.actors]
         self.fields["type"].choices = [("", "Any object"), *((t, t) for t in options.object_types)]
         prefixes = sorted({a.split(".")[0] + "." for a in options.actions if "." in a})
-        self.fields["action"].choices = [("", "Any action"), *((p, f"{p}*") for p in prefixes),
-                                         *((a, a) for a in options.actions)]
+        self.fields["action"].choices = [
+            ("", "Any action"),
+            *((p, f"{p}*") for p in prefixes),
+            *((a, a) for a in options.actions),
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

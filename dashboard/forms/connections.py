@@ -16,8 +16,11 @@ SECRET_SET_PLACEHOLDER = "•••• set, replace?"
 
 def base_url_help(path: str, public: str = "the app's public API") -> str:
     """The base URL's help: the emulators' real address when they run (make demo sets SANDBOX_URL)."""
-    emulators = (f"{settings.SANDBOX_URL.rstrip('/')}{path}" if settings.SANDBOX_URL
-                 else f"the emulators' address followed by {path} (make demo prints it)")
+    emulators = (
+        f"{settings.SANDBOX_URL.rstrip('/')}{path}"
+        if settings.SANDBOX_URL
+        else f"the emulators' address followed by {path} (make demo prints it)"
+    )
     return f"Advanced. Empty = {public}. To use the local emulators: {emulators}."
 
 
@@ -30,9 +33,7 @@ def _secret_field(label: str, help_text: str, *, required: bool, already_set: bo
         required=required,
         strip=True,
         max_length=4000,
-        help_text=(
-            "Stored encrypted; leave empty to keep the current one. " if already_set else "Stored encrypted. "
-        )
+        help_text=("Stored encrypted; leave empty to keep the current one. " if already_set else "Stored encrypted. ")
         + help_text,
         widget=forms.PasswordInput(attrs=attrs, render_value=False),
     )
@@ -51,9 +52,7 @@ class ConnectionForm(_Form):
 
     name = forms.CharField(max_length=200)
 
-    def __init__(
-        self, *args: Any, spec: Any, secrets_set: set[str] | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, spec: Any, secrets_set: set[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec
         editing = secrets_set is not None
@@ -66,13 +65,13 @@ class ConnectionForm(_Form):
             required=spec.base_url_required,
             max_length=500,
             assume_scheme="https",
-            help_text=(
-                "Your app's API root, e.g. https://app.example.com/api. " if spec.base_url_required else ""
-            )
+            help_text=("Your app's API root, e.g. https://app.example.com/api. " if spec.base_url_required else "")
             + base_url_help(spec.emulator_path or ""),
         )
         self.fields["default_region"] = forms.CharField(
-            label="Default phone region", required=False, max_length=2,
+            label="Default phone region",
+            required=False,
+            max_length=2,
             help_text="Two letters (DE, US, CH): numbers written without a country code are read as this "
             "country's. Empty: the account's own country when it says (a GHL location), else US.",
         )
@@ -99,8 +98,11 @@ class ConnectionForm(_Form):
         return region
 
     def settings_values(self) -> dict[str, Any]:
-        values = {"name": self.cleaned_data["name"], "base_url": self.cleaned_data.get("base_url") or "",
-                  "default_region": self.cleaned_data.get("default_region") or ""}
+        values = {
+            "name": self.cleaned_data["name"],
+            "base_url": self.cleaned_data.get("base_url") or "",
+            "default_region": self.cleaned_data.get("default_region") or "",
+        }
         if "external_account_id" in self.fields:
             values["external_account_id"] = self.cleaned_data.get("external_account_id") or ""
         return values
@@ -124,12 +126,18 @@ class GHLConnectForm(_Form):
         help_text=lazy(base_url_help, str)("/ghl", "HighLevel itself"),
     )
     kind = forms.ChoiceField(
-        label="What to connect", initial="location", widget=forms.RadioSelect,
-        choices=(("location", "One sub-account (location)"),
-                 ("agency", "An agency and its sub-accounts (HighLevel Company install)")),
+        label="What to connect",
+        initial="location",
+        widget=forms.RadioSelect,
+        choices=(
+            ("location", "One sub-account (location)"),
+            ("agency", "An agency and its sub-accounts (HighLevel Company install)"),
+        ),
     )
     connect_all = forms.BooleanField(
-        label="Connect every sub-account where the app is installed right away", required=False, initial=True,
+        label="Connect every sub-account where the app is installed right away",
+        required=False,
+        initial=True,
         help_text="Agency only; new sub-accounts are connected as the app gets installed on them. Untick to "
         "choose them on the agency's page.",
     )
@@ -141,13 +149,19 @@ class AgencyPITForm(_Form):
     name = forms.CharField(max_length=200, initial="HighLevel agency")
     company_id = forms.CharField(label="Agency (company) ID", max_length=200)
     token = forms.CharField(
-        label="Agency private integration token", max_length=4000, strip=True,
+        label="Agency private integration token",
+        max_length=4000,
+        strip=True,
         help_text="Stored encrypted. Agency settings → Private Integrations; grant locations.readonly.",
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"},
-                                   render_value=False),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"}, render_value=False),
     )
-    base_url = forms.URLField(label="Base URL", required=False, max_length=500, assume_scheme="https",
-                              help_text=lazy(base_url_help, str)("/ghl"))
+    base_url = forms.URLField(
+        label="Base URL",
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text=lazy(base_url_help, str)("/ghl"),
+    )
 
 
 class LocationPITForm(_Form):
@@ -155,9 +169,10 @@ class LocationPITForm(_Form):
 
     location_id = forms.CharField(max_length=200, widget=forms.HiddenInput)
     token = forms.CharField(
-        label="Sub-account private integration token", max_length=4000, strip=True,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"},
-                                   render_value=False),
+        label="Sub-account private integration token",
+        max_length=4000,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"}, render_value=False),
     )
 
 

@@ -82,9 +82,7 @@ class RuleForm(forms.Form):
         return rule
 
 
-RuleFormSet = forms.formset_factory(
-    RuleForm, extra=0, max_num=MAX_ROWS, validate_max=True, absolute_max=MAX_ROWS
-)
+RuleFormSet = forms.formset_factory(RuleForm, extra=0, max_num=MAX_ROWS, validate_max=True, absolute_max=MAX_ROWS)
 
 
 class SaveForm(forms.Form):
@@ -116,9 +114,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _args_from_post(
-    transform: Transform, raw: Any, data: Any, shown: bool, key_prefix: str
-) -> dict[str, Any]:
+def _args_from_post(transform: Transform, raw: Any, data: Any, shown: bool, key_prefix: str) -> dict[str, Any]:
     if not shown:
         return {}
     posted: dict[str, Any] = {}
@@ -131,9 +127,7 @@ def _args_from_post(
         coerced = coerce_args(transform, posted)
     except MappingError:
         return posted  # kept as typed; validation names the bad option
-    return {
-        k: v for k, v in coerced.items() if v is not None and v != "" and v != transform.arg_index[k].default
-    }
+    return {k: v for k, v in coerced.items() if v is not None and v != "" and v != transform.arg_index[k].default}
 
 
 def rules_from_post(data: Any) -> tuple[list[dict[str, Any]], list[str]]:
@@ -178,8 +172,7 @@ def _display(value: Any) -> str:
 
 def strip_editor_keys(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rules without the editor's own keys: what the services validate, preview and save."""
-    return [{k: v for k, v in r.items() if not str(k).startswith("_")} if isinstance(r, dict) else r
-            for r in rules]
+    return [{k: v for k, v in r.items() if not str(k).startswith("_")} if isinstance(r, dict) else r for r in rules]
 
 
 def _arg_rows(transform: Transform, args: dict[str, Any], key_prefix: str) -> list[dict[str, Any]]:

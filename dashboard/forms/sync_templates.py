@@ -23,8 +23,12 @@ class LocationChoice(forms.ModelMultipleChoiceField):
 
 
 def _locations_field(queryset: Any) -> LocationChoice:
-    return LocationChoice(queryset=queryset, widget=forms.CheckboxSelectMultiple, label="Locations",
-                          help_text="Each gets its own sync: its own runs, health and rate budget.")
+    return LocationChoice(
+        queryset=queryset,
+        widget=forms.CheckboxSelectMultiple,
+        label="Locations",
+        help_text="Each gets its own sync: its own runs, health and rate budget.",
+    )
 
 
 class TemplateSettingsForm(_Form):
@@ -49,8 +53,9 @@ class TemplateCreateForm(TemplateSettingsForm):
 
     field_order = ["name", "counterpart", "locations", "webhook_trigger", "poll_interval_seconds", "options"]
 
-    def __init__(self, *args: Any, recipe: Any, counterparts: Any, locations: Any, counterpart_label: str,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, recipe: Any, counterparts: Any, locations: Any, counterpart_label: str, **kwargs: Any
+    ) -> None:
         super().__init__(*args, recipe=recipe, **kwargs)
         self.fields["counterpart"].queryset = counterparts
         self.fields["counterpart"].label = f"{counterpart_label} connection (the same for every location)"

@@ -84,8 +84,10 @@ class SyncCreateForm(forms.Form):
         self.fields["source_connection"].queryset = sources
         self.fields["source_connection"].label = f"Source: {recipe.source_label} connection"
         for name in ("source_connection", "target_connection"):
-            self.fields[name].help_text = ("Working connections first; ⚠ marks one whose credentials do not work "
-                                           "now. A duplicate holds the same account as another connection.")
+            self.fields[name].help_text = (
+                "Working connections first; ⚠ marks one whose credentials do not work "
+                "now. A duplicate holds the same account as another connection."
+            )
         self.fields["target_connection"].queryset = targets
         self.fields["target_connection"].label = f"Target: {recipe.target_label} connection"
         if "webhook" not in recipe.triggers:
@@ -135,8 +137,12 @@ def _format_checklist(items: Any) -> str:
     lines = []
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict):
-            parts = [str(item.get("title") or ""), str(item.get("due_in_days") or 0),
-                     str(item.get("assigned_to") or ""), str(item.get("body") or "")]
+            parts = [
+                str(item.get("title") or ""),
+                str(item.get("due_in_days") or 0),
+                str(item.get("assigned_to") or ""),
+                str(item.get("body") or ""),
+            ]
             lines.append(" | ".join(parts).rstrip(" |"))
     return "\n".join(lines)
 
@@ -145,18 +151,23 @@ def _setting_fields() -> dict[str, forms.Field]:
     """The form fields of the Sync.options a recipe names in `settings` (their keys are the options' keys)."""
     return {
         "onboarding_tasks": forms.CharField(
-            label="Onboarding checklist", required=False,
+            label="Onboarding checklist",
+            required=False,
             widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
             help_text="One task per new contact and line: Title | due in N days | assignee user id | description. "
             "Applies to contacts this sync links from now on. Empty = no onboarding tasks.",
         ),
         "project_id": forms.IntegerField(
-            label="Hubstaff project ID", required=False, min_value=1,
+            label="Hubstaff project ID",
+            required=False,
+            min_value=1,
             help_text="The project new Hubstaff to-dos are created in (else the connection's).",
         ),
         "tag": forms.CharField(label="Only contacts with this tag", required=False, max_length=100),
         "ghl_contact_id": forms.CharField(
-            label="Default GHL contact ID", required=False, max_length=50,
+            label="Default GHL contact ID",
+            required=False,
+            max_length=50,
             help_text="Where records that name no contact go (e.g. notifications about no vendor).",
         ),
     }
@@ -249,8 +260,11 @@ class SyncCloneForm(forms.Form):
 class SyncDeleteForm(forms.Form):
     """Deleting a sync is confirmed by typing its name (the service checks it again)."""
 
-    confirm = forms.CharField(label="Type the sync's name to confirm", max_length=200,
-                              widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    confirm = forms.CharField(
+        label="Type the sync's name to confirm",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
 
     def __init__(self, *args: Any, sync: Sync, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")

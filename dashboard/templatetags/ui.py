@@ -1,9 +1,9 @@
 """The dashboard's two formats: counts (`number`) and lengths of time (`duration`). Every template uses these.
 
-    {% load ui %}
-    {{ run.read_count|number }}                  12345 -> "12,345"
-    {{ sync.poll_interval_seconds|duration }}    900 -> "15 min"
-    {{ run.started_at|duration:run.finished_at }} the time between the two -> "4 min 23 s"
+{% load ui %}
+{{ run.read_count|number }}                  12345 -> "12,345"
+{{ sync.poll_interval_seconds|duration }}    900 -> "15 min"
+{{ run.started_at|duration:run.finished_at }} the time between the two -> "4 min 23 s"
 """
 
 from __future__ import annotations

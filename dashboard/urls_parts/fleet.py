@@ -13,6 +13,5 @@ urlpatterns = [
     path("templates/<int:pk>/settings/", sync_templates.template_settings, name="template_settings"),
     path("templates/<int:pk>/apply/", sync_templates.template_apply, name="template_apply"),
     path("templates/<int:pk>/pause/", sync_templates.template_pause, name="template_pause"),
-    path("templates/<int:pk>/locations/<int:member_id>/", sync_templates.template_member,
-         name="template_member"),
+    path("templates/<int:pk>/locations/<int:member_id>/", sync_templates.template_member, name="template_member"),
 ]

@@ -19,6 +19,9 @@ urlpatterns = [
     path("syncs/<int:sync_id>/deliveries/", deliveries.delivery_log, name="sync_deliveries"),
     path("syncs/<int:sync_id>/deliveries/endpoint", deliveries.endpoint_setup, name="sync_endpoint_setup"),
     path("syncs/<int:sync_id>/deliveries/enable", deliveries.endpoint_enable, name="sync_endpoint_enable"),
-    path("syncs/<int:sync_id>/deliveries/<int:delivery_id>/replay", deliveries.delivery_replay,
-         name="sync_delivery_replay"),
+    path(
+        "syncs/<int:sync_id>/deliveries/<int:delivery_id>/replay",
+        deliveries.delivery_replay,
+        name="sync_delivery_replay",
+    ),
 ]

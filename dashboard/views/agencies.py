@@ -83,8 +83,11 @@ def agency_connect(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         if asked:
-            messages.success(request, f"Connecting {len(asked)} sub-account{'s' if len(asked) != 1 else ''} in the "
-                                      "background; this page follows them.")
+            messages.success(
+                request,
+                f"Connecting {len(asked)} sub-account{'s' if len(asked) != 1 else ''} in the "
+                "background; this page follows them.",
+            )
         else:
             messages.info(request, "Nothing to connect: every listed sub-account is connected or on its way.")
     return redirect(_back(pk))
@@ -115,8 +118,11 @@ def agency_location_pit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(_back(pk))
     try:
         connection = svc.agency_location_connect_private_token(
-            agency=agency, location_id=form.cleaned_data["location_id"], token=form.cleaned_data["token"],
-            user=request.user)
+            agency=agency,
+            location_id=form.cleaned_data["location_id"],
+            token=form.cleaned_data["token"],
+            user=request.user,
+        )
     except ConnectionActionError as exc:
         messages.error(request, str(exc))
     else:
@@ -132,9 +138,13 @@ def agency_connect_pit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            agency = svc.agency_connect_private_token(name=data["name"], company_id=data["company_id"],
-                                                      token=data["token"], user=request.user,
-                                                      base_url=data["base_url"] or "")
+            agency = svc.agency_connect_private_token(
+                name=data["name"],
+                company_id=data["company_id"],
+                token=data["token"],
+                user=request.user,
+                base_url=data["base_url"] or "",
+            )
         except ConnectionActionError as exc:
             form.add_error(None, str(exc))
         else:

@@ -21,19 +21,31 @@ from dashboard.htmx import go
 
 @viewer_required
 def alert_rule_list(request: HttpRequest) -> HttpResponse:
-    ctx = {"syncs": alerts_selectors.alert_rule_rows(), "defaults": rules.DEFAULT_THRESHOLDS,
-           "now": timezone.now(), "mute_form": MuteForm(), "nav_active": "alerts"}
+    ctx = {
+        "syncs": alerts_selectors.alert_rule_rows(),
+        "defaults": rules.DEFAULT_THRESHOLDS,
+        "now": timezone.now(),
+        "mute_form": MuteForm(),
+        "nav_active": "alerts",
+    }
     return render(request, "alerts/rules.html", ctx)
 
 
 def _initial(sync: Sync) -> dict[str, object]:
     rule = svc.rule_for(sync)
     if rule is None:
-        return {"failed_share_percent": round(rules.DEGRADED_FAILED_RATIO * 100),
-                "failing_after_runs": rules.FAILING_AFTER_CONSECUTIVE}
-    return {"failed_share_percent": rule.failed_share_percent, "failing_after_runs": rule.failing_after_runs,
-            "stale_after_hours": rule.stale_after_hours, "slow_run_minutes": rule.slow_run_minutes,
-            "renotify_hours": rule.renotify_hours, "channels": list(rule.channels.all())}
+        return {
+            "failed_share_percent": round(rules.DEGRADED_FAILED_RATIO * 100),
+            "failing_after_runs": rules.FAILING_AFTER_CONSECUTIVE,
+        }
+    return {
+        "failed_share_percent": rule.failed_share_percent,
+        "failing_after_runs": rule.failing_after_runs,
+        "stale_after_hours": rule.stale_after_hours,
+        "slow_run_minutes": rule.slow_run_minutes,
+        "renotify_hours": rule.renotify_hours,
+        "channels": list(rule.channels.all()),
+    }
 
 
 @editor_required
@@ -50,8 +62,15 @@ def alert_rule_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
             return go(request, reverse("dashboard:alert_rule_list"))
     rule = svc.rule_for(sync)
     stale_default = rules.stale_after(poll_interval_seconds=sync.poll_interval_seconds)
-    ctx = {"sync": sync, "form": form, "rule": rule, "mute_form": MuteForm(), "now": timezone.now(),
-           "stale_default": stale_default, "nav_active": "alerts"}
+    ctx = {
+        "sync": sync,
+        "form": form,
+        "rule": rule,
+        "mute_form": MuteForm(),
+        "now": timezone.now(),
+        "stale_default": stale_default,
+        "nav_active": "alerts",
+    }
     return render(request, "alerts/rule_edit.html#rule_form" if request.htmx else "alerts/rule_edit.html", ctx)
 
 

@@ -29,8 +29,13 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         messages.warning(request, f"Ignored the state filter {state[:40]!r}.")
         state = ""
     page = Paginator(alerts_selectors.alert_list(state=state), ALERTS_PER_PAGE).get_page(request.GET.get("page"))
-    ctx = {"page": page, "state": state, "state_filters": STATE_FILTERS, "query": {"state": state},
-           "nav_active": "alerts"}
+    ctx = {
+        "page": page,
+        "state": state,
+        "state_filters": STATE_FILTERS,
+        "query": {"state": state},
+        "nav_active": "alerts",
+    }
     return render(request, "alerts/list.html#table" if request.htmx else "alerts/list.html", ctx)
 
 

@@ -30,8 +30,9 @@ def _kind(request: HttpRequest) -> str:
 
 @sensitive_variables()
 def _secret_once(request: HttpRequest, channel: AlertChannel, secret: str) -> HttpResponse:
-    response = render(request, "alerts/channel_secret.html",
-                      {"channel": channel, "secret": secret, "nav_active": "channels"})
+    response = render(
+        request, "alerts/channel_secret.html", {"channel": channel, "secret": secret, "nav_active": "channels"}
+    )
     response["Cache-Control"] = "no-store"
     if request.htmx:  # the whole page, not the form's place (the webhook form posts without htmx anyway)
         response["HX-Retarget"], response["HX-Reswap"] = "body", "innerHTML"
@@ -56,8 +57,13 @@ def channel_list(request: HttpRequest) -> HttpResponse:
                 return _secret_once(request, channel, shown)
             messages.success(request, f"Added the channel {channel.name}. Send a test to check it.")
             return go(request, reverse("dashboard:channel_list"))
-    ctx = {"channels": alerts_selectors.channel_list(), "form": form, "kind": kind,
-           "kinds": ChannelKind.choices, "nav_active": "channels"}
+    ctx = {
+        "channels": alerts_selectors.channel_list(),
+        "form": form,
+        "kind": kind,
+        "kinds": ChannelKind.choices,
+        "nav_active": "channels",
+    }
     if request.htmx and (request.method == "POST" or request.GET.get("kind")):
         return render(request, "alerts/channels.html#channel_form", ctx)  # the form alone, 200
     return render(request, "alerts/channels.html", ctx)
@@ -72,8 +78,11 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
     if n.ok:
         messages.success(request, f"Test sent through {channel.name}.")
     else:
-        messages.error(request, f"Test through {channel.name} failed: {n.error}"
-                       + (" The channel was disabled." if not channel.enabled else ""))
+        messages.error(
+            request,
+            f"Test through {channel.name} failed: {n.error}"
+            + (" The channel was disabled." if not channel.enabled else ""),
+        )
     return redirect("dashboard:channel_list")
 
 

@@ -83,16 +83,27 @@ def hourly_chart(points: list[dict[str, Any]], key: str, cls: str, unit: str) ->
             ticks.append({"x": i * CHART_BAR_W, "label": hour.strftime("%a %d")})
         if p[key]:
             h = p[key] * scale
-            bars.append(Bar(i * CHART_BAR_W, CHART_H - h, CHART_BAR_W - 1, h, cls,
-                            f"{hour:%a %d %H}:00 UTC: {p[key]} {unit}"))
-    return {"bars": bars, "ticks": ticks, "width": len(points) * CHART_BAR_W, "height": CHART_H, "peak": peak,
-            "total": sum(p[key] for p in points), "unit": unit, "rects": mark_safe(_rects(bars))}  # noqa: S308
+            bars.append(
+                Bar(i * CHART_BAR_W, CHART_H - h, CHART_BAR_W - 1, h, cls, f"{hour:%a %d %H}:00 UTC: {p[key]} {unit}")
+            )
+    return {
+        "bars": bars,
+        "ticks": ticks,
+        "width": len(points) * CHART_BAR_W,
+        "height": CHART_H,
+        "peak": peak,
+        "total": sum(p[key] for p in points),
+        "unit": unit,
+        "rects": mark_safe(_rects(bars)),  # noqa: S308
+    }
 
 
 def sync_charts(sync_id: int) -> dict[str, Any]:
     points = charts_selectors.sync_hourly(sync_id=sync_id)
-    return {"moved": hourly_chart(points, "moved", "bar-moved", "records moved"),
-            "failed": hourly_chart(points, "failed", "bar-failed", "failed items")}
+    return {
+        "moved": hourly_chart(points, "moved", "bar-moved", "records moved"),
+        "failed": hourly_chart(points, "failed", "bar-failed", "failed items"),
+    }
 
 
 @viewer_required
@@ -101,5 +112,6 @@ def sync_chart(request: HttpRequest, sync_id: int) -> HttpResponse:
     name = dict(runs_selectors.sync_choices()).get(sync_id)
     if name is None:
         raise Http404("No such sync.")
-    return render(request, "runs/_chart.html", {"charts": sync_charts(sync_id), "chart_sync_name": name,
-                                                "chart_sync_id": sync_id})
+    return render(
+        request, "runs/_chart.html", {"charts": sync_charts(sync_id), "chart_sync_name": name, "chart_sync_id": sync_id}
+    )

@@ -25,16 +25,20 @@ def connection_delete(request: HttpRequest, pk: int) -> HttpResponse:
     form = ConfirmForm(request.POST or None, expected=connection.name)
     if request.method == "POST" and form.is_valid():
         try:
-            lifecycle.connection_delete(connection=connection, user=request.user,
-                                        confirm=form.cleaned_data["confirm"])
+            lifecycle.connection_delete(connection=connection, user=request.user, confirm=form.cleaned_data["confirm"])
         except ConnectionActionError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Deleted {connection.name}, its secrets and its alerts. The audit log "
-                                      "keeps what happened.")
+            messages.success(
+                request, f"Deleted {connection.name}, its secrets and its alerts. The audit log keeps what happened."
+            )
             return redirect("dashboard:connection_list")
-    ctx = {"connection": connection, "form": form, "preview": lifecycle.connection_delete_preview(connection),
-           "nav_active": "connections"}
+    ctx = {
+        "connection": connection,
+        "form": form,
+        "preview": lifecycle.connection_delete_preview(connection),
+        "nav_active": "connections",
+    }
     return render(request, "connections/delete.html", ctx, status=200)
 
 
@@ -47,8 +51,11 @@ def connection_archive(request: HttpRequest, pk: int) -> HttpResponse:
     except ConnectionActionError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{connection.name} is archived: its secrets are deleted, it is hidden from the "
-                                  "lists and the New sync picker, its history is kept.")
+        messages.success(
+            request,
+            f"{connection.name} is archived: its secrets are deleted, it is hidden from the "
+            "lists and the New sync picker, its history is kept.",
+        )
     return redirect("dashboard:connection_detail", pk=pk)
 
 
@@ -83,17 +90,23 @@ def ghl_oauth_pending(request: HttpRequest, grant_id: int) -> HttpResponse:
     try:
         grant = ghl_oauth.ghl_oauth_grant_get(grant_id=grant_id, user=request.user)
     except ConnectionActionError as exc:
-        return render(request, "connections/oauth_error.html", {"error": str(exc), "nav_active": "connections"},
-                      status=404)
+        return render(
+            request, "connections/oauth_error.html", {"error": str(exc), "nav_active": "connections"}, status=404
+        )
     if request.method == "POST":
         if request.POST.get("decision") == "replace":
-            connection = ghl_oauth.ghl_oauth_grant_apply(grant=grant, user=request.user,
-                                                         rename=request.POST.get("rename") == "1")
+            connection = ghl_oauth.ghl_oauth_grant_apply(
+                grant=grant, user=request.user, rename=request.POST.get("rename") == "1"
+            )
             messages.success(request, f"{connection.name}: credentials replaced with the new HighLevel consent.")
         else:
             ghl_oauth.ghl_oauth_grant_discard(grant=grant, user=request.user)
             messages.info(request, f"Nothing changed: {grant.connection.name} keeps its credentials.")
         return redirect("dashboard:connection_detail", pk=grant.connection_id)
-    ctx = {"grant": grant, "connection": grant.connection, "nav_active": "connections",
-           "renames": bool(grant.name) and grant.name != grant.connection.name}
+    ctx = {
+        "grant": grant,
+        "connection": grant.connection,
+        "nav_active": "connections",
+        "renames": bool(grant.name) and grant.name != grant.connection.name,
+    }
     return render(request, "connections/oauth_pending.html", ctx)

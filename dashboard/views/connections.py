@@ -66,9 +66,9 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "scopes": ghl_oauth.scope_rows(connection.scopes) if connection.provider == Provider.GHL else [],
         "secret_keys": sorted(connection.secrets),
         "status_changes": connection.status_changes.all()[:HISTORY_LIMIT],
-        "audit": AuditEntry.objects.filter(object_type="connection", object_id=str(pk)).select_related(
-            "actor"
-        )[:HISTORY_LIMIT],
+        "audit": AuditEntry.objects.filter(object_type="connection", object_id=str(pk)).select_related("actor")[
+            :HISTORY_LIMIT
+        ],
     }
     return render(request, "connections/detail.html", context)
 
@@ -99,7 +99,10 @@ def connection_create(request: HttpRequest, kind: str) -> HttpResponse:
             secrets["webhook_secret"] = webhook_secret
         try:
             connection = lifecycle.connection_connect(
-                provider=spec.provider, auth_kind=spec.auth_kind, secrets=secrets, user=request.user,
+                provider=spec.provider,
+                auth_kind=spec.auth_kind,
+                secrets=secrets,
+                user=request.user,
                 **form.settings_values(),
             )
         except svc.ConnectionActionError as exc:
@@ -187,9 +190,7 @@ def connection_disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     form = ConfirmForm(request.POST or None, expected=connection.name)
     if request.method == "POST" and form.is_valid():
         svc.connection_disconnect(connection=connection, user=request.user)
-        messages.success(
-            request, f"{connection.name} is disconnected; its secrets are deleted, its history kept."
-        )
+        messages.success(request, f"{connection.name} is disconnected; its secrets are deleted, its history kept.")
         return redirect("dashboard:connection_detail", pk=pk)
     return render(
         request,
@@ -231,9 +232,7 @@ def _status_message(request: HttpRequest, connection: Connection) -> None:
     if connection.status == "connected":
         messages.success(request, f"{connection.name}: connected.")
     else:
-        messages.error(
-            request, f"{connection.name}: {connection.get_status_display()}: {connection.last_error}"
-        )
+        messages.error(request, f"{connection.name}: {connection.get_status_display()}: {connection.last_error}")
 
 
 # --- HighLevel OAuth --------------------------------------------------------------------------------------

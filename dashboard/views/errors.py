@@ -40,8 +40,9 @@ def _back_url(request: HttpRequest) -> str:
         host = request.get_host()
     except DisallowedHost:
         return ""
-    if not referer or not url_has_allowed_host_and_scheme(referer, allowed_hosts={host},
-                                                          require_https=request.is_secure()):
+    if not referer or not url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={host}, require_https=request.is_secure()
+    ):
         return ""
     return "" if urlsplit(referer).path == request.path else referer
 
@@ -87,7 +88,8 @@ def _nav_without_database() -> list[dict[str, Any]]:
 def server_error(request: HttpRequest) -> HttpResponse:
     try:
         html = loader.get_template("errors/500.html").render(
-            {"nav_items": _nav_without_database(), "back_url": _back_url(request)})
+            {"nav_items": _nav_without_database(), "back_url": _back_url(request)}
+        )
     except Exception:  # the error page must never fail in turn: answer with the plain one
         log.exception("the 500 page could not be rendered")
         html = PLAIN_500

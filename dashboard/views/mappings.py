@@ -34,15 +34,11 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-def _problems_by_row(
-    problems: list[Any], rules: list[dict[str, Any]], *, quiet_blank: bool
-) -> dict[int, list]:
+def _problems_by_row(problems: list[Any], rules: list[dict[str, Any]], *, quiet_blank: bool) -> dict[int, list]:
     by_row: dict[int, list] = {}
     for p in problems:
         rule = rules[p.rule_index] if 0 <= p.rule_index < len(rules) else None
-        blank = (
-            rule is not None and not rule.get("target") and not (rule.get("source") or rule.get("template"))
-        )
+        blank = rule is not None and not rule.get("target") and not (rule.get("source") or rule.get("template"))
         if not (quiet_blank and blank):  # a row just added: no red until something is typed or it is saved
             by_row.setdefault(p.rule_index, []).append(p)
     return by_row
@@ -106,8 +102,7 @@ def mapping_edit(request: HttpRequest, sync_id: int) -> HttpResponse:
         note = save_form.cleaned_data["note"] if save_form.is_valid() else None
         if note is None:
             raise svc.MappingRulesInvalid([])
-        version = svc.mapping_version_create(sync=sync, rules=strip_editor_keys(rules), note=note,
-                                             user=request.user)
+        version = svc.mapping_version_create(sync=sync, rules=strip_editor_keys(rules), note=note, user=request.user)
     except svc.MappingRulesInvalid:
         context = editor_context(
             sync,
@@ -174,9 +169,7 @@ def mapping_history(request: HttpRequest, sync_id: int) -> HttpResponse:
 def mapping_restore(request: HttpRequest, sync_id: int, version_id: int) -> HttpResponse:
     version = get_object_or_404(MappingVersion.objects.select_related("sync"), pk=version_id, sync_id=sync_id)
     new = svc.mapping_version_restore(version=version, user=request.user)
-    messages.success(
-        request, f"Version {version.number} restored as version {new.number}; the next run uses it."
-    )
+    messages.success(request, f"Version {version.number} restored as version {new.number}; the next run uses it.")
     return _redirect(request, reverse("dashboard:mapping_history", args=[sync_id]))
 
 

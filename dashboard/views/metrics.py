@@ -20,6 +20,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
-            return HttpResponse("metrics need the bearer token (METRICS_TOKEN)\n", status=401,
-                                content_type="text/plain")
+            return HttpResponse(
+                "metrics need the bearer token (METRICS_TOKEN)\n", status=401, content_type="text/plain"
+            )
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

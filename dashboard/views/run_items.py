@@ -39,17 +39,26 @@ def run_items_acknowledge(request: HttpRequest, run_id: int) -> HttpResponse:
     items = _selected(request, run)
     note = request.POST.get("note", "").strip()
     if not items:
-        messages.warning(request, "Select the failed items to ignore first; none of the selected items are open "
-                                  "failures of this run, nothing was changed.")
+        messages.warning(
+            request,
+            "Select the failed items to ignore first; none of the selected items are open "
+            "failures of this run, nothing was changed.",
+        )
     else:
         done = run_services.run_items_acknowledge(items=items, user=request.user, note=note)
         skipped = len(items) - done
         if done:
-            messages.success(request, f"Ignored {done} failed item(s){f': “{note}”' if note else ''}. They no "
-                             "longer count against the sync's health and return only if the record changes.")
+            messages.success(
+                request,
+                f"Ignored {done} failed item(s){f': “{note}”' if note else ''}. They no "
+                "longer count against the sync's health and return only if the record changes.",
+            )
         if skipped:
-            messages.warning(request, f"{skipped} selected item(s) were not open failures (already ignored, or "
-                                      "verification mismatches, which are replayed rather than ignored).")
+            messages.warning(
+                request,
+                f"{skipped} selected item(s) were not open failures (already ignored, or "
+                "verification mismatches, which are replayed rather than ignored).",
+            )
     return redirect("dashboard:run_detail", run_id=run.pk)
 
 
@@ -60,12 +69,15 @@ def run_items_replay(request: HttpRequest, run_id: int) -> HttpResponse:
     items = _selected(request, run)
     new = run_services.run_items_replay(run=run, items=items, user=request.user) if items else None
     if new is None:
-        messages.warning(request, "Nothing was replayed: select failed items, and wait until no run of this sync "
-                                  "is queued or running.")
+        messages.warning(
+            request,
+            "Nothing was replayed: select failed items, and wait until no run of this sync is queued or running.",
+        )
         return redirect("dashboard:run_detail", run_id=run.pk)
     ids = new.checkpoint.get("only_ids", [])
-    messages.success(request, f"Replaying {len(ids)} record(s) ({', '.join(ids[:5])}{'…' if len(ids) > 5 else ''})"
-                              f" in run #{new.pk}.")
+    messages.success(
+        request, f"Replaying {len(ids)} record(s) ({', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}) in run #{new.pk}."
+    )
     return redirect("dashboard:run_detail", run_id=new.pk)
 
 

@@ -45,16 +45,24 @@ def _page(params: QueryDict, qs: Any, per_page: int, param: str = "page") -> Any
 def _run_list_context(params: QueryDict, request: HttpRequest) -> dict[str, Any]:
     filters = runs_selectors.run_filters_parse(params)
     page = CappedPaginator(runs_selectors.run_list(filters=filters), runs_selectors.RUNS_PER_PAGE).get_page(
-        params.get("page"))
+        params.get("page")
+    )
     token, any_active = runs_selectors.run_list_token()
     return {
-        "page": page, "filters": filters, "query": filters.as_query(), "syncs": runs_selectors.sync_choices(),
-        "statuses": RunStatus.choices, "triggers": RunTrigger.choices, "nav_active": "runs",
+        "page": page,
+        "filters": filters,
+        "query": filters.as_query(),
+        "syncs": runs_selectors.sync_choices(),
+        "statuses": RunStatus.choices,
+        "triggers": RunTrigger.choices,
+        "nav_active": "runs",
         "charts": sync_charts(filters.sync_id) if filters.sync_id else None,
         # per-row links without a {% url %} / query loop per row (50 rows: ~20% of the page's CPU)
-        "urls": URLS, "sync_link_query": "".join(f"{urlencode({k: v})}&" for k, v in filters.as_query().items()
-                                                 if k != "sync"),
-        "chart_sync_id": filters.sync_id, "token": token, "now": timezone.now(),
+        "urls": URLS,
+        "sync_link_query": "".join(f"{urlencode({k: v})}&" for k, v in filters.as_query().items() if k != "sync"),
+        "chart_sync_id": filters.sync_id,
+        "token": token,
+        "now": timezone.now(),
         "poll_query": urlencode({**filters.as_query(), "page": page.number}),
         "poll_seconds": ACTIVE_POLL_SECONDS if any_active else IDLE_POLL_SECONDS,
     }
@@ -100,8 +108,11 @@ def _detail_context(params: QueryDict, run: Run, token: str = "") -> dict[str, A
     error = error if error in {e for e, _ in errors} else ""
     active = run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
     counts = runs_selectors.run_item_counts(run=run)
-    items = _page(params, runs_selectors.run_items_counted(run=run, action=action, error=error, counts=counts,
-                                                           errors=errors), runs_selectors.ITEMS_PER_PAGE)
+    items = _page(
+        params,
+        runs_selectors.run_items_counted(run=run, action=action, error=error, counts=counts, errors=errors),
+        runs_selectors.ITEMS_PER_PAGE,
+    )
     rows = list(items.object_list)
     runs_selectors.item_links(run=run, items=rows)
     for item in rows:
@@ -111,21 +122,28 @@ def _detail_context(params: QueryDict, run: Run, token: str = "") -> dict[str, A
     items.object_list = rows
     sync = run.sync
     return {
-        "run": run, "counts": counts, "errors": errors,
+        "run": run,
+        "counts": counts,
+        "errors": errors,
         "count_labels": [(label, counts[value]) for value, label in ItemAction.choices if value in counts],
-        "items": items, "problems_first": not action and not error and bool(run.failed_count
-                                                                            or run.verify_failed_count),
+        "items": items,
+        "problems_first": not action and not error and bool(run.failed_count or run.verify_failed_count),
         "selectable": bool(run.failed_count or run.verify_failed_count) and not run.dry_run,
         "source_app": sync.source_connection.get_provider_display(),
         "target_app": sync.target_connection.get_provider_display(),
-        "item_filter": {"action": action, "error": error}, "actions": ItemAction.choices,
+        "item_filter": {"action": action, "error": error},
+        "actions": ItemAction.choices,
         "call_groups": runs_selectors.run_call_groups(run=run),
         "calls_query": {"calls": "all"},
         "calls": _page(params, runs_selectors.run_calls(run=run), runs_selectors.CALLS_PER_PAGE, "calls_page")
-        if params.get("calls") == "all" else None,
-        "timeline": runs_selectors.run_timeline(run=run), "active": active,
+        if params.get("calls") == "all"
+        else None,
+        "timeline": runs_selectors.run_timeline(run=run),
+        "active": active,
         "token": (token or runs_selectors.run_token(run_id=run.pk)[0]) if active else "",  # type: ignore[index]
-        "poll_seconds": RUN_DETAIL_POLL_SECONDS, "nav_active": "runs", "reap_after": REAP_AFTER_SECONDS,
+        "poll_seconds": RUN_DETAIL_POLL_SECONDS,
+        "nav_active": "runs",
+        "reap_after": REAP_AFTER_SECONDS,
     }
 
 
@@ -161,8 +179,10 @@ def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _get_run(run_id)
     new = run_services.run_retry_failed(run=run, user=request.user)
     if new is None:
-        messages.warning(request, "Nothing was retried: this run has no failed items, or a run of this sync "
-                                  "is already queued or running.")
+        messages.warning(
+            request,
+            "Nothing was retried: this run has no failed items, or a run of this sync is already queued or running.",
+        )
         return redirect("dashboard:run_detail", run_id=run.pk)
     messages.success(request, f"Retrying {run.failed_count or 'the'} failed item(s) in run #{new.pk}.")
     return redirect("dashboard:run_detail", run_id=new.pk)
@@ -177,6 +197,10 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
         messages.warning(request, f"Run #{run.pk} is already {run.get_status_display().lower()}.")
     else:
         run = run_services.run_cancel(run=run, user=request.user)
-        messages.success(request, "Cancelled." if run.status == RunStatus.CANCELLED
-                         else "Cancel requested: the run stops after the record it is working on.")
+        messages.success(
+            request,
+            "Cancelled."
+            if run.status == RunStatus.CANCELLED
+            else "Cancel requested: the run stops after the record it is working on.",
+        )
     return redirect("dashboard:run_detail", run_id=run.pk)

@@ -56,8 +56,9 @@ def sync_go_live(request: HttpRequest, sync_id: int) -> HttpResponse:
     if run is not None:
         messages.success(request, f"“{sync.name}” is live: its first run #{run.pk} has started.")
     else:
-        messages.success(request, f"“{sync.name}” is live. A run is still active; the first real run starts "
-                         "when it has finished.")
+        messages.success(
+            request, f"“{sync.name}” is live. A run is still active; the first real run starts when it has finished."
+        )
     return redirect("dashboard:sync_detail", sync_id=sync_id)
 
 
@@ -68,8 +69,11 @@ def sync_archive(request: HttpRequest, sync_id: int) -> HttpResponse:
     archived = request.POST.get("archived", "1") == "1"
     sync_services.sync_archive(sync=sync, user=request.user, archived=archived)
     if archived:
-        messages.success(request, f"“{sync.name}” is archived: paused and hidden from the overview and the sync "
-                         "list. Its runs stay in the history.")
+        messages.success(
+            request,
+            f"“{sync.name}” is archived: paused and hidden from the overview and the sync "
+            "list. Its runs stay in the history.",
+        )
     else:
         messages.success(request, f"“{sync.name}” is restored. It stays paused until you resume it.")
     return redirect("dashboard:sync_detail", sync_id=sync_id)
@@ -80,10 +84,14 @@ def sync_clone(request: HttpRequest, sync_id: int) -> HttpResponse:
     sync = _detail(sync_id).sync
     sources = syncs_selectors.connections_for(provider=sync.source_connection.provider)
     targets = syncs_selectors.connections_for(provider=sync.target_connection.provider)
-    initial = {"name": syncs_selectors.clone_name(sync), "source_connection": sync.source_connection_id,
-               "target_connection": sync.target_connection_id}
-    form = SyncCloneForm(request.POST if request.method == "POST" else None, initial=initial, sync=sync,
-                         sources=sources, targets=targets)
+    initial = {
+        "name": syncs_selectors.clone_name(sync),
+        "source_connection": sync.source_connection_id,
+        "target_connection": sync.target_connection_id,
+    }
+    form = SyncCloneForm(
+        request.POST if request.method == "POST" else None, initial=initial, sync=sync, sources=sources, targets=targets
+    )
     if request.method == "POST" and form.is_valid():
         try:
             clone = sync_services.sync_clone(sync=sync, user=request.user, **form.cleaned_data)
@@ -91,8 +99,10 @@ def sync_clone(request: HttpRequest, sync_id: int) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             run_services.run_preview(sync=clone, user=request.user)
-            messages.success(request, f"“{clone.name}” created from “{sync.name}”. It is paused: look at its "
-                             "preview, then press Go live.")
+            messages.success(
+                request,
+                f"“{clone.name}” created from “{sync.name}”. It is paused: look at its preview, then press Go live.",
+            )
             return go(request, reverse("dashboard:sync_detail", args=[clone.pk]))
     ctx: dict[str, Any] = {"sync": sync, "form": form, "nav_active": "syncs"}
     return render(request, "syncs/clone.html", ctx)
@@ -108,9 +118,17 @@ def sync_delete(request: HttpRequest, sync_id: int) -> HttpResponse:
         except sync_services.SyncActionError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Deleted “{sync.name}” with {impact['runs']:,} runs, {impact['items']:,} "
-                             f"items and {impact['links']:,} record links.")
+            messages.success(
+                request,
+                f"Deleted “{sync.name}” with {impact['runs']:,} runs, {impact['items']:,} "
+                f"items and {impact['links']:,} record links.",
+            )
             return go(request, reverse("dashboard:sync_list"))
-    ctx = {"sync": sync, "form": form, "impact": sync_services.sync_delete_impact(sync=sync), "nav_active": "syncs",
-           "active": _detail(sync_id).active_run}
+    ctx = {
+        "sync": sync,
+        "form": form,
+        "impact": sync_services.sync_delete_impact(sync=sync),
+        "nav_active": "syncs",
+        "active": _detail(sync_id).active_run,
+    }
     return render(request, "syncs/delete.html", ctx)

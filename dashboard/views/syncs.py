@@ -43,8 +43,12 @@ IDLE_POLL_SECONDS = 30
 def sync_list(request: HttpRequest) -> HttpResponse:
     prime_user(request)
     archived = request.GET.get("archived") == "1"
-    ctx = {"rows": syncs_selectors.sync_list_rows(archived=archived), "archived": archived,
-           "archived_count": syncs_selectors.archived_count(), "nav_active": "syncs"}
+    ctx = {
+        "rows": syncs_selectors.sync_list_rows(archived=archived),
+        "archived": archived,
+        "archived_count": syncs_selectors.archived_count(),
+        "nav_active": "syncs",
+    }
     return render(request, "syncs/list.html", ctx)
 
 
@@ -84,9 +88,12 @@ def sync_create(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             run_services.run_preview(sync=sync, user=request.user)
-            messages.success(request, f"Sync “{sync.name}” created with the recipe's default mapping. It is paused: "
-                             "below is a preview of what its first run would do; nothing is written until you press "
-                             "Go live.")
+            messages.success(
+                request,
+                f"Sync “{sync.name}” created with the recipe's default mapping. It is paused: "
+                "below is a preview of what its first run would do; nothing is written until you press "
+                "Go live.",
+            )
             return go(request, reverse("dashboard:sync_detail", args=[sync.pk]))
     ctx: dict[str, Any] = {"recipe": recipe, "form": form, "nav_active": "syncs"}
     return render(request, "syncs/create.html#form" if request.htmx else "syncs/create.html", ctx)
@@ -102,9 +109,7 @@ def _detail(sync_id: int) -> syncs_selectors.SyncDetail:
 def _save_settings(request: HttpRequest, detail: syncs_selectors.SyncDetail, form: SyncSettingsForm) -> None:
     sync, data = detail.sync, form.cleaned_data
     fields = {k: data[k] for k in SETTINGS_FIELDS}
-    fields.update(
-        scheduling.sync_schedule_after_change(sync=sync, poll_interval_seconds=data["poll_interval_seconds"])
-    )
+    fields.update(scheduling.sync_schedule_after_change(sync=sync, poll_interval_seconds=data["poll_interval_seconds"]))
     sync_services.sync_update(sync=sync, user=request.user, **fields)
     if "enabled" in data and data["enabled"] != sync.enabled:
         status_services.sync_paused_set(sync=sync, paused=not data["enabled"], user=request.user)
@@ -118,8 +123,12 @@ def live_context(detail: syncs_selectors.SyncDetail, token: str | None = None) -
     else:
         active = detail.active_run is not None
     return {
-        "d": detail, "sync": detail.sync, "active_run": detail.active_run, "token": token,
-        "poll_seconds": ACTIVE_POLL_SECONDS if active else IDLE_POLL_SECONDS, "nav_active": "syncs",
+        "d": detail,
+        "sync": detail.sync,
+        "active_run": detail.active_run,
+        "token": token,
+        "poll_seconds": ACTIVE_POLL_SECONDS if active else IDLE_POLL_SECONDS,
+        "nav_active": "syncs",
         "last_run": next((r for r in detail.recent_runs if r.status not in ("queued", "running")), None),
         "now": timezone.now(),
     }
@@ -130,8 +139,9 @@ def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
     prime_user(request)
     detail = _detail(sync_id)
     card = syncs_selectors.recipe_get(key=detail.sync.recipe)
-    form = SyncSettingsForm.for_sync(detail.sync, request.POST if request.method == "POST" else None,
-                                     settings=card.recipe.settings if card else ())
+    form = SyncSettingsForm.for_sync(
+        detail.sync, request.POST if request.method == "POST" else None, settings=card.recipe.settings if card else ()
+    )
     if request.method == "POST":
         if not can_edit(request.user):
             raise PermissionDenied("Changing a sync needs the Editor role.")
@@ -139,8 +149,11 @@ def sync_detail(request: HttpRequest, sync_id: int) -> HttpResponse:
             _save_settings(request, detail, form)
             messages.success(request, "Settings saved.")
             return go(request, reverse("dashboard:sync_detail", args=[sync_id]))
-    ctx = {**live_context(detail), "form": form,
-           "webhook_registrable": app_webhooks.registrable(detail.sync.source_connection.provider)}
+    ctx = {
+        **live_context(detail),
+        "form": form,
+        "webhook_registrable": app_webhooks.registrable(detail.sync.source_connection.provider),
+    }
     return render(request, "syncs/detail.html#settings" if request.htmx else "syncs/detail.html", ctx)
 
 

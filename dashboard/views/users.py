@@ -72,7 +72,6 @@ def user_invite(request: HttpRequest) -> HttpResponse:
     return _page(request, form)
 
 
-
 @require_POST
 @admin_required
 def user_role(request: HttpRequest, pk: int) -> HttpResponse:

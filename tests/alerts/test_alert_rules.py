@@ -34,8 +34,14 @@ def email(name: str = "ops mail", to: str = "ops@example.com") -> AlertChannel:
 
 
 def rule(sync: Any, user: Any = None, **kw: Any) -> AlertRule:
-    args = {"failed_share_percent": 5, "failing_after_runs": 1, "stale_after_hours": None, "slow_run_minutes": None,
-            "renotify_hours": None, "channels": []} | kw
+    args = {
+        "failed_share_percent": 5,
+        "failing_after_runs": 1,
+        "stale_after_hours": None,
+        "slow_run_minutes": None,
+        "renotify_hours": None,
+        "channels": [],
+    } | kw
     return alert_rules.alert_rule_update(sync=sync, user=user, **args)
 
 
@@ -49,7 +55,8 @@ def delivery_line(client: Any, alert: Alert) -> str:
 
 
 def test_a_change_to_failing_reaches_the_email_channel_although_the_alert_opened_before_it_existed(
-    client: Any, viewer: Any,
+    client: Any,
+    viewer: Any,
 ):
     """What happened: the sync went degraded while no channel was enabled; the alert was marked as notified
     anyway, so when the sync went failing minutes later (with an email channel by then) the flap window
@@ -121,8 +128,15 @@ def test_a_slow_run_degrades_the_sync_and_says_how_slow():
     sync = SyncFactory(health=SyncHealth.HEALTHY)
     rule(sync, slow_run_minutes=30)
     start = timezone.now() - timedelta(minutes=50)
-    status.run_finished(run=RunFactory(sync=sync, status=RunStatus.SUCCEEDED, created_count=3, started_at=start,
-                                       finished_at=start + timedelta(minutes=45)))
+    status.run_finished(
+        run=RunFactory(
+            sync=sync,
+            status=RunStatus.SUCCEEDED,
+            created_count=3,
+            started_at=start,
+            finished_at=start + timedelta(minutes=45),
+        )
+    )
     alerts.status_changes_send_pending()
     sync.refresh_from_db()
     assert sync.health == SyncHealth.DEGRADED
@@ -132,10 +146,15 @@ def test_a_slow_run_degrades_the_sync_and_says_how_slow():
 
 def test_a_webhook_sync_with_a_stale_limit_goes_stale_without_polling():
     email()
-    sync = SyncFactory(health=SyncHealth.HEALTHY, poll_interval_seconds=None, webhook_trigger=True,
-                       last_success_at=timezone.now() - timedelta(hours=7))
-    untouched = SyncFactory(health=SyncHealth.HEALTHY, poll_interval_seconds=None,
-                            last_success_at=timezone.now() - timedelta(days=9))
+    sync = SyncFactory(
+        health=SyncHealth.HEALTHY,
+        poll_interval_seconds=None,
+        webhook_trigger=True,
+        last_success_at=timezone.now() - timedelta(hours=7),
+    )
+    untouched = SyncFactory(
+        health=SyncHealth.HEALTHY, poll_interval_seconds=None, last_success_at=timezone.now() - timedelta(days=9)
+    )
     rule(sync, stale_after_hours=6)
     assert status.stale_syncs_mark() == 1
     alerts.status_changes_send_pending()
@@ -153,8 +172,10 @@ def test_a_rule_change_is_audited_with_what_it_was_and_what_it_became(editor: An
     assert entry.changes["channels"] == {"from": [], "to": ["ops mail"]}
 
 
-@pytest.mark.parametrize("field,value", [("failed_share_percent", 101), ("failing_after_runs", 0),
-                                         ("renotify_hours", 0), ("slow_run_minutes", 100_000)])
+@pytest.mark.parametrize(
+    "field,value",
+    [("failed_share_percent", 101), ("failing_after_runs", 0), ("renotify_hours", 0), ("slow_run_minutes", 100_000)],
+)
 def test_out_of_range_values_are_refused_and_nothing_is_saved(field: str, value: int):
     sync = SyncFactory()
     with pytest.raises(alert_rules.AlertRuleError):
@@ -243,8 +264,7 @@ def test_an_open_alert_is_repeated_every_two_hours_until_acknowledged(editor: An
     assert alerts.alerts_sweep(now=start + timedelta(hours=2)).reminded == 1
     assert alerts.alerts_sweep(now=start + timedelta(hours=3)).reminded == 0
     assert alerts.alerts_sweep(now=start + timedelta(hours=4, minutes=1)).reminded == 1
-    assert [m.subject.split("]")[0] + "]" for m in mail.outbox] == ["[failing]", "[still failing]",
-                                                                      "[still failing]"]
+    assert [m.subject.split("]")[0] + "]" for m in mail.outbox] == ["[failing]", "[still failing]", "[still failing]"]
     assert "Acknowledge the alert to stop the reminders" in mail.outbox[1].body
     alerts.alert_acknowledge(alert=Alert.objects.get(sync=sync), user=editor)
     assert alerts.alerts_sweep(now=start + timedelta(hours=9)).reminded == 0
@@ -266,8 +286,10 @@ def test_reminders_wait_while_muted_and_a_sync_without_reminders_is_told_once(ed
 def test_the_message_has_a_title_in_words_and_the_raw_error_underneath():
     email()
     sync = SyncFactory(health=SyncHealth.HEALTHY, name="Hubstaff clients → GHL contacts")
-    raw = ("Reading hubstaff failed: TransportError: could not connect: HTTPConnectionPool(host='127.0.0.1', "
-           "port=8010): Max retries exceeded")
+    raw = (
+        "Reading hubstaff failed: TransportError: could not connect: HTTPConnectionPool(host='127.0.0.1', "
+        "port=8010): Max retries exceeded"
+    )
     status.run_finished(run=RunFactory(sync=sync, status=RunStatus.FAILED, error_summary=raw))
     alerts.status_changes_send_pending()
     alert = Alert.objects.get(sync=sync)

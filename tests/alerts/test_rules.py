@@ -7,8 +7,13 @@ from contacts_sync.models import RunStatus, SyncHealth
 
 
 def after(**kw):  # type: ignore[no-untyped-def]
-    args = {"current": SyncHealth.HEALTHY, "run_status": RunStatus.SUCCEEDED, "handled": 100, "failed_items": 0,
-            "consecutive_failures": 0}
+    args = {
+        "current": SyncHealth.HEALTHY,
+        "run_status": RunStatus.SUCCEEDED,
+        "handled": 100,
+        "failed_items": 0,
+        "consecutive_failures": 0,
+    }
     return rules.health_after_run(**(args | kw))
 
 
@@ -94,20 +99,36 @@ def test_a_run_longer_than_the_limit_degrades_the_sync_with_both_durations_in_wo
 
 
 def test_an_outage_weighs_more_than_a_slow_run():
-    d = after(run_status=RunStatus.PARTIAL, failed_items=1, outage_items=1, duration_seconds=7200,
-              slow_after_seconds=60)
+    d = after(
+        run_status=RunStatus.PARTIAL, failed_items=1, outage_items=1, duration_seconds=7200, slow_after_seconds=60
+    )
     assert d.health == SyncHealth.FAILING
 
 
 def test_a_stale_limit_applies_to_a_sync_that_does_not_poll():
     created = NOW - timedelta(days=2)
-    assert rules.is_stale(now=NOW, poll_interval_seconds=None, last_success_at=NOW - timedelta(hours=7),
-                          created_at=created, stale_after_seconds=6 * 3600)
-    assert not rules.is_stale(now=NOW, poll_interval_seconds=None, last_success_at=NOW - timedelta(hours=5),
-                              created_at=created, stale_after_seconds=6 * 3600)
+    assert rules.is_stale(
+        now=NOW,
+        poll_interval_seconds=None,
+        last_success_at=NOW - timedelta(hours=7),
+        created_at=created,
+        stale_after_seconds=6 * 3600,
+    )
+    assert not rules.is_stale(
+        now=NOW,
+        poll_interval_seconds=None,
+        last_success_at=NOW - timedelta(hours=5),
+        created_at=created,
+        stale_after_seconds=6 * 3600,
+    )
     # the rule's hours replace the three polling intervals of a polling sync
-    assert not rules.is_stale(now=NOW, poll_interval_seconds=600, last_success_at=NOW - timedelta(hours=2),
-                              created_at=created, stale_after_seconds=6 * 3600)
+    assert not rules.is_stale(
+        now=NOW,
+        poll_interval_seconds=600,
+        last_success_at=NOW - timedelta(hours=2),
+        created_at=created,
+        stale_after_seconds=6 * 3600,
+    )
 
 
 def test_worse_problems_escalate_and_milder_ones_do_not():
@@ -126,8 +147,13 @@ def test_a_mute_lasts_until_its_moment_and_not_a_second_longer():
 
 
 def remind(**kw):  # type: ignore[no-untyped-def]
-    args = {"now": NOW, "is_open": True, "last_notified_at": NOW - timedelta(hours=2), "renotify_seconds": 7200,
-            "muted_until": None}
+    args = {
+        "now": NOW,
+        "is_open": True,
+        "last_notified_at": NOW - timedelta(hours=2),
+        "renotify_seconds": 7200,
+        "muted_until": None,
+    }
     return rules.reminder_due(**(args | kw))
 
 
@@ -141,8 +167,14 @@ def test_a_reminder_is_due_every_interval_while_the_alert_stays_open():
 
 
 def test_a_held_alert_goes_out_once_nothing_holds_it():
-    kw = {"now": NOW, "is_open": True, "last_notified_at": None, "suppressed": False, "muted_until": None,
-          "channels_available": 1}
+    kw = {
+        "now": NOW,
+        "is_open": True,
+        "last_notified_at": None,
+        "suppressed": False,
+        "muted_until": None,
+        "channels_available": 1,
+    }
     assert rules.held_delivery_due(**kw)
     assert not rules.held_delivery_due(**(kw | {"channels_available": 0}))
     assert not rules.held_delivery_due(**(kw | {"muted_until": NOW + timedelta(hours=1)}))

@@ -30,8 +30,9 @@ def email_channel() -> AlertChannel:
 
 
 def finish(sync: Any, run_status: str = RunStatus.FAILED, **counts: int) -> Any:
-    run = RunFactory(sync=sync, status=run_status, error_summary="GHL answered 503" if run_status == "failed" else "",
-                     **counts)
+    run = RunFactory(
+        sync=sync, status=run_status, error_summary="GHL answered 503" if run_status == "failed" else "", **counts
+    )
     change = status.run_finished(run=run)
     alerts.status_changes_send_pending()
     sync.refresh_from_db()
@@ -122,8 +123,9 @@ def test_failing_then_degraded_keeps_the_alert_open_without_paging_anyone(email_
 
 
 def test_a_polling_sync_without_success_for_three_intervals_goes_stale_once(email_channel: AlertChannel):
-    sync = SyncFactory(health=SyncHealth.HEALTHY, poll_interval_seconds=300,
-                       last_success_at=timezone.now() - timedelta(minutes=16))
+    sync = SyncFactory(
+        health=SyncHealth.HEALTHY, poll_interval_seconds=300, last_success_at=timezone.now() - timedelta(minutes=16)
+    )
     fresh = SyncFactory(health=SyncHealth.HEALTHY, poll_interval_seconds=300, last_success_at=timezone.now())
     paused = SyncFactory(health=SyncHealth.PAUSED, enabled=False, poll_interval_seconds=300)
     assert status.stale_syncs_mark() == 1
@@ -136,8 +138,7 @@ def test_a_polling_sync_without_success_for_three_intervals_goes_stale_once(emai
 
 def test_a_connection_needing_reauth_flips_its_syncs_and_alerts_once(email_channel: AlertChannel):
     sync_a = SyncFactory(health=SyncHealth.HEALTHY, last_success_at=timezone.now())
-    sync_b = SyncFactory(health=SyncHealth.FAILING, consecutive_failures=2,
-                         target_connection=sync_a.target_connection)
+    sync_b = SyncFactory(health=SyncHealth.FAILING, consecutive_failures=2, target_connection=sync_a.target_connection)
     conn = sync_a.target_connection
     status.connection_status_set(connection=conn, status=ConnectionStatus.NEEDS_REAUTH, reason="invalid_grant")
     alerts.status_changes_send_pending()

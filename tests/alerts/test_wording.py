@@ -10,31 +10,40 @@ CONNECTION_REFUSED = (
     "Reading hubstaff failed: TransportError: could not connect: HTTPConnectionPool(host='127.0.0.1', port=8010): "
     "Max retries exceeded with url: /v2/organizations/1002/clients (Caused by NewConnectionError('<urllib3."
     "connection.HTTPConnection object at 0x7f3a>: Failed to establish a new connection: [Errno 111] Connection "
-    "refused'))")
+    "refused'))"
+)
 
 
 def test_a_connection_error_becomes_words_and_the_raw_text_stays_as_detail():
-    h = headline(name="Hubstaff clients → GHL contacts", new_status="failing", reason=CONNECTION_REFUSED,
-                 app="HighLevel")
+    h = headline(
+        name="Hubstaff clients → GHL contacts", new_status="failing", reason=CONNECTION_REFUSED, app="HighLevel"
+    )
     assert h.title == "Hubstaff clients → GHL contacts is failing: Hubstaff could not be reached"
     assert "HTTPConnectionPool" not in h.title and h.detail == CONNECTION_REFUSED
 
 
-@pytest.mark.parametrize("reason,words", [
-    ("ServerError: HighLevel answered 503 Service Unavailable on POST /contacts/upsert after 4 attempts",
-     "HighLevel answered with server errors (HTTP 503)"),
-    ("invalid_grant: refresh token revoked", "HighLevel refused the stored credentials"),
-    ("AuthError: HTTP 401 Unauthorized", "HighLevel refused the credentials"),
-    ("RateLimitedError: 429 after 5 attempts", "HighLevel is rate-limiting the requests"),
-    ("TransportError: timed out after 30s", "HighLevel did not answer in time"),
-    ("Internal error: KeyError: 'id'", "an internal error stopped the run"),
-    ("Every record failed (12). Errors: ValidationError x12", "every record failed (12)"),
-    ("10 of 100 items failed (10%)", "10 of 100 items failed (10%)"),
-    ("outage: 3 records were not written (HighLevel answered with server errors, timeouts or rate limits); they "
-     "are retried by the next run", "3 records were not written (HighLevel answered with server errors, timeouts "
-     "or rate limits)"),
-    ("ZeroDivisionError: division by zero", "stopped by an error (see the details)"),
-])
+@pytest.mark.parametrize(
+    "reason,words",
+    [
+        (
+            "ServerError: HighLevel answered 503 Service Unavailable on POST /contacts/upsert after 4 attempts",
+            "HighLevel answered with server errors (HTTP 503)",
+        ),
+        ("invalid_grant: refresh token revoked", "HighLevel refused the stored credentials"),
+        ("AuthError: HTTP 401 Unauthorized", "HighLevel refused the credentials"),
+        ("RateLimitedError: 429 after 5 attempts", "HighLevel is rate-limiting the requests"),
+        ("TransportError: timed out after 30s", "HighLevel did not answer in time"),
+        ("Internal error: KeyError: 'id'", "an internal error stopped the run"),
+        ("Every record failed (12). Errors: ValidationError x12", "every record failed (12)"),
+        ("10 of 100 items failed (10%)", "10 of 100 items failed (10%)"),
+        (
+            "outage: 3 records were not written (HighLevel answered with server errors, timeouts or rate limits); they "
+            "are retried by the next run",
+            "3 records were not written (HighLevel answered with server errors, timeouts or rate limits)",
+        ),
+        ("ZeroDivisionError: division by zero", "stopped by an error (see the details)"),
+    ],
+)
 def test_known_errors_read_as_what_they_mean(reason: str, words: str):
     assert plain_reason(reason, app="HighLevel") == words
 

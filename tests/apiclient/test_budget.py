@@ -33,9 +33,7 @@ def key(redis_client: Any) -> Any:
         redis_client.delete(k)
 
 
-def test_it_grants_up_to_the_burst_limit_then_asks_to_wait_until_the_oldest_leaves(
-    redis_client: Any, key: str
-) -> None:
+def test_it_grants_up_to_the_burst_limit_then_asks_to_wait_until_the_oldest_leaves(redis_client: Any, key: str) -> None:
     clock = FakeClock()
     budget = RateBudget(redis_client, key, [(5, 10.0)], clock=clock, sleep=clock.sleep, safety_ms=0)
     assert [budget.try_acquire() for _ in range(5)] == [0.0] * 5
@@ -89,9 +87,7 @@ def test_observe_charges_what_other_clients_spent_but_never_loosens(redis_client
     assert budget.try_acquire() > 0
 
 
-def test_a_deferred_observation_is_charged_with_the_next_token_in_the_same_call(
-    redis_client: Any, key: str
-) -> None:
+def test_a_deferred_observation_is_charged_with_the_next_token_in_the_same_call(redis_client: Any, key: str) -> None:
     clock = FakeClock()
     budget = RateBudget(redis_client, key, [(100, 10.0), (200_000, 86_400.0)], clock=clock, sleep=clock.sleep)
     for _ in range(10):
@@ -117,9 +113,7 @@ def _worker(redis_url: str, key: str, n: int, out: Any) -> None:
     out.put(times)
 
 
-def test_two_processes_sharing_one_budget_never_exceed_the_window_together(
-    redis_client: Any, key: str
-) -> None:
+def test_two_processes_sharing_one_budget_never_exceed_the_window_together(redis_client: Any, key: str) -> None:
     from django.conf import settings
 
     ctx = multiprocessing.get_context("spawn")

@@ -81,9 +81,7 @@ def make_client(session: FakeSession, **kw: Any) -> tuple[ApiClient, Clock, list
 def test_it_returns_parsed_json_and_records_one_call() -> None:
     session = FakeSession(response(200, {"ok": 1}))
     client, _clock, calls = make_client(session)
-    assert client._request("GET", "/things/{id}", path_params={"id": "a/b"}, operation="get_thing") == {
-        "ok": 1
-    }
+    assert client._request("GET", "/things/{id}", path_params={"id": "a/b"}, operation="get_thing") == {"ok": 1}
     assert session.sent[0]["url"] == "http://api.test/things/a%2Fb"
     assert calls[0].path_template == "/things/{id}"
     assert (calls[0].status, calls[0].attempts, calls[0].error) == (200, 1, None)
@@ -231,7 +229,8 @@ def test_a_budget_that_gives_no_token_sends_nothing_and_records_zero_attempts() 
 
 
 def test_a_client_reads_its_ca_bundle_once_and_takes_no_proxy_from_the_environment(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/company.pem")
     session = ApiClient(base_url="https://api.example.com/v1").session
@@ -241,7 +240,8 @@ def test_a_client_reads_its_ca_bundle_once_and_takes_no_proxy_from_the_environme
 
 
 def test_the_lean_session_sends_what_requests_would_and_follows_a_redirect_only_when_asked(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import http.server
     import json as jsonlib
     import threading
@@ -278,8 +278,14 @@ def test_the_lean_session_sends_what_requests_would_and_follows_a_redirect_only_
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         session = client_session()
-        posted = session.request("POST", f"{base}/ok", params={"q": "a b"}, json={"name": "Zoë"},
-                                 headers={"Authorization": "Bearer t"}, timeout=(2, 5))
+        posted = session.request(
+            "POST",
+            f"{base}/ok",
+            params={"q": "a b"},
+            json={"name": "Zoë"},
+            headers={"Authorization": "Bearer t"},
+            timeout=(2, 5),
+        )
         assert posted.status_code == 200 and posted.json() == {"path": "/ok?q=a+b"}
         assert seen[-1] == ("POST", "/ok?q=a+b", "Bearer t", jsonlib.dumps({"name": "Zoë"}).encode())
         moved = session.request("GET", f"{base}/moved", headers={"Authorization": "Bearer t"}, timeout=(2, 5))

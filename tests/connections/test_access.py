@@ -31,9 +31,7 @@ def _post_urls(connection: Connection, target_user_pk: int) -> list[str]:
 
 
 @pytest.mark.parametrize("role", ["Viewer", "Editor"])
-def test_a_viewer_or_editor_gets_403_on_every_connection_and_user_post_and_nothing_changes(
-    client, make_user, role
-):
+def test_a_viewer_or_editor_gets_403_on_every_connection_and_user_post_and_nothing_changes(client, make_user, role):
     connection = ConnectionFactory(name="Main location", secrets={"access_token": "pit-keep-me"})
     other = make_user("Viewer")
     user = make_user(role)
@@ -73,8 +71,15 @@ def test_a_viewer_sees_the_connection_list_read_only(client, viewer):
     assert reverse("dashboard:connection_test", args=[Connection.objects.get().pk]) not in body
     detail = client.get(reverse("dashboard:connection_detail", args=[Connection.objects.get().pk])).content.decode()
     assert "Main location" in detail
-    for admin_only in ("Disconnect", "Edit / rotate key", "Reconnect HighLevel", "Connect again", "Clone",
-                       "Archive", "Delete"):
+    for admin_only in (
+        "Disconnect",
+        "Edit / rotate key",
+        "Reconnect HighLevel",
+        "Connect again",
+        "Clone",
+        "Archive",
+        "Delete",
+    ):
         assert admin_only not in detail
 
 
@@ -116,10 +121,14 @@ def test_another_admin_cannot_see_or_decide_a_pending_highlevel_consent(client, 
 
     owner, other = make_user("Admin"), make_user("Admin")
     connection = ConnectionFactory(name="Acme", secrets={"access_token": "pit-keep-me"})
-    grant = PendingOAuthGrant.objects.create(user=owner, connection=connection, name="Acme 2",
-                                             secrets={"access_token": "new", "refresh_token": "r"},
-                                             details={"scopes": [], "location_id": "loc"},
-                                             expires_at=timezone.now() + timedelta(minutes=10))
+    grant = PendingOAuthGrant.objects.create(
+        user=owner,
+        connection=connection,
+        name="Acme 2",
+        secrets={"access_token": "new", "refresh_token": "r"},
+        details={"scopes": [], "location_id": "loc"},
+        expires_at=timezone.now() + timedelta(minutes=10),
+    )
     client.force_login(other)
     url = reverse("dashboard:ghl_oauth_pending", args=[grant.pk])
     assert client.get(url).status_code == 404
@@ -132,8 +141,10 @@ def test_another_admin_cannot_see_or_decide_a_pending_highlevel_consent(client, 
 def test_a_duplicate_account_is_refused_by_the_connect_form(client, admin_user):
     ConnectionFactory(name="Acme", provider="ghl", external_account_id="loc123", base_url="")
     client.force_login(admin_user)
-    response = client.post(reverse("dashboard:connection_create", args=["ghl_pit"]),
-                           {"name": "Acme again", "external_account_id": "loc123", "secret_access_token": "pit-x"})
+    response = client.post(
+        reverse("dashboard:connection_create", args=["ghl_pit"]),
+        {"name": "Acme again", "external_account_id": "loc123", "secret_access_token": "pit-x"},
+    )
     body = response.content.decode()
     assert response.status_code == 200 and "already connected as “Acme”" in body
     assert Connection.objects.count() == 1

@@ -76,9 +76,9 @@ def test_the_raw_database_holds_only_ciphertext_and_the_audit_log_only_key_names
     for _pk, value in _raw("contacts_sync_connection") + _raw("contacts_sync_alertchannel"):
         assert value.startswith("gAAAAA")  # a Fernet token
     assert Connection.objects.get(name="GHL").secrets == {"access_token": PLAINTEXTS[0]}
-    assert AuditEntry.objects.get(action="connection.create", object_repr__contains="GHL").changes[
-        "secrets_set"
-    ] == ["access_token"]
+    assert AuditEntry.objects.get(action="connection.create", object_repr__contains="GHL").changes["secrets_set"] == [
+        "access_token"
+    ]
 
 
 def test_rotation_re_encrypts_every_secret_under_the_new_first_key(admin_user, settings):

@@ -25,12 +25,8 @@ def test_a_sync_that_only_reads_ghl_asks_for_no_write_scope():
 def test_writing_businesses_and_reading_appointments_add_exactly_their_scopes():
     ghl = ConnectionFactory(provider="ghl")
     hs = ConnectionFactory(provider="hotspotsystem", auth_kind="api_key")
-    SyncFactory(
-        source_connection=hs, source_object="business", target_connection=ghl, target_object="business"
-    )
-    SyncFactory(
-        source_connection=ghl, source_object="appointment", target_connection=hs, target_object="note"
-    )
+    SyncFactory(source_connection=hs, source_object="business", target_connection=ghl, target_object="business")
+    SyncFactory(source_connection=ghl, source_object="appointment", target_connection=hs, target_object="note")
     assert ghl_scopes_needed() == [
         "contacts.readonly",
         "contacts.write",

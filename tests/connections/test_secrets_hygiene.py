@@ -18,9 +18,7 @@ pytestmark = pytest.mark.django_db
 SECRET = "hs-very-secret-key-0042"
 
 
-def test_a_crash_while_saving_a_key_leaves_the_key_out_of_the_error_report(
-    client, admin_user, settings, monkeypatch
-):
+def test_a_crash_while_saving_a_key_leaves_the_key_out_of_the_error_report(client, admin_user, settings, monkeypatch):
     """Production (DEBUG off): the 500 page is generic, and the report mailed/logged for it hides the key."""
     import sys
 
@@ -51,9 +49,7 @@ def test_a_crash_while_saving_a_key_leaves_the_key_out_of_the_error_report(
     assert SECRET not in response.content.decode()
     report = captured["report"]
     text, html = report.get_traceback_text(), report.get_traceback_html()
-    assert (
-        "database went away" in text and "connection_create" in text
-    )  # a full report, with the view's frame
+    assert "database went away" in text and "connection_create" in text  # a full report, with the view's frame
     assert "secret_api_key" in text  # the POST field is listed ...
     assert SECRET not in text and SECRET not in html  # ... with its value and the view's locals starred out
 
@@ -69,8 +65,7 @@ def test_the_edit_page_never_renders_a_stored_secret_back(client, admin_user):
         page = client.get(url).content.decode()
         assert SECRET not in page, url
     assert (
-        "•••• set, replace?"
-        in client.get(reverse("dashboard:connection_edit", args=[connection.pk])).content.decode()
+        "•••• set, replace?" in client.get(reverse("dashboard:connection_edit", args=[connection.pk])).content.decode()
     )
 
 

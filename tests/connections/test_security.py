@@ -99,8 +99,12 @@ def test_a_base_url_on_a_private_address_is_refused_and_nothing_is_stored(
 ) -> None:
     with pytest.raises(svc.ConnectionActionError, match="private or loopback"):
         svc.connection_create(
-            provider="hotspotsystem", auth_kind="api_key", name="x", user=admin_user,
-            secrets={"api_key": "k"}, base_url=url,
+            provider="hotspotsystem",
+            auth_kind="api_key",
+            name="x",
+            user=admin_user,
+            secrets={"api_key": "k"},
+            base_url=url,
         )
     assert not Connection.objects.exists()
 
@@ -109,13 +113,16 @@ def test_a_base_url_on_a_private_address_is_refused_and_nothing_is_stored(
 def test_editing_a_base_url_to_a_private_address_is_refused_on_the_page(
     production_allowlist: Any, client: Any, admin_user: Any
 ) -> None:
-    connection = ConnectionFactory(provider="hotspotsystem", auth_kind="api_key", secrets={"api_key": "k"},
-                                   base_url="")
+    connection = ConnectionFactory(provider="hotspotsystem", auth_kind="api_key", secrets={"api_key": "k"}, base_url="")
     client.force_login(admin_user)
     response = client.post(
         reverse("dashboard:connection_edit", args=[connection.pk]),
-        {"name": connection.name, "base_url": "http://100.64.0.1/api", "external_account_id": "",
-         "secret_api_key": "new-key"},
+        {
+            "name": connection.name,
+            "base_url": "http://100.64.0.1/api",
+            "external_account_id": "",
+            "secret_api_key": "new-key",
+        },
     )
     assert response.status_code == 200 and "private or loopback" in response.content.decode()
     connection.refresh_from_db()
@@ -125,8 +132,13 @@ def test_editing_a_base_url_to_a_private_address_is_refused_on_the_page(
 @pytest.mark.django_db
 def test_the_ghl_oauth_base_url_is_checked_too(production_allowlist: Any, admin_user: Any, settings: Any) -> None:
     settings.GHL_CLIENT_ID, settings.GHL_CLIENT_SECRET = "id", "secret"
-    kw = {"session": {}, "user": admin_user, "name": "x", "scopes": ["contacts.readonly"],
-          "redirect_uri": "http://testserver/cb/"}
+    kw = {
+        "session": {},
+        "user": admin_user,
+        "name": "x",
+        "scopes": ["contacts.readonly"],
+        "redirect_uri": "http://testserver/cb/",
+    }
     with pytest.raises(svc.ConnectionActionError, match="private or loopback"):
         ghl_oauth.ghl_oauth_start(base_url="http://169.254.169.254", **kw)
     # A public host is no better: the OAuth dance happens with HighLevel, so only an emulator may stand in for it.
@@ -154,8 +166,12 @@ def test_moving_a_connection_to_another_host_needs_its_secrets_and_test_sends_no
     clean_sandbox: Any, client: Any, admin_user: Any
 ) -> None:
     connection = svc.connection_create(
-        provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-        secrets={"api_key": HOTSPOT_KEY}, base_url=f"{clean_sandbox.url}/hotspotsystem",
+        provider="hotspotsystem",
+        auth_kind="api_key",
+        name="HS",
+        user=admin_user,
+        secrets={"api_key": HOTSPOT_KEY},
+        base_url=f"{clean_sandbox.url}/hotspotsystem",
     )
     assert connection.status == "connected"
     client.force_login(admin_user)
@@ -178,19 +194,24 @@ def test_a_move_with_the_secrets_entered_again_is_tried_there_and_saved_at_once(
 ) -> None:
     settings.PRIVATE_URL_ALLOWLIST = ["127.0.0.1", "localhost"]  # one emulator under two names: two hosts
     connection = svc.connection_create(
-        provider="custom", auth_kind="webhook_secret", name="App", user=admin_user,
+        provider="custom",
+        auth_kind="webhook_secret",
+        name="App",
+        user=admin_user,
         secrets={"api_token": "custom-sandbox-token", "webhook_secret": "whsec_" + "a" * 44},
         base_url=f"{clean_sandbox.url}/custom",
     )
     moved_url = f"http://localhost:{clean_sandbox.port}/custom"
     with pytest.raises(svc.ConnectionActionError, match="refused, nothing changed"):
-        svc.connection_update(connection=connection, user=admin_user, base_url=moved_url,
-                              secrets={"api_token": "wrong-token"})
+        svc.connection_update(
+            connection=connection, user=admin_user, base_url=moved_url, secrets={"api_token": "wrong-token"}
+        )
     connection.refresh_from_db()
     assert connection.base_url == f"{clean_sandbox.url}/custom"
     assert connection.secrets["api_token"] == "custom-sandbox-token"
-    svc.connection_update(connection=connection, user=admin_user, base_url=moved_url,
-                          secrets={"api_token": "custom-sandbox-token"})
+    svc.connection_update(
+        connection=connection, user=admin_user, base_url=moved_url, secrets={"api_token": "custom-sandbox-token"}
+    )
     connection.refresh_from_db()
     assert connection.base_url == moved_url and connection.status == "connected"
     assert connection.secrets["webhook_secret"] == "whsec_" + "a" * 44  # inbound only: kept
@@ -200,8 +221,12 @@ def test_a_move_with_the_secrets_entered_again_is_tried_there_and_saved_at_once(
 
 @pytest.mark.django_db
 def test_a_consent_based_connection_cannot_move_without_a_new_consent(admin_user: Any) -> None:
-    connection = ConnectionFactory(provider=Provider.GHL, auth_kind=AuthKind.OAUTH2,
-                                   secrets={"access_token": "a", "refresh_token": "r"}, base_url="")
+    connection = ConnectionFactory(
+        provider=Provider.GHL,
+        auth_kind=AuthKind.OAUTH2,
+        secrets={"access_token": "a", "refresh_token": "r"},
+        base_url="",
+    )
     with pytest.raises(svc.ConnectionActionError, match="connect it again"):
         svc.connection_update(connection=connection, user=admin_user, base_url="http://127.0.0.1:9/ghl")
     connection.refresh_from_db()
@@ -221,7 +246,10 @@ def test_the_ghl_token_url_comes_from_settings_not_from_the_connection(settings:
             ("https://api.example.com", {}),  # a base URL a user typed (not an allowlisted emulator)
         ):
             connection = ConnectionFactory(
-                provider=Provider.GHL, auth_kind=AuthKind.OAUTH2, base_url=base_url, config=config,
+                provider=Provider.GHL,
+                auth_kind=AuthKind.OAUTH2,
+                base_url=base_url,
+                config=config,
                 secrets={"access_token": "a", "refresh_token": "refresh-1"},
             )
             with pytest.raises(Exception, match="invalid_grant"):
@@ -238,8 +266,12 @@ def test_an_api_client_never_follows_a_redirect_with_the_credentials(admin_user:
     with http_receiver() as target:
         with http_receiver(status=307, headers={"Location": target.url}) as bouncer:
             connection = svc.connection_create(
-                provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-                secrets={"api_key": "key-that-must-stay"}, base_url=bouncer.url,
+                provider="hotspotsystem",
+                auth_kind="api_key",
+                name="HS",
+                user=admin_user,
+                secrets={"api_key": "key-that-must-stay"},
+                base_url=bouncer.url,
             )
     assert bouncer.requests and target.requests == []
     assert connection.status == "error" and "redirect" in connection.last_error
@@ -250,8 +282,7 @@ def test_the_ghl_token_post_never_follows_a_redirect_with_the_client_secret() ->
     with http_receiver() as target:
         with http_receiver(status=307, headers={"Location": target.url}) as bouncer:
             with pytest.raises(oauth.OAuthError, match="redirect"):
-                oauth.refresh_token(token_url=bouncer.url, client_id="id", client_secret="s3cret",
-                                    refresh_token="r")
+                oauth.refresh_token(token_url=bouncer.url, client_id="id", client_secret="s3cret", refresh_token="r")
     assert len(bouncer.requests) == 1 and target.requests == []
 
 
@@ -291,8 +322,9 @@ def test_a_name_that_rebinds_to_a_private_address_after_the_check_reaches_nothin
         url = f"http://rebind.test:{port}/hook"
         with fake_dns({"rebind.test": answers}):
             assert url_check(url) == url  # the form's check saw a public address
-            channel = AlertChannel.objects.create(name="hook", kind=ChannelKind.SLACK, target="#x",
-                                                  secrets={"url": url})
+            channel = AlertChannel.objects.create(
+                name="hook", kind=ChannelKind.SLACK, target="#x", secrets={"url": url}
+            )
             n = notification_send(channel=channel, message=AlertMessage(subject="s", text="t"))
     assert internal.requests == [] and not n.ok
     assert ("127.0.0.1", port) not in connects
@@ -309,8 +341,12 @@ def test_a_connection_whose_host_rebinds_never_sends_its_token_inside(settings: 
         port = int(internal.url.split(":")[2].split("/")[0])
         with fake_dns({"api.rebind.test": ["8.8.8.8", "127.0.0.1"]}):
             connection = svc.connection_create(
-                provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-                secrets={"api_key": "key-that-must-stay"}, base_url=f"http://api.rebind.test:{port}/api",
+                provider="hotspotsystem",
+                auth_kind="api_key",
+                name="HS",
+                user=admin_user,
+                secrets={"api_key": "key-that-must-stay"},
+                base_url=f"http://api.rebind.test:{port}/api",
             )
     assert internal.requests == []
     assert connection.status == "error" and "private or loopback" in connection.last_error
@@ -321,8 +357,12 @@ def _self_signed(name: str, tmp: Path) -> tuple[Path, Path]:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(hours=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -330,14 +370,13 @@ def _self_signed(name: str, tmp: Path) -> tuple[Path, Path]:
     )
     cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
-def test_the_pinned_connection_keeps_the_name_for_host_sni_and_the_certificate(
-    settings: Any, tmp_path: Path
-) -> None:
+def test_the_pinned_connection_keeps_the_name_for_host_sni_and_the_certificate(settings: Any, tmp_path: Path) -> None:
     from contacts_sync.apiclient.outbound import safe_session
 
     name = "api.pinned.test"
@@ -387,8 +426,21 @@ def test_the_address_rules_follow_is_global_and_embedded_ipv4() -> None:
     from contacts_sync.apiclient import outbound
 
     public = ["8.8.8.8", "2001:4860:4860::8888"]
-    private = ["100.64.0.1", "10.0.0.1", "127.0.0.1", "169.254.169.254", "0.0.0.0", "224.0.0.1", "::1",
-               "fd00::1", "fe80::1", "::ffff:10.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "192.0.2.1"]
+    private = [
+        "100.64.0.1",
+        "10.0.0.1",
+        "127.0.0.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "224.0.0.1",
+        "::1",
+        "fd00::1",
+        "fe80::1",
+        "::ffff:10.0.0.1",
+        "64:ff9b::7f00:1",
+        "2002:7f00:1::",
+        "192.0.2.1",
+    ]
     assert all(outbound.is_public(ipaddress.ip_address(a)) for a in public)
     assert not any(outbound.is_public(ipaddress.ip_address(a)) for a in private)
 

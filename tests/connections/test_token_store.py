@@ -35,17 +35,12 @@ def test_leases_of_different_connections_do_not_block_each_other(redis_client, m
     a, b = ConnectionFactory(), ConnectionFactory()
     with svc.ConnectionTokenStore(a.pk).lock(), svc.ConnectionTokenStore(b.pk).lock():
         assert (
-            redis_client.exists(
-                svc.ConnectionTokenStore(a.pk).lock_key, svc.ConnectionTokenStore(b.pk).lock_key
-            )
-            == 2
+            redis_client.exists(svc.ConnectionTokenStore(a.pk).lock_key, svc.ConnectionTokenStore(b.pk).lock_key) == 2
         )
 
 
 def test_save_merges_the_new_pair_with_the_expiry_and_load_reads_it_back(redis_client):
-    connection = ConnectionFactory(
-        secrets={"access_token": "old-at", "refresh_token": "old-rt", "extra": "kept"}
-    )
+    connection = ConnectionFactory(secrets={"access_token": "old-at", "refresh_token": "old-rt", "extra": "kept"})
     store = svc.ConnectionTokenStore(connection.pk)
     expires = timezone.now() + timedelta(hours=24)
     store.save(

@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_an_admin_invites_a_user_who_gets_a_link_to_set_their_own_password(client, admin_user):
     client.force_login(admin_user)
-    response = client.post(
-        reverse("dashboard:user_invite"), {"email": "New.Person@Example.com", "role": "Editor"}
-    )
+    response = client.post(reverse("dashboard:user_invite"), {"email": "New.Person@Example.com", "role": "Editor"})
     assert response.status_code == 302
     invited = get_user_model().objects.get(email="new.person@example.com")
     assert role_of(invited) == "Editor"
@@ -46,9 +44,7 @@ def test_the_invite_link_lets_the_user_set_a_password_and_log_in(client, admin_u
     page = client.get(link, follow=True)
     assert page.status_code == 200
     form_url = page.redirect_chain[-1][0] if page.redirect_chain else link
-    done = client.post(
-        form_url, {"password1": "a-long-new-passphrase-42", "password2": "a-long-new-passphrase-42"}
-    )
+    done = client.post(form_url, {"password1": "a-long-new-passphrase-42", "password2": "a-long-new-passphrase-42"})
     assert done.status_code == 302
     assert client.login(username="joiner@example.com", password="a-long-new-passphrase-42")
 

@@ -39,9 +39,7 @@ def test_a_new_webhook_secret_is_shown_once_and_not_cached(client, admin_user):
     connection.refresh_from_db()
     new = connection.secrets["webhook_secret"]
     assert new != "whsec_old" and new.startswith("whsec_") and new in response.content.decode()
-    assert (
-        new not in client.get(reverse("dashboard:connection_detail", args=[connection.pk])).content.decode()
-    )
+    assert new not in client.get(reverse("dashboard:connection_detail", args=[connection.pk])).content.decode()
 
 
 def test_only_custom_apps_get_a_generated_webhook_secret(client, admin_user):
@@ -80,7 +78,10 @@ def test_the_base_url_help_names_the_emulators_real_address_not_a_fixed_port(set
     from dashboard.forms.connections import ConnectionForm, GHLConnectForm
 
     settings.SANDBOX_URL = "http://127.0.0.1:8611/"
-    assert "http://127.0.0.1:8611/hubstaff" in ConnectionForm(spec=connect_options()["hubstaff"]).fields["base_url"].help_text
+    assert (
+        "http://127.0.0.1:8611/hubstaff"
+        in ConnectionForm(spec=connect_options()["hubstaff"]).fields["base_url"].help_text
+    )
     assert "http://127.0.0.1:8611/ghl" in str(GHLConnectForm().fields["base_url"].help_text)
     settings.SANDBOX_URL = ""
     text = ConnectionForm(spec=connect_options()["upguard"]).fields["base_url"].help_text

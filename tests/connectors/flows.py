@@ -39,19 +39,31 @@ def spec_checked(sandbox: Sandbox) -> Iterator[None]:
 
 def app_connection(sandbox: Sandbox, provider: str, **config: Any) -> m.Connection:
     auth, secrets, base_config = APPS[provider]
-    return ConnectionFactory(provider=provider, auth_kind=auth, secrets=secrets, config={**base_config, **config},
-                             external_account_id="", base_url=f"{sandbox.url}/{provider}")
+    return ConnectionFactory(
+        provider=provider,
+        auth_kind=auth,
+        secrets=secrets,
+        config={**base_config, **config},
+        external_account_id="",
+        base_url=f"{sandbox.url}/{provider}",
+    )
 
 
 def ghl_connection(sandbox: Sandbox) -> m.Connection:
-    return ConnectionFactory(provider="ghl", external_account_id=sandbox.location_id, base_url=sandbox.ghl_url,
-                             secrets={"access_token": sandbox.token}, config={"rate_limit_per_10s": 0})
+    return ConnectionFactory(
+        provider="ghl",
+        external_account_id=sandbox.location_id,
+        base_url=sandbox.ghl_url,
+        secrets={"access_token": sandbox.token},
+        config={"rate_limit_per_10s": 0},
+    )
 
 
 def make_sync(recipe: str, source: m.Connection, target: m.Connection, **options: Any) -> m.Sync:
     """A live sync (webhooks and polls start its runs): these tests are about the flow, not the first-run preview."""
-    return sync_create_from_recipe(recipe=recipe, name=recipe, source_connection=source, target_connection=target,
-                                   options=options, live=True)
+    return sync_create_from_recipe(
+        recipe=recipe, name=recipe, source_connection=source, target_connection=target, options=options, live=True
+    )
 
 
 def run(sync: m.Sync, timeout: float = 240) -> m.Run:
@@ -95,5 +107,15 @@ class Received:
         return out
 
 
-__all__ = ["GhlApi", "Received", "app_connection", "calls", "ghl_connection", "items", "limits_off", "make_sync",
-           "run", "spec_checked"]
+__all__ = [
+    "GhlApi",
+    "Received",
+    "app_connection",
+    "calls",
+    "ghl_connection",
+    "items",
+    "limits_off",
+    "make_sync",
+    "run",
+    "spec_checked",
+]

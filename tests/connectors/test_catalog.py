@@ -27,7 +27,8 @@ JSON_KEYS = {"app", "flow", "direction", "trigger", "action", "objects", "ghl_op
 def test_every_flow_states_its_trigger_action_and_end_to_end_test() -> None:
     missing = {f.flow: f.missing for f in catalog.flows() if f.missing}
     assert not missing, "recipes without catalogue metadata (set these Recipe fields): " + "; ".join(
-        f"{key}: {', '.join(names)}" for key, names in sorted(missing.items()))
+        f"{key}: {', '.join(names)}" for key, names in sorted(missing.items())
+    )
 
 
 def _test_functions(path: Path) -> set[str]:
@@ -69,14 +70,17 @@ def test_the_catalogue_json_has_one_object_per_flow_with_the_documented_keys() -
 
 def test_every_request_the_ghl_client_sends_is_known_to_the_catalogue() -> None:
     sources = (ROOT / "contacts_sync/connectors/ghl/client.py").read_text() + (
-        ROOT / "contacts_sync/connectors/ghl/reads.py").read_text()
+        ROOT / "contacts_sync/connectors/ghl/reads.py"
+    ).read_text()
     sent = {f"{m} {p}" for m, p in re.findall(r'_request\(\s*"([A-Z]+)",\s*"([^"]+)"', sources)}
     derived = {op for ops in operations.client_operations().values() for op in ops}
     assert sent == derived
     assert sent <= set(operations.OPERATION_SCOPES), sent - set(operations.OPERATION_SCOPES)
 
 
-@pytest.mark.skipif(not GHL_SPECS.is_dir() and not os.environ.get("CI"), reason="no ../shared specs (CI must have them)")
+@pytest.mark.skipif(
+    not GHL_SPECS.is_dir() and not os.environ.get("CI"), reason="no ../shared specs (CI must have them)"
+)
 def test_each_operations_scope_is_the_one_the_official_spec_declares() -> None:
     declared: dict[str, set[str]] = {}
     for spec_file in GHL_SPECS.glob("*.json"):
@@ -84,8 +88,11 @@ def test_each_operations_scope_is_the_one_the_official_spec_declares() -> None:
             for method, op in ops.items():
                 scopes = {s for sec in op.get("security") or [] for names in sec.values() for s in names}
                 declared[f"{method.upper()} {path}"] = scopes
-    wrong = {op: (scope, declared.get(op)) for op, scope in operations.OPERATION_SCOPES.items()
-             if op not in declared or (declared[op] and scope not in declared[op])}
+    wrong = {
+        op: (scope, declared.get(op))
+        for op, scope in operations.OPERATION_SCOPES.items()
+        if op not in declared or (declared[op] and scope not in declared[op])
+    }
     assert not wrong, wrong
 
 
@@ -96,14 +103,24 @@ def test_a_flows_operations_are_what_its_ghl_reader_or_writer_sends() -> None:
     assert not any("/notes" in op for op in flows["hubstaff_client_to_ghl_contact"].ghl_operations)
     assert not any("/notes" in op for op in flows["starbuero_call_to_ghl_contact"].ghl_operations)
     assert "POST /contacts/{contactId}/notes" in flows["starbuero_call_to_ghl_note"].ghl_operations
-    assert flows["ghl_note_to_hubstaff_task"].ghl_operations == ["POST /contacts/search",
-                                                                "GET /contacts/{contactId}/notes"]
+    assert flows["ghl_note_to_hubstaff_task"].ghl_operations == [
+        "POST /contacts/search",
+        "GET /contacts/{contactId}/notes",
+    ]
     assert flows["ghl_critical_contact_to_hubstaff_task"].events[:2] == ["ContactCreate", "ContactUpdate"]
 
 
 def test_a_recipe_without_metadata_still_works_and_is_named_as_missing() -> None:
-    bare = Recipe(key="x", title="X", source_provider="upguard", source_object="contact", target_provider="ghl",
-                  target_object="contact", triggers=("poll",), description="")
+    bare = Recipe(
+        key="x",
+        title="X",
+        source_provider="upguard",
+        source_object="contact",
+        target_provider="ghl",
+        target_object="contact",
+        triggers=("poll",),
+        description="",
+    )
     flow = catalog.flow_of(bare)
     assert flow.missing == ["trigger", "action", "test"]
     assert flow.trigger and flow.action and flow.ghl_operations  # derived defaults
@@ -121,4 +138,5 @@ def test_each_apps_docs_page_agrees_with_the_catalogue(app: str) -> None:
     assert path.is_file(), f"{path} is missing: run `python manage.py catalog --docs`"
     block = catalog_docs.block_of(path.read_text())
     assert block == catalog_docs.generated_block(app), (
-        f"{path} disagrees with the catalogue: run `python manage.py catalog --docs`")
+        f"{path} disagrees with the catalogue: run `python manage.py catalog --docs`"
+    )

@@ -111,9 +111,7 @@ def test_read_pages_through_everything_and_resumes_from_a_cursor(
     assert len(pages) > 2 and pages[-1].cursor is None and all(p.cursor for p in pages[:-1])
     assert len(ids) == len(set(ids)) == total
     resumed = [
-        con.record_id(kind, r)
-        for p in con.read(kind, cursor=pages[1].cursor, options=options)
-        for r in p.records
+        con.record_id(kind, r) for p in con.read(kind, cursor=pages[1].cursor, options=options) for r in p.records
     ]
     assert resumed == ids[len(pages[0].records) + len(pages[1].records) :]
 
@@ -126,15 +124,11 @@ def test_upguard_reads_vendor_contacts_with_their_vendor_labels_and_resumes(apps
     assert len(contacts) == len({c["id"] for c in contacts}) == stats["contacts"]
     assert all({"name", "primary_hostname", "labels"} <= set(c["vendor"]) for c in contacts)
     resumed = [
-        r["id"]
-        for p in con.read("contact", cursor=pages[14].cursor, options={"page_limit": 10})
-        for r in p.records
+        r["id"] for p in con.read("contact", cursor=pages[14].cursor, options={"page_limit": 10}) for r in p.records
     ]
     assert resumed == [c["id"] for p in pages[15:] for c in p.records]
     vendors = [
-        v
-        for p in con.read("contact", cursor=None, options={"source": "vendors", "page_limit": 25})
-        for v in p.records
+        v for p in con.read("contact", cursor=None, options={"source": "vendors", "page_limit": 25}) for v in p.records
     ]
     assert len(vendors) == stats["vendors"] == 60
 
@@ -173,9 +167,7 @@ def test_custom_app_reads_only_records_changed_since(apps: Any) -> None:
     con = connector(apps, "custom")
     before = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 1))
     requests.post(f"{apps.url}/custom/_admin/records", json={"id": "rec_00007", "email": "new@example.com"})
-    changed = [
-        r for p in con.read("contact", cursor=None, options={"updated_since": before}) for r in p.records
-    ]
+    changed = [r for p in con.read("contact", cursor=None, options={"updated_since": before}) for r in p.records]
     assert [(r["id"], r["email"]) for r in changed] == [("rec_00007", "new@example.com")]
 
 
@@ -191,9 +183,7 @@ SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode
 BODY = json.dumps({"id": "evt_1", "type": "contact.updated", "data": {"id": "rec_00001"}}).encode()
 
 
-def standard_headers(
-    body: bytes, secret: str = SECRET, ts: int | None = None, msg_id: str = "msg_1"
-) -> dict[str, str]:
+def standard_headers(body: bytes, secret: str = SECRET, ts: int | None = None, msg_id: str = "msg_1") -> dict[str, str]:
     ts = int(time.time()) if ts is None else ts
     key = base64.b64decode(secret[len("whsec_") :])
     sig = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
@@ -259,9 +249,7 @@ def test_hotspotsystem_transactions_are_notes_across_every_type_and_resume(apps:
     assert pages[-1].cursor is None and all(p.cursor for p in pages[:-1])
     middle = len(pages) // 2
     resumed = [
-        r["id"]
-        for p in con.read("note", cursor=pages[middle].cursor, options={"page_limit": 25})
-        for r in p.records
+        r["id"] for p in con.read("note", cursor=pages[middle].cursor, options={"page_limit": 25}) for r in p.records
     ]
     assert resumed == [n["id"] for p in pages[middle + 1 :] for n in p.records]
 

@@ -48,9 +48,7 @@ PATH_ALIASES: dict[str, str] = {
     "/oauth/installed-locations": "/oauth/installedLocations",
     "/oauth/location-token": "/oauth/locationToken",
 }
-UNKNOWN_ROUTE_REASON = (
-    "paths no spec declares must get GHL's JSON 404 ('Cannot GET /x'); checked by status only"
-)
+UNKNOWN_ROUTE_REASON = "paths no spec declares must get GHL's JSON 404 ('Cannot GET /x'); checked by status only"
 
 # Request bodies the spec leaves empty: the schema the docs give instead (additionalProperties false, as GHL's
 # validator rejects unknown properties).
@@ -170,16 +168,12 @@ def fix_webhook_schema(node: Any) -> Any:
 # GHL's validator rejects undeclared body properties (422 'property X should not exist', highlevel-api-docs#262),
 # although the spec's DTOs do not say additionalProperties: false. The contract check therefore also rejects
 # undeclared properties in request bodies and requires the emulator to answer them with 422.
-REJECT_UNDECLARED_BODY_PROPERTIES = (
-    "highlevel-api-docs#262: additionalEmails and other unknown fields get 422"
-)
+REJECT_UNDECLARED_BODY_PROPERTIES = "highlevel-api-docs#262: additionalEmails and other unknown fields get 422"
 
 # The spec contradicts itself on custom field writes: customFieldsInputStringSchema says "Pass either `id` or `key`
 # of custom field", while the per-type schemas (TextField, ...) mark `id` required. The contract check accepts
 # `key` in place of `id` (it treats the key as the id while validating).
-CUSTOM_FIELD_KEY_FOR_ID = (
-    "customFields[]: `key` may replace `id` (customFieldsInputStringSchema's description)"
-)
+CUSTOM_FIELD_KEY_FOR_ID = "customFields[]: `key` may replace `id` (customFieldsInputStringSchema's description)"
 
 
 def normalize_request_body(body: Any) -> Any:

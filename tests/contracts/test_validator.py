@@ -44,10 +44,7 @@ def exchange(
 
 
 def test_a_conforming_get_contact_passes() -> None:
-    assert (
-        validate_exchange(exchange("GET", "/contacts/abc", response={"contact": {"id": "abc", "tags": []}}))
-        == []
-    )
+    assert validate_exchange(exchange("GET", "/contacts/abc", response={"contact": {"id": "abc", "tags": []}})) == []
 
 
 def test_a_response_of_the_wrong_shape_is_caught() -> None:
@@ -145,10 +142,7 @@ def form_exchange(path: str, body: str, *, status: int, response: Any) -> Exchan
 def test_the_dashed_agency_paths_are_checked_against_the_camel_case_operations() -> None:
     minted = {"access_token": "t", "userId": "u", "locationId": "l"}
     for path in ("/oauth/locationToken", "/oauth/location-token"):
-        assert (
-            validate_exchange(form_exchange(path, "companyId=c&locationId=l", status=201, response=minted))
-            == []
-        )
+        assert validate_exchange(form_exchange(path, "companyId=c&locationId=l", status=201, response=minted)) == []
         accepted = form_exchange(path, "companyId=c", status=201, response=minted)
         assert "locationId" in validate_exchange(accepted)[0]
     listing = exchange("GET", "/oauth/installed-locations", query="companyId=c", response={"locations": []})
@@ -165,15 +159,11 @@ def test_the_task_search_rows_must_be_task_objects_not_the_specs_arrays() -> Non
         "dateAdded": "d",
         "dateUpdated": "d",
     }
-    good = exchange(
-        "POST", "/locations/l/tasks/search", body={"limit": 10}, status=201, response={"tasks": [row]}
-    )
+    good = exchange("POST", "/locations/l/tasks/search", body={"limit": 10}, status=201, response={"tasks": [row]})
     assert validate_exchange(good) == []
     arrays = exchange("POST", "/locations/l/tasks/search", body={}, status=201, response={"tasks": [["t"]]})
     assert "must be object" in validate_exchange(arrays)[0]
-    undeclared = exchange(
-        "POST", "/locations/l/tasks/search", body={"since": "x"}, status=201, response={"tasks": []}
-    )
+    undeclared = exchange("POST", "/locations/l/tasks/search", body={"since": "x"}, status=201, response={"tasks": []})
     assert "accepted a request the spec rejects" in validate_exchange(undeclared)[0]
 
 
@@ -212,17 +202,9 @@ def test_calendar_event_dates_are_checked_as_strings() -> None:
 def test_install_and_agency_webhooks_are_checked_against_their_docs() -> None:
     signed = {"webhookId": "w", "timestamp": "2026-01-01T00:00:00Z"}
     trial = {"onTrial": True, "trialDuration": 10, "trialStartDate": "2024-07-23T23:54:51.264Z"}
-    assert (
-        validate_webhook({"type": "INSTALL", "appId": "a", "locationId": "l", "trial": trial, **signed}) == []
-    )
-    assert (
-        validate_webhook({"type": "INSTALL", "appId": "a", "companyId": "c", **signed}) == []
-    )  # agency level
+    assert validate_webhook({"type": "INSTALL", "appId": "a", "locationId": "l", "trial": trial, **signed}) == []
+    assert validate_webhook({"type": "INSTALL", "appId": "a", "companyId": "c", **signed}) == []  # agency level
     assert validate_webhook({"type": "INSTALL", "appId": 5, "locationId": "l", **signed})
     assert validate_webhook({"type": "UNINSTALL", "appId": "a", **signed})  # neither locationId nor companyId
-    assert (
-        validate_webhook({"type": "LocationCreate", "id": "l", "companyId": "c", "name": "N", **signed}) == []
-    )
-    assert validate_webhook(
-        {"type": "TaskCreate", "id": "t", "companyId": "c", **signed}
-    )  # needs its location
+    assert validate_webhook({"type": "LocationCreate", "id": "l", "companyId": "c", "name": "N", **signed}) == []
+    assert validate_webhook({"type": "TaskCreate", "id": "t", "companyId": "c", **signed})  # needs its location

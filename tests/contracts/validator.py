@@ -65,8 +65,7 @@ def inline(node: Any, rel: str, depth: int = 0) -> Any:
         out = {
             k: inline(v, rel, depth + 1)
             for k, v in node.items()
-            if k
-            not in ("example", "examples", "description", "nullable", "deprecated", "readOnly", "writeOnly")
+            if k not in ("example", "examples", "description", "nullable", "deprecated", "readOnly", "writeOnly")
         }
         if node.get("nullable"):
             if "type" in out:
@@ -141,9 +140,7 @@ def pattern_for(rel: str, path: str) -> str | None:
     for pp, pattern in _patterns(rel):
         if len(pp) != len(parts):
             continue
-        if all(
-            p == c or (p.startswith("{") and p.endswith("}") and c) for p, c in zip(pp, parts, strict=True)
-        ):
+        if all(p == c or (p.startswith("{") and p.endswith("}") and c) for p, c in zip(pp, parts, strict=True)):
             literal = sum(1 for p in pp if not p.startswith("{"))
             if best is None or literal > best[0]:
                 best = (literal, pattern)
@@ -174,17 +171,14 @@ def request_problems(x: Exchange, rel: str, pattern: str, op: dict[str, Any]) ->
     query = dict(parse_qsl(x.query, keep_blank_values=True))
     for param in op.get("parameters", []):
         where, name = param.get("in"), param.get("name", "")
-        value = (
-            headers.get(name.lower()) if where == "header" else query.get(name) if where == "query" else "x"
-        )
+        value = headers.get(name.lower()) if where == "header" else query.get(name) if where == "query" else "x"
         if value is None:
             if param.get("required"):
                 problems.append(f"missing required {where} parameter {name}")
             continue
         schema = inline(param.get("schema", {}), rel)
         problems += [
-            f"{where} {name}: {e}"
-            for e in _errors(compile_schema(f"p:{rel}:{name}", schema), _coerce(value, schema))
+            f"{where} {name}: {e}" for e in _errors(compile_schema(f"p:{rel}:{name}", schema), _coerce(value, schema))
         ]
     if (
         op.get("security")
@@ -223,10 +217,7 @@ def response_problems(x: Exchange, rel: str, pattern: str, op: dict[str, Any]) -
     over = ex.RESPONSE_SCHEMA_OVERRIDES.get((x.method, pattern, x.status))
     declared = op.get("responses", {})
     if over is None and str(x.status) not in declared:
-        if (
-            x.status in ex.UNDECLARED_STATUSES
-            or (x.method, pattern, x.status) in ex.UNDECLARED_OPERATION_STATUSES
-        ):
+        if x.status in ex.UNDECLARED_STATUSES or (x.method, pattern, x.status) in ex.UNDECLARED_OPERATION_STATUSES:
             return []
         return [f"status {x.status} is not declared for this operation and no spec exception covers it"]
     if over is not None:
@@ -245,10 +236,7 @@ def response_problems(x: Exchange, rel: str, pattern: str, op: dict[str, Any]) -
         data = json.loads(x.response)
     except ValueError:
         return ["response is not JSON"]
-    return [
-        f"response {e}"
-        for e in _errors(compile_schema(f"r:{rel}:{x.method}:{pattern}:{x.status}", schema), data)
-    ]
+    return [f"response {e}" for e in _errors(compile_schema(f"r:{rel}:{x.method}:{pattern}:{x.status}", schema), data)]
 
 
 def validate_exchange(x: Exchange) -> list[str]:

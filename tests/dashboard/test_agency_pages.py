@@ -18,27 +18,57 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def fleet_data(admin_user: Any) -> dict[str, Any]:
-    agency = ConnectionFactory(name="Acme Agency", external_account_id="", company_id="co-acme",
-                               auth_kind=m.AuthKind.OAUTH2, secrets={"access_token": "at-x", "refresh_token": "rt"})
-    berlin = ConnectionFactory(name="Berlin Mitte", external_account_id="loc-berlin", agency=agency,
-                               auth_kind=m.AuthKind.LOCATION_TOKEN, company_id="co-acme")
-    koeln = ConnectionFactory(name="Köln", external_account_id="loc-koeln", agency=agency,
-                              auth_kind=m.AuthKind.LOCATION_TOKEN, company_id="co-acme",
-                              status=m.ConnectionStatus.NEEDS_REAUTH, last_error="invalid_grant")
+    agency = ConnectionFactory(
+        name="Acme Agency",
+        external_account_id="",
+        company_id="co-acme",
+        auth_kind=m.AuthKind.OAUTH2,
+        secrets={"access_token": "at-x", "refresh_token": "rt"},
+    )
+    berlin = ConnectionFactory(
+        name="Berlin Mitte",
+        external_account_id="loc-berlin",
+        agency=agency,
+        auth_kind=m.AuthKind.LOCATION_TOKEN,
+        company_id="co-acme",
+    )
+    koeln = ConnectionFactory(
+        name="Köln",
+        external_account_id="loc-koeln",
+        agency=agency,
+        auth_kind=m.AuthKind.LOCATION_TOKEN,
+        company_id="co-acme",
+        status=m.ConnectionStatus.NEEDS_REAUTH,
+        last_error="invalid_grant",
+    )
     solo = ConnectionFactory(name="Standalone shop", external_account_id="loc-solo")
     for loc in (berlin, koeln):
-        m.AgencyLocation.objects.create(agency=agency, location_id=loc.external_account_id, name=loc.name,
-                                        installed=True, connection=loc)
+        m.AgencyLocation.objects.create(
+            agency=agency, location_id=loc.external_account_id, name=loc.name, installed=True, connection=loc
+        )
     m.AgencyLocation.objects.create(agency=agency, location_id="loc-bonn", name="Bonn", installed=False)
-    m.AgencyLocation.objects.create(agency=agency, location_id="loc-hamm", name="Hamm", installed=True,
-                                    connect_error="HighLevel refused a token for location loc-hamm: 403")
-    hub = ConnectionFactory(name="Acme Hubstaff", provider=m.Provider.HUBSTAFF, auth_kind=m.AuthKind.API_KEY,
-                            external_account_id="org-1")
-    template = sync_template_create(name="Clients", recipe="hubstaff_client_to_ghl_contact", counterpart=hub,
-                                    locations=[berlin, koeln], user=admin_user, agency=agency)
+    m.AgencyLocation.objects.create(
+        agency=agency,
+        location_id="loc-hamm",
+        name="Hamm",
+        installed=True,
+        connect_error="HighLevel refused a token for location loc-hamm: 403",
+    )
+    hub = ConnectionFactory(
+        name="Acme Hubstaff", provider=m.Provider.HUBSTAFF, auth_kind=m.AuthKind.API_KEY, external_account_id="org-1"
+    )
+    template = sync_template_create(
+        name="Clients",
+        recipe="hubstaff_client_to_ghl_contact",
+        counterpart=hub,
+        locations=[berlin, koeln],
+        user=admin_user,
+        agency=agency,
+    )
     m.Sync.objects.filter(template_member__template=template).update(enabled=True)  # as if gone live
-    m.Sync.objects.filter(template_member__location=berlin).update(health=m.SyncHealth.FAILING,
-                                                                    health_reason="GHL answered 503")
+    m.Sync.objects.filter(template_member__location=berlin).update(
+        health=m.SyncHealth.FAILING, health_reason="GHL answered 503"
+    )
     SyncFactory(name="Solo clients", source_connection=hub, target_connection=solo, health=m.SyncHealth.HEALTHY)
     return {"agency": agency, "berlin": berlin, "koeln": koeln, "solo": solo, "hub": hub, "template": template}
 
@@ -53,8 +83,11 @@ def test_a_viewer_reads_the_agency_the_fleet_and_the_templates_but_changes_nothi
         response = c.get(url)
         assert response.status_code == 200, url
         assert b"Connect chosen" not in response.content and b"Pause all" not in response.content
-    for url in (f"/templates/{template.pk}/mapping/", "/templates/new/",
-                f"/templates/{template.pk}/locations/{member.pk}/"):
+    for url in (
+        f"/templates/{template.pk}/mapping/",
+        "/templates/new/",
+        f"/templates/{template.pk}/locations/{member.pk}/",
+    ):
         assert c.get(url).status_code == 403, url
     posts = [f"/connections/agencies/{agency.pk}/{p}/" for p in ("refresh", "connect", "settings", "location-token")]
     posts += [f"/templates/{template.pk}/{p}/" for p in ("pause", "settings", "apply", "mapping")]
@@ -87,8 +120,12 @@ def test_the_agency_page_shows_each_sub_accounts_state_and_the_connection_page_l
     agency = fleet_data["agency"]
     assert c.get(f"/connections/{agency.pk}/")["Location"] == f"/connections/agencies/{agency.pk}/"
     page = c.get(f"/connections/agencies/{agency.pk}/").content.decode()
-    for name, state in (("Berlin Mitte", "Connected"), ("Köln", "Connected, with a problem"),
-                        ("Bonn", "App not installed"), ("Hamm", "Not connected")):
+    for name, state in (
+        ("Berlin Mitte", "Connected"),
+        ("Köln", "Connected, with a problem"),
+        ("Bonn", "App not installed"),
+        ("Hamm", "Not connected"),
+    ):
         assert name in page and state in page
     assert "refused a token for location loc-hamm" in page and "Connect chosen" in page
     filtered = c.get(f"/connections/agencies/{agency.pk}/", {"state": "failed"}).content.decode()
@@ -138,21 +175,29 @@ def test_an_agency_is_not_offered_as_a_syncs_connection(login: Any, editor: Any,
     assert "Berlin Mitte" in page and "Acme Agency" not in page
 
 
-def test_the_fleet_pages_a_large_agency_keeping_the_filters_and_the_whole_groups_tally(
-    login: Any, viewer: Any
-) -> None:
+def test_the_fleet_pages_a_large_agency_keeping_the_filters_and_the_whole_groups_tally(login: Any, viewer: Any) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from contacts_sync.selectors.fleet import FLEET_PAGE_SIZE
 
-    agency = ConnectionFactory(name="Big Agency", external_account_id="", company_id="co-big",
-                               auth_kind=m.AuthKind.OAUTH2, secrets={"access_token": "at", "refresh_token": "rt"})
+    agency = ConnectionFactory(
+        name="Big Agency",
+        external_account_id="",
+        company_id="co-big",
+        auth_kind=m.AuthKind.OAUTH2,
+        secrets={"access_token": "at", "refresh_token": "rt"},
+    )
     n = FLEET_PAGE_SIZE + 30
     for i in range(n):
-        ConnectionFactory(name=f"Shop {i:03d}", external_account_id=f"loc-{i:03d}", agency=agency,
-                          auth_kind=m.AuthKind.LOCATION_TOKEN, company_id="co-big",
-                          status=m.ConnectionStatus.NEEDS_REAUTH if i % 10 == 0 else m.ConnectionStatus.CONNECTED)
+        ConnectionFactory(
+            name=f"Shop {i:03d}",
+            external_account_id=f"loc-{i:03d}",
+            agency=agency,
+            auth_kind=m.AuthKind.LOCATION_TOKEN,
+            company_id="co-big",
+            status=m.ConnectionStatus.NEEDS_REAUTH if i % 10 == 0 else m.ConnectionStatus.CONNECTED,
+        )
     c = login(viewer)
     first = c.get("/fleet/", {"q": "shop"}).content.decode()
     assert f"1–{FLEET_PAGE_SIZE} of {n}" in first

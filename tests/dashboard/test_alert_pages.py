@@ -14,8 +14,13 @@ from tests.factories import SyncFactory
 
 pytestmark = pytest.mark.django_db
 
-RULE_POST = {"failed_share_percent": "20", "failing_after_runs": "3", "stale_after_hours": "6",
-             "slow_run_minutes": "", "renotify_hours": "2"}
+RULE_POST = {
+    "failed_share_percent": "20",
+    "failing_after_runs": "3",
+    "stale_after_hours": "6",
+    "slow_run_minutes": "",
+    "renotify_hours": "2",
+}
 
 
 def test_a_viewer_reads_the_rules_but_cannot_change_or_mute_them(login: Any, viewer: Any):
@@ -36,8 +41,13 @@ def test_an_editor_saves_thresholds_routing_and_reminders(login: Any, editor: An
     resp = login(editor).post(f"/alerts/rules/{sync.pk}/", {**RULE_POST, "channels": [str(ops.pk)]})
     assert resp.status_code == 302
     rule = m.AlertRule.objects.get(sync=sync)
-    assert (rule.failed_share_percent, rule.failing_after_runs, rule.stale_after_hours, rule.slow_run_minutes,
-            rule.renotify_hours) == (20, 3, 6, None, 2)
+    assert (
+        rule.failed_share_percent,
+        rule.failing_after_runs,
+        rule.stale_after_hours,
+        rule.slow_run_minutes,
+        rule.renotify_hours,
+    ) == (20, 3, 6, None, 2)
     assert list(rule.channels.all()) == [ops]
     html = login(editor).get("/alerts/rules/").content.decode()
     assert "every 2 h" in html and "6 h" in html and "ops" in html
@@ -45,8 +55,9 @@ def test_an_editor_saves_thresholds_routing_and_reminders(login: Any, editor: An
 
 def test_an_invalid_rule_is_shown_again_with_the_reason_and_nothing_is_saved(login: Any, editor: Any):
     sync = SyncFactory()
-    resp = login(editor).post(f"/alerts/rules/{sync.pk}/", {**RULE_POST, "failing_after_runs": "0"},
-                              HTTP_HX_REQUEST="true")
+    resp = login(editor).post(
+        f"/alerts/rules/{sync.pk}/", {**RULE_POST, "failing_after_runs": "0"}, HTTP_HX_REQUEST="true"
+    )
     html = resp.content.decode()
     assert resp.status_code == 200 and 'id="rule-form"' in html and "<html" not in html
     assert "greater than or equal to 1" in html
@@ -84,11 +95,14 @@ def test_the_mute_redirect_stays_on_this_site(login: Any, editor: Any):
 # --- channel forms: only the chosen kind's fields, checked before anything is stored -------------------------
 
 
-@pytest.mark.parametrize("kind,shown,hidden", [
-    ("email", ["Email addresses"], ["slack_url", "secret"]),
-    ("slack", ['name="slack_url"'], ["Email addresses", 'name="secret"']),
-    ("webhook", ["Receiver URL", 'name="secret"'], ['name="slack_url"', "Email addresses"]),
-])
+@pytest.mark.parametrize(
+    "kind,shown,hidden",
+    [
+        ("email", ["Email addresses"], ["slack_url", "secret"]),
+        ("slack", ['name="slack_url"'], ["Email addresses", 'name="secret"']),
+        ("webhook", ["Receiver URL", 'name="secret"'], ['name="slack_url"', "Email addresses"]),
+    ],
+)
 def test_each_kind_shows_only_its_own_fields(login: Any, admin_user: Any, kind: str, shown: list, hidden: list):
     html = login(admin_user).get(f"/alerts/channels/?kind={kind}").content.decode()
     form = html.split('id="channel-form"')[1].split("</form>")[0]
@@ -96,42 +110,54 @@ def test_each_kind_shows_only_its_own_fields(login: Any, admin_user: Any, kind: 
     assert all(s in form for s in shown) and not any(h in form for h in hidden)
 
 
-@pytest.mark.parametrize("url", [
-    "https://hooks.example.com/services/T000/B000/XXXX",
-    "http://hooks.slack.com/services/T000/B000/XXXX",
-    "https://hooks.slack.com.evil.example/services/T0/B0/X",
-    "https://hooks.slack.com/services/",
-    "hooks.slack.com/services/T000/B000/XXXX",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/services/T000/B000/XXXX",
+        "http://hooks.slack.com/services/T000/B000/XXXX",
+        "https://hooks.slack.com.evil.example/services/T0/B0/X",
+        "https://hooks.slack.com/services/",
+        "hooks.slack.com/services/T000/B000/XXXX",
+    ],
+)
 def test_a_url_that_is_not_a_slack_webhook_is_refused(login: Any, admin_user: Any, url: str):
     resp = login(admin_user).post("/alerts/channels/", {"kind": "slack", "name": "team", "slack_url": url})
     html = resp.content.decode()
     assert resp.status_code == 200 and ("not a Slack webhook URL" in html or "incomplete" in html)
-    assert f"value=\"{url}\"" not in html  # a secret URL is never rendered back, even when refused
+    assert f'value="{url}"' not in html  # a secret URL is never rendered back, even when refused
     assert not m.AlertChannel.objects.exists()
 
 
 def test_a_slack_webhook_url_is_stored_encrypted_and_masked(login: Any, admin_user: Any):
     url = "https://hooks.slack.com/services/T000/B000/XXXXsecretXXXX"
-    resp = login(admin_user).post("/alerts/channels/", {"kind": "slack", "name": "team", "slack_url": url,
-                                                        "target": "#sync-alerts"})
+    resp = login(admin_user).post(
+        "/alerts/channels/", {"kind": "slack", "name": "team", "slack_url": url, "target": "#sync-alerts"}
+    )
     assert resp.status_code == 302
     channel = m.AlertChannel.objects.get()
     assert channel.secrets == {"url": url} and channel.target == "#sync-alerts"
     assert "XXXXsecretXXXX" not in login(admin_user).get("/alerts/channels/").content.decode()
 
 
-@pytest.mark.parametrize("secret,reason", [
-    ("whsec_not*base64", "not valid base64"),
-    ("whsec_c2hvcnQ=", "bytes"),
-    ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "starts with whsec_"),
-])
+@pytest.mark.parametrize(
+    "secret,reason",
+    [
+        ("whsec_not*base64", "not valid base64"),
+        ("whsec_c2hvcnQ=", "bytes"),
+        ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "starts with whsec_"),
+    ],
+)
 def test_a_malformed_signing_secret_is_refused_instead_of_disabling_the_channel_later(
-    login: Any, admin_user: Any, settings: Any, secret: str, reason: str,
+    login: Any,
+    admin_user: Any,
+    settings: Any,
+    secret: str,
+    reason: str,
 ):
     settings.DEBUG = True
-    resp = login(admin_user).post("/alerts/channels/", {"kind": "webhook", "name": "hook",
-                                                        "target": "http://127.0.0.1:9/hook", "secret": secret})
+    resp = login(admin_user).post(
+        "/alerts/channels/", {"kind": "webhook", "name": "hook", "target": "http://127.0.0.1:9/hook", "secret": secret}
+    )
     html = resp.content.decode()
     assert resp.status_code == 200 and reason in html and secret not in html
     assert not m.AlertChannel.objects.exists()
@@ -140,14 +166,17 @@ def test_a_malformed_signing_secret_is_refused_instead_of_disabling_the_channel_
 def test_a_given_signing_secret_is_kept_as_given_and_not_shown(login: Any, admin_user: Any, settings: Any):
     settings.DEBUG = True
     secret = standard_secret_generate()
-    resp = login(admin_user).post("/alerts/channels/", {"kind": "webhook", "name": "hook",
-                                                        "target": "http://127.0.0.1:9/hook", "secret": secret})
+    resp = login(admin_user).post(
+        "/alerts/channels/", {"kind": "webhook", "name": "hook", "target": "http://127.0.0.1:9/hook", "secret": secret}
+    )
     assert resp.status_code == 302  # nothing to show: the receiver already has it
     assert m.AlertChannel.objects.get().secrets == {"secret": secret}
 
 
 def test_an_editor_cannot_open_the_channels_page(login: Any, editor: Any):
     assert login(editor).get("/alerts/channels/?kind=slack").status_code == 403
-    assert login(editor).post("/alerts/channels/", {"kind": "email", "name": "x",
-                                                    "target": "a@example.com"}).status_code == 403
+    assert (
+        login(editor).post("/alerts/channels/", {"kind": "email", "name": "x", "target": "a@example.com"}).status_code
+        == 403
+    )
     assert not m.AlertChannel.objects.exists()

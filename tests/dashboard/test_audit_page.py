@@ -27,14 +27,22 @@ def csv_rows(response: Any) -> list[list[str]]:
 def history(admin_user: Any, editor: Any) -> dict[str, Any]:
     conn = ConnectionFactory(name="Acme GHL")
     sync = SyncFactory(name="Clients → GHL")
-    old = audit_record(actor=admin_user, action="connection.update", obj=conn,
-                       changes={"name": {"from": "Acme", "to": "Acme GHL"}})
+    old = audit_record(
+        actor=admin_user, action="connection.update", obj=conn, changes={"name": {"from": "Acme", "to": "Acme GHL"}}
+    )
     m.AuditEntry.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
-    audit_record(actor=editor, action="sync.update", obj=sync, changes={"poll_interval_seconds": {"from": 900,
-                                                                                                    "to": 300}})
+    audit_record(
+        actor=editor, action="sync.update", obj=sync, changes={"poll_interval_seconds": {"from": 900, "to": 300}}
+    )
     audit_record(actor=None, action="connection.token_refresh", obj=conn, changes={"token_expires_at": "x"})
-    audit_record(actor=editor, action="run_item.acknowledge", object_type="runitem", object_id="7",
-                 object_repr="=HYPERLINK(\"http://evil\")", changes={"note": "known bad phone"})
+    audit_record(
+        actor=editor,
+        action="run_item.acknowledge",
+        object_type="runitem",
+        object_id="7",
+        object_repr='=HYPERLINK("http://evil")',
+        changes={"note": "known bad phone"},
+    )
     return {"conn": conn, "sync": sync}
 
 
@@ -52,14 +60,16 @@ def test_the_log_shows_who_did_what_to_which_object_and_when(login: Any, admin_u
     assert 'data-label="Who"' in html  # phone layout: every cell has its column's name
 
 
-@pytest.mark.parametrize("query,present,absent", [
-    ({"type": "sync"}, ["sync.update"], ["connection.update", "connection.token_refresh"]),
-    ({"action": "connection."}, ["connection.update", "connection.token_refresh"], ["sync.update"]),
-    ({"action": "sync.update"}, ["sync.update"], ["connection.update"]),
-    ({"actor": "system"}, ["connection.token_refresh"], ["sync.update", "connection.update"]),
-])
-def test_filters_narrow_the_log(login: Any, admin_user: Any, history: dict, query: dict, present: list,
-                                absent: list):
+@pytest.mark.parametrize(
+    "query,present,absent",
+    [
+        ({"type": "sync"}, ["sync.update"], ["connection.update", "connection.token_refresh"]),
+        ({"action": "connection."}, ["connection.update", "connection.token_refresh"], ["sync.update"]),
+        ({"action": "sync.update"}, ["sync.update"], ["connection.update"]),
+        ({"actor": "system"}, ["connection.token_refresh"], ["sync.update", "connection.update"]),
+    ],
+)
+def test_filters_narrow_the_log(login: Any, admin_user: Any, history: dict, query: dict, present: list, absent: list):
     html = login(admin_user).get("/audit/", query).content.decode()
     rows = html.split("<tbody>")[1]
     assert all(p in rows for p in present) and not any(a in rows for a in absent)
@@ -77,8 +87,11 @@ def test_the_actor_and_date_filters(login: Any, admin_user: Any, editor: Any, hi
     rows = c.get("/audit/", {"actor": str(editor.pk)}).content.decode().split("<tbody>")[1]
     assert "sync.update" in rows and "connection.update" not in rows
     today = timezone.localdate()
-    rows = c.get("/audit/", {"from": str(today - timedelta(days=11)), "to": str(today - timedelta(days=9))}
-                 ).content.decode().split("<tbody>")[1]
+    rows = (
+        c.get("/audit/", {"from": str(today - timedelta(days=11)), "to": str(today - timedelta(days=9))})
+        .content.decode()
+        .split("<tbody>")[1]
+    )
     assert "connection.update" in rows and "sync.update" not in rows
 
 
@@ -95,14 +108,18 @@ def test_the_csv_export_has_the_filtered_rows_and_defuses_formulas(login: Any, a
     header, *rows = csv_rows(resp)
     assert header[:3] == ["time (UTC)", "actor", "action"]
     assert len(rows) == 1 and rows[0][2] == "run_item.acknowledge"
-    assert rows[0][5] == "'=HYPERLINK(\"http://evil\")"  # a spreadsheet shows it as text, never runs it
+    assert rows[0][5] == '\'=HYPERLINK("http://evil")'  # a spreadsheet shows it as text, never runs it
     everything = csv_rows(login(admin_user).get("/audit/export.csv"))
     assert {"connection.update", "sync.update", "connection.token_refresh"} <= {r[2] for r in everything[1:]}
 
 
 def test_no_secret_reaches_the_log_or_its_export(login: Any, admin_user: Any):
-    audit_record(actor=admin_user, action="connection.create", object_type="connection",
-                 changes={"api_key": "sk-live-123", "secrets_set": ["api_key"]})
+    audit_record(
+        actor=admin_user,
+        action="connection.create",
+        object_type="connection",
+        changes={"api_key": "sk-live-123", "secrets_set": ["api_key"]},
+    )
     c = login(admin_user)
     assert "sk-live-123" not in c.get("/audit/").content.decode()
     assert "sk-live-123" not in "".join(",".join(r) for r in csv_rows(c.get("/audit/export.csv")))
@@ -113,14 +130,20 @@ def test_no_secret_reaches_the_log_or_its_export(login: Any, admin_user: Any):
 
 def test_a_login_a_failed_login_and_a_logout_are_audited_with_the_address(client: Client, make_user: Any):
     user = make_user("Editor", email="ann@example.com")
-    client.post("/accounts/login/", {"login": "ann@example.com", "password": "wrong-password-1"},
-                REMOTE_ADDR="203.0.113.9")
+    client.post(
+        "/accounts/login/", {"login": "ann@example.com", "password": "wrong-password-1"}, REMOTE_ADDR="203.0.113.9"
+    )
     failed = m.AuditEntry.objects.get(action="user.login_failed")
     assert (failed.actor, failed.object_repr, failed.object_id, failed.ip_address) == (
-        None, "ann@example.com", str(user.pk), "203.0.113.9")
+        None,
+        "ann@example.com",
+        str(user.pk),
+        "203.0.113.9",
+    )
     assert "wrong-password-1" not in str(failed.changes)
-    client.post("/accounts/login/", {"login": "ann@example.com", "password": user.raw_password},
-                REMOTE_ADDR="203.0.113.9")
+    client.post(
+        "/accounts/login/", {"login": "ann@example.com", "password": user.raw_password}, REMOTE_ADDR="203.0.113.9"
+    )
     login = m.AuditEntry.objects.get(action="user.login")
     assert login.actor == user and login.ip_address == "203.0.113.9"
     client.post("/accounts/logout/", REMOTE_ADDR="203.0.113.9")

@@ -25,7 +25,10 @@ def test_a_viewer_sees_every_flow_grouped_by_app_and_direction(login: Any, viewe
     assert r.status_code == 200
     html = r.content.decode()
     assert sorted(_flows(html)) == sorted(f.flow for g in catalog_groups() for f in g.flows)
-    assert 'data-app="hubstaff" data-direction="from_ghl"' in html and 'data-app="hubstaff" data-direction="to_ghl"' in html
+    assert (
+        'data-app="hubstaff" data-direction="from_ghl"' in html
+        and 'data-app="hubstaff" data-direction="to_ghl"' in html
+    )
     assert "PUT /contacts/{contactId}/tasks/{taskId}" in html and "locations/tasks.readonly" in html
     assert "/syncs/new/?recipe=" not in html  # a Viewer cannot create syncs: no button that leads to a 403
     # every cell has its phone label
@@ -45,7 +48,9 @@ def test_an_editors_create_sync_button_opens_the_form_with_the_recipe_chosen(log
 def test_the_search_keeps_flows_matching_every_word(login: Any, viewer: Any) -> None:
     client = login(viewer)
     assert _flows(client.get(URL, {"q": "TaskComplete"}).content.decode()) == [
-        "ghl_task_to_hubstaff_task", "ghl_changes_to_custom_app"]  # the custom app forwards every task event
+        "ghl_task_to_hubstaff_task",
+        "ghl_changes_to_custom_app",
+    ]  # the custom app forwards every task event
     assert _flows(client.get(URL, {"q": "TaskComplete Hubstaff"}).content.decode()) == ["ghl_task_to_hubstaff_task"]
     both = _flows(client.get(URL, {"q": "hubstaff note"}).content.decode())
     assert set(both) == {"hubstaff_note_to_ghl_note", "ghl_note_to_hubstaff_task"}

@@ -88,7 +88,8 @@ def test_duration_takes_a_timedelta_or_a_start_and_an_end():
 def test_templates_use_them_through_load_ui():
     start = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
     html = Template("{% load ui %}{{ n|number }} · {{ a|duration:b }} · {{ s|duration }}").render(
-        Context({"n": 10000, "a": start, "b": start + timedelta(seconds=51), "s": 900}))
+        Context({"n": 10000, "a": start, "b": start + timedelta(seconds=51), "s": 900})
+    )
     assert html == "10,000 · 51 s · 15 min"
 
 
@@ -102,8 +103,11 @@ def test_every_template_shows_counts_through_the_number_filter():
     offenders = []
     for path in sorted(TEMPLATES.rglob("*.html")):
         text = path.read_text()
-        offenders += [f"{path.relative_to(TEMPLATES)}: {bad}" for bad in ("intcomma", "floatformat", "timesince",
-                                                                           "timeuntil") if f"|{bad}" in text]
+        offenders += [
+            f"{path.relative_to(TEMPLATES)}: {bad}"
+            for bad in ("intcomma", "floatformat", "timesince", "timeuntil")
+            if f"|{bad}" in text
+        ]
         for expression in VARIABLE.findall(text):
             variable, *filters = [part.strip() for part in expression.split("|")]
             name = variable.split(".")[-1]
@@ -119,8 +123,13 @@ def test_every_template_shows_counts_through_the_number_filter():
 def test_the_pages_write_the_same_count_and_duration_the_same_way(client: Any, viewer: Any):
     sync = SyncFactory(name="Big sync", poll_interval_seconds=5400)
     start = timezone.now() - timedelta(minutes=10)
-    run = RunFactory(sync=sync, read_count=128_450, created_count=12_034, started_at=start,
-                     finished_at=start + timedelta(minutes=4, seconds=23))
+    run = RunFactory(
+        sync=sync,
+        read_count=128_450,
+        created_count=12_034,
+        started_at=start,
+        finished_at=start + timedelta(minutes=4, seconds=23),
+    )
     client.force_login(viewer)
     pages = {path: client.get(path).content.decode() for path in ("/runs/", f"/runs/{run.pk}/", f"/syncs/{sync.pk}/")}
     for path, html in pages.items():

@@ -71,8 +71,9 @@ def test_the_run_detail_poll_is_204_while_unchanged_and_drops_its_trigger_when_f
     assert 'id="run-live"' in html and f"/runs/{run.pk}/poll" not in html and "every 5s" not in html
 
 
-@pytest.mark.parametrize("url", ["/", "/runs/", "/runs/{failed}/", "/runs/{failed}/?calls=all", "/status/poll",
-                                 "/alerts/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/runs/", "/runs/{failed}/", "/runs/{failed}/?calls=all", "/status/poll", "/alerts/"]
+)
 def test_pages_stay_within_the_query_budget_whatever_the_data(login: Any, viewer: Any, monitored: dict, url: str):
     c = login(viewer)
     url = url.format(failed=monitored["failed"].pk)
@@ -81,8 +82,9 @@ def test_pages_stay_within_the_query_budget_whatever_the_data(login: Any, viewer
         c.get(url)
     for i in range(5):  # more syncs, runs and items must not add queries
         extra = RunFactory(status=m.RunStatus.FAILED, failed_count=1)
-        m.RunItem.objects.create(run=monitored["failed"], source_id=f"x{i}", action=m.ItemAction.FAILED,
-                                 error_class="ValidationError")
+        m.RunItem.objects.create(
+            run=monitored["failed"], source_id=f"x{i}", action=m.ItemAction.FAILED, error_class="ValidationError"
+        )
         m.ApiCall.objects.create(run=extra, provider="hubstaff", method="GET", path_template="/v2/x", status=200)
     with CaptureQueriesContext(connection) as big:
         c.get(url)

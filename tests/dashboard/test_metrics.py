@@ -16,8 +16,9 @@ def _value(text: str, line_start: str) -> float:
     raise AssertionError(f"{line_start} not in metrics:\n{text}")
 
 
-def test_metrics_report_runs_items_calls_queues_and_token_expiry(client: Any, monitored: dict, redis_client: Any,
-                                                                  settings: Any):
+def test_metrics_report_runs_items_calls_queues_and_token_expiry(
+    client: Any, monitored: dict, redis_client: Any, settings: Any
+):
     conn = monitored["bad"].target_connection
     conn.token_expires_at = timezone.now() + timedelta(hours=1)
     conn.save()

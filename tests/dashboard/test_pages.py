@@ -15,7 +15,7 @@ def test_the_overview_shows_a_tile_per_sync_with_its_status_and_progress(login: 
     assert "GHL answered 503" in html
     assert 'aria-valuenow="40"' in html  # 4 of 10 done
     assert 'hx-trigger="every 5s" data-poll-when-visible' in html  # static/js/app.js skips polls while hidden
-    assert "<svg class=\"sparkline\"" in html
+    assert '<svg class="sparkline"' in html
 
 
 def test_the_run_detail_shows_counts_failed_items_and_aggregated_calls(login: Any, viewer: Any, monitored: dict):
@@ -53,12 +53,22 @@ def test_the_run_list_filters_by_sync_and_status(login: Any, viewer: Any, monito
     assert "Last 7 days" in html  # the chart shows when one sync is chosen
 
 
-@pytest.mark.parametrize("query", [
-    "sync=abc", "sync=999999", "status=exploded", "trigger=%00", "from=2024-13-45", "to=yesterday",
-    "from=2025-02-01&to=2025-01-01", "page=-3", "page=99999", "page=x",
-])
-def test_bad_filter_values_are_ignored_with_a_message_never_a_500(login: Any, viewer: Any, monitored: dict,
-                                                                     query: str):
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sync=abc",
+        "sync=999999",
+        "status=exploded",
+        "trigger=%00",
+        "from=2024-13-45",
+        "to=yesterday",
+        "from=2025-02-01&to=2025-01-01",
+        "page=-3",
+        "page=99999",
+        "page=x",
+    ],
+)
+def test_bad_filter_values_are_ignored_with_a_message_never_a_500(login: Any, viewer: Any, monitored: dict, query: str):
     resp = login(viewer).get(f"/runs/?{query}")
     assert resp.status_code == 200
     html = resp.content.decode()
@@ -91,8 +101,9 @@ def test_the_run_detail_links_the_mapping_version_it_used(login: Any, viewer: An
     assert f'href="/mappings/versions/{version.pk}/" data-link="mapping-version">v3<' in html
 
 
-def test_the_run_list_says_more_than_the_cap_instead_of_counting_everything(login: Any, viewer: Any,
-                                                                           monitored: dict, monkeypatch: Any):
+def test_the_run_list_says_more_than_the_cap_instead_of_counting_everything(
+    login: Any, viewer: Any, monitored: dict, monkeypatch: Any
+):
     from dashboard.views import runs
 
     monkeypatch.setattr(runs, "RUN_COUNT_CAP", 3)

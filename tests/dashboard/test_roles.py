@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def alert(monitored: dict) -> m.Alert:
-    ch = m.StatusChange.objects.create(sync=monitored["bad"], old_status="healthy", new_status="failing",
-                                       run=monitored["failed"])
+    ch = m.StatusChange.objects.create(
+        sync=monitored["bad"], old_status="healthy", new_status="failing", run=monitored["failed"]
+    )
     return m.Alert.objects.create(sync=monitored["bad"], opened_by=ch, title="UpGuard vendors → GHL is failing")
 
 
@@ -24,9 +25,14 @@ def test_a_viewer_cannot_acknowledge_resolve_retry_cancel_or_manage_channels(
 ):
     c = login(viewer)
     channel = m.AlertChannel.objects.create(name="mail", kind="email", target="a@example.com")
-    for url in (f"/alerts/{alert.pk}/acknowledge", f"/alerts/{alert.pk}/resolve",
-                f"/runs/{monitored['failed'].pk}/retry", f"/runs/{monitored['running'].pk}/cancel",
-                f"/alerts/channels/{channel.pk}/test", f"/alerts/channels/{channel.pk}/delete"):
+    for url in (
+        f"/alerts/{alert.pk}/acknowledge",
+        f"/alerts/{alert.pk}/resolve",
+        f"/runs/{monitored['failed'].pk}/retry",
+        f"/runs/{monitored['running'].pk}/cancel",
+        f"/alerts/channels/{channel.pk}/test",
+        f"/alerts/channels/{channel.pk}/delete",
+    ):
         assert c.post(url).status_code == 403, url
     assert c.get("/alerts/channels/").status_code == 403
     alert.refresh_from_db()
@@ -53,7 +59,7 @@ def test_the_alert_list_filters_by_state_and_ignores_a_bad_one(login: Any, viewe
     m.Notification.objects.create(channel=channel, status_change=alert.opened_by, alert=alert, ok=True)
     m.Notification.objects.create(channel=channel, status_change=alert.opened_by, alert=alert, ok=False, error="x")
     c = login(viewer)
-    assert "sent to 1 channel · <span class=\"bad-text\">1 failed</span>" in c.get("/alerts/").content.decode()
+    assert 'sent to 1 channel · <span class="bad-text">1 failed</span>' in c.get("/alerts/").content.decode()
     assert alert.title in c.get("/alerts/?state=open").content.decode()
     assert alert.title not in c.get("/alerts/?state=resolved").content.decode()
     resp = c.get("/alerts/?state=<script>")
@@ -102,16 +108,20 @@ def test_a_failing_test_disables_the_channel_and_shows_its_error(login: Any, adm
     assert not channel.enabled
 
 
-@pytest.mark.parametrize("target,error", [
-    ("ftp://example.com/hook", "http:// or https://"),
-    ("javascript:alert(1)", "http:// or https://"),
-    ("http://127.0.0.1:8000/hook", "private or loopback"),
-    ("http://10.1.2.3/hook", "private or loopback"),
-    ("http://[::1]/hook", "private or loopback"),
-    ("http://localhost/hook", "private or loopback"),
-])
-def test_the_form_refuses_bad_webhook_urls_unless_allowlisted(login: Any, admin_user: Any, settings: Any,
-                                                              target: str, error: str):
+@pytest.mark.parametrize(
+    "target,error",
+    [
+        ("ftp://example.com/hook", "http:// or https://"),
+        ("javascript:alert(1)", "http:// or https://"),
+        ("http://127.0.0.1:8000/hook", "private or loopback"),
+        ("http://10.1.2.3/hook", "private or loopback"),
+        ("http://[::1]/hook", "private or loopback"),
+        ("http://localhost/hook", "private or loopback"),
+    ],
+)
+def test_the_form_refuses_bad_webhook_urls_unless_allowlisted(
+    login: Any, admin_user: Any, settings: Any, target: str, error: str
+):
     settings.PRIVATE_URL_ALLOWLIST = []  # production: no local host allowed, whatever DEBUG says
     settings.DEBUG = True
     resp = login(admin_user).post("/alerts/channels/", {"name": "x", "kind": "webhook", "target": target})
@@ -120,8 +130,9 @@ def test_the_form_refuses_bad_webhook_urls_unless_allowlisted(login: Any, admin_
 
 
 def test_an_invalid_htmx_post_rerenders_the_form_with_200(login: Any, admin_user: Any):
-    resp = login(admin_user).post("/alerts/channels/", {"name": "", "kind": "email", "target": "not-an-address"},
-                                  HTTP_HX_REQUEST="true")
+    resp = login(admin_user).post(
+        "/alerts/channels/", {"name": "", "kind": "email", "target": "not-an-address"}, HTTP_HX_REQUEST="true"
+    )
     html = resp.content.decode()
     assert resp.status_code == 200 and 'id="channel-form"' in html and "<html" not in html
     assert "is not an email address" in html

@@ -21,16 +21,30 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def not_live() -> m.Sync:
     sync = SyncFactory(name="New clients", enabled=False, went_live_at=None, next_run_at=None)
-    preview = RunFactory(sync=sync, trigger=m.RunTrigger.PREVIEW, dry_run=True, status=m.RunStatus.PARTIAL,
-                         checkpoint={"sample": 100}, read_count=12, would_create_count=10, failed_count=2)
+    preview = RunFactory(
+        sync=sync,
+        trigger=m.RunTrigger.PREVIEW,
+        dry_run=True,
+        status=m.RunStatus.PARTIAL,
+        checkpoint={"sample": 100},
+        read_count=12,
+        would_create_count=10,
+        failed_count=2,
+    )
     for i in range(2):
-        RunItemFactory(run=preview, source_id=f"m-{i}", action=m.ItemAction.FAILED, error_class="MappingError",
-                       error_message="email: 'n/a' is not an email address")
+        RunItemFactory(
+            run=preview,
+            source_id=f"m-{i}",
+            action=m.ItemAction.FAILED,
+            error_class="MappingError",
+            error_message="email: 'n/a' is not an email address",
+        )
     return sync
 
 
-def test_a_sync_that_is_not_live_shows_its_preview_and_go_live_instead_of_run_now(login: Any, editor: Any,
-                                                                                  not_live: m.Sync) -> None:
+def test_a_sync_that_is_not_live_shows_its_preview_and_go_live_instead_of_run_now(
+    login: Any, editor: Any, not_live: m.Sync
+) -> None:
     html = login(editor).get(f"/syncs/{not_live.pk}/").content.decode()
     assert "Not live yet" in html and 'data-action="go-live"' in html and 'data-action="run-now"' not in html
     assert 'data-count="would_create">10<' in html and 'data-count="failed">2<' in html
@@ -45,8 +59,9 @@ def test_run_now_is_refused_before_go_live(login: Any, editor: Any, not_live: m.
     assert not m.Run.objects.filter(sync=not_live, dry_run=False).exists()
 
 
-def test_go_live_starts_the_first_run_and_the_page_shows_run_now_again(login: Any, editor: Any,
-                                                                        not_live: m.Sync) -> None:
+def test_go_live_starts_the_first_run_and_the_page_shows_run_now_again(
+    login: Any, editor: Any, not_live: m.Sync
+) -> None:
     client = login(editor)
     resp = client.post(reverse("dashboard:sync_go_live", args=[not_live.pk]), follow=True)
     first = m.Run.objects.get(sync=not_live, dry_run=False)
@@ -67,8 +82,12 @@ def test_preview_a_run_is_a_one_off_dry_run_of_the_whole_source_for_a_live_sync(
 def test_a_viewer_cannot_preview_go_live_archive_clone_or_delete(login: Any, viewer: Any, not_live: m.Sync) -> None:
     client = login(viewer)
     for name in ("sync_preview", "sync_go_live", "sync_archive", "sync_clone", "sync_delete"):
-        assert client.post(reverse(f"dashboard:{name}", args=[not_live.pk]),
-                           {"confirm": not_live.name, "name": "x"}).status_code == 403, name
+        assert (
+            client.post(
+                reverse(f"dashboard:{name}", args=[not_live.pk]), {"confirm": not_live.name, "name": "x"}
+            ).status_code
+            == 403
+        ), name
     for name in ("sync_clone", "sync_delete"):
         assert client.get(reverse(f"dashboard:{name}", args=[not_live.pk])).status_code == 403, name
     not_live.refresh_from_db()
@@ -94,9 +113,14 @@ def test_archive_hides_the_sync_and_restore_brings_it_back_paused(login: Any, ed
 
 def test_clone_creates_a_paused_copy_with_a_preview(login: Any, editor: Any) -> None:
     sync = SyncFactory(name="Clients")
-    resp = login(editor).post(reverse("dashboard:sync_clone", args=[sync.pk]), {
-        "name": "Clients (copy)", "source_connection": sync.source_connection_id,
-        "target_connection": sync.target_connection_id})
+    resp = login(editor).post(
+        reverse("dashboard:sync_clone", args=[sync.pk]),
+        {
+            "name": "Clients (copy)",
+            "source_connection": sync.source_connection_id,
+            "target_connection": sync.target_connection_id,
+        },
+    )
     clone = m.Sync.objects.get(name="Clients (copy)")
     assert resp.status_code == 302 and resp["Location"] == f"/syncs/{clone.pk}/"
     assert not clone.is_live and m.Run.objects.get(sync=clone).dry_run
@@ -148,7 +172,8 @@ def test_the_run_history_poll_notices_a_run_ending_and_a_stall(login: Any, viewe
 
 
 def test_a_stalled_run_says_so_with_its_age_on_the_run_page_the_sync_page_and_the_overview(
-        login: Any, viewer: Any) -> None:
+    login: Any, viewer: Any
+) -> None:
     run = RunFactory(status=m.RunStatus.RUNNING, finished_at=None, heartbeat_at=timezone.now())
     client = login(viewer)
     pages = (f"/runs/{run.pk}/", f"/syncs/{run.sync_id}/", "/")
@@ -160,10 +185,19 @@ def test_a_stalled_run_says_so_with_its_age_on_the_run_page_the_sync_page_and_th
     assert "no heartbeat from its worker" in client.get("/").content.decode()
 
 
-@pytest.mark.parametrize("url", ["/syncs/{sync}/", "/syncs/{sync}/poll?token=stale", "/runs/poll?token=stale",
-                                 "/runs/{run}/poll?token=stale", "/syncs/{new}/"])
-def test_the_live_pages_stay_within_the_query_budget_whatever_the_data(login: Any, viewer: Any,
-                                                                       not_live: m.Sync, url: str) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/syncs/{sync}/",
+        "/syncs/{sync}/poll?token=stale",
+        "/runs/poll?token=stale",
+        "/runs/{run}/poll?token=stale",
+        "/syncs/{new}/",
+    ],
+)
+def test_the_live_pages_stay_within_the_query_budget_whatever_the_data(
+    login: Any, viewer: Any, not_live: m.Sync, url: str
+) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -88,9 +88,7 @@ def test_the_list_needs_a_login(client: Any) -> None:
 
 
 def test_a_user_without_a_role_gets_403(client: Any, django_user_model: Any) -> None:
-    nobody = django_user_model.objects.create_user(
-        username="nobody", email="n@example.com", password="x-12345678"
-    )
+    nobody = django_user_model.objects.create_user(username="nobody", email="n@example.com", password="x-12345678")
     client.force_login(nobody)
     assert client.get(reverse("dashboard:sync_list")).status_code == 403
 
@@ -105,9 +103,7 @@ def test_the_create_page_lists_the_recipes(login: Any, editor: Any) -> None:
     assert "HighLevel" in html  # provider names, not keys
 
 
-def test_picking_a_recipe_offers_only_connections_of_the_right_apps(
-    login: Any, editor: Any, connections: Any
-) -> None:
+def test_picking_a_recipe_offers_only_connections_of_the_right_apps(login: Any, editor: Any, connections: Any) -> None:
     _hub, _ghl = connections
     other_ghl_as_source = ConnectionFactory(name="Second GHL")
     html = login(editor).get(reverse("dashboard:sync_create") + f"?recipe={RECIPE}").content.decode()
@@ -174,9 +170,7 @@ def test_an_invalid_htmx_create_rerenders_only_the_form(login: Any, editor: Any,
 
 def test_a_connection_of_the_wrong_app_is_refused(login: Any, editor: Any, connections: Any) -> None:
     hub, ghl = connections
-    response = login(editor).post(
-        reverse("dashboard:sync_create"), create_payload(hub, ghl, target_connection=hub.pk)
-    )
+    response = login(editor).post(reverse("dashboard:sync_create"), create_payload(hub, ghl, target_connection=hub.pk))
     assert response.status_code == 200
     assert not Sync.objects.exists()
 
@@ -265,9 +259,7 @@ def test_a_viewer_cannot_change_settings(login: Any, viewer: Any) -> None:
 
 def test_run_now_queues_a_manual_run(login: Any, editor: Any) -> None:
     sync = SyncFactory()
-    response = login(editor).post(
-        reverse("dashboard:sync_run_now", args=[sync.pk]), headers={"HX-Request": "true"}
-    )
+    response = login(editor).post(reverse("dashboard:sync_run_now", args=[sync.pk]), headers={"HX-Request": "true"})
     run = Run.objects.get(sync=sync)
     assert response.status_code == 200
     assert (run.trigger, run.status) == (RunTrigger.MANUAL, RunStatus.QUEUED)
@@ -280,9 +272,7 @@ def test_run_now_queues_a_manual_run(login: Any, editor: Any) -> None:
 def test_run_now_while_a_run_is_active_says_so_and_starts_nothing(login: Any, editor: Any) -> None:
     sync = SyncFactory()
     active = RunFactory(sync=sync, status=RunStatus.RUNNING, finished_at=None)
-    response = login(editor).post(
-        reverse("dashboard:sync_run_now", args=[sync.pk]), headers={"HX-Request": "true"}
-    )
+    response = login(editor).post(reverse("dashboard:sync_run_now", args=[sync.pk]), headers={"HX-Request": "true"})
     html = response.content.decode()
     assert response.status_code == 200
     assert "already active" in html
@@ -335,10 +325,7 @@ def test_a_ghl_source_has_no_register_button_and_refuses_registration(login: Any
     hub = ConnectionFactory(provider=Provider.HUBSTAFF, auth_kind=AuthKind.API_KEY)
     sync = SyncFactory(source_connection=ConnectionFactory(), target_connection=hub, target_object="task")
     client = login(editor)
-    assert (
-        "Register webhook"
-        not in client.get(reverse("dashboard:sync_detail", args=[sync.pk])).content.decode()
-    )
+    assert "Register webhook" not in client.get(reverse("dashboard:sync_detail", args=[sync.pk])).content.decode()
     response = client.post(reverse("dashboard:sync_webhook_register", args=[sync.pk]), follow=True)
     assert "webhooks are set up in the app" in response.content.decode()
     assert "webhook" not in Connection.objects.get(pk=sync.source_connection_id).config

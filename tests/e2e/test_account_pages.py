@@ -45,8 +45,9 @@ def _sign_in(page: Any, base: str, email: str, password: str) -> None:
     page.click("form button[type=submit]")
 
 
-def test_a_user_turns_on_two_factor_on_the_styled_security_pages(page: Any, live_server: Any, make_user: Any,
-                                                                  tmp_path: Path) -> None:
+def test_a_user_turns_on_two_factor_on_the_styled_security_pages(
+    page: Any, live_server: Any, make_user: Any, tmp_path: Path
+) -> None:
     user = make_user("Admin")
     _sign_in(page, live_server.url, user.email, user.raw_password)
     page.wait_for_url(f"{live_server.url}/")
@@ -86,8 +87,9 @@ def test_a_user_turns_on_two_factor_on_the_styled_security_pages(page: Any, live
     _shots(page, "account-2fa-on", tmp_path)
 
 
-def test_an_invited_user_sets_a_password_and_is_shown_where_to_sign_in(page: Any, live_server: Any,
-                                                                       make_user: Any, tmp_path: Path) -> None:
+def test_an_invited_user_sets_a_password_and_is_shown_where_to_sign_in(
+    page: Any, live_server: Any, make_user: Any, tmp_path: Path
+) -> None:
     admin = make_user("Admin")
     _sign_in(page, live_server.url, admin.email, admin.raw_password)
     page.wait_for_url(f"{live_server.url}/")

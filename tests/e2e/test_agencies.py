@@ -22,8 +22,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 def test_an_admin_connects_an_agency_through_oauth_and_its_sub_accounts_connect_in_the_background(
     page: Any, live_server: Any, clean_sandbox: Any, celery_worker: Any, admin_user: Any, agency_settings: Any
 ) -> None:
-    emu = Agency(clean_sandbox, name="Acme Agency", locations=[
-        {"name": "Berlin Mitte", "seed": 2}, {"name": "Köln", "seed": 1}, {"name": "Bonn", "installed": False}])
+    emu = Agency(
+        clean_sandbox,
+        name="Acme Agency",
+        locations=[
+            {"name": "Berlin Mitte", "seed": 2},
+            {"name": "Köln", "seed": 1},
+            {"name": "Bonn", "installed": False},
+        ],
+    )
     minted = stats(clean_sandbox)["location_tokens"]
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/")
@@ -43,7 +50,10 @@ def test_an_admin_connects_an_agency_through_oauth_and_its_sub_accounts_connect_
     rows = page.locator("#directory tbody tr")
     assert rows.count() == 3
     assert page.locator("tr[data-location] [data-label=State]").all_inner_texts() == [
-        "Not connected yet", "App not installed", "Not connected yet"]  # Berlin Mitte, Bonn, Köln by name
+        "Not connected yet",
+        "App not installed",
+        "Not connected yet",
+    ]  # Berlin Mitte, Bonn, Köln by name
 
     berlin, koeln, bonn = emu.location_ids
     page.check(f"tr[data-location='{berlin}'] input[name=location]")
@@ -55,7 +65,9 @@ def test_an_admin_connects_an_agency_through_oauth_and_its_sub_accounts_connect_
     assert page.locator(f"tr[data-location='{bonn}']").get_attribute("data-state") == "not_installed"
     locations = m.Connection.objects.filter(agency=agency).order_by("name")
     assert [(c.name, c.status, c.auth_kind) for c in locations] == [
-        ("Berlin Mitte", "connected", "location_token"), ("Köln", "connected", "location_token")]
+        ("Berlin Mitte", "connected", "location_token"),
+        ("Köln", "connected", "location_token"),
+    ]
     assert stats(clean_sandbox)["location_tokens"] - minted == 2
     html = page.content()
     for secret in [*agency.secrets.values(), *(s for c in locations for s in c.secrets.values())]:
@@ -74,8 +86,9 @@ def test_an_admin_connects_an_agency_by_its_private_token_and_a_sub_account_by_i
     page: Any, live_server: Any, clean_sandbox: Any, admin_user: Any
 ) -> None:
     sub_pit = "pit-hamburg-" + "c" * 16
-    emu = Agency(clean_sandbox, name="PIT Agency", locations=[{"name": "Hamburg", "token": sub_pit, "seed": 1},
-                                                              {"name": "Kiel"}])
+    emu = Agency(
+        clean_sandbox, name="PIT Agency", locations=[{"name": "Hamburg", "token": sub_pit, "seed": 1}, {"name": "Kiel"}]
+    )
     agency_pit = clean_sandbox.admin("POST", "/ghl/_admin/tokens", json={"companyId": emu.id})["token"]
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/highlevel/connect/")
@@ -103,9 +116,14 @@ def test_an_admin_connects_an_agency_by_its_private_token_and_a_sub_account_by_i
 
 def _hubstaff(sandbox: Any) -> m.Connection:
     pat = requests.post(f"{sandbox.url}/hubstaff/_admin/pats", json={}, timeout=10).json()["refresh_token"]
-    return m.Connection.objects.create(name="Acme Hubstaff", provider="hubstaff", auth_kind="api_key",
-                                       external_account_id="1001", base_url=f"{sandbox.url}/hubstaff",
-                                       secrets={"refresh_token": pat})
+    return m.Connection.objects.create(
+        name="Acme Hubstaff",
+        provider="hubstaff",
+        auth_kind="api_key",
+        external_account_id="1001",
+        base_url=f"{sandbox.url}/hubstaff",
+        secrets={"refresh_token": pat},
+    )
 
 
 def test_an_editor_applies_a_template_to_sub_accounts_and_one_mapping_edit_reaches_each_sync(

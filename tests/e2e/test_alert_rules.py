@@ -45,22 +45,32 @@ def _sweeps_done(worker: Any) -> int:
 
 def _fail(sync: m.Sync) -> None:
     """A failed run finishes: the status service records the change and enqueues the sender on commit."""
-    status.run_finished(run=RunFactory(sync=sync, status=m.RunStatus.FAILED, error_summary=(
-        "ServerError: HighLevel answered 503 Service Unavailable on POST /contacts/upsert after 4 attempts")))
+    status.run_finished(
+        run=RunFactory(
+            sync=sync,
+            status=m.RunStatus.FAILED,
+            error_summary=(
+                "ServerError: HighLevel answered 503 Service Unavailable on POST /contacts/upsert after 4 attempts"
+            ),
+        )
+    )
 
 
 @pytest.mark.timeout(300)
 def test_an_editor_routes_mutes_and_gets_reminders_until_acknowledging(
-        page: Any, live_server: Any, editor: Any, redis_client: Any, tmp_path: Path):
+    page: Any, live_server: Any, editor: Any, redis_client: Any, tmp_path: Path
+):
     outbox = tmp_path / "outbox"
     outbox.mkdir()
-    worker = start_worker(connection.settings_dict["NAME"], tmp_path, queues="alerts",
-                          extra_env={"EMAIL_URL": f"filemail:///{outbox}"})
+    worker = start_worker(
+        connection.settings_dict["NAME"], tmp_path, queues="alerts", extra_env={"EMAIL_URL": f"filemail:///{outbox}"}
+    )
     try:
         with http_receiver() as rx:
             mail = m.AlertChannel.objects.create(name="Ops mail", kind="email", target="ops@example.com")
-            m.AlertChannel.objects.create(name="Team webhook", kind="webhook", target=rx.url,
-                                          secrets={"secret": standard_secret_generate()})
+            m.AlertChannel.objects.create(
+                name="Team webhook", kind="webhook", target=rx.url, secrets={"secret": standard_secret_generate()}
+            )
             sync = SyncFactory(name="UpGuard vendors → GHL contacts", health=m.SyncHealth.HEALTHY)
             browser_login(page, live_server, editor)
 
@@ -121,7 +131,8 @@ def test_an_editor_routes_mutes_and_gets_reminders_until_acknowledging(
 
 
 def test_a_generated_signing_secret_is_shown_once_with_a_copy_button_and_never_stored_in_a_cookie(
-        browser: Any, live_server: Any, admin_user: Any, settings: Any, tmp_path: Path):
+    browser: Any, live_server: Any, admin_user: Any, settings: Any, tmp_path: Path
+):
     from tests.e2e.shots import both_widths
 
     settings.DEBUG = True  # the receiver URL is on 127.0.0.1, allowed only in DEBUG

@@ -17,11 +17,13 @@ from tests.factories import ConnectionFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_admin_finds_a_failed_sign_in_and_exports_the_log(browser: Any, page: Any, live_server: Any,
-                                                              admin_user: Any, viewer: Any, tmp_path: Path):
+def test_an_admin_finds_a_failed_sign_in_and_exports_the_log(
+    browser: Any, page: Any, live_server: Any, admin_user: Any, viewer: Any, tmp_path: Path
+):
     conn = ConnectionFactory(name="Acme GHL")
-    audit_record(actor=admin_user, action="connection.update", obj=conn,
-                 changes={"name": {"from": "Acme", "to": "Acme GHL"}})
+    audit_record(
+        actor=admin_user, action="connection.update", obj=conn, changes={"name": {"from": "Acme", "to": "Acme GHL"}}
+    )
     stranger = browser.new_context()
     try:  # someone else tries the viewer's address with a wrong password
         other = stranger.new_page()

@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.mark.parametrize(("label", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
 def test_the_catalogue_fits_the_screen_and_searches_as_you_type(
-        browser: Any, live_server: Any, editor: Any, tmp_path: Path, label: str, viewport: dict[str, int]) -> None:
+    browser: Any, live_server: Any, editor: Any, tmp_path: Path, label: str, viewport: dict[str, int]
+) -> None:
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -31,7 +32,9 @@ def test_the_catalogue_fits_the_screen_and_searches_as_you_type(
         page.fill("#catalog-q", "TaskComplete Hubstaff")
         page.wait_for_function("() => document.querySelectorAll('tr[data-flow]').length === 1")
         assert page.locator("tr[data-flow]").get_attribute("data-flow") == "ghl_task_to_hubstaff_task"
-        assert "q=TaskComplete" in page.url and "Hubstaff" in page.url  # the search is in the address: a link to it can be shared
+        assert (
+            "q=TaskComplete" in page.url and "Hubstaff" in page.url
+        )  # the search is in the address: a link to it can be shared
         assert _overflow(page) <= 0
         _shot(page, f"catalog-search-{label}", tmp_path)
 

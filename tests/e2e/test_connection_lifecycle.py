@@ -18,12 +18,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def hotspot(sandbox: Any, user: Any, name: str = "Hotspots") -> Connection:
-    return svc.connection_create(provider="hotspotsystem", auth_kind="api_key", name=name, user=user,
-                                 secrets={"api_key": "hotspot-sandbox-key"}, base_url=f"{sandbox.url}/hotspotsystem")
+    return svc.connection_create(
+        provider="hotspotsystem",
+        auth_kind="api_key",
+        name=name,
+        user=user,
+        secrets={"api_key": "hotspot-sandbox-key"},
+        base_url=f"{sandbox.url}/hotspotsystem",
+    )
 
 
-def test_an_admin_deletes_a_connection_after_typing_its_name(page: Any, live_server: Any, clean_sandbox: Any,
-                                                             admin_user: Any, tmp_path: Path):
+def test_an_admin_deletes_a_connection_after_typing_its_name(
+    page: Any, live_server: Any, clean_sandbox: Any, admin_user: Any, tmp_path: Path
+):
     connection = hotspot(clean_sandbox, admin_user)
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/{connection.pk}/")
@@ -45,7 +52,8 @@ def test_an_admin_deletes_a_connection_after_typing_its_name(page: Any, live_ser
 
 
 def test_a_connection_a_sync_uses_cannot_be_deleted_and_the_page_says_which_sync(
-        page: Any, live_server: Any, admin_user: Any, tmp_path: Path):
+    page: Any, live_server: Any, admin_user: Any, tmp_path: Path
+):
     sync = SyncFactory(name="Clients → GHL contacts")
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/{sync.target_connection_id}/delete/")
@@ -61,7 +69,8 @@ def test_a_connection_a_sync_uses_cannot_be_deleted_and_the_page_says_which_sync
 
 
 def test_an_archived_connection_leaves_the_list_and_the_picker_and_comes_back(
-        page: Any, live_server: Any, admin_user: Any):
+    page: Any, live_server: Any, admin_user: Any
+):
     old = ConnectionFactory(name="Old Hubstaff org", provider="hubstaff", auth_kind="api_key")
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/{old.pk}/")
@@ -80,8 +89,9 @@ def test_an_archived_connection_leaves_the_list_and_the_picker_and_comes_back(
     assert Connection.objects.get(pk=old.pk).archived_at is None
 
 
-def test_a_clone_starts_from_the_settings_and_needs_its_own_key(page: Any, live_server: Any, clean_sandbox: Any,
-                                                                admin_user: Any, tmp_path: Path):
+def test_a_clone_starts_from_the_settings_and_needs_its_own_key(
+    page: Any, live_server: Any, clean_sandbox: Any, admin_user: Any, tmp_path: Path
+):
     original = hotspot(clean_sandbox, admin_user)
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/connections/{original.pk}/")
@@ -100,12 +110,22 @@ def test_a_clone_starts_from_the_settings_and_needs_its_own_key(page: Any, live_
 
 
 def test_connecting_oauth_to_a_location_with_a_token_connection_asks_before_replacing(
-        page: Any, live_server: Any, clean_sandbox: Any, admin_user: Any, oauth_settings: Any,  # noqa: F811
-        tmp_path: Path):
-    existing = svc.connection_create(provider="ghl", auth_kind="private_token", name="Acme (token)",
-                                     user=admin_user, secrets={"access_token": clean_sandbox.token},
-                                     external_account_id=clean_sandbox.location_id,
-                                     base_url=clean_sandbox.ghl_url)
+    page: Any,
+    live_server: Any,
+    clean_sandbox: Any,
+    admin_user: Any,
+    oauth_settings: Any,  # noqa: F811
+    tmp_path: Path,
+):
+    existing = svc.connection_create(
+        provider="ghl",
+        auth_kind="private_token",
+        name="Acme (token)",
+        user=admin_user,
+        secrets={"access_token": clean_sandbox.token},
+        external_account_id=clean_sandbox.location_id,
+        base_url=clean_sandbox.ghl_url,
+    )
     login(page, live_server, admin_user)
     start_oauth(page, live_server, clean_sandbox, name="Acme via OAuth")
     page.click(f"a.choose:has-text('{clean_sandbox.location_id}')")
@@ -125,11 +145,21 @@ def test_connecting_oauth_to_a_location_with_a_token_connection_asks_before_repl
 
 
 def test_keeping_the_connection_as_it_is_discards_the_consent(
-        page: Any, live_server: Any, clean_sandbox: Any, admin_user: Any, oauth_settings: Any):  # noqa: F811
-    existing = svc.connection_create(provider="ghl", auth_kind="private_token", name="Acme (token)",
-                                     user=admin_user, secrets={"access_token": clean_sandbox.token},
-                                     external_account_id=clean_sandbox.location_id,
-                                     base_url=clean_sandbox.ghl_url)
+    page: Any,
+    live_server: Any,
+    clean_sandbox: Any,
+    admin_user: Any,
+    oauth_settings: Any,  # noqa: F811
+):
+    existing = svc.connection_create(
+        provider="ghl",
+        auth_kind="private_token",
+        name="Acme (token)",
+        user=admin_user,
+        secrets={"access_token": clean_sandbox.token},
+        external_account_id=clean_sandbox.location_id,
+        base_url=clean_sandbox.ghl_url,
+    )
     login(page, live_server, admin_user)
     start_oauth(page, live_server, clean_sandbox, name="Something else")
     page.click(f"a.choose:has-text('{clean_sandbox.location_id}')")
@@ -142,13 +172,14 @@ def test_keeping_the_connection_as_it_is_discards_the_consent(
 
 
 def test_the_new_sync_picker_shows_status_and_marks_broken_and_duplicate_connections(
-        page: Any, live_server: Any, admin_user: Any, tmp_path: Path):
+    page: Any, live_server: Any, admin_user: Any, tmp_path: Path
+):
     ConnectionFactory(name="Hubstaff main", provider="hubstaff", external_account_id="1001")
     ConnectionFactory(name="Hubstaff main again", provider="hubstaff", external_account_id="1001")
-    ConnectionFactory(name="Hubstaff broken", provider="hubstaff", external_account_id="1002",
-                      status="needs_reauth")
-    off = ConnectionFactory(name="Hubstaff off", provider="hubstaff", external_account_id="1003", status="disabled",
-                            secrets={})
+    ConnectionFactory(name="Hubstaff broken", provider="hubstaff", external_account_id="1002", status="needs_reauth")
+    off = ConnectionFactory(
+        name="Hubstaff off", provider="hubstaff", external_account_id="1003", status="disabled", secrets={}
+    )
     ConnectionFactory(name="GHL", provider="ghl")
     login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/syncs/new/?recipe=hubstaff_client_to_ghl_contact")

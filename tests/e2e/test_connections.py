@@ -89,9 +89,7 @@ def test_the_test_button_updates_the_badge_in_place_with_the_providers_message(
     Connection.objects.filter(pk=connection.pk).update(secrets={"access_token": "pit-revoked"})
     cell = page.locator(f"#conn-status-{connection.pk}")
     cell.get_by_role("button", name="Test").click()
-    page.wait_for_function(
-        f"() => document.querySelector('#conn-status-{connection.pk} .badge').innerText === 'Error'"
-    )
+    page.wait_for_function(f"() => document.querySelector('#conn-status-{connection.pk} .badge').innerText === 'Error'")
     assert page.evaluate("window.__same_page") is True  # htmx swapped the cell; no page load
     assert "401" in page.locator(f"#conn-status-{connection.pk} .conn-error").inner_text()
     assert "pit-revoked" not in page.content()
@@ -183,14 +181,10 @@ def test_a_connection_that_needs_reauth_is_reconnected_through_consent_and_keeps
     page.wait_for_url(f"{live_server.url}/connections/*/")
     connection = Connection.objects.get()
     sync = SyncFactory(target_connection=connection)
-    clean_sandbox.admin(
-        "POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": False}
-    )
+    clean_sandbox.admin("POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": False})
     Connection.objects.filter(pk=connection.pk).update(token_expires_at=timezone.now() - timedelta(minutes=1))
     svc.connection_check(connection=connection)
-    clean_sandbox.admin(
-        "POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": True}
-    )
+    clean_sandbox.admin("POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": True})
 
     page.goto(f"{live_server.url}/connections/")
     cell = page.locator(f"#conn-status-{connection.pk}")

@@ -16,8 +16,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MAX_PAGES = 80  # the seeded dashboard has about 40 distinct pages; a bound keeps a link loop from running on
 SKIP = ("/accounts/logout/", "/metrics", "/healthz", "/static/", "/webhooks/")
-ACCOUNT_PAGES = ["/accounts/2fa/", "/accounts/2fa/totp/activate/", "/accounts/email/", "/accounts/password/change/",
-                 "/accounts/reauthenticate/"]
+ACCOUNT_PAGES = [
+    "/accounts/2fa/",
+    "/accounts/2fa/totp/activate/",
+    "/accounts/email/",
+    "/accounts/password/change/",
+    "/accounts/reauthenticate/",
+]
 
 
 def _links(page: Any, origin: str) -> list[str]:
@@ -40,8 +45,11 @@ def test_every_page_loads_without_a_csp_violation(page: Any, live_server: Any, m
 
     first = page.goto(f"{live_server.url}/")
     policy = first.headers.get("content-security-policy", "")
-    assert "script-src 'self'" in policy and "unsafe-eval" not in policy and "'unsafe-inline'" not in policy.split(
-        "style-src-attr")[0]
+    assert (
+        "script-src 'self'" in policy
+        and "unsafe-eval" not in policy
+        and "'unsafe-inline'" not in policy.split("style-src-attr")[0]
+    )
     # htmx is loaded, runs without eval, and the overview's live part polls (a run is active in the seed)
     assert page.evaluate("window.htmx && htmx.config.allowEval") is False
     page.wait_for_timeout(6500)
@@ -62,8 +70,9 @@ def test_every_page_loads_without_a_csp_violation(page: Any, live_server: Any, m
     assert not csp_violations(page.console_messages), sorted(seen)
 
 
-def test_signing_in_through_the_form_keeps_to_the_policy(page: Any, live_server: Any, make_user: Any,
-                                                                   tmp_path: Path) -> None:
+def test_signing_in_through_the_form_keeps_to_the_policy(
+    page: Any, live_server: Any, make_user: Any, tmp_path: Path
+) -> None:
     user = make_user("Viewer")
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=login]", user.email)

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_delivery_log_fits_both_widths_and_shows_a_new_attempt_live(
-        page: Any, live_server: Any, admin_user: Any, tmp_path: Path) -> None:
+    page: Any, live_server: Any, admin_user: Any, tmp_path: Path
+) -> None:
     sync, ep, _ = delivery_sync()
     rows = seed_deliveries(ep)
     browser_login(page, live_server, admin_user)
@@ -30,7 +31,8 @@ def test_the_delivery_log_fits_both_widths_and_shows_a_new_attempt_live(
 
     retrying = rows[2]
     m.WebhookAttempt.objects.create(delivery=retrying, number=3, status_code=200, latency_ms=77)
-    m.WebhookDelivery.objects.filter(pk=retrying.pk).update(status="delivered", attempts=3, next_attempt_at=None,
-                                                            last_error="")
+    m.WebhookDelivery.objects.filter(pk=retrying.pk).update(
+        status="delivered", attempts=3, next_attempt_at=None, last_error=""
+    )
     page.wait_for_selector(f"tr[data-delivery='{retrying.msg_id}'][data-status=delivered]", timeout=15000)
     assert page.locator("[data-count=delivered]").inner_text().startswith("3")

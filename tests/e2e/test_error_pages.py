@@ -56,8 +56,7 @@ def test_a_missing_url_gets_a_404_with_the_navigation_and_a_link_home(
 
 
 @pytest.mark.urls("tests.error_urls")
-def test_a_server_error_gets_a_500_page_with_the_navigation(page: Any, live_server: Any, viewer: Any,
-                                                             tmp_path: Path):
+def test_a_server_error_gets_a_500_page_with_the_navigation(page: Any, live_server: Any, viewer: Any, tmp_path: Path):
     browser_login(page, live_server, viewer)
     response = page.goto(f"{live_server.url}/test-errors/database-down/")
     assert response is not None and response.status == 500

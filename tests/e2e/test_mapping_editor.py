@@ -36,9 +36,7 @@ def login(page: Any, live_server: Any, user: Any) -> None:
     client = Client()
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
-    )
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}])
 
 
 def shot(page: Any, name: str, tmp_path: Path) -> None:
@@ -74,9 +72,7 @@ def test_an_editor_adds_a_phone_row_sees_the_preview_change_saves_and_restores_t
     page.wait_for_selector("input[name=rules-1-t-0-a-region]")  # the phone transform's own option
     page.wait_for_function('() => /"phone": "\\+\\d+"/.test(document.querySelector(\'#preview\').innerText)')
     assert E164_IN_PAYLOAD.search(payloads(page))
-    assert "(unknown)" not in page.inner_text(
-        "#mapping-form"
-    )  # every transform is recognised in its dropdown
+    assert "(unknown)" not in page.inner_text("#mapping-form")  # every transform is recognised in its dropdown
     # the emulator's messy numbers show up as problems naming the row and the field, in the row itself too
     assert "Row 2, phone: not a valid phone number" in page.inner_text("#preview")
     assert "Row 2, phone:" in page.inner_text("#samples-1")

@@ -49,8 +49,11 @@ def test_a_tile_goes_running_then_failing_alerts_once_and_recovers(
     box = clean_sandbox
     outbox = tmp_path / "outbox"
     outbox.mkdir()
-    worker = start_worker(connection.settings_dict["NAME"], tmp_path,
-                          extra_env={"EMAIL_URL": f"filemail:///{outbox}", "ALERT_FLAP_WINDOW_SECONDS": "900"})
+    worker = start_worker(
+        connection.settings_dict["NAME"],
+        tmp_path,
+        extra_env={"EMAIL_URL": f"filemail:///{outbox}", "ALERT_FLAP_WINDOW_SECONDS": "900"},
+    )
     secret = secret_generate()
     try:
         with http_receiver() as rx:
@@ -62,23 +65,31 @@ def test_a_tile_goes_running_then_failing_alerts_once_and_recovers(
             first = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL), timeout=240)
             assert first.status == m.RunStatus.SUCCEEDED, first.error_summary
             # the health is computed right after the run's final status is committed
-            wait_until(lambda: m.Sync.objects.get(pk=sync.pk).health == m.SyncHealth.HEALTHY, timeout=20,
-                       what="the sync to be healthy")
+            wait_until(
+                lambda: m.Sync.objects.get(pk=sync.pk).health == m.SyncHealth.HEALTHY,
+                timeout=20,
+                what="the sync to be healthy",
+            )
             assert rx.requests == []  # new -> healthy is no news
 
             browser_login(page, live_server, viewer)
             # slow pages from Hubstaff so the run is watchable; a full re-read, so it has CLIENTS to go through
             box.set_faults("hubstaff", "*", latency_ms=1500, rate_limit=NO_LIMIT)
             run = runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL, mode="full")
-            wait_until(lambda: m.Run.objects.get(pk=run.pk).status == m.RunStatus.RUNNING, timeout=30,
-                       what="the worker to start the run")
+            wait_until(
+                lambda: m.Run.objects.get(pk=run.pk).status == m.RunStatus.RUNNING,
+                timeout=30,
+                what="the worker to start the run",
+            )
             page.goto(f"{live_server.url}/")
             page.wait_for_selector(f'[data-sync-id="{sync.pk}"][data-status="running"]', timeout=30000)
             bar = _tile(page, sync).locator(".progress > span")
             width = bar.get_attribute("style")
             page.wait_for_function(
                 "([sel, w]) => { const e = document.querySelector(sel); return e && e.getAttribute('style') !== w }",
-                arg=[f'[data-sync-id="{sync.pk}"] .progress > span', width], timeout=30000)  # the bar moved
+                arg=[f'[data-sync-id="{sync.pk}"] .progress > span', width],
+                timeout=30000,
+            )  # the bar moved
             shot(page, "overview-running.png", tmp_path)
 
             box.set_faults("hubstaff", "*", error_rate=1.0, rate_limit=NO_LIMIT)  # Hubstaff starts answering 5xx
@@ -105,8 +116,9 @@ def test_a_tile_goes_running_then_failing_alerts_once_and_recovers(
             ok = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL, mode="full"), timeout=240)
             assert ok.status == m.RunStatus.SUCCEEDED, ok.error_summary
             page.wait_for_selector(f'[data-sync-id="{sync.pk}"][data-status="healthy"]', timeout=30000)
-            wait_until(lambda: len(rx.requests) == 2 and len(_mails(outbox)) == 2, timeout=60,
-                       what="the recovery alert")
+            wait_until(
+                lambda: len(rx.requests) == 2 and len(_mails(outbox)) == 2, timeout=60, what="the recovery alert"
+            )
             recovered = _events(rx, secret)[1]
             assert recovered["type"] == "sync.recovered" and recovered["data"]["new_status"] == "healthy"
             assert "[resolved]" in _mails(outbox)[1]

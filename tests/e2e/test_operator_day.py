@@ -36,20 +36,25 @@ def _open(browser: Any, live_server: Any, user: Any, path: str) -> Any:
 def _broken_clients(org: HubstaffOrg, n: int) -> None:
     """Clients whose email is no email: the default mapping refuses them (failed items, with the reason)."""
     for i in range(n):
-        org.send("POST", f"/organizations/{org.org_id}/clients",
-                 {"name": f"Broken{i} Org{org.org_id}", "emails": [f"broken{i}-at-example"], "phone": ""})
+        org.send(
+            "POST",
+            f"/organizations/{org.org_id}/clients",
+            {"name": f"Broken{i} Org{org.org_id}", "emails": [f"broken{i}-at-example"], "phone": ""},
+        )
 
 
 @pytest.mark.worker
 @pytest.mark.timeout(600)
 def test_every_page_follows_a_real_run_to_its_end_without_a_reload(
-        browser: Any, clean_sandbox: Any, celery_worker: Any, live_server: Any, editor: Any, tmp_path: Path):
+    browser: Any, clean_sandbox: Any, celery_worker: Any, live_server: Any, editor: Any, tmp_path: Path
+):
     org = HubstaffOrg(clean_sandbox, clients=8)
     _broken_clients(org, 2)
     sync = client_sync(clean_sandbox, org, page_limit=3)
     # the sync is degraded from an earlier run: the overview's text must follow the new run's figures
-    status.run_finished(run=RunFactory(sync=sync, status=m.RunStatus.PARTIAL, read_count=10, created_count=7,
-                                       failed_count=3))
+    status.run_finished(
+        run=RunFactory(sync=sync, status=m.RunStatus.PARTIAL, read_count=10, created_count=7, failed_count=3)
+    )
     assert m.Sync.objects.get(pk=sync.pk).health_reason == "3 of 10 items failed (30%)"
     clean_sandbox.set_faults("hubstaff", "*", latency_ms=2500, rate_limit=NO_LIMIT)  # slow pages: watchable
     run = runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL)
@@ -82,7 +87,9 @@ def test_every_page_follows_a_real_run_to_its_end_without_a_reload(
         overview.wait_for_selector(f'[data-sync-id="{sync.pk}"][data-status="degraded"]', timeout=LIVE_WAIT_MS)
         overview.wait_for_function(
             f"document.querySelector('[data-sync-id=\"{sync.pk}\"] .tile-reason').textContent"
-            ".includes('2 of 10 items failed')", timeout=LIVE_WAIT_MS)
+            ".includes('2 of 10 items failed')",
+            timeout=LIVE_WAIT_MS,
+        )
     finally:
         for page in (detail, history, sync_page, overview):
             page.context.close()
@@ -91,7 +98,8 @@ def test_every_page_follows_a_real_run_to_its_end_without_a_reload(
 @pytest.mark.worker
 @pytest.mark.timeout(600)
 def test_a_connection_whose_api_answers_500_turns_red_on_the_overview_without_waiting_for_the_check(
-        browser: Any, clean_sandbox: Any, celery_worker: Any, live_server: Any, viewer: Any):
+    browser: Any, clean_sandbox: Any, celery_worker: Any, live_server: Any, viewer: Any
+):
     org = HubstaffOrg(clean_sandbox, clients=2)
     sync = client_sync(clean_sandbox, org, page_limit=10)
     overview = _open(browser, live_server, viewer, "/")
@@ -103,14 +111,17 @@ def test_a_connection_whose_api_answers_500_turns_red_on_the_overview_without_wa
         assert failed.status == m.RunStatus.FAILED
         overview.wait_for_selector('.conn-strip .badge[data-status="error"]', timeout=LIVE_WAIT_MS)
         assert badge.get_attribute("data-status") == "error"
-        assert overview.locator(".conn-strip .badge", has_text=sync.source_connection.name).get_attribute(
-            "data-status") == "connected"
+        assert (
+            overview.locator(".conn-strip .badge", has_text=sync.source_connection.name).get_attribute("data-status")
+            == "connected"
+        )
     finally:
         overview.context.close()
 
 
 def test_failed_records_are_ignored_with_a_note_replayed_selected_in_bulk_and_exported(
-        page: Any, live_server: Any, editor: Any, tmp_path: Path):
+    page: Any, live_server: Any, editor: Any, tmp_path: Path
+):
     data = runs_seed(editor)
     run = data["failed_run"]
     browser_login(page, live_server, editor)
@@ -126,8 +137,10 @@ def test_failed_records_are_ignored_with_a_note_replayed_selected_in_bulk_and_ex
     row.get_by_role("button", name="Ignore this failure").click()
     page.wait_for_selector(".message-success")
     ignored = m.RunItem.objects.get(run=run, source_id=source_id, action=m.ItemAction.FAILED)
-    assert (ignored.acknowledged_by_id, ignored.acknowledge_note) == (editor.pk,
-                                                                      "duplicate test vendor, removed in UpGuard")
+    assert (ignored.acknowledged_by_id, ignored.acknowledge_note) == (
+        editor.pk,
+        "duplicate test vendor, removed in UpGuard",
+    )
     assert "duplicate test vendor, removed in UpGuard" in page.locator(f'tr[data-item="{ignored.pk}"]').inner_text()
 
     # bulk: every open failure on the page, ignored with one note
@@ -140,8 +153,9 @@ def test_failed_records_are_ignored_with_a_note_replayed_selected_in_bulk_and_ex
     bulk.locator('input[name="note"]').fill("known vendor data problems, ticket OPS-42")
     bulk.get_by_role("button", name="Ignore selected").click()
     page.wait_for_selector(".message-success")
-    still_open = m.RunItem.objects.filter(run=run, action=m.ItemAction.FAILED, acknowledged_at__isnull=True,
-                                          resolved_by__isnull=True)
+    still_open = m.RunItem.objects.filter(
+        run=run, action=m.ItemAction.FAILED, acknowledged_at__isnull=True, resolved_by__isnull=True
+    )
     assert still_open.count() == 0
     assert m.RunItem.objects.filter(acknowledge_note="known vendor data problems, ticket OPS-42").count() == picked - 1
     shot(page, "run-detail-ignored.png", tmp_path)
@@ -158,7 +172,7 @@ def test_failed_records_are_ignored_with_a_note_replayed_selected_in_bulk_and_ex
 
     # replay the read-back mismatch now: a retry run of that one record
     page.goto(f"{live_server.url}/runs/{run.pk}/")
-    mismatch = page.locator('#run-items tr.item-verify_failed')
+    mismatch = page.locator("#run-items tr.item-verify_failed")
     mismatch.get_by_role("button", name="Replay now").click()
     page.wait_for_url(f"{live_server.url}/runs/*/")
     retry = m.Run.objects.filter(retry_of=run).order_by("-pk").first()
@@ -170,7 +184,8 @@ def test_failed_records_are_ignored_with_a_note_replayed_selected_in_bulk_and_ex
 @pytest.mark.worker
 @pytest.mark.timeout(600)
 def test_a_new_sync_previews_its_first_run_and_writes_only_after_go_live(
-        page: Any, clean_sandbox: Any, celery_worker: Any, live_server: Any, editor: Any, tmp_path: Path):
+    page: Any, clean_sandbox: Any, celery_worker: Any, live_server: Any, editor: Any, tmp_path: Path
+):
     org = HubstaffOrg(clean_sandbox, clients=6)
     _broken_clients(org, 1)
     hub, ghl = connections(clean_sandbox, org)
@@ -205,7 +220,8 @@ def test_a_new_sync_previews_its_first_run_and_writes_only_after_go_live(
 
 
 def test_a_sync_is_cloned_archived_restored_and_deleted_after_typing_its_name(
-        page: Any, live_server: Any, editor: Any, tmp_path: Path):
+    page: Any, live_server: Any, editor: Any, tmp_path: Path
+):
     data = runs_seed(editor)
     sync = data["failing"]
     browser_login(page, live_server, editor)

@@ -16,8 +16,9 @@ def _bar_width(page: Any, sync_id: int) -> str:
     return page.locator(f'[data-sync-id="{sync_id}"] .progress > span').get_attribute("style") or ""
 
 
-def test_the_overview_updates_a_running_tile_and_flips_it_to_failing(page: Any, live_server: Any, viewer: Any,
-                                                                     tmp_path: Path):
+def test_the_overview_updates_a_running_tile_and_flips_it_to_failing(
+    page: Any, live_server: Any, viewer: Any, tmp_path: Path
+):
     data = seed()
     browser_login(page, live_server, viewer)
     page.goto(f"{live_server.url}/")
@@ -32,7 +33,8 @@ def test_the_overview_updates_a_running_tile_and_flips_it_to_failing(page: Any, 
     m.Run.objects.filter(pk=run.pk).update(created_count=138)  # the run moves on: 200 of 250
     page.wait_for_function(
         f"() => document.querySelector('[data-sync-id=\"{run.sync_id}\"] .progress > span').style.width === '80%'",
-        timeout=15000)
+        timeout=15000,
+    )
 
     run.refresh_from_db()
     m.Run.objects.filter(pk=run.pk).update(status=m.RunStatus.FAILED, error_summary="ServerError: 503")
@@ -44,8 +46,7 @@ def test_the_overview_updates_a_running_tile_and_flips_it_to_failing(page: Any, 
     assert page.locator("#overview-live").get_attribute("data-active") == "0"  # the 5 s poll is gone
 
 
-def test_the_run_detail_shows_failed_items_and_the_api_calls(page: Any, live_server: Any, editor: Any,
-                                                              tmp_path: Path):
+def test_the_run_detail_shows_failed_items_and_the_api_calls(page: Any, live_server: Any, editor: Any, tmp_path: Path):
     data = seed()
     browser_login(page, live_server, editor)
     run = data["failed_run"]
@@ -72,8 +73,9 @@ def test_the_alert_list_acknowledges_an_alert(page: Any, live_server: Any, edito
     assert title.split(":")[0] in page.locator(".message-success").inner_text()
 
 
-def test_an_admin_adds_a_channel_through_the_htmx_form_after_a_mistake(page: Any, live_server: Any,
-                                                                        admin_user: Any, tmp_path: Path):
+def test_an_admin_adds_a_channel_through_the_htmx_form_after_a_mistake(
+    page: Any, live_server: Any, admin_user: Any, tmp_path: Path
+):
     data = seed()
     browser_login(page, live_server, admin_user)
     page.goto(f"{live_server.url}/alerts/channels/")

@@ -31,8 +31,7 @@ def _pages(d: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def test_the_run_and_sync_pages_fit_a_phone_and_a_desktop(browser: Any, live_server: Any, editor: Any,
-                                                          tmp_path: Path):
+def test_the_run_and_sync_pages_fit_a_phone_and_a_desktop(browser: Any, live_server: Any, editor: Any, tmp_path: Path):
     screens = _pages(runs_seed(editor))
     problems = []
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):

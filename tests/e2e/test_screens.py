@@ -35,34 +35,75 @@ RULES = [
 ]
 # What real accounts look like, and what pushes a narrow layout sideways: long names, unbroken addresses.
 LONG_EMAIL = "bernadette.oyelaran-fitzgerald@operations.example-holdings.com"
-LONG_ERROR = ("invalid_grant: The refresh token is invalid, expired, revoked, does not match the redirection URI "
-              "used in the authorization request, or was issued to another client: hsr_9c0f4e1a2b3c4d5e6f7a8b9c0d1e2f3a")
+LONG_ERROR = (
+    "invalid_grant: The refresh token is invalid, expired, revoked, does not match the redirection URI "
+    "used in the authorization request, or was issued to another client: hsr_9c0f4e1a2b3c4d5e6f7a8b9c0d1e2f3a"
+)
 
 
 def _rich_data(sandbox: Any, admin: Any, make_user: Any) -> dict[str, Any]:
     data = seed()
     make_user("Viewer", email=LONG_EMAIL)
-    faulty = ConnectionFactory(name="Demo Hubstaff second organization (faulty)", provider=m.Provider.HUBSTAFF,
-                               auth_kind=m.AuthKind.OAUTH2, external_account_id="1002",
-                               status=m.ConnectionStatus.NEEDS_REAUTH, last_error=LONG_ERROR)
-    big = SyncFactory(name="Hubstaff (second org) clients → GHL contacts", source_connection=faulty,
-                      target_connection=data["ghl"], poll_interval_seconds=5400)
-    RunFactory(sync=big, status=m.RunStatus.PARTIAL, read_count=128_450, created_count=12_034, updated_count=98_211,
-               unchanged_count=18_003, failed_count=202, api_calls=110_517, http_429s=3)
-    spare = ConnectionFactory(name="starbuero.de test account", provider=m.Provider.STARBUERO,
-                              auth_kind=m.AuthKind.API_KEY, external_account_id="kd-2231")
-    archived = ConnectionFactory(name="Old HotspotSystem trial", provider=m.Provider.HOTSPOTSYSTEM,
-                                 auth_kind=m.AuthKind.API_KEY, status=m.ConnectionStatus.DISABLED, secrets={})
+    faulty = ConnectionFactory(
+        name="Demo Hubstaff second organization (faulty)",
+        provider=m.Provider.HUBSTAFF,
+        auth_kind=m.AuthKind.OAUTH2,
+        external_account_id="1002",
+        status=m.ConnectionStatus.NEEDS_REAUTH,
+        last_error=LONG_ERROR,
+    )
+    big = SyncFactory(
+        name="Hubstaff (second org) clients → GHL contacts",
+        source_connection=faulty,
+        target_connection=data["ghl"],
+        poll_interval_seconds=5400,
+    )
+    RunFactory(
+        sync=big,
+        status=m.RunStatus.PARTIAL,
+        read_count=128_450,
+        created_count=12_034,
+        updated_count=98_211,
+        unchanged_count=18_003,
+        failed_count=202,
+        api_calls=110_517,
+        http_429s=3,
+    )
+    spare = ConnectionFactory(
+        name="starbuero.de test account",
+        provider=m.Provider.STARBUERO,
+        auth_kind=m.AuthKind.API_KEY,
+        external_account_id="kd-2231",
+    )
+    archived = ConnectionFactory(
+        name="Old HotspotSystem trial",
+        provider=m.Provider.HOTSPOTSYSTEM,
+        auth_kind=m.AuthKind.API_KEY,
+        status=m.ConnectionStatus.DISABLED,
+        secrets={},
+    )
     m.Connection.objects.filter(pk=archived.pk).update(archived_at=timezone.now() - timedelta(days=3))
-    alert_rules.alert_rule_update(sync=data["failing"], user=admin, failed_share_percent=10, failing_after_runs=2,
-                                  stale_after_hours=6, slow_run_minutes=30, renotify_hours=4,
-                                  channels=list(m.AlertChannel.objects.filter(kind=m.ChannelKind.EMAIL)))
+    alert_rules.alert_rule_update(
+        sync=data["failing"],
+        user=admin,
+        failed_share_percent=10,
+        failing_after_runs=2,
+        stale_after_hours=6,
+        slow_run_minutes=30,
+        renotify_hours=4,
+        channels=list(m.AlertChannel.objects.filter(kind=m.ChannelKind.EMAIL)),
+    )
     alert_rules.alert_rule_mute(sync=data["degraded"], until=timezone.now() + timedelta(hours=4), user=admin)
     mapped = hubstaff_sync(sandbox, name="Hubstaff clients → GHL contacts (mapped)")
     mapping_version_create(sync=mapped, rules=RULES[:1], note="names only", user=admin)
     version = mapping_version_create(sync=mapped, rules=RULES, note="add email and phone", user=admin)
-    return {**data, "mapped": mapped, "version": version, "spare": spare,
-            "upguard": m.Connection.objects.get(name="UpGuard vendors")}
+    return {
+        **data,
+        "mapped": mapped,
+        "version": version,
+        "spare": spare,
+        "upguard": m.Connection.objects.get(name="UpGuard vendors"),
+    }
 
 
 def _pages(d: dict[str, Any]) -> list[tuple[str, str]]:
@@ -124,8 +165,9 @@ def _unlabelled_cells(page: Any) -> list[str]:
         .map(td => td.closest('table').className + ': ' + td.textContent.trim().slice(0, 40))""")
 
 
-def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(browser: Any, live_server: Any, sandbox: Any,
-                                                          admin_user: Any, make_user: Any, tmp_path: Path):
+def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(
+    browser: Any, live_server: Any, sandbox: Any, admin_user: Any, make_user: Any, tmp_path: Path
+):
     screens = _pages(_rich_data(sandbox, admin_user, make_user))
     problems = []
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -145,8 +187,7 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(browser: Any, live_ser
     assert problems == []
 
 
-def test_on_a_phone_the_menu_button_opens_the_navigation(browser: Any, live_server: Any, editor: Any,
-                                                         tmp_path: Path):
+def test_on_a_phone_the_menu_button_opens_the_navigation(browser: Any, live_server: Any, editor: Any, tmp_path: Path):
     seed()
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()

@@ -19,9 +19,7 @@ def _login(page, live_server, user) -> None:
     page.wait_for_url(f"{live_server.url}/")
 
 
-def test_an_admin_invites_a_user_and_promotes_another_from_the_users_page(
-    page, live_server, admin_user, make_user
-):
+def test_an_admin_invites_a_user_and_promotes_another_from_the_users_page(page, live_server, admin_user, make_user):
     reader = make_user("Viewer", email="reader@example.com")
     _login(page, live_server, admin_user)
     page.click("nav >> text=Users")

@@ -48,8 +48,7 @@ def test_the_create_user_command_says_why_a_password_is_refused(django_user_mode
 def test_an_added_address_stays_unverified_until_its_owner_clicks_the_mailed_link(client: Any, viewer: Any) -> None:
     someone_else = f"ceo-{os.urandom(3).hex()}@example.org"  # allauth's mail cooldown per address lives in Redis
     client.force_login(viewer)
-    response = client.post("/accounts/email/", {"email": someone_else, "action_add": ""},
-                           REMOTE_ADDR=client_address())
+    response = client.post("/accounts/email/", {"email": someone_else, "action_add": ""}, REMOTE_ADDR=client_address())
     assert response.status_code in (200, 302)
     added = EmailAddress.objects.get(user=viewer, email=someone_else)
     assert added.verified is False and added.primary is False
@@ -61,8 +60,9 @@ def test_an_added_address_stays_unverified_until_its_owner_clicks_the_mailed_lin
     added.refresh_from_db()
     assert added.primary is False
     client.logout()
-    response = client.post("/accounts/login/", {"login": someone_else, "password": viewer.raw_password},
-                           REMOTE_ADDR=client_address())
+    response = client.post(
+        "/accounts/login/", {"login": someone_else, "password": viewer.raw_password}, REMOTE_ADDR=client_address()
+    )
     assert response.status_code == 302
     assert "/accounts/confirm-email/" in response["Location"]
     assert "_auth_user_id" not in client.session
@@ -72,11 +72,15 @@ def test_an_added_address_stays_unverified_until_its_owner_clicks_the_mailed_lin
 
 
 def _login(client: Any, email: str, password: str, address: str) -> str:
-    response = client.post("/accounts/login/", {"login": email, "password": password},
-                           REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=address)
+    response = client.post(
+        "/accounts/login/", {"login": email, "password": password}, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=address
+    )
     client.logout()
-    return "ok" if response.status_code == 302 else (
-        "limited" if "Too many failed login attempts" in response.content.decode() else "refused")
+    return (
+        "ok"
+        if response.status_code == 302
+        else ("limited" if "Too many failed login attempts" in response.content.decode() else "refused")
+    )
 
 
 @override_settings(ALLAUTH_TRUSTED_PROXY_COUNT=1)

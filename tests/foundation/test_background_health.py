@@ -58,8 +58,9 @@ def test_a_beat_that_stopped_ticking_is_reported_with_its_age(client: Any, nothi
 
 
 @pytest.mark.django_db
-def test_the_overview_shows_a_banner_while_no_worker_or_beat_is_alive(client: Any, viewer: Any,
-                                                                      nothing_running: None) -> None:
+def test_the_overview_shows_a_banner_while_no_worker_or_beat_is_alive(
+    client: Any, viewer: Any, nothing_running: None
+) -> None:
     client.force_login(viewer)
     html = client.get("/").content.decode()
     assert "No Celery worker is running and Celery beat is not ticking." in html
@@ -115,14 +116,19 @@ def test_a_worker_reports_a_beat_that_stopped(email_channel: m.AlertChannel, not
 @pytest.mark.worker
 @pytest.mark.timeout(180)
 def test_a_real_worker_and_a_real_beat_make_healthz_green_and_a_stopped_worker_turns_it_red(
-        client: Any, transactional_db: None, redis_client: Any, tmp_path: Path, nothing_running: None) -> None:
+    client: Any, transactional_db: None, redis_client: Any, tmp_path: Path, nothing_running: None
+) -> None:
     db_name = connection.settings_dict["NAME"]
     worker = start_worker(db_name, tmp_path, name="healthy")
-    beat = Process([sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "INFO",
-                    "-s", str(tmp_path / "beat-schedule")], child_env(db_name), tmp_path / "beat.log")
+    beat = Process(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "INFO", "-s", str(tmp_path / "beat-schedule")],
+        child_env(db_name),
+        tmp_path / "beat.log",
+    )
     try:
-        wait_until(lambda: client.get("/healthz").status_code == 200, timeout=60,
-                   what="healthz ok with a worker and beat")
+        wait_until(
+            lambda: client.get("/healthz").status_code == 200, timeout=60, what="healthz ok with a worker and beat"
+        )
         body = client.get("/healthz").json()
         assert any(name.startswith("healthy-") for name in body["workers_alive"])
         worker.stop()  # a clean stop removes its heartbeat at once

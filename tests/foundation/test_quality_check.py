@@ -36,13 +36,16 @@ def test_the_project_passes_its_own_size_check() -> None:
 
 
 def test_a_long_function_a_long_method_and_a_long_module_fail_naming_where_they_are(tmp_path: Path) -> None:
-    root = _package(tmp_path, {
-        "ok.py": _function("short", 59),
-        "long.py": _function("too_long", 60),
-        "klass.py": "class Box:\n" + _function("method", 60, indent="    "),
-        "big.py": "\n".join(f"X{i} = {i}" for i in range(501)) + "\n",
-        "migrations/0001_initial.py": _function("generated", 200),
-    })
+    root = _package(
+        tmp_path,
+        {
+            "ok.py": _function("short", 59),
+            "long.py": _function("too_long", 60),
+            "klass.py": "class Box:\n" + _function("method", 60, indent="    "),
+            "big.py": "\n".join(f"X{i} = {i}" for i in range(501)) + "\n",
+            "migrations/0001_initial.py": _function("generated", 200),
+        },
+    )
     problems, _notes = _checker().check(root)
     assert sorted(problems) == [
         "contacts_sync/big.py: 501 lines, over the limit of 500",
@@ -53,17 +56,24 @@ def test_a_long_function_a_long_method_and_a_long_module_fail_naming_where_they_
 
 def test_an_allowlisted_function_may_not_grow_and_is_noted_once_it_is_short(tmp_path: Path, monkeypatch: Any) -> None:
     checker = _checker()
-    monkeypatch.setattr(checker, "ALLOWED_FUNCTIONS", {
-        "contacts_sync/grown.py::grown": (70, "a reason"),
-        "contacts_sync/kept.py::kept": (70, "a reason"),
-        "contacts_sync/short.py::short": (70, "a reason"),
-        "contacts_sync/gone.py::gone": (70, "a reason"),
-    })
-    root = _package(tmp_path, {
-        "grown.py": _function("grown", 75),
-        "kept.py": _function("kept", 69),
-        "short.py": _function("short", 10),
-    })
+    monkeypatch.setattr(
+        checker,
+        "ALLOWED_FUNCTIONS",
+        {
+            "contacts_sync/grown.py::grown": (70, "a reason"),
+            "contacts_sync/kept.py::kept": (70, "a reason"),
+            "contacts_sync/short.py::short": (70, "a reason"),
+            "contacts_sync/gone.py::gone": (70, "a reason"),
+        },
+    )
+    root = _package(
+        tmp_path,
+        {
+            "grown.py": _function("grown", 75),
+            "kept.py": _function("kept", 69),
+            "short.py": _function("short", 10),
+        },
+    )
     problems, notes = checker.check(root)
     assert problems == ["contacts_sync/grown.py:1 grown(): 76 lines, grew past its allowlisted 70 (limit 60)"]
     assert sorted(notes) == [

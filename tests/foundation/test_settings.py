@@ -15,20 +15,45 @@ GOOD_SECRET = "k" * 20 + "-production-secret-with-enough-entropy-0123456789abcde
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in {
-        "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEYS", "DATABASE_URL", "REDIS_URL",
-        "CELERY_BROKER_URL", "EMAIL_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "FIELD_ENCRYPTION_KEYS",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CELERY_BROKER_URL",
+            "EMAIL_URL",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
+    }
     base.update({"DATABASE_URL": os.environ["DATABASE_URL"], "REDIS_URL": os.environ["REDIS_URL"]})
     base.update(env)
     base = {k: v for k, v in base.items() if v is not None and v != "<unset>"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def production_env(**overrides: str) -> dict[str, str]:
-    env = {"DEBUG": "false", "SECRET_KEY": GOOD_SECRET, "ALLOWED_HOSTS": "sync.example.com",
-           "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(), "EMAIL_URL": "smtp://mail.example.com:587",
-           "METRICS_TOKEN": "metrics-token-0123456789abcdef"}
+    env = {
+        "DEBUG": "false",
+        "SECRET_KEY": GOOD_SECRET,
+        "ALLOWED_HOSTS": "sync.example.com",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "EMAIL_URL": "smtp://mail.example.com:587",
+        "METRICS_TOKEN": "metrics-token-0123456789abcdef",
+    }
     env.update(overrides)
     return env
 
@@ -76,14 +101,17 @@ def test_check_deploy_is_clean_with_the_documented_production_settings():
 
 
 def test_debug_mode_starts_without_secrets_for_development():
-    result = run_manage("check", DEBUG="true", SECRET_KEY="<unset>", FIELD_ENCRYPTION_KEYS="<unset>",
-                        ALLOWED_HOSTS="<unset>")
+    result = run_manage(
+        "check", DEBUG="true", SECRET_KEY="<unset>", FIELD_ENCRYPTION_KEYS="<unset>", ALLOWED_HOSTS="<unset>"
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_a_bad_encryption_key_is_named_by_position_never_echoed():
     secret_looking = "my-passphrase-that-is-not-a-fernet-key"
-    result = run_manage("check", **production_env(FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{secret_looking}"))
+    result = run_manage(
+        "check", **production_env(FIELD_ENCRYPTION_KEYS=f"{Fernet.generate_key().decode()},{secret_looking}")
+    )
     assert_one_line_error(result, "FIELD_ENCRYPTION_KEYS")
     assert "key 2 of 2 is not one" in result.stderr
     assert secret_looking not in result.stderr + result.stdout
@@ -95,7 +123,11 @@ def test_a_bad_encryption_key_stops_development_too():
 
 
 def test_the_trusted_proxy_count_reaches_allauths_client_address():
-    result = run_manage("shell", "-c", "from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)",
-                        **production_env(TRUSTED_PROXY_COUNT="2"))
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)",
+        **production_env(TRUSTED_PROXY_COUNT="2"),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "2"

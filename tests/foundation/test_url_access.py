@@ -37,9 +37,18 @@ def objects():
     change = StatusChange.objects.create(sync=run.sync, old_status="healthy", new_status="failing")
     alert = Alert.objects.create(sync=run.sync, opened_by=change, title="failing")
     channel = AlertChannel.objects.create(name="ops", kind="email", target="ops@example.com")
-    return {"run": run.pk, "sync": run.sync_id, "connection": run.sync.target_connection_id, "version": version.pk,
-            "mapping": version.pk, "alert": alert.pk, "channel": channel.pk, "item": run.items.first().pk,
-            "event": 1, "change": change.pk}
+    return {
+        "run": run.pk,
+        "sync": run.sync_id,
+        "connection": run.sync.target_connection_id,
+        "version": version.pk,
+        "mapping": version.pk,
+        "alert": alert.pk,
+        "channel": channel.pk,
+        "item": run.items.first().pk,
+        "event": 1,
+        "change": change.pk,
+    }
 
 
 def concrete(route: str, objects: dict[str, int], user_id: int) -> str:

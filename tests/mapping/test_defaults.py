@@ -27,9 +27,7 @@ def test_a_hubstaff_client_maps_to_a_ghl_contact_with_name_email_phone_company()
     assert result.payload["email"] == "ops@acme.example"
     assert result.payload["phone"] == "+14155552671"
     assert result.payload["companyName"] == "Acme Corp"
-    assert (
-        result.payload["name"] == "Acme Corp" and "firstName" not in result.payload
-    )  # a client is a company
+    assert result.payload["name"] == "Acme Corp" and "firstName" not in result.payload  # a client is a company
 
 
 def test_a_hubstaff_member_maps_its_first_and_last_name() -> None:

@@ -24,9 +24,13 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 def recipe_sync(key: str, user: Any) -> m.Sync:
     r = RECIPES[key]
-    sync = SyncFactory(recipe=key, source_connection=ConnectionFactory(provider=r.source_provider),
-                       target_connection=ConnectionFactory(provider=r.target_provider),
-                       source_object=r.source_object, target_object=r.target_object)
+    sync = SyncFactory(
+        recipe=key,
+        source_connection=ConnectionFactory(provider=r.source_provider),
+        target_connection=ConnectionFactory(provider=r.target_provider),
+        source_object=r.source_object,
+        target_object=r.target_object,
+    )
     rules = default_rules(r.source_provider, r.source_object, r.target_provider, r.target_object)
     mapping_version_create(sync=sync, rules=rules, note="from the recipe", user=user, validate=False)
     return sync
@@ -66,8 +70,11 @@ def test_changing_one_option_shows_exactly_that_change(client: Any, editor: Any)
 
 def test_a_default_option_spelt_out_or_left_out_is_the_same_rule():
     spelt = rule("companyName", source="company", transforms=["trim", ("truncate", {"length": 255})])
-    left = {"source": "company", "target": "companyName", "transforms": [{"name": "trim", "args": {}},
-                                                                        {"name": "truncate", "args": {}}]}
+    left = {
+        "source": "company",
+        "target": "companyName",
+        "transforms": [{"name": "trim", "args": {}}, {"name": "truncate", "args": {}}],
+    }
     assert canonical_rule(spelt) == canonical_rule(left) and same_rules([spelt], [left])
     assert diff_rules([spelt], [left]) == []
     shorter = rule("companyName", source="company", transforms=["trim", ("truncate", {"length": "100"})])
@@ -75,10 +82,14 @@ def test_a_default_option_spelt_out_or_left_out_is_the_same_rule():
     assert canonical_rule(shorter)["transforms"][1] == {"name": "truncate", "args": {"length": 100}}
 
 
-JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | \
-    st.text(max_size=30)
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-    st.text(max_size=8), inner, max_size=4), max_leaves=10)
+JSON_SCALARS = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=10,
+)
 
 
 @given(JSON_VALUES)

@@ -27,13 +27,7 @@ def editor_post(rules: list[dict[str, Any]], **extra: str) -> dict[str, str]:
     }
     for i, rule in enumerate(rules):
         p = f"rules-{i}"
-        kind = (
-            "template"
-            if rule.get("template")
-            else "constant"
-            if rule.get("constant") is not None
-            else "source"
-        )
+        kind = "template" if rule.get("template") else "constant" if rule.get("constant") is not None else "source"
         data[f"{p}-kind"] = kind
         data[f"{p}-value"] = rule.get(kind) or ""
         data[f"{p}-target"] = rule.get("target", "")
@@ -58,9 +52,7 @@ def sync(editor: Any) -> m.Sync:
     return sync
 
 
-def test_the_editor_shows_the_current_rules_with_typed_target_dropdowns(
-    client: Any, editor: Any, sync: m.Sync
-) -> None:
+def test_the_editor_shows_the_current_rules_with_typed_target_dropdowns(client: Any, editor: Any, sync: m.Sync) -> None:
     client.force_login(editor)
     response = client.get(reverse("dashboard:mapping_edit", args=[sync.pk]))
     html = response.content.decode()
@@ -146,9 +138,7 @@ def test_a_task_mapping_without_its_required_ghl_fields_cannot_be_saved(client: 
     assert not m.MappingVersion.objects.filter(sync=sync).exists()
 
 
-def test_the_preview_of_an_unreachable_source_is_a_message_not_a_500(
-    client: Any, editor: Any, sync: m.Sync
-) -> None:
+def test_the_preview_of_an_unreachable_source_is_a_message_not_a_500(client: Any, editor: Any, sync: m.Sync) -> None:
     client.force_login(editor)
     response = client.post(
         reverse("dashboard:mapping_preview", args=[sync.pk]),
@@ -183,9 +173,7 @@ def test_a_viewer_sees_history_and_versions_but_cannot_edit_preview_or_restore(
     assert client.get(reverse("dashboard:mapping_version", args=[version.pk])).status_code == 200
     assert client.get(reverse("dashboard:mapping_edit", args=[sync.pk])).status_code == 403
     assert client.post(reverse("dashboard:mapping_edit", args=[sync.pk]), editor_post([])).status_code == 403
-    assert (
-        client.post(reverse("dashboard:mapping_preview", args=[sync.pk]), editor_post([])).status_code == 403
-    )
+    assert client.post(reverse("dashboard:mapping_preview", args=[sync.pk]), editor_post([])).status_code == 403
     assert client.post(reverse("dashboard:mapping_restore", args=[sync.pk, version.pk])).status_code == 403
     assert m.MappingVersion.objects.filter(sync=sync).count() == 1
 
@@ -195,9 +183,7 @@ def test_anonymous_users_are_sent_to_log_in(client: Any, sync: m.Sync) -> None:
     assert response.status_code == 302 and "login" in response["Location"]
 
 
-def test_the_version_page_lists_its_rules_and_the_runs_that_used_it(
-    client: Any, viewer: Any, sync: m.Sync
-) -> None:
+def test_the_version_page_lists_its_rules_and_the_runs_that_used_it(client: Any, viewer: Any, sync: m.Sync) -> None:
     run = RunFactory(sync=sync, mapping_version=sync.mapping_version)
     client.force_login(viewer)
     html = client.get(reverse("dashboard:mapping_version", args=[sync.mapping_version.pk])).content.decode()
@@ -206,8 +192,9 @@ def test_the_version_page_lists_its_rules_and_the_runs_that_used_it(
 
 
 def test_a_sync_without_a_version_starts_from_the_recipes_default_mapping(client: Any, editor: Any) -> None:
-    sync = SyncFactory(recipe="hubstaff_task_to_ghl_task", source_object=m.ObjectKind.TASK,
-                       target_object=m.ObjectKind.TASK)
+    sync = SyncFactory(
+        recipe="hubstaff_task_to_ghl_task", source_object=m.ObjectKind.TASK, target_object=m.ObjectKind.TASK
+    )
     client.force_login(editor)
     html = client.get(reverse("dashboard:mapping_edit", args=[sync.pk])).content.decode()
     assert "no version saved yet" in html

@@ -97,9 +97,7 @@ def test_a_default_fills_an_empty_source_before_the_transforms() -> None:
 
 
 def test_empty_values_are_not_written_so_a_sync_never_blanks_a_field() -> None:
-    result = apply(
-        {"name": "  "}, [r("firstName", source="name", transforms=["trim"]), r("city", source="x")]
-    )
+    result = apply({"name": "  "}, [r("firstName", source="name", transforms=["trim"]), r("city", source="x")])
     assert result.ok and result.payload == {}
 
 
@@ -109,9 +107,7 @@ def test_a_template_with_only_empty_placeholders_counts_as_empty() -> None:
 
 
 def test_bad_rules_and_bad_records_become_problems_not_exceptions() -> None:
-    assert (
-        apply("not a dict", [r("x", source="a")]).problems[0].reason == "the source record is not an object"
-    )
+    assert apply("not a dict", [r("x", source="a")]).problems[0].reason == "the source record is not an object"
     result = apply(
         RECORD,
         [
@@ -179,9 +175,7 @@ def test_custom_fields_are_checked_against_the_location_when_they_are_known() ->
     fields = target_fields("contact", [{"id": "cf1", "name": "Industry", "fieldKey": "contact.industry"}])
     assert "customField.contact.industry" in [f.path for f in fields]  # the key: stable across locations
     assert "customField.cf2" in [f.path for f in target_fields("contact", [{"id": "cf2", "name": "No key"}])]
-    problems = validate_rules(
-        [r("email", source="e"), r("customField.zzz", source="x")], target_fields=fields
-    )
+    problems = validate_rules([r("email", source="e"), r("customField.zzz", source="x")], target_fields=fields)
     assert [p.reason for p in problems] == ["is not a known target custom field"]
     # without the location's list (not fetched yet) any custom field is accepted
     assert (
@@ -213,7 +207,5 @@ def test_a_rule_set_to_skip_invalid_values_leaves_the_field_out_with_a_warning()
 
 
 def test_validate_rules_refuses_an_unknown_on_invalid_choice() -> None:
-    problems = validate_rules(
-        [r("email", source="e", on_invalid="ignore")], target_fields=target_fields("contact")
-    )
+    problems = validate_rules([r("email", source="e", on_invalid="ignore")], target_fields=target_fields("contact"))
     assert [p.reason for p in problems] == ["on_invalid must be fail or skip"]

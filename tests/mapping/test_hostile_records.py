@@ -95,9 +95,7 @@ wrong_types = st.recursive(
         st.just({}),
         st.just([]),
     ),
-    lambda inner: (
-        st.lists(inner, max_size=5) | st.dictionaries(st.text(any_char, max_size=6), inner, max_size=3)
-    ),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(any_char, max_size=6), inner, max_size=3),
     max_leaves=10,
 )
 # Lists of one word written in many spellings (tags, labels, emails).
@@ -109,15 +107,13 @@ hostile_value = st.one_of(hostile_text, hostile_text, words, words, duplicates, 
 # Values that fit what a path holds, dressed in control characters, odd spacing and case: they get past the
 # transforms (an email rule refuses a name), so the output's cleaning and limits are what gets tested.
 def _dressed(core: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    return st.tuples(
-        st.one_of(controls, st.just(" "), st.just("")), core, st.one_of(controls, st.just("  "))
-    ).map("".join)
+    return st.tuples(st.one_of(controls, st.just(" "), st.just("")), core, st.one_of(controls, st.just("  "))).map(
+        "".join
+    )
 
 
 emails = _dressed(st.sampled_from(["jane@example.com", "A@Example.COM", "o'brien.x@firma.example"]))
-phones = _dressed(
-    st.sampled_from(["+49 30 2270", "0049 (0)30 227-0", "(202) 456-1111 ext. 12", "n/a", "12345"])
-)
+phones = _dressed(st.sampled_from(["+49 30 2270", "0049 (0)30 227-0", "(202) 456-1111 ext. 12", "n/a", "12345"]))
 dates = st.sampled_from(["2024-05-01T10:00:00Z", "2024-05-01", "1714561200", "01/05/2024 10:00"])
 
 
@@ -142,11 +138,7 @@ def source_paths(rules: list[dict[str, Any]]) -> list[str]:
 
     paths: list[str] = []
     for rule in rules:
-        found = (
-            [rule["source"]]
-            if rule.get("source")
-            else re.findall(r"\{([^{}]*)\}", rule.get("template") or "")
-        )
+        found = [rule["source"]] if rule.get("source") else re.findall(r"\{([^{}]*)\}", rule.get("template") or "")
         for path in found:
             paths.extend(p.strip() for p in path.split("|") if p.strip())
     return sorted(set(paths))
@@ -184,9 +176,7 @@ def records_for(rules: list[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]
     def build(draw: st.DrawFn) -> dict[str, Any]:
         record: dict[str, Any] = {}
         for path in draw(st.lists(st.sampled_from(paths), unique=True, max_size=len(paths))):
-            value = draw(
-                st.one_of(plausible_for(path), plausible_for(path), plausible_for(path), hostile_value)
-            )
+            value = draw(st.one_of(plausible_for(path), plausible_for(path), plausible_for(path), hostile_value))
             try:
                 put(record, path, value)
             except (TypeError, ValueError, AttributeError):
@@ -212,9 +202,7 @@ def assert_clean(payload: dict[str, Any], specs: dict[str, Any], *, written: boo
     fields: list[tuple[str, Any]] = []
     for key, value in payload.items():
         if key == "customFields":
-            fields += [
-                (CUSTOM_PREFIX + str(e.get("key") or e.get("id")), e.get("field_value")) for e in value
-            ]
+            fields += [(CUSTOM_PREFIX + str(e.get("key") or e.get("id")), e.get("field_value")) for e in value]
         elif isinstance(value, dict):  # a dotted target (metadata.ghl_contact_id)
             fields += [(f"{key}.{k}", v) for k, v in value.items()]
         else:
@@ -227,9 +215,7 @@ def assert_clean(payload: dict[str, Any], specs: dict[str, Any], *, written: boo
             bad = [
                 c
                 for c in text
-                if c not in allowed
-                and c not in KEPT_FORMAT
-                and unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co")
+                if c not in allowed and c not in KEPT_FORMAT and unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co")
             ]
             assert not bad, f"{name} keeps {bad[:5]!r}"
             assert text == text.strip(), f"{name} keeps surrounding whitespace"

@@ -73,9 +73,7 @@ def test_a_task_without_title_and_a_note_without_body_fail_on_the_result() -> No
         [r("body", source="b", transforms=["html_to_text"])],
         context=MappingContext(target_object="note"),
     )
-    assert [(p.field, p.reason) for p in note.problems] == [
-        ("body", "is required but the mapped value is empty")
-    ]
+    assert [(p.field, p.reason) for p in note.problems] == [("body", "is required but the mapped value is empty")]
 
 
 def test_a_task_may_leave_due_date_and_completed_to_the_writer() -> None:
@@ -157,11 +155,7 @@ def test_custom_fields_need_an_id_or_a_key_like_ghl_says() -> None:
     problems = list(schema_problems("ghl", "contact", {"name": "X", "customFields": [{"field_value": "x"}]}))
     assert [(f, "anyOf" in why) for f, _, why in problems] == [("customFields.0", True)]
     assert (
-        list(
-            schema_problems(
-                "ghl", "contact", {"name": "X", "customFields": [{"key": "contact.a", "field_value": 1}]}
-            )
-        )
+        list(schema_problems("ghl", "contact", {"name": "X", "customFields": [{"key": "contact.a", "field_value": 1}]}))
         == []
     )
 

@@ -169,12 +169,7 @@ def test_apply_notes_what_each_phone_input_became_for_the_preview() -> None:
     assert hows[0] == "international (00 prefix)"
     assert hows[1].startswith("not a phone number")
     assert hows[2] == "national, read as CH (the row's region)"
-    assert (
-        hows[3]
-        == "national, read as US (the connection's default region); extension 7 dropped (E.164 has none)"
-    )
+    assert hows[3] == "national, read as US (the connection's default region); extension 7 dropped (E.164 has none)"
     assert result.payload["phone"] == BUNDESTAG
-    assert [w.field for w in result.warnings] == [
-        "customField.contact.mobile"
-    ]  # left out, the record still goes
+    assert [w.field for w in result.warnings] == ["customField.contact.mobile"]  # left out, the record still goes
     assert result.ok

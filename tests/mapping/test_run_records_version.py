@@ -78,9 +78,7 @@ def test_each_run_records_the_version_it_mapped_with_and_the_run_page_links_to_i
 
     v3 = mapping_version_restore(version=v1, user=editor)
     third = run_now(sync)
-    assert (
-        third.mapping_version == v3 and third.updated_count == first.read_count
-    )  # the tag rule is gone again
+    assert third.mapping_version == v3 and third.updated_count == first.read_count  # the tag rule is gone again
 
     client.force_login(editor)
     html = client.get(reverse("dashboard:run_detail", args=[second.pk])).content.decode()

@@ -31,9 +31,7 @@ def test_note_and_task_bodies_keep_line_breaks_and_tabs_but_lose_the_rest() -> N
     body = "  Call back\r\nre: invoice\x00\n\tline 3\u2028line 4   \n\n"
     note = apply({"b": body}, [r("body", source="b")], context=NOTE)
     assert note.payload == {"body": "Call back\nre: invoice\n\tline 3\nline 4"}
-    task = apply(
-        {"t": "Title\nwith\tbreak", "b": body}, [r("title", source="t"), r("body", source="b")], context=TASK
-    )
+    task = apply({"t": "Title\nwith\tbreak", "b": body}, [r("title", source="t"), r("body", source="b")], context=TASK)
     assert task.payload == {"title": "Title with break", "body": "Call back\nre: invoice\n\tline 3\nline 4"}
 
 
@@ -43,9 +41,7 @@ def test_a_value_longer_than_the_field_is_cut_with_a_warning_naming_both_lengths
     (warning,) = result.warnings
     assert (warning.kind, warning.rule_index) == (WARN_CUT, 0)
     assert warning.reason == f"firstName cut from 5,000 to {NAME_PART_MAX} characters"
-    assert (
-        f"row 1, firstName: firstName cut from 5,000 to {NAME_PART_MAX} characters" in result.warning_text()
-    )
+    assert f"row 1, firstName: firstName cut from 5,000 to {NAME_PART_MAX} characters" in result.warning_text()
     assert "skipped" not in result.warning_text()
 
 
@@ -66,9 +62,7 @@ def test_cutting_never_splits_an_accent_or_an_emoji() -> None:
 
 def test_an_email_or_id_too_long_is_refused_not_cut_and_skip_rows_leave_it_out() -> None:
     long_email = "a" * 300 + "@example.com"
-    result = apply(
-        {"e": long_email, "n": "Jane"}, [r("email", source="e"), r("name", source="n")], context=CONTACT
-    )
+    result = apply({"e": long_email, "n": "Jane"}, [r("email", source="e"), r("name", source="n")], context=CONTACT)
     assert not result.ok
     assert [(p.field, p.rule_index) for p in result.problems] == [("email", 0)]
     assert "at most 254" in result.problems[0].reason
@@ -103,9 +97,7 @@ def test_numbers_written_to_text_fields_become_text_and_a_text_of_only_junk_is_n
         context=CONTACT,
     )
     assert result.payload == {"postalCode": "10115", "email": "a@example.com"}
-    assert [(p.field, p.reason) for p in result.problems] == [
-        ("name", "is required but the record has no value")
-    ]
+    assert [(p.field, p.reason) for p in result.problems] == [("name", "is required but the record has no value")]
 
 
 def test_without_a_known_target_text_is_cleaned_but_never_cut() -> None:
@@ -127,17 +119,10 @@ def test_every_ghl_text_field_has_a_limit_and_only_bodies_are_multi_line() -> No
         ("appointment", "notes"),
         ("business", "description"),
     }
-    assert all(
-        f.max_length for f in target_fields("task", provider="hubstaff") if f.type in ("string", "text")
-    )
+    assert all(f.max_length for f in target_fields("task", provider="hubstaff") if f.type in ("string", "text"))
 
 
 def test_clean_text_counts_only_what_it_removed() -> None:
     assert clean_text("plain text", multiline=False) == ("plain text", 0)
     assert clean_text("a\x1fb", multiline=False) == ("a b", 0)  # a unit separator separates words
-    assert (
-        clean_text("\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f", multiline=False)[
-            1
-        ]
-        == 0
-    )
+    assert clean_text("\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f", multiline=False)[1] == 0

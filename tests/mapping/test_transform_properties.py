@@ -24,9 +24,7 @@ scalars = (
 )
 json_like = st.recursive(
     scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
 phone_like = st.text(alphabet="+0123456789 ()-./x", max_size=25)
@@ -38,9 +36,7 @@ any_input = json_like | phone_like | date_like | email_like | html_like
 contexts = st.builds(
     MappingContext,
     default_region=st.sampled_from(["US", "DE", "GB", "", "ZZ", "xx"]) | st.text(max_size=4),
-    timezone=st.sampled_from(
-        ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati", "Nope/Zone", ""]
-    )
+    timezone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Pacific/Kiritimati", "Nope/Zone", ""])
     | st.text(max_size=12),
 )
 
@@ -164,9 +160,7 @@ rule_values = json_like | st.sampled_from(
         [{"name": "truncate"}],
     ]
 )
-fuzzed_rules = (
-    st.lists(st.dictionaries(rule_keys, rule_values, max_size=8) | json_like, max_size=5) | json_like
-)
+fuzzed_rules = st.lists(st.dictionaries(rule_keys, rule_values, max_size=8) | json_like, max_size=5) | json_like
 
 
 @settings(max_examples=200, deadline=None)

@@ -144,7 +144,9 @@ def test_key_value_metadata_becomes_key_colon_value_tags():
 
     rules = [{"source": "metadata", "target": "tags", "transforms": [{"name": "to_tags", "args": {}}]}]
     assert apply({"metadata": {"tier": "gold", "industry": "Retail", "empty": ""}}, rules).payload["tags"] == [
-        "tier:gold", "industry:Retail"]
+        "tier:gold",
+        "industry:Retail",
+    ]
     listed = {"metadata": [{"key": "tier", "value": "gold"}, {"key": "gone", "value": None}]}
     assert apply(listed, rules).payload["tags"] == ["tier:gold"]
 

@@ -14,8 +14,16 @@ from tests.reliability.world import Clock, Outcome
 
 HERE = Path(__file__).parent
 OUTCOMES: list[Outcome] = []
-COLUMNS = ("scenario", "records", "lost", "duplicated", "counts true", "finished by itself / next run", "alert",
-           "wall time")
+COLUMNS = (
+    "scenario",
+    "records",
+    "lost",
+    "duplicated",
+    "counts true",
+    "finished by itself / next run",
+    "alert",
+    "wall time",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,9 +53,18 @@ def scenario(request: pytest.FixtureRequest) -> Iterator[Scenario]:
     box = Scenario(request.node.name)
     yield box
     if box.outcome is None:  # the test failed before it could measure: the table says so
-        OUTCOMES.append(Outcome(scenario=request.node.name, records=0, lost=-1, duplicated=-1, counts_true=False,
-                                finish="not measured: the test failed before the end", alert="?",
-                                wall_s=box.clock.seconds()))
+        OUTCOMES.append(
+            Outcome(
+                scenario=request.node.name,
+                records=0,
+                lost=-1,
+                duplicated=-1,
+                counts_true=False,
+                finish="not measured: the test failed before the end",
+                alert="?",
+                wall_s=box.clock.seconds(),
+            )
+        )
 
 
 def outcome_table(outcomes: list[Outcome]) -> list[str]:
@@ -56,8 +73,16 @@ def outcome_table(outcomes: list[Outcome]) -> list[str]:
 
     rows = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for o in outcomes:
-        cells = [o.scenario, f"{o.records:,}", str(o.lost), str(o.duplicated), yes(o.counts_true), o.finish,
-                 o.alert, f"{o.wall_s:.0f} s"]
+        cells = [
+            o.scenario,
+            f"{o.records:,}",
+            str(o.lost),
+            str(o.duplicated),
+            yes(o.counts_true),
+            o.finish,
+            o.alert,
+            f"{o.wall_s:.0f} s",
+        ]
         rows.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     for o in outcomes:
         rows += [f"  {o.scenario}: {p}" for p in o.problems]

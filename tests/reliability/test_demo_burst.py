@@ -21,8 +21,15 @@ WEB_THREADS = 16  # gunicorn gthread 2 workers x 8 threads (config.devservers.we
 
 def test_the_demo_web_server_holds_a_burst_of_300_requests_at_60_at_once_without_a_500() -> None:
     assert os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")  # the bench makes its own database
-    done = subprocess.run([sys.executable, "-m", "bench.demo_burst", "--json"], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.demo_burst", "--json"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.stdout.strip(), done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert (result["requests"], result["concurrency"]) == (300, 60)

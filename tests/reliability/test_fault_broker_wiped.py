@@ -43,7 +43,8 @@ BUDGET_PER_10S = 100_000  # the shared Redis budget is spent on every call, but 
 
 
 def test_a_broker_wiped_mid_page_neither_loses_nor_duplicates_a_record(
-        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Path, scenario: Any) -> None:
+    clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Path, scenario: Any
+) -> None:
     token = uuid.uuid4().hex[:6]
     records = people(SCENARIO_RECORDS, token)
     put_records(clean_sandbox, records)
@@ -54,11 +55,16 @@ def test_a_broker_wiped_mid_page_neither_loses_nor_duplicates_a_record(
     worker = None
     try:
         with broker(valkey.url):
-            worker = start_worker(connection.settings_dict["NAME"], tmp_path, concurrency=2, extra_env=env,
-                                  as_deployed=True)
+            worker = start_worker(
+                connection.settings_dict["NAME"], tmp_path, concurrency=2, extra_env=env, as_deployed=True
+            )
             run_id = scheduled_run(sync.pk)
-            wait_until(lambda: ghl_created(clean_sandbox, token, start) >= WIPE_AFTER, timeout=240, interval=0.05,
-                       what="the second page to be half written")
+            wait_until(
+                lambda: ghl_created(clean_sandbox, token, start) >= WIPE_AFTER,
+                timeout=240,
+                interval=0.05,
+                what="the second page to be half written",
+            )
             assert valkey.keys() > 0  # the budget's counters, the heartbeat, the unacknowledged message
             valkey.kill_and_wipe()
             time.sleep(DOWN_SECONDS)
@@ -75,11 +81,20 @@ def test_a_broker_wiped_mid_page_neither_loses_nor_duplicates_a_record(
     db = db_facts(sync.pk)
     lost, duplicated, problems = judge(records, db, ghl_facts(clean_sandbox, token, start))
     (only,) = db["runs"]
-    outcome = scenario.report(Outcome(
-        scenario="broker (Redis) SIGKILLed mid-page, data wiped", records=len(records), lost=lost,
-        duplicated=duplicated, counts_true=not problems, problems=problems, alert=alerts_text(db),
-        finish=f"by itself: the run wrote on through the restart ({run.status}, {only['failed']} failed"
-               + "".join(f", {c}" for c in only["failed_classes"]) + ")"))
+    outcome = scenario.report(
+        Outcome(
+            scenario="broker (Redis) SIGKILLed mid-page, data wiped",
+            records=len(records),
+            lost=lost,
+            duplicated=duplicated,
+            counts_true=not problems,
+            problems=problems,
+            alert=alerts_text(db),
+            finish=f"by itself: the run wrote on through the restart ({run.status}, {only['failed']} failed"
+            + "".join(f", {c}" for c in only["failed_classes"])
+            + ")",
+        )
+    )
     assert (outcome.lost, outcome.duplicated, outcome.problems) == (0, 0, [])
     assert run.status == m.RunStatus.SUCCEEDED and only["failed"] == 0, run.error_summary
     assert db["notified"] == []  # no one needs to act: no alert

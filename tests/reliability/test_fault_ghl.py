@@ -48,8 +48,12 @@ def _calm(sandbox: Any) -> None:
 
 
 def _strike(sandbox: Any, token: str, start: int, fault: Callable[[], None]) -> None:
-    wait_until(lambda: ghl_created(sandbox, token, start) >= STRIKE_AFTER, timeout=240, interval=0.05,
-               what=f"{STRIKE_AFTER} contacts to be written")
+    wait_until(
+        lambda: ghl_created(sandbox, token, start) >= STRIKE_AFTER,
+        timeout=240,
+        interval=0.05,
+        what=f"{STRIKE_AFTER} contacts to be written",
+    )
     fault()
 
 
@@ -75,12 +79,19 @@ def _scenario(sandbox: Any, fault: Callable[[], None], *, calm_after: float = 0)
         runs.append(wait_finished(scheduled_run(sync.pk), beat, timeout=300))
         wait_alerts_sent(sync.pk, beat)
         if runs[-1].status == m.RunStatus.SUCCEEDED and any(
-                c.new_status != m.SyncHealth.HEALTHY for c in m.StatusChange.objects.filter(sync_id=sync.pk)):
+            c.new_status != m.SyncHealth.HEALTHY for c in m.StatusChange.objects.filter(sync_id=sync.pk)
+        ):
             wait_recovery_announced(sync.pk, beat)
     db = db_facts(sync.pk)
     lost, duplicated, problems = judge(records, db, ghl_facts(sandbox, token, start))
-    return {"db": db, "runs": runs, "lost": lost, "duplicated": duplicated, "problems": problems,
-            "records": len(records)}
+    return {
+        "db": db,
+        "runs": runs,
+        "lost": lost,
+        "duplicated": duplicated,
+        "problems": problems,
+        "records": len(records),
+    }
 
 
 def _finish(result: dict[str, Any]) -> str:
@@ -94,17 +105,27 @@ def _finish(result: dict[str, Any]) -> str:
 
 
 def _report(scenario: Any, name: str, result: dict[str, Any]) -> Outcome:
-    return scenario.report(Outcome(
-        scenario=name, records=result["records"], lost=result["lost"], duplicated=result["duplicated"],
-        counts_true=not result["problems"], problems=result["problems"], alert=alerts_text(result["db"]),
-        finish=_finish(result)))
+    return scenario.report(
+        Outcome(
+            scenario=name,
+            records=result["records"],
+            lost=result["lost"],
+            duplicated=result["duplicated"],
+            counts_true=not result["problems"],
+            problems=result["problems"],
+            alert=alerts_text(result["db"]),
+            finish=_finish(result),
+        )
+    )
 
 
 @pytest.mark.timeout(900)
 def test_ghl_answering_90_percent_of_requests_with_500_fails_the_run_alerts_and_the_next_run_completes(
-        clean_sandbox: Any, celery_worker: Any, scenario: Any) -> None:
-    result = _scenario(clean_sandbox, lambda: clean_sandbox.set_faults("ghl", clean_sandbox.location_id,
-                                                                       error_rate=0.9))
+    clean_sandbox: Any, celery_worker: Any, scenario: Any
+) -> None:
+    result = _scenario(
+        clean_sandbox, lambda: clean_sandbox.set_faults("ghl", clean_sandbox.location_id, error_rate=0.9)
+    )
     outcome = _report(scenario, "GHL answers 90 % of requests with 500", result)
     assert (outcome.lost, outcome.duplicated, outcome.problems) == (0, 0, [])
     first, second = result["db"]["runs"]
@@ -118,10 +139,13 @@ def test_ghl_answering_90_percent_of_requests_with_500_fails_the_run_alerts_and_
 
 @pytest.mark.timeout(600)
 def test_ghl_answering_1_5_s_late_slows_the_run_but_it_finishes_by_itself(
-        clean_sandbox: Any, celery_worker: Any, scenario: Any) -> None:
-    result = _scenario(clean_sandbox, lambda: clean_sandbox.set_faults("ghl", clean_sandbox.location_id,
-                                                                       latency_ms=LATENCY_MS),
-                       calm_after=LATENCY_SECONDS)
+    clean_sandbox: Any, celery_worker: Any, scenario: Any
+) -> None:
+    result = _scenario(
+        clean_sandbox,
+        lambda: clean_sandbox.set_faults("ghl", clean_sandbox.location_id, latency_ms=LATENCY_MS),
+        calm_after=LATENCY_SECONDS,
+    )
     outcome = _report(scenario, f"GHL answers {LATENCY_MS / 1000:.1f} s late for {LATENCY_SECONDS} s", result)
     assert (outcome.lost, outcome.duplicated, outcome.problems) == (0, 0, [])
     (only,) = result["db"]["runs"]
@@ -132,9 +156,12 @@ def test_ghl_answering_1_5_s_late_slows_the_run_but_it_finishes_by_itself(
 
 @pytest.mark.timeout(600)
 def test_a_429_storm_longer_than_a_calls_patience_is_an_outage_that_the_next_run_puts_right(
-        clean_sandbox: Any, celery_worker: Any, scenario: Any) -> None:
-    result = _scenario(clean_sandbox, lambda: clean_sandbox.set_faults(
-        "ghl", clean_sandbox.location_id, storm_until=time.time() + STORM_SECONDS))
+    clean_sandbox: Any, celery_worker: Any, scenario: Any
+) -> None:
+    result = _scenario(
+        clean_sandbox,
+        lambda: clean_sandbox.set_faults("ghl", clean_sandbox.location_id, storm_until=time.time() + STORM_SECONDS),
+    )
     outcome = _report(scenario, f"GHL answers 429 to everything for {STORM_SECONDS} s", result)
     assert (outcome.lost, outcome.duplicated, outcome.problems) == (0, 0, [])
     first, second = result["db"]["runs"]

@@ -46,15 +46,29 @@ OUTAGE_SECONDS = 10
 
 def _manage(pg: PrivatePostgres, *args: str) -> None:
     env = child_env("unused", DATABASE_URL=pg.url)
-    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
 
 def _driver(pg: PrivatePostgres, *args: object) -> Any:
     env = child_env("unused", DATABASE_URL=pg.url)
-    done = subprocess.run([sys.executable, "-m", "tests.reliability.pg_driver", *map(str, args)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.pg_driver", *map(str, args)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -79,14 +93,16 @@ def _finished(pg: PrivatePostgres, run_id: int, beat: Beat, timeout: float = 300
 def _alerts_sent(pg: PrivatePostgres, sync_id: int, beat: Beat) -> None:
     def done() -> bool:
         beat.tick()
-        return not pg.query("SELECT 1 FROM contacts_sync_statuschange WHERE sync_id = %s AND processed IS NULL",
-                            sync_id)
+        return not pg.query(
+            "SELECT 1 FROM contacts_sync_statuschange WHERE sync_id = %s AND processed IS NULL", sync_id
+        )
 
     wait_until(done, timeout=60, interval=0.5, what="the alert sender to process the sync's status changes")
 
 
 def test_postgresql_stopped_for_10_s_mid_run_loses_and_duplicates_nothing(
-        clean_sandbox: Any, redis_client: Any, tmp_path: Path, scenario: Any) -> None:
+    clean_sandbox: Any, redis_client: Any, tmp_path: Path, scenario: Any
+) -> None:
     pg = PrivatePostgres()
     worker = None
     try:
@@ -100,8 +116,12 @@ def test_postgresql_stopped_for_10_s_mid_run_loses_and_duplicates_nothing(
         worker = start_worker("unused", tmp_path, concurrency=2, extra_env={"DATABASE_URL": pg.url})
         beat = Beat()  # the alert sweep; this worker's broker is the configured Redis, as this process's is
         run_id = _driver(pg, "dispatch", sync_id)["run"]
-        stopped_at = wait_until(lambda: (n := ghl_created(clean_sandbox, token, start)) >= STOP_AFTER and n,
-                                timeout=240, interval=0.05, what="the second page to be half written")
+        stopped_at = wait_until(
+            lambda: (n := ghl_created(clean_sandbox, token, start)) >= STOP_AFTER and n,
+            timeout=240,
+            interval=0.05,
+            what="the second page to be half written",
+        )
         pg.stop()
         time.sleep(OUTAGE_SECONDS)
         pg.start()
@@ -119,12 +139,23 @@ def test_postgresql_stopped_for_10_s_mid_run_loses_and_duplicates_nothing(
 
     lost, duplicated, problems = judge(records, db, ghl_facts(clean_sandbox, token, start))
     first = db["runs"][0]
-    finish = (f"by itself: kept writing through the outage, then stored its page ({first['status']})"
-              if runs_needed == 1 else
-              f"first run {first['status']} ({first['error_summary'][:80]}); the next scheduled run {status}")
-    outcome = scenario.report(Outcome(
-        scenario=f"PostgreSQL stopped {OUTAGE_SECONDS} s mid-run", records=len(records), lost=lost,
-        duplicated=duplicated, counts_true=not problems, problems=problems, alert=alerts_text(db), finish=finish))
+    finish = (
+        f"by itself: kept writing through the outage, then stored its page ({first['status']})"
+        if runs_needed == 1
+        else f"first run {first['status']} ({first['error_summary'][:80]}); the next scheduled run {status}"
+    )
+    outcome = scenario.report(
+        Outcome(
+            scenario=f"PostgreSQL stopped {OUTAGE_SECONDS} s mid-run",
+            records=len(records),
+            lost=lost,
+            duplicated=duplicated,
+            counts_true=not problems,
+            problems=problems,
+            alert=alerts_text(db),
+            finish=finish,
+        )
+    )
     assert (outcome.lost, outcome.duplicated, outcome.problems) == (0, 0, [])
     assert STOP_AFTER <= int(stopped_at) < 2 * PAGE  # the outage began mid-page
     assert runs_needed == 1 and status == m.RunStatus.SUCCEEDED, db["runs"]

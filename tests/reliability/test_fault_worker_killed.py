@@ -43,7 +43,8 @@ REAPED_AFTER = 20  # seconds without a heartbeat (the product's 120 s, compresse
 
 
 def test_a_worker_killed_mid_page_neither_loses_nor_duplicates_a_record(
-        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Path, scenario: Any) -> None:
+    clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Path, scenario: Any
+) -> None:
     token = uuid.uuid4().hex[:6]
     records = people(SCENARIO_RECORDS, token)
     put_records(clean_sandbox, records)
@@ -58,8 +59,12 @@ def test_a_worker_killed_mid_page_neither_loses_nor_duplicates_a_record(
             doomed = start_worker(db_name, tmp_path, name="doomed", concurrency=1, extra_env=env)
             try:
                 run_id = scheduled_run(sync.pk)
-                wait_until(lambda: ghl_created(clean_sandbox, token, start) >= KILL_AFTER, timeout=240,
-                           interval=0.05, what="the second page to be half written")
+                wait_until(
+                    lambda: ghl_created(clean_sandbox, token, start) >= KILL_AFTER,
+                    timeout=240,
+                    interval=0.05,
+                    what="the second page to be half written",
+                )
                 doomed.kill(signal.SIGKILL)
             finally:
                 doomed.stop()
@@ -81,11 +86,19 @@ def test_a_worker_killed_mid_page_neither_loses_nor_duplicates_a_record(
     db = db_facts(sync.pk)
     lost, duplicated, problems = judge(records, db, ghl_facts(clean_sandbox, token, start))
     (only,) = db["runs"]
-    outcome = scenario.report(Outcome(
-        scenario="worker kill -9 mid-page", records=len(records), lost=lost, duplicated=duplicated,
-        counts_true=not problems, problems=problems, alert=alerts_text(db),
-        finish=f"by itself: reaped {only['reaps']}x, a second worker resumed it from its checkpoint and "
-               f"found the {only['adopted']} contacts the killed one had written ({run.status})"))
+    outcome = scenario.report(
+        Outcome(
+            scenario="worker kill -9 mid-page",
+            records=len(records),
+            lost=lost,
+            duplicated=duplicated,
+            counts_true=not problems,
+            problems=problems,
+            alert=alerts_text(db),
+            finish=f"by itself: reaped {only['reaps']}x, a second worker resumed it from its checkpoint and "
+            f"found the {only['adopted']} contacts the killed one had written ({run.status})",
+        )
+    )
     assert (outcome.lost, outcome.duplicated, outcome.problems) == (0, 0, [])
     assert run.status == m.RunStatus.SUCCEEDED and only["reaps"] == 1, run.error_summary
     # the killed worker's writes in the unfinished page were found again, not repeated

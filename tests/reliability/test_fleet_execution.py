@@ -42,13 +42,22 @@ def test_the_readme_recommends_thread_pool_workers_with_a_separate_queue_for_web
 
 @pytest.mark.timeout(600)
 def test_a_run_longer_than_its_time_slice_continues_from_its_checkpoint_without_a_reap_a_duplicate_or_a_loss(
-        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any) -> None:
+    clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any
+) -> None:
     token = uuid.uuid4().hex[:6]
-    records = [{"id": f"s{i:04d}", "first_name": f"Slice{i}", "last_name": f"T{token}",
-                "email": f"slice{i}.{token}@fleet.example"} for i in range(SLICED_RECORDS)]
+    records = [
+        {
+            "id": f"s{i:04d}",
+            "first_name": f"Slice{i}",
+            "last_name": f"T{token}",
+            "email": f"slice{i}.{token}@fleet.example",
+        }
+        for i in range(SLICED_RECORDS)
+    ]
     # a case-twin of one email: refused as a duplicate identity, once, in whichever slice it lands
-    records.append({"id": "twin", "first_name": "Twin", "last_name": f"T{token}",
-                    "email": f"SLICE7.{token}@fleet.example"})
+    records.append(
+        {"id": "twin", "first_name": "Twin", "last_name": f"T{token}", "email": f"SLICE7.{token}@fleet.example"}
+    )
     custom_records(clean_sandbox, records)
     # manual only: a dispatcher tick of another test's worker must not start it first
     sync = custom_sync(clean_sandbox, page_limit=10, poll_interval_seconds=None)
@@ -56,8 +65,9 @@ def test_a_run_longer_than_its_time_slice_continues_from_its_checkpoint_without_
     m.Connection.objects.filter(pk=sync.target_connection_id).update(config={})  # the real budget
     redis_client.delete(*redis_client.keys(f"ratebudget:ghl:{clean_sandbox.location_id}:*") or ["none"])
     start = record_offset(clean_sandbox)
-    workers = start_readme_workers(connection.settings_dict["NAME"], tmp_path,
-                                   extra_env={"RUN_SLICE_SECONDS": SLICE_SECONDS})
+    workers = start_readme_workers(
+        connection.settings_dict["NAME"], tmp_path, extra_env={"RUN_SLICE_SECONDS": SLICE_SECONDS}
+    )
     try:
         run = runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL)
         assert run is not None, list(m.Run.objects.filter(sync=sync).values("trigger", "status", "created_at"))
@@ -86,10 +96,21 @@ def test_a_run_longer_than_its_time_slice_continues_from_its_checkpoint_without_
 
 @pytest.mark.timeout(600)
 def test_a_webhook_run_is_not_starved_by_a_long_first_sync_of_the_same_location(
-        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any) -> None:
+    clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any
+) -> None:
     token = uuid.uuid4().hex[:6]
-    custom_records(clean_sandbox, [{"id": f"f{i:04d}", "first_name": f"First{i}", "last_name": f"T{token}",
-                                    "email": f"first{i}.{token}@fleet.example"} for i in range(1500)])
+    custom_records(
+        clean_sandbox,
+        [
+            {
+                "id": f"f{i:04d}",
+                "first_name": f"First{i}",
+                "last_name": f"T{token}",
+                "email": f"first{i}.{token}@fleet.example",
+            }
+            for i in range(1500)
+        ],
+    )
     first = custom_sync(clean_sandbox, page_limit=50, poll_interval_seconds=None)
     org = HubstaffOrg(clean_sandbox, clients=3)
     live = client_sync(clean_sandbox, org)
@@ -103,8 +124,12 @@ def test_a_webhook_run_is_not_starved_by_a_long_first_sync_of_the_same_location(
     try:
         bulk = runs.run_enqueue(sync=first, trigger=m.RunTrigger.MANUAL)
         assert bulk is not None
-        wait_until(lambda: m.Run.objects.get(pk=bulk.pk).created_count >= 50, timeout=120, interval=0.2,
-                   what="the first sync to be writing")
+        wait_until(
+            lambda: m.Run.objects.get(pk=bulk.pk).created_count >= 50,
+            timeout=120,
+            interval=0.2,
+            what="the first sync to be writing",
+        )
         hook = runs.run_enqueue(sync=live, trigger=m.RunTrigger.WEBHOOK)
         assert hook is not None
         hook = wait_finished(hook, timeout=120)
@@ -123,10 +148,18 @@ def test_a_webhook_run_is_not_starved_by_a_long_first_sync_of_the_same_location(
 
 @pytest.mark.timeout(600)
 def test_a_worker_told_to_stop_lets_its_run_yield_at_the_next_page_and_another_worker_finishes_it(
-        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any) -> None:
+    clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any
+) -> None:
     token = uuid.uuid4().hex[:6]
-    records = [{"id": f"d{i:04d}", "first_name": f"Deploy{i}", "last_name": f"T{token}",
-                "email": f"deploy{i}.{token}@fleet.example"} for i in range(400)]
+    records = [
+        {
+            "id": f"d{i:04d}",
+            "first_name": f"Deploy{i}",
+            "last_name": f"T{token}",
+            "email": f"deploy{i}.{token}@fleet.example",
+        }
+        for i in range(400)
+    ]
     custom_records(clean_sandbox, records)
     sync = custom_sync(clean_sandbox, page_limit=20, poll_interval_seconds=None)
     # GHL's real limit: 400 records take about 40 s, far less than one time slice (300 s)
@@ -141,8 +174,12 @@ def test_a_worker_told_to_stop_lets_its_run_yield_at_the_next_page_and_another_w
     try:
         run = runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL)
         assert run is not None
-        wait_until(lambda: m.Run.objects.get(pk=run.pk).created_count >= 40, timeout=120, interval=0.2,
-                   what="the run to be writing")
+        wait_until(
+            lambda: m.Run.objects.get(pk=run.pk).created_count >= 40,
+            timeout=120,
+            interval=0.2,
+            what="the run to be writing",
+        )
     finally:
         for proc in first.values():
             proc.stop()  # SIGTERM: a warm shutdown; SIGKILL only if it took more than 15 s

@@ -27,15 +27,20 @@ def _emails(contacts: list[dict[str, Any]]) -> list[str]:
 
 @pytest.mark.timeout(600)
 def test_it_resumes_a_run_whose_worker_was_killed_without_duplicates_or_lost_records(
-        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any) -> None:
+    clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any
+) -> None:
     org = HubstaffOrg(clean_sandbox, clients=CRASH_CONTACTS)
     sync = client_sync(clean_sandbox, org, page_limit=100)
     db_name = connection.settings_dict["NAME"]
     first = start_worker(db_name, tmp_path, name="doomed", concurrency=1)
     try:
         run = runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL)
-        wait_until(lambda: m.Run.objects.get(pk=run.pk).created_count >= 500, timeout=180, interval=0.05,
-                   what="the run to be well under way")
+        wait_until(
+            lambda: m.Run.objects.get(pk=run.pk).created_count >= 500,
+            timeout=180,
+            interval=0.05,
+            what="the run to be well under way",
+        )
         first.kill(signal.SIGKILL)
     finally:
         first.stop()
@@ -45,8 +50,12 @@ def test_it_resumes_a_run_whose_worker_was_killed_without_duplicates_or_lost_rec
     second = start_worker(db_name, tmp_path, name="rescuer", concurrency=1)
     try:
         # the dead worker's heartbeat stops; the reaper (beat: every minute) puts the run back on the queue
-        wait_until(lambda: runs.runs_reap(older_than_seconds=3) or None, timeout=60, interval=0.5,
-                   what="the reaper to requeue the run")
+        wait_until(
+            lambda: runs.runs_reap(older_than_seconds=3) or None,
+            timeout=60,
+            interval=0.5,
+            what="the reaper to requeue the run",
+        )
         run = wait_finished(run, timeout=300)
     finally:
         second.stop()
@@ -63,7 +72,8 @@ def test_it_resumes_a_run_whose_worker_was_killed_without_duplicates_or_lost_rec
 
 @pytest.mark.timeout(600)
 def test_a_flaky_ghl_with_5xx_and_timeouts_leaves_no_duplicates_and_explains_every_failure(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     org = HubstaffOrg(clean_sandbox, clients=150)
     sync = client_sync(clean_sandbox, org, page_limit=25)
     clean_sandbox.set_faults("ghl", clean_sandbox.location_id, error_rate=0.1, timeout_rate=0.03, hang_s=3)

@@ -48,8 +48,14 @@ def _server(port: int, data_dir: Path) -> Any:
 
 def _send(url: str, name: str, *args: object) -> None:
     with app.connection_for_write(url) as conn:
-        app.send_task(name, args=list(args), connection=conn, queue="default", retry=True,
-                      retry_policy={"max_retries": 10, "interval_start": 0.5, "interval_step": 0.5})
+        app.send_task(
+            name,
+            args=list(args),
+            connection=conn,
+            queue="default",
+            retry=True,
+            retry_policy={"max_retries": 10, "interval_start": 0.5, "interval_step": 0.5},
+        )
 
 
 def _count(text: str, needle: str) -> int:
@@ -58,8 +64,7 @@ def _count(text: str, needle: str) -> int:
 
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("how", ["graceful stop, data kept", "SIGKILL, data wiped"])
-def test_the_worker_consumes_again_after_its_broker_restarts(
-        how: str, transactional_db: None, tmp_path: Path) -> None:
+def test_the_worker_consumes_again_after_its_broker_restarts(how: str, transactional_db: None, tmp_path: Path) -> None:
     port, data_dir = free_port(), tmp_path / "valkey"
     url = f"redis://127.0.0.1:{port}/0"
     server = _server(port, data_dir)
@@ -68,38 +73,59 @@ def test_the_worker_consumes_again_after_its_broker_restarts(
     servers = [server]
     worker = None
     try:
-        worker = start_worker(connection.settings_dict["NAME"], tmp_path, queues="default", concurrency=2,
-                              extra_env={"REDIS_URL": url, "CELERY_BROKER_URL": url},
-                              include="tests.reliability.broker_tasks", as_deployed=True)
+        worker = start_worker(
+            connection.settings_dict["NAME"],
+            tmp_path,
+            queues="default",
+            concurrency=2,
+            extra_env={"REDIS_URL": url, "CELERY_BROKER_URL": url},
+            include="tests.reliability.broker_tasks",
+            as_deployed=True,
+        )
         in_flight = uuid.uuid4().hex
         _send(url, "tests.reliability.broker_tasks.slow_ping_task", in_flight, IN_FLIGHT_SECONDS)
-        wait_until(lambda: WorkerPing.objects.filter(token=f"{in_flight}:started").exists(), timeout=30,
-                   what="the slow task to be running")
+        wait_until(
+            lambda: WorkerPing.objects.filter(token=f"{in_flight}:started").exists(),
+            timeout=30,
+            what="the slow task to be running",
+        )
 
         if how.startswith("SIGKILL"):
             server.terminate()
             shutil.rmtree(data_dir)
         else:
             server.stop()
-        wait_until(lambda: "Connection to broker lost" in worker.output() or not worker.alive(), timeout=30,
-                   what="the worker to notice the lost broker")
+        wait_until(
+            lambda: "Connection to broker lost" in worker.output() or not worker.alive(),
+            timeout=30,
+            what="the worker to notice the lost broker",
+        )
         server = _server(port, data_dir)
         servers.append(server)
-        wait_until(lambda: _count(worker.output(), "Connected to redis") >= 2 or not worker.alive(), timeout=60,
-                   what="the worker to reconnect")
-        assert _answers(port), "the restarted server stopped answering: " + (data_dir / "valkey.log").read_text()[-2000:]
+        wait_until(
+            lambda: _count(worker.output(), "Connected to redis") >= 2 or not worker.alive(),
+            timeout=60,
+            what="the worker to reconnect",
+        )
+        assert _answers(port), (
+            "the restarted server stopped answering: " + (data_dir / "valkey.log").read_text()[-2000:]
+        )
         assert worker.alive(), "the worker died when its broker restarted:\n" + worker.output()[-4000:]
 
         after = uuid.uuid4().hex
         _send(url, "contacts_sync.tasks.ping_task", after)
-        wait_until(lambda: WorkerPing.objects.filter(token=after).exists() or not worker.alive(), timeout=60,
-                   what="the ping sent after the restart to be consumed")
+        wait_until(
+            lambda: WorkerPing.objects.filter(token=after).exists() or not worker.alive(),
+            timeout=60,
+            what="the ping sent after the restart to be consumed",
+        )
         assert WorkerPing.objects.filter(token=after).exists(), worker.output()[-4000:]
         assert worker.alive()
         assert "Unrecoverable error" not in worker.output()
         # the task that was running through the outage still finished (its work reached the database)
-        wait_until(lambda: WorkerPing.objects.filter(token=in_flight).exists(), timeout=30,
-                   what="the in-flight task to finish")
+        wait_until(
+            lambda: WorkerPing.objects.filter(token=in_flight).exists(), timeout=30, what="the in-flight task to finish"
+        )
     finally:
         if worker is not None:
             worker.stop()

@@ -80,8 +80,9 @@ def touch_records(sandbox: Any, records: list[dict[str, Any]], **change: Any) ->
     http = requests.Session()
     for record in records:
         record.update(change)
-        http.post(f"{sandbox.url}/custom/_admin/records", json={"id": record["id"], **change},
-                  timeout=10).raise_for_status()
+        http.post(
+            f"{sandbox.url}/custom/_admin/records", json={"id": record["id"], **change}, timeout=10
+        ).raise_for_status()
     http.close()
 
 
@@ -97,17 +98,30 @@ def fault_sync(sandbox: Any, *, page_limit: int = 200, budget_per_10s: int = 0, 
 
     limits_off(sandbox)
     app = ConnectionFactory(
-        name="Your app", provider=m.Provider.CUSTOM, auth_kind=m.AuthKind.WEBHOOK_SECRET,
-        base_url=f"{sandbox.url}/custom", secrets={"api_token": "custom-sandbox-token"},
+        name="Your app",
+        provider=m.Provider.CUSTOM,
+        auth_kind=m.AuthKind.WEBHOOK_SECRET,
+        base_url=f"{sandbox.url}/custom",
+        secrets={"api_token": "custom-sandbox-token"},
     )
     ghl = ConnectionFactory(
-        name="GHL sandbox", provider=m.Provider.GHL, auth_kind=m.AuthKind.PRIVATE_TOKEN,
-        external_account_id=sandbox.location_id, base_url=sandbox.ghl_url, secrets={"access_token": sandbox.token},
+        name="GHL sandbox",
+        provider=m.Provider.GHL,
+        auth_kind=m.AuthKind.PRIVATE_TOKEN,
+        external_account_id=sandbox.location_id,
+        base_url=sandbox.ghl_url,
+        secrets={"access_token": sandbox.token},
         config={"rate_limit_per_10s": budget_per_10s},
     )
-    sync = sync_create_from_recipe(recipe="custom_contact_to_ghl_contact", name=name, source_connection=app,
-                                   target_connection=ghl, options={"page_limit": page_limit},
-                                   poll_interval_seconds=POLL_SECONDS, live=True)  # as if gone live
+    sync = sync_create_from_recipe(
+        recipe="custom_contact_to_ghl_contact",
+        name=name,
+        source_connection=app,
+        target_connection=ghl,
+        options={"page_limit": page_limit},
+        poll_interval_seconds=POLL_SECONDS,
+        live=True,
+    )  # as if gone live
     m.Sync.objects.filter(pk=sync.pk).update(next_run_at=timezone.now() + timedelta(days=1))
     if not m.AlertChannel.objects.filter(name="ops mail").exists():
         m.AlertChannel.objects.create(name="ops mail", kind=m.ChannelKind.EMAIL, target="ops@example.com")
@@ -133,6 +147,7 @@ def run_state(run_id: int) -> m.Run:
 
 def wait_finished(run_id: int, beat: Beat | None = None, timeout: float = 300) -> m.Run:
     """Wait for a run to end, with beat's periodic tasks ticking meanwhile when `beat` is given."""
+
     def done() -> bool:
         if beat is not None:
             beat.tick()
@@ -173,10 +188,12 @@ def wait_recovery_announced(sync_id: int, beat: Beat, timeout: float = 60) -> No
     """After a good run: give the sync's return to healthy up to `timeout` s to be announced (health can follow
     the run's end through its connection's status, and the sender runs on beat's tick). Returns either way; the
     scenario's assertions say whether it was."""
+
     def announced() -> bool:
         beat.tick()
-        return m.Notification.objects.filter(status_change__sync_id=sync_id,
-                                             status_change__new_status=m.SyncHealth.HEALTHY).exists()
+        return m.Notification.objects.filter(
+            status_change__sync_id=sync_id, status_change__new_status=m.SyncHealth.HEALTHY
+        ).exists()
 
     with contextlib.suppress(AssertionError):  # wait_until's time-out: the scenario asserts what happened
         wait_until(announced, timeout=timeout, interval=0.5, what="the recovery to be announced")
@@ -184,6 +201,7 @@ def wait_recovery_announced(sync_id: int, beat: Beat, timeout: float = 60) -> No
 
 def wait_alerts_sent(sync_id: int, beat: Beat, timeout: float = 60) -> None:
     """Every status change of the sync has been processed by the alert sender (notified, or nothing to send)."""
+
     def done() -> bool:
         beat.tick()
         return not m.StatusChange.objects.filter(sync_id=sync_id, processed__isnull=True).exists()
@@ -197,19 +215,34 @@ def db_facts(sync_id: int) -> dict[str, Any]:
     runs = []
     for run in m.Run.objects.filter(sync_id=sync_id).order_by("pk"):
         by_action = dict(run.items.values_list("action").annotate(n=Count("pk")).values_list("action", "n"))
-        runs.append({
-            "id": run.pk, "status": run.status, "trigger": run.trigger, "error_summary": run.error_summary,
-            "read": run.read_count, "created": run.created_count, "updated": run.updated_count,
-            "unchanged": run.unchanged_count, "skipped": run.skipped_count, "failed": run.failed_count,
-            "deleted": run.deleted_count, "http_429s": run.http_429s, "items": by_action,
-            "adopted": run.items.filter(error_message__startswith=ADOPTED_PREFIX).count(),
-            "failed_classes": sorted(set(run.items.filter(action=m.ItemAction.FAILED)
-                                         .values_list("error_class", flat=True))),
-            "slowest_call_ms": max(run.calls.values_list("duration_ms", flat=True), default=0),
-            "failed_writes": run.calls.filter(provider="ghl").exclude(method="GET")
-            .exclude(path_template__endswith="/search").exclude(status__gte=200, status__lt=300).count(),
-            "reaps": int(run.checkpoint.get("reaps", 0)),
-        })
+        runs.append(
+            {
+                "id": run.pk,
+                "status": run.status,
+                "trigger": run.trigger,
+                "error_summary": run.error_summary,
+                "read": run.read_count,
+                "created": run.created_count,
+                "updated": run.updated_count,
+                "unchanged": run.unchanged_count,
+                "skipped": run.skipped_count,
+                "failed": run.failed_count,
+                "deleted": run.deleted_count,
+                "http_429s": run.http_429s,
+                "items": by_action,
+                "adopted": run.items.filter(error_message__startswith=ADOPTED_PREFIX).count(),
+                "failed_classes": sorted(
+                    set(run.items.filter(action=m.ItemAction.FAILED).values_list("error_class", flat=True))
+                ),
+                "slowest_call_ms": max(run.calls.values_list("duration_ms", flat=True), default=0),
+                "failed_writes": run.calls.filter(provider="ghl")
+                .exclude(method="GET")
+                .exclude(path_template__endswith="/search")
+                .exclude(status__gte=200, status__lt=300)
+                .count(),
+                "reaps": int(run.checkpoint.get("reaps", 0)),
+            }
+        )
     links = m.RecordLink.objects.filter(sync_id=sync_id)
     sync = m.Sync.objects.get(pk=sync_id)
     changes = m.StatusChange.objects.filter(sync_id=sync_id).order_by("created_at", "pk")
@@ -221,9 +254,12 @@ def db_facts(sync_id: int) -> dict[str, Any]:
         "health": sync.health,
         "health_reason": sync.health_reason,
         "changes": [[c.old_status, c.new_status, c.reason] for c in changes],
-        "notified": [[n.status_change.new_status, n.ok] for n in
-                     m.Notification.objects.filter(status_change__sync_id=sync_id).select_related("status_change")
-                     .order_by("created_at", "pk")],
+        "notified": [
+            [n.status_change.new_status, n.ok]
+            for n in m.Notification.objects.filter(status_change__sync_id=sync_id)
+            .select_related("status_change")
+            .order_by("created_at", "pk")
+        ],
     }
 
 
@@ -236,8 +272,10 @@ def ghl_facts(sandbox: Any, token: str, since: int) -> dict[str, Any]:
     """The GHL emulator: the scenario's contacts, and how many contacts it created for them since byte `since`
     of its exchange record (2xx upserts answered `new: true`, injected faults excluded)."""
     contacts = [c for c in ghl_contacts(sandbox) if c.get("lastName") == f"T{token}"]
-    return {"contacts": [{"id": c["id"], "key": key_of(c)} for c in contacts],
-            "created": ghl_created(sandbox, token, since)}
+    return {
+        "contacts": [{"id": c["id"], "key": key_of(c)} for c in contacts],
+        "created": ghl_created(sandbox, token, since),
+    }
 
 
 def ghl_created(sandbox: Any, token: str, since: int) -> int:
@@ -318,5 +356,21 @@ class Clock:
         return round(time.monotonic() - self.started, 1)
 
 
-__all__ = ["NO_LIMIT", "SCENARIO_RECORDS", "Beat", "Clock", "Outcome", "alerts_text", "db_facts", "fault_sync",
-           "ghl_facts", "judge", "limits_off", "people", "put_records", "record_offset", "scheduled_run", "wait_finished"]
+__all__ = [
+    "NO_LIMIT",
+    "SCENARIO_RECORDS",
+    "Beat",
+    "Clock",
+    "Outcome",
+    "alerts_text",
+    "db_facts",
+    "fault_sync",
+    "ghl_facts",
+    "judge",
+    "limits_off",
+    "people",
+    "put_records",
+    "record_offset",
+    "scheduled_run",
+    "wait_finished",
+]

@@ -73,9 +73,7 @@ class Loc:
 def code_for(sandbox: Sandbox, **choice: str) -> str:
     """Consent on the choose-location page for `location_id=` or `company_id=`; the code from the redirect."""
     params = {**choice, "client_id": CLIENT["client_id"], "redirect_uri": REDIRECT, "response_type": "code"}
-    r = requests.get(
-        f"{sandbox.ghl_url}/oauth/chooselocation", params=params, allow_redirects=False, timeout=5
-    )
+    r = requests.get(f"{sandbox.ghl_url}/oauth/chooselocation", params=params, allow_redirects=False, timeout=5)
     assert r.status_code == 302, r.text
     return parse_qs(urlsplit(r.headers["location"]).query)["code"][0]
 
@@ -107,9 +105,7 @@ class Agency:
     def token(self) -> str:
         return str(self.pair["access_token"])
 
-    def mint(
-        self, location_id: str, path: str = "/oauth/locationToken", token: str | None = None
-    ) -> requests.Response:
+    def mint(self, location_id: str, path: str = "/oauth/locationToken", token: str | None = None) -> requests.Response:
         return call(
             self.sandbox,
             "POST",

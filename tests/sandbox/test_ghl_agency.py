@@ -44,12 +44,8 @@ def test_an_agency_install_gives_a_company_token_without_a_location(sandbox: San
     )
     assert refreshed.status_code == 200 and refreshed.json()["userType"] == "Company"
     assert refreshed.json()["refresh_token"] != pair["refresh_token"]
-    again = token_request(
-        sandbox, grant_type="refresh_token", refresh_token=pair["refresh_token"], user_type="Company"
-    )
-    assert (
-        again.status_code == 400 and again.json()["error"] == "invalid_grant"
-    )  # single use, as for locations
+    again = token_request(sandbox, grant_type="refresh_token", refresh_token=pair["refresh_token"], user_type="Company")
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"  # single use, as for locations
 
 
 def test_the_token_class_follows_the_install_not_the_user_type_asked_for(sandbox: Sandbox) -> None:
@@ -64,10 +60,7 @@ def test_the_token_class_follows_the_install_not_the_user_type_asked_for(sandbox
     loc_code = code_for(sandbox, location_id=agency.location_ids[0])
     r = token_request(sandbox, grant_type="authorization_code", code=loc_code, user_type="Company")
     assert r.status_code == 400 and "user_type=Location" in r.json()["message"]
-    assert (
-        token_request(sandbox, grant_type="authorization_code", code="x", user_type="Agency").status_code
-        == 422
-    )
+    assert token_request(sandbox, grant_type="authorization_code", code="x", user_type="Agency").status_code == 422
 
 
 def test_agency_tokens_are_refused_on_sub_account_operations_with_ghls_messages(sandbox: Sandbox) -> None:
@@ -84,9 +77,7 @@ def test_agency_tokens_are_refused_on_sub_account_operations_with_ghls_messages(
 
 
 @pytest.mark.parametrize("path", BOTH_LISTINGS)
-def test_installed_locations_lists_the_agencys_locations_in_both_spellings(
-    sandbox: Sandbox, path: str
-) -> None:
+def test_installed_locations_lists_the_agencys_locations_in_both_spellings(sandbox: Sandbox, path: str) -> None:
     agency = Agency(
         sandbox, locations=[{"name": "Berlin Mitte"}, {"name": "Köln"}, {"name": "Bonn", "installed": False}]
     )
@@ -208,13 +199,9 @@ def test_location_detail_carries_country_timezone_and_company(sandbox: Sandbox) 
 def test_location_search_pages_and_filters_an_agencys_locations(sandbox: Sandbox) -> None:
     agency = Agency(sandbox, locations=[{"name": "A", "email": "a@x.example"}, {"name": "B"}, {"name": "C"}])
     ids = agency.location_ids
-    rows = call(sandbox, "GET", "/locations/search", agency.token, params={"companyId": agency.id}).json()[
-        "locations"
-    ]
+    rows = call(sandbox, "GET", "/locations/search", agency.token, params={"companyId": agency.id}).json()["locations"]
     assert [r["id"] for r in rows] == ids and all(r["timezone"] and r["country"] for r in rows)
-    desc = call(
-        sandbox, "GET", "/locations/search", agency.token, params={"order": "desc", "limit": "2"}
-    ).json()
+    desc = call(sandbox, "GET", "/locations/search", agency.token, params={"order": "desc", "limit": "2"}).json()
     assert [r["id"] for r in desc["locations"]] == [ids[2], ids[1]]
     by_mail = call(sandbox, "GET", "/locations/search", agency.token, params={"email": "A@X.example"}).json()
     assert [r["id"] for r in by_mail["locations"]] == [ids[0]]
@@ -252,9 +239,7 @@ def test_an_agency_is_created_with_seeded_and_given_contacts_per_location(sandbo
 def test_adding_a_location_sends_a_signed_location_create_and_install_for_future_locations(
     sandbox: Sandbox, receiver: Receiver
 ) -> None:
-    agency = Agency(
-        sandbox, locations=1, webhookUrl=receiver.url, installToFutureLocations=True, name="Acme Agency"
-    )
+    agency = Agency(sandbox, locations=1, webhookUrl=receiver.url, installToFutureLocations=True, name="Acme Agency")
     new_id = f"loc-{uuid.uuid4().hex[:8]}"
     added = sandbox.admin(
         "POST",
@@ -295,9 +280,7 @@ def test_install_and_uninstall_send_webhooks_and_uninstall_revokes_the_apps_toke
     )
     assert (uninstall["type"], uninstall["locationId"], uninstall["appId"]) == ("UNINSTALL", lid, APP_ID)
     refused = call(sandbox, "GET", "/users/", minted, params={"locationId": lid})
-    assert (
-        refused.status_code == 401 and refused.json()["message"] == "Invalid token: access token is invalid"
-    )
+    assert refused.status_code == 401 and refused.json()["message"] == "Invalid token: access token is invalid"
     assert agency.mint(lid).status_code == 400  # not installed any more
     # the location's private integration token is not the app's: it keeps working
     assert call(sandbox, "GET", "/users/", pit, params={"locationId": lid}).status_code == 200

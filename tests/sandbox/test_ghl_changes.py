@@ -16,19 +16,13 @@ __all__ = ["receiver", "spec_conformance"]  # fixtures used by this module
 DUE = "2026-12-01T09:00:00.000Z"
 
 
-def test_changes_made_in_ghls_ui_send_the_documented_signed_webhooks(
-    sandbox: Sandbox, receiver: Receiver
-) -> None:
+def test_changes_made_in_ghls_ui_send_the_documented_signed_webhooks(sandbox: Sandbox, receiver: Receiver) -> None:
     loc = Loc(sandbox, webhookUrl=receiver.url)
     c = loc.contact(email="ui@example.com", firstName="Uwe")
     cid, at = c["id"], {"locationId": loc.id, "contactId": c["id"]}
     receiver.payloads(1)  # API webhooks follow the answer, admin ones precede it: wait, then order is fixed
-    task = sandbox.admin("POST", "/ghl/_admin/tasks", json={**at, "title": "Call back", "dueDate": DUE})[
-        "task"
-    ]
-    edited = sandbox.admin(
-        "PUT", "/ghl/_admin/tasks", json={**at, "id": task["id"], "title": "Call back today"}
-    )
+    task = sandbox.admin("POST", "/ghl/_admin/tasks", json={**at, "title": "Call back", "dueDate": DUE})["task"]
+    edited = sandbox.admin("PUT", "/ghl/_admin/tasks", json={**at, "id": task["id"], "title": "Call back today"})
     assert edited["webhooks"] == []  # GHL has no TaskUpdate webhook
     sandbox.admin("PUT", "/ghl/_admin/tasks", json={**at, "id": task["id"], "completed": True})
     sandbox.admin("DELETE", "/ghl/_admin/tasks", params={**at, "id": task["id"]})
@@ -39,9 +33,7 @@ def test_changes_made_in_ghls_ui_send_the_documented_signed_webhooks(
     moved = {"startTime": "2027-01-04T10:00:00.000Z", "endTime": "2027-01-04T10:30:00.000Z"}
     sandbox.admin("PUT", "/ghl/_admin/appointments", json={"locationId": loc.id, "id": appt["id"], **moved})
     sandbox.admin("DELETE", "/ghl/_admin/appointments", params={"locationId": loc.id, "id": appt["id"]})
-    sandbox.admin(
-        "PUT", "/ghl/_admin/contacts", json={"locationId": loc.id, "id": cid, "companyName": "Acme"}
-    )
+    sandbox.admin("PUT", "/ghl/_admin/contacts", json={"locationId": loc.id, "id": cid, "companyName": "Acme"})
     sandbox.admin("DELETE", "/ghl/_admin/contacts", params={"locationId": loc.id, "id": cid})
     expected = [
         "ContactCreate",
@@ -118,17 +110,13 @@ def test_api_deletes_send_their_webhooks_and_a_deleted_contact_stays_deleted(
         kw: dict[str, Any] = {"json": {"firstName": "Back"}} if method == "PUT" else {}
         r = loc.call(method, f"/contacts/{c['id']}{path}", **kw)
         assert r.status_code == 400 and r.json()["message"] == f"Contact with id {c['id']} not found"
-    again = loc.call(
-        "POST", "/contacts/upsert", json={"locationId": loc.id, "email": "gone@example.com"}
-    ).json()
+    again = loc.call("POST", "/contacts/upsert", json={"locationId": loc.id, "email": "gone@example.com"}).json()
     assert again["new"] is True and again["contact"]["id"] != c["id"]  # a NEW contact, as GHL does
     by_phone = loc.call("GET", "/contacts/search/duplicate", params=duplicate)
     assert by_phone.json()["contact"] is None  # the deleted contact's phone matches nothing any more
 
 
-def test_drop_field_answers_as_usual_but_stores_without_the_field(
-    sandbox: Sandbox, receiver: Receiver
-) -> None:
+def test_drop_field_answers_as_usual_but_stores_without_the_field(sandbox: Sandbox, receiver: Receiver) -> None:
     loc = Loc(sandbox, webhookUrl=receiver.url)
     sandbox.set_faults("ghl", loc.id, drop_field="companyName")
     try:
@@ -167,21 +155,15 @@ def test_drop_field_takes_a_list_and_covers_put(sandbox: Sandbox) -> None:
     assert bad.status_code == 400 and "drop_field" in bad.json()["error"]
 
 
-def test_a_task_edit_in_the_ui_sends_nothing_but_moves_its_date_updated(
-    sandbox: Sandbox, receiver: Receiver
-) -> None:
+def test_a_task_edit_in_the_ui_sends_nothing_but_moves_its_date_updated(sandbox: Sandbox, receiver: Receiver) -> None:
     loc = Loc(sandbox, webhookUrl=receiver.url)
     c = loc.contact(email="quiet@example.com")
     at = {"locationId": loc.id, "contactId": c["id"]}
-    task = loc.call(
-        "POST", f"/contacts/{c['id']}/tasks", json={"title": "T", "dueDate": DUE, "completed": False}
-    )
+    task = loc.call("POST", f"/contacts/{c['id']}/tasks", json={"title": "T", "dueDate": DUE, "completed": False})
     receiver.payloads(2)
     before = loc.call("POST", f"/locations/{loc.id}/tasks/search", json={}).json()["tasks"][0]["dateUpdated"]
     time.sleep(0.01)
-    sandbox.admin(
-        "PUT", "/ghl/_admin/tasks", json={**at, "id": task.json()["task"]["id"], "body": "edited in GHL"}
-    )
+    sandbox.admin("PUT", "/ghl/_admin/tasks", json={**at, "id": task.json()["task"]["id"], "body": "edited in GHL"})
     rows = loc.call("POST", f"/locations/{loc.id}/tasks/search", json={}).json()["tasks"]
     assert rows[0]["body"] == "edited in GHL" and rows[0]["dateUpdated"] > before
     time.sleep(0.3)

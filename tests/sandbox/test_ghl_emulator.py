@@ -67,12 +67,8 @@ def test_beyond_100_requests_in_10_seconds_a_location_gets_429_and_others_do_not
 
 
 def test_scopes_separate_readonly_from_write(loc: Loc, sandbox: Sandbox) -> None:
-    ro = sandbox.admin(
-        "POST", "/ghl/_admin/tokens", json={"locationId": loc.id, "scopes": ["contacts.readonly"]}
-    )
-    r = loc.call(
-        "POST", "/contacts/", token=ro["token"], json={"locationId": loc.id, "email": "a@example.com"}
-    )
+    ro = sandbox.admin("POST", "/ghl/_admin/tokens", json={"locationId": loc.id, "scopes": ["contacts.readonly"]})
+    r = loc.call("POST", "/contacts/", token=ro["token"], json={"locationId": loc.id, "email": "a@example.com"})
     assert r.status_code == 401 and r.json()["message"] == "The token is not authorized for this scope."
     assert (
         loc.call(
@@ -86,9 +82,7 @@ def test_scopes_separate_readonly_from_write(loc: Loc, sandbox: Sandbox) -> None
 
 def test_locations_are_isolated(sandbox: Sandbox) -> None:
     a, b = Loc(sandbox), Loc(sandbox)
-    contact = a.call("POST", "/contacts/", json={"locationId": a.id, "email": "iso@example.com"}).json()[
-        "contact"
-    ]
+    contact = a.call("POST", "/contacts/", json={"locationId": a.id, "email": "iso@example.com"}).json()["contact"]
     assert b.call("GET", f"/contacts/{contact['id']}").status_code == 400  # not found from b's token
     r = b.call("POST", "/contacts/", json={"locationId": a.id, "email": "x@example.com"})
     assert r.status_code == 403
@@ -98,9 +92,7 @@ def test_locations_are_isolated(sandbox: Sandbox) -> None:
 
 def test_the_duplicate_answer_carries_meta_contact_id(loc: Loc) -> None:
     first = loc.call("POST", "/contacts/", json={"locationId": loc.id, "phone": "+1 415 555 0100"}).json()
-    r = loc.call(
-        "POST", "/contacts/", json={"locationId": loc.id, "phone": "(415) 555-0100", "firstName": "B"}
-    )
+    r = loc.call("POST", "/contacts/", json={"locationId": loc.id, "phone": "(415) 555-0100", "firstName": "B"})
     body = r.json()
     assert r.status_code == 400 and body["message"] == "This location does not allow duplicated contacts."
     assert body["meta"] == {"contactId": first["contact"]["id"], "contactName": "", "matchingField": "phone"}
@@ -113,9 +105,7 @@ def test_unknown_paths_get_a_json_404(loc: Loc) -> None:
 
 def test_the_seed_is_messy_like_real_data(sandbox: Sandbox) -> None:
     loc = Loc(sandbox, seed=400)
-    rows = loc.call("POST", "/contacts/search", json={"locationId": loc.id, "pageLimit": 500}).json()[
-        "contacts"
-    ]
+    rows = loc.call("POST", "/contacts/search", json={"locationId": loc.id, "pageLimit": 500}).json()["contacts"]
     assert len(rows) == 400
     names = " ".join(c.get("name", "") for c in rows)
     assert re.search(r"[^\x00-\x7f]", names)  # unicode names
@@ -134,9 +124,7 @@ def test_the_seed_is_messy_like_real_data(sandbox: Sandbox) -> None:
 
 def test_webhooks_are_sent_signed_for_every_documented_event(sandbox: Sandbox, receiver: Receiver) -> None:
     loc = Loc(sandbox, webhookUrl=receiver.url)
-    c = loc.call("POST", "/contacts/", json={"locationId": loc.id, "email": "hook@example.com"}).json()[
-        "contact"
-    ]
+    c = loc.call("POST", "/contacts/", json={"locationId": loc.id, "email": "hook@example.com"}).json()["contact"]
     cid = c["id"]
     loc.call("PUT", f"/contacts/{cid}", json={"city": "Köln"})
     loc.call("POST", f"/contacts/{cid}/tags", json={"tags": ["vip"]})
@@ -156,9 +144,7 @@ def test_webhooks_are_sent_signed_for_every_documented_event(sandbox: Sandbox, r
         "/ghl/_admin/appointments",
         json={"locationId": loc.id, "id": appt["appointment"]["id"], "title": "Moved"},
     )
-    sandbox.admin(
-        "DELETE", "/ghl/_admin/appointments", params={"locationId": loc.id, "id": appt["appointment"]["id"]}
-    )
+    sandbox.admin("DELETE", "/ghl/_admin/appointments", params={"locationId": loc.id, "id": appt["appointment"]["id"]})
     loc.call("DELETE", f"/contacts/{cid}")
     expected = [
         "ContactCreate",
@@ -179,9 +165,7 @@ def test_webhooks_are_sent_signed_for_every_documented_event(sandbox: Sandbox, r
     assert sorted(receiver.types()) == sorted(expected)
     public_key = load_pem_public_key((KEYS / "ghl-webhook-ed25519-public.pem").read_bytes())
     for headers, body in receiver.received:
-        public_key.verify(
-            base64.b64decode(headers["x-ghl-signature"]), body
-        )  # raises if the signature is bad
+        public_key.verify(base64.b64decode(headers["x-ghl-signature"]), body)  # raises if the signature is bad
         payload = json.loads(body)
         assert payload["locationId"] == loc.id and payload["webhookId"] and payload["timestamp"]
     by_type = {json.loads(b)["type"]: json.loads(b) for _h, b in receiver.received}
@@ -209,9 +193,7 @@ def test_dropped_webhooks_are_not_delivered_but_logged(sandbox: Sandbox, receive
         loc.call("POST", "/contacts/", json={"locationId": loc.id, "email": "drop@example.com"})
         log = wait_until(
             lambda: [
-                d
-                for d in sandbox.admin("GET", "/ghl/_admin/webhooks")["deliveries"]
-                if d["locationId"] == loc.id
+                d for d in sandbox.admin("GET", "/ghl/_admin/webhooks")["deliveries"] if d["locationId"] == loc.id
             ],
             timeout=10,
             what="delivery log",
@@ -223,9 +205,7 @@ def test_dropped_webhooks_are_not_delivered_but_logged(sandbox: Sandbox, receive
     assert receiver.received == []
 
 
-def test_the_webhook_url_can_be_set_per_location_by_the_admin_endpoint(
-    sandbox: Sandbox, receiver: Receiver
-) -> None:
+def test_the_webhook_url_can_be_set_per_location_by_the_admin_endpoint(sandbox: Sandbox, receiver: Receiver) -> None:
     loc = Loc(sandbox)
     sandbox.admin("POST", "/ghl/_admin/webhooks", json={"locationId": loc.id, "url": receiver.url})
     loc.call("POST", "/contacts/", json={"locationId": loc.id, "email": "url@example.com"})
@@ -249,7 +229,5 @@ def test_a_location_can_send_the_legacy_rsa_signature_too(sandbox: Sandbox, rece
     assert "x-ghl-signature" not in headers  # legacy only: exercises the service's fallback
     rsa_key = load_pem_public_key((KEYS / "ghl-webhook-rsa-public.pem").read_bytes())
     rsa_key.verify(base64.b64decode(headers["x-wh-signature"]), body, padding.PKCS1v15(), hashes.SHA256())
-    bad = requests.post(
-        f"{sandbox.url}/ghl/_admin/locations", json={"id": loc.id, "signatures": "md5"}, timeout=5
-    )
+    bad = requests.post(f"{sandbox.url}/ghl/_admin/locations", json={"id": loc.id, "signatures": "md5"}, timeout=5)
     assert bad.status_code == 400

@@ -65,9 +65,7 @@ def test_bulk_business_links_and_unlinks_contacts(sandbox: Sandbox) -> None:
     assert unknown.status_code == 422
     missing = loc.call("POST", "/contacts/bulk/business", json={"locationId": loc.id, "ids": [a["id"]]})
     assert missing.status_code == 422
-    assert (
-        loc.call("PUT", f"/contacts/business/{business['id']}", json={}).status_code == 404
-    )  # not in the spec
+    assert loc.call("PUT", f"/contacts/business/{business['id']}", json={}).status_code == 404  # not in the spec
 
 
 def test_a_reconcile_poll_reads_only_contacts_changed_since_its_cursor(sandbox: Sandbox) -> None:
@@ -136,17 +134,13 @@ def test_the_location_task_search_pages_and_filters_every_task(sandbox: Sandbox)
     mine = loc.call("POST", path, json={"assignedTo": [users[1]["id"]], "query": "task 3"}).json()["tasks"]
     assert [r["_id"] for r in mine] == [made[3]]
     assert loc.call("POST", path, json={"limit": 501}).status_code == 422
-    assert (
-        loc.call("POST", path, json={"since": "2026-01-01"}).status_code == 422
-    )  # no date filter in the spec
+    assert loc.call("POST", path, json={"since": "2026-01-01"}).status_code == 422  # no date filter in the spec
     other = Loc(sandbox)
     assert loc.call("POST", f"/locations/{other.id}/tasks/search", json={}).status_code == 403
 
 
 def test_the_task_search_needs_the_locations_tasks_scope(sandbox: Sandbox) -> None:
     loc = Loc(sandbox)
-    narrow = sandbox.admin(
-        "POST", "/ghl/_admin/tokens", json={"locationId": loc.id, "scopes": ["contacts.readonly"]}
-    )
+    narrow = sandbox.admin("POST", "/ghl/_admin/tokens", json={"locationId": loc.id, "scopes": ["contacts.readonly"]})
     r = call(sandbox, "POST", f"/locations/{loc.id}/tasks/search", narrow["token"], json={})
     assert r.status_code == 401 and r.json()["message"] == "The token is not authorized for this scope."

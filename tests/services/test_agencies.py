@@ -33,8 +33,11 @@ def connect(agency: Connection, location_id: str) -> Connection:
 def test_an_agency_oauth_install_is_one_agency_connection_listing_its_sub_accounts(
     clean_sandbox: Any, admin_user: Any, agency_settings: Any
 ) -> None:
-    emu, agency = oauth_agency(clean_sandbox, admin_user, locations=[
-        {"name": "Berlin Mitte"}, {"name": "Köln"}, {"name": "Bonn", "installed": False}])
+    emu, agency = oauth_agency(
+        clean_sandbox,
+        admin_user,
+        locations=[{"name": "Berlin Mitte"}, {"name": "Köln"}, {"name": "Bonn", "installed": False}],
+    )
     assert agency.is_agency and agency.auth_kind == AuthKind.OAUTH2 and agency.status == "connected"
     assert (agency.company_id, agency.external_account_id, agency.config["user_type"]) == (emu.id, "", "Company")
     assert {"oauth.write", "oauth.readonly", "locations.readonly"} <= set(agency.scopes)
@@ -53,8 +56,15 @@ def oauth_agency_again(sandbox: Any, user: Any, emu: Any) -> tuple[Any, Connecti
     from tests.agency_world import REDIRECT_URI, SCOPES, consent
 
     session: dict[str, Any] = {}
-    start = ghl_oauth.ghl_oauth_start(session=session, user=user, name="Again", scopes=list(SCOPES),
-                                      redirect_uri=REDIRECT_URI, base_url=sandbox.ghl_url, kind="agency")
+    start = ghl_oauth.ghl_oauth_start(
+        session=session,
+        user=user,
+        name="Again",
+        scopes=list(SCOPES),
+        redirect_uri=REDIRECT_URI,
+        base_url=sandbox.ghl_url,
+        kind="agency",
+    )
     scopes = next(iter(session[ghl_oauth.OAUTH_SESSION_KEY].values()))["scopes"]
     code = consent(sandbox, state=start.state, scopes=scopes, company_id=emu.id)
     return emu, ghl_oauth.ghl_oauth_finish(session=session, user=user, state=start.state, code=code)
@@ -63,14 +73,22 @@ def oauth_agency_again(sandbox: Any, user: Any, emu: Any) -> tuple[Any, Connecti
 def test_a_sub_account_gets_a_minted_token_and_reads_its_own_contacts(
     clean_sandbox: Any, admin_user: Any, agency_settings: Any
 ) -> None:
-    emu, agency = oauth_agency(clean_sandbox, admin_user, locations=[
-        {"name": "Wien", "country": "AT", "contacts": [{"email": "Kim@Example.com", "firstName": "Kim"}]},
-        {"contacts": [{"email": "other@example.com"}]}])
+    emu, agency = oauth_agency(
+        clean_sandbox,
+        admin_user,
+        locations=[
+            {"name": "Wien", "country": "AT", "contacts": [{"email": "Kim@Example.com", "firstName": "Kim"}]},
+            {"contacts": [{"email": "other@example.com"}]},
+        ],
+    )
     minted = stats(clean_sandbox)["location_tokens"]
     connection = connect(agency, emu.location_ids[0])
     assert connection.status == "connected", connection.last_error
     assert (connection.auth_kind, connection.agency_id, connection.external_account_id) == (
-        AuthKind.LOCATION_TOKEN, agency.pk, emu.location_ids[0])
+        AuthKind.LOCATION_TOKEN,
+        agency.pk,
+        emu.location_ids[0],
+    )
     assert connection.name == "Wien" and connection.config["default_region"] == "AT"
     assert "refresh_token" not in connection.secrets and connection.token_expires_at > timezone.now()
     assert stats(clean_sandbox)["location_tokens"] == minted + 1
@@ -184,9 +202,11 @@ def test_with_the_agency_token_expired_too_there_is_one_agency_refresh_and_one_m
     before = stats(clean_sandbox)
     assert _hammer(connection.pk) == [1] * WORKERS
     after = stats(clean_sandbox)
-    assert (after["location_tokens"] - before["location_tokens"],
-            after["token_refreshes"] - before["token_refreshes"], after["refresh_reuse"]) == (1, 1,
-                                                                                             before["refresh_reuse"])
+    assert (
+        after["location_tokens"] - before["location_tokens"],
+        after["token_refreshes"] - before["token_refreshes"],
+        after["refresh_reuse"],
+    ) == (1, 1, before["refresh_reuse"])
     agency.refresh_from_db()
     assert agency.status == "connected" and agency.token_expires_at > timezone.now() + timedelta(hours=20)
 
@@ -215,13 +235,14 @@ def test_an_agency_private_token_lists_sub_accounts_but_cannot_mint_their_tokens
     with pytest.raises(ConnectionActionError, match="does not let it get their tokens"):
         agencies.agency_locations_connect_request(agency=agency, location_ids=None, user=admin_user)
     with pytest.raises(ConnectionActionError, match="refused the token"):
-        agencies.agency_location_connect_private_token(agency=agency, location_id=emu.location_ids[0],
-                                                       token="pit-wrong", user=admin_user)
+        agencies.agency_location_connect_private_token(
+            agency=agency, location_id=emu.location_ids[0], token="pit-wrong", user=admin_user
+        )
     assert not Connection.objects.filter(external_account_id=emu.location_ids[0]).exists()
-    connection = agencies.agency_location_connect_private_token(agency=agency, location_id=emu.location_ids[0],
-                                                                token=pit, user=admin_user)
-    assert (connection.status, connection.auth_kind, connection.agency_id) == ("connected", "private_token",
-                                                                               agency.pk)
+    connection = agencies.agency_location_connect_private_token(
+        agency=agency, location_id=emu.location_ids[0], token=pit, user=admin_user
+    )
+    assert (connection.status, connection.auth_kind, connection.agency_id) == ("connected", "private_token", agency.pk)
     assert AgencyLocation.objects.get(agency=agency, location_id=emu.location_ids[0]).connection_id == connection.pk
 
 
@@ -230,8 +251,9 @@ def test_a_refused_agency_private_token_stores_nothing(clean_sandbox: Any, admin
 
     emu = Agency(clean_sandbox, locations=1)
     with pytest.raises(ConnectionActionError, match="refused the agency token"):
-        agencies.agency_connect_private_token(name="X", company_id=emu.id, token="pit-nope", user=admin_user,
-                                              base_url=clean_sandbox.ghl_url)
+        agencies.agency_connect_private_token(
+            name="X", company_id=emu.id, token="pit-nope", user=admin_user, base_url=clean_sandbox.ghl_url
+        )
     assert not Connection.objects.exists()
 
 
@@ -262,7 +284,9 @@ def test_a_posted_id_the_directory_does_not_list_is_not_connected(
     other = oauth_agency(clean_sandbox, admin_user, name="Other Agency", locations=1)[0]
     with django_capture_on_commit_callbacks(execute=False) as sent:
         asked = agencies.agency_locations_connect_request(
-            agency=agency, location_ids=[other.location_ids[0], "x" * 300, emu.location_ids[0]], user=admin_user)
+            agency=agency, location_ids=[other.location_ids[0], "x" * 300, emu.location_ids[0]], user=admin_user
+        )
     assert asked == [emu.location_ids[0]] and len(sent) == 1
     assert set(AgencyLocation.objects.filter(agency=agency).values_list("location_id", flat=True)) == {
-        emu.location_ids[0]}
+        emu.location_ids[0]
+    }

@@ -40,14 +40,22 @@ def deliver(receiver: Receiver, count: int, capture: Any) -> list[InboundEvent]:
 
 
 def test_a_new_sub_account_appears_and_is_connected_when_the_agency_connects_new_ones(
-    clean_sandbox: Any, admin_user: Any, agency_settings: Any, signed_by_sandbox: None, receiver: Receiver,
+    clean_sandbox: Any,
+    admin_user: Any,
+    agency_settings: Any,
+    signed_by_sandbox: None,
+    receiver: Receiver,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    emu, agency = oauth_agency(clean_sandbox, admin_user, locations=1, webhookUrl=receiver.url,
-                               installToFutureLocations=True, connect_all=True)
+    emu, agency = oauth_agency(
+        clean_sandbox, admin_user, locations=1, webhookUrl=receiver.url, installToFutureLocations=True, connect_all=True
+    )
     assert agency.config["connect_new"] is True
-    clean_sandbox.admin("POST", f"/ghl/_admin/agencies/{emu.id}/locations",
-                        json={"id": "loc-neu-1", "name": "Neu", "email": "neu@acme.example", "seed": 2})
+    clean_sandbox.admin(
+        "POST",
+        f"/ghl/_admin/agencies/{emu.id}/locations",
+        json={"id": "loc-neu-1", "name": "Neu", "email": "neu@acme.example", "seed": 2},
+    )
     created, installed = deliver(receiver, 2, django_capture_on_commit_callbacks)
     assert (created.event_type, created.status, created.connection_id) == ("LocationCreate", "processed", agency.pk)
     entry = AgencyLocation.objects.get(agency=agency, location_id="loc-neu-1")
@@ -61,7 +69,11 @@ def test_a_new_sub_account_appears_and_is_connected_when_the_agency_connects_new
 
 
 def test_without_connect_new_an_install_only_lists_the_sub_account(
-    clean_sandbox: Any, admin_user: Any, agency_settings: Any, signed_by_sandbox: None, receiver: Receiver,
+    clean_sandbox: Any,
+    admin_user: Any,
+    agency_settings: Any,
+    signed_by_sandbox: None,
+    receiver: Receiver,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     emu, agency = oauth_agency(clean_sandbox, admin_user, locations=[{"installed": False}], webhookUrl=receiver.url)
@@ -73,7 +85,11 @@ def test_without_connect_new_an_install_only_lists_the_sub_account(
 
 
 def test_uninstall_disables_the_sub_account_and_pauses_its_syncs_and_a_reinstall_brings_both_back(
-    clean_sandbox: Any, admin_user: Any, agency_settings: Any, signed_by_sandbox: None, receiver: Receiver,
+    clean_sandbox: Any,
+    admin_user: Any,
+    agency_settings: Any,
+    signed_by_sandbox: None,
+    receiver: Receiver,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     emu, agency = oauth_agency(clean_sandbox, admin_user, locations=[{"seed": 1}], webhookUrl=receiver.url)
@@ -105,7 +121,11 @@ def test_uninstall_disables_the_sub_account_and_pauses_its_syncs_and_a_reinstall
 
 
 def test_an_agency_uninstall_puts_the_agency_and_its_minted_sub_accounts_in_needs_reauth(
-    clean_sandbox: Any, admin_user: Any, agency_settings: Any, signed_by_sandbox: None, receiver: Receiver,
+    clean_sandbox: Any,
+    admin_user: Any,
+    agency_settings: Any,
+    signed_by_sandbox: None,
+    receiver: Receiver,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     emu, agency = oauth_agency(clean_sandbox, admin_user, locations=1, webhookUrl=receiver.url)
@@ -121,7 +141,10 @@ def test_an_agency_uninstall_puts_the_agency_and_its_minted_sub_accounts_in_need
 
 
 def test_lifecycle_events_of_strangers_are_ignored_with_the_reason_and_processed_once(
-    clean_sandbox: Any, agency_settings: Any, signed_by_sandbox: None, receiver: Receiver,
+    clean_sandbox: Any,
+    agency_settings: Any,
+    signed_by_sandbox: None,
+    receiver: Receiver,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from tests.sandbox.ghl_support import Agency
@@ -132,7 +155,10 @@ def test_lifecycle_events_of_strangers_are_ignored_with_the_reason_and_processed
     clean_sandbox.admin("DELETE", "/ghl/_admin/installs", params={"locationId": emu.location_ids[0]})
     events = deliver(receiver, 3, django_capture_on_commit_callbacks)
     assert [(e.event_type, e.status) for e in events] == [
-        ("LocationCreate", EventStatus.IGNORED), ("INSTALL", EventStatus.IGNORED), ("UNINSTALL", EventStatus.IGNORED)]
+        ("LocationCreate", EventStatus.IGNORED),
+        ("INSTALL", EventStatus.IGNORED),
+        ("UNINSTALL", EventStatus.IGNORED),
+    ]
     assert f"no agency connection for company {emu.id}" in events[0].error
     again = event_runs.inbound_event_process(event_id=events[1].pk)
     assert again.status == "not pending"  # a second delivery of the processing message changes nothing

@@ -28,8 +28,14 @@ pytestmark = pytest.mark.django_db
 
 
 def hotspot(sandbox: Any, user: Any, key: str = "hotspot-sandbox-key", name: str = "Hotspots") -> Connection:
-    return lifecycle.connection_connect(provider="hotspotsystem", auth_kind="api_key", name=name, user=user,
-                                        secrets={"api_key": key}, base_url=f"{sandbox.url}/hotspotsystem")
+    return lifecycle.connection_connect(
+        provider="hotspotsystem",
+        auth_kind="api_key",
+        name=name,
+        user=user,
+        secrets={"api_key": key},
+        base_url=f"{sandbox.url}/hotspotsystem",
+    )
 
 
 # --- connect: tested first, stored only when accepted -------------------------------------------------------
@@ -55,45 +61,71 @@ def test_a_refused_key_stores_nothing_and_says_what_the_app_answered(clean_sandb
 
 def test_an_unreachable_app_stores_nothing(admin_user: Any):
     with pytest.raises(svc.ConnectionActionError, match="nothing was saved"):
-        lifecycle.connection_connect(provider="hotspotsystem", auth_kind="api_key", name="HS", user=admin_user,
-                                     secrets={"api_key": "k"}, base_url="http://127.0.0.1:9/hotspotsystem")
+        lifecycle.connection_connect(
+            provider="hotspotsystem",
+            auth_kind="api_key",
+            name="HS",
+            user=admin_user,
+            secrets={"api_key": "k"},
+            base_url="http://127.0.0.1:9/hotspotsystem",
+        )
     assert not Connection.objects.exists()
 
 
 def test_a_hubstaff_token_rotated_by_the_test_is_the_one_stored(clean_sandbox: Any, admin_user: Any):
     pat = clean_sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
-    connection = lifecycle.connection_connect(provider="hubstaff", auth_kind="oauth2", name="Hub", user=admin_user,
-                                              secrets={"refresh_token": pat}, external_account_id="1001",
-                                              base_url=f"{clean_sandbox.url}/hubstaff")
+    connection = lifecycle.connection_connect(
+        provider="hubstaff",
+        auth_kind="oauth2",
+        name="Hub",
+        user=admin_user,
+        secrets={"refresh_token": pat},
+        external_account_id="1001",
+        base_url=f"{clean_sandbox.url}/hubstaff",
+    )
     assert connection.status == ConnectionStatus.CONNECTED
     assert connection.secrets["refresh_token"] != pat  # the trial's exchange used the PAT up
     assert svc.connection_test(connection=connection).status == ConnectionStatus.CONNECTED
 
 
 def test_connecting_an_account_that_is_already_connected_is_refused(clean_sandbox: Any, admin_user: Any):
-    first = lifecycle.connection_connect(provider="ghl", auth_kind="private_token", name="Acme", user=admin_user,
-                                         secrets={"access_token": clean_sandbox.token},
-                                         external_account_id=clean_sandbox.location_id,
-                                         base_url=clean_sandbox.ghl_url)
+    first = lifecycle.connection_connect(
+        provider="ghl",
+        auth_kind="private_token",
+        name="Acme",
+        user=admin_user,
+        secrets={"access_token": clean_sandbox.token},
+        external_account_id=clean_sandbox.location_id,
+        base_url=clean_sandbox.ghl_url,
+    )
     with pytest.raises(svc.ConnectionActionError, match="already connected as “Acme”"):
-        lifecycle.connection_connect(provider="ghl", auth_kind="private_token", name="Acme again", user=admin_user,
-                                     secrets={"access_token": clean_sandbox.token},
-                                     external_account_id=clean_sandbox.location_id,
-                                     base_url=clean_sandbox.ghl_url)
+        lifecycle.connection_connect(
+            provider="ghl",
+            auth_kind="private_token",
+            name="Acme again",
+            user=admin_user,
+            secrets={"access_token": clean_sandbox.token},
+            external_account_id=clean_sandbox.location_id,
+            base_url=clean_sandbox.ghl_url,
+        )
     assert list(Connection.objects.all()) == [first]
 
 
 def test_a_duplicate_is_found_by_app_account_and_base_url_only():
     first = ConnectionFactory(provider="ghl", external_account_id="loc1", base_url="http://x/ghl")
-    assert lifecycle.connection_duplicate_of(provider="ghl", external_account_id="loc1",
-                                             base_url="http://x/ghl/") == first
+    assert (
+        lifecycle.connection_duplicate_of(provider="ghl", external_account_id="loc1", base_url="http://x/ghl/") == first
+    )
     assert lifecycle.connection_duplicate_of(provider="ghl", external_account_id="loc1", base_url="") is None
-    assert lifecycle.connection_duplicate_of(provider="hubstaff", external_account_id="loc1",
-                                             base_url="http://x/ghl") is None
+    assert (
+        lifecycle.connection_duplicate_of(provider="hubstaff", external_account_id="loc1", base_url="http://x/ghl")
+        is None
+    )
     assert lifecycle.connection_duplicate_of(provider="custom", external_account_id="", base_url="") is None
     Connection.objects.filter(pk=first.pk).update(archived_at=timezone.now())
-    assert lifecycle.connection_duplicate_of(provider="ghl", external_account_id="loc1",
-                                             base_url="http://x/ghl") is None
+    assert (
+        lifecycle.connection_duplicate_of(provider="ghl", external_account_id="loc1", base_url="http://x/ghl") is None
+    )
 
 
 # --- delete and archive -----------------------------------------------------------------------------------
@@ -146,7 +178,9 @@ def test_archive_deletes_the_secrets_hides_the_connection_and_unarchive_brings_i
     connection.refresh_from_db()
     assert connection.archived_at is None and connection.status == ConnectionStatus.DISABLED
     assert [a.action for a in AuditEntry.objects.filter(object_id=str(connection.pk)).order_by("pk")] == [
-        "connection.archive", "connection.unarchive"]
+        "connection.archive",
+        "connection.unarchive",
+    ]
 
 
 def test_archive_is_refused_while_a_sync_uses_the_connection(admin_user: Any):
@@ -158,9 +192,15 @@ def test_archive_is_refused_while_a_sync_uses_the_connection(admin_user: Any):
 
 
 def test_a_clone_starts_from_the_settings_but_never_the_secret_or_the_account():
-    connection = ConnectionFactory(name="Hub A", provider="hubstaff", auth_kind="oauth2", base_url="http://h/x",
-                                   external_account_id="1001", config={"default_region": "DE"},
-                                   secrets={"refresh_token": "secret"})
+    connection = ConnectionFactory(
+        name="Hub A",
+        provider="hubstaff",
+        auth_kind="oauth2",
+        base_url="http://h/x",
+        external_account_id="1001",
+        config={"default_region": "DE"},
+        secrets={"refresh_token": "secret"},
+    )
     start = lifecycle.connection_clone_start(connection)
     assert start.kind == "hubstaff"
     assert start.initial == {"name": "Hub A (copy)", "base_url": "http://h/x", "default_region": "DE"}
@@ -172,13 +212,21 @@ def test_a_clone_starts_from_the_settings_but_never_the_secret_or_the_account():
 
 
 def pit_connection(sandbox: Any, user: Any) -> Connection:
-    return svc.connection_create(provider="ghl", auth_kind="private_token", name="Acme (token)", user=user,
-                                 secrets={"access_token": sandbox.token}, external_account_id=sandbox.location_id,
-                                 base_url=sandbox.ghl_url)
+    return svc.connection_create(
+        provider="ghl",
+        auth_kind="private_token",
+        name="Acme (token)",
+        user=user,
+        secrets={"access_token": sandbox.token},
+        external_account_id=sandbox.location_id,
+        base_url=sandbox.ghl_url,
+    )
 
 
 def test_a_consent_for_a_connected_location_waits_for_the_admin_and_changes_nothing(
-    clean_sandbox: Any, admin_user: Any, oauth_settings: Any,  # noqa: F811
+    clean_sandbox: Any,
+    admin_user: Any,
+    oauth_settings: Any,  # noqa: F811
 ):
     existing = pit_connection(clean_sandbox, admin_user)
     grant = oauth_connection(clean_sandbox, admin_user, name="Acme via OAuth")
@@ -191,15 +239,19 @@ def test_a_consent_for_a_connected_location_waits_for_the_admin_and_changes_noth
 
 
 def test_replacing_switches_the_token_connection_to_oauth_and_takes_the_new_name(
-    clean_sandbox: Any, admin_user: Any, oauth_settings: Any,  # noqa: F811
+    clean_sandbox: Any,
+    admin_user: Any,
+    oauth_settings: Any,  # noqa: F811
 ):
     existing = pit_connection(clean_sandbox, admin_user)
     sync = SyncFactory(target_connection=existing)
     grant = oauth_connection(clean_sandbox, admin_user, name="Acme via OAuth")
     connection = ghl_oauth.ghl_oauth_grant_apply(grant=grant, user=admin_user, rename=True)
     assert connection.pk == existing.pk and connection.auth_kind == "oauth2" and connection.name == "Acme via OAuth"
-    assert connection.status == ConnectionStatus.CONNECTED and set(connection.secrets) == {"access_token",
-                                                                                           "refresh_token"}
+    assert connection.status == ConnectionStatus.CONNECTED and set(connection.secrets) == {
+        "access_token",
+        "refresh_token",
+    }
     sync.refresh_from_db()
     assert sync.target_connection_id == existing.pk
     assert not PendingOAuthGrant.objects.exists()
@@ -208,8 +260,7 @@ def test_replacing_switches_the_token_connection_to_oauth_and_takes_the_new_name
     assert entry.changes["name"] == {"from": "Acme (token)", "to": "Acme via OAuth"}
 
 
-def test_keeping_the_connection_discards_the_new_consent(clean_sandbox: Any, admin_user: Any,
-                                                         oauth_settings: Any):  # noqa: F811
+def test_keeping_the_connection_discards_the_new_consent(clean_sandbox: Any, admin_user: Any, oauth_settings: Any):  # noqa: F811
     existing = pit_connection(clean_sandbox, admin_user)
     grant = oauth_connection(clean_sandbox, admin_user)
     ghl_oauth.ghl_oauth_grant_discard(grant=grant, user=admin_user)
@@ -220,7 +271,10 @@ def test_keeping_the_connection_discards_the_new_consent(clean_sandbox: Any, adm
 
 
 def test_another_admin_or_a_late_answer_cannot_use_the_pending_consent(
-    clean_sandbox: Any, admin_user: Any, make_user: Any, oauth_settings: Any,  # noqa: F811
+    clean_sandbox: Any,
+    admin_user: Any,
+    make_user: Any,
+    oauth_settings: Any,  # noqa: F811
 ):
     pit_connection(clean_sandbox, admin_user)
     grant = oauth_connection(clean_sandbox, admin_user)

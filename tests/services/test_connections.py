@@ -60,8 +60,7 @@ def authorize_code(sandbox: Any, *, redirect_uri: str, state: str, scopes: list[
     return query["code"][0]
 
 
-def oauth_connection(sandbox: Any, user: Any, *, name: str = "Main location",
-                     replace: Connection | None = None) -> Any:
+def oauth_connection(sandbox: Any, user: Any, *, name: str = "Main location", replace: Connection | None = None) -> Any:
     """Connection, or a PendingOAuthGrant when the location is connected already and `replace` is not it."""
     session: dict[str, Any] = {}
     redirect_uri = "http://testserver/connections/highlevel/callback/"
@@ -243,10 +242,7 @@ def test_eight_concurrent_workers_with_an_expired_token_cause_one_refresh_and_st
     assert connection.secrets["refresh_token"] != old_refresh_token
     assert connection.token_expires_at > timezone.now() + timedelta(hours=20)
     assert svc.connection_test(connection=connection).status == "connected"
-    assert (
-        AuditEntry.objects.filter(action="connection.token_refresh", object_id=str(connection.pk)).count()
-        == 1
-    )
+    assert AuditEntry.objects.filter(action="connection.token_refresh", object_id=str(connection.pk)).count() == 1
 
 
 def _process_worker(connection_id: int, barrier: Any, results: Any) -> None:
@@ -282,9 +278,7 @@ def test_eight_worker_processes_with_an_expired_token_cause_one_refresh(
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(WORKERS), ctx.Queue()
     connections.close_all()  # children open their own connections
-    procs = [
-        ctx.Process(target=_process_worker, args=(connection.pk, barrier, results)) for _ in range(WORKERS)
-    ]
+    procs = [ctx.Process(target=_process_worker, args=(connection.pk, barrier, results)) for _ in range(WORKERS)]
     for p in procs:
         p.start()
     outcomes = [results.get(timeout=90) for _ in procs]
@@ -293,9 +287,7 @@ def test_eight_worker_processes_with_an_expired_token_cause_one_refresh(
     assert outcomes == ["ok"] * WORKERS
     assert refreshes(clean_sandbox) == (before_refreshes + 1, before_reuse)
     connection.refresh_from_db()
-    assert connection.status == "connected" and connection.token_expires_at > timezone.now() + timedelta(
-        hours=20
-    )
+    assert connection.status == "connected" and connection.token_expires_at > timezone.now() + timedelta(hours=20)
 
 
 @pytest.mark.django_db
@@ -337,9 +329,7 @@ def test_an_inactive_location_refusing_the_refresh_sets_needs_reauth(
     clean_sandbox: Any, admin_user: Any, oauth_settings: Any
 ) -> None:
     connection = oauth_connection(clean_sandbox, admin_user)
-    clean_sandbox.admin(
-        "POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": False}
-    )
+    clean_sandbox.admin("POST", "/ghl/_admin/locations", json={"id": clean_sandbox.location_id, "active": False})
     expire(connection)
     svc.connection_test(connection=connection)
     connection.refresh_from_db()
@@ -351,9 +341,7 @@ def test_the_periodic_check_refreshes_a_token_that_expires_soon(
     clean_sandbox: Any, admin_user: Any, oauth_settings: Any
 ) -> None:
     connection = oauth_connection(clean_sandbox, admin_user)
-    Connection.objects.filter(pk=connection.pk).update(
-        token_expires_at=timezone.now() + timedelta(minutes=30)
-    )
+    Connection.objects.filter(pk=connection.pk).update(token_expires_at=timezone.now() + timedelta(minutes=30))
     before, _ = refreshes(clean_sandbox)
     checked = svc.connection_check(connection=Connection.objects.get(pk=connection.pk))
     assert checked.status == "connected"
@@ -385,9 +373,7 @@ def test_rotating_to_a_refused_key_keeps_the_old_one(clean_sandbox: Any, admin_u
 
 
 @pytest.mark.django_db
-def test_rotating_a_hubstaff_pat_stores_the_token_the_exchange_rotated_to(
-    clean_sandbox: Any, admin_user: Any
-) -> None:
+def test_rotating_a_hubstaff_pat_stores_the_token_the_exchange_rotated_to(clean_sandbox: Any, admin_user: Any) -> None:
     base = f"{clean_sandbox.url}/hubstaff"
     first = clean_sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
     connection = svc.connection_create(
@@ -424,21 +410,14 @@ def test_disconnect_deletes_the_secrets_and_keeps_the_connection_and_its_history
     svc.connection_disconnect(connection=connection, user=admin_user)
     connection.refresh_from_db()
     assert connection.secrets == {} and connection.status == "disabled"
-    assert (
-        Connection.objects.filter(pk=connection.pk).exists()
-        and sync.__class__.objects.filter(pk=sync.pk).exists()
-    )
+    assert Connection.objects.filter(pk=connection.pk).exists() and sync.__class__.objects.filter(pk=sync.pk).exists()
     assert list(
-        AuditEntry.objects.filter(object_id=str(connection.pk))
-        .values_list("action", flat=True)
-        .order_by("pk")
+        AuditEntry.objects.filter(object_id=str(connection.pk)).values_list("action", flat=True).order_by("pk")
     ) == ["connection.create", "connection.disconnect"]
     with pytest.raises(svc.ConnectionActionError, match="disconnected"):
         svc.connection_test(connection=connection)
     # connecting it again (a new key on the edit page) brings it back without touching its syncs
-    svc.connection_rotate_secret(
-        connection=connection, secrets={"api_key": "hotspot-sandbox-key"}, user=admin_user
-    )
+    svc.connection_rotate_secret(connection=connection, secrets={"api_key": "hotspot-sandbox-key"}, user=admin_user)
     connection.refresh_from_db()
     assert connection.status == "connected" and connection.secrets == {"api_key": "hotspot-sandbox-key"}
     assert sync.__class__.objects.get(pk=sync.pk).source_connection_id == connection.pk

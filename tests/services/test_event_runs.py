@@ -143,10 +143,25 @@ def test_a_burst_of_events_for_one_sync_is_drained_into_one_run_that_reads_each_
     ignored = [ghl_event(location="loc-nobody") for _ in range(3)]
     stored = []
     for i in range(30):  # 10 contacts, 3 updates each, the last one wins
-        body = json.dumps({"type": "ContactUpdate", "locationId": "loc-1", "id": f"c-{i % 10}",
-                           "firstName": f"v{i // 10}", "tags": ["critical"]})
-        stored.append(inbox.inbound_event_store(provider="ghl", event_id=str(uuid.uuid4()), body=body.encode(),
-                                                headers={}, event_type="ContactUpdate", account_id="loc-1")[0])
+        body = json.dumps(
+            {
+                "type": "ContactUpdate",
+                "locationId": "loc-1",
+                "id": f"c-{i % 10}",
+                "firstName": f"v{i // 10}",
+                "tags": ["critical"],
+            }
+        )
+        stored.append(
+            inbox.inbound_event_store(
+                provider="ghl",
+                event_id=str(uuid.uuid4()),
+                body=body.encode(),
+                headers={},
+                event_type="ContactUpdate",
+                account_id="loc-1",
+            )[0]
+        )
     assert events.inbound_events_drain() == 33
     assert not InboundEvent.objects.filter(status=EventStatus.PENDING).exists()
     assert set(InboundEvent.objects.filter(pk__in=[e.pk for e in ignored]).values_list("status", flat=True)) == {
@@ -226,13 +241,24 @@ def test_an_untagged_contact_event_needs_no_run_of_the_critical_contact_sync(db)
 
     ghl = ConnectionFactory(provider=Provider.GHL, external_account_id="loc-filter")
     hub = ConnectionFactory(provider=Provider.HUBSTAFF, auth_kind="api_key")
-    sync = SyncFactory(recipe="ghl_critical_contact_to_hubstaff_task", source_connection=ghl, source_object="contact",
-                       target_connection=hub, target_object="task", webhook_trigger=True)
+    sync = SyncFactory(
+        recipe="ghl_critical_contact_to_hubstaff_task",
+        source_connection=ghl,
+        source_object="contact",
+        target_connection=hub,
+        target_object="task",
+        webhook_trigger=True,
+    )
 
     def event(event_id: str, tags: list[str]) -> InboundEvent:
         body = {"type": "ContactUpdate", "locationId": "loc-filter", "id": f"c-{event_id}", "tags": tags}
-        return InboundEvent.objects.create(provider=Provider.GHL, event_id=event_id, event_type="ContactUpdate",
-                                           account_id="loc-filter", body=json.dumps(body))
+        return InboundEvent.objects.create(
+            provider=Provider.GHL,
+            event_id=event_id,
+            event_type="ContactUpdate",
+            account_id="loc-filter",
+            body=json.dumps(body),
+        )
 
     plain = event("e-plain", ["vip"])
     outcome = inbound_event_process(event_id=plain.pk)

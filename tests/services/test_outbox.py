@@ -18,10 +18,21 @@ pytestmark = pytest.mark.django_db
 
 
 def _event(location: str, type_: str, body: dict[str, Any], event_id: str) -> m.InboundEvent:
-    payload = {"type": type_, "locationId": location, "webhookId": event_id,
-               "timestamp": timezone.now().isoformat(), **body}
-    return m.InboundEvent.objects.create(provider="ghl", event_id=event_id, event_type=type_, account_id=location,
-                                         body=json.dumps(payload), status=m.EventStatus.IGNORED)
+    payload = {
+        "type": type_,
+        "locationId": location,
+        "webhookId": event_id,
+        "timestamp": timezone.now().isoformat(),
+        **body,
+    }
+    return m.InboundEvent.objects.create(
+        provider="ghl",
+        event_id=event_id,
+        event_type=type_,
+        account_id=location,
+        body=json.dumps(payload),
+        status=m.EventStatus.IGNORED,
+    )
 
 
 def test_a_ghl_event_goes_once_into_the_outbox_of_each_sync_that_forwards_its_kind() -> None:
@@ -37,8 +48,11 @@ def test_a_ghl_event_goes_once_into_the_outbox_of_each_sync_that_forwards_its_ki
     (delivery,) = m.WebhookDelivery.objects.filter(pk__in=made)
     assert delivery.endpoint_id == ep.pk and delivery.event_type == "contact.created"
     body = json.loads(delivery.body)
-    assert body["id"] == delivery.msg_id and body["data"] == {"id": "c1", "first_name": "Ada",
-                                                              "email": "Ada@Example.com"}
+    assert body["id"] == delivery.msg_id and body["data"] == {
+        "id": "c1",
+        "first_name": "Ada",
+        "email": "Ada@Example.com",
+    }
     event.refresh_from_db()
     assert event.status == m.EventStatus.PROCESSED and "forwarded to 1" in event.error
     assert not m.WebhookDelivery.objects.filter(endpoint=ep2).exists()
@@ -65,11 +79,18 @@ def test_events_of_other_locations_and_lifecycle_events_are_not_forwarded() -> N
 
 def test_a_disabled_endpoint_holds_new_events_and_prune_keeps_what_is_still_owed() -> None:
     sync, ep, _ = delivery_sync(enabled=False)
-    (held,) = outbox.outbox_feed(event_id=_event(sync.source_connection.external_account_id, "TaskCreate",
-                                                 {"id": "t1", "contactId": "c1", "title": "Call"}, "w5").pk)
+    (held,) = outbox.outbox_feed(
+        event_id=_event(
+            sync.source_connection.external_account_id,
+            "TaskCreate",
+            {"id": "t1", "contactId": "c1", "title": "Call"},
+            "w5",
+        ).pk
+    )
     assert m.WebhookDelivery.objects.get(pk=held).status == m.DeliveryStatus.HELD
-    old = m.WebhookDelivery.objects.create(endpoint=ep, event_key="old", msg_id="msg_old", event_type="x.y",
-                                           body="{}", status=m.DeliveryStatus.DELIVERED)
+    old = m.WebhookDelivery.objects.create(
+        endpoint=ep, event_key="old", msg_id="msg_old", event_type="x.y", body="{}", status=m.DeliveryStatus.DELIVERED
+    )
     m.WebhookDelivery.objects.filter(pk__in=[old.pk, held]).update(created_at=timezone.now() - timedelta(days=40))
     assert outbox.deliveries_prune() == 1
     assert list(m.WebhookDelivery.objects.values_list("pk", flat=True)) == [held]

@@ -77,13 +77,15 @@ def test_ignoring_failures_keeps_who_and_why_and_the_sync_becomes_healthy(editor
 @pytest.mark.django_db
 def test_the_health_reason_follows_the_latest_run_while_the_state_stays_the_same() -> None:
     sync = SyncFactory(health=m.SyncHealth.HEALTHY)
-    status.run_finished(run=RunFactory(sync=sync, status=m.RunStatus.PARTIAL, read_count=10, created_count=7,
-                                       failed_count=3))
+    status.run_finished(
+        run=RunFactory(sync=sync, status=m.RunStatus.PARTIAL, read_count=10, created_count=7, failed_count=3)
+    )
     sync.refresh_from_db()
     assert (sync.health, sync.health_reason) == (m.SyncHealth.DEGRADED, "3 of 10 items failed (30%)")
     changed_at = sync.health_changed_at
-    status.run_finished(run=RunFactory(sync=sync, status=m.RunStatus.PARTIAL, read_count=60, created_count=56,
-                                       failed_count=4))
+    status.run_finished(
+        run=RunFactory(sync=sync, status=m.RunStatus.PARTIAL, read_count=60, created_count=56, failed_count=4)
+    )
     sync.refresh_from_db()
     assert (sync.health, sync.health_reason) == (m.SyncHealth.DEGRADED, "4 of 60 items failed (7%)")
     assert sync.health_changed_at == changed_at  # same state: no status change, no alert
@@ -124,9 +126,11 @@ def test_a_preview_is_a_dry_run_and_never_writes(editor: Any) -> None:
 
 # --- end to end: a real worker, the emulators ---------------------------------------------------------------
 
+
 @pytest.mark.worker
 def test_replaying_one_failed_record_writes_that_record_only_and_closes_its_failure(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     org = HubstaffOrg(clean_sandbox, clients=4)
     sync = client_sync(clean_sandbox, org, page_limit=10)
     clean_sandbox.set_faults("ghl", clean_sandbox.location_id, error_rate=1.0)  # every write fails after retries
@@ -160,7 +164,8 @@ def test_a_preview_of_a_sample_reads_one_page_and_writes_nothing(clean_sandbox: 
 
 @pytest.mark.worker
 def test_a_run_that_finds_the_target_down_marks_its_connection_at_once_and_a_good_run_clears_it(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     org = HubstaffOrg(clean_sandbox, clients=3)
     sync = client_sync(clean_sandbox, org, page_limit=10)
     target = sync.target_connection
@@ -168,8 +173,11 @@ def test_a_run_that_finds_the_target_down_marks_its_connection_at_once_and_a_goo
     clean_sandbox.set_faults("ghl", clean_sandbox.location_id, error_rate=1.0)  # GHL answers 500 to everything
     failed = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL), timeout=240)
     assert failed.status == m.RunStatus.FAILED
-    wait_until(lambda: m.Connection.objects.get(pk=target.pk).status == m.ConnectionStatus.ERROR, timeout=20,
-               what="the GHL connection to show the error")
+    wait_until(
+        lambda: m.Connection.objects.get(pk=target.pk).status == m.ConnectionStatus.ERROR,
+        timeout=20,
+        what="the GHL connection to show the error",
+    )
     target.refresh_from_db()
     assert "During a run" in target.last_error
     change = m.StatusChange.objects.get(connection=target)
@@ -179,8 +187,11 @@ def test_a_run_that_finds_the_target_down_marks_its_connection_at_once_and_a_goo
     calm(clean_sandbox)
     ok = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL))
     assert ok.status == m.RunStatus.SUCCEEDED, ok.error_summary
-    wait_until(lambda: m.Connection.objects.get(pk=target.pk).status == m.ConnectionStatus.CONNECTED, timeout=20,
-               what="the GHL connection to recover")
+    wait_until(
+        lambda: m.Connection.objects.get(pk=target.pk).status == m.ConnectionStatus.CONNECTED,
+        timeout=20,
+        what="the GHL connection to recover",
+    )
     alerts.status_changes_send_pending()
     assert not m.Alert.objects.filter(connection=target).exists()  # one outage, paged once (through the sync)
 
@@ -192,8 +203,11 @@ def test_a_source_that_stops_answering_marks_the_source_connection(clean_sandbox
     clean_sandbox.set_faults("hubstaff", "*", error_rate=1.0)  # Hubstaff answers 500 to every read
     failed = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL), timeout=240)
     assert failed.status == m.RunStatus.FAILED and failed.error_summary.startswith("Reading hubstaff failed")
-    wait_until(lambda: m.Connection.objects.get(pk=sync.source_connection_id).status != m.ConnectionStatus.CONNECTED,
-               timeout=20, what="the Hubstaff connection to show the error")
+    wait_until(
+        lambda: m.Connection.objects.get(pk=sync.source_connection_id).status != m.ConnectionStatus.CONNECTED,
+        timeout=20,
+        what="the Hubstaff connection to show the error",
+    )
     assert m.Connection.objects.get(pk=sync.target_connection_id).status == m.ConnectionStatus.CONNECTED
 
 

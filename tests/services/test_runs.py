@@ -82,9 +82,13 @@ def test_the_reaper_requeues_a_run_whose_worker_stopped_beating_and_leaves_live_
 
     from django.utils import timezone
 
-    dead = RunFactory(status=m.RunStatus.RUNNING, finished_at=None, worker="gone:1",
-                      heartbeat_at=timezone.now() - timedelta(seconds=runs.REAP_AFTER_SECONDS + 5),
-                      checkpoint={"cursor": {"page_start_id": 40}})
+    dead = RunFactory(
+        status=m.RunStatus.RUNNING,
+        finished_at=None,
+        worker="gone:1",
+        heartbeat_at=timezone.now() - timedelta(seconds=runs.REAP_AFTER_SECONDS + 5),
+        checkpoint={"cursor": {"page_start_id": 40}},
+    )
     live = RunFactory(status=m.RunStatus.RUNNING, finished_at=None, worker="here:1", heartbeat_at=timezone.now())
     assert runs.runs_reap() == [dead.pk]
     dead.refresh_from_db()
@@ -97,7 +101,8 @@ def test_the_reaper_requeues_a_run_whose_worker_stopped_beating_and_leaves_live_
 
 
 def test_a_run_moves_hubstaff_clients_into_ghl_and_a_rerun_makes_no_write_call(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     org = HubstaffOrg(clean_sandbox, clients=30)
     sync = client_sync(clean_sandbox, org, page_limit=7)
     first = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL))
@@ -115,8 +120,7 @@ def test_a_run_moves_hubstaff_clients_into_ghl_and_a_rerun_makes_no_write_call(
     assert ghl_write_calls(again) == 0
 
 
-def test_a_dry_run_writes_nothing_to_ghl_and_reports_what_would_change(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+def test_a_dry_run_writes_nothing_to_ghl_and_reports_what_would_change(clean_sandbox: Any, celery_worker: Any) -> None:
     org = HubstaffOrg(clean_sandbox, clients=12)
     sync = client_sync(clean_sandbox, org, page_limit=5)
     run = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL, dry_run=True))

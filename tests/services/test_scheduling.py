@@ -30,8 +30,7 @@ def due_syncs(location: Any, count: int, *, minutes_overdue: int = 1) -> list[Sy
 
 def runs_per_location() -> Counter[str]:
     return Counter(
-        run.sync.target_connection.external_account_id
-        for run in Run.objects.select_related("sync__target_connection")
+        run.sync.target_connection.external_account_id for run in Run.objects.select_related("sync__target_connection")
     )
 
 
@@ -139,9 +138,7 @@ def test_fair_order_takes_the_oldest_due_location_first() -> None:
     a, b = ConnectionFactory(external_account_id="a"), ConnectionFactory(external_account_id="b")
     newer = due_syncs(b, 1, minutes_overdue=1)
     older = due_syncs(a, 1, minutes_overdue=9)
-    ordered = list(
-        Sync.objects.order_by("next_run_at").select_related("source_connection", "target_connection")
-    )
+    ordered = list(Sync.objects.order_by("next_run_at").select_related("source_connection", "target_connection"))
     chosen, deferred = scheduling.fair_order(ordered, active={}, cap=1, limit=1)
     assert chosen == older
     assert deferred == newer

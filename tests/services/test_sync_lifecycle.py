@@ -29,16 +29,23 @@ def pair() -> tuple[m.Connection, m.Connection]:
 
 def new_sync(pair: tuple[m.Connection, m.Connection], **kw: Any) -> m.Sync:
     hub, ghl = pair
-    return syncs.sync_create_from_recipe(recipe=RECIPE, name="clients", source_connection=hub,
-                                         target_connection=ghl, webhook_trigger=True, **kw)
+    return syncs.sync_create_from_recipe(
+        recipe=RECIPE, name="clients", source_connection=hub, target_connection=ghl, webhook_trigger=True, **kw
+    )
 
 
 def test_a_new_sync_is_paused_and_neither_the_schedule_nor_a_webhook_runs_it(pair: Any) -> None:
     sync = new_sync(pair)
     assert (sync.enabled, sync.is_live, sync.next_run_at) == (False, False, None)
     assert scheduling.syncs_dispatch_due().enqueued == []
-    event = m.InboundEvent.objects.create(provider=m.Provider.HUBSTAFF, connection=pair[0], event_id="e1",
-                                          event_type="client.created", account_id="77", body="{}")
+    event = m.InboundEvent.objects.create(
+        provider=m.Provider.HUBSTAFF,
+        connection=pair[0],
+        event_id="e1",
+        event_type="client.created",
+        account_id="77",
+        body="{}",
+    )
     assert event_syncs(event, "contact") == []
     syncs.sync_go_live(sync=sync, user=None)
     assert event_syncs(event, "contact") == [sync]  # the same event, once the sync is live
@@ -79,16 +86,24 @@ def test_an_archived_sync_is_paused_hidden_and_cannot_go_live_until_restored(pai
 
 def test_a_clone_copies_the_settings_and_the_current_mapping_and_starts_not_live(pair: Any, editor: Any) -> None:
     hub, ghl = pair
-    sync = syncs.sync_create_from_recipe(recipe=RECIPE, name="clients", source_connection=hub, target_connection=ghl,
-                                         options={"page_limit": 7}, poll_interval_seconds=600, live=True)
+    sync = syncs.sync_create_from_recipe(
+        recipe=RECIPE,
+        name="clients",
+        source_connection=hub,
+        target_connection=ghl,
+        options={"page_limit": 7},
+        poll_interval_seconds=600,
+        live=True,
+    )
     rules = [{"source": "name", "target": "firstName", "transforms": [], "required": True}]
     version = m.MappingVersion.objects.create(sync=sync, number=2, rules=rules, note="names only")
     m.Sync.objects.filter(pk=sync.pk).update(mapping_version=version, delete_policy=m.DeletePolicy.TAG)
     sync.refresh_from_db()
     m.RecordLink.objects.create(sync=sync, source_id="1", target_id="c1", content_hash="h")
     other_ghl = ConnectionFactory(provider=m.Provider.GHL, external_account_id="loc-other")
-    clone = syncs.sync_clone(sync=sync, name="clients, second location", source_connection=hub,
-                             target_connection=other_ghl, user=editor)
+    clone = syncs.sync_clone(
+        sync=sync, name="clients, second location", source_connection=hub, target_connection=other_ghl, user=editor
+    )
     assert (clone.name, clone.target_connection, clone.recipe) == ("clients, second location", other_ghl, RECIPE)
     assert (clone.options, clone.poll_interval_seconds, clone.delete_policy) == ({**sync.options}, 600, "tag")
     assert (clone.enabled, clone.is_live, clone.health) == (False, False, m.SyncHealth.NEW)

@@ -21,17 +21,20 @@ RECIPE = "hubstaff_client_to_ghl_contact"
 
 def location(sandbox: Any, name: str) -> m.Connection:
     loc = Loc(sandbox, name=name)
-    return ConnectionFactory(name=name, external_account_id=loc.id, base_url=sandbox.ghl_url,
-                             secrets={"access_token": loc.token})
+    return ConnectionFactory(
+        name=name, external_account_id=loc.id, base_url=sandbox.ghl_url, secrets={"access_token": loc.token}
+    )
 
 
 @pytest.fixture
 def three(sandbox: Any, editor: Any) -> dict[str, Any]:
-    hub = ConnectionFactory(name="Hubstaff", provider=m.Provider.HUBSTAFF, auth_kind=m.AuthKind.API_KEY,
-                            external_account_id="1001")
+    hub = ConnectionFactory(
+        name="Hubstaff", provider=m.Provider.HUBSTAFF, auth_kind=m.AuthKind.API_KEY, external_account_id="1001"
+    )
     locations = [location(sandbox, n) for n in ("Berlin", "Köln", "Wien")]
-    template = svc.sync_template_create(name="Clients", recipe=RECIPE, counterpart=hub, locations=locations,
-                                        user=editor, poll_interval_seconds=900)
+    template = svc.sync_template_create(
+        name="Clients", recipe=RECIPE, counterpart=hub, locations=locations, user=editor, poll_interval_seconds=900
+    )
     return {"hub": hub, "locations": locations, "template": template}
 
 
@@ -55,7 +58,10 @@ def test_a_template_gives_every_location_its_own_sync_with_the_templates_mapping
     assert {s.target_connection_id for s in syncs} == {c.pk for c in three["locations"]}
     assert all(s.poll_interval_seconds == 900 and s.recipe == RECIPE for s in syncs)
     assert {name: number for name, (number, _rules) in versions(template).items()} == {
-        "Berlin": 1, "Köln": 1, "Wien": 1}
+        "Berlin": 1,
+        "Köln": 1,
+        "Wien": 1,
+    }
     assert all(rules == template.rules for _n, rules in versions(template).values())
     assert set(template.members.values_list("applied_revision", flat=True)) == {1}
 
@@ -66,8 +72,7 @@ def test_editing_the_template_writes_a_new_version_everywhere_and_keeps_a_locati
     template = three["template"]
     koeln = template.members.get(location__name="Köln")
     own_first = {**rule_for(template.rules, "firstName"), "source": "user.name", "default": "Kunde"}
-    edited = [own_first if r.get("target") == "firstName" else r for r in template.rules
-              if r.get("target") != "phone"]
+    edited = [own_first if r.get("target") == "firstName" else r for r in template.rules if r.get("target") != "phone"]
     svc.sync_template_location_rules_set(member=koeln, rules=edited, user=editor)
     koeln.refresh_from_db()
     assert koeln.overrides == {"rules": [own_first], "omit": ["phone"]}
@@ -107,8 +112,11 @@ def test_a_change_a_locations_overrides_cover_writes_no_version_there(three: dic
 def test_rules_with_problems_are_refused_and_no_location_changes(three: dict[str, Any], editor: Any) -> None:
     template = three["template"]
     before = versions(template)
-    bad = [*template.rules, {"source": "x", "target": "noSuchField", "transforms": []},
-           {"source": "y", "target": "customField.not-in-this-location", "transforms": []}]
+    bad = [
+        *template.rules,
+        {"source": "x", "target": "noSuchField", "transforms": []},
+        {"source": "y", "target": "customField.not-in-this-location", "transforms": []},
+    ]
     with pytest.raises(MappingRulesInvalid) as refused:
         svc.sync_template_rules_set(template=template, rules=bad, note="", user=editor)
     reasons = " ".join(str(p) for p in refused.value.problems)
@@ -117,18 +125,20 @@ def test_rules_with_problems_are_refused_and_no_location_changes(three: dict[str
     assert template.revision == 1 and versions(template) == before
     koeln = template.members.get(location__name="Köln")
     with pytest.raises(MappingRulesInvalid):
-        svc.sync_template_overrides_set(member=koeln, rules=[{"source": "z", "target": "nope"}], omit=[],
-                                        user=editor)
+        svc.sync_template_overrides_set(member=koeln, rules=[{"source": "z", "target": "nope"}], omit=[], user=editor)
     koeln.refresh_from_db()
     assert koeln.overrides == {}
 
 
-def test_settings_reach_every_location_and_pause_resume_work_for_all_or_one(
-    three: dict[str, Any], editor: Any
-) -> None:
+def test_settings_reach_every_location_and_pause_resume_work_for_all_or_one(three: dict[str, Any], editor: Any) -> None:
     template = three["template"]
-    svc.sync_template_settings_set(template=template, user=editor, webhook_trigger=False,
-                                   poll_interval_seconds=1800, options={"include_archived": False})
+    svc.sync_template_settings_set(
+        template=template,
+        user=editor,
+        webhook_trigger=False,
+        poll_interval_seconds=1800,
+        options={"include_archived": False},
+    )
     syncs = m.Sync.objects.filter(template_member__template=template)
     assert {(s.poll_interval_seconds, s.webhook_trigger) for s in syncs} == {(1800, False)}
     assert all(s.options["include_archived"] is False for s in syncs)
@@ -153,21 +163,29 @@ def test_a_template_refuses_an_agency_a_wrong_counterpart_and_locations_it_alrea
     with pytest.raises(ConfigurationError, match="not a HighLevel sub-account"):
         svc.sync_template_apply(template=template, locations=[agency], user=editor)
     with pytest.raises(ConfigurationError, match="must be a hubstaff connection"):
-        svc.sync_template_create(name="X", recipe=RECIPE, counterpart=three["locations"][0],
-                                 locations=[], user=editor)
+        svc.sync_template_create(name="X", recipe=RECIPE, counterpart=three["locations"][0], locations=[], user=editor)
     assert svc.sync_template_apply(template=template, locations=three["locations"], user=editor) == []
     added = svc.sync_template_apply(template=template, locations=[location(sandbox, "Graz")], user=editor)
     assert [a.sync.name for a in added] == ["Clients · Graz"] and template.members.count() == 4
 
 
 def test_a_locations_difference_from_the_template_round_trips() -> None:
-    base = [{"target": "email", "source": "email"}, {"target": "tags", "source": "a"},
-            {"target": "tags", "source": "b"}, {"target": "phone", "source": "phone"}]
-    mine = [{"target": "email", "source": "email"}, {"target": "tags", "source": "c"},
-            {"target": "city", "source": "town"}]
+    base = [
+        {"target": "email", "source": "email"},
+        {"target": "tags", "source": "a"},
+        {"target": "tags", "source": "b"},
+        {"target": "phone", "source": "phone"},
+    ]
+    mine = [
+        {"target": "email", "source": "email"},
+        {"target": "tags", "source": "c"},
+        {"target": "city", "source": "town"},
+    ]
     overrides = svc.overrides_from(base, mine)
-    assert overrides == {"rules": [{"target": "tags", "source": "c"}, {"target": "city", "source": "town"}],
-                         "omit": ["phone"]}
+    assert overrides == {
+        "rules": [{"target": "tags", "source": "c"}, {"target": "city", "source": "town"}],
+        "omit": ["phone"],
+    }
     assert svc.effective_rules(base, overrides) == mine
     assert svc.overrides_from(base, base) == {"rules": [], "omit": []}
     assert svc.effective_rules(base, {}) == base and svc.effective_rules(base, {}) is not base

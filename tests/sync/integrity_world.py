@@ -23,17 +23,29 @@ def custom_records(sandbox: Any, records: list[dict[str, Any]]) -> None:
 def custom_sync(sandbox: Any, *, page_limit: int = 50, location: str | None = None, **fields: Any) -> m.Sync:
     limits_off(sandbox)
     app = ConnectionFactory(
-        name="Your app", provider=m.Provider.CUSTOM, auth_kind=m.AuthKind.WEBHOOK_SECRET,
-        base_url=f"{sandbox.url}/custom", secrets={"api_token": "custom-sandbox-token"},
+        name="Your app",
+        provider=m.Provider.CUSTOM,
+        auth_kind=m.AuthKind.WEBHOOK_SECRET,
+        base_url=f"{sandbox.url}/custom",
+        secrets={"api_token": "custom-sandbox-token"},
     )
     ghl = ConnectionFactory(
-        name="GHL sandbox", provider=m.Provider.GHL, auth_kind=m.AuthKind.PRIVATE_TOKEN,
-        external_account_id=location or sandbox.location_id, base_url=sandbox.ghl_url,
-        secrets={"access_token": sandbox.token}, config={"rate_limit_per_10s": 0, "http_timeout_s": 5},
+        name="GHL sandbox",
+        provider=m.Provider.GHL,
+        auth_kind=m.AuthKind.PRIVATE_TOKEN,
+        external_account_id=location or sandbox.location_id,
+        base_url=sandbox.ghl_url,
+        secrets={"access_token": sandbox.token},
+        config={"rate_limit_per_10s": 0, "http_timeout_s": 5},
     )
-    sync = sync_create_from_recipe(recipe="custom_contact_to_ghl_contact", name="custom -> ghl",
-                                   source_connection=app, target_connection=ghl,
-                                   options={"page_limit": page_limit}, live=True)
+    sync = sync_create_from_recipe(
+        recipe="custom_contact_to_ghl_contact",
+        name="custom -> ghl",
+        source_connection=app,
+        target_connection=ghl,
+        options={"page_limit": page_limit},
+        live=True,
+    )
     if fields:
         m.Sync.objects.filter(pk=sync.pk).update(**fields)
         sync.refresh_from_db()

@@ -17,8 +17,12 @@ pytestmark = [pytest.mark.worker]
 APPS = {
     # recipe: (provider, auth kind, secrets, config)
     "hotspotsystem_customer_to_ghl_contact": ("hotspotsystem", "api_key", {"api_key": "hotspot-sandbox-key"}, {}),
-    "upguard_vendor_to_ghl_contact": ("upguard", "api_key", {"api_key": "upguard-sandbox-key"},
-                                      {"rate_limit_per_minute": 0}),
+    "upguard_vendor_to_ghl_contact": (
+        "upguard",
+        "api_key",
+        {"api_key": "upguard-sandbox-key"},
+        {"rate_limit_per_minute": 0},
+    ),
     "starbuero_call_to_ghl_contact": ("starbuero", "api_key", {"api_token": "starbuero-sandbox-token"}, {}),
     "custom_contact_to_ghl_contact": ("custom", "webhook_secret", {"api_token": "custom-sandbox-token"}, {}),
 }
@@ -26,17 +30,30 @@ APPS = {
 
 def _sync(sandbox: Any, recipe: str) -> m.Sync:
     provider, auth, secrets, config = APPS[recipe]
-    source = ConnectionFactory(provider=provider, auth_kind=auth, secrets=secrets, config=config,
-                               external_account_id="", base_url=f"{sandbox.url}/{provider}")
-    ghl = ConnectionFactory(provider="ghl", external_account_id=sandbox.location_id, base_url=sandbox.ghl_url,
-                            secrets={"access_token": sandbox.token}, config={"rate_limit_per_10s": 0})
-    return sync_create_from_recipe(recipe=recipe, name=recipe, source_connection=source, target_connection=ghl,
-                                   options={"page_limit": 50})
+    source = ConnectionFactory(
+        provider=provider,
+        auth_kind=auth,
+        secrets=secrets,
+        config=config,
+        external_account_id="",
+        base_url=f"{sandbox.url}/{provider}",
+    )
+    ghl = ConnectionFactory(
+        provider="ghl",
+        external_account_id=sandbox.location_id,
+        base_url=sandbox.ghl_url,
+        secrets={"access_token": sandbox.token},
+        config={"rate_limit_per_10s": 0},
+    )
+    return sync_create_from_recipe(
+        recipe=recipe, name=recipe, source_connection=source, target_connection=ghl, options={"page_limit": 50}
+    )
 
 
 @pytest.mark.parametrize("recipe", sorted(APPS))
 def test_an_apps_records_become_ghl_contacts_and_a_rerun_writes_nothing(
-        recipe: str, clean_sandbox: Any, celery_worker: Any) -> None:
+    recipe: str, clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     sync = _sync(clean_sandbox, recipe)
     run = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL), timeout=240)

@@ -44,8 +44,10 @@ def test_seeding_twice_gives_the_same_connections_and_syncs(admin_user: Any, san
     assert all(s.mapping_version is not None for s in first)
     assert {c.provider for c in m.Connection.objects.all()} == APPS | {m.Provider.GHL}
     for provider in APPS:  # every app has a connection and at least one sync
-        assert m.Sync.objects.filter(source_connection__provider=provider).exists() or \
-            m.Sync.objects.filter(target_connection__provider=provider).exists()
+        assert (
+            m.Sync.objects.filter(source_connection__provider=provider).exists()
+            or m.Sync.objects.filter(target_connection__provider=provider).exists()
+        )
     ghl = m.Connection.objects.get(provider=m.Provider.GHL)
     assert ghl.base_url == f"{sandbox.url}/ghl" and ghl.secrets["access_token"] == demo.GHL_TOKEN
     assert [s.name for s in first if s.name == FAILING] == [FAILING]
@@ -58,13 +60,23 @@ def test_without_a_sandbox_url_nothing_is_seeded(admin_user: Any) -> None:
 
 
 def test_a_previous_demos_leftovers_are_stopped_and_its_failing_hubstaff_org_retired(
-        admin_user: Any, sandbox: Any) -> None:
+    admin_user: Any, sandbox: Any
+) -> None:
     with override_settings(SANDBOX_URL=sandbox.url):
         syncs = demo.demo_seed(admin_email=admin_user.email, enqueue_start=False)
-        faulty = m.Connection.objects.create(name=demo.RETIRED_CONNECTIONS[0], provider=m.Provider.HUBSTAFF,
-                                             auth_kind=m.AuthKind.OAUTH2, external_account_id="1002")
-        old = m.Sync.objects.create(name=demo.RETIRED_SYNCS[0], source_connection=faulty, source_object="contact",
-                                    target_connection=syncs[0].target_connection, target_object="contact")
+        faulty = m.Connection.objects.create(
+            name=demo.RETIRED_CONNECTIONS[0],
+            provider=m.Provider.HUBSTAFF,
+            auth_kind=m.AuthKind.OAUTH2,
+            external_account_id="1002",
+        )
+        old = m.Sync.objects.create(
+            name=demo.RETIRED_SYNCS[0],
+            source_connection=faulty,
+            source_object="contact",
+            target_connection=syncs[0].target_connection,
+            target_object="contact",
+        )
         running = m.Run.objects.create(sync=syncs[0], status=m.RunStatus.RUNNING, trigger=m.RunTrigger.MANUAL)
         demo.demo_seed(admin_email=admin_user.email, enqueue_start=False)
     running.refresh_from_db()
@@ -89,7 +101,9 @@ def _first_runs_done() -> bool:
     syncs = list(m.Sync.objects.filter(archived_at__isnull=True))
     return len(syncs) == len(demo.DEMO_SYNCS) + len(demo_agency.AGENCY_LOCATIONS) and all(
         (run := s.runs.exclude(trigger=m.RunTrigger.WEBHOOK).order_by("pk").first()) is not None
-        and run.status not in m.ACTIVE_RUN_STATUSES for s in syncs)
+        and run.status not in m.ACTIVE_RUN_STATUSES
+        for s in syncs
+    )
 
 
 def _check_first_runs(sandbox: Any) -> None:
@@ -100,8 +114,9 @@ def _check_first_runs(sandbox: Any) -> None:
         if sync.name == FAILING:
             assert run.status == m.RunStatus.FAILED and run.read_count == 0
             assert "403" in run.error_summary and "VendorRisk" in run.error_summary
-            assert "VendorRisk" in sync.source_connection.name and "upguard-sandbox-key" in \
-                sync.source_connection.name  # the fix hint, shown wherever the connection is
+            assert (
+                "VendorRisk" in sync.source_connection.name and "upguard-sandbox-key" in sync.source_connection.name
+            )  # the fix hint, shown wherever the connection is
             continue
         assert run.status in (m.RunStatus.SUCCEEDED, m.RunStatus.PARTIAL), (sync.name, run.error_summary)
         assert run.read_count > 0 and run.created_count + run.updated_count + run.unchanged_count > 0, sync.name
@@ -142,14 +157,20 @@ def _fixing_the_failing_sync_makes_it_recover(user: Any) -> None:
 
 
 def test_the_demo_runs_contacts_first_and_only_the_deliberate_sync_fails(
-        admin_user: Any, clean_sandbox: Any, redis_client: Any, tmp_path: Path) -> None:
+    admin_user: Any, clean_sandbox: Any, redis_client: Any, tmp_path: Path
+) -> None:
     from django.db import connection
 
     with override_settings(SANDBOX_URL=clean_sandbox.url, GHL_APP_ID="sandbox-app"):
         demo.demo_seed(admin_email=admin_user.email)  # demo_start_task waits in the queue for the worker
         _limits_off(clean_sandbox)
-        worker = start_worker(connection.settings_dict["NAME"], tmp_path, pool="threads", concurrency=8,
-                              extra_env={"SANDBOX_URL": clean_sandbox.url, "GHL_APP_ID": "sandbox-app"})
+        worker = start_worker(
+            connection.settings_dict["NAME"],
+            tmp_path,
+            pool="threads",
+            concurrency=8,
+            extra_env={"SANDBOX_URL": clean_sandbox.url, "GHL_APP_ID": "sandbox-app"},
+        )
         try:
             wait_until(_first_runs_done, timeout=FIRST_RUNS_TIMEOUT, interval=2, what="the demo's first runs")
             _check_first_runs(clean_sandbox)

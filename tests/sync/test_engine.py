@@ -44,7 +44,7 @@ class ListSource:
         start = int((cursor or {}).get("next", 0))
         self.reads.append(start)
         while True:
-            chunk = self.records[start:start + self.page_size]
+            chunk = self.records[start : start + self.page_size]
             start += self.page_size
             more = start < len(self.records)
             yield Page(records=chunk, cursor={"next": start} if more else None)
@@ -74,20 +74,32 @@ class RecordingWriter:
 
 
 def people(n: int, start: int = 0) -> list[dict[str, Any]]:
-    return [{"id": i, "name": f"P{i}", "email": f"p{i}@example.com", "api_token": "s3cret"}
-            for i in range(start, start + n)]
+    return [
+        {"id": i, "name": f"P{i}", "email": f"p{i}@example.com", "api_token": "s3cret"} for i in range(start, start + n)
+    ]
 
 
 def running_run(sync: m.Sync, **kw: Any) -> m.Run:
-    run = RunFactory(sync=sync, status=m.RunStatus.RUNNING, worker="w:1", heartbeat_at=timezone.now(),
-                     finished_at=None, **kw)
+    run = RunFactory(
+        sync=sync, status=m.RunStatus.RUNNING, worker="w:1", heartbeat_at=timezone.now(), finished_at=None, **kw
+    )
     return run
 
 
 def execute(run: m.Run, source: ListSource, writer: RecordingWriter, **kw: Any) -> m.Run:
-    Engine(run=run, worker_token="w:1", recipe=RECIPES["custom_contact_to_ghl_contact"], source=source,
-           writer=writer, rules=RULES, apply=apply, content_hash=content_hash, recorder=CallRecorder(),
-           redactor=Redactor(rules=RULES), **kw).execute()
+    Engine(
+        run=run,
+        worker_token="w:1",
+        recipe=RECIPES["custom_contact_to_ghl_contact"],
+        source=source,
+        writer=writer,
+        rules=RULES,
+        apply=apply,
+        content_hash=content_hash,
+        recorder=CallRecorder(),
+        redactor=Redactor(rules=RULES),
+        **kw,
+    ).execute()
     run.refresh_from_db()
     return run
 
@@ -136,8 +148,9 @@ def test_a_record_failing_validation_is_a_failed_item_with_every_reason_and_the_
 
 def test_a_permanent_write_error_is_a_failed_item_with_its_class_and_message() -> None:
     sync = SyncFactory()
-    err = ValidationError("property additionalEmails should not exist", status=422, provider="ghl",
-                          operation="upsert_contact")
+    err = ValidationError(
+        "property additionalEmails should not exist", status=422, provider="ghl", operation="upsert_contact"
+    )
     run = execute(running_run(sync), ListSource(people(3)), RecordingWriter(fail={"P1": err}))
     item = run.items.get(source_id="1")
     assert (item.action, item.error_class) == (m.ItemAction.FAILED, "ValidationError")
@@ -218,35 +231,53 @@ def test_a_run_taken_over_by_another_worker_stops_without_writing() -> None:
 def test_retry_only_touches_the_listed_source_ids() -> None:
     sync = SyncFactory()
     writer = RecordingWriter()
-    run = execute(running_run(sync, trigger=m.RunTrigger.RETRY, checkpoint={"only_ids": ["4", "7"]}),
-                  ListSource(people(9)), writer)
+    run = execute(
+        running_run(sync, trigger=m.RunTrigger.RETRY, checkpoint={"only_ids": ["4", "7"]}),
+        ListSource(people(9)),
+        writer,
+    )
     assert sorted(run.items.values_list("source_id", flat=True)) == ["4", "7"]
     assert len(writer.calls) == 2 and run.status == m.RunStatus.SUCCEEDED
 
 
 def test_item_payloads_are_redacted() -> None:
-    red = Redactor(sensitive_source_paths=["profile.birthday"], rules=[
-        {"source": "profile.birthday", "target": "dateOfBirth"}, {"source": "x", "target": "customField.ssn_no"}])
+    red = Redactor(
+        sensitive_source_paths=["profile.birthday"],
+        rules=[
+            {"source": "profile.birthday", "target": "dateOfBirth"},
+            {"source": "x", "target": "customField.ssn_no"},
+        ],
+    )
     shown = red.source({"api_token": "abc", "profile": {"birthday": "1990-01-01", "city": "Rome"}})
     assert shown == {"api_token": REDACTED, "profile": {"birthday": REDACTED, "city": "Rome"}}
-    assert red.payload({"dateOfBirth": "1990-01-01", "email": "a@b.c"}) == {"dateOfBirth": REDACTED,
-                                                                            "email": "a@b.c"}
+    assert red.payload({"dateOfBirth": "1990-01-01", "email": "a@b.c"}) == {"dateOfBirth": REDACTED, "email": "a@b.c"}
 
 
 def test_a_ghl_contact_webhook_run_handles_just_the_event_record() -> None:
     import json
 
     sync = SyncFactory()
-    event = m.InboundEvent.objects.create(provider="ghl", event_id="wh-1", event_type="ContactUpdate",
-                                          body=json.dumps({"type": "ContactUpdate", "id": "c-9", "name": "Eve",
-                                                           "email": "eve@example.com"}))
+    event = m.InboundEvent.objects.create(
+        provider="ghl",
+        event_id="wh-1",
+        event_type="ContactUpdate",
+        body=json.dumps({"type": "ContactUpdate", "id": "c-9", "name": "Eve", "email": "eve@example.com"}),
+    )
     run = running_run(sync, trigger=m.RunTrigger.WEBHOOK, event=event)
     recipe = RECIPES["ghl_critical_contact_to_hubstaff_task"]
     rules = [{"source": "name", "target": "summary", "transforms": []}]
     source = ListSource(people(4))
     writer = RecordingWriter()
-    Engine(run=run, worker_token="w:1", recipe=recipe, source=source, writer=writer, rules=rules, apply=apply,
-           content_hash=content_hash).execute()
+    Engine(
+        run=run,
+        worker_token="w:1",
+        recipe=recipe,
+        source=source,
+        writer=writer,
+        rules=rules,
+        apply=apply,
+        content_hash=content_hash,
+    ).execute()
     run.refresh_from_db()
     assert source.reads == []  # no listing: the event carries the record
     assert run.read_count == 1
@@ -268,8 +299,11 @@ def test_a_payload_the_target_rejected_is_not_sent_again_until_it_changes_or_is_
     assert "Not sent again" in item.error_message and "email is invalid" in item.error_message
 
     retry_writer = RecordingWriter()
-    retry = execute(running_run(sync, trigger=m.RunTrigger.RETRY, checkpoint={"only_ids": ["1"]}),
-                    ListSource(people(3)), retry_writer)
+    retry = execute(
+        running_run(sync, trigger=m.RunTrigger.RETRY, checkpoint={"only_ids": ["1"]}),
+        ListSource(people(3)),
+        retry_writer,
+    )
     assert len(retry_writer.calls) == 1 and retry.created_count == 1
     link = m.RecordLink.objects.get(sync=sync, source_id="1")
     assert (link.target_id, link.failed_hash) == ("ghl-P1", "")
@@ -277,8 +311,9 @@ def test_a_payload_the_target_rejected_is_not_sent_again_until_it_changes_or_is_
 
 def test_a_transient_failure_is_sent_again_on_the_next_run() -> None:
     sync = SyncFactory()
-    execute(running_run(sync), ListSource(people(2)),
-            RecordingWriter(fail={"P0": ServerError("bad gateway", status=502)}))
+    execute(
+        running_run(sync), ListSource(people(2)), RecordingWriter(fail={"P0": ServerError("bad gateway", status=502)})
+    )
     writer = RecordingWriter()
     execute(running_run(sync), ListSource(people(2)), writer)
     assert [c[0]["firstName"] for c in writer.calls] == ["P0"]
@@ -310,29 +345,44 @@ def _waiting(sync: m.Sync, *bodies: dict[str, Any], provider: str = "ghl") -> li
 
     rows = []
     for body in bodies:
-        event = m.InboundEvent.objects.create(provider=provider, event_id=str(uuid.uuid4()),
-                                              event_type=body.get("type", "ContactUpdate"), body=json.dumps(body))
+        event = m.InboundEvent.objects.create(
+            provider=provider,
+            event_id=str(uuid.uuid4()),
+            event_type=body.get("type", "ContactUpdate"),
+            body=json.dumps(body),
+        )
         rows.append(m.SyncEvent.objects.create(sync=sync, event=event))
     return rows
 
 
 def test_a_coalesced_ghl_webhook_run_syncs_the_latest_record_of_every_waiting_event_without_reading_ghl() -> None:
     sync = SyncFactory()
-    rows = _waiting(sync, {"id": "c-1", "name": "Old", "tags": ["critical"]},
-                    {"id": "c-2", "name": "Two", "tags": ["critical"]},
-                    {"id": "c-1", "name": "New", "tags": ["critical"]},
-                    {"type": "ContactDelete", "id": "c-3"})
+    rows = _waiting(
+        sync,
+        {"id": "c-1", "name": "Old", "tags": ["critical"]},
+        {"id": "c-2", "name": "Two", "tags": ["critical"]},
+        {"id": "c-1", "name": "New", "tags": ["critical"]},
+        {"type": "ContactDelete", "id": "c-3"},
+    )
     run = running_run(sync, trigger=m.RunTrigger.WEBHOOK)
     source, writer = ListSource(people(4)), RecordingWriter()
-    Engine(run=run, worker_token="w:1", recipe=RECIPES["ghl_critical_contact_to_hubstaff_task"], source=source,
-           writer=writer, rules=[{"source": "name", "target": "summary", "transforms": []}], apply=apply,
-           content_hash=content_hash).execute()
+    Engine(
+        run=run,
+        worker_token="w:1",
+        recipe=RECIPES["ghl_critical_contact_to_hubstaff_task"],
+        source=source,
+        writer=writer,
+        rules=[{"source": "name", "target": "summary", "transforms": []}],
+        apply=apply,
+        content_hash=content_hash,
+    ).execute()
     run.refresh_from_db()
     assert source.reads == []  # the events carry the records
     assert sorted(payload["summary"] for payload, _ in writer.calls) == ["New", "Two"]  # c-1 once, its latest
     assert run.read_count == 3 and run.status == m.RunStatus.SUCCEEDED  # c-3: a delete of a record never written
     assert set(m.SyncEvent.objects.filter(pk__in=[r.pk for r in rows]).values_list("run_id", "done")) == {
-        (run.pk, True)}
+        (run.pk, True)
+    }
 
 
 @pytest.mark.parametrize("continuation", [False, True])
@@ -344,8 +394,9 @@ def test_an_app_webhook_run_takes_the_waiting_events_when_it_starts_but_not_in_a
     sync = SyncFactory()
     (row,) = _waiting(sync, {"type": "contact.updated", "id": "x"}, provider="custom")
     checkpoint = {"continuations": 1, "cursor": {"next": 0}} if continuation else {}
-    run = execute(running_run(sync, trigger=m.RunTrigger.WEBHOOK, checkpoint=checkpoint), ListSource(people(2)),
-                  RecordingWriter())
+    run = execute(
+        running_run(sync, trigger=m.RunTrigger.WEBHOOK, checkpoint=checkpoint), ListSource(people(2)), RecordingWriter()
+    )
     row.refresh_from_db()
     assert run.created_count == 2
     assert (row.run_id, row.done) == ((None, False) if continuation else (run.pk, True))

@@ -33,18 +33,31 @@ class Flow:
         self.project_id = projects[0]["id"]
         hub, ghl = connections(sandbox, self.org)
         self.sync = sync_create_from_recipe(
-            recipe=recipe, name=f"{recipe} {self.org.org_id}", source_connection=ghl, target_connection=hub,
-            options={"project_id": self.project_id}, poll_interval_seconds=None, webhook_trigger=True, live=True)
+            recipe=recipe,
+            name=f"{recipe} {self.org.org_id}",
+            source_connection=ghl,
+            target_connection=hub,
+            options={"project_id": self.project_id},
+            poll_interval_seconds=None,
+            webhook_trigger=True,
+            live=True,
+        )
         if sync_fields:
             m.Sync.objects.filter(pk=self.sync.pk).update(**sync_fields)
             self.sync.refresh_from_db()
         self.ghl = GhlApi(sandbox)
         self.location = sandbox.location_id
-        sandbox.admin("POST", "/ghl/_admin/webhooks",
-                      json={"locationId": self.location, "url": f"{live_server.url}/webhooks/ghl/"})
+        sandbox.admin(
+            "POST",
+            "/ghl/_admin/webhooks",
+            json={"locationId": self.location, "url": f"{live_server.url}/webhooks/ghl/"},
+        )
         email = f"src-{uuid.uuid4().hex[:8]}@example.com"
-        self.contact_id = self.ghl.call("POST", "/contacts/", {
-            "locationId": self.location, "firstName": "Source", "lastName": "Flow", "email": email})["contact"]["id"]
+        self.contact_id = self.ghl.call(
+            "POST",
+            "/contacts/",
+            {"locationId": self.location, "firstName": "Source", "lastName": "Flow", "email": email},
+        )["contact"]["id"]
 
     def admin(self, method: str, what: str, **body: Any) -> Any:
         """A person changing a task / note / appointment in GHL's UI (GHL sends its webhook)."""
@@ -64,10 +77,12 @@ class Flow:
 
     def settled(self, runs: int, timeout: float = 90) -> list[m.Run]:
         """Wait for this many finished runs of the sync (and no active one); they are returned oldest first."""
+
         def done() -> bool:
             finished = m.Run.objects.filter(sync=self.sync).exclude(status__in=m.ACTIVE_RUN_STATUSES).count()
-            return finished >= runs and not m.Run.objects.filter(sync=self.sync,
-                                                                 status__in=m.ACTIVE_RUN_STATUSES).exists()
+            return (
+                finished >= runs and not m.Run.objects.filter(sync=self.sync, status__in=m.ACTIVE_RUN_STATUSES).exists()
+            )
 
         wait_until(done, timeout=timeout, interval=0.3, what=f"{runs} finished runs of sync {self.sync.pk}")
         return self.runs()
@@ -122,7 +137,8 @@ def test_a_task_added_and_completed_in_ghl_becomes_a_completed_hubstaff_todo(flo
     assert not first[0].calls.filter(provider="ghl").exists()
 
     assert f.admin("PUT", "tasks", contactId=f.contact_id, id=task["id"], completed=True)["webhooks"] == [
-        "TaskComplete"]
+        "TaskComplete"
+    ]
     second = f.settled(2)[-1]
     assert second.status == m.RunStatus.SUCCEEDED and second.updated_count == 1, second.error_summary
     assert _took(second) == ["TaskComplete"]
@@ -168,8 +184,14 @@ def test_a_note_written_then_edited_in_ghl_is_one_hubstaff_todo_with_the_new_tex
 
 def test_an_appointment_booked_then_moved_in_ghl_is_one_hubstaff_todo_with_the_new_time(flow: Any) -> None:
     f = flow("ghl_appointment_to_hubstaff_task")
-    booked = f.admin("POST", "appointments", contactId=f.contact_id, title="Onboarding call",
-                     startTime="2031-03-04T10:00:00Z", endTime="2031-03-04T10:30:00Z")["appointment"]
+    booked = f.admin(
+        "POST",
+        "appointments",
+        contactId=f.contact_id,
+        title="Onboarding call",
+        startTime="2031-03-04T10:00:00Z",
+        endTime="2031-03-04T10:30:00Z",
+    )["appointment"]
     assert f.settled(1)[0].created_count == 1
     assert _only(f.todos())["summary"] == "Prepare: Onboarding call (2031-03-04T10:00:00Z)"
 
@@ -206,9 +228,19 @@ def test_the_reconcile_poll_finds_tasks_whose_webhooks_were_lost_and_then_reads_
 def test_a_contact_reconcile_reads_one_page_when_nothing_was_missed(flow: Any) -> None:
     f = flow("ghl_critical_contact_to_hubstaff_task")
     f.sandbox.set_faults("ghl", f.location, drop_webhooks=True)
-    ids = [f.ghl.call("POST", "/contacts/", {"locationId": f.location, "firstName": f"Crit{i}",
-                                             "email": f"crit{i}-{uuid.uuid4().hex[:6]}@example.com",
-                                             "tags": ["critical"]})["contact"]["id"] for i in range(3)]
+    ids = [
+        f.ghl.call(
+            "POST",
+            "/contacts/",
+            {
+                "locationId": f.location,
+                "firstName": f"Crit{i}",
+                "email": f"crit{i}-{uuid.uuid4().hex[:6]}@example.com",
+                "tags": ["critical"],
+            },
+        )["contact"]["id"]
+        for i in range(3)
+    ]
 
     def next_reconcile() -> list[int]:
         """The reconcile poll as the beat runs it once its interval has passed since the last one."""
@@ -226,7 +258,9 @@ def test_a_contact_reconcile_reads_one_page_when_nothing_was_missed(flow: Any) -
     assert quiet.read_count <= 1 and quiet.unchanged_count == quiet.read_count  # at most the cursor's own contact
     assert not quiet.calls.filter(provider="hubstaff").exclude(method="GET").exists()
 
-    f.sandbox.admin("PUT", "/ghl/_admin/contacts", json={"locationId": f.location, "id": ids[0], "firstName": "Renamed"})
+    f.sandbox.admin(
+        "PUT", "/ghl/_admin/contacts", json={"locationId": f.location, "id": ids[0], "firstName": "Renamed"}
+    )
     assert next_reconcile()
     changed = f.settled(3)[-1]
     assert changed.updated_count == 1 and changed.read_count <= 2, changed.error_summary

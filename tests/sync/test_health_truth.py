@@ -20,8 +20,15 @@ pytestmark = [pytest.mark.worker]
 
 
 def _people(n: int, prefix: str = "p") -> list[dict[str, Any]]:
-    return [{"id": f"{prefix}{i}", "first_name": f"Person{i}", "last_name": prefix.upper(),
-             "email": f"{prefix}{i}@health.example"} for i in range(n)]
+    return [
+        {
+            "id": f"{prefix}{i}",
+            "first_name": f"Person{i}",
+            "last_name": prefix.upper(),
+            "email": f"{prefix}{i}@health.example",
+        }
+        for i in range(n)
+    ]
 
 
 def _blank(n: int) -> list[dict[str, Any]]:
@@ -37,6 +44,7 @@ def _run(sync: m.Sync, **kw: Any) -> m.Run:
 
 def _health(sync: m.Sync, expected: str) -> None:
     """The worker writes the run's status, then the sync's health: wait for the second step too."""
+
     def settled() -> bool:
         sync.refresh_from_db()
         return sync.health == expected
@@ -73,7 +81,8 @@ def test_retrying_failures_that_cannot_succeed_leaves_health_as_it_was(clean_san
 
 
 def test_a_retry_that_fixes_the_failures_closes_them_on_the_run_it_retried(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     records = [*_people(20), {"id": "late", "first_name": "", "last_name": ""}]
     custom_records(clean_sandbox, records)
     sync = custom_sync(clean_sandbox)
@@ -89,7 +98,8 @@ def test_a_retry_that_fixes_the_failures_closes_them_on_the_run_it_retried(
 
 
 def test_an_acknowledged_failure_stops_counting_until_the_record_changes(
-        clean_sandbox: Any, celery_worker: Any, admin_user: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any, admin_user: Any
+) -> None:
     custom_records(clean_sandbox, _people(10) + _blank(3))
     sync = custom_sync(clean_sandbox)
     first = _run(sync)
@@ -120,8 +130,11 @@ def test_an_outage_alerts_as_an_outage_whatever_its_share(clean_sandbox: Any, ce
     assert set(run.items.filter(action=m.ItemAction.FAILED).values_list("error_class", flat=True)) == {"ServerError"}
     _health(sync, m.SyncHealth.FAILING)
     assert sync.health == m.SyncHealth.FAILING and "outage" in sync.health_reason
-    wait_until(lambda: m.Notification.objects.filter(channel=channel).exists(), timeout=60,
-               what="the outage to reach the email channel")
+    wait_until(
+        lambda: m.Notification.objects.filter(channel=channel).exists(),
+        timeout=60,
+        what="the outage to reach the email channel",
+    )
     again = _run(sync)  # the outage is over: the three are written, the sync recovers
     assert again.created_count == 3 and again.failed_count == 0
     _health(sync, m.SyncHealth.HEALTHY)
@@ -152,8 +165,13 @@ def test_a_webhook_left_pending_is_picked_up_again_by_the_sweeper(clean_sandbox:
     custom_records(clean_sandbox, _people(2, "w"))
     sync = custom_sync(clean_sandbox)
     m.Sync.objects.filter(pk=sync.pk).update(webhook_trigger=True)
-    event = m.InboundEvent.objects.create(provider="custom", event_id="stranded-1", event_type="contact.updated",
-                                          connection=sync.source_connection, body='{"type": "contact.updated"}')
+    event = m.InboundEvent.objects.create(
+        provider="custom",
+        event_id="stranded-1",
+        event_type="contact.updated",
+        connection=sync.source_connection,
+        body='{"type": "contact.updated"}',
+    )
     m.InboundEvent.objects.filter(pk=event.pk).update(received_at=timezone.now() - timedelta(minutes=10))
     assert event_runs.inbound_events_sweep() == [event.pk]
 

@@ -30,15 +30,36 @@ hostile_text = st.one_of(
     st.sampled_from(["", "   ", "n/a", "NULL", "\x00", "Zoë O'Brien-Łukasz", "山田 太郎", "👩‍💻 Dev"]),
     st.text(alphabet=string.ascii_letters, min_size=3000, max_size=6000),
 )
-wrong_types = st.one_of(st.none(), st.integers(), st.floats(allow_nan=True), st.booleans(),
-                        st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(),
-                                                                                  max_size=2))
+wrong_types = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 field_value = st.one_of(hostile_text, wrong_types)
-emails = st.one_of(st.sampled_from(["", "not-an-email", "x at example.com", "a@b", "mailto:x@y.example"]),
-                   st.emails(), st.builds(lambda u: f"  {u.upper()}@Example.COM ", st.from_regex(r"[a-z]{1,8}",
-                                                                                                  fullmatch=True)))
-phones = st.one_of(st.sampled_from(["", "n/a", "12345", "+49 30 2270", "0049 30 227-0", "(212) 555-0101",
-                                    "+41 44 668 18 00", "011 44 20 7946 0958", "\x00555"]), field_value)
+emails = st.one_of(
+    st.sampled_from(["", "not-an-email", "x at example.com", "a@b", "mailto:x@y.example"]),
+    st.emails(),
+    st.builds(lambda u: f"  {u.upper()}@Example.COM ", st.from_regex(r"[a-z]{1,8}", fullmatch=True)),
+)
+phones = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "n/a",
+            "12345",
+            "+49 30 2270",
+            "0049 30 227-0",
+            "(212) 555-0101",
+            "+41 44 668 18 00",
+            "011 44 20 7946 0958",
+            "\x00555",
+        ]
+    ),
+    field_value,
+)
 
 
 @st.composite
@@ -47,9 +68,14 @@ def records(draw: Any) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
         record: dict[str, Any] = {"id": f"h{i}"}
-        for key, strategy in (("first_name", field_value), ("last_name", field_value), ("email", emails),
-                              ("phone", phones), ("company", field_value), ("tags", st.one_of(
-                                  st.lists(hostile_text, max_size=4), wrong_types))):
+        for key, strategy in (
+            ("first_name", field_value),
+            ("last_name", field_value),
+            ("email", emails),
+            ("phone", phones),
+            ("company", field_value),
+            ("tags", st.one_of(st.lists(hostile_text, max_size=4), wrong_types)),
+        ):
             if draw(st.booleans()):
                 record[key] = draw(strategy)
         out.append(record)
@@ -77,7 +103,8 @@ def _storable(value: Any) -> Any:
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(batch=records())
 def test_hostile_records_never_crash_a_run_nor_make_blank_or_shared_contacts(
-        clean_sandbox: Any, celery_worker: Any, batch: list[dict[str, Any]]) -> None:
+    clean_sandbox: Any, celery_worker: Any, batch: list[dict[str, Any]]
+) -> None:
     batch = [_storable(r) for r in batch]
     custom_records(clean_sandbox, batch)
     m.RecordLink.objects.all().delete()

@@ -36,13 +36,23 @@ def _client_world(sandbox: Any, org: HubstaffOrg) -> tuple[dict[str, Any], m.Con
     contact with a made-up address, archived ones too) for child flows to attach to."""
     project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
     hub, ghl = connections(sandbox, org)
-    contacts = sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name="clients", live=True,
-                                       source_connection=hub, target_connection=ghl,
-                                       options={"client_status": "all"})
-    version = m.MappingVersion.objects.create(sync=contacts, number=2, note="test", rules=[
-        {"source": "name", "target": "firstName", "transforms": [], "required": True},
-        {"template": "client{id}@integrity.example.com", "target": "email", "transforms": []},
-    ])
+    contacts = sync_create_from_recipe(
+        recipe="hubstaff_client_to_ghl_contact",
+        name="clients",
+        live=True,
+        source_connection=hub,
+        target_connection=ghl,
+        options={"client_status": "all"},
+    )
+    version = m.MappingVersion.objects.create(
+        sync=contacts,
+        number=2,
+        note="test",
+        rules=[
+            {"source": "name", "target": "firstName", "transforms": [], "required": True},
+            {"template": "client{id}@integrity.example.com", "target": "email", "transforms": []},
+        ],
+    )
     m.Sync.objects.filter(pk=contacts.pk).update(mapping_version=version)
     contacts.refresh_from_db()
     return project, hub, ghl, contacts
@@ -53,12 +63,16 @@ def _contacts_named(sandbox: Any, token: str) -> list[dict[str, Any]]:
 
 
 def test_two_records_with_the_same_email_differing_in_case_are_not_merged(
-        clean_sandbox: Any, celery_worker: Any) -> None:
-    custom_records(clean_sandbox, [
-        {"id": "ann", "first_name": "Ann", "last_name": "One", "email": "Dup.Person@Example.com"},
-        {"id": "bob", "first_name": "Bob", "last_name": "Two", "email": " dup.person@example.com"},
-        {"id": "cid", "first_name": "Cid", "last_name": "Three", "email": "cid@example.com"},
-    ])
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
+    custom_records(
+        clean_sandbox,
+        [
+            {"id": "ann", "first_name": "Ann", "last_name": "One", "email": "Dup.Person@Example.com"},
+            {"id": "bob", "first_name": "Bob", "last_name": "Two", "email": " dup.person@example.com"},
+            {"id": "cid", "first_name": "Cid", "last_name": "Three", "email": "cid@example.com"},
+        ],
+    )
     sync = custom_sync(clean_sandbox)
     start = record_offset(clean_sandbox)
     run = _run(sync)
@@ -80,7 +94,8 @@ def test_two_records_with_the_same_email_differing_in_case_are_not_merged(
 
 @pytest.mark.timeout(600)
 def test_a_worker_killed_between_writes_and_their_commit_neither_duplicates_nor_merges_nameless_contacts(
-        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any) -> None:
+    clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any
+) -> None:
     """Contacts without email or phone (GHL's upsert cannot match them), some with the same name."""
     token = uuid.uuid4().hex[:6]
     records = [{"id": f"n{i:03d}", "first_name": f"Nameless{i}", "last_name": f"T{token}"} for i in range(240)]
@@ -92,8 +107,12 @@ def test_a_worker_killed_between_writes_and_their_commit_neither_duplicates_nor_
     doomed = start_worker(db_name, tmp_path, name="doomed", concurrency=1)
     try:
         run = runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL)
-        wait_until(lambda: len(ghl_writes(clean_sandbox, start)) >= 120, timeout=180, interval=0.05,
-                   what="half the page to reach GHL")
+        wait_until(
+            lambda: len(ghl_writes(clean_sandbox, start)) >= 120,
+            timeout=180,
+            interval=0.05,
+            what="half the page to reach GHL",
+        )
         doomed.kill(signal.SIGKILL)
     finally:
         doomed.stop()
@@ -105,8 +124,12 @@ def test_a_worker_killed_between_writes_and_their_commit_neither_duplicates_nor_
 
     rescuer = start_worker(db_name, tmp_path, name="rescuer", concurrency=1)
     try:
-        wait_until(lambda: runs.runs_reap(older_than_seconds=3) or None, timeout=60, interval=0.5,
-                   what="the reaper to requeue the run")
+        wait_until(
+            lambda: runs.runs_reap(older_than_seconds=3) or None,
+            timeout=60,
+            interval=0.5,
+            what="the reaper to requeue the run",
+        )
         run = wait_finished(run, timeout=300)
     finally:
         rescuer.stop()
@@ -126,7 +149,8 @@ def test_a_worker_killed_between_writes_and_their_commit_neither_duplicates_nor_
 
 
 def test_a_worker_killed_while_writing_tasks_neither_duplicates_nor_merges_same_titled_ones(
-        clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any) -> None:
+    clean_sandbox: Any, transactional_db: None, redis_client: Any, tmp_path: Any
+) -> None:
     """Tasks are found again after a crash by their title on their contact (a pending intent allows it): ten to-dos
     titled alike must still become ten GHL tasks, each found again at most once."""
     org = HubstaffOrg(clean_sandbox, seeded_clients=1)
@@ -140,16 +164,21 @@ def test_a_worker_killed_while_writing_tasks_neither_duplicates_nor_merges_same_
     contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
     titles = [f"Task {i}" for i in range(150)] + ["Weekly check-in"] * 10
     made = [org.send("POST", f"/projects/{project['id']}/tasks", {"summary": t})["task"] for t in titles]
-    tasks = sync_create_from_recipe(recipe="hubstaff_task_to_ghl_task", name="tasks", live=True,
-                                    source_connection=hub, target_connection=ghl)
+    tasks = sync_create_from_recipe(
+        recipe="hubstaff_task_to_ghl_task", name="tasks", live=True, source_connection=hub, target_connection=ghl
+    )
     api = GhlApi(clean_sandbox)
     start = record_offset(clean_sandbox)
     doomed = start_worker(db_name, tmp_path, name="doomed", concurrency=1)
     try:
         run = runs.run_enqueue(sync=tasks, trigger=m.RunTrigger.MANUAL)
         assert run is not None
-        wait_until(lambda: len(ghl_writes(clean_sandbox, start)) >= 80, timeout=180, interval=0.05,
-                   what="half the page's tasks to reach GHL")
+        wait_until(
+            lambda: len(ghl_writes(clean_sandbox, start)) >= 80,
+            timeout=180,
+            interval=0.05,
+            what="half the page's tasks to reach GHL",
+        )
         doomed.kill(signal.SIGKILL)
     finally:
         doomed.stop()
@@ -160,8 +189,12 @@ def test_a_worker_killed_while_writing_tasks_neither_duplicates_nor_merges_same_
 
     rescuer = start_worker(db_name, tmp_path, name="rescuer", concurrency=1)
     try:
-        wait_until(lambda: runs.runs_reap(older_than_seconds=3) or None, timeout=60, interval=0.5,
-                   what="the reaper to requeue the run")
+        wait_until(
+            lambda: runs.runs_reap(older_than_seconds=3) or None,
+            timeout=60,
+            interval=0.5,
+            what="the reaper to requeue the run",
+        )
         run = wait_finished(run, timeout=300)
     finally:
         rescuer.stop()
@@ -177,15 +210,18 @@ def test_a_worker_killed_while_writing_tasks_neither_duplicates_nor_merges_same_
 
 
 def test_same_titled_tasks_stay_distinct_and_completing_one_completes_only_it(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     org = HubstaffOrg(clean_sandbox, seeded_clients=1)
     project, hub, ghl, contacts = _client_world(clean_sandbox, org)
     assert _run(contacts).status == m.RunStatus.SUCCEEDED
     contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
-    made = [org.send("POST", f"/projects/{project['id']}/tasks", {"summary": "Weekly check-in"})["task"]
-            for _ in range(2)]
-    tasks = sync_create_from_recipe(recipe="hubstaff_task_to_ghl_task", name="tasks", source_connection=hub,
-                                    target_connection=ghl)
+    made = [
+        org.send("POST", f"/projects/{project['id']}/tasks", {"summary": "Weekly check-in"})["task"] for _ in range(2)
+    ]
+    tasks = sync_create_from_recipe(
+        recipe="hubstaff_task_to_ghl_task", name="tasks", source_connection=hub, target_connection=ghl
+    )
     first = _run(tasks)
     assert first.created_count == 2, first.error_summary
     api = GhlApi(clean_sandbox)
@@ -209,10 +245,19 @@ def test_same_bodied_notes_stay_distinct_notes(clean_sandbox: Any, celery_worker
     project, hub, ghl, contacts = _client_world(clean_sandbox, org)
     assert _run(contacts).status == m.RunStatus.SUCCEEDED
     contact_id = m.RecordLink.objects.get(sync=contacts, source_id=str(project["client_id"])).target_id
-    notes = sync_create_from_recipe(recipe="hubstaff_note_to_ghl_note", name="notes", source_connection=hub,
-                                    target_connection=ghl, options={"notes_lookback_days": 120})
-    same = m.MappingVersion.objects.create(sync=notes, number=2, note="one body for all", rules=[
-        {"constant": "Weekly check-in", "target": "body", "transforms": [], "required": True}])
+    notes = sync_create_from_recipe(
+        recipe="hubstaff_note_to_ghl_note",
+        name="notes",
+        source_connection=hub,
+        target_connection=ghl,
+        options={"notes_lookback_days": 120},
+    )
+    same = m.MappingVersion.objects.create(
+        sync=notes,
+        number=2,
+        note="one body for all",
+        rules=[{"constant": "Weekly check-in", "target": "body", "transforms": [], "required": True}],
+    )
     m.Sync.objects.filter(pk=notes.pk).update(mapping_version=same)
     first = _run(notes)
     assert (first.status, first.created_count) == (m.RunStatus.SUCCEEDED, 6), first.error_summary
@@ -228,11 +273,15 @@ def test_same_bodied_notes_stay_distinct_notes(clean_sandbox: Any, celery_worker
 
 @pytest.mark.parametrize("policy", ["ignore", "mirror", "tag"])
 def test_a_record_deleted_in_the_source_follows_the_syncs_delete_policy(
-        clean_sandbox: Any, celery_worker: Any, policy: str) -> None:
-    custom_records(clean_sandbox, [
-        {"id": "keep", "first_name": "Kim", "last_name": "Keep", "email": "kim@delete.example"},
-        {"id": "gone", "first_name": "Gus", "last_name": "Gone", "email": "gus@delete.example"},
-    ])
+    clean_sandbox: Any, celery_worker: Any, policy: str
+) -> None:
+    custom_records(
+        clean_sandbox,
+        [
+            {"id": "keep", "first_name": "Kim", "last_name": "Keep", "email": "kim@delete.example"},
+            {"id": "gone", "first_name": "Gus", "last_name": "Gone", "email": "gus@delete.example"},
+        ],
+    )
     sync = custom_sync(clean_sandbox, delete_policy=policy)
     assert _run(sync).created_count == 2
     target = m.RecordLink.objects.get(sync=sync, source_id="gone").target_id
@@ -255,7 +304,8 @@ def test_a_record_deleted_in_the_source_follows_the_syncs_delete_policy(
 
 @pytest.mark.parametrize("recreate", [False, True])
 def test_a_contact_deleted_in_ghl_is_not_recreated_unless_the_sync_says_so(
-        clean_sandbox: Any, celery_worker: Any, recreate: bool) -> None:
+    clean_sandbox: Any, celery_worker: Any, recreate: bool
+) -> None:
     custom_records(clean_sandbox, [{"id": "r1", "first_name": "Rae", "last_name": "Gone", "email": "rae@x.example"}])
     sync = custom_sync(clean_sandbox, recreate_deleted=recreate)
     assert _run(sync).created_count == 1
@@ -279,13 +329,26 @@ def test_a_ghl_contact_delete_event_opens_no_hubstaff_task(clean_sandbox: Any, c
     org = HubstaffOrg(clean_sandbox, seeded_clients=0)
     project = org.get(f"/organizations/{org.org_id}/projects")["projects"][0]
     hub, ghl = connections(clean_sandbox, org)
-    sync = sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="critical",
-                                   source_connection=ghl, target_connection=hub,
-                                   options={"project_id": project["id"]})
-    body = json.dumps({"type": "ContactDelete", "locationId": clean_sandbox.location_id, "id": "c-del",
-                       "name": "Dora", "email": "dora@crit.example", "tags": ["critical"]})
-    event = m.InboundEvent.objects.create(provider="ghl", event_id="del-1", event_type="ContactDelete",
-                                          account_id=clean_sandbox.location_id, body=body)
+    sync = sync_create_from_recipe(
+        recipe="ghl_critical_contact_to_hubstaff_task",
+        name="critical",
+        source_connection=ghl,
+        target_connection=hub,
+        options={"project_id": project["id"]},
+    )
+    body = json.dumps(
+        {
+            "type": "ContactDelete",
+            "locationId": clean_sandbox.location_id,
+            "id": "c-del",
+            "name": "Dora",
+            "email": "dora@crit.example",
+            "tags": ["critical"],
+        }
+    )
+    event = m.InboundEvent.objects.create(
+        provider="ghl", event_id="del-1", event_type="ContactDelete", account_id=clean_sandbox.location_id, body=body
+    )
     run = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.WEBHOOK, event=event))
     assert run.status == m.RunStatus.SUCCEEDED and run.created_count == 0
     assert _items(run)["c-del"].error_class == "DeletedInSource"
@@ -294,11 +357,17 @@ def test_a_ghl_contact_delete_event_opens_no_hubstaff_task(clean_sandbox: Any, c
 
 @pytest.mark.django_db(transaction=True)
 def test_a_row_the_database_refuses_costs_only_itself_and_the_writes_are_still_recorded(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     """A real refusal from PostgreSQL (a trigger) for one record's item: the page is stored row by row."""
-    custom_records(clean_sandbox, [
-        {"id": f"ok{i}", "first_name": f"Fine{i}", "last_name": "Row", "email": f"fine{i}@rows.example"}
-        for i in range(5)] + [{"id": "bad", "first_name": "Poison", "last_name": "Row", "email": "poison@rows.example"}])
+    custom_records(
+        clean_sandbox,
+        [
+            {"id": f"ok{i}", "first_name": f"Fine{i}", "last_name": "Row", "email": f"fine{i}@rows.example"}
+            for i in range(5)
+        ]
+        + [{"id": "bad", "first_name": "Poison", "last_name": "Row", "email": "poison@rows.example"}],
+    )
     with connection.cursor() as cur:
         cur.execute("""
             CREATE FUNCTION refuse_poison() RETURNS trigger AS $$

@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.worker]
 def test_each_hubstaff_member_becomes_a_ghl_contact_with_their_email(clean_sandbox: Any, celery_worker: Any) -> None:
     org = HubstaffOrg(clean_sandbox, seeded_members=4)
     hub, ghl = connections(clean_sandbox, org)
-    sync = sync_create_from_recipe(recipe="hubstaff_member_to_ghl_contact", name="members", source_connection=hub,
-                                   target_connection=ghl, live=True)
+    sync = sync_create_from_recipe(
+        recipe="hubstaff_member_to_ghl_contact", name="members", source_connection=hub, target_connection=ghl, live=True
+    )
     run = wait_finished(runs.run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL), timeout=180)
     assert run.status == m.RunStatus.SUCCEEDED, run.error_summary
     assert run.read_count >= 4 and run.created_count + run.updated_count == run.read_count

@@ -32,18 +32,38 @@ def calm(sandbox: Any) -> None:
 class HubstaffOrg:
     """A fresh organization (own id, own PAT) so tests never see each other's clients."""
 
-    def __init__(self, sandbox: Any, clients: int = 0, *, seeded_clients: int = 0, seeded_notes: int = 0,
-                 seeded_tasks: int = 0, seeded_members: int = 0) -> None:
+    def __init__(
+        self,
+        sandbox: Any,
+        clients: int = 0,
+        *,
+        seeded_clients: int = 0,
+        seeded_notes: int = 0,
+        seeded_tasks: int = 0,
+        seeded_members: int = 0,
+    ) -> None:
         self.sandbox = sandbox
         limits_off(sandbox)
         self.org_id = next(_orgs) + int(time.time()) % 1000 * 10
-        sandbox.admin("POST", "/hubstaff/_admin/seed", json={
-            "organization_id": self.org_id, "clients": seeded_clients, "members": seeded_members, "tasks": seeded_tasks,
-            "notes": seeded_notes, "projects": 1})
+        sandbox.admin(
+            "POST",
+            "/hubstaff/_admin/seed",
+            json={
+                "organization_id": self.org_id,
+                "clients": seeded_clients,
+                "members": seeded_members,
+                "tasks": seeded_tasks,
+                "notes": seeded_notes,
+                "projects": 1,
+            },
+        )
         seed_pat = sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
         self.pat = sandbox.admin("POST", "/hubstaff/_admin/pats", json={})["refresh_token"]
-        tok = requests.post(f"{sandbox.url}/hubstaff/access_tokens",
-                            data={"grant_type": "refresh_token", "refresh_token": seed_pat}, timeout=10)
+        tok = requests.post(
+            f"{sandbox.url}/hubstaff/access_tokens",
+            data={"grant_type": "refresh_token", "refresh_token": seed_pat},
+            timeout=10,
+        )
         tok.raise_for_status()
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
@@ -54,10 +74,14 @@ class HubstaffOrg:
     def add_clients(self, n: int) -> None:
         start = len(self.clients)
         for i in range(start, start + n):
-            body = {"name": f"Client{i} Org{self.org_id}", "emails": [f"client{i}.org{self.org_id}@example.com"],
-                    "phone": ""}
-            r = self.http.post(f"{self.sandbox.url}/hubstaff/v2/organizations/{self.org_id}/clients", json=body,
-                               timeout=10)
+            body = {
+                "name": f"Client{i} Org{self.org_id}",
+                "emails": [f"client{i}.org{self.org_id}@example.com"],
+                "phone": "",
+            }
+            r = self.http.post(
+                f"{self.sandbox.url}/hubstaff/v2/organizations/{self.org_id}/clients", json=body, timeout=10
+            )
             r.raise_for_status()
             self.clients.append(r.json()["client"])
 
@@ -77,23 +101,36 @@ class HubstaffOrg:
 
 def connections(sandbox: Any, org: HubstaffOrg, *, location: str | None = None) -> tuple[m.Connection, m.Connection]:
     hub = ConnectionFactory(
-        name=f"Hubstaff {org.org_id}", provider=m.Provider.HUBSTAFF, auth_kind=m.AuthKind.OAUTH2,
-        external_account_id=str(org.org_id), base_url=f"{sandbox.url}/hubstaff",
-        secrets={"refresh_token": org.pat}, config={"rate_limit_per_hour": 0},
+        name=f"Hubstaff {org.org_id}",
+        provider=m.Provider.HUBSTAFF,
+        auth_kind=m.AuthKind.OAUTH2,
+        external_account_id=str(org.org_id),
+        base_url=f"{sandbox.url}/hubstaff",
+        secrets={"refresh_token": org.pat},
+        config={"rate_limit_per_hour": 0},
     )
     ghl = ConnectionFactory(
-        name="GHL sandbox", provider=m.Provider.GHL, auth_kind=m.AuthKind.PRIVATE_TOKEN,
-        external_account_id=location or sandbox.location_id, base_url=sandbox.ghl_url,
-        secrets={"access_token": sandbox.token}, config={"rate_limit_per_10s": 0, "http_timeout_s": 2},
+        name="GHL sandbox",
+        provider=m.Provider.GHL,
+        auth_kind=m.AuthKind.PRIVATE_TOKEN,
+        external_account_id=location or sandbox.location_id,
+        base_url=sandbox.ghl_url,
+        secrets={"access_token": sandbox.token},
+        config={"rate_limit_per_10s": 0, "http_timeout_s": 2},
     )
     return hub, ghl
 
 
 def client_sync(sandbox: Any, org: HubstaffOrg, *, page_limit: int = 50, **options: Any) -> m.Sync:
     hub, ghl = connections(sandbox, org)
-    return sync_create_from_recipe(recipe="hubstaff_client_to_ghl_contact", name=f"clients {org.org_id}",
-                                   source_connection=hub, target_connection=ghl,
-                                   options={"page_limit": page_limit, **options}, live=True)
+    return sync_create_from_recipe(
+        recipe="hubstaff_client_to_ghl_contact",
+        name=f"clients {org.org_id}",
+        source_connection=hub,
+        target_connection=ghl,
+        options={"page_limit": page_limit, **options},
+        live=True,
+    )
 
 
 class GhlApi:

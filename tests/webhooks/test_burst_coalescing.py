@@ -33,8 +33,14 @@ N = CRITICAL + UPDATED + UNTAGGED + DELETES  # 2,000
 
 
 def _event(kind: str, contact: str, location: str, **fields: Any) -> bytes:
-    body = {"type": kind, "locationId": location, "id": contact, "webhookId": str(uuid.uuid4()),
-            "timestamp": datetime.now(UTC).isoformat(), **fields}
+    body = {
+        "type": kind,
+        "locationId": location,
+        "id": contact,
+        "webhookId": str(uuid.uuid4()),
+        "timestamp": datetime.now(UTC).isoformat(),
+        **fields,
+    }
     return json.dumps(body).encode()
 
 
@@ -46,12 +52,21 @@ def _burst(location: str) -> tuple[list[bytes], dict[str, str]]:
         first = {0: "Nul\x00Name", 1: "Tab\tand\x07bell", 2: ""}.get(i % 50, f"First-{i}")
         extra = {"lastName": "L" * 20_000} if i % 97 == 0 else {}
         email = f"Crit{i}@Example.com" if i % 2 else f"crit{i}@example.com"
-        bodies.append(_event("ContactCreate", f"c-{i}", location, firstName=first, email=email,
-                             tags=["critical"], **extra))
+        bodies.append(
+            _event("ContactCreate", f"c-{i}", location, firstName=first, email=email, tags=["critical"], **extra)
+        )
         latest[f"c-{i}"] = first or email
     for i in range(UPDATED):
-        bodies.append(_event("ContactUpdate", f"c-{i}", location, firstName=f"Second-{i}",
-                             email=f"crit{i}@example.com", tags=["critical", "vip"]))
+        bodies.append(
+            _event(
+                "ContactUpdate",
+                f"c-{i}",
+                location,
+                firstName=f"Second-{i}",
+                email=f"crit{i}@example.com",
+                tags=["critical", "vip"],
+            )
+        )
         latest[f"c-{i}"] = f"Second-{i}"
     bodies += [_event("ContactUpdate", f"u-{i}", location, firstName="Plain", tags=["vip"]) for i in range(UNTAGGED)]
     bodies += [_event("ContactDelete", f"d-{i}", location) for i in range(DELETES)]
@@ -61,8 +76,11 @@ def _burst(location: str) -> tuple[list[bytes], dict[str, str]]:
 def _tasks(org: HubstaffOrg, project_id: int) -> list[dict[str, Any]]:
     tasks, start = [], 0
     while True:
-        r = org.http.get(f"{org.sandbox.url}/hubstaff/v2/projects/{project_id}/tasks",
-                         params={"page_limit": 500, "page_start_id": start}, timeout=30)
+        r = org.http.get(
+            f"{org.sandbox.url}/hubstaff/v2/projects/{project_id}/tasks",
+            params={"page_limit": 500, "page_start_id": start},
+            timeout=30,
+        )
         r.raise_for_status()
         body = r.json()
         tasks += body["tasks"]
@@ -79,9 +97,16 @@ def burst_sync(sandbox: Any, live_server: Any, settings: Any) -> Any:
     project_id = projects.json()["projects"][0]["id"]
     location = f"loc-burst-{uuid.uuid4().hex[:8]}"
     hub, ghl = connections(sandbox, org, location=location)
-    sync = sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="burst",
-                                   source_connection=ghl, target_connection=hub, options={"project_id": project_id},
-                                   poll_interval_seconds=None, webhook_trigger=True, live=True)
+    sync = sync_create_from_recipe(
+        recipe="ghl_critical_contact_to_hubstaff_task",
+        name="burst",
+        source_connection=ghl,
+        target_connection=hub,
+        options={"project_id": project_id},
+        poll_interval_seconds=None,
+        webhook_trigger=True,
+        live=True,
+    )
     return sync, org, project_id, location
 
 
@@ -94,18 +119,23 @@ def test_a_burst_of_2000_webhooks_makes_a_handful_of_runs_and_writes_every_conta
     http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=8))
 
     def post(body: bytes) -> int:
-        return http.post(f"{live_server.url}/webhooks/ghl/", data=body, timeout=60,
-                         headers={"Content-Type": "application/json", "x-ghl-signature": sandbox_sign(body)}
-                         ).status_code
+        return http.post(
+            f"{live_server.url}/webhooks/ghl/",
+            data=body,
+            timeout=60,
+            headers={"Content-Type": "application/json", "x-ghl-signature": sandbox_sign(body)},
+        ).status_code
 
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(post, bodies))
     assert statuses == [200] * N
 
     def settled() -> bool:
-        return not (m.InboundEvent.objects.filter(status=m.EventStatus.PENDING).exists()
-                    or m.SyncEvent.objects.filter(done=False).exists()
-                    or m.Run.objects.filter(sync=sync, status__in=m.ACTIVE_RUN_STATUSES).exists())
+        return not (
+            m.InboundEvent.objects.filter(status=m.EventStatus.PENDING).exists()
+            or m.SyncEvent.objects.filter(done=False).exists()
+            or m.Run.objects.filter(sync=sync, status__in=m.ACTIVE_RUN_STATUSES).exists()
+        )
 
     wait_until(settled, timeout=400, interval=1, what="every event routed and taken, no active run")
 
@@ -126,8 +156,11 @@ def test_a_burst_of_2000_webhooks_makes_a_handful_of_runs_and_writes_every_conta
     assert sorted(by_contact) == sorted(latest), "a task per critical contact, none for the others"
     assert {c: len(ts) for c, ts in by_contact.items() if len(ts) != 1} == {}, "a contact written twice"
     # control characters are dropped on the way (mapping/text.py: clean_text), a tab becomes a space
-    wrong = {c: ts[0]["summary"] for c, ts in by_contact.items()
-             if ts[0]["summary"] != clean_text(f"Follow up: {latest[c]}", multiline=False)[0][:200]}
+    wrong = {
+        c: ts[0]["summary"]
+        for c, ts in by_contact.items()
+        if ts[0]["summary"] != clean_text(f"Follow up: {latest[c]}", multiline=False)[0][:200]
+    }
     assert wrong == {}, list(wrong.items())[:5]
     # A contact with one event was written exactly once (created, never updated); one with two events at most twice.
     once = {c: ts[0]["lock_version"] for c, ts in by_contact.items() if int(c[2:]) >= UPDATED}
@@ -162,17 +195,25 @@ def test_an_event_for_a_sync_inside_its_long_first_sync_waits_for_the_next_run_a
 
     settings.GHL_WEBHOOK_PUBLIC_KEY = requests.get(f"{sandbox.ghl_url}/_admin/public-key", timeout=10).text
     org = HubstaffOrg(sandbox)
-    project_id = org.http.get(f"{sandbox.url}/hubstaff/v2/organizations/{org.org_id}/projects",
-                              timeout=10).json()["projects"][0]["id"]
+    project_id = org.http.get(f"{sandbox.url}/hubstaff/v2/organizations/{org.org_id}/projects", timeout=10).json()[
+        "projects"
+    ][0]["id"]
     location, token = f"loc-long-{uuid.uuid4().hex[:8]}", f"pit-{uuid.uuid4().hex[:12]}"
     contacts = [{"firstName": f"Old-{i}", "email": f"long{i}@example.com", "tags": ["critical"]} for i in range(150)]
     sandbox.admin("POST", "/ghl/_admin/locations", json={"id": location, "token": token, "contacts": contacts})
     hub, ghl = connections(sandbox, org, location=location)
     ghl.secrets = {"access_token": token}
     ghl.save()
-    sync = sync_create_from_recipe(recipe="ghl_critical_contact_to_hubstaff_task", name="long first sync",
-                                   source_connection=ghl, target_connection=hub, options={"project_id": project_id},
-                                   poll_interval_seconds=None, webhook_trigger=True, live=True)
+    sync = sync_create_from_recipe(
+        recipe="ghl_critical_contact_to_hubstaff_task",
+        name="long first sync",
+        source_connection=ghl,
+        target_connection=hub,
+        options={"project_id": project_id},
+        poll_interval_seconds=None,
+        webhook_trigger=True,
+        live=True,
+    )
     sandbox.set_faults("hubstaff", "*", latency_ms=60)  # ~10 s of writes: the first sync is still reading
     try:
         first = run_enqueue(sync=sync, trigger=m.RunTrigger.MANUAL)
@@ -180,12 +221,19 @@ def test_an_event_for_a_sync_inside_its_long_first_sync_waits_for_the_next_run_a
         wait_until(lambda: m.Run.objects.get(pk=first.pk).created_count >= 10, timeout=120, what="the first sync")
         ghl_id = m.RecordLink.objects.filter(sync=sync).values_list("source_id", flat=True).first()
         body = _event("ContactUpdate", ghl_id, location, firstName="Newest", tags=["critical"])
-        reply = requests.post(f"{live_server.url}/webhooks/ghl/", data=body, timeout=30,
-                              headers={"Content-Type": "application/json", "x-ghl-signature": sandbox_sign(body)})
+        reply = requests.post(
+            f"{live_server.url}/webhooks/ghl/",
+            data=body,
+            timeout=30,
+            headers={"Content-Type": "application/json", "x-ghl-signature": sandbox_sign(body)},
+        )
         assert reply.json()["status"] == "accepted"
         event = m.InboundEvent.objects.get(pk=reply.json()["event"])
-        wait_until(lambda: m.InboundEvent.objects.get(pk=event.pk).status != m.EventStatus.PENDING, timeout=60,
-                   what="the event routed")
+        wait_until(
+            lambda: m.InboundEvent.objects.get(pk=event.pk).status != m.EventStatus.PENDING,
+            timeout=60,
+            what="the event routed",
+        )
         assert m.Run.objects.get(pk=first.pk).status == m.RunStatus.RUNNING  # routed while the first sync reads
         assert m.InboundEvent.objects.get(pk=event.pk).status == m.EventStatus.PROCESSED
         assert m.SyncEvent.objects.get(event=event).run_id is None  # waiting, not failed
@@ -200,12 +248,18 @@ def test_an_event_for_a_sync_inside_its_long_first_sync_waits_for_the_next_run_a
     assert isinstance(row, m.SyncEvent)
     assert row.run_id != first.pk
     follow_up = m.Run.objects.get(pk=row.run_id)
-    wait_until(lambda: m.Run.objects.get(pk=follow_up.pk).status not in m.ACTIVE_RUN_STATUSES, timeout=60,
-               what="the follow-up run to end")
+    wait_until(
+        lambda: m.Run.objects.get(pk=follow_up.pk).status not in m.ACTIVE_RUN_STATUSES,
+        timeout=60,
+        what="the follow-up run to end",
+    )
     first.refresh_from_db()
     follow_up.refresh_from_db()
     assert (first.status, first.created_count) == (m.RunStatus.SUCCEEDED, 150)
     assert (follow_up.trigger, follow_up.status, follow_up.updated_count) == (
-        m.RunTrigger.WEBHOOK, m.RunStatus.SUCCEEDED, 1)
+        m.RunTrigger.WEBHOOK,
+        m.RunStatus.SUCCEEDED,
+        1,
+    )
     tasks = [t for t in _tasks(org, project_id) if (t.get("metadata") or {}).get("ghl_contact_id") == ghl_id]
     assert [(t["summary"], t["lock_version"]) for t in tasks] == [("Follow up: Newest", 1)]

@@ -90,9 +90,7 @@ def test_repeating_the_handshake_with_the_same_secret_is_fine(client: Any) -> No
     assert response["X-Hook-Secret"] == SECRET
 
 
-def test_a_signed_hubstaff_event_is_stored_and_enqueued(
-    client: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_a_signed_hubstaff_event_is_stored_and_enqueued(client: Any, django_capture_on_commit_callbacks: Any) -> None:
     conn = hubstaff(webhook_secret=SECRET)
     body = hub_body("task.create", task_id=99)
     with django_capture_on_commit_callbacks() as callbacks:
@@ -111,9 +109,7 @@ def test_a_signed_hubstaff_event_is_stored_and_enqueued(
 def test_a_replayed_hubstaff_event_is_a_duplicate(client: Any) -> None:
     conn = hubstaff(webhook_secret=SECRET)
     body = hub_body()
-    statuses = [
-        post(client, conn, body, **{"X-Hook-Signature": hex_sig(body)}).json()["status"] for _ in range(5)
-    ]
+    statuses = [post(client, conn, body, **{"X-Hook-Signature": hex_sig(body)}).json()["status"] for _ in range(5)]
     assert statuses == ["accepted"] + ["duplicate"] * 4
     assert InboundEvent.objects.count() == 1
 
@@ -179,9 +175,7 @@ def test_a_custom_app_cannot_set_its_secret_through_a_handshake(client: Any) -> 
     assert "webhook_secret" not in conn.secrets
 
 
-def standard_webhook_headers(
-    body: bytes, secret: str, msg_id: str, timestamp: int | None = None
-) -> dict[str, str]:
+def standard_webhook_headers(body: bytes, secret: str, msg_id: str, timestamp: int | None = None) -> dict[str, str]:
     import base64
     import time
 
@@ -198,15 +192,11 @@ def test_a_custom_app_may_sign_the_standard_webhooks_way_and_is_deduplicated_by_
     conn = ConnectionFactory(
         provider=Provider.CUSTOM, auth_kind=AuthKind.WEBHOOK_SECRET, secrets={"webhook_secret": secret}
     )
-    body = json.dumps(
-        {"type": "contact.updated", "timestamp": "2026-11-23T02:00:00Z", "data": {"id": "c9"}}
-    ).encode()
+    body = json.dumps({"type": "contact.updated", "timestamp": "2026-11-23T02:00:00Z", "data": {"id": "c9"}}).encode()
     headers = standard_webhook_headers(body, secret, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
     first = post(client, conn, body, **headers)
     again = post(client, conn, body, **headers)
-    stale = post(
-        client, conn, body, **standard_webhook_headers(body, secret, "msg_old", timestamp=1_600_000_000)
-    )
+    stale = post(client, conn, body, **standard_webhook_headers(body, secret, "msg_old", timestamp=1_600_000_000))
     assert (first.status_code, first.json()["status"]) == (200, "accepted")
     assert again.json()["status"] == "duplicate"
     assert_not_found(stale)

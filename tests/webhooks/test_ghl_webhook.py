@@ -85,9 +85,7 @@ def test_it_accepts_the_legacy_rsa_signature_when_the_ed25519_header_is_absent(c
 def test_it_checks_only_ed25519_when_both_headers_are_present(client: Any) -> None:
     """GHL's SDK falls back to x-wh-signature only when x-ghl-signature is absent: a bad Ed25519 is final."""
     body = ghl_body()
-    response = post(
-        client, body, **{"x-ghl-signature": sign_ed25519(b"other"), "x-wh-signature": sign_rsa(body)}
-    )
+    response = post(client, body, **{"x-ghl-signature": sign_ed25519(b"other"), "x-wh-signature": sign_rsa(body)})
     assert response.status_code == 401
 
 
@@ -123,12 +121,8 @@ def test_it_rejects_a_timestamp_that_is_not_a_date(client: Any, stamp: Any) -> N
     assert response.json()["error"] == "bad_timestamp"
 
 
-@pytest.mark.parametrize(
-    "raw", [b'{"type": "ContactUpdate", "locationId": ', b"[1, 2, 3]", b"\xff\xfe not utf-8"]
-)
-def test_it_answers_400_to_signed_malformed_json_but_keeps_the_body_as_a_failed_event(
-    client: Any, raw: bytes
-) -> None:
+@pytest.mark.parametrize("raw", [b'{"type": "ContactUpdate", "locationId": ', b"[1, 2, 3]", b"\xff\xfe not utf-8"])
+def test_it_answers_400_to_signed_malformed_json_but_keeps_the_body_as_a_failed_event(client: Any, raw: bytes) -> None:
     response = post(client, raw, **{"x-ghl-signature": sign_ed25519(raw)})
     assert response.status_code == 400
     payload = response.json()
@@ -196,8 +190,9 @@ def test_a_key_given_as_the_bare_base64_line_is_accepted(settings: Any) -> None:
     settings.GHL_WEBHOOK_PUBLIC_KEY = "".join(pem.strip().splitlines()[1:-1])
     body = b'{"type":"x"}'
     assert (
-        ghl_webhooks.verify({"x-ghl-signature": sign_ed25519(body, key)}, body,
-                            ed25519_pem=settings.GHL_WEBHOOK_PUBLIC_KEY)
+        ghl_webhooks.verify(
+            {"x-ghl-signature": sign_ed25519(body, key)}, body, ed25519_pem=settings.GHL_WEBHOOK_PUBLIC_KEY
+        )
         == "ed25519"
     )
 
@@ -206,9 +201,7 @@ def public_pem_of(key: Any) -> str:
     from cryptography.hazmat.primitives import serialization
 
     return (
-        key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-        .strip()
+        key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode().strip()
     )
 
 

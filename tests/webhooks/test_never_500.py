@@ -45,9 +45,7 @@ bodies = (
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=bodies, signed=st.booleans(), legacy_header=st.text(max_size=40))
-def test_the_ghl_endpoint_answers_json_for_any_body(
-    client: Any, body: bytes, signed: bool, legacy_header: str
-) -> None:
+def test_the_ghl_endpoint_answers_json_for_any_body(client: Any, body: bytes, signed: bool, legacy_header: str) -> None:
     headers = {"x-ghl-signature": sign_ed25519(body)} if signed else {"x-wh-signature": legacy_header}
     response = client.post("/webhooks/ghl/", data=body, content_type="application/json", headers=headers)
     assert response.status_code in ANSWERS, response.content[:300]
@@ -59,9 +57,7 @@ def test_the_ghl_endpoint_answers_json_for_any_body(
 def test_the_connection_endpoint_answers_json_for_any_body(
     client: Any, body: bytes, signature: str, secret_header: str
 ) -> None:
-    conn = ConnectionFactory(
-        provider=Provider.HUBSTAFF, auth_kind=AuthKind.API_KEY, secrets={"webhook_secret": "s"}
-    )
+    conn = ConnectionFactory(provider=Provider.HUBSTAFF, auth_kind=AuthKind.API_KEY, secrets={"webhook_secret": "s"})
     headers = {"X-Hook-Signature": signature} if signature else {"X-Hook-Secret": secret_header}
     headers = {k: v for k, v in headers.items() if v.isprintable() and v.isascii()}
     response = client.post(

@@ -113,9 +113,7 @@ def test_a_webhook_replayed_five_times_produces_one_change(
     tasks = hubstaff_tasks(org, project_id)
     assert len(tasks) == 1, tasks
     assert m.InboundEvent.objects.filter(event_id=event.event_id).count() == 1
-    runs = list(
-        m.Run.objects.filter(sync=sync).values_list("pk", "trigger", "event_id", "status", "error_summary")
-    )
+    runs = list(m.Run.objects.filter(sync=sync).values_list("pk", "trigger", "event_id", "status", "error_summary"))
     events = list(m.InboundEvent.objects.values_list("pk", "event_type", "status", "error"))
     # the event was taken by exactly one (coalesced) run, and that run is the only one the sync made
     taken = list(m.SyncEvent.objects.filter(event=event).values_list("sync_id", "run_id", "done"))

@@ -30,13 +30,23 @@ ATTACKER_SECRET = "attacker-chosen-secret-0123456789"
 
 
 def hubstaff(**secrets: str) -> Connection:
-    return ConnectionFactory(provider=Provider.HUBSTAFF, auth_kind=AuthKind.API_KEY, external_account_id="501",
-                             secrets={"refresh_token": "pat-123", **secrets})
+    return ConnectionFactory(
+        provider=Provider.HUBSTAFF,
+        auth_kind=AuthKind.API_KEY,
+        external_account_id="501",
+        secrets={"refresh_token": "pat-123", **secrets},
+    )
 
 
 def hub_event(event: str = "client.create") -> bytes:
-    return json.dumps({"id": str(uuid.uuid4()), "event": event, "created_at": "2026-11-23T02:00:00.000000",
-                       "payload": {"organization_id": 501, "client_id": 7}}).encode()
+    return json.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "event": event,
+            "created_at": "2026-11-23T02:00:00.000000",
+            "payload": {"organization_id": 501, "client_id": 7},
+        }
+    ).encode()
 
 
 def hex_sig(body: bytes, secret: str) -> str:
@@ -127,8 +137,13 @@ def test_unknown_old_and_known_urls_answer_exactly_the_same(client: Any, kind: s
         "handshake": {"X-Hook-Secret": ATTACKER_SECRET},
         "signed_by_nobody": {"X-Hook-Signature": "0" * 64},
     }[kind]
-    urls = [url_of(known), url_of(fresh), f"/webhooks/{known.pk}/", "/webhooks/999999/",
-            f"/webhooks/{uuid.uuid4().hex}/"]
+    urls = [
+        url_of(known),
+        url_of(fresh),
+        f"/webhooks/{known.pk}/",
+        "/webhooks/999999/",
+        f"/webhooks/{uuid.uuid4().hex}/",
+    ]
     answers = {json.dumps(answer(post(client, url, body, **headers))) for url in urls}
     assert len(answers) == 1, answers
     status, payload = answer(post(client, "/webhooks/999999/", body, **headers))
@@ -202,7 +217,9 @@ def test_the_migration_gives_each_existing_connection_its_own_token_and_asks_to_
         executor.migrate([before.key])
         old = executor.loader.project_state([before.key]).apps.get_model("contacts_sync", "Connection")
         registered = old.objects.create(
-            name="hub", provider="hubstaff", auth_kind="api_key",
+            name="hub",
+            provider="hubstaff",
+            auth_kind="api_key",
             config={"webhook": {"status": "active", "id": "h1", "url": "https://sync.example.com/webhooks/1/"}},
         )
         plain = old.objects.create(name="app", provider="custom", auth_kind="webhook_secret", config={})

@@ -21,9 +21,14 @@ pytestmark = [pytest.mark.usefixtures("ghl_keys", "transactional_db")]
 def call(path: str, method: str = "GET", body: bytes = b"", **headers: str) -> tuple[int, dict[str, str], bytes]:
     environ: dict[str, Any] = {}
     setup_testing_defaults(environ)
-    environ.update(PATH_INFO=path, REQUEST_METHOD=method, HTTP_HOST="localhost", CONTENT_TYPE="application/json",
-                   CONTENT_LENGTH=str(len(body)), **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in
-                                                     headers.items()})
+    environ.update(
+        PATH_INFO=path,
+        REQUEST_METHOD=method,
+        HTTP_HOST="localhost",
+        CONTENT_TYPE="application/json",
+        CONTENT_LENGTH=str(len(body)),
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()},
+    )
     environ["wsgi.input"] = io.BytesIO(body)
     started: list[Any] = []
     chunks = wsgi.application(environ, lambda status, hdrs, *_: started.append((status, hdrs)))

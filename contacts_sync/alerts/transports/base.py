@@ -59,8 +59,13 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
     The URL is checked again when connecting, and the socket goes to the address that was checked (a host may
     resolve elsewhere since the form accepted it: apiclient/outbound.py). Redirects are never followed."""
     try:
-        resp = _SESSION.post(url, data=body, headers={"Content-Type": "application/json", **headers},
-                             timeout=SEND_TIMEOUT_SECONDS, allow_redirects=False)
+        resp = _SESSION.post(
+            url,
+            data=body,
+            headers={"Content-Type": "application/json", **headers},
+            timeout=SEND_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
     except UnsafeURLError as exc:
         raise TransportError(str(exc), permanent=True) from None
     except requests.Timeout:
@@ -71,8 +76,9 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> None:
         return
     snippet = resp.text[:200].strip()
     permanent = 400 <= resp.status_code < 500 and resp.status_code not in (408, 425, 429)
-    raise TransportError(f"HTTP {resp.status_code}: {snippet}" if snippet else f"HTTP {resp.status_code}",
-                         permanent=permanent)
+    raise TransportError(
+        f"HTTP {resp.status_code}: {snippet}" if snippet else f"HTTP {resp.status_code}", permanent=permanent
+    )
 
 
 # One pool for every alert call; it connects only to checked addresses (apiclient/outbound.py).

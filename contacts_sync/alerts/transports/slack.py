@@ -14,5 +14,7 @@ class SlackTransport:
         url = (channel.secrets or {}).get("url", "")
         if not url:
             raise TransportError("no Slack webhook URL stored", permanent=True)
-        text = f"*{message.subject}*\n{message.text}" + (f"\n<{message.url}|Open in contacts-sync>" if message.url else "")
+        text = f"*{message.subject}*\n{message.text}" + (
+            f"\n<{message.url}|Open in contacts-sync>" if message.url else ""
+        )
         post_json(url, json.dumps({"text": text}).encode(), {})

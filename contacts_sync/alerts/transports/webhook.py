@@ -36,10 +36,16 @@ class WebhookTransport:
         secret = (channel.secrets or {}).get("secret", "")
         if not secret:
             raise TransportError("no signing secret stored", permanent=True)
-        body = json.dumps({"type": message.event.get("type", "alert"), "timestamp": int(time.time()),
-                           "data": {**message.event, "subject": message.subject, "text": message.text,
-                                    "url": message.url}}, separators=(",", ":")).encode()
+        body = json.dumps(
+            {
+                "type": message.event.get("type", "alert"),
+                "timestamp": int(time.time()),
+                "data": {**message.event, "subject": message.subject, "text": message.text, "url": message.url},
+            },
+            separators=(",", ":"),
+        ).encode()
         _check(secret)
-        headers = standard_headers(secret=secret, msg_id=f"msg_{uuid.uuid4().hex}", timestamp=int(time.time()),
-                                   body=body)
+        headers = standard_headers(
+            secret=secret, msg_id=f"msg_{uuid.uuid4().hex}", timestamp=int(time.time()), body=body
+        )
         post_json(channel.target, body, headers)

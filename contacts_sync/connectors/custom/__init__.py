@@ -22,6 +22,12 @@ def connector(info: ConnectionInfo) -> CustomAppConnector:
 
 
 __all__ = [
-    "MAPPINGS", "RECIPES", "SPEC", "CustomAppClient", "CustomAppConnector", "connector", "parse_webhook",
+    "MAPPINGS",
+    "RECIPES",
+    "SPEC",
+    "CustomAppClient",
+    "CustomAppConnector",
+    "connector",
+    "parse_webhook",
     "verify_webhook",
 ]

@@ -70,8 +70,7 @@ class CustomAppConnector(BaseConnector):
             return str(self.paths[object_kind])
         except KeyError:
             raise ConfigurationError(
-                f"this custom app has no path for {object_kind!r} records "
-                f"(configured: {', '.join(sorted(self.paths))})"
+                f"this custom app has no path for {object_kind!r} records (configured: {', '.join(sorted(self.paths))})"
             ) from None
 
     def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[SourceField]:
@@ -81,9 +80,7 @@ class CustomAppConnector(BaseConnector):
         sample = self.sample(object_kind, limit=1)
         return [SourceField(k, k) for k in (sample[0] if sample else {})]  # whatever the app sends
 
-    def read(
-        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
-    ) -> Iterator[Page]:
+    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
         """Keyset pages since `options["updated_since"]`; the cursor carries the app's opaque next_cursor."""
         path = self._path(object_kind)
         cursor = cursor or {}
@@ -95,6 +92,4 @@ class CustomAppConnector(BaseConnector):
     def probe(self) -> str:
         path = self._path("contact" if "contact" in self.paths else self.objects()[0])
         items, _ = next(self.client.pages(path, since=None, cursor=None, limit=1))
-        return (
-            f"custom app at {self.client.base_url} answers {path} ({len(items)} record(s) on a 1-record page)"
-        )
+        return f"custom app at {self.client.base_url} answers {path} ({len(items)} record(s) on a 1-record page)"

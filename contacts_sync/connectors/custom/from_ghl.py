@@ -48,14 +48,30 @@ def _text(target: str, source: str) -> dict[str, Any]:
 MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
     ("ghl", "change", "custom", "webhook"): [
         rule("id", source="id", transforms=["to_text"], required=True),
-        *(_text(target, source) for target, source in (
-            ("contact_id", "contactId"), ("first_name", "firstName"), ("last_name", "lastName"),
-            ("name", "name|contactName"), ("email", "email"), ("phone", "phone"), ("company", "companyName"))),
+        *(
+            _text(target, source)
+            for target, source in (
+                ("contact_id", "contactId"),
+                ("first_name", "firstName"),
+                ("last_name", "lastName"),
+                ("name", "name|contactName"),
+                ("email", "email"),
+                ("phone", "phone"),
+                ("company", "companyName"),
+            )
+        ),
         rule("tags", source="tags", transforms=["to_tags"], on_invalid="skip"),
         *(_text(target, source) for target, source in (("title", "title"), ("body", "body"), ("due_date", "dueDate"))),
         rule("completed", source="completed", transforms=["to_bool"], on_invalid="skip"),
-        *(_text(target, source) for target, source in (
-            ("calendar_id", "calendarId"), ("start_time", "startTime"), ("end_time", "endTime"),
-            ("status", "appointmentStatus|status"), ("updated_at", "dateUpdated"))),
+        *(
+            _text(target, source)
+            for target, source in (
+                ("calendar_id", "calendarId"),
+                ("start_time", "startTime"),
+                ("end_time", "endTime"),
+                ("status", "appointmentStatus|status"),
+                ("updated_at", "dateUpdated"),
+            )
+        ),
     ],
 }

@@ -53,8 +53,12 @@ TIMEOUT_SECONDS = 15
 TRANSIENT_4XX = (408, 429)
 ERROR_MAX = 500
 # Errors that no retry can fix: the URL itself is unusable or points at a private address.
-BAD_URL_ERRORS = (UnsafeURLError, requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                  requests.exceptions.InvalidSchema)
+BAD_URL_ERRORS = (
+    UnsafeURLError,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,17 @@ def event_type(ghl_type: str) -> str:
 
 def body_of(*, msg_id: str, ghl_type: str, timestamp: str, data: dict[str, Any], location_id: str) -> str:
     """The exact JSON text signed, sent and served by the changes feed (compact, keys in a fixed order)."""
-    return json.dumps({"id": msg_id, "type": event_type(ghl_type), "timestamp": timestamp, "data": data,
-                       "ghl": {"event": ghl_type, "location_id": location_id}},
-                      separators=(",", ":"), default=str)  # ASCII: what any receiver (and PostgreSQL) can take
+    return json.dumps(
+        {
+            "id": msg_id,
+            "type": event_type(ghl_type),
+            "timestamp": timestamp,
+            "data": data,
+            "ghl": {"event": ghl_type, "location_id": location_id},
+        },
+        separators=(",", ":"),
+        default=str,
+    )  # ASCII: what any receiver (and PostgreSQL) can take
 
 
 def outcome_of(status: int) -> str:
@@ -91,12 +103,16 @@ def outcome_of(status: int) -> str:
     return "permanent"
 
 
-def send(session: requests.Session, *, url: str, secret: str, msg_id: str, body: str,
-         clock: Callable[[], float] = time.time) -> Sent:
+def send(
+    session: requests.Session, *, url: str, secret: str, msg_id: str, body: str, clock: Callable[[], float] = time.time
+) -> Sent:
     """POST one signed delivery; never raises for what the network or the app does."""
     data = body.encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "contacts-sync-webhooks/1",
-               **standard_headers(secret=secret, msg_id=msg_id, timestamp=int(clock()), body=data)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "contacts-sync-webhooks/1",
+        **standard_headers(secret=secret, msg_id=msg_id, timestamp=int(clock()), body=data),
+    }
     start = time.monotonic()
     try:
         response = session.post(url, data=data, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False)

@@ -15,7 +15,9 @@ SPEC = AppSpec(
             provider="custom",
             auth_kind=WEBHOOK_SECRET,
             title="Custom app",
-            secrets=(SecretField("api_token", "API token", "Sent as a Bearer token when we call your app's REST API."),),
+            secrets=(
+                SecretField("api_token", "API token", "Sent as a Bearer token when we call your app's REST API."),
+            ),
             account_label="Account ID (optional)",
             base_url_required=True,
             emulator_path="/custom",

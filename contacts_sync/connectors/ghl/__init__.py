@@ -25,5 +25,14 @@ def connector(info: ConnectionInfo) -> GHLConnector | GHLAgencyConnector:
     return GHLAgencyConnector(info) if is_agency(info) else GHLConnector(info)
 
 
-__all__ = ["MAPPINGS", "RECIPES", "SPEC", "GHLAgencyConnector", "GHLClient", "GHLConnector", "build_client",
-           "connector", "is_agency"]
+__all__ = [
+    "MAPPINGS",
+    "RECIPES",
+    "SPEC",
+    "GHLAgencyConnector",
+    "GHLClient",
+    "GHLConnector",
+    "build_client",
+    "connector",
+    "is_agency",
+]

@@ -55,8 +55,9 @@ class GHLAgencyClient(GHLClient):
             expected=MINT_OK,
         )
         if not isinstance(body, dict) or not body.get("access_token"):
-            raise MalformedResponseError(f"{op}: the answer carries no access_token", operation=op,
-                                         provider=self.provider)
+            raise MalformedResponseError(
+                f"{op}: the answer carries no access_token", operation=op, provider=self.provider
+            )
         return body
 
     def installed_locations(self, *, app_id: str) -> Iterator[dict[str, Any]]:
@@ -67,8 +68,7 @@ class GHLAgencyClient(GHLClient):
             body = self._request(
                 "GET",
                 "/oauth/installedLocations",
-                params={"companyId": self.company_id, "appId": app_id, "skip": str(skip),
-                        "limit": str(LOCATIONS_PAGE)},
+                params={"companyId": self.company_id, "appId": app_id, "skip": str(skip), "limit": str(LOCATIONS_PAGE)},
                 operation=op,
             )
             rows = self._many(body, "locations", op)
@@ -98,8 +98,7 @@ class GHLAgencyClient(GHLClient):
     def location(self, location_id: str) -> dict[str, Any]:
         """GET /locations/{locationId} of one of the agency's sub-accounts."""
         op = "get_location"
-        body = self._request("GET", "/locations/{locationId}", operation=op,
-                             path_params={"locationId": location_id})
+        body = self._request("GET", "/locations/{locationId}", operation=op, path_params={"locationId": location_id})
         return self._one(body, "location", op)
 
 
@@ -134,21 +133,36 @@ def mint_grant(
     try:
         body = client.location_token(location_id)
     except TokenRefused as exc:  # the agency's own token could not be refreshed
-        raise TokenRefused(f"the agency's HighLevel authorization failed: {exc}; reconnect the agency",
-                           permanent=exc.permanent, operation="location_token", provider="ghl") from exc
+        raise TokenRefused(
+            f"the agency's HighLevel authorization failed: {exc}; reconnect the agency",
+            permanent=exc.permanent,
+            operation="location_token",
+            provider="ghl",
+        ) from exc
     except (AuthError, ForbiddenError, NotFoundError, ValidationError, MalformedResponseError) as exc:
-        raise TokenRefused(f"HighLevel refused a token for location {location_id}: {exc}", permanent=True,
-                           status=exc.status, operation="location_token", provider="ghl") from exc
+        raise TokenRefused(
+            f"HighLevel refused a token for location {location_id}: {exc}",
+            permanent=True,
+            status=exc.status,
+            operation="location_token",
+            provider="ghl",
+        ) from exc
     except ApiError as exc:
-        raise TokenRefused(f"no token for location {location_id} yet: {exc}", permanent=False,
-                           status=exc.status, operation="location_token", provider="ghl") from exc
+        raise TokenRefused(
+            f"no token for location {location_id} yet: {exc}",
+            permanent=False,
+            status=exc.status,
+            operation="location_token",
+            provider="ghl",
+        ) from exc
     try:
         lifetime = float(body.get("expires_in") or 0)
     except (TypeError, ValueError):
         lifetime = 0.0
     if lifetime <= 0:
-        raise TokenRefused("location_token: the answer has no expires_in", permanent=True,
-                           operation="location_token", provider="ghl")
+        raise TokenRefused(
+            "location_token: the answer has no expires_in", permanent=True, operation="location_token", provider="ghl"
+        )
     if facts is not None:  # what the answer says besides the token (appId, versionId, userId): no secret
         facts.update({k: v for k, v in body.items() if k in ("appId", "versionId", "userId", "locationId")})
     expires_at = (now or datetime.now(UTC)) + timedelta(seconds=lifetime)
@@ -196,6 +210,10 @@ class GHLAgencyConnector(BaseConnector):
             raise TokenRefused(
                 "an agency private integration token cannot get sub-account tokens (HighLevel allows "
                 "POST /oauth/locationToken to an agency OAuth install only); connect the sub-account with its own "
-                "private integration token", permanent=True, operation="location_token", provider="ghl")
+                "private integration token",
+                permanent=True,
+                operation="location_token",
+                provider="ghl",
+            )
         facts: dict[str, Any] = {}
         return mint_grant(self.client, location_id, facts=facts), facts

@@ -159,9 +159,7 @@ class GHLClient(LocationReads, ApiClient):
     # ===== contacts ==========================================================================================
     def get_contact(self, contact_id: str) -> dict[str, Any]:
         op = "get_contact"
-        body = self._request(
-            "GET", "/contacts/{contactId}", path_params={"contactId": contact_id}, operation=op
-        )
+        body = self._request("GET", "/contacts/{contactId}", path_params={"contactId": contact_id}, operation=op)
         return self._one(body, "contact", op)
 
     def search_contacts(
@@ -228,9 +226,7 @@ class GHLClient(LocationReads, ApiClient):
                 return
             start_after, start_after_id = meta.get("startAfter"), meta["startAfterId"]
 
-    def search_duplicate(
-        self, *, email: str | None = None, phone: str | None = None
-    ) -> dict[str, Any] | None:
+    def search_duplicate(self, *, email: str | None = None, phone: str | None = None) -> dict[str, Any] | None:
         op = "search_duplicate"
         if not email and not phone:
             raise ValueError("search_duplicate needs an email or a phone")
@@ -241,17 +237,13 @@ class GHLClient(LocationReads, ApiClient):
             params["number"] = phone  # requests encodes "+" as %2B
         body = self._request("GET", "/contacts/search/duplicate", params=params, operation=op)
         if not isinstance(body, dict) or "contact" not in body:
-            raise MalformedResponseError(
-                f"{op}: response lacks 'contact'", operation=op, provider=self.provider
-            )
+            raise MalformedResponseError(f"{op}: response lacks 'contact'", operation=op, provider=self.provider)
         contact = body["contact"]
         return contact if isinstance(contact, dict) and contact else None
 
     def create_contact(self, payload: dict[str, Any]) -> dict[str, Any]:
         op = "create_contact"
-        body = self._request(
-            "POST", "/contacts/", json=self._with_location(payload), operation=op, expected=(200, 201)
-        )
+        body = self._request("POST", "/contacts/", json=self._with_location(payload), operation=op, expected=(200, 201))
         return self._one(body, "contact", op)
 
     def upsert_contact(self, payload: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -262,9 +254,7 @@ class GHLClient(LocationReads, ApiClient):
         contact = self._one(body, "contact", op)
         new = body.get("new")
         if not isinstance(new, bool):
-            raise MalformedResponseError(
-                f"{op}: response lacks a boolean 'new'", operation=op, provider=self.provider
-            )
+            raise MalformedResponseError(f"{op}: response lacks a boolean 'new'", operation=op, provider=self.provider)
         return contact, new
 
     def update_contact(self, contact_id: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -277,9 +267,7 @@ class GHLClient(LocationReads, ApiClient):
 
     def delete_contact(self, contact_id: str) -> bool:
         op = "delete_contact"
-        body = self._request(
-            "DELETE", "/contacts/{contactId}", path_params={"contactId": contact_id}, operation=op
-        )
+        body = self._request("DELETE", "/contacts/{contactId}", path_params={"contactId": contact_id}, operation=op)
         return bool(body.get("succeded", True)) if isinstance(body, dict) else True
 
     def contacts_by_business(
@@ -324,8 +312,9 @@ class GHLClient(LocationReads, ApiClient):
     def create_business(self, payload: dict[str, Any]) -> dict[str, Any]:
         """POST /businesses/ (CreateBusinessDto: name + locationId required); the created business."""
         op = "create_business"
-        body = self._request("POST", "/businesses/", json=self._with_location(payload), operation=op,
-                             expected=(200, 201))
+        body = self._request(
+            "POST", "/businesses/", json=self._with_location(payload), operation=op, expected=(200, 201)
+        )
         # The spec's UpdateBusinessResponseDto spells the key "buiseness"; accept the correct spelling too.
         business = body.get("business") if isinstance(body, dict) else None
         if isinstance(business, dict) and "buiseness" not in body:
@@ -335,9 +324,7 @@ class GHLClient(LocationReads, ApiClient):
     # ===== tasks =============================================================================================
     def list_tasks(self, contact_id: str) -> list[dict[str, Any]]:
         op = "list_tasks"
-        body = self._request(
-            "GET", "/contacts/{contactId}/tasks", path_params={"contactId": contact_id}, operation=op
-        )
+        body = self._request("GET", "/contacts/{contactId}/tasks", path_params={"contactId": contact_id}, operation=op)
         return self._many(body, "tasks", op)
 
     def get_task(self, contact_id: str, task_id: str) -> dict[str, Any]:
@@ -419,9 +406,7 @@ class GHLClient(LocationReads, ApiClient):
     # ===== notes =============================================================================================
     def list_notes(self, contact_id: str) -> list[dict[str, Any]]:
         op = "list_notes"
-        body = self._request(
-            "GET", "/contacts/{contactId}/notes", path_params={"contactId": contact_id}, operation=op
-        )
+        body = self._request("GET", "/contacts/{contactId}/notes", path_params={"contactId": contact_id}, operation=op)
         return self._many(body, "notes", op)
 
     def get_note(self, contact_id: str, note_id: str) -> dict[str, Any]:

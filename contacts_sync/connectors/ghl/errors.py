@@ -39,9 +39,7 @@ __all__ = [
 class DuplicateContactError(ValidationError):
     """400 "This location does not allow duplicated contacts." with meta.contactId: `.existing_id` is that id."""
 
-    def __init__(
-        self, message: str, *, existing_id: str, matching_field: str | None = None, **kw: Any
-    ) -> None:
+    def __init__(self, message: str, *, existing_id: str, matching_field: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.existing_id = existing_id
         self.matching_field = matching_field

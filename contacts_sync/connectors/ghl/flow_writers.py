@@ -20,8 +20,7 @@ from .writers import GHLContactWriter, Taken, _adoptable, _iso, join_id, split_i
 # A checklist longer than this is a mistake in the template, not an onboarding (each item is one GHL call).
 MAX_ONBOARDING_TASKS = 20
 # Business fields CreateBusinessDto takes besides name/locationId (apps/businesses.json).
-BUSINESS_FIELDS = ("phone", "email", "website", "address", "city", "postalCode", "state", "country",
-                   "description")
+BUSINESS_FIELDS = ("phone", "email", "website", "address", "city", "postalCode", "state", "country", "description")
 # The bundle summary is written into one text field of the app (starbuero's address-book "notice"):
 # these many items of each kind, and at most this many characters in all.
 BUNDLE_ITEMS = 3
@@ -40,9 +39,14 @@ def checklist(options: dict[str, Any]) -> list[dict[str, Any]]:
             days = max(0, int(item.get("due_in_days") or 0))
         except (TypeError, ValueError):
             days = 0
-        out.append({"title": str(item["title"]).strip()[:255], "due_in_days": days,
-                    "assigned_to": str(item.get("assigned_to") or "").strip(),
-                    "body": str(item.get("body") or "").strip()})
+        out.append(
+            {
+                "title": str(item["title"]).strip()[:255],
+                "due_in_days": days,
+                "assigned_to": str(item.get("assigned_to") or "").strip(),
+                "body": str(item.get("body") or "").strip(),
+            }
+        )
     return out[:MAX_ONBOARDING_TASKS]
 
 
@@ -50,16 +54,25 @@ class GHLOnboardingContactWriter(GHLContactWriter):
     """A contact (upsert, or PUT when linked, as GHLContactWriter) plus, when this sync links the contact for
     the first time, one GHL task per item of the sync's onboarding checklist (due N days after the write)."""
 
-    def __init__(self, client: Any, *, options: dict[str, Any] | None = None,
-                 now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, client: Any, *, options: dict[str, Any] | None = None, now: Callable[[], datetime] | None = None
+    ) -> None:
         super().__init__(client)
         self.items = checklist(options or {})
         self.now = now or (lambda: datetime.now(UTC))
 
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None = None,
-             adopt_since: datetime | None = None, taken: Taken | None = None) -> tuple[str, bool]:
-        written, created = super().push(payload, target_id=target_id, parent_id=parent_id,
-                                        adopt_since=adopt_since, taken=taken)
+    def push(
+        self,
+        payload: dict[str, Any],
+        *,
+        target_id: str | None,
+        parent_id: str | None = None,
+        adopt_since: datetime | None = None,
+        taken: Taken | None = None,
+    ) -> tuple[str, bool]:
+        written, created = super().push(
+            payload, target_id=target_id, parent_id=parent_id, adopt_since=adopt_since, taken=taken
+        )
         if not target_id and self.items:
             contact_id, _ = split_id(written)
             self._onboard(str(contact_id), adopt_since)
@@ -117,8 +130,15 @@ class GHLBusinessWriter:
             self._businesses()[_key(name)] = found
         return str(found["id"])
 
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None,
-             adopt_since: datetime | None = None, taken: Taken | None = None) -> tuple[str, bool]:
+    def push(
+        self,
+        payload: dict[str, Any],
+        *,
+        target_id: str | None,
+        parent_id: str | None,
+        adopt_since: datetime | None = None,
+        taken: Taken | None = None,
+    ) -> tuple[str, bool]:
         linked_contact, _ = split_id(target_id)
         contact_id = parent_id or linked_contact
         if not contact_id:
@@ -174,8 +194,15 @@ class GHLContactBundleWriter:
     def identity(self, payload: dict[str, Any]) -> str:
         return ""
 
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None = None,
-             adopt_since: datetime | None = None, taken: Taken | None = None) -> tuple[str, bool]:
+    def push(
+        self,
+        payload: dict[str, Any],
+        *,
+        target_id: str | None,
+        parent_id: str | None = None,
+        adopt_since: datetime | None = None,
+        taken: Taken | None = None,
+    ) -> tuple[str, bool]:
         phone = str(payload.get("phone") or "").strip()
         if not phone:
             raise NothingToWrite("The call has no caller number: there is nothing to look up in HighLevel.")
@@ -199,19 +226,33 @@ class GHLContactBundleWriter:
         tasks = self.client.list_tasks(contact_id)
         notes = self.client.list_notes(contact_id)
         appointments = self.client.list_appointments(contact_id)
-        return {"contact": contact, "tasks": tasks, "notes": notes, "appointments": appointments,
-                "summary": bundle_summary(contact, tasks, notes, appointments)}
+        return {
+            "contact": contact,
+            "tasks": tasks,
+            "notes": notes,
+            "appointments": appointments,
+            "summary": bundle_summary(contact, tasks, notes, appointments),
+        }
 
 
 def _day(value: Any) -> str:
     return str(value or "")[:10] or "?"
 
 
-def bundle_summary(contact: dict[str, Any], tasks: list[dict[str, Any]], notes: list[dict[str, Any]],
-                   appointments: list[dict[str, Any]]) -> str:
+def bundle_summary(
+    contact: dict[str, Any],
+    tasks: list[dict[str, Any]],
+    notes: list[dict[str, Any]],
+    appointments: list[dict[str, Any]],
+) -> str:
     """A few lines a call agent reads while the phone rings: who, open tasks, last notes, next appointments."""
-    name = " ".join(filter(None, (contact.get("firstName"), contact.get("lastName")))) or contact.get("name") \
-        or contact.get("companyName") or contact.get("email") or contact.get("id")
+    name = (
+        " ".join(filter(None, (contact.get("firstName"), contact.get("lastName"))))
+        or contact.get("name")
+        or contact.get("companyName")
+        or contact.get("email")
+        or contact.get("id")
+    )
     lines = [f"HighLevel: {name}" + (f" ({contact['companyName']})" if contact.get("companyName") else "")]
     if contact.get("tags"):
         lines.append("Tags: " + ", ".join(str(t) for t in contact["tags"]))
@@ -221,15 +262,19 @@ def bundle_summary(contact: dict[str, Any], tasks: list[dict[str, Any]], notes: 
     recent = sorted(notes, key=lambda n: str(n.get("dateAdded") or ""), reverse=True)
     if recent:
         lines.append(f"Notes: {len(notes)}, latest:")
-        lines += [f"- {_day(n.get('dateAdded'))}: {' '.join(str(n.get('body') or '').split())[:160]}"
-                  for n in recent[:BUNDLE_ITEMS]]
+        lines += [
+            f"- {_day(n.get('dateAdded'))}: {' '.join(str(n.get('body') or '').split())[:160]}"
+            for n in recent[:BUNDLE_ITEMS]
+        ]
     by_start = sorted(appointments, key=lambda a: str(a.get("startTime") or ""))
     today = datetime.now(UTC).date().isoformat()
     upcoming = [a for a in by_start if str(a.get("startTime") or "")[:10] >= today] or by_start[::-1]
     if upcoming:
         lines.append(f"Appointments: {len(appointments)}")
-        lines += [f"- {str(a.get('startTime') or '?')[:16].replace('T', ' ')} {a.get('title') or ''}".rstrip()
-                  + (f" [{a['appointmentStatus']}]" if a.get("appointmentStatus") else "")
-                  for a in upcoming[:BUNDLE_ITEMS]]
+        lines += [
+            f"- {str(a.get('startTime') or '?')[:16].replace('T', ' ')} {a.get('title') or ''}".rstrip()
+            + (f" [{a['appointmentStatus']}]" if a.get("appointmentStatus") else "")
+            for a in upcoming[:BUNDLE_ITEMS]
+        ]
     text = "\n".join(lines)
     return text if len(text) <= BUNDLE_MAX_CHARS else text[: BUNDLE_MAX_CHARS - 3] + "..."

@@ -64,9 +64,7 @@ class TokenPair:
             raise MalformedResponseError(f"{op}: response is not a JSON object", operation=op, provider="ghl")
         missing = [k for k in ("access_token", "refresh_token", "expires_in") if not body.get(k)]
         if missing:
-            raise MalformedResponseError(
-                f"{op}: response lacks {', '.join(missing)}", operation=op, provider="ghl"
-            )
+            raise MalformedResponseError(f"{op}: response lacks {', '.join(missing)}", operation=op, provider="ghl")
         now = now or datetime.now(UTC)
         return cls(
             access_token=str(body["access_token"]),
@@ -112,7 +110,10 @@ def _post_token(token_url: str, form: dict[str, str], session: requests.Session 
         # lost may already have rotated the token, and a blind retry would then burn the connection.
         # No redirect either: the form carries the client secret and the refresh token.
         r = http.post(
-            token_url, data=form, headers={"Accept": "application/json"}, timeout=TOKEN_TIMEOUT,
+            token_url,
+            data=form,
+            headers={"Accept": "application/json"},
+            timeout=TOKEN_TIMEOUT,
             allow_redirects=False,
         )
     except requests.RequestException as e:
@@ -124,7 +125,9 @@ def _post_token(token_url: str, form: dict[str, str], session: requests.Session 
         where = f" to {target.scheme}://{target.netloc}" if target.netloc else ""
         raise OAuthError(
             f"the token endpoint answered HTTP {r.status_code} (a redirect{where}); not followed",
-            permanent=False, status=r.status_code, operation="oauth_token",
+            permanent=False,
+            status=r.status_code,
+            operation="oauth_token",
         )
     try:
         body: Any = r.json()

@@ -60,8 +60,13 @@ OPERATION_SCOPES: dict[str, str] = {
 
 def _request_calls(node: ast.AST) -> Iterable[tuple[str, str]]:
     for call in ast.walk(node):
-        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "_request"
-                and len(call.args) >= 2 and all(isinstance(a, ast.Constant) for a in call.args[:2])):
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "_request"
+            and len(call.args) >= 2
+            and all(isinstance(a, ast.Constant) for a in call.args[:2])
+        ):
             method, path = call.args[0].value, call.args[1].value  # type: ignore[attr-defined]
             yield str(method), str(path)
 
@@ -86,7 +91,8 @@ def _client_calls(node: ast.AST) -> Iterable[str]:
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute):
             owner = call.func.value
             if (isinstance(owner, ast.Attribute) and owner.attr == "client") or (
-                    isinstance(owner, ast.Name) and owner.id == "client"):
+                isinstance(owner, ast.Name) and owner.id == "client"
+            ):
                 yield call.func.attr
 
 
@@ -105,9 +111,14 @@ def calls_of(obj: Any, method: str | None = None) -> tuple[str, ...]:
             continue
         seen.add(name)
         names.extend(_client_calls(methods[name]))
-        todo.extend(c.func.attr for c in ast.walk(methods[name])  # self._helper(...) calls
-                    if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
-                    and isinstance(c.func.value, ast.Name) and c.func.value.id == "self")
+        todo.extend(
+            c.func.attr
+            for c in ast.walk(methods[name])  # self._helper(...) calls
+            if isinstance(c, ast.Call)
+            and isinstance(c.func, ast.Attribute)
+            and isinstance(c.func.value, ast.Name)
+            and c.func.value.id == "self"
+        )
     ops = client_operations()
     found = {op for name in names for op in ops.get(name, ())}
     return tuple(sorted(found, key=lambda op: (op.split(" ", 1)[1], op)))

@@ -35,47 +35,88 @@ APPOINTMENT_LOOKAHEAD = timedelta(days=365)
 
 # The writer class of each recipe writer kind (connectors.spec.Writer); the catalogue derives operations from it.
 WRITERS: dict[str, type] = {
-    "contact": GHLContactWriter, "task": GHLTaskWriter, "note_tags": GHLNoteTagsWriter, "business": GHLBusinessWriter,
-    "contact_onboarding": GHLOnboardingContactWriter, "contact_bundle": GHLContactBundleWriter,
+    "contact": GHLContactWriter,
+    "task": GHLTaskWriter,
+    "note_tags": GHLNoteTagsWriter,
+    "business": GHLBusinessWriter,
+    "contact_onboarding": GHLOnboardingContactWriter,
+    "contact_bundle": GHLContactBundleWriter,
 }
 # The method of GHLConnector that reads each object kind; the catalogue derives operations from it.
-READERS = {"contact": "_read_contacts", "task": "_read_tasks", "note": "_read_notes",
-           "appointment": "_read_appointments", "business": "_read_businesses"}
+READERS = {
+    "contact": "_read_contacts",
+    "task": "_read_tasks",
+    "note": "_read_notes",
+    "appointment": "_read_appointments",
+    "business": "_read_businesses",
+}
 
 CONTACT_FIELDS = [
-    SourceField("id", "Contact id"), SourceField("firstName", "First name"), SourceField("lastName", "Last name"),
-    SourceField("name", "Name"), SourceField("email", "Email", "email"), SourceField("phone", "Phone", "phone"),
-    SourceField("companyName", "Company"), SourceField("address1", "Address"), SourceField("city", "City"),
-    SourceField("state", "State"), SourceField("postalCode", "Postal code"), SourceField("country", "Country"),
-    SourceField("website", "Website"), SourceField("tags", "Tags", "list"), SourceField("source", "Source"),
-    SourceField("dateOfBirth", "Date of birth", "date", sensitive=True), SourceField("ssn", "SSN", sensitive=True),
+    SourceField("id", "Contact id"),
+    SourceField("firstName", "First name"),
+    SourceField("lastName", "Last name"),
+    SourceField("name", "Name"),
+    SourceField("email", "Email", "email"),
+    SourceField("phone", "Phone", "phone"),
+    SourceField("companyName", "Company"),
+    SourceField("address1", "Address"),
+    SourceField("city", "City"),
+    SourceField("state", "State"),
+    SourceField("postalCode", "Postal code"),
+    SourceField("country", "Country"),
+    SourceField("website", "Website"),
+    SourceField("tags", "Tags", "list"),
+    SourceField("source", "Source"),
+    SourceField("dateOfBirth", "Date of birth", "date", sensitive=True),
+    SourceField("ssn", "SSN", sensitive=True),
     SourceField("dateUpdated", "Updated", "datetime"),
 ]
 TASK_FIELDS = [
-    SourceField("id", "Task id"), SourceField("contactId", "Contact id (the parent)"), SourceField("title", "Title"),
-    SourceField("body", "Description"), SourceField("dueDate", "Due date", "datetime"),
-    SourceField("completed", "Completed", "bool"), SourceField("assignedTo", "Assigned user id"),
+    SourceField("id", "Task id"),
+    SourceField("contactId", "Contact id (the parent)"),
+    SourceField("title", "Title"),
+    SourceField("body", "Description"),
+    SourceField("dueDate", "Due date", "datetime"),
+    SourceField("completed", "Completed", "bool"),
+    SourceField("assignedTo", "Assigned user id"),
     SourceField("contactDetails.firstName", "Contact first name (location task search only)"),
     SourceField("contactDetails.lastName", "Contact last name (location task search only)"),
-    SourceField("dateAdded", "Added", "datetime"), SourceField("dateUpdated", "Updated", "datetime"),
+    SourceField("dateAdded", "Added", "datetime"),
+    SourceField("dateUpdated", "Updated", "datetime"),
 ]
 NOTE_FIELDS = [
-    SourceField("id", "Note id"), SourceField("contactId", "Contact id (the parent)"), SourceField("body", "Text"),
-    SourceField("userId", "Author user id"), SourceField("dateAdded", "Added", "datetime"),
+    SourceField("id", "Note id"),
+    SourceField("contactId", "Contact id (the parent)"),
+    SourceField("body", "Text"),
+    SourceField("userId", "Author user id"),
+    SourceField("dateAdded", "Added", "datetime"),
 ]
 APPOINTMENT_FIELDS = [
-    SourceField("id", "Appointment id"), SourceField("contactId", "Contact id (the parent)"),
-    SourceField("title", "Title"), SourceField("calendarId", "Calendar id"),
-    SourceField("startTime", "Starts", "datetime"), SourceField("endTime", "Ends", "datetime"),
-    SourceField("appointmentStatus", "Status"), SourceField("assignedUserId", "Assigned user id"),
-    SourceField("address", "Address / meeting link"), SourceField("notes", "Notes"),
-    SourceField("dateAdded", "Added", "datetime"), SourceField("dateUpdated", "Updated", "datetime"),
+    SourceField("id", "Appointment id"),
+    SourceField("contactId", "Contact id (the parent)"),
+    SourceField("title", "Title"),
+    SourceField("calendarId", "Calendar id"),
+    SourceField("startTime", "Starts", "datetime"),
+    SourceField("endTime", "Ends", "datetime"),
+    SourceField("appointmentStatus", "Status"),
+    SourceField("assignedUserId", "Assigned user id"),
+    SourceField("address", "Address / meeting link"),
+    SourceField("notes", "Notes"),
+    SourceField("dateAdded", "Added", "datetime"),
+    SourceField("dateUpdated", "Updated", "datetime"),
 ]
 BUSINESS_FIELDS = [
-    SourceField("id", "Business id"), SourceField("name", "Name"), SourceField("email", "Email", "email"),
-    SourceField("phone", "Phone", "phone"), SourceField("website", "Website"), SourceField("address", "Address"),
-    SourceField("city", "City"), SourceField("state", "State"), SourceField("postalCode", "Postal code"),
-    SourceField("country", "Country"), SourceField("description", "Description"),
+    SourceField("id", "Business id"),
+    SourceField("name", "Name"),
+    SourceField("email", "Email", "email"),
+    SourceField("phone", "Phone", "phone"),
+    SourceField("website", "Website"),
+    SourceField("address", "Address"),
+    SourceField("city", "City"),
+    SourceField("state", "State"),
+    SourceField("postalCode", "Postal code"),
+    SourceField("country", "Country"),
+    SourceField("description", "Description"),
     SourceField("updatedAt", "Updated", "datetime"),
 ]
 
@@ -104,8 +145,13 @@ class GHLConnector(BaseConnector):
     """GHL as a source (see the module doc) and the target writers (writers.py)."""
 
     SPEC = spec.SPEC
-    FIELDS = {"contact": CONTACT_FIELDS, "task": TASK_FIELDS, "note": NOTE_FIELDS,
-              "appointment": APPOINTMENT_FIELDS, "business": BUSINESS_FIELDS}
+    FIELDS = {
+        "contact": CONTACT_FIELDS,
+        "task": TASK_FIELDS,
+        "note": NOTE_FIELDS,
+        "appointment": APPOINTMENT_FIELDS,
+        "business": BUSINESS_FIELDS,
+    }
 
     def __init__(self, info: ConnectionInfo, *, client: GHLClient | None = None) -> None:
         super().__init__(info)
@@ -132,8 +178,13 @@ class GHLConnector(BaseConnector):
             # gte, not gt: a contact changed in the same millisecond as the cursor is read again (unchanged, free)
             filters.append({"field": "dateUpdated", "operator": "range", "value": {"gte": str(since)}})
             sort = [{"field": "dateUpdated", "direction": "asc"}]
-        return self.client.search_contacts(query=options.get("query") or None, filters=filters or None, sort=sort,
-                                           page_limit=limit, search_after=cursor.get("search_after"))
+        return self.client.search_contacts(
+            query=options.get("query") or None,
+            filters=filters or None,
+            sort=sort,
+            page_limit=limit,
+            search_after=cursor.get("search_after"),
+        )
 
     def _read_contacts(self, cursor: dict[str, Any], options: dict[str, Any]) -> Iterator[Page]:
         """Contacts by search (tag, query, updated_since), or the contacts of one business (option business_id)."""
@@ -207,14 +258,21 @@ class GHLConnector(BaseConnector):
         """One calendar's (user's, group's) window through GET /calendars/events when the sync names one, else
         each contact's appointments; both compared with `updated_since` here."""
         since = parse_moment(options.get("updated_since"))
-        calendar = {k: str(options.get(o) or "") for k, o in
-                    (("calendar_id", "calendar_id"), ("user_id", "calendar_user_id"), ("group_id", "calendar_group_id"))}
+        calendar = {
+            k: str(options.get(o) or "")
+            for k, o in (
+                ("calendar_id", "calendar_id"),
+                ("user_id", "calendar_user_id"),
+                ("group_id", "calendar_group_id"),
+            )
+        }
         if any(calendar.values()):
             now = datetime.now(UTC)
             start = now - timedelta(days=int(options.get("lookback_days") or APPOINTMENT_LOOKBACK.days))
             end = now + timedelta(days=int(options.get("lookahead_days") or APPOINTMENT_LOOKAHEAD.days))
-            rows = self.client.calendar_events(start_ms=int(start.timestamp() * 1000),
-                                               end_ms=int(end.timestamp() * 1000), **calendar)
+            rows = self.client.calendar_events(
+                start_ms=int(start.timestamp() * 1000), end_ms=int(end.timestamp() * 1000), **calendar
+            )
             yield Page(records=self._since(rows, since), cursor=None)
             return
 
@@ -227,7 +285,9 @@ class GHLConnector(BaseConnector):
         yield Page(records=self.client.list_businesses(), cursor=None)
 
     # ----- samples, fields, probe ---------------------------------------------------------------------------
-    def sample(self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def sample(
+        self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         self.check_object(object_kind)
         out: list[dict[str, Any]] = []
         if object_kind == "contact":

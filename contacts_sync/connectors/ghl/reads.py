@@ -52,8 +52,9 @@ class LocationReads:
     def get_location(self) -> dict[str, Any]:
         """The sub-account itself (name, country, timezone): GET /locations/{locationId}."""
         op = "get_location"
-        body = self._request("GET", "/locations/{locationId}", operation=op,
-                             path_params={"locationId": self.location_id})
+        body = self._request(
+            "GET", "/locations/{locationId}", operation=op, path_params={"locationId": self.location_id}
+        )
         return self._one(body, "location", op)
 
     def list_custom_fields(self, model: str = "contact") -> list[dict[str, Any]]:
@@ -79,12 +80,17 @@ class LocationReads:
                 params[key] = value
         if len(params) == 3:
             raise ValueError("calendar_events needs a calendar, user or group id")
-        body = self._request("GET", "/calendars/events", params=params, headers={"Version": CALENDARS_VERSION},
-                             operation=op)
+        body = self._request(
+            "GET", "/calendars/events", params=params, headers={"Version": CALENDARS_VERSION}, operation=op
+        )
         return self._many(body, "events", op)
 
     def search_tasks(
-        self, *, contact_ids: list[str] | None = None, completed: bool | None = None, page: int = TASK_SEARCH_PAGE,
+        self,
+        *,
+        contact_ids: list[str] | None = None,
+        completed: bool | None = None,
+        page: int = TASK_SEARCH_PAGE,
         skip: int = 0,
     ) -> Iterator[dict[str, Any]]:
         """Every task of the location (POST /locations/{id}/tasks/search, paged with skip). GHL answers 201, and
@@ -96,8 +102,14 @@ class LocationReads:
                 payload["contactId"] = list(contact_ids)
             if completed is not None:
                 payload["completed"] = completed
-            body = self._request("POST", "/locations/{locationId}/tasks/search", operation=op,
-                                 path_params={"locationId": self.location_id}, json=payload, expected=(200, 201))
+            body = self._request(
+                "POST",
+                "/locations/{locationId}/tasks/search",
+                operation=op,
+                path_params={"locationId": self.location_id},
+                json=payload,
+                expected=(200, 201),
+            )
             rows: list[dict[str, Any]] = self._many(body, "tasks", op)
             yield from rows
             if len(rows) < page:

@@ -22,8 +22,7 @@ SCOPES: tuple[ScopeInfo, ...] = (
     ScopeInfo("calendars/events.readonly", "Read appointments", False),
     ScopeInfo("locations/tasks.readonly", "Search tasks across the location (reconcile polls)", False),
     ScopeInfo("users.readonly", "Look up users to assign tasks to", False),
-    ScopeInfo("locations.readonly", "List an agency's sub-accounts; read a sub-account's country and time zone",
-              False),
+    ScopeInfo("locations.readonly", "List an agency's sub-accounts; read a sub-account's country and time zone", False),
     ScopeInfo("oauth.readonly", "Agency: list the sub-accounts where the app is installed", False),
     ScopeInfo("oauth.write", "Agency: get each sub-account's access token from the agency's", True),
 )

@@ -18,7 +18,9 @@ SPEC = AppSpec(
             provider="ghl",
             auth_kind=PRIVATE_TOKEN,
             title="HighLevel (private integration token)",
-            secrets=(SecretField("access_token", "Private integration token", "Sub-account level token, starts with pit-."),),
+            secrets=(
+                SecretField("access_token", "Private integration token", "Sub-account level token, starts with pit-."),
+            ),
             account_label="Location ID",
             account_required=True,
             emulator_path="/ghl",

@@ -101,8 +101,15 @@ class GHLContactWriter:
     def identity(self, payload: dict[str, Any]) -> str:
         return contact_identity(payload)
 
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None = None,
-             adopt_since: datetime | None = None, taken: Taken | None = None) -> tuple[str, bool]:
+    def push(
+        self,
+        payload: dict[str, Any],
+        *,
+        target_id: str | None,
+        parent_id: str | None = None,
+        adopt_since: datetime | None = None,
+        taken: Taken | None = None,
+    ) -> tuple[str, bool]:
         body = dict(payload)
         note = body.pop("note", None)
         tags = body.pop("tags", None)
@@ -137,8 +144,12 @@ class GHLContactWriter:
         wanted = {k: str(body.get(k) or "").strip().lower() for k in CONTACT_NAME_FIELDS if body.get(k)}
         if not wanted:
             return None
-        query = str(body.get("name") or " ".join(filter(None, (body.get("firstName"), body.get("lastName"))))
-                    or body.get("companyName") or "")
+        query = str(
+            body.get("name")
+            or " ".join(filter(None, (body.get("firstName"), body.get("lastName"))))
+            or body.get("companyName")
+            or ""
+        )
         window = [{"field": "dateAdded", "operator": "range", "value": {"gte": _iso(since - ADOPT_CLOCK_SKEW)}}]
         for contact in self.client.search_contacts(query=query or None, filters=window, page_limit=100):
             same = all(str(contact.get(k) or "").strip().lower() == v for k, v in wanted.items())
@@ -204,8 +215,15 @@ class GHLTaskWriter:
     def identity(self, payload: dict[str, Any]) -> str:
         return ""
 
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None,
-             adopt_since: datetime | None = None, taken: Taken | None = None) -> tuple[str, bool]:
+    def push(
+        self,
+        payload: dict[str, Any],
+        *,
+        target_id: str | None,
+        parent_id: str | None,
+        adopt_since: datetime | None = None,
+        taken: Taken | None = None,
+    ) -> tuple[str, bool]:
         body = {k: v for k, v in payload.items() if k in TASK_FIELDS}
         if "dueDate" in body:
             body["dueDate"] = _strip_ms(body["dueDate"])
@@ -220,8 +238,13 @@ class GHLTaskWriter:
         if not contact_id:
             raise ValueError("a GHL task needs the contact it belongs to")
         if adopt_since and body.get("title"):
-            found = _adoptable(self.client.list_tasks(contact_id), "title", body["title"], adopt_since,
-                               lambda t: _not_taken(taken, join_id(contact_id, str(t["id"]))))
+            found = _adoptable(
+                self.client.list_tasks(contact_id),
+                "title",
+                body["title"],
+                adopt_since,
+                lambda t: _not_taken(taken, join_id(contact_id, str(t["id"]))),
+            )
             if found is not None:
                 self._update(contact_id, found, body)
                 return join_id(contact_id, found), False
@@ -262,8 +285,15 @@ class GHLNoteTagsWriter:
     def identity(self, payload: dict[str, Any]) -> str:
         return ""
 
-    def push(self, payload: dict[str, Any], *, target_id: str | None, parent_id: str | None,
-             adopt_since: datetime | None = None, taken: Taken | None = None) -> tuple[str, bool]:
+    def push(
+        self,
+        payload: dict[str, Any],
+        *,
+        target_id: str | None,
+        parent_id: str | None,
+        adopt_since: datetime | None = None,
+        taken: Taken | None = None,
+    ) -> tuple[str, bool]:
         tags = payload.get("tags") or []
         body = {k: v for k, v in payload.items() if k in NOTE_FIELDS}
         contact_id, note_id = split_id(target_id)
@@ -278,8 +308,13 @@ class GHLNoteTagsWriter:
                 raise TargetGone(f"GHL note {note_id} was deleted in HighLevel") from None
         if not note_id and body.get("body"):
             if adopt_since:
-                note_id = _adoptable(self.client.list_notes(contact_id), "body", body["body"], adopt_since,
-                                     lambda n: _not_taken(taken, join_id(contact_id, str(n["id"]))))
+                note_id = _adoptable(
+                    self.client.list_notes(contact_id),
+                    "body",
+                    body["body"],
+                    adopt_since,
+                    lambda n: _not_taken(taken, join_id(contact_id, str(n["id"]))),
+                )
             if not note_id:
                 note_id = str(_unwrap(self.client.create_note(contact_id, body), "note")["id"])
                 created = True

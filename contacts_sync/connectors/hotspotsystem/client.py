@@ -47,11 +47,7 @@ class HotspotSystemClient(ApiClient):
                 operation=operation,
             )
             items = self.require(body, "items", operation=operation, kind=list)
-            total = (
-                body.get("metadata", {}).get("total_count")
-                if isinstance(body.get("metadata"), dict)
-                else None
-            )
+            total = body.get("metadata", {}).get("total_count") if isinstance(body.get("metadata"), dict) else None
             nxt = offset + len(items)
             more = bool(items) and (nxt < total if isinstance(total, int) else len(items) == limit)
             yield items, nxt if more else None

@@ -78,9 +78,7 @@ class HotspotSystemConnector(BaseConnector):
             return list(ACTIVITY_FIELDS)
         return super().fields(object_kind, options=options)
 
-    def read(
-        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
-    ) -> Iterator[Page]:
+    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
         """Customers oldest first (sort=registered_at) so an offset cursor stays valid as new ones arrive.
         `options["updated_since"]` ("YYYY-MM-DD HH:MM:SS" or ISO) keeps customers registered since then.
         With {"source": "activity"}, one summary per customer with transactions instead (one page)."""
@@ -93,9 +91,7 @@ class HotspotSystemConnector(BaseConnector):
             return
         location = options.get("location_id")
         path, params = (
-            ("/locations/{location_id}/customers", {"location_id": location})
-            if location
-            else ("/customers", None)
+            ("/locations/{location_id}/customers", {"location_id": location}) if location else ("/customers", None)
         )
         since = str(options.get("updated_since") or "").replace("T", " ")[:19]
         limit = int(options.get("page_limit") or PAGE_LIMIT)
@@ -126,8 +122,11 @@ class HotspotSystemConnector(BaseConnector):
         location = options.get("location_id")
         for k in range(start, len(kinds)):
             kind = kinds[k]
-            path, params = (("/locations/{location_id}/transactions/{kind}", {"location_id": location, "kind": kind})
-                            if location else ("/transactions/{kind}", {"kind": kind}))
+            path, params = (
+                ("/locations/{location_id}/transactions/{kind}", {"location_id": location, "kind": kind})
+                if location
+                else ("/transactions/{kind}", {"kind": kind})
+            )
             for items, nxt in self.client.pages(
                 path,
                 path_params=params,
@@ -160,8 +159,9 @@ class HotspotSystemConnector(BaseConnector):
     def _customers(self, location: Any = None) -> dict[str, str]:
         """user name -> customer id (a transaction carries the customer's user name and full name only)."""
         if self._customer_ids is None:
-            path, params = (("/locations/{location_id}/customers", {"location_id": location}) if location
-                            else ("/customers", None))
+            path, params = (
+                ("/locations/{location_id}/customers", {"location_id": location}) if location else ("/customers", None)
+            )
             self._customer_ids = {
                 str(c.get("user_name")): str(c.get("id"))
                 for items, _ in self.client.pages(path, path_params=params, operation="list customers")
@@ -182,7 +182,6 @@ class HotspotSystemConnector(BaseConnector):
     def probe(self) -> str:
         me = self.client.me()
         return f"HotspotSystem operator {me.get('operator', '?')} (user {me.get('userId', '?')})"
-
 
 
 def activity_summary(customer_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -48,8 +48,7 @@ RECIPES = (
         parent_path="customer_id",
         trigger="A Wi-Fi login or purchase is recorded (poll)",
         action="Adds a note to the customer's contact",
-        test="tests/connectors/hotspotsystem/test_flows.py::"
-        "test_transactions_become_notes_on_their_customers_contact",
+        test="tests/connectors/hotspotsystem/test_flows.py::test_transactions_become_notes_on_their_customers_contact",
     ),
     Recipe(
         key="hotspotsystem_customer_to_ghl_business",

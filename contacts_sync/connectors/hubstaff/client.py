@@ -80,8 +80,11 @@ class HubstaffAccountClient(ApiClient):
             data={"grant_type": "refresh_token", "refresh_token": refresh_token},
             operation="exchange refresh token",
         )
-        missing = [k for k in ("access_token", "refresh_token")
-                   if not isinstance(body, dict) or not isinstance(body.get(k), str)]
+        missing = [
+            k
+            for k in ("access_token", "refresh_token")
+            if not isinstance(body, dict) or not isinstance(body.get(k), str)
+        ]
         if missing or not isinstance(body, dict):
             raise MalformedResponseError(
                 f"exchange refresh token: response lacks '{missing[0]}'",
@@ -123,9 +126,7 @@ class HubstaffClient(ApiClient):
         self.tokens.refresh(self._token)
         return True
 
-    def should_retry(
-        self, *, response: requests.Response | None = None, exc: Exception | None = None
-    ) -> bool:
+    def should_retry(self, *, response: requests.Response | None = None, exc: Exception | None = None) -> bool:
         """A POST creates something: retried only when Hubstaff surely did not act on it (the connection was
         never made, or a 429 refused it). A 5xx or a read timeout may hide a created task; retrying it could
         make a second one, so the error surfaces and the engine's record link decides on the next run."""
@@ -141,9 +142,7 @@ class HubstaffClient(ApiClient):
         error = super().error_for(response, operation)
         body = error.body
         if isinstance(body, dict) and isinstance(body.get("error"), str):
-            extra = ", ".join(
-                f"{k} {body[k]}" for k in ("code", "error_code") if body.get(k) not in (None, "")
-            )
+            extra = ", ".join(f"{k} {body[k]}" for k in ("code", "error_code") if body.get(k) not in (None, ""))
             error.message = f"{body['error']} ({extra})" if extra else body["error"]
             if isinstance(error, ValidationError):
                 error.messages = [body["error"]]
@@ -297,9 +296,7 @@ class HubstaffClient(ApiClient):
             yield items, nxt
 
     def get_task(self, task_id: str | int) -> dict[str, Any]:
-        body = self._request(
-            "GET", "/v2/tasks/{task_id}", path_params={"task_id": task_id}, operation="get task"
-        )
+        body = self._request("GET", "/v2/tasks/{task_id}", path_params={"task_id": task_id}, operation="get task")
         return self.require(body, "task", operation="get task")
 
     # ---- writes ----------------------------------------------------------------------------------------------
@@ -314,9 +311,7 @@ class HubstaffClient(ApiClient):
         )
         return self.require(body, "task", operation="create task")
 
-    def update_task(
-        self, task_id: str | int, payload: dict[str, Any], *, lock_version: int
-    ) -> dict[str, Any]:
+    def update_task(self, task_id: str | int, payload: dict[str, Any], *, lock_version: int) -> dict[str, Any]:
         body = self._request(
             "PUT",
             "/v2/tasks/{task_id}",
@@ -341,8 +336,13 @@ class HubstaffClient(ApiClient):
 
     def delete_task(self, task_id: str | int) -> None:
         """DELETE /v2/tasks/{task_id} (simple to-dos only; Hubstaff answers 204)."""
-        self._request("DELETE", "/v2/tasks/{task_id}", path_params={"task_id": task_id}, operation="delete task",
-                      expected=(200, 204))
+        self._request(
+            "DELETE",
+            "/v2/tasks/{task_id}",
+            path_params={"task_id": task_id},
+            operation="delete task",
+            expected=(200, 204),
+        )
 
     def create_client(self, organization_id: str | int, payload: dict[str, Any]) -> dict[str, Any]:
         body = self._request(

@@ -165,9 +165,7 @@ class HubstaffConnector(BaseConnector):
 
     # ---- reads -----------------------------------------------------------------------------------------------
 
-    def read(
-        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
-    ) -> Iterator[Page]:
+    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
         """Pages since `cursor`. `options["updated_since"]` (ISO) narrows to changed records where Hubstaff allows
         it (members server-side; clients and tasks client-side, since the API has no such filter)."""
         cursor = cursor or {}
@@ -273,9 +271,7 @@ class HubstaffConnector(BaseConnector):
     ) -> tuple[str, bool]:
         """Create a task in the sync's project, or update one (lock_version handled). Returns (task id, created)."""
         if object_kind != "task":
-            raise ConfigurationError(
-                f"writing Hubstaff {object_kind!r} records is not supported (only tasks)"
-            )
+            raise ConfigurationError(f"writing Hubstaff {object_kind!r} records is not supported (only tasks)")
         body = task_body(payload)
         if target_id:
             unknown = set(body) - TASK_UPDATE_FIELDS
@@ -283,9 +279,7 @@ class HubstaffConnector(BaseConnector):
                 raise _bad(f"unknown Hubstaff task fields: {', '.join(sorted(unknown))}")
             task = self.client.update_task_latest(target_id, body)
             return str(task["id"]), False
-        project_id = (
-            payload.get("project_id") or options.get("project_id") or self.info.config.get("project_id")
-        )
+        project_id = payload.get("project_id") or options.get("project_id") or self.info.config.get("project_id")
         if not project_id:
             raise ConfigurationError("creating a Hubstaff task needs a project id (set it on the sync)")
         body.pop("status", None)  # a new task is always active (the create body has no status)
@@ -296,7 +290,6 @@ class HubstaffConnector(BaseConnector):
             raise _bad("a Hubstaff task needs a summary")
         task = self.client.create_task(project_id, body)
         return str(task["id"]), True
-
 
     def delete(self, object_kind: str, target_id: str, *, options: dict[str, Any]) -> None:
         """Delete a task this product created (a GHL-source sync whose delete policy is "mirror"); a task that is

@@ -71,23 +71,41 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         rule("summary", source="title", transforms=["trim", ("truncate", {"length": 200})], required=True),
         rule("details", template="{body}\n\nDue {dueDate}. GHL contact {contactId}.", transforms=["trim"]),
         # Hubstaff takes a status on updates only (a new to-do is active): completed <-> completed.
-        rule("status", source="completed", transforms=[
-            "to_bool", ("value_map", {"map": {"true": "completed", "false": "active"}, "otherwise": "keep"})]),
+        rule(
+            "status",
+            source="completed",
+            transforms=[
+                "to_bool",
+                ("value_map", {"map": {"true": "completed", "false": "active"}, "otherwise": "keep"}),
+            ],
+        ),
         *_CONTACT_METADATA,
         rule("metadata.ghl_task_id", source="id", transforms=[("to_text", {})]),
     ],
     ("ghl", "note", "hubstaff", "task"): [
-        rule("summary", template="GHL note: {body}", transforms=["html_to_text", ("truncate", {"length": 200})],
-             required=True),
+        rule(
+            "summary",
+            template="GHL note: {body}",
+            transforms=["html_to_text", ("truncate", {"length": 200})],
+            required=True,
+        ),
         rule("details", source="body", transforms=["html_to_text"]),
         *_CONTACT_METADATA,
         rule("metadata.ghl_note_id", source="id", transforms=[("to_text", {})]),
     ],
     ("ghl", "appointment", "hubstaff", "task"): [
-        rule("summary", template="Prepare: {title} ({startTime})", transforms=["trim", ("truncate", {"length": 200})],
-             required=True),
-        rule("details", template="{title}\nFrom {startTime} to {endTime}\n{address}\n{notes}\n"
-             "Status: {appointmentStatus}. GHL contact {contactId}.", transforms=["trim"]),
+        rule(
+            "summary",
+            template="Prepare: {title} ({startTime})",
+            transforms=["trim", ("truncate", {"length": 200})],
+            required=True,
+        ),
+        rule(
+            "details",
+            template="{title}\nFrom {startTime} to {endTime}\n{address}\n{notes}\n"
+            "Status: {appointmentStatus}. GHL contact {contactId}.",
+            transforms=["trim"],
+        ),
         *_CONTACT_METADATA,
         rule("metadata.ghl_appointment_id", source="id", transforms=[("to_text", {})]),
     ],

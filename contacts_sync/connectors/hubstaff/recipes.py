@@ -14,9 +14,14 @@ from . import from_ghl
 # default (from_ghl) copies a whole task.
 _COMPLETION_RULES = (
     rule("summary", source="title", transforms=["trim", ("truncate", {"length": 200})], required=True),
-    rule("status", source="completed",
-         transforms=[("value_map", {"map": {"true": "completed", "false": "active"}, "ignore_case": True,
-                                    "otherwise": "error"})], required=True),
+    rule(
+        "status",
+        source="completed",
+        transforms=[
+            ("value_map", {"map": {"true": "completed", "false": "active"}, "ignore_case": True, "otherwise": "error"})
+        ],
+        required=True,
+    ),
     rule("counterpart_id", source="counterpart_id", transforms=["to_text"], required=True),
 )
 

@@ -49,9 +49,13 @@ def callers_of(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
         grouped.setdefault(str(call["caller_key"]), []).append(call)
     out = []
     for key, group in grouped.items():
-        record: dict[str, Any] = {"id": key, "calls": len(group), "first_call": group[0].get("call_start"),
-                                  "last_call": group[-1].get("call_start"),
-                                  "last_message": group[-1].get("message") or ""}
+        record: dict[str, Any] = {
+            "id": key,
+            "calls": len(group),
+            "first_call": group[0].get("call_start"),
+            "last_call": group[-1].get("call_start"),
+            "last_message": group[-1].get("message") or "",
+        }
         for field in LATEST:
             record[field] = next((c.get(field) for c in reversed(group) if c.get(field)), "")
         out.append(record)

@@ -11,8 +11,17 @@ API_BASE_URL = "https://backend.starbuero.de/external/api/v1"
 PAGE_LIMIT = 200  # the API allows 10-1000 per page
 # The community client requires every address-book field on create and edit; these are sent when not mapped.
 ADDRESS_BOOK_DEFAULTS: dict[str, Any] = {
-    "salutation": "", "title": "", "firstname": "", "lastname": "", "company": "", "notice": "",
-    "emailAddresses": [], "phoneNumbers": [], "vip": False, "employee": None, "canForward": True,
+    "salutation": "",
+    "title": "",
+    "firstname": "",
+    "lastname": "",
+    "company": "",
+    "notice": "",
+    "emailAddresses": [],
+    "phoneNumbers": [],
+    "vip": False,
+    "employee": None,
+    "canForward": True,
     "canNotifiedBySms": False,
 }
 
@@ -35,13 +44,19 @@ class StarbueroClient(ApiClient):
     # {"data": [...]}; success is 200, as the community client checks) -----------------------------------------
 
     def contact(self, contact_id: str | int) -> dict[str, Any]:
-        body = self._request("GET", "/addon_contact/contact/{id}", path_params={"id": contact_id},
-                             operation="get contact")
+        body = self._request(
+            "GET", "/addon_contact/contact/{id}", path_params={"id": contact_id}, operation="get contact"
+        )
         return self._entity(body, "get contact")
 
     def create_contact(self, body: dict[str, Any]) -> dict[str, Any]:
-        answer = self._request("POST", "/addon_contact/contact", json={**ADDRESS_BOOK_DEFAULTS, **body},
-                               operation="create contact", expected=(200, 201))
+        answer = self._request(
+            "POST",
+            "/addon_contact/contact",
+            json={**ADDRESS_BOOK_DEFAULTS, **body},
+            operation="create contact",
+            expected=(200, 201),
+        )
         return self._entity(answer, "create contact")
 
     def update_contact(self, contact_id: str | int, changes: dict[str, Any]) -> dict[str, Any]:
@@ -49,13 +64,19 @@ class StarbueroClient(ApiClient):
         it whole, so that a PUT that replaces the entry keeps what we did not change."""
         current = self.contact(contact_id)
         body = {k: v for k, v in {**ADDRESS_BOOK_DEFAULTS, **current, **changes}.items() if k != "id"}
-        answer = self._request("PUT", "/addon_contact/contact/{id}", path_params={"id": contact_id}, json=body,
-                               operation="update contact")
+        answer = self._request(
+            "PUT", "/addon_contact/contact/{id}", path_params={"id": contact_id}, json=body, operation="update contact"
+        )
         return self._entity(answer, "update contact")
 
     def delete_contact(self, contact_id: str | int) -> None:
-        self._request("DELETE", "/addon_contact/contact/{id}", path_params={"id": contact_id},
-                      operation="delete contact", expected=(200, 204))
+        self._request(
+            "DELETE",
+            "/addon_contact/contact/{id}",
+            path_params={"id": contact_id},
+            operation="delete contact",
+            expected=(200, 204),
+        )
 
     def _entity(self, body: Any, operation: str) -> dict[str, Any]:
         return self.require(body, "data", operation=operation, kind=dict)

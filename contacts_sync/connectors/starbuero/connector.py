@@ -52,8 +52,20 @@ TASK_FIELDS = [
     SourceField("completed_at", "Completed at", "datetime"),
 ]
 # The address-book fields a write may carry (the community client's body; docs/apps/starbuero.md).
-ADDRESS_BOOK_FIELDS = ("salutation", "title", "firstname", "lastname", "company", "notice", "emailAddresses",
-                       "phoneNumbers", "vip", "employee", "canForward", "canNotifiedBySms")
+ADDRESS_BOOK_FIELDS = (
+    "salutation",
+    "title",
+    "firstname",
+    "lastname",
+    "company",
+    "notice",
+    "emailAddresses",
+    "phoneNumbers",
+    "vip",
+    "employee",
+    "canForward",
+    "canNotifiedBySms",
+)
 ADDRESS_BOOK_LISTS = ("emailAddresses", "phoneNumbers")
 # Numbers written without a country code are German: starbuero.de answers phones in Germany.
 DEFAULT_REGION = "DE"
@@ -67,7 +79,9 @@ class StarbueroConnector(BaseConnector):
     def __init__(self, info: ConnectionInfo) -> None:
         super().__init__(info)
         self.client = StarbueroClient(
-            api_token=self.secret("api_token"), base_url=self.api_base_url(), budget=self.budget(),
+            api_token=self.secret("api_token"),
+            base_url=self.api_base_url(),
+            budget=self.budget(),
             on_call=info.on_call,
         )  # no documented limit: no budget
         self.region = str(info.config.get("default_region") or DEFAULT_REGION)
@@ -88,9 +102,7 @@ class StarbueroConnector(BaseConnector):
 
     # ---- reads -----------------------------------------------------------------------------------------------
 
-    def read(
-        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
-    ) -> Iterator[Page]:
+    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
         """Pages by number (oldest first). For call records `options["updated_since"]` becomes startDateTime.
         contact + {"source": "callers"}: one record per caller number (all its calls read first, one page)."""
         self.fields(object_kind, options=options)  # validates the object kind
@@ -109,7 +121,10 @@ class StarbueroConnector(BaseConnector):
         else:
             path, operation = "/addon_contact/contact", "list contacts"
         for items, nxt in self.client.pages(
-            path, params=params, page=int((cursor or {}).get("page") or 1), limit=self._limit(options),
+            path,
+            params=params,
+            page=int((cursor or {}).get("page") or 1),
+            limit=self._limit(options),
             operation=operation,
         ):
             if object_kind == "task":
@@ -124,7 +139,10 @@ class StarbueroConnector(BaseConnector):
         if options.get("updated_since"):
             params["startDateTime"] = str(options["updated_since"]).replace("Z", "")[:19]
         for items, nxt in self.client.pages(
-            "/call_data", params=params, page=int((cursor or {}).get("page") or 1), limit=self._limit(options),
+            "/call_data",
+            params=params,
+            page=int((cursor or {}).get("page") or 1),
+            limit=self._limit(options),
             operation="list call records",
         ):
             records = [{**c, "caller_key": caller_key(c, region=self.region)} for c in items]

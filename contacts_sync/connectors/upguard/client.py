@@ -12,8 +12,10 @@ VENDOR_PAGE_SIZE = 200
 CONTACT_PAGE_SIZE = 200
 DIFF_PAGE_SIZE = 200  # /risks/vendors/diffs takes 10-200 per page (default 20)
 # UpGuard answers 403 on the vendor endpoints to a key without the VendorRisk permission: say what to do.
-VENDOR_RISK_HINT = ("the API key lacks the VendorRisk permission: give it VendorRisk access in UpGuard "
-                    "(CyberRisk → Account Settings → API) or connect with a key that has it")
+VENDOR_RISK_HINT = (
+    "the API key lacks the VendorRisk permission: give it VendorRisk access in UpGuard "
+    "(CyberRisk → Account Settings → API) or connect with a key that has it"
+)
 
 
 class UpGuardClient(ApiClient):
@@ -54,9 +56,7 @@ class UpGuardClient(ApiClient):
             params: dict[str, Any] = {"vendor_id": vendor_id, "page_size": CONTACT_PAGE_SIZE}
             if token:
                 params["page_token"] = token
-            body = self._request(
-                "GET", "/vendor/contact/list", params=params, operation="list vendor contacts"
-            )
+            body = self._request("GET", "/vendor/contact/list", params=params, operation="list vendor contacts")
             out += self.require(body, "contacts", operation="list vendor contacts", kind=list)
             token = body.get("next_page_token")
             if not token:
@@ -110,7 +110,8 @@ class UpGuardClient(ApiClient):
     def create_webhook(self, *, name: str, hook_url: str, notification_type_ids: list[str]) -> dict[str, Any]:
         """POST /webhooks (query parameters, as the spec has them): {id} and, since v1.13.2, signing_secret."""
         params = [("name", name), ("hook_url", hook_url), ("webhook_type", "webhook")] + [
-            ("notification_type_ids", t) for t in notification_type_ids]
+            ("notification_type_ids", t) for t in notification_type_ids
+        ]
         body = self._request("POST", "/webhooks", params=params, operation="create webhook", expected=(200, 201))
         self.require(body, "id", operation="create webhook", kind=str)
         return dict(body)
@@ -118,6 +119,4 @@ class UpGuardClient(ApiClient):
     def set_vendor_labels(self, primary_hostname: str, labels: list[str]) -> None:
         """Replace a vendor's labels (an empty list clears them)."""
         params = [("vendor_primary_hostname", primary_hostname)] + [("labels", lab) for lab in labels or [""]]
-        self._request(
-            "PUT", "/vendor/labels", params=params, operation="set vendor labels", expected=(200, 204)
-        )
+        self._request("PUT", "/vendor/labels", params=params, operation="set vendor labels", expected=(200, 204))

@@ -97,9 +97,7 @@ class UpGuardConnector(BaseConnector):
             return list(VENDOR_FIELDS)
         return super().fields(object_kind, options=options)
 
-    def read(
-        self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]
-    ) -> Iterator[Page]:
+    def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
         """contact: vendor contacts (or vendors with {"source": "vendors"}); task: each vendor's risks; note:
         notifications. Per-vendor objects come one Page per vendor (cursor = vendor page token + index)."""
         self.check_object(object_kind)
@@ -154,8 +152,10 @@ class UpGuardConnector(BaseConnector):
         """The vendor's contact with the lowest id: the GHL contact its risks and notifications are put on."""
         key = str(vendor_id or "")
         if key and key not in self._first_contacts:
-            ids = sorted((c.get("id") for c in self.client.vendor_contacts(key) if c.get("id") is not None),
-                         key=lambda v: (len(str(v)), str(v)))
+            ids = sorted(
+                (c.get("id") for c in self.client.vendor_contacts(key) if c.get("id") is not None),
+                key=lambda v: (len(str(v)), str(v)),
+            )
             self._first_contacts[key] = str(ids[0]) if ids else ""
         return self._first_contacts.get(key, "")
 
@@ -166,8 +166,13 @@ class UpGuardConnector(BaseConnector):
         summary, contact = _vendor_summary(vendor), self._first_contact(vendor["id"])
         base = {"vendor": summary, "vendor_contact_id": contact, "status": "open"}
         risks = [
-            {**r, **base, "id": f"{vendor['id']}:{r.get('id')}", "risk_id": r.get("id"),
-             "severity": _severity(r.get("severity"))}
+            {
+                **r,
+                **base,
+                "id": f"{vendor['id']}:{r.get('id')}",
+                "risk_id": r.get("id"),
+                "severity": _severity(r.get("severity")),
+            }
             for r in self.client.vendor_risks(vendor["primary_hostname"])
         ]
         open_ids = {r["risk_id"] for r in risks}
@@ -186,13 +191,18 @@ class UpGuardConnector(BaseConnector):
                 rows = self._resolved.setdefault(str(vendor.get("id")), [])
                 for group in vendor.get("risksResolved") or []:
                     for r in group.get("risks") or []:
-                        rows.append({
-                            "id": f"{vendor.get('id')}:{r.get('id')}", "risk_id": r.get("id"),
-                            "finding": r.get("name") or r.get("id"), "category": r.get("category"),
-                            "description": r.get("description") or "", "remediation": r.get("remediation") or "",
-                            "severity": r.get("severityName") or _severity(r.get("severity")),
-                            "riskType": r.get("riskType"),
-                        })
+                        rows.append(
+                            {
+                                "id": f"{vendor.get('id')}:{r.get('id')}",
+                                "risk_id": r.get("id"),
+                                "finding": r.get("name") or r.get("id"),
+                                "category": r.get("category"),
+                                "description": r.get("description") or "",
+                                "remediation": r.get("remediation") or "",
+                                "severity": r.get("severityName") or _severity(r.get("severity")),
+                                "riskType": r.get("riskType"),
+                            }
+                        )
         return self._resolved
 
     def _breaches(self) -> list[dict[str, Any]]:
@@ -206,15 +216,24 @@ class UpGuardConnector(BaseConnector):
                     continue
                 context = _object(n.get("context"))
                 vendor = self._vendors.get(str(context.get("vendor_id")), {})
-                out.append({
-                    "id": f"notification:{n['id']}", "finding": n.get("description") or n.get("type"),
-                    "severity": BREACH_SEVERITY, "category": n.get("type"), "description": n.get("description"),
-                    "remediation": BREACH_REMEDIATION, "firstDetected": n.get("occurred_at"), "status": "open",
-                    "vendor": {"id": context.get("vendor_id"), "name": vendor.get("name") or
-                               context.get("vendor_primary_hostname"),
-                               "primary_hostname": context.get("vendor_primary_hostname")},
-                    "vendor_contact_id": n.get("vendor_contact_id", ""),
-                })
+                out.append(
+                    {
+                        "id": f"notification:{n['id']}",
+                        "finding": n.get("description") or n.get("type"),
+                        "severity": BREACH_SEVERITY,
+                        "category": n.get("type"),
+                        "description": n.get("description"),
+                        "remediation": BREACH_REMEDIATION,
+                        "firstDetected": n.get("occurred_at"),
+                        "status": "open",
+                        "vendor": {
+                            "id": context.get("vendor_id"),
+                            "name": vendor.get("name") or context.get("vendor_primary_hostname"),
+                            "primary_hostname": context.get("vendor_primary_hostname"),
+                        },
+                        "vendor_contact_id": n.get("vendor_contact_id", ""),
+                    }
+                )
         return out
 
     def _notifications(self, cursor: dict[str, Any], options: dict[str, Any]) -> Iterator[Page]:
@@ -224,8 +243,9 @@ class UpGuardConnector(BaseConnector):
                 page_token=token, page_size=max(10, int(options.get("page_limit") or 50))
             )
             yield Page(
-                records=[{**n, "id": n.get("notification_id"), "vendor_contact_id": self._notified_contact(n)}
-                         for n in items],
+                records=[
+                    {**n, "id": n.get("notification_id"), "vendor_contact_id": self._notified_contact(n)} for n in items
+                ],
                 cursor={"page_token": nxt} if nxt else None,
             )
             if not nxt:
@@ -241,8 +261,10 @@ class UpGuardConnector(BaseConnector):
     def target_fields(self, object_kind: str) -> list[SourceField]:
         if object_kind != "tag":
             raise ConfigurationError("only UpGuard vendor labels can be written")
-        return [SourceField("vendor_primary_hostname", "Vendor primary hostname"),
-                SourceField("labels", "Labels to add", "list")]
+        return [
+            SourceField("vendor_primary_hostname", "Vendor primary hostname"),
+            SourceField("labels", "Labels to add", "list"),
+        ]
 
     def write(
         self, object_kind: str, payload: dict[str, Any], *, target_id: str | None, options: dict[str, Any]
@@ -262,8 +284,11 @@ class UpGuardConnector(BaseConnector):
         # The sync's own filter tag marks the contacts it reads; it is not a label of the vendor.
         known = {x.casefold() for x in current} | {str(options.get("tag") or "").casefold()} - {""}
         wanted = payload.get("labels") or []
-        added = [str(x).strip() for x in (wanted if isinstance(wanted, list) else [wanted])
-                 if str(x).strip() and str(x).strip().casefold() not in known]
+        added = [
+            str(x).strip()
+            for x in (wanted if isinstance(wanted, list) else [wanted])
+            if str(x).strip() and str(x).strip().casefold() not in known
+        ]
         added = list(dict.fromkeys(added))
         if not added:
             raise NothingToWrite(f"The vendor {host} already has these labels.", target_id=host)

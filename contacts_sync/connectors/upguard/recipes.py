@@ -62,8 +62,7 @@ RECIPES = (
         settings=("ghl_contact_id",),
         trigger="UpGuard records an activity notification (poll, or an UpGuard webhook)",
         action="Adds an audit-trail note to the vendor's contact",
-        test="tests/connectors/upguard/test_flows.py::"
-        "test_notifications_become_an_audit_trail_of_notes",
+        test="tests/connectors/upguard/test_flows.py::test_notifications_become_an_audit_trail_of_notes",
     ),
     Recipe(
         key="ghl_tags_to_upguard_vendor_labels",
@@ -100,13 +99,20 @@ MAPPINGS: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {
         rule("website", source="vendor.primary_hostname|primary_hostname", transforms=["trim", "lower"]),
     ],
     ("upguard", "task", "ghl", "task"): [
-        rule("title", template="[{severity}] {finding} ({vendor.name|vendor.primary_hostname})",
-             transforms=["trim", ("truncate", {"length": 255})], required=True),
+        rule(
+            "title",
+            template="[{severity}] {finding} ({vendor.name|vendor.primary_hostname})",
+            transforms=["trim", ("truncate", {"length": 255})],
+            required=True,
+        ),
         # Resolved risks (from the risk diffs) carry no detection date: the task keeps the one it has.
         rule("dueDate", source="firstDetected", transforms=["datetime"]),
         rule("completed", source="status", transforms=[("equals", {"value": "resolved"})], required=True),
-        rule("body", template="{description}\n\nRemediation: {remediation}\nVendor: {vendor.name} "
-             "({vendor.primary_hostname})", transforms=["html_to_text"]),
+        rule(
+            "body",
+            template="{description}\n\nRemediation: {remediation}\nVendor: {vendor.name} ({vendor.primary_hostname})",
+            transforms=["html_to_text"],
+        ),
     ],
     ("upguard", "note", "ghl", "note"): ghl_note_rules(template="{description}\n\n({type}, {occurred_at})"),
     ("ghl", "contact", "upguard", "tag"): [

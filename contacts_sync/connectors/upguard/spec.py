@@ -27,7 +27,12 @@ SPEC = AppSpec(
     rate_limits=((600, 60.0),),
     rate_limit_setting="rate_limit_per_minute",
     # Registered through the API (POST /webhooks answers the signing secret, stored on the connection).
-    webhook=WebhookSpec(scheme="hmac-sha256-hex", verify=verify_webhook, parse=parse_webhook,
-                        event_objects=EVENT_OBJECTS, registrable=True),
+    webhook=WebhookSpec(
+        scheme="hmac-sha256-hex",
+        verify=verify_webhook,
+        parse=parse_webhook,
+        event_objects=EVENT_OBJECTS,
+        registrable=True,
+    ),
     docs="docs/apps/upguard.md",
 )

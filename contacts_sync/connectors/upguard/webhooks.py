@@ -27,8 +27,9 @@ EVENT_OBJECTS = {
 
 def verify_webhook(headers: Mapping[str, Any], body: bytes, secret: str) -> bool:
     """True when the signature header is the hex HMAC-SHA256 of the raw body under `secret` (constant-time)."""
-    return bool(secret) and hmac_sha256_hex_matches(secret=secret, body=body,
-                                                    signature=header(headers, SIGNATURE_HEADER))
+    return bool(secret) and hmac_sha256_hex_matches(
+        secret=secret, body=body, signature=header(headers, SIGNATURE_HEADER)
+    )
 
 
 def parse_webhook(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:

@@ -35,9 +35,7 @@ class Command(BaseCommand):
     help = "Re-encrypt every secret (Connection.secrets, AlertChannel.secrets, ...) under the first encryption key."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument(
-            "--dry-run", action="store_true", help="check every value decrypts; write nothing"
-        )
+        parser.add_argument("--dry-run", action="store_true", help="check every value decrypts; write nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
         total = 0
@@ -51,9 +49,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"done: {total} value(s)"))
 
     def _rotate(self, model: Any, field: Any, *, dry_run: bool) -> int:
-        table, column, pk = (
-            db.ops.quote_name(n) for n in (model._meta.db_table, field.column, model._meta.pk.column)
-        )
+        table, column, pk = (db.ops.quote_name(n) for n in (model._meta.db_table, field.column, model._meta.pk.column))
         last, done = None, 0
         while True:
             with transaction.atomic(), db.cursor() as cur:

@@ -27,12 +27,8 @@ class Command(BaseCommand):
             default=DEFAULT_GHL_TOKEN,
             help=f"private integration token with every contacts scope (default {DEFAULT_GHL_TOKEN})",
         )
-        parser.add_argument(
-            "--webhook-url", default="", help="where the GHL emulator posts its signed webhooks"
-        )
-        parser.add_argument(
-            "--seed", type=int, default=0, help="contacts to generate in the location at start"
-        )
+        parser.add_argument("--webhook-url", default="", help="where the GHL emulator posts its signed webhooks")
+        parser.add_argument("--seed", type=int, default=0, help="contacts to generate in the location at start")
         parser.add_argument(
             "--ghl-rate-limit", type=int, default=None, help="requests per 10 s per location (default 100)"
         )

@@ -133,11 +133,7 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
         try:
             limit = min(max(1, int(q.get("limit", 100))), MAX_LIMIT)
             after = _decode(q["cursor"]) if q.get("cursor") else None
-            since = (
-                datetime.fromisoformat(q["since"].replace("Z", "+00:00")).isoformat()
-                if q.get("since")
-                else ""
-            )
+            since = datetime.fromisoformat(q["since"].replace("Z", "+00:00")).isoformat() if q.get("since") else ""
         except (ValueError, TypeError, json.JSONDecodeError):
             return _error(400, "limit, cursor or since is invalid")
         rows = sorted(state.collection(name).values(), key=lambda rec: (rec["updated_at"], rec["id"]))

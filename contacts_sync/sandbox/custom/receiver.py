@@ -48,14 +48,16 @@ class Receiver:
             data: Any = json.loads(body)
         except ValueError:
             data = None
-        self.received.append({
-            "webhook_id": request.headers.get("webhook-id", ""),
-            "webhook_timestamp": request.headers.get("webhook-timestamp", ""),
-            "signature_valid": valid,
-            "json": data,
-            "answered": status,
-            "at": time.time(),
-        })
+        self.received.append(
+            {
+                "webhook_id": request.headers.get("webhook-id", ""),
+                "webhook_timestamp": request.headers.get("webhook-timestamp", ""),
+                "signature_valid": valid,
+                "json": data,
+                "answered": status,
+                "at": time.time(),
+            }
+        )
         headers = {"Retry-After": self.retry_after} if status >= 400 and self.retry_after else {}
         return JSONResponse({"ok": status < 300}, status_code=status, headers=headers)
 

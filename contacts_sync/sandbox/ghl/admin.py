@@ -83,9 +83,7 @@ class Admin:
         if b.get("token"):
             state.add_token(b["token"], lid, b.get("scopes"), ttl=b.get("expiresIn") or 0)
         if b.get("seed"):
-            seed_location(
-                loc, int(b["seed"]), seed=int(b.get("seedValue", 1)), children=b.get("children", True)
-            )
+            seed_location(loc, int(b["seed"]), seed=int(b.get("seedValue", 1)), children=b.get("children", True))
         for i, given in enumerate(b.get("contacts") or []):
             problems = v.check(given, v.CREATE_CONTACT)
             if problems:

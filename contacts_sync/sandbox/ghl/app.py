@@ -140,11 +140,7 @@ class GhlEmulator:
             st = state()
             headers = request.headers
             if headers.get("version") not in VERSIONS:
-                msg = (
-                    "version header was not found"
-                    if "version" not in headers
-                    else "version header is invalid"
-                )
+                msg = "version header was not found" if "version" not in headers else "version header is invalid"
                 return JSONResponse({"statusCode": 400, "message": msg}, status_code=400)
             bearer = headers.get("authorization", "")
             token = st.tokens.get(bearer[7:]) if bearer[:7].lower() == "bearer " else None
@@ -179,9 +175,7 @@ class GhlEmulator:
             if body:
                 payload, bad = await _payload(request, body)
                 if bad == "json":
-                    return json_response(
-                        400, {"statusCode": 400, "message": "Unexpected token in JSON body"}, rl
-                    )
+                    return json_response(400, {"statusCode": 400, "message": "Unexpected token in JSON body"}, rl)
                 if bad == "form":
                     form_only = ["body must be application/x-www-form-urlencoded"]
                     return json_response(
@@ -211,9 +205,7 @@ class GhlEmulator:
 
     # ----- routing ------------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
-        def a(
-            scope: str, handler: Handler, *, body: bool | str = False, auth: Auth = Auth.LOCATION
-        ) -> Endpoint:
+        def a(scope: str, handler: Handler, *, body: bool | str = False, auth: Auth = Auth.LOCATION) -> Endpoint:
             return self.recorder.wrap(self.api(scope, handler, body=body, auth=auth))
 
         return [

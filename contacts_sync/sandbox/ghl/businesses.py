@@ -19,8 +19,22 @@ if TYPE_CHECKING:
 
 BUSINESSES_DEFAULT_LIMIT = 100  # GET /businesses/ limit default
 # CreateBusinessDto (apps/businesses.json): name and locationId required, the rest optional strings.
-CREATE_BUSINESS = {k: "str" for k in ("name", "locationId", "phone", "email", "website", "address", "city",
-                                      "postalCode", "state", "country", "description")}
+CREATE_BUSINESS = {
+    k: "str"
+    for k in (
+        "name",
+        "locationId",
+        "phone",
+        "email",
+        "website",
+        "address",
+        "city",
+        "postalCode",
+        "state",
+        "country",
+        "description",
+    )
+}
 CONTACTS_BY_BUSINESS_DEFAULT_LIMIT = 25  # GET /contacts/business/{id} limit default ("25")
 
 
@@ -52,11 +66,7 @@ class Businesses:
         limit = int_param(q.get("limit"), "limit", CONTACTS_BY_BUSINESS_DEFAULT_LIMIT)
         skip = int_param(q.get("skip"), "skip", 0)
         bid = request.path_params["businessId"]
-        rows = [
-            c
-            for c in loc.contacts.values()
-            if c.get("businessId") == bid and matches_query(c, q.get("query"))
-        ]
+        rows = [c for c in loc.contacts.values() if c.get("businessId") == bid and matches_query(c, q.get("query"))]
         return 200, {"contacts": rows[skip : skip + limit], "count": len(rows)}, []
 
     def bulk_business(self, request: Request, loc: Location, body: Any) -> Result:

@@ -29,9 +29,7 @@ if TYPE_CHECKING:
     from contacts_sync.sandbox.ghl.app import GhlEmulator, RouteFactory
 
 TASK_SEARCH_DEFAULT_LIMIT = 25  # TaskSearchParamsDto.limit default
-TASK_SEARCH_MAX_LIMIT = (
-    500  # practitioners page the location task search with limit 500; more is refused here
-)
+TASK_SEARCH_MAX_LIMIT = 500  # practitioners page the location task search with limit 500; more is refused here
 INTERNAL_TASK_FIELDS = ("dateUpdated",)  # kept for the location task search, not in TaskSchema reads
 
 
@@ -102,9 +100,7 @@ class Children:
 
     # ----- task changes (API and UI) --------------------------------------------------------------------
     @staticmethod
-    def task_create(
-        loc: Location, cid: str, body: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def task_create(loc: Location, cid: str, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         now = iso()
         task = {"id": new_id(), "contactId": cid, "dateAdded": now, "body": "", "assignedTo": "", **body}
         task["dateUpdated"] = now
@@ -178,9 +174,7 @@ class Children:
             raise unprocessable(problems)
         limit, skip = body.get("limit", TASK_SEARCH_DEFAULT_LIMIT), body.get("skip", 0)
         if not 1 <= limit <= TASK_SEARCH_MAX_LIMIT or skip < 0:
-            raise unprocessable(
-                [f"limit must be between 1 and {TASK_SEARCH_MAX_LIMIT}", "skip must not be negative"]
-            )
+            raise unprocessable([f"limit must be between 1 and {TASK_SEARCH_MAX_LIMIT}", "skip must not be negative"])
         contact_ids, assigned = set(body.get("contactId") or ()), set(body.get("assignedTo") or ())
         query = (body.get("query") or "").lower()
         business = body.get("businessId")
@@ -205,9 +199,7 @@ class Children:
 
     # ----- notes --------------------------------------------------------------------------------------
     @staticmethod
-    def note_create(
-        loc: Location, cid: str, body: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def note_create(loc: Location, cid: str, body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         note = {"id": new_id(), "contactId": cid, "dateAdded": iso(), **body}
         loc.notes.setdefault(cid, {})[note["id"]] = note
         return note, [note_event("NoteCreate", loc, note)]
@@ -273,11 +265,7 @@ class Children:
                 problems = v.check(b, v.UPDATE_TASK)
                 if problems:
                     return admin_error("; ".join(problems))
-                events = (
-                    self.task_delete(loc, task)
-                    if request.method == "DELETE"
-                    else self.task_update(loc, task, b)
-                )
+                events = self.task_delete(loc, task) if request.method == "DELETE" else self.task_update(loc, task, b)
         except GhlError as e:
             return admin_error(str(e.body["message"]))
         await self.emu.hooks.to_location(loc, events)
@@ -298,11 +286,7 @@ class Children:
                 problems = v.check(b, v.UPDATE_NOTE)
                 if problems:
                     return admin_error("; ".join(problems))
-                events = (
-                    self.note_delete(loc, note)
-                    if request.method == "DELETE"
-                    else self.note_update(loc, note, b)
-                )
+                events = self.note_delete(loc, note) if request.method == "DELETE" else self.note_update(loc, note, b)
         except GhlError as e:
             return admin_error(str(e.body["message"]))
         await self.emu.hooks.to_location(loc, events)

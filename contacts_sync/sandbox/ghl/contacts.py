@@ -72,9 +72,7 @@ class Contacts:
         self.emu = emu
 
     # ----- state changes (shared by the API and the admin "UI") ----------------------------------------
-    def _custom_fields(
-        self, loc: Location, c: dict[str, Any], value: list[Any], problems: list[str]
-    ) -> list[Any]:
+    def _custom_fields(self, loc: Location, c: dict[str, Any], value: list[Any], problems: list[str]) -> list[Any]:
         merged = {cf["id"]: cf for cf in c.get("customFields", [])}
         for i, item in enumerate(value):
             ref = item.get("id") or item.get("key")
@@ -151,9 +149,7 @@ class Contacts:
         return c
 
     @staticmethod
-    def change_events(
-        loc: Location, c: dict[str, Any], changed: bool, tags_changed: bool
-    ) -> list[dict[str, Any]]:
+    def change_events(loc: Location, c: dict[str, Any], changed: bool, tags_changed: bool) -> list[dict[str, Any]]:
         events = [contact_event("ContactUpdate", loc, c)] if changed else []
         if tags_changed:
             events.append(contact_event("ContactTagUpdate", loc, c))
@@ -294,11 +290,16 @@ class Contacts:
         c = loc.contacts.get(request.path_params["contact_id"]) if loc is not None else None
         if loc is None or c is None:
             return HTMLResponse("<!doctype html><title>Not found</title><h1>No such contact</h1>", status_code=404)
-        rows = "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(json.dumps(v, ensure_ascii=False))}</td></tr>"
-                       for k, v in sorted(c.items()) if not k.endswith("LowerCase"))
+        rows = "".join(
+            f"<tr><th>{escape(str(k))}</th><td>{escape(json.dumps(v, ensure_ascii=False))}</td></tr>"
+            for k, v in sorted(c.items())
+            if not k.endswith("LowerCase")
+        )
         title = escape(str(c.get("name") or c.get("email") or c["id"]))
-        return HTMLResponse(f"<!doctype html><title>{title} · HighLevel emulator</title><h1>{title}</h1>"
-                            f"<p>Location {escape(loc.id)} (emulator)</p><table>{rows}</table>")
+        return HTMLResponse(
+            f"<!doctype html><title>{title} · HighLevel emulator</title><h1>{title}</h1>"
+            f"<p>Location {escape(loc.id)} (emulator)</p><table>{rows}</table>"
+        )
 
     def admin_routes(self) -> list[Route]:
         return [

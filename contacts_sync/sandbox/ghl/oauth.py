@@ -102,9 +102,7 @@ class OAuth:
         company_id = "" if location_id else q.get("company_id") or q.get("companyId") or ""
         if not (location_id or company_id):
             return self._choose_page(q, scopes)
-        if (location_id and location_id not in state.locations) or (
-            company_id and company_id not in state.companies
-        ):
+        if (location_id and location_id not in state.locations) or (company_id and company_id not in state.companies):
             return HTMLResponse("<h1>Unknown location or agency</h1>", status_code=400)
         code = new_id() + new_id()
         state.codes[code] = {
@@ -147,9 +145,7 @@ class OAuth:
             state.stats["refresh_reuse"] += 1
             return bad_grant("This refresh token has already been used")
         if f.get("user_type") and f["user_type"] != rt.user_type:
-            return bad_grant(
-                f"This refresh token belongs to a {rt.user_type} token; send user_type={rt.user_type}"
-            )
+            return bad_grant(f"This refresh token belongs to a {rt.user_type} token; send user_type={rt.user_type}")
         if rt.user_type == LOCATION and not state.locations[rt.location_id].active:
             return json_response(
                 400,
@@ -183,9 +179,7 @@ class OAuth:
                 },
             )
         if f.get("user_type") not in (None, LOCATION, COMPANY):
-            return json_response(
-                422, _unprocessable_body([f"user_type must be one of: {LOCATION}, {COMPANY}"])
-            )
+            return json_response(422, _unprocessable_body([f"user_type must be one of: {LOCATION}, {COMPANY}"]))
         grant = f.get("grant_type")
         if grant == "authorization_code":
             return self._exchange_code(f, client.client_id)

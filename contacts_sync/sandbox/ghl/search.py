@@ -29,8 +29,7 @@ def matches_query(c: dict[str, Any], query: str | None) -> bool:
         return True
     q = query.lower()
     return any(
-        q in str(c.get(k, "")).lower()
-        for k in ("name", "email", "phone", "companyName", "firstName", "lastName")
+        q in str(c.get(k, "")).lower() for k in ("name", "email", "phone", "companyName", "firstName", "lastName")
     )
 
 
@@ -85,11 +84,7 @@ def matches_filter(c: dict[str, Any], f: dict[str, Any]) -> bool:
     if isinstance(actual, list):
         hay = [str(x).lower() for x in actual]
         values = [str(x).lower() for x in (value if isinstance(value, list) else [value])]
-        hit = (
-            any(x in hay for x in values)
-            if op in ("eq", "not_eq")
-            else any(x in h for x in values for h in hay)
-        )
+        hit = any(x in hay for x in values) if op in ("eq", "not_eq") else any(x in h for x in values for h in hay)
     else:
         sa, sv = str(actual or "").lower(), str(value).lower()
         hit = sa == sv if op in ("eq", "not_eq") else sv in sa
@@ -122,9 +117,7 @@ class ContactSearch:
             raise GhlError(400, "page and searchAfter cannot be used together")
         page = body.get("page", 1)
         if page * page_limit > SEARCH_PAGE_WINDOW and "searchAfter" not in body:
-            raise GhlError(
-                400, f"Only {SEARCH_PAGE_WINDOW} records can be fetched with page; use searchAfter"
-            )
+            raise GhlError(400, f"Only {SEARCH_PAGE_WINDOW} records can be fetched with page; use searchAfter")
         return page, page_limit
 
     def search(self, request: Request, loc: Location, body: Any) -> Result:
@@ -143,9 +136,7 @@ class ContactSearch:
             raise unprocessable([f"filters are invalid: {e}"]) from None
         sort = (body.get("sort") or [{"field": "dateAdded", "direction": "asc"}])[0]
         sfield, desc = sort.get("field", "dateAdded"), sort.get("direction", "asc") == "desc"
-        keyed = sorted(
-            ((_sort_value(c, sfield), c["id"], c) for c in rows), key=lambda t: (t[0], t[1]), reverse=desc
-        )
+        keyed = sorted(((_sort_value(c, sfield), c["id"], c) for c in rows), key=lambda t: (t[0], t[1]), reverse=desc)
         if "searchAfter" in body:
             after = body["searchAfter"]
             if not isinstance(after, list) or len(after) != 2:
@@ -169,9 +160,7 @@ class ContactSearch:
         if not 1 <= limit <= LIST_MAX_LIMIT:
             raise unprocessable([f"limit must not be greater than {LIST_MAX_LIMIT}"])
         rows = sorted(
-            (iso_ms(c["dateAdded"]), c["id"], c)
-            for c in loc.contacts.values()
-            if matches_query(c, q.get("query"))
+            (iso_ms(c["dateAdded"]), c["id"], c) for c in loc.contacts.values() if matches_query(c, q.get("query"))
         )
         total = len(rows)
         if start_after is not None:

@@ -269,13 +269,9 @@ def make_contact(loc: Location, rng: random.Random, created: float) -> dict[str,
     return contact
 
 
-def near_duplicate(
-    original: dict[str, Any], loc: Location, rng: random.Random, created: float
-) -> dict[str, Any]:
+def near_duplicate(original: dict[str, Any], loc: Location, rng: random.Random, created: float) -> dict[str, Any]:
     """The same person again: email in other case, or the phone only, or a typo in the name."""
-    dup = dict(
-        original, id=new_id(), dateAdded=iso(created), dateUpdated=iso(created), tags=list(original["tags"])
-    )
+    dup = dict(original, id=new_id(), dateAdded=iso(created), dateUpdated=iso(created), tags=list(original["tags"]))
     variant = rng.randrange(3)
     if variant == 0 and original.get("email"):
         dup["email"] = original["email"].swapcase()

@@ -148,9 +148,7 @@ class Location:
     allow_duplicates: bool = False
     active: bool = True
     webhook_url: str = ""
-    signatures: str = (
-        "ed25519"  # ed25519 (x-ghl-signature) | both (+ legacy x-wh-signature) | rsa (legacy only)
-    )
+    signatures: str = "ed25519"  # ed25519 (x-ghl-signature) | both (+ legacy x-wh-signature) | rsa (legacy only)
     # location detail (GET /locations/{id}); country and timezone matter to the product's field mapping
     country: str = "DE"
     timezone: str = "Europe/Berlin"
@@ -267,9 +265,7 @@ class GhlState:
         loc = self.locations.get(location_id)
         if loc is None:
             now = iso()
-            loc = self.locations[location_id] = Location(
-                id=location_id, date_added=now, installed_at=now, **kw
-            )
+            loc = self.locations[location_id] = Location(id=location_id, date_added=now, installed_at=now, **kw)
         else:
             for k, v in kw.items():
                 setattr(loc, k, v)
@@ -296,9 +292,7 @@ class GhlState:
             scopes=frozenset(ALL_SCOPES if scopes is None else scopes),
             kind=kind,
             expires_at=time.time() + ttl if ttl else 0.0,
-            company_id=self.locations[location_id].company_id
-            if location_id in self.locations
-            else DEFAULT_COMPANY_ID,
+            company_id=self.locations[location_id].company_id if location_id in self.locations else DEFAULT_COMPANY_ID,
         )
         self.tokens[token] = t
         return t
@@ -374,9 +368,7 @@ class GhlState:
     def issue_location_token(self, company_token: Token, loc: Location) -> dict[str, Any]:
         """POST /oauth/locationToken: a location access token with the company token's scopes, no refresh."""
         access = "lt-" + new_id() + new_id()
-        t = self.add_token(
-            access, loc.id, sorted(company_token.scopes), kind="oauth", ttl=self.location_token_ttl
-        )
+        t = self.add_token(access, loc.id, sorted(company_token.scopes), kind="oauth", ttl=self.location_token_ttl)
         self.stats["location_tokens"] += 1
         return {
             "access_token": t.token,

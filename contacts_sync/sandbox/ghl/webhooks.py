@@ -61,9 +61,7 @@ class Recorder:
                 "status": response.status_code,
                 "response_type": response.headers.get("content-type", ""),
                 "fault": response.headers.get(FAULT_HEADER, ""),
-                "response": bytes(response.body).decode("utf-8", "replace")
-                if hasattr(response, "body")
-                else "",
+                "response": bytes(response.body).decode("utf-8", "replace") if hasattr(response, "body") else "",
             }
             fh.write(json.dumps(line, ensure_ascii=False) + "\n")
             return response

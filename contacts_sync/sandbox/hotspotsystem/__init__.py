@@ -131,10 +131,25 @@ def _add_customer(state: HotspotState, body: dict[str, Any]) -> dict[str, Any]:
         _transactions(state, existing, state.customer_location[existing["id"]], body.get("transactions") or [], now)
         return existing
     customer = {
-        "id": str(100_000 + n), "user_name": f"guest{n}", "name": "", "email": "", "company_name": "", "phone": "",
-        "address": "", "city": "", "state": "", "zip": "", "country_code": "", "social_network": "", "social_id": "",
-        "social_username": "", "social_link": "", "social_gender": "", "social_age_range": "",
-        "social_followers_count": 0, "registered_at": _dt(now),
+        "id": str(100_000 + n),
+        "user_name": f"guest{n}",
+        "name": "",
+        "email": "",
+        "company_name": "",
+        "phone": "",
+        "address": "",
+        "city": "",
+        "state": "",
+        "zip": "",
+        "country_code": "",
+        "social_network": "",
+        "social_id": "",
+        "social_username": "",
+        "social_link": "",
+        "social_gender": "",
+        "social_age_range": "",
+        "social_followers_count": 0,
+        "registered_at": _dt(now),
         **{k: v for k, v in body.items() if k not in ("id", "transactions", "location_id", "location_name")},
     }
     state.customers.append(customer)
@@ -146,18 +161,28 @@ def _add_customer(state: HotspotState, body: dict[str, Any]) -> dict[str, Any]:
     return customer
 
 
-def _transactions(state: HotspotState, customer: dict[str, Any], location: str, rows: list[dict[str, Any]],
-                  now: datetime) -> None:
+def _transactions(
+    state: HotspotState, customer: dict[str, Any], location: str, rows: list[dict[str, Any]], now: datetime
+) -> None:
     for i, tx in enumerate(rows):
         kind = tx.get("type", "mac")
-        state.transactions[kind].append({
-            "id": sum(len(v) for v in state.transactions.values()) + 1, "operator": OPERATOR,
-            "location_id": location, "user_name": customer["user_name"], "customer": customer["name"],
-            "action_date_gmt": _dt(now + timedelta(minutes=i)), "user_agent": "Mozilla/5.0", "newsletter": 0,
-            **{k: customer[k] for k in ("company_name", "email", "address", "city", "state", "zip", "country_code",
-                                        "phone")},
-            **{k: v for k, v in tx.items() if k != "type"},
-        })
+        state.transactions[kind].append(
+            {
+                "id": sum(len(v) for v in state.transactions.values()) + 1,
+                "operator": OPERATOR,
+                "location_id": location,
+                "user_name": customer["user_name"],
+                "customer": customer["name"],
+                "action_date_gmt": _dt(now + timedelta(minutes=i)),
+                "user_agent": "Mozilla/5.0",
+                "newsletter": 0,
+                **{
+                    k: customer[k]
+                    for k in ("company_name", "email", "address", "city", "state", "zip", "country_code", "phone")
+                },
+                **{k: v for k, v in tx.items() if k != "type"},
+            }
+        )
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -199,12 +224,8 @@ def _listing(request: Request, items: list[dict[str, Any]]) -> Response:
     if offset + limit < len(items):
         links.append(f'<{base}?{urlencode({**q, "limit": limit, "offset": offset + limit})}>; rel="next"')
     if offset > 0:
-        links.append(
-            f'<{base}?{urlencode({**q, "limit": limit, "offset": max(0, offset - limit)})}>; rel="prev"'
-        )
-    return JSONResponse(
-        {"metadata": {"total_count": len(items)}, "items": page}, headers={"Link": ", ".join(links)}
-    )
+        links.append(f'<{base}?{urlencode({**q, "limit": limit, "offset": max(0, offset - limit)})}>; rel="prev"')
+    return JSONResponse({"metadata": {"total_count": len(items)}, "items": page}, headers={"Link": ", ".join(links)})
 
 
 def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as one function
@@ -237,9 +258,7 @@ def mount(ctx: Any) -> Mount:  # noqa: C901 - small route closures counted as on
         location = request.path_params.get("location_id")
         if location is not None and location not in {loc["id"] for loc in state.locations}:
             return _error(404, "Location not found")
-        rows = [
-            c for c in state.customers if location is None or state.customer_location[c["id"]] == location
-        ]
+        rows = [c for c in state.customers if location is None or state.customer_location[c["id"]] == location]
         return _listing(request, rows)
 
     async def transactions(request: Request, state: HotspotState) -> Response:

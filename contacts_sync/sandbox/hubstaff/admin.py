@@ -41,9 +41,7 @@ class AdminEndpoints:
             if action == "pats" and request.method == "POST":
                 from .state import DEFAULT_USER_ID
 
-                return JSONResponse(
-                    {"refresh_token": self.state.add_pat(int(body.get("user_id", DEFAULT_USER_ID)))}
-                )
+                return JSONResponse({"refresh_token": self.state.add_pat(int(body.get("user_id", DEFAULT_USER_ID)))})
             if action == "expire_tokens" and request.method == "POST":
                 self.state.expire_access_tokens()
                 return JSONResponse({"ok": True})
@@ -60,9 +58,7 @@ class AdminEndpoints:
         except HubstaffError as exc:
             return JSONResponse(exc.body, status_code=exc.status)
         except (TypeError, ValueError) as exc:
-            return JSONResponse(
-                {"code": "invalid_params", "error": str(exc), "error_code": 11000}, status_code=400
-            )
+            return JSONResponse({"code": "invalid_params", "error": str(exc), "error_code": 11000}, status_code=400)
         return JSONResponse(
             {"code": "not_found", "error": f"no admin action {action}", "error_code": 12000}, status_code=404
         )

@@ -149,9 +149,7 @@ class HubstaffEmulator(WebhookEndpoints, AdminEndpoints):
         org_id = _int(request.path_params["organization_id"], "organization_id") or 0
         self.state.require_org(user_id, org_id)
         client = self.state.create_client(org_id, await self._body(request))
-        task = self._emit_task(
-            org_id, "client.create", {"client_id": client["id"], "client_name": client["name"]}
-        )
+        task = self._emit_task(org_id, "client.create", {"client_id": client["id"], "client_name": client["name"]})
         return JSONResponse({"client": _clean(client)}, background=task)
 
     async def get_client(self, request: Request, user_id: int) -> Response:
@@ -192,9 +190,7 @@ class HubstaffEmulator(WebhookEndpoints, AdminEndpoints):
         self.state.require_org(user_id, org_id)
         statuses = _list(request, "status")
         project_ids = [_int(p, "project_ids") or 0 for p in _list(request, "project_ids")]
-        return self._paged(
-            "tasks", self.state.list_tasks(org_id, statuses=statuses, project_ids=project_ids), request
-        )
+        return self._paged("tasks", self.state.list_tasks(org_id, statuses=statuses, project_ids=project_ids), request)
 
     async def list_projects(self, request: Request, user_id: int) -> Response:
         org_id = _int(request.path_params["organization_id"], "organization_id") or 0
@@ -207,9 +203,7 @@ class HubstaffEmulator(WebhookEndpoints, AdminEndpoints):
     async def list_project_tasks(self, request: Request, user_id: int) -> Response:
         project = self._project(request, user_id)
         statuses = _list(request, "status")
-        tasks = self.state.list_tasks(
-            project["organization_id"], statuses=statuses, project_ids=[project["id"]]
-        )
+        tasks = self.state.list_tasks(project["organization_id"], statuses=statuses, project_ids=[project["id"]])
         return self._paged("tasks", tasks, request)
 
     def _project(self, request: Request, user_id: int) -> dict[str, Any]:
@@ -297,9 +291,7 @@ class HubstaffEmulator(WebhookEndpoints, AdminEndpoints):
             Route(f"{v2}/users/me", e(self.users_me), methods=["GET"]),
             Route(f"{v2}/users/me/webhooks", e(self.create_user_webhook), methods=["POST"]),
             Route(v2 + "/projects/{project_id}/webhooks", e(self.create_project_webhook), methods=["POST"]),
-            Route(
-                v2 + "/organizations/{organization_id}", e(self.organization, org_scoped=o), methods=["GET"]
-            ),
+            Route(v2 + "/organizations/{organization_id}", e(self.organization, org_scoped=o), methods=["GET"]),
             Route(
                 v2 + "/organizations/{organization_id}/clients",
                 e(self.list_clients, org_scoped=o),

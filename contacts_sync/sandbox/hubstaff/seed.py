@@ -55,12 +55,8 @@ class Seeder:
             for _ in range(members):
                 uid = self.next_id("user")
                 first, last = fake.person_name(r)
-                self._add_user(
-                    r, uid, first=first, last=last, email=fake.account_email(r, f"{first}.{last}", uid)
-                )
-                self._add_member(
-                    r, organization_id, uid, role=r.choice(["user", "user", "manager", "viewer"])
-                )
+                self._add_user(r, uid, first=first, last=last, email=fake.account_email(r, f"{first}.{last}", uid))
+                self._add_member(r, organization_id, uid, role=r.choice(["user", "user", "manager", "viewer"]))
             org_projects = [p for p in self.projects.values() if p["organization_id"] == organization_id]
             for _ in range(max(0, projects - len(org_projects))):
                 org_projects.append(self._add_project(r, organization_id))
@@ -112,9 +108,7 @@ class Seeder:
             "first_name": first,
             "last_name": last,
             "email": email,
-            "time_zone": r.choice(
-                ["Europe/Berlin", "America/New_York", "UTC", "Asia/Tokyo", "Australia/Sydney"]
-            ),
+            "time_zone": r.choice(["Europe/Berlin", "America/New_York", "UTC", "Asia/Tokyo", "Australia/Sydney"]),
             "ip_address": f"203.0.113.{r.randint(1, 254)}",
             "status": "active",
             "created_at": fake.iso(created),
@@ -168,9 +162,7 @@ class Seeder:
         emails = given.get("emails")
         if emails is None:
             local = name.strip().split(" ")[0] or "info"
-            emails = [
-                fake.email_for(r, local, cid + i) for i in range(r.choices([0, 1, 2, 3], [12, 60, 20, 8])[0])
-            ]
+            emails = [fake.email_for(r, local, cid + i) for i in range(r.choices([0, 1, 2, 3], [12, 60, 20, 8])[0])]
             if emails and r.random() < 0.03:
                 emails.append(emails[0])  # duplicate inside one record
         created = fake.past(r)

@@ -38,9 +38,7 @@ NOTES_MAX_AGE = timedelta(days=3 * 365)  # spec: data goes back at most 3 years
 class HubstaffError(Exception):
     """An error response in Hubstaff's envelope {code, error, error_code}."""
 
-    def __init__(
-        self, status: int, code: str, error: str, error_code: int, headers: dict[str, str] | None = None
-    ):
+    def __init__(self, status: int, code: str, error: str, error_code: int, headers: dict[str, str] | None = None):
         super().__init__(error)
         self.status = status
         self.body = {"code": code, "error": error, "error_code": error_code}
@@ -112,9 +110,7 @@ class HubstaffState(Seeder):
         return self._sign("hsr", user_id, 0)
 
     def _sign(self, kind: str, user_id: int, expires: int) -> str:
-        body = (
-            f"{kind}_{user_id}_{int(time.time() * 1000)}_{expires}_{secrets.token_hex(8)}"  # issued at, in ms
-        )
+        body = f"{kind}_{user_id}_{int(time.time() * 1000)}_{expires}_{secrets.token_hex(8)}"  # issued at, in ms
         sig = hmac.new(TOKEN_SIGNING_KEY, body.encode(), hashlib.sha256).hexdigest()[:24]
         return f"{body}_{sig}"
 
@@ -135,9 +131,7 @@ class HubstaffState(Seeder):
     def exchange(self, grant_type: str, refresh_token: str) -> dict[str, Any]:
         """POST /access_tokens: a refresh token is used once; the answer carries its replacement."""
         if grant_type != "refresh_token":
-            raise HubstaffError(
-                400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported", 10000
-            )
+            raise HubstaffError(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported", 10000)
         with self._lock:
             if refresh_token == DEFAULT_PAT:
                 user_id = DEFAULT_USER_ID
@@ -145,9 +139,7 @@ class HubstaffState(Seeder):
                 found = self._verify("hsr", refresh_token)
                 user_id = found[0] if found else 0
             if not user_id or refresh_token in self.used_refresh_tokens:
-                raise HubstaffError(
-                    400, "invalid_grant", "The refresh token is invalid, expired or revoked", 10002
-                )
+                raise HubstaffError(400, "invalid_grant", "The refresh token is invalid, expired or revoked", 10002)
             self.used_refresh_tokens.add(refresh_token)  # rotation: the old token stops working now
             self.stats["token_exchanges"] += 1
         return {
@@ -260,9 +252,7 @@ class HubstaffState(Seeder):
         if not isinstance(name, str) or not name.strip():
             raise invalid("name is missing")
         given: dict[str, Any] = {
-            k: body[k]
-            for k in ("name", "emails", "phone", "address", "invoice_notes", "net_terms")
-            if k in body
+            k: body[k] for k in ("name", "emails", "phone", "address", "invoice_notes", "net_terms") if k in body
         }
         given["metadata"] = _metadata(body.get("metadata"))
         with self._lock:
@@ -275,9 +265,7 @@ class HubstaffState(Seeder):
         summary = body.get("summary")
         if not isinstance(summary, str) or not summary.strip():
             raise invalid("summary is missing")
-        assignees = list(
-            body.get("assignee_ids") or ([body["assignee_id"]] if body.get("assignee_id") else [])
-        )
+        assignees = list(body.get("assignee_ids") or ([body["assignee_id"]] if body.get("assignee_id") else []))
         members = self.members.get(project["organization_id"], {})
         unknown = [a for a in assignees if a not in members]
         if unknown:
@@ -365,9 +353,7 @@ class HubstaffState(Seeder):
         if hook is None:
             raise not_found("webhook")
         if not secret or not secrets.compare_digest(secret, hook.secret):
-            raise HubstaffError(
-                401, "invalid_hook_secret", "X-Hook-Secret does not match this webhook", 10010
-            )
+            raise HubstaffError(401, "invalid_hook_secret", "X-Hook-Secret does not match this webhook", 10010)
         if hook.status == "pending":
             raise HubstaffError(422, "not_verified", "The target did not echo X-Hook-Secret yet", 11020)
         hook.status = "active"
@@ -377,9 +363,7 @@ class HubstaffState(Seeder):
         return [
             h
             for h in self.webhooks.values()
-            if h.status == "active"
-            and h.organization_id in (org_id, None)
-            and ("*" in h.events or event in h.events)
+            if h.status == "active" and h.organization_id in (org_id, None) and ("*" in h.events or event in h.events)
         ]
 
 

@@ -65,9 +65,7 @@ class WebhookEndpoints:
         return Response(status_code=204)
 
     async def activate_webhook(self, request: Request, user_id: int) -> Response:
-        hook = self.state.activate_webhook(
-            request.path_params["webhook_id"], request.headers.get("x-hook-secret")
-        )
+        hook = self.state.activate_webhook(request.path_params["webhook_id"], request.headers.get("x-hook-secret"))
         return JSONResponse({"webhook": webhook_json(hook)}, status_code=201)
 
     async def _handshake(self, hook: Webhook) -> None:

@@ -107,23 +107,48 @@ class StarbueroState:
         """A call as it arrives now (admin: tests make callers call again); a call-back task when asked for."""
         cid = 40_000 + len(self.calls) + 1
         call = {
-            "id": cid, "call_start": _local(datetime.now(UTC).replace(microsecond=0)), "duration": 60,
-            "caller_name": "", "caller_number": "", "caller_company": "", "caller_email": "", "message": "",
-            "transcript": "", "employee": "Support", "called_number": "+49 30 555 0100", "callback_requested": False,
+            "id": cid,
+            "call_start": _local(datetime.now(UTC).replace(microsecond=0)),
+            "duration": 60,
+            "caller_name": "",
+            "caller_number": "",
+            "caller_company": "",
+            "caller_email": "",
+            "message": "",
+            "transcript": "",
+            "employee": "Support",
+            "called_number": "+49 30 555 0100",
+            "callback_requested": False,
             **{k: v for k, v in fields.items() if k != "id"},
         }
         self.calls.append(call)
         if call["callback_requested"]:
-            self.tasks.append({"id": 60_000 + len(self.tasks) + 1, "call_id": cid,
-                               "title": f"Rückruf {call['caller_name'] or call['caller_number']}", "status": "open",
-                               "created_at": call["call_start"], "completed_at": None})
+            self.tasks.append(
+                {
+                    "id": 60_000 + len(self.tasks) + 1,
+                    "call_id": cid,
+                    "title": f"Rückruf {call['caller_name'] or call['caller_number']}",
+                    "status": "open",
+                    "created_at": call["call_start"],
+                    "completed_at": None,
+                }
+            )
         return call
 
 
 # The address-book body the community client sends on create and edit (every field, always).
 CONTACT_BODY = {
-    "salutation": str, "title": str, "firstname": str, "lastname": str, "company": str, "notice": str,
-    "emailAddresses": list, "phoneNumbers": list, "vip": bool, "canForward": bool, "canNotifiedBySms": bool,
+    "salutation": str,
+    "title": str,
+    "firstname": str,
+    "lastname": str,
+    "company": str,
+    "notice": str,
+    "emailAddresses": list,
+    "phoneNumbers": list,
+    "vip": bool,
+    "canForward": bool,
+    "canNotifiedBySms": bool,
 }
 
 
@@ -139,8 +164,11 @@ async def _contact_body(request: Request) -> tuple[dict[str, Any], str]:
     wrong = [k for k, kind in CONTACT_BODY.items() if k in body and not isinstance(body[k], kind)]
     unknown = [k for k in body if k not in CONTACT_BODY and k != "employee"]
     if missing or wrong or unknown:
-        return {}, "; ".join(f"{what}: {', '.join(keys)}" for what, keys in (
-            ("missing", missing), ("wrong type", wrong), ("unknown", unknown)) if keys)
+        return {}, "; ".join(
+            f"{what}: {', '.join(keys)}"
+            for what, keys in (("missing", missing), ("wrong type", wrong), ("unknown", unknown))
+            if keys
+        )
     if not all(isinstance(v, str) for k in ("emailAddresses", "phoneNumbers") for v in body[k]):
         return {}, "emailAddresses and phoneNumbers hold strings"
     return {**body, "employee": body.get("employee")}, ""

@@ -64,4 +64,3 @@ def mount(ctx: Any) -> Mount:
             Route("/_admin/{action}", admin, methods=["GET", "POST"]),
         ],
     )
-

@@ -28,32 +28,55 @@ async def _deliver(ctx: Any, hooks: list[dict[str, Any]], note: dict[str, Any]) 
     the assumption connectors/upguard/webhooks.py makes."""
     import httpx
 
-    body = json.dumps({"type": note["type"], "description": note["description"], "occurredAt": note["occurred_at"],
-                       "context": note["context"]}).encode()
+    body = json.dumps(
+        {
+            "type": note["type"],
+            "description": note["description"],
+            "occurredAt": note["occurred_at"],
+            "context": note["context"],
+        }
+    ).encode()
     async with httpx.AsyncClient() as http:
         for hook in hooks:
             if ctx.faults.drop_webhook(APP, "*"):
                 continue
             signature = hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
             try:
-                await http.post(hook["url"], content=body, timeout=10.0, headers={
-                    "Content-Type": "application/json", "X-Webhook-Signature": signature})
+                await http.post(
+                    hook["url"],
+                    content=body,
+                    timeout=10.0,
+                    headers={"Content-Type": "application/json", "X-Webhook-Signature": signature},
+                )
             except httpx.HTTPError as exc:  # an unreachable receiver is its own problem to notice
                 log.info("upguard webhook %s delivery failed: %s", hook["id"], exc)
 
 
 def _risk_diff(risk: dict[str, Any]) -> dict[str, Any]:
     """A resolved risk as a RiskDiff (name, numeric severity and its name)."""
-    return {"id": risk["id"], "name": risk["finding"], "category": risk["category"], "riskType": risk["riskType"],
-            "riskSubtype": risk["riskSubtype"], "description": risk["description"],
-            "remediation": risk["remediation"], "severity": SEVERITIES[risk["severity"]],
-            "severityName": risk["severity"], "group": risk["category"]}
+    return {
+        "id": risk["id"],
+        "name": risk["finding"],
+        "category": risk["category"],
+        "riskType": risk["riskType"],
+        "riskSubtype": risk["riskSubtype"],
+        "description": risk["description"],
+        "remediation": risk["remediation"],
+        "severity": SEVERITIES[risk["severity"]],
+        "severityName": risk["severity"],
+        "group": risk["category"],
+    }
 
 
 def _diff_group(category: str, risks: list[dict[str, Any]]) -> dict[str, Any]:
     top = max(risks, key=lambda r: r["severity"])
-    return {"groupID": category, "name": category, "highestSeverity": top["severity"],
-            "highestSeverityName": top["severityName"], "risks": risks}
+    return {
+        "groupID": category,
+        "name": category,
+        "highestSeverity": top["severity"],
+        "highestSeverityName": top["severityName"],
+        "risks": risks,
+    }
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -74,7 +97,12 @@ def _offset(token: str | None) -> int:
 
 
 def _page(
-    request: Request, rows: list[dict[str, Any]], key: str, default_size: int = 1000, *, total: bool = False,
+    request: Request,
+    rows: list[dict[str, Any]],
+    key: str,
+    default_size: int = 1000,
+    *,
+    total: bool = False,
     max_size: int = 2000,
 ) -> Response:
     """One page of `rows`; `total_results` only where the spec has it (vendors), `next_page_token` only if more."""
@@ -104,15 +132,16 @@ async def organisation(request: Request, state: UpGuardState) -> Response:
         }
     )
 
+
 async def labels(request: Request, state: UpGuardState) -> Response:
-    return JSONResponse(
-        {"labels": sorted({lab for v in state.vendors for lab in v["labels"]} | set(LABELS))}
-    )
+    return JSONResponse({"labels": sorted({lab for v in state.vendors for lab in v["labels"]} | set(LABELS))})
+
 
 async def vendors(request: Request, state: UpGuardState) -> Response:
     wanted = request.query_params.getlist("labels") + request.query_params.getlist("labels[]")
     rows = [v for v in state.vendors if not wanted or set(wanted) & set(v["labels"])]
     return _page(request, rows, "vendors", total=True)
+
 
 async def vendor_contacts(request: Request, state: UpGuardState) -> Response:
     q = request.query_params
@@ -120,15 +149,14 @@ async def vendor_contacts(request: Request, state: UpGuardState) -> Response:
     if q.get("vendor_id"):
         vendor = next((v for v in state.vendors if str(v["id"]) == q["vendor_id"]), None)
     elif q.get("vendor_primary_hostname"):
-        vendor = next(
-            (v for v in state.vendors if v["primary_hostname"] == q["vendor_primary_hostname"]), None
-        )
+        vendor = next((v for v in state.vendors if v["primary_hostname"] == q["vendor_primary_hostname"]), None)
     else:
         return error(422, "vendor_id or vendor_primary_hostname is required")
     if vendor is None:
         return error(404, "vendor not found")
     rows = [c for c in state.contacts if c["vendor_id"] == vendor["id"]]
     return _page(request, rows, "contacts", default_size=200)
+
 
 async def vendor_risks(request: Request, state: UpGuardState) -> Response:
     host = request.query_params.get("primary_hostname")
@@ -137,9 +165,8 @@ async def vendor_risks(request: Request, state: UpGuardState) -> Response:
         return error(422, "primary_hostname is required")
     if vendor is None:
         return error(404, "vendor not found")
-    return JSONResponse(
-        {"risks": state.risks.get(vendor["id"], [])}
-    )  # not paginated (GetRisksV1RespBody)
+    return JSONResponse({"risks": state.risks.get(vendor["id"], [])})  # not paginated (GetRisksV1RespBody)
+
 
 async def vendor_detail(request: Request, state: UpGuardState) -> Response:
     q = request.query_params
@@ -152,6 +179,7 @@ async def vendor_detail(request: Request, state: UpGuardState) -> Response:
     if vendor is None:
         return error(404, "vendor not found")
     return JSONResponse(vendor)  # `vendor` (a monitored vendor's details)
+
 
 async def vendor_risk_diffs(request: Request, state: UpGuardState) -> Response:
     """Risks resolved since start_date, per vendor, grouped by category (VendorsRisksDiffResponsePayloadBody;
@@ -168,17 +196,32 @@ async def vendor_risk_diffs(request: Request, state: UpGuardState) -> Response:
             groups: dict[str, list[dict[str, Any]]] = {}
             for r in done:
                 groups.setdefault(r["category"], []).append(_risk_diff(r))
-            rows.append({"id": vendor["id"], "name": vendor["name"], "primary_hostname": vendor["primary_hostname"],
-                         "risksIntroduced": [], "risksResolved": [_diff_group(k, v) for k, v in groups.items()]})
+            rows.append(
+                {
+                    "id": vendor["id"],
+                    "name": vendor["name"],
+                    "primary_hostname": vendor["primary_hostname"],
+                    "risksIntroduced": [],
+                    "risksResolved": [_diff_group(k, v) for k, v in groups.items()],
+                }
+            )
     return _page(request, rows, "vendors", default_size=20, total=True, max_size=200)
+
 
 async def notifications(request: Request, state: UpGuardState) -> Response:
     rows = sorted(state.notifications, key=lambda n: n["occurred_at"])
     return _page(request, rows, "notifications", default_size=50)
 
+
 async def notification_types(request: Request, state: UpGuardState) -> Response:
-    return JSONResponse({"notification_types": [
-        {"id": tid, "description": kind, "is_zapier": False} for kind, tid in NOTIFICATION_TYPES.items()]})
+    return JSONResponse(
+        {
+            "notification_types": [
+                {"id": tid, "description": kind, "is_zapier": False} for kind, tid in NOTIFICATION_TYPES.items()
+            ]
+        }
+    )
+
 
 async def webhooks(request: Request, state: UpGuardState) -> Response:
     """GET lists, POST creates (query parameters; 201 {id, signing_secret} as v1.13.2), DELETE ?id removes."""
@@ -197,11 +240,18 @@ async def webhooks(request: Request, state: UpGuardState) -> Response:
     unknown = sorted(set(types) - set(NOTIFICATION_TYPES.values()))
     if unknown:
         return error(422, f"unknown notification_type_ids: {', '.join(unknown)}")
-    hook = {"id": secrets.token_hex(4).upper(), "name": q["name"], "url": q["hook_url"], "enabled": True,
-            "notification_type_ids": types, "webhook_type": q.get("webhook_type") or "webhook",
-            "secret": secrets.token_hex(32)}
+    hook = {
+        "id": secrets.token_hex(4).upper(),
+        "name": q["name"],
+        "url": q["hook_url"],
+        "enabled": True,
+        "notification_type_ids": types,
+        "webhook_type": q.get("webhook_type") or "webhook",
+        "secret": secrets.token_hex(32),
+    }
     state.webhooks.append(hook)
     return JSONResponse({"id": hook["id"], "signing_secret": hook["secret"]}, status_code=201)
+
 
 async def vendor_labels(request: Request, state: UpGuardState) -> Response:
     host = request.query_params.get("vendor_primary_hostname")
@@ -230,14 +280,16 @@ async def admin(ctx: Any, s: UpGuardState, request: Request) -> Response:
         template = next((r for r in RISKS if r["id"] == body.get("risk_id")), None)
         if vendor is None or template is None:
             return error(404, "no such vendor or risk type")
-        risk = dict(template, firstDetected=fake.iso(datetime.now(UTC)), hostnames=[vendor["primary_hostname"]],
-                    hostnameCount=1)
+        risk = dict(
+            template, firstDetected=fake.iso(datetime.now(UTC)), hostnames=[vendor["primary_hostname"]], hostnameCount=1
+        )
         s.risks.setdefault(vendor["id"], []).append(risk)
         return JSONResponse(risk)
     if action == "notify" and request.method == "POST":
         note = s.notify(await request.json())
-        hooks = [h for h in s.webhooks
-                 if h["enabled"] and NOTIFICATION_TYPES.get(note["type"]) in h["notification_type_ids"]]
+        hooks = [
+            h for h in s.webhooks if h["enabled"] and NOTIFICATION_TYPES.get(note["type"]) in h["notification_type_ids"]
+        ]
         return JSONResponse(note, background=BackgroundTask(_deliver, ctx, hooks, note) if hooks else None)
     if action == "vendor":
         host = request.query_params.get("hostname")
@@ -247,7 +299,5 @@ async def admin(ctx: Any, s: UpGuardState, request: Request) -> Response:
         contacts = [c for c in s.contacts if c["vendor_id"] == vendor["id"]]
         return JSONResponse({**vendor, "risks": s.risks.get(vendor["id"], []), "contacts": contacts})
     if action == "stats":
-        return JSONResponse(
-            {"vendors": len(s.vendors), "contacts": len(s.contacts), "requests": s.requests}
-        )
+        return JSONResponse({"vendors": len(s.vendors), "contacts": len(s.contacts), "requests": s.requests})
     return error(404, "no such admin action")

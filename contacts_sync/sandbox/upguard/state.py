@@ -65,8 +65,10 @@ NOTIFICATIONS = [
 ]
 LABELS = ["critical", "payments", "IT", "marketing", "Tier-1 supplier", "GDPR"]
 # Webhook notification types (GET /webhooks/notification_types): our notification kinds and a breach kind more.
-NOTIFICATION_TYPES = {kind: f"{n + 10}-0000-0000-{n:016d}" for n, kind in enumerate(
-    [k for k, _ in NOTIFICATIONS] + ["VendorDataBreach", "ReportReady"])}
+NOTIFICATION_TYPES = {
+    kind: f"{n + 10}-0000-0000-{n:016d}"
+    for n, kind in enumerate([k for k, _ in NOTIFICATIONS] + ["VendorDataBreach", "ReportReady"])
+}
 SEVERITIES = {"pass": 0, "info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 
 
@@ -157,7 +159,8 @@ class UpGuardState:
             "description": str(fields.get("description") or f"Something happened at '{(vendor or {}).get('name')}'"),
             "occurred_at": fake.iso(datetime.now(UTC)),
             "context": {"vendor_id": vendor["id"], "vendor_primary_hostname": vendor["primary_hostname"]}
-            if vendor else {},
+            if vendor
+            else {},
         }
         self.notifications.append(note)
         return note

@@ -37,8 +37,15 @@ def _contacts(sandbox: Any) -> tuple[m.Sync, m.Run]:
     """The app with only Ada (tags vip, lead) and Bob; their contact sync, run once."""
     limits_off(sandbox)
     sandbox.admin("POST", "/custom/_admin/clear")
-    _put(sandbox, "records", id="ada", first_name="Ada", last_name="Lovelace", email="ADA@Example.com",
-         tags=["vip", "lead"])
+    _put(
+        sandbox,
+        "records",
+        id="ada",
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ADA@Example.com",
+        tags=["vip", "lead"],
+    )
     _put(sandbox, "records", id="bob", first_name="Bob", last_name="Byte", phone="+14155550123", tags=[])
     sync = make_sync("custom_contact_to_ghl_contact", app_connection(sandbox, "custom"), ghl_connection(sandbox))
     first = run(sync)
@@ -52,7 +59,8 @@ def _contact_id(contacts: m.Sync, source_id: str) -> str:
 
 
 def test_a_tag_dropped_in_the_app_is_removed_in_ghl_but_tags_others_added_stay(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     contacts, _ = _contacts(clean_sandbox)
     ada = _contact_id(contacts, "ada")
     api = GhlApi(clean_sandbox)
@@ -72,16 +80,34 @@ def test_a_tag_dropped_in_the_app_is_removed_in_ghl_but_tags_others_added_stay(
     assert calls(third, "DELETE", "/contacts/{contactId}/tags") == 1
     assert api.call("GET", f"/contacts/{ada}")["contact"]["tags"] == ["partner"]
     fourth = run(contacts)
-    assert fourth.created_count + fourth.updated_count == 0 and calls(fourth, "DELETE", "/contacts/{contactId}/tags") == 0
+    assert (
+        fourth.created_count + fourth.updated_count == 0 and calls(fourth, "DELETE", "/contacts/{contactId}/tags") == 0
+    )
 
 
 def test_tasks_with_the_same_title_stay_distinct_tasks_and_follow_completion_and_deletes(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     contacts, _ = _contacts(clean_sandbox)
-    _put(clean_sandbox, "tasks", id="t1", contact_id="ada", title="Call back", due_date="2027-01-10T09:00:00Z",
-         status="open", description="About the invoice")
-    _put(clean_sandbox, "tasks", id="t2", contact_id="ada", title="Call back", due_date="2027-01-11T09:00:00Z",
-         status="open")
+    _put(
+        clean_sandbox,
+        "tasks",
+        id="t1",
+        contact_id="ada",
+        title="Call back",
+        due_date="2027-01-10T09:00:00Z",
+        status="open",
+        description="About the invoice",
+    )
+    _put(
+        clean_sandbox,
+        "tasks",
+        id="t2",
+        contact_id="ada",
+        title="Call back",
+        due_date="2027-01-11T09:00:00Z",
+        status="open",
+    )
     _put(clean_sandbox, "tasks", id="t3", contact_id="bob", title="  Send\tthe quote\u0007  ", status="completed")
     _put(clean_sandbox, "tasks", id="t4", contact_id="nobody", title="Orphan", status="open")
     _put(clean_sandbox, "tasks", id="t5", contact_id="ada", title="", status="open")
@@ -112,7 +138,8 @@ def test_tasks_with_the_same_title_stay_distinct_tasks_and_follow_completion_and
     assert second.items.get(source_id="t2").action == m.ItemAction.DELETED
     t1_task = t1.target_id.split("/")[1]
     assert [(e["path"], e["json"]) for e in received.exchanges("PUT", "/completed")] == [
-        (f"/contacts/{ada}/tasks/{t1_task}/completed", {"completed": True})]
+        (f"/contacts/{ada}/tasks/{t1_task}/completed", {"completed": True})
+    ]
     left = api.call("GET", f"/contacts/{ada}/tasks")["tasks"]
     assert [(t["id"], t["completed"]) for t in left] == [(t1_task, True)]
     third = run(tasks)
@@ -120,7 +147,8 @@ def test_tasks_with_the_same_title_stay_distinct_tasks_and_follow_completion_and
 
 
 def test_notes_land_on_their_contact_once_and_an_edit_updates_the_same_note(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     contacts, _ = _contacts(clean_sandbox)
     _put(clean_sandbox, "notes", id="n1", contact_id="ada", body="Prefers e-mail.")
     _put(clean_sandbox, "notes", id="n2", contact_id="ada", body="Prefers e-mail.")  # the same text twice
@@ -139,6 +167,8 @@ def test_notes_land_on_their_contact_once_and_an_edit_updates_the_same_note(
     assert second.items.get(source_id="n1").target_id == n1
     assert calls(second, "POST", "/contacts/{contactId}/notes") == 0
     assert sorted(n["body"] for n in api.call("GET", f"/contacts/{ada}/notes")["notes"]) == [
-        "Prefers e-mail.", "Prefers phone calls now."]
+        "Prefers e-mail.",
+        "Prefers phone calls now.",
+    ]
     third = run(notes)
     assert third.created_count + third.updated_count == 0

@@ -29,11 +29,13 @@ class Hooks:
         self.sandbox, self.live = sandbox, live_server
         self.api = GhlApi(sandbox)
         self.sync = make_sync("ghl_changes_to_custom_app", ghl_connection(sandbox), app_connection(sandbox, "custom"))
-        self.endpoint, self.secrets = outbox.endpoint_create(sync=self.sync,
-                                                             url=f"{sandbox.url}/custom/hooks/receive")
+        self.endpoint, self.secrets = outbox.endpoint_create(sync=self.sync, url=f"{sandbox.url}/custom/hooks/receive")
         self.receiver(secret=self.secrets.signing_secret)
-        sandbox.admin("POST", "/ghl/_admin/webhooks",
-                      json={"locationId": sandbox.location_id, "url": f"{live_server.url}/webhooks/ghl/"})
+        sandbox.admin(
+            "POST",
+            "/ghl/_admin/webhooks",
+            json={"locationId": sandbox.location_id, "url": f"{live_server.url}/webhooks/ghl/"},
+        )
 
     def receiver(self, **config: Any) -> None:
         self.sandbox.admin("POST", "/custom/hooks/config", json=config)
@@ -53,8 +55,12 @@ class Hooks:
         return dict(self.api.call("POST", "/contacts/", body)["contact"])
 
     def feed(self, token: str | None = None, **params: Any) -> requests.Response:
-        return requests.get(f"{self.live.url}/api/v1/changes/", params=params, timeout=10,
-                            headers={"Authorization": f"Bearer {token or self.secrets.feed_token}"})
+        return requests.get(
+            f"{self.live.url}/api/v1/changes/",
+            params=params,
+            timeout=10,
+            headers={"Authorization": f"Bearer {token or self.secrets.feed_token}"},
+        )
 
 
 @pytest.fixture
@@ -77,14 +83,39 @@ def _changes(h: Hooks) -> list[str]:
     steps.append(("contact.created", create))
     steps.append(("contact.updated", lambda: h.api.call("PUT", f"/contacts/{ada['id']}", {"lastName": "Lovelace"})))
     for _ in range(2):  # two tasks with the same title: two events, two distinct task ids
-        steps.append(("task.created", lambda: h.api.call(
-            "POST", f"/contacts/{ada['id']}/tasks", {"title": "Call back", "dueDate": due, "completed": False})))
+        steps.append(
+            (
+                "task.created",
+                lambda: h.api.call(
+                    "POST", f"/contacts/{ada['id']}/tasks", {"title": "Call back", "dueDate": due, "completed": False}
+                ),
+            )
+        )
     note: dict[str, Any] = {}
-    steps.append(("note.created", lambda: note.update(h.api.call(
-        "POST", f"/contacts/{ada['id']}/notes", {"body": "Long note " + "x" * 8000})["note"])))
+    steps.append(
+        (
+            "note.created",
+            lambda: note.update(
+                h.api.call("POST", f"/contacts/{ada['id']}/notes", {"body": "Long note " + "x" * 8000})["note"]
+            ),
+        )
+    )
     start = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
-    steps.append(("appointment.created", lambda: h.sandbox.admin("POST", "/ghl/_admin/appointments", json={
-        "locationId": h.sandbox.location_id, "contactId": ada["id"], "title": "Beratung", "startTime": start})))
+    steps.append(
+        (
+            "appointment.created",
+            lambda: h.sandbox.admin(
+                "POST",
+                "/ghl/_admin/appointments",
+                json={
+                    "locationId": h.sandbox.location_id,
+                    "contactId": ada["id"],
+                    "title": "Beratung",
+                    "startTime": start,
+                },
+            ),
+        )
+    )
     steps.append(("note.deleted", lambda: h.api.call("DELETE", f"/contacts/{ada['id']}/notes/{note['id']}")))
     for n, (_, step) in enumerate(steps, start=1):
         step()
@@ -95,8 +126,15 @@ def _changes(h: Hooks) -> list[str]:
 def test_ghl_changes_reach_the_app_signed_in_order_once_and_match_the_delivery_log(hooks: Hooks) -> None:
     expected = _changes(hooks)
     # the app has answered; the worker records the answer right after: wait for the log to say so
-    wait_until(lambda: not m.WebhookDelivery.objects.filter(endpoint=hooks.endpoint).exclude(
-        status=m.DeliveryStatus.DELIVERED).exists(), timeout=20, what="every delivery logged as delivered")
+    wait_until(
+        lambda: (
+            not m.WebhookDelivery.objects.filter(endpoint=hooks.endpoint)
+            .exclude(status=m.DeliveryStatus.DELIVERED)
+            .exists()
+        ),
+        timeout=20,
+        what="every delivery logged as delivered",
+    )
     received = hooks.received()
     assert [r["json"]["type"] for r in received] == expected
     assert all(r["signature_valid"] and r["answered"] == 200 for r in received)
@@ -153,8 +191,11 @@ def test_a_500_is_retried_after_the_apps_retry_after_and_delivered_once(hooks: H
     assert first["signature_valid"] and second["signature_valid"]
     assert second["at"] - first["at"] >= 7  # Retry-After (7 s) outranks the schedule's first wait (5 s +-20 %)
     (delivery,) = hooks.deliveries()
-    wait_until(lambda: m.WebhookDelivery.objects.get(pk=delivery.pk).status == m.DeliveryStatus.DELIVERED,
-               timeout=10, what="delivered")
+    wait_until(
+        lambda: m.WebhookDelivery.objects.get(pk=delivery.pk).status == m.DeliveryStatus.DELIVERED,
+        timeout=10,
+        what="delivered",
+    )
     log = list(delivery.attempt_log.order_by("number"))
     assert [(a.number, a.status_code) for a in log] == [(1, 500), (2, 200)]
     assert "HTTP 500" in log[0].error and log[1].error == ""
@@ -162,7 +203,8 @@ def test_a_500_is_retried_after_the_apps_retry_after_and_delivered_once(hooks: H
 
 
 def test_a_410_disables_the_endpoint_with_one_alert_holds_later_changes_and_re_enabling_sends_them(
-        hooks: Hooks, admin_user: Any) -> None:
+    hooks: Hooks, admin_user: Any
+) -> None:
     hooks.receiver(secret=hooks.secrets.signing_secret, always=410)
     hooks.contact(firstName="Gone", email="gone@example.com")
     hooks.wait_received(1)
@@ -192,14 +234,18 @@ def test_permanent_refusals_in_a_row_disable_the_endpoint(hooks: Hooks) -> None:
     for n in range(outbox.DISABLE_AFTER):
         hooks.contact(firstName=f"Bad{n}", email=f"bad{n}@example.com")
         hooks.wait_received(n + 1)
-    wait_until(lambda: not m.WebhookEndpoint.objects.get(pk=hooks.endpoint.pk).enabled, timeout=20,
-               what="the endpoint disabled")
+    wait_until(
+        lambda: not m.WebhookEndpoint.objects.get(pk=hooks.endpoint.pk).enabled,
+        timeout=20,
+        what="the endpoint disabled",
+    )
     assert [d.status for d in hooks.deliveries()] == [m.DeliveryStatus.FAILED] * outbox.DISABLE_AFTER
     assert all(d.attempts == 1 for d in hooks.deliveries())  # a 422 is never retried
 
 
 def test_an_admin_replays_one_delivery_with_the_same_webhook_id_and_it_is_audited(
-        hooks: Hooks, admin_user: Any) -> None:
+    hooks: Hooks, admin_user: Any
+) -> None:
     hooks.contact(firstName="Replay", email="replay@example.com")
     (original,) = hooks.wait_received(1)
     (delivery,) = hooks.deliveries()

@@ -9,11 +9,25 @@ import pytest
 from contacts_sync.connectors.custom import outgoing
 
 
-@pytest.mark.parametrize(("status", "meaning"), [
-    (200, "delivered"), (204, "delivered"), (301, "permanent"), (400, "permanent"), (401, "permanent"),
-    (404, "permanent"), (408, "retry"), (409, "permanent"), (410, "gone"), (422, "permanent"), (429, "retry"),
-    (500, "retry"), (502, "retry"), (503, "retry"),
-])
+@pytest.mark.parametrize(
+    ("status", "meaning"),
+    [
+        (200, "delivered"),
+        (204, "delivered"),
+        (301, "permanent"),
+        (400, "permanent"),
+        (401, "permanent"),
+        (404, "permanent"),
+        (408, "retry"),
+        (409, "permanent"),
+        (410, "gone"),
+        (422, "permanent"),
+        (429, "retry"),
+        (500, "retry"),
+        (502, "retry"),
+        (503, "retry"),
+    ],
+)
 def test_each_answer_means_delivered_retried_refused_for_good_or_gone(status: int, meaning: str) -> None:
     assert outgoing.outcome_of(status) == meaning
 
@@ -35,6 +49,11 @@ def test_a_longer_retry_after_wins_and_is_capped_and_a_shorter_one_does_not_hurr
 
 
 def test_the_body_is_compact_ascii_json_with_the_apps_event_type() -> None:
-    body = outgoing.body_of(msg_id="msg_1", ghl_type="TaskComplete", timestamp="2026-11-30T22:00:00Z",
-                            data={"id": "t1", "title": "Rückruf \ud800"}, location_id="loc")
+    body = outgoing.body_of(
+        msg_id="msg_1",
+        ghl_type="TaskComplete",
+        timestamp="2026-11-30T22:00:00Z",
+        data={"id": "t1", "title": "Rückruf \ud800"},
+        location_id="loc",
+    )
     assert body.isascii() and '"type":"task.completed"' in body and '"ghl":{"event":"TaskComplete"' in body

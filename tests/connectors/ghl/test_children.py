@@ -29,9 +29,7 @@ def test_tasks_are_created_listed_updated_completed_and_deleted(ghl: GHLClient, 
     assert ghl.get_task(cid, task["id"])["title"] == "Send proposal"
     assert [t["id"] for t in ghl.list_tasks(cid)] == [task["id"]]
     assert (
-        ghl.update_task(cid, task["id"], {"title": "Send final proposal", "dueDate": "2026-12-02T10:00:00Z"})[
-            "title"
-        ]
+        ghl.update_task(cid, task["id"], {"title": "Send final proposal", "dueDate": "2026-12-02T10:00:00Z"})["title"]
         == "Send final proposal"
     )
     assert ghl.complete_task(cid, task["id"])["completed"] is True
@@ -76,9 +74,7 @@ def test_appointments_of_a_contact_are_listed(ghl: GHLClient, account: Account, 
     assert [(e["id"], e["title"]) for e in events] == [(appt["id"], "Intro call")]
 
 
-def test_users_businesses_and_custom_fields_of_the_location_are_listed(
-    ghl: GHLClient, account: Account
-) -> None:
+def test_users_businesses_and_custom_fields_of_the_location_are_listed(ghl: GHLClient, account: Account) -> None:
     users = ghl.list_users()
     assert users and all(u["roles"]["locationIds"] == [account.id] for u in users)
     businesses = ghl.list_businesses()

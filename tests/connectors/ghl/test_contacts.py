@@ -57,9 +57,7 @@ def test_a_location_that_allows_duplicates_creates_a_second_contact(ghl: GHLClie
 
 
 def test_upsert_matches_by_email_first_then_by_phone(ghl: GHLClient) -> None:
-    contact, new = ghl.upsert_contact(
-        {"email": "ola@example.com", "phone": "+14155550123", "firstName": "Ola"}
-    )
+    contact, new = ghl.upsert_contact({"email": "ola@example.com", "phone": "+14155550123", "firstName": "Ola"})
     assert new is True
     again, new = ghl.upsert_contact({"email": "OLA@example.com", "lastName": "Nordmann"})
     assert (new, again["id"], again["lastName"], again["firstName"]) == (
@@ -134,9 +132,7 @@ def test_search_duplicate_finds_by_email_or_phone(ghl: GHLClient) -> None:
     assert ghl.search_duplicate(email="nobody@example.com") is None
 
 
-def test_search_pages_with_search_after_past_the_ten_thousand_record_window(
-    ghl: GHLClient, account: Account
-) -> None:
+def test_search_pages_with_search_after_past_the_ten_thousand_record_window(ghl: GHLClient, account: Account) -> None:
     account.admin("POST", "locations", json={"id": account.id, "seed": 10_050, "children": False})
     seen = [c["id"] for c in ghl.search_contacts(page_limit=500)]
     assert len(seen) == 10_050 == len(set(seen))
@@ -186,9 +182,7 @@ def test_search_filters_by_field_range_and_query(ghl: GHLClient) -> None:
     assert [c["email"] for c in ghl.search_contacts(query="paris")] == ["paris@example.com"]
 
 
-def test_the_deprecated_list_pages_with_start_after_and_start_after_id(
-    ghl: GHLClient, account: Account
-) -> None:
+def test_the_deprecated_list_pages_with_start_after_and_start_after_id(ghl: GHLClient, account: Account) -> None:
     account.admin("POST", "locations", json={"id": account.id, "seed": 230, "children": False})
     rows = list(ghl.iter_contacts_deprecated(limit=100))
     assert len(rows) == 230 == len({r["id"] for r in rows})
@@ -209,7 +203,5 @@ def test_contacts_are_linked_to_a_business_and_listed_by_it(ghl: GHLClient) -> N
 
 def test_a_malformed_search_filter_is_a_validation_error(ghl: GHLClient) -> None:
     with pytest.raises(ValidationError, match="range needs a value") as info:
-        list(
-            ghl.search_contacts(filters=[{"field": "dateUpdated", "operator": "range", "value": "yesterday"}])
-        )
+        list(ghl.search_contacts(filters=[{"field": "dateUpdated", "operator": "range", "value": "yesterday"}]))
     assert info.value.status == 422 and info.value.operation == "search_contacts"

@@ -24,9 +24,7 @@ from tests.connectors.ghl.conftest import Account
 from tests.support import free_port
 
 
-def test_a_read_only_token_reads_but_cannot_write(
-    make_ghl: Callable[..., GHLClient], account: Account
-) -> None:
+def test_a_read_only_token_reads_but_cannot_write(make_ghl: Callable[..., GHLClient], account: Account) -> None:
     ghl = make_ghl(token=account.token_with(["contacts.readonly"]))
     assert list(ghl.search_contacts()) == []
     with pytest.raises(ScopeError, match="not authorized for this scope") as info:
@@ -50,9 +48,7 @@ def test_a_token_of_another_location_is_forbidden(make_ghl: Callable[..., GHLCli
         other.list_users()
 
 
-def test_5xx_are_retried_with_backoff_then_raised(
-    make_ghl: Callable[..., GHLClient], account: Account
-) -> None:
+def test_5xx_are_retried_with_backoff_then_raised(make_ghl: Callable[..., GHLClient], account: Account) -> None:
     sleeps: list[float] = []
     ghl = make_ghl(sleep=sleeps.append)
     account.sandbox.set_faults("ghl", account.id, error_rate=1.0)
@@ -62,9 +58,7 @@ def test_5xx_are_retried_with_backoff_then_raised(
     assert account.calls[-1].attempts == 5 and len(sleeps) == 4
 
 
-def test_a_flaky_server_is_ridden_out_by_retries(
-    make_ghl: Callable[..., GHLClient], account: Account
-) -> None:
+def test_a_flaky_server_is_ridden_out_by_retries(make_ghl: Callable[..., GHLClient], account: Account) -> None:
     ghl = make_ghl(max_attempts=5)
     account.sandbox.set_faults("ghl", account.id, fail_next=3)  # deterministic: three 500s, then healthy
     results = [ghl.list_users() for _ in range(3)]
@@ -105,9 +99,7 @@ def test_a_non_json_answer_is_a_malformed_response_naming_the_operation(
     assert info.value.operation == "list_users" and not info.value.retryable
 
 
-def test_a_429_storm_is_retried_honouring_retry_after(
-    make_ghl: Callable[..., GHLClient], account: Account
-) -> None:
+def test_a_429_storm_is_retried_honouring_retry_after(make_ghl: Callable[..., GHLClient], account: Account) -> None:
     sleeps: list[float] = []
     ghl = make_ghl(sleep=sleeps.append, max_attempts=3)
     account.sandbox.set_faults("ghl", account.id, storm_until=time.time() + 60)
@@ -115,9 +107,7 @@ def test_a_429_storm_is_retried_honouring_retry_after(
         ghl.list_users()
     assert info.value.status == 429 and info.value.retry_after and info.value.retry_after > 30
     assert account.calls[-1].rate_limited == 3
-    assert all(
-        s >= 30 for s in sleeps
-    )  # Retry-After (capped at 30 s) instead of the short exponential backoff
+    assert all(s >= 30 for s in sleeps)  # Retry-After (capped at 30 s) instead of the short exponential backoff
 
 
 def test_beyond_the_per_location_limit_the_emulator_answers_429_and_the_client_waits_it_out(
@@ -156,9 +146,7 @@ def test_the_budget_is_corrected_from_the_rate_limit_headers(
     outsider = make_ghl()  # spends the location's budget without telling ours
     for _ in range(20):
         outsider.list_users()
-    budget = RateBudget(
-        redis_client, f"test-ghl-budget:{uuid.uuid4().hex}", [(50, 10.0), (200_000, 86_400.0)]
-    )
+    budget = RateBudget(redis_client, f"test-ghl-budget:{uuid.uuid4().hex}", [(50, 10.0), (200_000, 86_400.0)])
     make_ghl(budget=budget).list_users()
     used, daily = budget.used()
     assert used >= 21  # the emulator said 29 remaining: our budget now counts what the outsider spent

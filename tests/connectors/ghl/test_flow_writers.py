@@ -18,9 +18,13 @@ from contacts_sync.connectors.ghl.flow_writers import (
 )
 from contacts_sync.connectors.ghl.writers import GHLTaskWriter
 
-CHECKLIST = {"onboarding_tasks": [{"title": "Welcome call", "due_in_days": 1},
-                                  {"title": "", "due_in_days": 2},  # no title: left out
-                                  {"title": "Send the guide", "due_in_days": "3"}]}
+CHECKLIST = {
+    "onboarding_tasks": [
+        {"title": "Welcome call", "due_in_days": 1},
+        {"title": "", "due_in_days": 2},  # no title: left out
+        {"title": "Send the guide", "due_in_days": "3"},
+    ]
+}
 
 
 def test_a_first_link_gets_the_checklist_and_a_later_update_does_not(ghl: GHLClient) -> None:
@@ -29,8 +33,10 @@ def test_a_first_link_gets_the_checklist_and_a_later_update_does_not(ghl: GHLCli
     target, created = writer.push({"email": "new@example.com", "firstName": "New"}, target_id=None)
     assert created
     tasks = sorted(ghl.list_tasks(target), key=lambda t: t["dueDate"])
-    assert [(t["title"], t["dueDate"][:10]) for t in tasks] == [("Welcome call", "2026-01-06"),
-                                                                ("Send the guide", "2026-01-08")]
+    assert [(t["title"], t["dueDate"][:10]) for t in tasks] == [
+        ("Welcome call", "2026-01-06"),
+        ("Send the guide", "2026-01-08"),
+    ]
     writer.push({"email": "new@example.com", "firstName": "Renamed"}, target_id=target)
     assert len(ghl.list_tasks(target)) == 2
 
@@ -40,8 +46,7 @@ def test_after_a_crash_only_the_missing_checklist_tasks_are_created(ghl: GHLClie
     contact = ghl.create_contact({"email": "crash@example.com", "firstName": "Crash"})
     ghl.create_task(contact["id"], {"title": "Welcome call", "dueDate": "2026-01-06T09:00:00Z", "completed": False})
     writer = GHLOnboardingContactWriter(ghl, options=CHECKLIST)
-    target, _ = writer.push({"email": "crash@example.com", "firstName": "Crash"}, target_id=None,
-                            adopt_since=intent)
+    target, _ = writer.push({"email": "crash@example.com", "firstName": "Crash"}, target_id=None, adopt_since=intent)
     assert target == contact["id"]
     assert sorted(t["title"] for t in ghl.list_tasks(target)) == ["Send the guide", "Welcome call"]
 
@@ -76,14 +81,17 @@ class AddressBook:
 
 
 def test_a_bundle_is_the_contact_with_its_tasks_notes_and_appointments_and_an_unknown_number_is_skipped(
-        ghl: GHLClient) -> None:
+    ghl: GHLClient,
+) -> None:
     contact = ghl.create_contact({"firstName": "Lena", "lastName": "Vogel", "phone": "+49301234567"})
     GHLTaskWriter(ghl).push({"title": "Send the quote"}, target_id=None, parent_id=contact["id"])
     ghl.create_note(contact["id"], {"body": "Prefers mornings.\nCall before 10."})
     book = AddressBook()
     writer = GHLContactBundleWriter(ghl, deliver=book)
     assert writer.push({"phone": "+49301234567", "call_at": "2026-01-01T10:00:00Z"}, target_id=None) == (
-        "entry-1", True)
+        "entry-1",
+        True,
+    )
     bundle, target = book.handed[0]
     assert target is None and bundle["contact"]["id"] == contact["id"]
     assert [t["title"] for t in bundle["tasks"]] == ["Send the quote"] and len(bundle["notes"]) == 1

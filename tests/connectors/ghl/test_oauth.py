@@ -41,7 +41,8 @@ class RedisTokenStore:
         return json.loads(raw) if raw else {}
 
     def save(self, secrets: dict[str, Any], *, expires_at: Any = None, scopes: Any = None) -> None:
-        data = {**self.load(),
+        data = {
+            **self.load(),
             **secrets,
             "expires_at": expires_at.isoformat() if isinstance(expires_at, datetime) else expires_at,
         }
@@ -101,9 +102,7 @@ def store(redis_client: Any) -> Iterator[RedisTokenStore]:
 
 
 def test_the_authorize_url_carries_client_redirect_scopes_and_state() -> None:
-    url = oauth.authorize_url(
-        client_id="cid", redirect_uri="https://app.example/cb", scopes=SCOPES, state="s 1"
-    )
+    url = oauth.authorize_url(client_id="cid", redirect_uri="https://app.example/cb", scopes=SCOPES, state="s 1")
     parts = urlsplit(url)
     q = parse_qs(parts.query)
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == oauth.DEFAULT_AUTHORIZE_URL
@@ -249,9 +248,7 @@ def test_eight_callers_meeting_a_401_refresh_once_and_all_succeed(
     assert stats(sandbox)["token_refreshes"] - before["token_refreshes"] == 1
 
 
-def test_a_permanent_refresh_failure_reaches_the_caller(
-    sandbox: Any, account: Account, store: RedisTokenStore
-) -> None:
+def test_a_permanent_refresh_failure_reaches_the_caller(sandbox: Any, account: Account, store: RedisTokenStore) -> None:
     store.save({"access_token": "at-gone", "refresh_token": "rt-unknown"}, expires_at=datetime.now(UTC))
     ghl = GHLClient(
         location_id=account.id,

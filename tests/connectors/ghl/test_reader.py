@@ -16,8 +16,13 @@ from contacts_sync.exceptions import ConfigurationError
 
 
 def _connector(sandbox: Any, account: Any, ghl: Any) -> GHLConnector:
-    info = ConnectionInfo(provider="ghl", connection_id=None, account_id=account.id, base_url=sandbox.ghl_url,
-                          secrets={"access_token": account.token})
+    info = ConnectionInfo(
+        provider="ghl",
+        connection_id=None,
+        account_id=account.id,
+        base_url=sandbox.ghl_url,
+        secrets={"access_token": account.token},
+    )
     return GHLConnector(info, client=ghl)
 
 
@@ -63,7 +68,8 @@ def test_a_task_read_since_a_moment_keeps_only_the_tasks_changed_after_it(sandbo
 
 
 def test_contacts_read_since_a_cursor_are_only_the_changed_ones_oldest_change_first(
-        sandbox: Any, account: Any, ghl: Any):
+    sandbox: Any, account: Any, ghl: Any
+):
     conn = _connector(sandbox, account, ghl)
     ids = [_contact(ghl, f"c{i}@example.com") for i in range(3)]
     since = _moment()
@@ -87,8 +93,9 @@ def test_notes_are_read_per_contact_and_carry_the_contact_id(sandbox: Any, accou
 def test_appointments_per_contact_or_from_a_calendar_window(sandbox: Any, account: Any, ghl: Any):
     conn = _connector(sandbox, account, ghl)
     cid = _contact(ghl, "appt@example.com")
-    booked = account.admin("POST", "appointments", json={"locationId": account.id, "contactId": cid,
-                                                          "title": "Demo"})["appointment"]
+    booked = account.admin("POST", "appointments", json={"locationId": account.id, "contactId": cid, "title": "Demo"})[
+        "appointment"
+    ]
     per_contact = _records(conn, "appointment")
     assert [(r["id"], r["contactId"]) for r in per_contact] == [(booked["id"], cid)]
     from_calendar = _records(conn, "appointment", calendar_id="sandbox-calendar")
@@ -106,27 +113,57 @@ def test_businesses_are_read_and_unknown_kinds_refused(sandbox: Any, account: An
     assert {f.path for f in conn.fields("task")} >= {"id", "contactId", "title", "completed", "dateUpdated"}
 
 
-@pytest.mark.parametrize(("kind", "body", "expected"), [
-    ("task", {"type": "TaskComplete", "locationId": "L", "id": "t1", "contactId": "c1", "completed": True,
-              "webhookId": "w", "timestamp": "2026-01-01T00:00:00Z"},
-     {"locationId": "L", "id": "t1", "contactId": "c1", "completed": True}),
-    ("note", {"type": "NoteCreate", "locationId": "L", "id": "n1", "contactId": "c1", "body": "hi"},
-     {"locationId": "L", "id": "n1", "contactId": "c1", "body": "hi"}),
-    ("appointment", {"type": "AppointmentCreate", "locationId": "L",
-                     "appointment": {"id": "a1", "contactId": "c1", "title": "Demo"}},
-     {"id": "a1", "contactId": "c1", "title": "Demo"}),
-    ("contact", {"type": "ContactCreate", "locationId": "L", "id": "c1", "email": "x@example.com"},
-     {"locationId": "L", "id": "c1", "email": "x@example.com"}),
-    ("task", {"type": "TaskCreate", "locationId": "L"}, None),
-    ("note", ["not", "an", "object"], None),
-])
+@pytest.mark.parametrize(
+    ("kind", "body", "expected"),
+    [
+        (
+            "task",
+            {
+                "type": "TaskComplete",
+                "locationId": "L",
+                "id": "t1",
+                "contactId": "c1",
+                "completed": True,
+                "webhookId": "w",
+                "timestamp": "2026-01-01T00:00:00Z",
+            },
+            {"locationId": "L", "id": "t1", "contactId": "c1", "completed": True},
+        ),
+        (
+            "note",
+            {"type": "NoteCreate", "locationId": "L", "id": "n1", "contactId": "c1", "body": "hi"},
+            {"locationId": "L", "id": "n1", "contactId": "c1", "body": "hi"},
+        ),
+        (
+            "appointment",
+            {
+                "type": "AppointmentCreate",
+                "locationId": "L",
+                "appointment": {"id": "a1", "contactId": "c1", "title": "Demo"},
+            },
+            {"id": "a1", "contactId": "c1", "title": "Demo"},
+        ),
+        (
+            "contact",
+            {"type": "ContactCreate", "locationId": "L", "id": "c1", "email": "x@example.com"},
+            {"locationId": "L", "id": "c1", "email": "x@example.com"},
+        ),
+        ("task", {"type": "TaskCreate", "locationId": "L"}, None),
+        ("note", ["not", "an", "object"], None),
+    ],
+)
 def test_a_webhook_carries_its_record_in_the_shape_a_read_returns(kind: str, body: Any, expected: Any) -> None:
     assert webhooks.event_record(body, kind) == expected
 
 
 def test_only_delete_events_mark_a_record_deleted() -> None:
     assert [t for t in webhooks.EVENT_OBJECTS if webhooks.is_delete(t)] == [
-        "ContactDelete", "TaskDelete", "NoteDelete", "AppointmentDelete", "RecordDelete"]
+        "ContactDelete",
+        "TaskDelete",
+        "NoteDelete",
+        "AppointmentDelete",
+        "RecordDelete",
+    ]
     assert not webhooks.is_delete("SomethingDelete")
 
 

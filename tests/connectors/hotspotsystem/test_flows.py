@@ -37,18 +37,32 @@ def _venue(sandbox: Any) -> tuple[str, dict[str, dict[str, Any]]]:
     venue = str(900 + uuid.uuid4().int % 10_000)
     made = {}
     for key, fields in {
-        "anna": {"name": "Anna Berg", "email": "Anna.Berg@Example.com", "company_name": "Café Nord",
-                 "phone": "+49 30 1234567",
-                 "transactions": [{"type": "social", "social_network": "google"}, {"type": "social"},
-                                  {"type": "paid", "amount": "4.50", "currency": "EUR"}]},
-        "ben": {"name": "Ben Kurz", "email": "anna.berg@example.com", "company_name": "café nord ",
-                "transactions": [{"type": "voucher", "amount": "2.00", "currency": "EUR"}]},
+        "anna": {
+            "name": "Anna Berg",
+            "email": "Anna.Berg@Example.com",
+            "company_name": "Café Nord",
+            "phone": "+49 30 1234567",
+            "transactions": [
+                {"type": "social", "social_network": "google"},
+                {"type": "social"},
+                {"type": "paid", "amount": "4.50", "currency": "EUR"},
+            ],
+        },
+        "ben": {
+            "name": "Ben Kurz",
+            "email": "anna.berg@example.com",
+            "company_name": "café nord ",
+            "transactions": [{"type": "voucher", "amount": "2.00", "currency": "EUR"}],
+        },
         "blank": {"name": "", "user_name": "", "email": "", "phone": "", "company_name": ""},
         "dora": {"name": "Dora Lind", "email": "dora@example.com", "company_name": "Acme GmbH"},
         "eva": {"name": "Eva Ost", "email": "eva@example.com", "company_name": "CAFÉ NORD"},
     }.items():
-        made[key] = sandbox.admin("POST", "/hotspotsystem/_admin/customer",
-                                  json={**fields, "location_id": venue, "location_name": f"Venue {venue}"})
+        made[key] = sandbox.admin(
+            "POST",
+            "/hotspotsystem/_admin/customer",
+            json={**fields, "location_id": venue, "location_name": f"Venue {venue}"},
+        )
     return venue, made
 
 
@@ -63,12 +77,15 @@ def _linked(sync: m.Sync, customer: dict[str, Any]) -> str:
 
 
 def test_new_customers_become_contacts_with_the_syncs_onboarding_checklist(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     api = GhlApi(clean_sandbox)
     user = api.call("GET", f"/users/?locationId={clean_sandbox.location_id}")["users"][0]["id"]
-    checklist = [{"title": "Welcome call", "due_in_days": 1, "assigned_to": user},
-                 {"title": "Welcome call", "due_in_days": 7, "body": "Second call after a week"}]
+    checklist = [
+        {"title": "Welcome call", "due_in_days": 1, "assigned_to": user},
+        {"title": "Welcome call", "due_in_days": 7, "body": "Second call after a week"},
+    ]
     venue, made = _venue(clean_sandbox)
     received = Received(clean_sandbox)
     sync, first = _contacts(clean_sandbox, venue, onboarding_tasks=checklist)
@@ -81,8 +98,9 @@ def test_new_customers_become_contacts_with_the_syncs_onboarding_checklist(
     posted = received.exchanges("POST", "/tasks")
     assert len(posted) == calls(first, "POST", "/contacts/{contactId}/tasks") == 2 * len(linked)
     for key in ("anna", "dora", "eva"):
-        tasks = sorted(api.call("GET", f"/contacts/{_linked(sync, made[key])}/tasks")["tasks"],
-                       key=lambda t: t["dueDate"])
+        tasks = sorted(
+            api.call("GET", f"/contacts/{_linked(sync, made[key])}/tasks")["tasks"], key=lambda t: t["dueDate"]
+        )
         assert [t["title"] for t in tasks] == ["Welcome call", "Welcome call"]
         assert tasks[0].get("assignedTo") == user and tasks[1]["body"] == "Second call after a week"
         assert not any(t["completed"] for t in tasks)
@@ -93,13 +111,17 @@ def test_new_customers_become_contacts_with_the_syncs_onboarding_checklist(
     # The template changes; only the customer linked from now on gets the new checklist.
     sync.options = {**sync.options, "onboarding_tasks": [{"title": "Send the Wi-Fi guide", "due_in_days": 3}]}
     sync.save(update_fields=["options"])
-    new = clean_sandbox.admin("POST", "/hotspotsystem/_admin/customer",
-                              json={"name": "Finn Neu", "email": "finn@example.com", "location_id": venue})
+    new = clean_sandbox.admin(
+        "POST",
+        "/hotspotsystem/_admin/customer",
+        json={"name": "Finn Neu", "email": "finn@example.com", "location_id": venue},
+    )
     third = run(sync)
     assert [i.source_id for i in items(third, m.ItemAction.CREATED)] == [new["id"]]
     assert calls(third, "POST", "/contacts/{contactId}/tasks") == 1
     assert [t["title"] for t in api.call("GET", f"/contacts/{_linked(sync, new)}/tasks")["tasks"]] == [
-        "Send the Wi-Fi guide"]
+        "Send the Wi-Fi guide"
+    ]
     assert len(api.call("GET", f"/contacts/{_linked(sync, made['anna'])}/tasks")["tasks"]) == 2
 
 
@@ -107,8 +129,12 @@ def test_transactions_become_notes_on_their_customers_contact(clean_sandbox: Any
     limits_off(clean_sandbox)
     venue, made = _venue(clean_sandbox)
     contacts, _ = _contacts(clean_sandbox, venue, onboarding_tasks=[])
-    notes = make_sync("hotspotsystem_transaction_to_ghl_note", contacts.source_connection,
-                      contacts.target_connection, location_id=venue)
+    notes = make_sync(
+        "hotspotsystem_transaction_to_ghl_note",
+        contacts.source_connection,
+        contacts.target_connection,
+        location_id=venue,
+    )
     first = run(notes)
     assert first.read_count == 4  # anna's three, ben's one
     assert first.created_count == 3
@@ -124,14 +150,20 @@ def test_transactions_become_notes_on_their_customers_contact(clean_sandbox: Any
 def test_a_customers_company_becomes_the_business_of_their_contact(clean_sandbox: Any, celery_worker: Any) -> None:
     limits_off(clean_sandbox)
     api = GhlApi(clean_sandbox)
-    known = {b["name"]: b["id"] for b in api.call(
-        "GET", f"/businesses/?locationId={clean_sandbox.location_id}")["businesses"]}
+    known = {
+        b["name"]: b["id"]
+        for b in api.call("GET", f"/businesses/?locationId={clean_sandbox.location_id}")["businesses"]
+    }
     assert "Acme GmbH" in known
     venue, made = _venue(clean_sandbox)
     contacts, _ = _contacts(clean_sandbox, venue, onboarding_tasks=[])
     received = Received(clean_sandbox)
-    business = make_sync("hotspotsystem_customer_to_ghl_business", contacts.source_connection,
-                         contacts.target_connection, location_id=venue)
+    business = make_sync(
+        "hotspotsystem_customer_to_ghl_business",
+        contacts.source_connection,
+        contacts.target_connection,
+        location_id=venue,
+    )
     first = run(business)
     assert first.status == m.RunStatus.PARTIAL, first.error_summary
     by_key = {k: first.items.get(source_id=c["id"]) for k, c in made.items()}
@@ -153,12 +185,14 @@ def test_a_customers_company_becomes_the_business_of_their_contact(clean_sandbox
 
 
 def test_a_customers_activity_is_one_pinned_summary_note_updated_in_place(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     venue, made = _venue(clean_sandbox)
     contacts, _ = _contacts(clean_sandbox, venue, onboarding_tasks=[])
-    summary = make_sync("hotspotsystem_activity_to_ghl_note", contacts.source_connection,
-                        contacts.target_connection, location_id=venue)
+    summary = make_sync(
+        "hotspotsystem_activity_to_ghl_note", contacts.source_connection, contacts.target_connection, location_id=venue
+    )
     first = run(summary)
     assert first.read_count == 2  # only customers with transactions: anna, ben
     assert first.created_count == 1 and first.items.get(action=m.ItemAction.FAILED).error_class == "ParentNotLinked"
@@ -171,8 +205,11 @@ def test_a_customers_activity_is_one_pinned_summary_note_updated_in_place(
     assert again.unchanged_count == 1 and again.created_count == 0
     assert calls(again, "PUT", "/notes/{id}") == 0
 
-    clean_sandbox.admin("POST", "/hotspotsystem/_admin/customer", json={
-        "id": made["anna"]["id"], "transactions": [{"type": "paid", "amount": "9.90", "currency": "EUR"}]})
+    clean_sandbox.admin(
+        "POST",
+        "/hotspotsystem/_admin/customer",
+        json={"id": made["anna"]["id"], "transactions": [{"type": "paid", "amount": "9.90", "currency": "EUR"}]},
+    )
     third = run(summary)
     assert third.updated_count == 1 and calls(third, "PUT", "/contacts/{contactId}/notes/{id}") == 1
     notes = GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]

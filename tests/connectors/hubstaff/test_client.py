@@ -34,9 +34,7 @@ def test_it_exchanges_the_personal_access_token_and_stores_the_rotated_one(hubst
     assert store.secrets["access_token"].startswith("hsa_")
     assert store.secrets["expires_at"]
     # Hubstaff rotates: the PAT we started with is dead now, the saved one works.
-    old = requests.post(
-        f"{hubstaff.url}/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat}
-    )
+    old = requests.post(f"{hubstaff.url}/access_tokens", data={"grant_type": "refresh_token", "refresh_token": pat})
     assert old.status_code == 400 and old.json()["error"] == "invalid_grant"
 
 
@@ -172,15 +170,11 @@ def test_a_task_without_summary_is_rejected_with_hubstaffs_message(hubstaff: Hub
 
 
 def test_an_organization_the_user_is_not_a_member_of_is_forbidden(hubstaff: HubstaffBox) -> None:
-    hubstaff.admin(
-        "POST", "seed", json={"organization_id": 2002, "clients": 3, "tasks": 1, "notes": 0, "members": 1}
-    )
+    hubstaff.admin("POST", "seed", json={"organization_id": 2002, "clients": 3, "tasks": 1, "notes": 0, "members": 1})
     client = client_for(hubstaff)
     assert client.organization(2002)["id"] == 2002  # the seeded owner is a member of every seeded org
     other = hubstaff.admin("POST", "pats", json={"user_id": 424242})["refresh_token"]
-    stranger = build_client(
-        base_url=hubstaff.url, secrets={"refresh_token": other}, store=None
-    )
+    stranger = build_client(base_url=hubstaff.url, secrets={"refresh_token": other}, store=None)
     with pytest.raises(ForbiddenError) as info:
         stranger.organization(2002)
     assert "not a member" in str(info.value)
@@ -215,9 +209,7 @@ def test_the_access_token_is_refreshed_ahead_of_expiry_not_after_a_failure(hubst
     assert [c.status for c in calls] == [200, 200, 200]  # no 401 was needed
 
 
-def test_every_call_spends_the_organizations_shared_hourly_budget(
-    hubstaff: HubstaffBox, redis_client: Any
-) -> None:
+def test_every_call_spends_the_organizations_shared_hourly_budget(hubstaff: HubstaffBox, redis_client: Any) -> None:
     from django.conf import settings
 
     from contacts_sync.connectors.base import ConnectionInfo
@@ -226,8 +218,14 @@ def test_every_call_spends_the_organizations_shared_hourly_budget(
     account = f"budget-test-{time.monotonic_ns()}"
     clients = [
         HubstaffConnector(
-            ConnectionInfo(provider="hubstaff", connection_id=None, account_id=account, base_url=hubstaff.url,
-                           secrets={"refresh_token": hubstaff.new_pat()}, redis_url=settings.REDIS_URL)
+            ConnectionInfo(
+                provider="hubstaff",
+                connection_id=None,
+                account_id=account,
+                base_url=hubstaff.url,
+                secrets={"refresh_token": hubstaff.new_pat()},
+                redis_url=settings.REDIS_URL,
+            )
         ).client
         for _ in range(2)
     ]

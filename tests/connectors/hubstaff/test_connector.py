@@ -43,9 +43,7 @@ def test_read_resumes_from_the_cursor_of_any_page_without_gaps_or_repeats(hubsta
     all_ids = [connector.record_id("contact", r) for p in pages for r in p.records]
     assert len(all_ids) == len(set(all_ids)) == 2500
     # A run that crashed after page 5 resumes from page 5's checkpoint and reads exactly the rest.
-    resumed = [
-        r for p in connector.read("contact", cursor=pages[4].cursor, options=options) for r in p.records
-    ]
+    resumed = [r for p in connector.read("contact", cursor=pages[4].cursor, options=options) for r in p.records]
     assert [connector.record_id("contact", r) for r in resumed] == all_ids[1000:]
 
 
@@ -53,9 +51,7 @@ def test_read_of_clients_skips_records_not_updated_since(hubstaff: HubstaffBox) 
     connector = hubstaff.connector()
     everything = [r for p in connector.read("contact", cursor=None, options={}) for r in p.records]
     since = sorted(r["updated_at"] for r in everything)[len(everything) // 2]
-    recent = [
-        r for p in connector.read("contact", cursor=None, options={"updated_since": since}) for r in p.records
-    ]
+    recent = [r for p in connector.read("contact", cursor=None, options={"updated_since": since}) for r in p.records]
     assert 0 < len(recent) < len(everything)
     assert all(r["updated_at"] >= since for r in recent)
 
@@ -162,13 +158,9 @@ def test_notes_resume_from_a_cursor_inside_a_window_without_gaps(hubstaff: Hubst
     connector = hubstaff.connector()
     options = {"notes_lookback_days": 95, "page_limit": 20}
     pages = list(connector.read("note", cursor=None, options=options))
-    mid = next(
-        i for i, p in enumerate(pages) if p.cursor and p.cursor["page_start_id"]
-    )  # a page inside a window
+    mid = next(i for i, p in enumerate(pages) if p.cursor and p.cursor["page_start_id"])  # a page inside a window
     ids = [n["id"] for p in pages for n in p.records]
-    resumed = [
-        n["id"] for p in connector.read("note", cursor=pages[mid].cursor, options=options) for n in p.records
-    ]
+    resumed = [n["id"] for p in connector.read("note", cursor=pages[mid].cursor, options=options) for n in p.records]
     assert resumed == ids[sum(len(p.records) for p in pages[: mid + 1]) :]
 
 

@@ -41,9 +41,7 @@ def validate(instance: Any, definition: str) -> None:
 
 
 def get(box: HubstaffBox, path: str, token: str, **params: Any) -> requests.Response:
-    return requests.get(
-        f"{box.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
+    return requests.get(f"{box.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 
 @pytest.fixture
@@ -52,9 +50,7 @@ def token(hubstaff: HubstaffBox) -> str:
 
 
 def test_clients_match_the_client_definition(hubstaff: HubstaffBox, token: str) -> None:
-    body = get(
-        hubstaff, f"/v2/organizations/{HUBSTAFF_ORG}/clients", token, status="all", page_limit=500
-    ).json()
+    body = get(hubstaff, f"/v2/organizations/{HUBSTAFF_ORG}/clients", token, status="all", page_limit=500).json()
     assert set(body) == {"clients", "pagination"}
     for client in body["clients"]:
         validate(client, "Client")
@@ -135,9 +131,7 @@ def test_an_invalid_token_is_a_401_in_the_error_envelope(hubstaff: HubstaffBox) 
     validate(r.json(), "Hubstaff_Public_V2_Entities_Error")
 
 
-def test_the_rate_limit_answers_429_with_retry_after_in_the_error_envelope(
-    hubstaff: HubstaffBox, token: str
-) -> None:
+def test_the_rate_limit_answers_429_with_retry_after_in_the_error_envelope(hubstaff: HubstaffBox, token: str) -> None:
     hubstaff.admin("POST", "limits", json={"requests": 2, "window_s": 3600})
     statuses = [get(hubstaff, "/v2/users/me", token) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]

@@ -43,9 +43,7 @@ def test_the_rotated_refresh_token_is_saved_on_the_connection(hubstaff: Hubstaff
     assert hubstaff.stats()["token_exchanges"] == before
 
 
-def test_a_webhook_registered_through_the_connector_lands_in_the_inbox(
-    hubstaff: HubstaffBox, live_server: Any
-) -> None:
+def test_a_webhook_registered_through_the_connector_lands_in_the_inbox(hubstaff: HubstaffBox, live_server: Any) -> None:
     conn = hubstaff_connection(hubstaff)
     connector = connector_for(conn)
     # The handshake is taken only with the single-use nonce of a registration we started (services/app_webhooks).

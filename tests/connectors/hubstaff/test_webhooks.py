@@ -112,9 +112,7 @@ def receiver() -> Iterator[Receiver]:
     r.close()
 
 
-def test_a_webhook_is_verified_activated_and_delivers_signed_events(
-    hubstaff: HubstaffBox, receiver: Receiver
-) -> None:
+def test_a_webhook_is_verified_activated_and_delivers_signed_events(hubstaff: HubstaffBox, receiver: Receiver) -> None:
     connector = hubstaff.connector()
     hook = connector.create_webhook(target_url=receiver.url, events=["client.create", "task.create"])
     wait_until(lambda: receiver.secret, timeout=10, what="the X-Hook-Secret handshake")
@@ -129,9 +127,7 @@ def test_a_webhook_is_verified_activated_and_delivers_signed_events(
     assert info.value.status == 401
     assert connector.activate_webhook(hook["id"], receiver.secret)["status"] == "active"
 
-    client = connector.client.create_client(
-        HUBSTAFF_ORG, {"name": "Webhook Test GmbH", "emails": ["a@b.example"]}
-    )
+    client = connector.client.create_client(HUBSTAFF_ORG, {"name": "Webhook Test GmbH", "emails": ["a@b.example"]})
     wait_until(lambda: receiver.events, timeout=10, what="the client.create delivery")
     headers, body = receiver.events[0]
     assert verify_webhook(headers, body, receiver.secret)

@@ -39,8 +39,12 @@ def _call(sandbox: Any, **fields: Any) -> dict[str, Any]:
 
 
 def _address_book(sandbox: Any) -> list[dict[str, Any]]:
-    r = requests.get(f"{sandbox.url}/starbuero/addon_contact/contact", params={"limit": 1000}, timeout=10,
-                     headers={"Authorization": "Bearer starbuero-sandbox-token"})
+    r = requests.get(
+        f"{sandbox.url}/starbuero/addon_contact/contact",
+        params={"limit": 1000},
+        timeout=10,
+        headers={"Authorization": "Bearer starbuero-sandbox-token"},
+    )
     r.raise_for_status()
     return list(r.json()["data"])
 
@@ -48,10 +52,15 @@ def _address_book(sandbox: Any) -> list[dict[str, Any]]:
 def _callers(sandbox: Any) -> tuple[m.Sync, m.Run, dict[str, Any]]:
     """Lena calls twice (two spellings of one number), Anna anonymously, someone from an unreadable number."""
     made = {
-        "lena1": _call(sandbox, caller_number="+49 30 1234567", caller_name="Lena Vogel",
-                       caller_email="Lena.Vogel@Example.com", message="Bitte um Rückruf.",
-                       transcript="Agent: Guten Tag. Caller: Bitte um Rückruf wegen der Rechnung.",
-                       callback_requested=True),
+        "lena1": _call(
+            sandbox,
+            caller_number="+49 30 1234567",
+            caller_name="Lena Vogel",
+            caller_email="Lena.Vogel@Example.com",
+            message="Bitte um Rückruf.",
+            transcript="Agent: Guten Tag. Caller: Bitte um Rückruf wegen der Rechnung.",
+            callback_requested=True,
+        ),
         "lena2": _call(sandbox, caller_number="030 1234567", caller_company="Vogel GmbH", message="Noch mal ich."),
         "anon": _call(sandbox, caller_name="Anonymous Anna", message="Ruft später wieder an."),
         "junk": _call(sandbox, caller_number="12345", message=""),
@@ -62,7 +71,8 @@ def _callers(sandbox: Any) -> tuple[m.Sync, m.Run, dict[str, Any]]:
 
 
 def test_every_caller_is_one_contact_created_then_updated_however_the_number_is_written(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     sync, first, made = _callers(clean_sandbox)
     assert first.status in (m.RunStatus.SUCCEEDED, m.RunStatus.PARTIAL), first.error_summary
@@ -71,8 +81,11 @@ def test_every_caller_is_one_contact_created_then_updated_however_the_number_is_
     assert lena.action == m.ItemAction.CREATED
     api = GhlApi(clean_sandbox)
     contact = api.call("GET", f"/contacts/{lena.target_id}")["contact"]
-    assert (contact["phone"], contact["email"], contact["companyName"]) == (LENA, "lena.vogel@example.com",
-                                                                            "Vogel GmbH")
+    assert (contact["phone"], contact["email"], contact["companyName"]) == (
+        LENA,
+        "lena.vogel@example.com",
+        "Vogel GmbH",
+    )
     anon = first.items.get(source_id=f"call:{made['anon']['id']}")
     assert anon.action == m.ItemAction.CREATED
     junk = first.items.get(source_id=f"call:{made['junk']['id']}")  # an unreadable number is no identity
@@ -88,8 +101,7 @@ def test_every_caller_is_one_contact_created_then_updated_however_the_number_is_
     assert third.created_count + third.updated_count == 0
 
 
-def test_each_calls_transcription_becomes_a_note_on_the_callers_contact(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+def test_each_calls_transcription_becomes_a_note_on_the_callers_contact(clean_sandbox: Any, celery_worker: Any) -> None:
     limits_off(clean_sandbox)
     contacts, _, made = _callers(clean_sandbox)
     notes = make_sync("starbuero_call_to_ghl_note", contacts.source_connection, contacts.target_connection)
@@ -99,8 +111,10 @@ def test_each_calls_transcription_becomes_a_note_on_the_callers_contact(
     contact_id = m.RecordLink.objects.get(sync=contacts, source_id=LENA).target_id
     bodies = sorted(n["body"] for n in GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"])
     assert len(bodies) == 2
-    assert any(b.startswith("Call from Lena Vogel") and b.endswith("Caller: Bitte um Rückruf wegen der Rechnung.")
-               for b in bodies)  # the transcription
+    assert any(
+        b.startswith("Call from Lena Vogel") and b.endswith("Caller: Bitte um Rückruf wegen der Rechnung.")
+        for b in bodies
+    )  # the transcription
     assert any(b.startswith("Call from 030 1234567") and b.endswith("Noch mal ich.") for b in bodies)  # else the
     # message
     assert calls(first, "POST", "/contacts/{contactId}/notes") == first.created_count
@@ -108,7 +122,8 @@ def test_each_calls_transcription_becomes_a_note_on_the_callers_contact(
 
 
 def test_a_call_back_task_completed_in_starbuero_is_completed_in_ghl_through_the_completed_endpoint(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     contacts, _, _made = _callers(clean_sandbox)
     tasks = make_sync("starbuero_task_to_ghl_task", contacts.source_connection, contacts.target_connection)
@@ -123,29 +138,43 @@ def test_a_call_back_task_completed_in_starbuero_is_completed_in_ghl_through_the
     second = run(tasks)
     assert second.items.get(source_id=mine.source_id).action == m.ItemAction.UPDATED
     assert [(e["path"], e["json"]) for e in received.exchanges("PUT", "/completed")] == [
-        (f"/contacts/{contact_id}/tasks/{task_id}/completed", {"completed": True})]
+        (f"/contacts/{contact_id}/tasks/{task_id}/completed", {"completed": True})
+    ]
     assert GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/tasks/{task_id}")["task"]["completed"] is True
 
 
 def _known_caller(sandbox: Any) -> dict[str, Any]:
     """A GHL contact with Lena's number, two tasks (one done), two notes and an appointment next week."""
     api = GhlApi(sandbox)
-    contact = api.call("POST", "/contacts/", {"locationId": sandbox.location_id, "firstName": "Lena",
-                                              "lastName": "Vogel", "phone": LENA, "companyName": "Vogel GmbH",
-                                              "tags": ["vip"]})["contact"]
+    contact = api.call(
+        "POST",
+        "/contacts/",
+        {
+            "locationId": sandbox.location_id,
+            "firstName": "Lena",
+            "lastName": "Vogel",
+            "phone": LENA,
+            "companyName": "Vogel GmbH",
+            "tags": ["vip"],
+        },
+    )["contact"]
     due = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     for title, done in (("Send the quote", False), ("Welcome call", True)):
         api.call("POST", f"/contacts/{contact['id']}/tasks", {"title": title, "dueDate": due, "completed": done})
     for body in ("Prefers calls after 2 pm.", "Asked about the 3-office quote."):
         api.call("POST", f"/contacts/{contact['id']}/notes", {"body": body})
     start = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0).isoformat()
-    sandbox.admin("POST", "/ghl/_admin/appointments", json={
-        "locationId": sandbox.location_id, "contactId": contact["id"], "title": "Beratung", "startTime": start})
+    sandbox.admin(
+        "POST",
+        "/ghl/_admin/appointments",
+        json={"locationId": sandbox.location_id, "contactId": contact["id"], "title": "Beratung", "startTime": start},
+    )
     return contact
 
 
 def test_a_known_callers_ghl_bundle_lands_in_their_address_book_entry_and_unknown_callers_are_skipped(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     contact = _known_caller(clean_sandbox)
     _call(clean_sandbox, caller_number="030 1234567", caller_name="Lena Vogel", message="Rückruf bitte.")
@@ -158,13 +187,20 @@ def test_a_known_callers_ghl_bundle_lands_in_their_address_book_entry_and_unknow
     lena = first.items.get(source_id=LENA)
     assert lena.action == m.ItemAction.CREATED
     # One step for the known caller: the contact, its tasks, notes and appointments.
-    for suffix in (f"/contacts/{contact['id']}", f"/contacts/{contact['id']}/tasks",
-                   f"/contacts/{contact['id']}/notes", f"/contacts/{contact['id']}/appointments"):
+    for suffix in (
+        f"/contacts/{contact['id']}",
+        f"/contacts/{contact['id']}/tasks",
+        f"/contacts/{contact['id']}/notes",
+        f"/contacts/{contact['id']}/appointments",
+    ):
         assert [e["path"] for e in received.exchanges("GET", suffix) if e["path"] == suffix] == [suffix]
     skipped = first.items.filter(action=m.ItemAction.SKIPPED)
     assert skipped.count() == first.read_count - 1  # every seeded caller is unknown to GHL
-    assert all((i.error_class == "NothingToWrite" and "unknown caller" in i.error_message)
-               or "no caller number" in i.error_message for i in skipped)
+    assert all(
+        (i.error_class == "NothingToWrite" and "unknown caller" in i.error_message)
+        or "no caller number" in i.error_message
+        for i in skipped
+    )
     book = {str(e["id"]): e for e in _address_book(clean_sandbox)}
     assert len(book) == before + 1
     entry = book[lena.target_id]
@@ -185,13 +221,17 @@ def test_a_known_callers_ghl_bundle_lands_in_their_address_book_entry_and_unknow
 
 
 def test_ghl_leads_become_address_book_entries_that_follow_changes_and_deletes_and_take_the_bundle(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     api = GhlApi(clean_sandbox)
     contact = _known_caller(clean_sandbox)
     api.call("PUT", f"/contacts/{contact['id']}", {"tags": ["vip", "lead"]})
-    other = api.call("POST", "/contacts/", {"locationId": clean_sandbox.location_id, "firstName": "Otto",
-                                            "email": "Otto@Example.com", "tags": ["LEAD"]})["contact"]
+    other = api.call(
+        "POST",
+        "/contacts/",
+        {"locationId": clean_sandbox.location_id, "firstName": "Otto", "email": "Otto@Example.com", "tags": ["LEAD"]},
+    )["contact"]
     api.call("POST", "/contacts/", {"locationId": clean_sandbox.location_id, "firstName": "Not", "lastName": "Lead"})
     book = app_connection(clean_sandbox, "starbuero")
     ghl = ghl_connection(clean_sandbox)
@@ -225,9 +265,12 @@ def test_ghl_leads_become_address_book_entries_that_follow_changes_and_deletes_a
 
     api.call("DELETE", f"/contacts/{other['id']}")
     event = m.InboundEvent.objects.create(
-        provider="ghl", event_id=f"del-{other['id']}", event_type="ContactDelete",
-        account_id=clean_sandbox.location_id, body=json.dumps({"type": "ContactDelete", "id": other["id"],
-                                                               "locationId": clean_sandbox.location_id}))
+        provider="ghl",
+        event_id=f"del-{other['id']}",
+        event_type="ContactDelete",
+        account_id=clean_sandbox.location_id,
+        body=json.dumps({"type": "ContactDelete", "id": other["id"], "locationId": clean_sandbox.location_id}),
+    )
     from contacts_sync.services import runs
     from tests.sync.world import wait_finished
 

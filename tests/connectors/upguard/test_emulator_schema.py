@@ -87,9 +87,7 @@ def test_vendor_contacts_carry_the_documented_fields(upguard: str) -> None:
         ("/risks/vendors", {"primary_hostname": "nobody.example"}, 404),
     ],
 )
-def test_errors_use_the_endpoint_error_shape(
-    upguard: str, path: str, params: dict[str, Any], status: int
-) -> None:
+def test_errors_use_the_endpoint_error_shape(upguard: str, path: str, params: dict[str, Any], status: int) -> None:
     r = get(f"{upguard}{path}", **params)
     assert r.status_code == status
     validate(r.json(), "endpointError")

@@ -36,8 +36,10 @@ KEY = {"Authorization": "upguard-sandbox-key"}
 def _vendors(sandbox: Any) -> list[dict[str, Any]]:
     r = requests.get(f"{sandbox.url}/upguard/vendors", headers=KEY, timeout=10)
     r.raise_for_status()
-    return [sandbox.admin("GET", "/upguard/_admin/vendor", params={"hostname": v["primary_hostname"]})
-            for v in r.json()["vendors"]]
+    return [
+        sandbox.admin("GET", "/upguard/_admin/vendor", params={"hostname": v["primary_hostname"]})
+        for v in r.json()["vendors"]
+    ]
 
 
 def _pick(sandbox: Any, *, contacts: int = 1, risks: int = 0) -> dict[str, Any]:
@@ -54,7 +56,8 @@ def _ghl_contact(sync: m.Sync, vendor_contact: dict[str, Any]) -> str:
 
 
 def test_vendor_contacts_become_contacts_with_the_vendors_labels_and_hostname(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     vendor = next(v for v in _vendors(clean_sandbox) if v["contacts"] and v["labels"])
     sync, first = _contact_sync(clean_sandbox)
@@ -68,7 +71,8 @@ def test_vendor_contacts_become_contacts_with_the_vendors_labels_and_hostname(
 
 
 def test_risks_and_breaches_become_security_tasks_completed_when_upguard_reports_them_resolved(
-        clean_sandbox: Any, celery_worker: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any
+) -> None:
     limits_off(clean_sandbox)
     vendor = _pick(clean_sandbox, risks=2)
     contacts, _ = _contact_sync(clean_sandbox)
@@ -95,11 +99,18 @@ def test_risks_and_breaches_become_security_tasks_completed_when_upguard_reports
     assert {i.target_id for i in mine} <= {f"{contact_id}/{t}" for t in on_contact}
 
     resolved = vendor["risks"][0]
-    clean_sandbox.admin("POST", "/upguard/_admin/resolve_risk", json={"vendor_id": vendor["id"],
-                                                                    "risk_id": resolved["id"]})
-    clean_sandbox.admin("POST", "/upguard/_admin/notify", json={
-        "vendor_id": vendor["id"], "type": "IdentityBreachDetected",
-        "description": f"A new identity breach affects staff at '{vendor['name']}'"})
+    clean_sandbox.admin(
+        "POST", "/upguard/_admin/resolve_risk", json={"vendor_id": vendor["id"], "risk_id": resolved["id"]}
+    )
+    clean_sandbox.admin(
+        "POST",
+        "/upguard/_admin/notify",
+        json={
+            "vendor_id": vendor["id"],
+            "type": "IdentityBreachDetected",
+            "description": f"A new identity breach affects staff at '{vendor['name']}'",
+        },
+    )
     received = Received(clean_sandbox)
     second = run(tasks)
     assert (second.updated_count, second.created_count) == (1, 1)
@@ -107,7 +118,8 @@ def test_risks_and_breaches_become_security_tasks_completed_when_upguard_reports
     assert done.source_id == f"{vendor['id']}:{resolved['id']}"
     task_id = done.target_id.split("/")[1]
     assert [(e["path"], e["json"]) for e in received.exchanges("PUT", "/completed")] == [
-        (f"/contacts/{contact_id}/tasks/{task_id}/completed", {"completed": True})]
+        (f"/contacts/{contact_id}/tasks/{task_id}/completed", {"completed": True})
+    ]
     breach = second.items.get(action=m.ItemAction.CREATED)
     assert breach.source_id.startswith("notification:") and breach.target_id.startswith(f"{contact_id}/")
     now = {t["id"]: t for t in api.call("GET", f"/contacts/{contact_id}/tasks")["tasks"]}
@@ -123,19 +135,31 @@ def test_notifications_become_an_audit_trail_of_notes(clean_sandbox: Any, celery
     vendor = _pick(clean_sandbox)
     contacts, _ = _contact_sync(clean_sandbox)
     contact_id = _ghl_contact(contacts, min(vendor["contacts"], key=lambda c: c["id"]))
-    audit = GhlApi(clean_sandbox).call("POST", "/contacts/", {"locationId": clean_sandbox.location_id,
-                                                             "firstName": "UpGuard", "lastName": "Audit"})["contact"]
+    audit = GhlApi(clean_sandbox).call(
+        "POST", "/contacts/", {"locationId": clean_sandbox.location_id, "firstName": "UpGuard", "lastName": "Audit"}
+    )["contact"]
     for kind in ("VendorScoreDropped", "VendorScoreDropped"):  # the same event twice: two notes, not one
-        clean_sandbox.admin("POST", "/upguard/_admin/notify", json={
-            "vendor_id": vendor["id"], "type": kind, "description": f"The score of '{vendor['name']}' dropped"})
-    lonely = clean_sandbox.admin("POST", "/upguard/_admin/notify", json={"type": "ReportReady",
-                                                                       "description": "Board report ready"})
-    notes = make_sync("upguard_notification_to_ghl_note", contacts.source_connection, contacts.target_connection,
-                      ghl_contact_id=audit["id"])
+        clean_sandbox.admin(
+            "POST",
+            "/upguard/_admin/notify",
+            json={"vendor_id": vendor["id"], "type": kind, "description": f"The score of '{vendor['name']}' dropped"},
+        )
+    lonely = clean_sandbox.admin(
+        "POST", "/upguard/_admin/notify", json={"type": "ReportReady", "description": "Board report ready"}
+    )
+    notes = make_sync(
+        "upguard_notification_to_ghl_note",
+        contacts.source_connection,
+        contacts.target_connection,
+        ghl_contact_id=audit["id"],
+    )
     first = run(notes)
     assert first.status in (m.RunStatus.SUCCEEDED, m.RunStatus.PARTIAL), first.error_summary
-    on_vendor = [n for n in GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]
-                 if n["body"].startswith(f"The score of '{vendor['name']}' dropped")]
+    on_vendor = [
+        n
+        for n in GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]
+        if n["body"].startswith(f"The score of '{vendor['name']}' dropped")
+    ]
     assert len(on_vendor) == 2 and all("(VendorScoreDropped, " in n["body"] for n in on_vendor)
     assert first.items.get(source_id=lonely["notification_id"]).target_id.startswith(f"{audit['id']}/")
     assert calls(first, "POST", "/contacts/{contactId}/notes") == first.created_count
@@ -167,7 +191,8 @@ def test_ghl_tags_are_added_to_the_vendors_labels_and_never_remove_one(clean_san
 
 
 def test_a_webhook_registered_with_upguard_starts_the_audit_note_sync_and_a_forged_one_is_refused(
-        clean_sandbox: Any, celery_worker: Any, live_server: Any) -> None:
+    clean_sandbox: Any, celery_worker: Any, live_server: Any
+) -> None:
     from contacts_sync.services.app_webhooks import app_webhook_register
 
     limits_off(clean_sandbox)
@@ -185,13 +210,20 @@ def test_a_webhook_registered_with_upguard_starts_the_audit_note_sync_and_a_forg
     hooks = requests.get(f"{clean_sandbox.url}/upguard/webhooks", headers=KEY, timeout=10).json()["webhooks"]
     assert [h["url"] for h in hooks] == [url] and "secret" not in hooks[0]
 
-    forged = requests.post(url, data=b'{"type": "VendorScoreDropped"}', timeout=10,
-                           headers={"Content-Type": "application/json", "X-Webhook-Signature": "00" * 32})
+    forged = requests.post(
+        url,
+        data=b'{"type": "VendorScoreDropped"}',
+        timeout=10,
+        headers={"Content-Type": "application/json", "X-Webhook-Signature": "00" * 32},
+    )
     assert forged.status_code == 404 and not m.InboundEvent.objects.filter(provider="upguard").exists()
 
     text = f"The score of vendor '{vendor['name']}' dropped below 600 (webhook)"
-    clean_sandbox.admin("POST", "/upguard/_admin/notify", json={"vendor_id": vendor["id"],
-                                                              "type": "VendorScoreDropped", "description": text})
+    clean_sandbox.admin(
+        "POST",
+        "/upguard/_admin/notify",
+        json={"vendor_id": vendor["id"], "type": "VendorScoreDropped", "description": text},
+    )
 
     def noted() -> bool:
         bodies = [n["body"] for n in GhlApi(clean_sandbox).call("GET", f"/contacts/{contact_id}/notes")["notes"]]
@@ -200,10 +232,16 @@ def test_a_webhook_registered_with_upguard_starts_the_audit_note_sync_and_a_forg
     wait_until(noted, timeout=60, interval=0.5, what="the webhook's notification as a note")
     event = m.InboundEvent.objects.get(provider="upguard")
     assert (event.event_type, event.connection_id) == ("VendorScoreDropped", upguard.pk)
-    wait_until(lambda: m.InboundEvent.objects.get(pk=event.pk).status == m.EventStatus.PROCESSED, timeout=30,
-               what="the event to be processed")
+    wait_until(
+        lambda: m.InboundEvent.objects.get(pk=event.pk).status == m.EventStatus.PROCESSED,
+        timeout=30,
+        what="the event to be processed",
+    )
     by_webhook = wait_finished(notes.runs.get(trigger=m.RunTrigger.WEBHOOK))
     assert by_webhook.status in (m.RunStatus.SUCCEEDED, m.RunStatus.PARTIAL), by_webhook.error_summary
-    mine = [i for i in by_webhook.items.filter(action=m.ItemAction.CREATED)
-            if str(i.payload.get("body", "")).startswith(text)]
+    mine = [
+        i
+        for i in by_webhook.items.filter(action=m.ItemAction.CREATED)
+        if str(i.payload.get("body", "")).startswith(text)
+    ]
     assert len(mine) == 1 and mine[0].target_id.startswith(f"{contact_id}/")

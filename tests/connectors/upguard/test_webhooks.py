@@ -11,8 +11,14 @@ import pytest
 from contacts_sync.connectors.upguard import SPEC
 from contacts_sync.connectors.upguard.webhooks import parse_webhook, verify_webhook
 
-BODY = json.dumps({"type": "IdentityBreachDetected", "description": "x", "occurredAt": "2025-01-01T00:00:00Z",
-                   "context": {"vendor_id": 5001}}).encode()
+BODY = json.dumps(
+    {
+        "type": "IdentityBreachDetected",
+        "description": "x",
+        "occurredAt": "2025-01-01T00:00:00Z",
+        "context": {"vendor_id": 5001},
+    }
+).encode()
 
 
 def _signed(secret: str, body: bytes = BODY) -> dict[str, str]:
