@@ -189,6 +189,9 @@ def _drain_batch(router: _Router, after: int) -> list[InboundEvent]:
         now = timezone.now()
         for (status, reason), ids in outcomes.items():
             InboundEvent.objects.filter(pk__in=ids).update(status=status, error=reason[:2000], processed_at=now)
+        # GHL changes -> your app's webhooks, in the transaction that routes the batch: a drain that dies after
+        # routing it cannot leave it routed but never forwarded (the events would no longer be pending).
+        outbox_feed_events(event_ids=[e.pk for e in events if e.provider == Provider.GHL])
     return events
 
 
@@ -204,8 +207,6 @@ def inbound_events_drain() -> int:
         if not events:
             return count
         router.start_runs()
-        # GHL changes -> your app's webhooks: every GHL event of the batch, routed to a sync or not
-        outbox_feed_events(event_ids=[e.pk for e in events if e.provider == Provider.GHL])
         for event in events:
             if agency_events.is_lifecycle(event):
                 inbound_event_process(event_id=event.pk)
