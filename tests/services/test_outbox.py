@@ -125,3 +125,13 @@ def test_the_drain_routes_a_batch_and_forwards_it_in_one_transaction() -> None:
     (delivery,) = m.WebhookDelivery.objects.all()
     assert delivery.endpoint_id == ep.pk and delivery.event_key == "w9"
     assert event.status == m.EventStatus.PROCESSED and "forwarded to 1" in event.error
+
+
+def test_the_mapping_editor_offers_the_fields_a_ghl_change_carries() -> None:
+    from contacts_sync.services import mappings
+
+    sync, _, _ = delivery_sync()
+    fields = {f.path: f.label for f in mappings.source_fields_for(sync)}
+    assert {"firstName", "email", "title", "body", "startTime", "contactId"} <= set(fields)
+    assert fields["contactId"] == "Contact id (the parent) (task, note, appointment)"
+    assert len(fields) == len(mappings.source_fields_for(sync))  # each path once
