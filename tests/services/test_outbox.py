@@ -134,4 +134,7 @@ def test_the_mapping_editor_offers_the_fields_a_ghl_change_carries() -> None:
     fields = {f.path: f.label for f in mappings.source_fields_for(sync)}
     assert {"firstName", "email", "title", "body", "startTime", "contactId"} <= set(fields)
     assert fields["contactId"] == "Contact id (the parent) (task, note, appointment)"
+    assert (
+        fields["id"] == "Record id (contact, task, note, appointment)" and fields["firstName"] == "First name (contact)"
+    )
     assert len(fields) == len(mappings.source_fields_for(sync))  # each path once

@@ -146,6 +146,7 @@ def _change_fields() -> list[SourceField]:
     each path once, its label naming the kinds that carry it."""
     kinds: dict[str, list[str]] = {}
     first: dict[str, SourceField] = {}
+    labels: dict[str, set[str]] = {}
     for kind, fields in (
         ("contact", CONTACT_FIELDS),
         ("task", TASK_FIELDS),
@@ -155,8 +156,17 @@ def _change_fields() -> list[SourceField]:
         for f in fields:
             first.setdefault(f.path, f)
             kinds.setdefault(f.path, []).append(kind)
+            labels.setdefault(f.path, set()).add(f.label)
+    # a path the kinds name differently ("Task id", "Note id"; "Description", "Text") gets a neutral label
+    neutral = {"id": "Record id", "body": "Text / description"}
     return [
-        SourceField(path, f"{f.label} ({', '.join(kinds[path])})", f.type, f.sensitive) for path, f in first.items()
+        SourceField(
+            path,
+            f"{neutral.get(path, f.label) if len(labels[path]) > 1 else f.label} ({', '.join(kinds[path])})",
+            f.type,
+            f.sensitive,
+        )
+        for path, f in first.items()
     ]
 
 
@@ -315,6 +325,8 @@ class GHLConnector(BaseConnector):
     def sample(
         self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
+        if object_kind == "change":  # webhooks only: the location's contacts show what a contact change carries
+            object_kind = "contact"
         self.check_object(object_kind)
         out: list[dict[str, Any]] = []
         if object_kind == "contact":
