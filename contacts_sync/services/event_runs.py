@@ -37,6 +37,7 @@ from contacts_sync.models import (
     SyncEvent,
 )
 from contacts_sync.services import agency_events
+from contacts_sync.services.audit import audit_record
 from contacts_sync.services.inbox import drain_kick, drain_kick_reset, parse_json
 from contacts_sync.services.outbox import outbox_feed_events
 from contacts_sync.services.runs import run_enqueue
@@ -268,3 +269,23 @@ def inbound_events_sweep(*, now: datetime | None = None) -> list[int]:
 def _start(syncs: Iterable[Sync]) -> None:
     for sync in syncs:
         webhook_run_enqueue(sync=sync)
+
+
+def inbound_event_retry(*, event: InboundEvent, user: Any) -> bool:
+    """Route a failed webhook again (a person fixed the cause, e.g. a mapping or a sub-account): it becomes
+    pending and the drain takes it like a new one; audited. False when the event is not failed (anymore)."""
+    with transaction.atomic():
+        again = InboundEvent.objects.filter(pk=event.pk, status=EventStatus.FAILED).update(
+            status=EventStatus.PENDING, error="", processed_at=None
+        )
+        if again:
+            audit_record(
+                actor=user,
+                action="webhook_event.retry",
+                object_type="inbound_event",
+                object_id=str(event.pk),
+                object_repr=f"{event.provider} {event.event_type or 'event'} {event.event_id}"[:200],
+                changes={"error": event.error[:500]},
+            )
+            transaction.on_commit(drain_kick)
+    return bool(again)
