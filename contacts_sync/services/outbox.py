@@ -51,6 +51,8 @@ from contacts_sync.services.status import sync_delivery_health_set
 log = logging.getLogger(__name__)
 
 OUTBOX_RECIPE = "ghl_changes_to_custom_app"
+# The kinds of GHL change a sync of that recipe forwards (its option `kinds` narrows them; absent = all).
+FORWARDED_KINDS = outgoing.KINDS
 # Permanent refusals in a row (4xx, or retries used up) after which the endpoint is disabled; a 410 disables at
 # once (the standard: "410 => disable the endpoint").
 DISABLE_AFTER = 5
