@@ -95,6 +95,13 @@ def _finish(event: InboundEvent, status: str, reason: str) -> None:
     InboundEvent.objects.filter(pk=event.pk).update(status=status, error=reason[:2000], processed_at=timezone.now())
 
 
+def _named(syncs: list[Sync], most: int = 3) -> str:
+    """The syncs an event outcome names, as a person reads them: 'sync “Clients” (#5)', at most `most` of them."""
+    names = ", ".join(f"“{s.name}” (#{s.pk})" for s in syncs[:most])
+    more = f" and {len(syncs) - most} more" if len(syncs) > most else ""
+    return f"{'sync' if len(syncs) == 1 else 'syncs'} {names}{more}"
+
+
 class _Router:
     """Routes events to the syncs they concern; caches the sync lookup per (app, account, object) for a batch."""
 
@@ -118,13 +125,13 @@ class _Router:
             reason = (
                 f"no enabled sync with a webhook trigger reads {kind} from account {event.account_id or '?'}"
                 if not candidates
-                else f"the record does not match the filter of sync(s) {', '.join(str(s.pk) for s in candidates)}"
+                else f"the record does not match the filter of {_named(candidates)}"
             )
             return EventStatus.IGNORED, reason
         for sync in syncs:
             self.rows.append(SyncEvent(sync=sync, event=event))
             self.touched[sync.pk] = sync
-        return EventStatus.PROCESSED, "queued for the next run of sync(s) " + ", ".join(str(s.pk) for s in syncs)
+        return EventStatus.PROCESSED, f"queued for the next run of {_named(syncs)}"
 
     def save_rows(self) -> None:
         SyncEvent.objects.bulk_create(self.rows, ignore_conflicts=True)  # an event routed twice: one row
