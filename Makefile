@@ -28,6 +28,7 @@ wrk:
 # mypy's django-stubs plugin imports the settings (development ones; it never connects to the database).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	DEBUG=true DATABASE_URL=$${DATABASE_URL:-postgres://typecheck@127.0.0.1:5432/unused} \
 		REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(VENV)/bin/mypy

@@ -49,25 +49,7 @@ class DatabaseCollector(Collector):
             items.add_metric([action], n or 0)
         yield items
 
-        calls = CounterMetricFamily(
-            "contacts_sync_api_calls",
-            "Outbound API calls by provider and status class",
-            labels=["provider", "status_class"],
-        )
-        limited = CounterMetricFamily(
-            "contacts_sync_api_calls_429", "Outbound API calls that ended in HTTP 429, by provider", labels=["provider"]
-        )
-        per_provider_429: dict[str, int] = {}
-        for call in ApiCall.objects.values("provider", "status").annotate(n=Count("pk")).order_by():
-            status = call["status"]
-            cls = f"{status // 100}xx" if status else "error"
-            calls.add_metric([call["provider"], cls], call["n"])
-            if status == 429:
-                per_provider_429[call["provider"]] = per_provider_429.get(call["provider"], 0) + call["n"]
-        for provider, n in per_provider_429.items():
-            limited.add_metric([provider], n)
-        yield calls
-        yield limited
+        yield from self._api_calls()
 
         seen = CounterMetricFamily(
             "contacts_sync_http_429_seen",
@@ -89,6 +71,27 @@ class DatabaseCollector(Collector):
 
         yield self._token_expiry()
         yield from self._queues()
+
+    def _api_calls(self) -> Iterator[CounterMetricFamily]:
+        calls = CounterMetricFamily(
+            "contacts_sync_api_calls",
+            "Outbound API calls by provider and status class",
+            labels=["provider", "status_class"],
+        )
+        limited = CounterMetricFamily(
+            "contacts_sync_api_calls_429", "Outbound API calls that ended in HTTP 429, by provider", labels=["provider"]
+        )
+        per_provider_429: dict[str, int] = {}
+        for call in ApiCall.objects.values("provider", "status").annotate(n=Count("pk")).order_by():
+            status = call["status"]
+            cls = f"{status // 100}xx" if status else "error"
+            calls.add_metric([call["provider"], cls], call["n"])
+            if status == 429:
+                per_provider_429[call["provider"]] = per_provider_429.get(call["provider"], 0) + call["n"]
+        for provider, n in per_provider_429.items():
+            limited.add_metric([provider], n)
+        yield calls
+        yield limited
 
     def _token_expiry(self) -> GaugeMetricFamily:
         expiry = GaugeMetricFamily(

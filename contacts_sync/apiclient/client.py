@@ -154,6 +154,9 @@ class ApiClient:
     def _url(self, path_template: str, path_params: dict[str, Any] | None) -> str:
         path = path_template
         if path_params:
+            missing = sorted(k for k, v in path_params.items() if v is None or v == "")
+            if missing:  # never a request to `/contacts/None`: the caller's record is at fault, not the API
+                raise ValueError(f"{path_template}: no value for {', '.join(missing)}")
             path = path_template.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
         return self.base_url + path
 

@@ -133,9 +133,8 @@ def _budgets(locations: list[FleetLocation]) -> str:
     return ""
 
 
-def fleet_get(*, q: str = "", health: str = "", agency: int | None = None, page: int | str = 1) -> Fleet:
-    """Locations (GHL connections with a location id) grouped by agency, agencies by name, no agency last; one
-    page of FLEET_PAGE_SIZE of them (a page past the last shows the last)."""
+def _locations() -> list[FleetLocation]:
+    """Every location with its syncs, its rolled-up health and how many of its syncs are running now."""
     connections = list(
         Connection.objects.filter(provider=Provider.GHL)
         .exclude(external_account_id="")
@@ -166,6 +165,13 @@ def fleet_get(*, q: str = "", health: str = "", agency: int | None = None, page:
         rows.append(
             FleetLocation(connection=c, syncs=mine, health=rolled, reason=reason, running=len(busy), running_ids=busy)
         )
+    return rows
+
+
+def fleet_get(*, q: str = "", health: str = "", agency: int | None = None, page: int | str = 1) -> Fleet:
+    """Locations (GHL connections with a location id) grouped by agency, agencies by name, no agency last; one
+    page of FLEET_PAGE_SIZE of them (a page past the last shows the last)."""
+    rows = _locations()
     total = len(rows)
     needle = q.strip().lower()
     rows = [

@@ -167,14 +167,21 @@ class SyncDetail:
         return [self.sync.source_connection, self.sync.target_connection]
 
 
-def sync_events(*, sync: Sync, limit: int = SYNC_DETAIL_EVENTS) -> list[InboundEvent]:
+def _sync_events(sync: Sync) -> Any:
     """The webhooks received for the sync's source account (GHL: by location; other apps: by connection)."""
     source = sync.source_connection
     if source.provider == Provider.GHL:
-        qs = InboundEvent.objects.filter(provider=Provider.GHL, account_id=source.external_account_id)
-    else:
-        qs = InboundEvent.objects.filter(connection=source)
-    return list(qs.order_by("-received_at")[:limit])
+        return InboundEvent.objects.filter(provider=Provider.GHL, account_id=source.external_account_id)
+    return InboundEvent.objects.filter(connection=source)
+
+
+def sync_events(*, sync: Sync, limit: int = SYNC_DETAIL_EVENTS) -> list[InboundEvent]:
+    return list(_sync_events(sync).order_by("-received_at")[:limit])
+
+
+def sync_event_get(*, sync: Sync, event_id: int) -> InboundEvent | None:
+    """One webhook of the sync's inbox (None when it belongs to another account)."""
+    return _sync_events(sync).filter(pk=event_id).first()
 
 
 def sync_detail_get(*, sync_id: int) -> SyncDetail | None:

@@ -37,6 +37,7 @@ from contacts_sync.models import (
     SyncEvent,
 )
 from contacts_sync.services import agency_events
+from contacts_sync.services.audit import audit_record
 from contacts_sync.services.inbox import parse_json
 from contacts_sync.services.inbox_kick import drain_kick, drain_kick_reset
 from contacts_sync.services.outbox import outbox_feed_events
@@ -95,6 +96,13 @@ def _finish(event: InboundEvent, status: str, reason: str) -> None:
     InboundEvent.objects.filter(pk=event.pk).update(status=status, error=reason[:2000], processed_at=timezone.now())
 
 
+def _named(syncs: list[Sync], most: int = 3) -> str:
+    """The syncs an event outcome names, as a person reads them: 'sync “Clients” (#5)', at most `most` of them."""
+    names = ", ".join(f"“{s.name}” (#{s.pk})" for s in syncs[:most])
+    more = f" and {len(syncs) - most} more" if len(syncs) > most else ""
+    return f"{'sync' if len(syncs) == 1 else 'syncs'} {names}{more}"
+
+
 class _Router:
     """Routes events to the syncs they concern; caches the sync lookup per (app, account, object) for a batch."""
 
@@ -118,13 +126,13 @@ class _Router:
             reason = (
                 f"no enabled sync with a webhook trigger reads {kind} from account {event.account_id or '?'}"
                 if not candidates
-                else f"the record does not match the filter of sync(s) {', '.join(str(s.pk) for s in candidates)}"
+                else f"the record does not match the filter of {_named(candidates)}"
             )
             return EventStatus.IGNORED, reason
         for sync in syncs:
             self.rows.append(SyncEvent(sync=sync, event=event))
             self.touched[sync.pk] = sync
-        return EventStatus.PROCESSED, "queued for the next run of sync(s) " + ", ".join(str(s.pk) for s in syncs)
+        return EventStatus.PROCESSED, f"queued for the next run of {_named(syncs)}"
 
     def save_rows(self) -> None:
         SyncEvent.objects.bulk_create(self.rows, ignore_conflicts=True)  # an event routed twice: one row
@@ -190,6 +198,9 @@ def _drain_batch(router: _Router, after: int) -> list[InboundEvent]:
         now = timezone.now()
         for (status, reason), ids in outcomes.items():
             InboundEvent.objects.filter(pk__in=ids).update(status=status, error=reason[:2000], processed_at=now)
+        # GHL changes -> your app's webhooks, in the transaction that routes the batch: a drain that dies after
+        # routing it cannot leave it routed but never forwarded (the events would no longer be pending).
+        outbox_feed_events(event_ids=[e.pk for e in events if e.provider == Provider.GHL])
     return events
 
 
@@ -205,8 +216,6 @@ def inbound_events_drain() -> int:
         if not events:
             return count
         router.start_runs()
-        # GHL changes -> your app's webhooks: every GHL event of the batch, routed to a sync or not
-        outbox_feed_events(event_ids=[e.pk for e in events if e.provider == Provider.GHL])
         for event in events:
             if agency_events.is_lifecycle(event):
                 inbound_event_process(event_id=event.pk)
@@ -268,3 +277,23 @@ def inbound_events_sweep(*, now: datetime | None = None) -> list[int]:
 def _start(syncs: Iterable[Sync]) -> None:
     for sync in syncs:
         webhook_run_enqueue(sync=sync)
+
+
+def inbound_event_retry(*, event: InboundEvent, user: Any) -> bool:
+    """Route a failed webhook again (a person fixed the cause, e.g. a mapping or a sub-account): it becomes
+    pending and the drain takes it like a new one; audited. False when the event is not failed (anymore)."""
+    with transaction.atomic():
+        again = InboundEvent.objects.filter(pk=event.pk, status=EventStatus.FAILED).update(
+            status=EventStatus.PENDING, error="", processed_at=None
+        )
+        if again:
+            audit_record(
+                actor=user,
+                action="webhook_event.retry",
+                object_type="inbound_event",
+                object_id=str(event.pk),
+                object_repr=f"{event.provider} {event.event_type or 'event'} {event.event_id}"[:200],
+                changes={"error": event.error[:500]},
+            )
+            transaction.on_commit(drain_kick)
+    return bool(again)

@@ -85,24 +85,8 @@ def ghl_oauth_configured() -> bool:
     return bool(settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET)
 
 
-def ghl_oauth_start(
-    *,
-    session: MutableMapping[str, Any],
-    user: Any,
-    name: str,
-    scopes: list[str],
-    redirect_uri: str,
-    base_url: str = "",
-    replace_connection_id: int | None = None,
-    kind: str = LOCATION,
-    connect_all: bool = False,
-) -> OAuthStart:
-    """Remember a single-use nonce in the user's session and return the authorize URL with a signed state.
-
-    `replace_connection_id`: the admin started from that connection (Reconnect), so a consent for its location
-    replaces its credentials without asking again. `kind=AGENCY` asks for the agency scopes too (list the
-    sub-accounts, mint their tokens) and exchanges the code with user_type=Company; `connect_all` connects every
-    sub-account where the app is installed."""
+def _oauth_start_checked(*, base_url: str, scopes: list[str], kind: str) -> tuple[str, list[str]]:
+    """The base URL and scopes an OAuth start may use (an agency's scopes added), or why not."""
     if not ghl_oauth_configured():
         raise ConnectionActionError(
             "GHL_CLIENT_ID and GHL_CLIENT_SECRET are not set; use a private integration "
@@ -123,6 +107,28 @@ def ghl_oauth_start(
         raise ConnectionActionError("choose one sub-account or an agency")
     if kind == AGENCY:
         scopes = [*scopes, *(s for s in ghl_scopes.AGENCY_SCOPES if s not in scopes)]
+    return base_url, scopes
+
+
+def ghl_oauth_start(
+    *,
+    session: MutableMapping[str, Any],
+    user: Any,
+    name: str,
+    scopes: list[str],
+    redirect_uri: str,
+    base_url: str = "",
+    replace_connection_id: int | None = None,
+    kind: str = LOCATION,
+    connect_all: bool = False,
+) -> OAuthStart:
+    """Remember a single-use nonce in the user's session and return the authorize URL with a signed state.
+
+    `replace_connection_id`: the admin started from that connection (Reconnect), so a consent for its location
+    replaces its credentials without asking again. `kind=AGENCY` asks for the agency scopes too (list the
+    sub-accounts, mint their tokens) and exchanges the code with user_type=Company; `connect_all` connects every
+    sub-account where the app is installed."""
+    base_url, scopes = _oauth_start_checked(base_url=base_url, scopes=scopes, kind=kind)
     nonce = pysecrets.token_urlsafe(24)
     pending = dict(session.get(OAUTH_SESSION_KEY) or {})
     pending[nonce] = {

@@ -1,8 +1,9 @@
 """GHL changes -> your app: the outbox of outgoing webhooks (recipe `ghl_changes_to_custom_app`).
 
-1. `outbox_feed` (called for every stored GHL webhook, tasks.inbound_event_process_task): a contact, task, note
-   or appointment event of a location becomes one WebhookDelivery per enabled sync of this recipe reading that
-   location, once (unique per endpoint and GHL event id), its `data` mapped by the sync's mapping version.
+1. `outbox_feed_events` (the inbox drain, in the transaction that routes a batch; `outbox_feed` for one event in
+   tasks.inbound_event_process_task): a contact, task, note or appointment event of a location becomes one
+   WebhookDelivery per enabled sync of this recipe reading that location, once (unique per endpoint and GHL event
+   id), its `data` mapped by the sync's mapping version.
 2. `endpoint_flush` (Celery, per endpoint, one sender at a time): sends the due deliveries oldest first, each
    attempt logged (WebhookAttempt); failures are retried on the Standard Webhooks schedule with jitter
    (connectors/custom/outgoing.py), Retry-After honoured; 4xx other than 408/429 are permanent.
@@ -24,7 +25,7 @@ from typing import Any
 
 import requests
 from celery import current_app
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -50,6 +51,8 @@ from contacts_sync.services.status import sync_delivery_health_set
 log = logging.getLogger(__name__)
 
 OUTBOX_RECIPE = "ghl_changes_to_custom_app"
+# The kinds of GHL change a sync of that recipe forwards (its option `kinds` narrows them; absent = all).
+FORWARDED_KINDS = outgoing.KINDS
 # Permanent refusals in a row (4xx, or retries used up) after which the endpoint is disabled; a 410 disables at
 # once (the standard: "410 => disable the endpoint").
 DISABLE_AFTER = 5
@@ -198,7 +201,19 @@ def outbox_feed_events(*, event_ids: list[int]) -> int:
     events = InboundEvent.objects.filter(
         pk__in=event_ids, provider=Provider.GHL, account_id__in=list(by_account)
     ).order_by("pk")
-    made = [d for event in events for d in _feed(event, by_account[event.account_id])]
+    made: list[WebhookDelivery] = []
+    for event in events:
+        try:
+            with transaction.atomic():  # a savepoint: one event's bug costs that event's forwarding only
+                made += _feed(event, by_account[event.account_id])
+        except DatabaseError:
+            raise  # the database is away: the caller's transaction (the drain's batch) is tried again whole
+        except Exception as exc:  # logged; the event says why it was not forwarded, the batch goes on
+            log.exception("outbox: event %s could not be forwarded", event.pk)
+            InboundEvent.objects.filter(pk=event.pk).update(
+                status=EventStatus.FAILED,
+                error=f"Not forwarded to the webhook endpoints: {type(exc).__name__}: {exc}"[:2000],
+            )
     _flush_pending(made)
     return len(made)
 

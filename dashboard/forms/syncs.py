@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from contacts_sync.models import Connection, ConnectionStatus, Sync, SyncMode
+from contacts_sync.services.outbox import FORWARDED_KINDS
 
 # The dispatcher ticks every 30 s; polling more often than once a minute only burns the apps' rate budgets.
 MIN_POLL_INTERVAL_SECONDS = 60
@@ -164,6 +165,13 @@ def _setting_fields() -> dict[str, forms.Field]:
             help_text="The project new Hubstaff to-dos are created in (else the connection's).",
         ),
         "tag": forms.CharField(label="Only contacts with this tag", required=False, max_length=100),
+        "kinds": forms.MultipleChoiceField(
+            label="Changes sent to your app",
+            required=False,
+            choices=[(k, f"{k.capitalize()} changes") for k in FORWARDED_KINDS],
+            widget=forms.CheckboxSelectMultiple,
+            help_text="Events of the kinds left unticked are not forwarded (nor kept in the changes feed).",
+        ),
         "ghl_contact_id": forms.CharField(
             label="Default GHL contact ID",
             required=False,
@@ -210,6 +218,8 @@ class SyncSettingsForm(forms.Form):
             "options": json.dumps(options, indent=1, sort_keys=True) if options else "",
             **{f"setting_{k}": _format_checklist(v) if k == "onboarding_tasks" else v for k, v in shown.items()},
         }
+        if "kinds" in settings and "kinds" not in shown:
+            initial["setting_kinds"] = list(FORWARDED_KINDS)  # no `kinds` option: every kind is forwarded
         form = cls(data, initial=initial, label_suffix="", settings=settings)
         if not sync.is_live or sync.archived_at:
             # A sync that never went live starts writing through "Go live" after its preview, not a checkbox; an
@@ -227,6 +237,12 @@ class SyncSettingsForm(forms.Form):
     def clean_setting_onboarding_tasks(self) -> list[dict[str, Any]]:
         return _parse_checklist(self.cleaned_data.get("setting_onboarding_tasks") or "")
 
+    def clean_setting_kinds(self) -> list[str] | None:
+        kinds = list(self.cleaned_data.get("setting_kinds") or [])
+        if not kinds:
+            raise forms.ValidationError("Tick at least one kind; to stop forwarding, pause the sync.")
+        return None if set(kinds) == set(FORWARDED_KINDS) else kinds  # all of them: no option, as a new sync
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("mode") == SyncMode.BACKFILL and not data.get("backfill_from"):
@@ -238,6 +254,8 @@ class SyncSettingsForm(forms.Form):
                 value = data.get(f"setting_{key}")
                 if value not in (None, "") or key == "onboarding_tasks":
                     data["options"][key] = value
+                else:
+                    data["options"].pop(key, None)
         return data
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("syncs/<int:sync_id>/clone/", sync_lifecycle.sync_clone, name="sync_clone"),
     path("syncs/<int:sync_id>/delete/", sync_lifecycle.sync_delete, name="sync_delete"),
     path("syncs/<int:sync_id>/webhook/register", syncs.sync_webhook_register, name="sync_webhook_register"),
+    path("syncs/<int:sync_id>/events/<int:event_id>/retry", syncs.sync_event_retry, name="sync_event_retry"),
     path("syncs/<int:sync_id>/deliveries/", deliveries.delivery_log, name="sync_deliveries"),
     path("syncs/<int:sync_id>/deliveries/endpoint", deliveries.endpoint_setup, name="sync_endpoint_setup"),
     path("syncs/<int:sync_id>/deliveries/enable", deliveries.endpoint_enable, name="sync_endpoint_enable"),

@@ -94,8 +94,8 @@ def hourly_chart(points: list[dict[str, Any]], key: str, cls: str, unit: str) ->
         "peak": peak,
         "total": sum(p[key] for p in points),
         "unit": unit,
-        "rects": mark_safe(_rects(bars)),
-    }  # noqa: S308
+        "rects": mark_safe(_rects(bars)),  # noqa: S308
+    }
 
 
 def sync_charts(sync_id: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from contacts_sync.exceptions import ConfigurationError
 from contacts_sync.models import Connection, RunTrigger
 from contacts_sync.selectors import syncs as syncs_selectors
-from contacts_sync.services import app_webhooks, scheduling
+from contacts_sync.services import app_webhooks, event_runs, scheduling
 from contacts_sync.services import runs as run_services
 from contacts_sync.services import status as status_services
 from contacts_sync.services import syncs as sync_services
@@ -213,4 +213,21 @@ def sync_webhook_register(request: HttpRequest, sync_id: int) -> HttpResponse:
             f"Registering {url} with {connection.get_provider_display()}; "
             "the status below updates when the app has verified it.",
         )
+    return redirect("dashboard:sync_detail", sync_id=sync_id)
+
+
+@editor_required
+@require_POST
+def sync_event_retry(request: HttpRequest, sync_id: int, event_id: int) -> HttpResponse:
+    """Route one failed webhook of the sync's inbox again."""
+    detail = _detail(sync_id)
+    event = syncs_selectors.sync_event_get(sync=detail.sync, event_id=event_id)
+    if event is None:
+        raise Http404("No such webhook in this sync's inbox.")
+    if event_runs.inbound_event_retry(event=event, user=request.user):
+        messages.success(
+            request, f"The {event.event_type or 'webhook'} event is routed again; its status updates below."
+        )
+    else:
+        messages.info(request, "That webhook is not failed (anymore): nothing to retry.")
     return redirect("dashboard:sync_detail", sync_id=sync_id)

@@ -295,3 +295,12 @@ def test_the_lean_session_sends_what_requests_would_and_follows_a_redirect_only_
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("missing", [None, ""])
+def test_a_missing_path_value_is_an_error_and_nothing_is_sent(missing: Any) -> None:
+    session = FakeSession(response(200, {"ok": 1}))
+    client, _clock, calls = make_client(session)
+    with pytest.raises(ValueError, match="no value for contactId"):
+        client._request("GET", "/contacts/{contactId}", path_params={"contactId": missing}, operation="get_contact")
+    assert session.sent == [] and calls == []

@@ -3,6 +3,7 @@ HotspotSystem onboarding checklist, the Hubstaff project of the critical-contact
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -140,3 +141,30 @@ def test_a_viewer_cannot_change_the_checklist(login: Any, viewer: Any) -> None:
     assert response.status_code == 403
     sync.refresh_from_db()
     assert next(t["title"] for t in sync.options["onboarding_tasks"]) == "Welcome call"
+
+
+def test_a_ghl_changes_sync_offers_the_kinds_it_forwards_all_ticked_until_narrowed(login: Any, editor: Any) -> None:
+    from contacts_sync.models import WebhookDelivery
+    from contacts_sync.services import outbox
+    from tests.e2e.deliveries_seed import delivery_sync
+    from tests.services.test_outbox import _event
+
+    sync, ep, _ = delivery_sync()
+    url = reverse("dashboard:sync_detail", args=[sync.pk])
+    html = login(editor).get(url).content.decode()
+    boxes = re.findall(r'<input type="checkbox" name="setting_kinds"[^>]*>', html)
+    assert "Changes sent to your app" in html and len(boxes) == 4 and all(" checked" in b for b in boxes)
+    base = {"name": sync.name, "enabled": "on", "mode": "incremental", "backfill_from": "", "options": ""}
+    refused = login(editor).post(url, base)  # none ticked: refused, the sync unchanged
+    assert refused.status_code == 200 and "Tick at least one kind" in refused.content.decode()
+    assert login(editor).post(url, {**base, "setting_kinds": ["contact", "note"]}).status_code == 302
+    sync.refresh_from_db()
+    assert sync.options == {"kinds": ["contact", "note"]}
+    location = sync.source_connection.external_account_id
+    task = _event(location, "TaskCreate", {"id": "t1", "title": "Call back", "contactId": "c1"}, "w-task")
+    note = _event(location, "NoteCreate", {"id": "n1", "body": "Called", "contactId": "c1"}, "w-note")
+    assert outbox.outbox_feed(event_id=task.pk) == [] and len(outbox.outbox_feed(event_id=note.pk)) == 1
+    assert login(editor).post(url, {**base, "setting_kinds": list(outbox.FORWARDED_KINDS)}).status_code == 302
+    sync.refresh_from_db()
+    assert sync.options == {}  # all ticked: no option, like a new sync
+    assert WebhookDelivery.objects.filter(endpoint=ep).count() == 1

@@ -145,8 +145,12 @@ def test_connecting_oauth_to_a_location_with_a_token_connection_asks_before_repl
 
 
 def test_keeping_the_connection_as_it_is_discards_the_consent(
-    page: Any, live_server: Any, clean_sandbox: Any, admin_user: Any, oauth_settings: Any
-):  # noqa: F811
+    page: Any,
+    live_server: Any,
+    clean_sandbox: Any,
+    admin_user: Any,
+    oauth_settings: Any,  # noqa: F811
+):
     existing = svc.connection_create(
         provider="ghl",
         auth_kind="private_token",

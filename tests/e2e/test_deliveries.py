@@ -36,3 +36,20 @@ def test_the_delivery_log_fits_both_widths_and_shows_a_new_attempt_live(
     )
     page.wait_for_selector(f"tr[data-delivery='{retrying.msg_id}'][data-status=delivered]", timeout=15000)
     assert page.locator("[data-count=delivered]").inner_text().startswith("3")
+
+
+def test_the_kinds_a_ghl_changes_sync_forwards_are_ticked_on_its_page(
+    page: Any, live_server: Any, admin_user: Any, tmp_path: Path
+) -> None:
+    sync, _, _ = delivery_sync()
+    browser_login(page, live_server, admin_user)
+    page.goto(f"{live_server.url}/syncs/{sync.pk}/")
+    boxes = page.locator("input[name=setting_kinds]")
+    assert boxes.count() == 4 and all(boxes.nth(i).is_checked() for i in range(4))
+    page.get_by_label("Task changes").uncheck()
+    page.locator("#sync-settings button[type=submit]").click()
+    page.get_by_text("Settings saved.").wait_for()  # the saved page (an htmx redirect)
+    assert not page.get_by_label("Task changes").is_checked() and page.get_by_label("Note changes").is_checked()
+    both_widths(page, "outbox-settings", tmp_path)
+    sync.refresh_from_db()
+    assert sync.options == {"kinds": ["contact", "note", "appointment"]}

@@ -73,7 +73,7 @@ def test_an_event_waits_for_the_next_run_of_each_sync_that_reads_that_location_a
     assert not Run.objects.filter(sync=other_location).exists()
     event.refresh_from_db()
     assert event.status == EventStatus.PROCESSED
-    assert f"queued for the next run of sync(s) {sync.pk}" == event.error
+    assert f"queued for the next run of sync “{sync.name}” (#{sync.pk})" == event.error
     assert event.processed_at is not None
 
 
@@ -263,7 +263,7 @@ def test_an_untagged_contact_event_needs_no_run_of_the_critical_contact_sync(db)
     plain = event("e-plain", ["vip"])
     outcome = inbound_event_process(event_id=plain.pk)
     assert outcome.status == EventStatus.IGNORED
-    assert f"does not match the filter of sync(s) {sync.pk}" in outcome.reason
+    assert f"does not match the filter of sync “{sync.name}” (#{sync.pk})" in outcome.reason
     assert not Run.objects.filter(sync=sync).exists()
 
     critical = event("e-critical", ["Critical"])

@@ -177,3 +177,30 @@ def test_saving_the_same_rules_again_creates_no_new_version(editor: Any) -> None
     again = mapping_version_create(sync=sync, rules=CONTACT_RULES, note="clicked twice", user=editor)
     assert again == first and m.MappingVersion.objects.filter(sync=sync).count() == 1
     assert m.AuditEntry.objects.filter(action="mapping.save").count() == 1
+
+
+def test_a_ghl_changes_sync_previews_its_mapping_on_the_locations_contacts(sandbox: Any) -> None:
+    """The outbox recipe reads GHL changes from webhooks only; its preview samples the location's contacts."""
+    from tests.e2e.deliveries_seed import delivery_sync
+
+    sync, _, _ = delivery_sync()
+    m.Connection.objects.filter(pk=sync.source_connection_id).update(
+        external_account_id=sandbox.location_id, base_url=sandbox.ghl_url
+    )
+    source = m.Connection.objects.get(pk=sync.source_connection_id)
+    source.secrets = {"access_token": sandbox.token}
+    source.save()
+    sync.refresh_from_db()
+    for n, email in enumerate(["Ada@Example.com", "", "bo@EXAMPLE.com", "cy@example.com", "", "di@x.io"]):
+        made = requests.post(
+            f"{sandbox.ghl_url}/contacts/",
+            json={"locationId": sandbox.location_id, "firstName": f" Ada {n}\t", **({"email": email} if email else {})},
+            headers={"Authorization": f"Bearer {sandbox.token}", "Version": "2021-07-28"},
+            timeout=10,
+        )
+        assert made.status_code == 201, made.text
+    preview = mapping_preview(sync=sync, rules=sync.mapping_version.rules)
+    assert preview.error == "" and len(preview.rows) == 5
+    for row in preview.rows:
+        assert row.payload["id"] == row.source["id"] and row.source.get("locationId") == sandbox.location_id
+        assert row.payload["first_name"] == row.source["firstName"].strip()

@@ -94,3 +94,47 @@ def test_a_disabled_endpoint_holds_new_events_and_prune_keeps_what_is_still_owed
     m.WebhookDelivery.objects.filter(pk__in=[old.pk, held]).update(created_at=timezone.now() - timedelta(days=40))
     assert outbox.deliveries_prune() == 1
     assert list(m.WebhookDelivery.objects.values_list("pk", flat=True)) == [held]
+
+
+def test_the_drain_routes_a_batch_and_forwards_it_in_one_transaction() -> None:
+    """A drain that fails while forwarding (here PostgreSQL refuses the delivery rows) leaves the whole batch
+    pending, so the next drain routes and forwards it; before, the batch stayed routed and was never forwarded."""
+    from django.db import DatabaseError, connection
+
+    from contacts_sync.services import event_runs
+
+    sync, ep, _ = delivery_sync()
+    location = sync.source_connection.external_account_id
+    event = _event(location, "ContactCreate", {"id": "c9", "firstName": "Bo", "email": "bo@example.com"}, "w9")
+    m.InboundEvent.objects.filter(pk=event.pk).update(status=m.EventStatus.PENDING)
+    table = m.WebhookDelivery._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            "CREATE FUNCTION refuse_delivery() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'deliveries refused (test)'; END $$"
+        )
+        cur.execute(f'CREATE TRIGGER refuse BEFORE INSERT ON "{table}" FOR EACH ROW EXECUTE FUNCTION refuse_delivery()')
+    with pytest.raises(DatabaseError, match="deliveries refused"):
+        event_runs.inbound_events_drain()
+    event.refresh_from_db()
+    assert event.status == m.EventStatus.PENDING and not m.WebhookDelivery.objects.exists()
+    with connection.cursor() as cur:
+        cur.execute(f'DROP TRIGGER refuse ON "{table}"')
+    assert event_runs.inbound_events_drain() == 1
+    event.refresh_from_db()
+    (delivery,) = m.WebhookDelivery.objects.all()
+    assert delivery.endpoint_id == ep.pk and delivery.event_key == "w9"
+    assert event.status == m.EventStatus.PROCESSED and "forwarded to 1" in event.error
+
+
+def test_the_mapping_editor_offers_the_fields_a_ghl_change_carries() -> None:
+    from contacts_sync.services import mappings
+
+    sync, _, _ = delivery_sync()
+    fields = {f.path: f.label for f in mappings.source_fields_for(sync)}
+    assert {"firstName", "email", "title", "body", "startTime", "contactId"} <= set(fields)
+    assert fields["contactId"] == "Contact id (the parent) (task, note, appointment)"
+    assert (
+        fields["id"] == "Record id (contact, task, note, appointment)" and fields["firstName"] == "First name (contact)"
+    )
+    assert len(fields) == len(mappings.source_fields_for(sync))  # each path once

@@ -27,6 +27,7 @@ RECIPES = (
         "logged per attempt, and kept in a changes feed (GET /api/v1/changes/) your app can page through.",
         writer=Writer.OUTBOX,
         source_objects=KINDS,
+        settings=("kinds",),
         # GHL sends a location's events to an app that holds the object's read scope (Marketplace webhook
         # settings; the shared specs do not list them per event).
         ghl_scopes=("calendars/events.readonly", "contacts.readonly"),

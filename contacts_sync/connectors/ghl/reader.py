@@ -141,6 +141,38 @@ def task_record(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _change_fields() -> list[SourceField]:
+    """The fields of a GHL change (a contact, task, note or appointment webhook, recipe ghl_changes_to_custom_app):
+    each path once, its label naming the kinds that carry it."""
+    kinds: dict[str, list[str]] = {}
+    first: dict[str, SourceField] = {}
+    labels: dict[str, set[str]] = {}
+    for kind, fields in (
+        ("contact", CONTACT_FIELDS),
+        ("task", TASK_FIELDS),
+        ("note", NOTE_FIELDS),
+        ("appointment", APPOINTMENT_FIELDS),
+    ):
+        for f in fields:
+            first.setdefault(f.path, f)
+            kinds.setdefault(f.path, []).append(kind)
+            labels.setdefault(f.path, set()).add(f.label)
+    # a path the kinds name differently ("Task id", "Note id"; "Description", "Text") gets a neutral label
+    neutral = {"id": "Record id", "body": "Text / description"}
+    return [
+        SourceField(
+            path,
+            f"{neutral.get(path, f.label) if len(labels[path]) > 1 else f.label} ({', '.join(kinds[path])})",
+            f.type,
+            f.sensitive,
+        )
+        for path, f in first.items()
+    ]
+
+
+CHANGE_FIELDS = _change_fields()
+
+
 class GHLConnector(BaseConnector):
     """GHL as a source (see the module doc) and the target writers (writers.py)."""
 
@@ -156,6 +188,11 @@ class GHLConnector(BaseConnector):
     def __init__(self, info: ConnectionInfo, *, client: GHLClient | None = None) -> None:
         super().__init__(info)
         self.client = client or build_client(info)
+
+    def fields(self, object_kind: str, *, options: dict[str, Any] | None = None) -> list[SourceField]:
+        if object_kind == "change":  # read from webhooks only, never listed: the union of the kinds' fields
+            return list(CHANGE_FIELDS)
+        return super().fields(object_kind, options=options)
 
     def read(self, object_kind: str, *, cursor: dict[str, Any] | None, options: dict[str, Any]) -> Iterator[Page]:
         """Pages since `cursor`; `options["updated_since"]` (ISO) narrows to records changed since then."""
@@ -288,6 +325,8 @@ class GHLConnector(BaseConnector):
     def sample(
         self, object_kind: str, *, limit: int = 5, options: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
+        if object_kind == "change":  # webhooks only: the location's contacts show what a contact change carries
+            object_kind = "contact"
         self.check_object(object_kind)
         out: list[dict[str, Any]] = []
         if object_kind == "contact":

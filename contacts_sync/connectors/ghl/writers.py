@@ -46,8 +46,11 @@ def split_id(target_id: str | None) -> tuple[str | None, str | None]:
 
 
 def path_part(part: str | None) -> str:
-    """A half of a stored target id for a URL; `_url` has always formatted a missing half as "None"."""
-    return str(part)
+    """A half of a stored target id for a URL. A missing half is this record's error (a failed item, a failed
+    read-back), never a request to `/contacts/None`."""
+    if not part:
+        raise ValueError("the stored GHL id has no contact or child part; the record cannot be addressed")
+    return part
 
 
 def join_id(contact_id: str, child_id: str | None) -> str:

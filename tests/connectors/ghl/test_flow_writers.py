@@ -107,3 +107,9 @@ def test_a_summary_stays_within_what_one_text_field_takes() -> None:
     notes = [{"body": "N" * 3000, "dateAdded": "2026-01-01"}] * 10
     text = bundle_summary({"id": "c1"}, tasks, notes, [])
     assert len(text) <= 2000 and text.startswith("HighLevel: c1") and "Open tasks: 19" in text
+
+
+@pytest.mark.parametrize("stored", ["contact-only", "/task-only", ""])
+def test_a_stored_id_missing_a_part_is_the_records_error_not_a_request_to_none(ghl: GHLClient, stored: str) -> None:
+    with pytest.raises(ValueError, match="no contact or child part"):
+        GHLTaskWriter(ghl).read_back(stored)
