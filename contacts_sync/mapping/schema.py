@@ -81,10 +81,15 @@ def schemas() -> dict[str, Any]:
 
 
 @cache
-def _validator(dto: str, not_required: frozenset[str]) -> Draft202012Validator:
+def _schema(dto: str, not_required: frozenset[str]) -> dict[str, Any]:
     schema = dict(schemas()[dto])
     schema["required"] = [f for f in schema.get("required", []) if f not in not_required]
-    return Draft202012Validator(schema, format_checker=FORMATS)
+    return schema
+
+
+@cache
+def _validator(dto: str, not_required: frozenset[str]) -> Draft202012Validator:
+    return Draft202012Validator(_schema(dto, not_required), format_checker=FORMATS)
 
 
 def _passes(check: Callable[[object], bool]) -> Callable[[object], bool]:
@@ -99,10 +104,10 @@ def _passes(check: Callable[[object], bool]) -> Callable[[object], bool]:
 
 @cache
 def _gate(dto: str, not_required: frozenset[str]) -> Callable[[Any], Any]:
-    """The validator's schema compiled by fastjsonschema, with the same format checks; raises on any problem.
+    """The same schema compiled by fastjsonschema, with the same format checks; raises on any problem.
     It never fills in defaults (use_default off): the payload is not changed."""
     return fastjsonschema.compile(
-        _validator(dto, not_required).schema,
+        _schema(dto, not_required),
         formats={"email": _passes(_email), "date-time": _passes(_date_time)},
         use_default=False,
     )

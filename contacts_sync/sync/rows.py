@@ -19,28 +19,30 @@ from typing import Any
 
 from django.db import connection, models
 from django.utils import timezone
+from psycopg import sql
 
 
 @cache
 def _shape(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[tuple[str, Any], ...], tuple[str, ...]]:
     """The model's columns (its primary key aside), their defaults as JSON values, and its time-stamped columns."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    stamped = tuple(f.column for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
-    defaults = tuple((f.column, f.get_default()) for f in fields if f.column not in stamped)
-    return tuple(f.column for f in fields), defaults, stamped
+    fields = [(str(f.column), f) for f in model._meta.concrete_fields if not f.primary_key]
+    stamped = tuple(c for c, f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+    defaults = tuple((c, f.get_default()) for c, f in fields if c not in stamped)
+    return tuple(c for c, _ in fields), defaults, stamped
 
 
 @cache
-def _sql(model: type[models.Model], conflict: tuple[str, ...], update: tuple[str, ...]) -> str:
-    # only the model's own table and column names, quoted; the rows are the one parameter
-    q = connection.ops.quote_name
-    table = q(model._meta.db_table)
-    columns = ", ".join(q(c) for c in _shape(model)[0])
-    sql = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb)"  # noqa: S608
+def _sql(model: type[models.Model], conflict: tuple[str, ...], update: tuple[str, ...]) -> sql.Composed:
+    """The statement: the model's own table and column names as identifiers; the rows are its one parameter."""
+    table = sql.Identifier(model._meta.db_table)
+    columns = sql.SQL(", ").join(map(sql.Identifier, _shape(model)[0]))
+    statement = sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM jsonb_populate_recordset(NULL::{t}, %s::jsonb)")
+    parts = [statement.format(t=table, c=columns)]
     if conflict:
-        sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in update)
-        sql += f" ON CONFLICT ({', '.join(q(c) for c in conflict)}) DO UPDATE SET {sets}"
-    return sql
+        sets = sql.SQL(", ").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in update)
+        keys = sql.SQL(", ").join(map(sql.Identifier, conflict))
+        parts.append(sql.SQL(" ON CONFLICT ({k}) DO UPDATE SET {s}").format(k=keys, s=sets))
+    return sql.Composed(parts)
 
 
 def insert(
