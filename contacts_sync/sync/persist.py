@@ -25,6 +25,8 @@ from django.utils import timezone
 from contacts_sync.apiclient.calls import CallRecord
 from contacts_sync.models import ApiCall, ItemAction, RecordLink, Run, RunItem, RunStatus
 
+from .rows import insert as rows_insert
+
 log = logging.getLogger(__name__)
 
 ERROR_MESSAGE_MAX = 2000
@@ -33,6 +35,20 @@ ERROR_MESSAGE_MAX = 2000
 DB_OUTAGE_RETRY_SECONDS = 90
 DB_RETRY_PAUSE_SECONDS = 2.0
 COUNTED = ("created", "updated", "unchanged", "skipped", "failed", "deleted")
+LINK_KEY = ("sync_id", "source_id")
+# what a write that reached the target sets on its link (a new link, or an existing one)
+LINK_WRITTEN = (
+    "target_id",
+    "content_hash",
+    "last_run_id",
+    "updated_at",
+    "failed_hash",
+    "failed_error",
+    "pending_since",
+    "identity",
+    "target_gone_at",
+    "tags_written",
+)
 
 
 class LostOwnership(Exception):
@@ -75,25 +91,21 @@ def pg_safe(value: Any) -> Any:
 
 def intents_write(*, sync_id: int, run_id: int, source_ids: Iterable[str], identities: dict[str, str]) -> None:
     """Commit the pending mark of every record about to be created (one statement, before the first call)."""
-    now = timezone.now()
+    now = timezone.now().isoformat()
     rows = [
-        RecordLink(
-            sync_id=sync_id,
-            source_id=pg_safe(sid),
-            target_id="",
-            content_hash="",
-            pending_since=now,
-            identity=pg_safe(identities.get(sid, ""))[:200],
-            last_run_id=run_id,
-        )
+        {
+            "sync_id": sync_id,
+            "source_id": pg_safe(sid),
+            "target_id": "",
+            "content_hash": "",
+            "pending_since": now,
+            "identity": pg_safe(identities.get(sid, ""))[:200],
+            "last_run_id": run_id,
+        }
         for sid in source_ids
     ]
     if rows:
-        _retrying(
-            lambda: RecordLink.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["sync", "source_id"], update_fields=["pending_since"]
-            )
-        )
+        _retrying(lambda: rows_insert(RecordLink, rows, conflict=LINK_KEY, update=("pending_since",)))
 
 
 def _counts(outcomes: list[Outcome]) -> dict[str, int]:
@@ -103,35 +115,35 @@ def _counts(outcomes: list[Outcome]) -> dict[str, int]:
     return counts
 
 
-def _item(run_id: int, o: Outcome) -> RunItem:
-    return RunItem(
-        run_id=run_id,
-        source_id=pg_safe(o.source_id)[:200],
-        target_id=pg_safe(o.target_id)[:200],
-        action=o.action,
-        error_class=pg_safe(o.error_class)[:200],
-        error_message=pg_safe(o.error_message)[:ERROR_MESSAGE_MAX],
-        attempts=min(o.attempts, 32767),
-        payload=pg_safe(o.payload),
-    )
+def _item(run_id: int, o: Outcome) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "source_id": pg_safe(o.source_id)[:200],
+        "target_id": pg_safe(o.target_id)[:200],
+        "action": o.action,
+        "error_class": pg_safe(o.error_class)[:200],
+        "error_message": pg_safe(o.error_message)[:ERROR_MESSAGE_MAX],
+        "attempts": min(o.attempts, 32767),
+        "payload": pg_safe(o.payload),
+    }
 
 
-def _links(sync_id: int, run_id: int, outcomes: list[Outcome]) -> tuple[list[RecordLink], list[RecordLink]]:
+def _links(sync_id: int, run_id: int, outcomes: list[Outcome]) -> tuple[list[dict[str, Any]], list[RecordLink]]:
     now = timezone.now()
     written = [
-        RecordLink(
-            sync_id=sync_id,
-            source_id=pg_safe(o.source_id)[:200],
-            target_id=pg_safe(o.target_id)[:200],
-            content_hash=o.link_hash,
-            last_run_id=run_id,
-            identity=pg_safe(o.identity)[:200],
-            pending_since=None,
-            target_gone_at=None,
-            failed_hash="",
-            failed_error="",
-            tags_written=pg_safe(o.tags),
-        )
+        {
+            "sync_id": sync_id,
+            "source_id": pg_safe(o.source_id)[:200],
+            "target_id": pg_safe(o.target_id)[:200],
+            "content_hash": o.link_hash,
+            "last_run_id": run_id,
+            "identity": pg_safe(o.identity)[:200],
+            "pending_since": None,
+            "target_gone_at": None,
+            "failed_hash": "",
+            "failed_error": "",
+            "tags_written": pg_safe(o.tags),
+        }
         for o in outcomes
         if o.link_hash is not None
     ]
@@ -153,25 +165,8 @@ def _links(sync_id: int, run_id: int, outcomes: list[Outcome]) -> tuple[list[Rec
     return written, other
 
 
-def _write_links(written: list[RecordLink], other: list[RecordLink]) -> None:
-    if written:
-        RecordLink.objects.bulk_create(
-            written,
-            update_conflicts=True,
-            unique_fields=["sync", "source_id"],
-            update_fields=[
-                "target_id",
-                "content_hash",
-                "last_run",
-                "updated_at",
-                "failed_hash",
-                "failed_error",
-                "pending_since",
-                "identity",
-                "target_gone_at",
-                "tags_written",
-            ],
-        )
+def _write_links(written: list[dict[str, Any]], other: list[RecordLink]) -> None:
+    rows_insert(RecordLink, written, conflict=LINK_KEY, update=LINK_WRITTEN)
     for link in other:  # a rejection or a deleted target keeps the link's hash: only that fact is remembered
         fields = {
             "failed_hash": link.failed_hash,
@@ -187,17 +182,17 @@ def _write_links(written: list[RecordLink], other: list[RecordLink]) -> None:
             RecordLink.objects.bulk_create([link], ignore_conflicts=True)
 
 
-def _calls(run_id: int, calls: list[CallRecord]) -> list[ApiCall]:
+def _calls(run_id: int, calls: list[CallRecord]) -> list[dict[str, Any]]:
     return [
-        ApiCall(
-            run_id=run_id,
-            provider=c.provider[:32],
-            method=c.method[:8],
-            path_template=c.path_template[:300],
-            status=c.status,
-            duration_ms=max(0, int(c.duration_ms)),
-            attempts=min(c.attempts, 32767),
-        )
+        {
+            "run_id": run_id,
+            "provider": c.provider[:32],
+            "method": c.method[:8],
+            "path_template": c.path_template[:300],
+            "status": c.status,
+            "duration_ms": max(0, int(c.duration_ms)),
+            "attempts": min(c.attempts, 32767),
+        }
         for c in calls
     ]
 
@@ -245,10 +240,10 @@ def _commit_together(
     with transaction.atomic():
         _run_update(run, token, _counts(outcomes), calls, checkpoint)
         _clear_intents(run.sync_id, unsent)
-        RunItem.objects.bulk_create([_item(run.pk, o) for o in outcomes])
+        rows_insert(RunItem, [_item(run.pk, o) for o in outcomes])
         _write_links(*_links(run.sync_id, run.pk, outcomes))
         if calls:
-            ApiCall.objects.bulk_create(_calls(run.pk, calls))
+            rows_insert(ApiCall, _calls(run.pk, calls))
 
 
 def _commit_row_by_row(
@@ -273,7 +268,7 @@ def _commit_row_by_row(
                 problems.append(f"its link ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
             try:
                 with transaction.atomic():
-                    RunItem.objects.bulk_create([_item(run.pk, o)])
+                    rows_insert(RunItem, [_item(run.pk, o)])
                 kept.append(o)
                 continue
             except DatabaseError as exc:
@@ -287,11 +282,11 @@ def _commit_row_by_row(
                 f"The database refused to store {' and '.join(problems)}; the record was {o.action} as this item says.",
             )
             with transaction.atomic():
-                RunItem.objects.bulk_create([_item(run.pk, note)])
+                rows_insert(RunItem, [_item(run.pk, note)])
             kept.append(note)
         _run_update(run, token, _counts(kept), calls, checkpoint)
         if calls:
-            ApiCall.objects.bulk_create(_calls(run.pk, calls))
+            rows_insert(ApiCall, _calls(run.pk, calls))
 
 
 def page_commit(
@@ -376,8 +371,8 @@ def verification_commit(
                 heartbeat_at=timezone.now(),
             ):
                 raise LostOwnership()
-            RunItem.objects.bulk_create([_item(run.pk, o) for o in mismatches])
+            rows_insert(RunItem, [_item(run.pk, o) for o in mismatches])
             if calls:
-                ApiCall.objects.bulk_create(_calls(run.pk, calls))
+                rows_insert(ApiCall, _calls(run.pk, calls))
 
     _retrying(attempt)

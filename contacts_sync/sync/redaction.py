@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -29,6 +30,7 @@ SENSITIVE_TARGET_FIELDS = frozenset({"ssn", "dateOfBirth"})
 MAX_STRING = 2000
 
 
+@lru_cache(maxsize=4096)  # a pure answer per key name; every record of a sync repeats the same few keys
 def _secret_key(key: str) -> bool:
     k = re.sub(r"[^a-z_]", "", key.lower())
     return any(part in k for part in SECRET_KEY_PARTS)

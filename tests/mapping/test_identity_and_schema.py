@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contacts_sync.mapping import MappingContext, apply
-from contacts_sync.mapping.schema import SCHEMA_FILE, schema_problems
+from contacts_sync.mapping.schema import CHECKS, SCHEMA_FILE, _valid, _validator, schema_problems, schemas
 from contacts_sync.mapping.schema_build import DTOS, build, render
 from contacts_sync.sync.recipes import default_rules
 from tests.support import ROOT
@@ -158,6 +160,97 @@ def test_custom_fields_need_an_id_or_a_key_like_ghl_says() -> None:
         list(schema_problems("ghl", "contact", {"name": "X", "customFields": [{"key": "contact.a", "field_value": 1}]}))
         == []
     )
+
+
+# Values near every rule of the DTOs: addresses and dates valid or not, enum words, ids and keys, wrong types.
+_SCALARS = st.one_of(
+    st.sampled_from(
+        [
+            "jane@example.com",
+            "Jane.Doe+x@Example.COM",
+            "jane@",
+            "jane at example.com",
+            "jane@localhost",
+            "2024-05-06",
+            "06.05.2024",
+            "2024-05-06T07:08:09Z",
+            "2024-05-06T07:08:09+02:00",
+            "next week",
+            "active",
+            "inactive",
+            "permanent",
+            "maybe",
+            "",
+            "x" * 300,
+        ]
+    ),
+    st.text(max_size=12),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.none(),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["id", "key", "field_value", "status", "message", "code", "Call", "all"]), inner, max_size=3
+        ),
+    ),
+    max_leaves=6,
+)
+
+
+_BY_TYPE = {
+    "string": st.text(max_size=8),
+    "boolean": st.booleans(),
+    "null": st.none(),
+    "number": st.integers(-3, 3),
+    "integer": st.integers(-3, 3),
+}
+
+
+def _near(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Mostly what the rule asks for (its enum, a date, an address, the right type), sometimes anything."""
+    if "enum" in schema:
+        near: st.SearchStrategy[Any] = st.sampled_from(schema["enum"])
+    elif "pattern" in schema or schema.get("format") == "date-time":
+        near = st.sampled_from(["2024-05-06", "06/05/2024", "2024-05-06T07:08:09Z", "2024-05-06T07:08:09.5+02:00"])
+    elif schema.get("format") == "email":
+        near = st.sampled_from(["jane@example.com", "Jane.Doe+x@Example.COM", "jo@mail.example.de", None])
+    elif "properties" in schema:
+        props = schema["properties"]
+        near = st.dictionaries(st.sampled_from(sorted(props)), st.deferred(lambda: _VALUES), max_size=3).flatmap(
+            lambda d: st.fixed_dictionaries({k: _near(props[k]) for k in d})
+        )
+    elif "items" in schema:
+        near = st.lists(_near(schema["items"]), max_size=3)
+    else:
+        kinds = schema.get("type", [])
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        near = st.one_of([_BY_TYPE[k] for k in kinds if k in _BY_TYPE] or [_VALUES])
+    return st.one_of(*[near] * 9, _VALUES)
+
+
+@st.composite
+def _bodies(draw: st.DrawFn) -> tuple[str, frozenset[str], dict[str, Any]]:
+    check = draw(st.sampled_from([c for checks in CHECKS.values() for c in checks]))
+    props = schemas()[check.dto].get("properties", {})
+    required = [n for n in schemas()[check.dto].get("required", []) if n not in check.not_required]
+    names = draw(st.lists(st.sampled_from([*sorted(props), "notAField"]), max_size=5, unique=True))
+    names = [*names, *draw(st.sampled_from([required, []]))]
+    body = {name: draw(_near(props.get(name, {}))) for name in names}
+    return check.dto, check.not_required, body
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_bodies())
+def test_the_compiled_schema_passes_exactly_the_payloads_jsonschema_passes(case: tuple) -> None:
+    """Payloads that pass are answered by fastjsonschema's compiled schema; it must agree with jsonschema, the
+    validator whose errors the problems are made of, on every payload (a pass it allowed wrongly would be sent)."""
+    dto, not_required, body = case
+    assert _valid(dto, not_required, body) == (not list(_validator(dto, not_required).iter_errors(body))), body
 
 
 def test_targets_without_a_ghl_schema_are_not_schema_checked() -> None:
