@@ -42,12 +42,12 @@ FROM generate_series(1, @connections@) g;
 INSERT INTO contacts_sync_sync (name, recipe, source_connection_id, source_object, target_connection_id,
     target_object, webhook_trigger, poll_interval_seconds, mode, enabled, went_live_at, options, health, health_reason,
     consecutive_failures, created_at, updated_at, last_success_at, next_run_at, delete_policy, delete_tag,
-    recreate_deleted)
+    recreate_deleted, source_cursor)
 SELECT 'Sync ' || lpad(g::text, 3, '0'), 'bench', (SELECT min(id) FROM contacts_sync_connection) + g % @connections@,
     'contact', (SELECT min(id) FROM contacts_sync_connection), 'contact', false, 900, 'incremental', true,
     now() - interval '60 days', '{}', CASE WHEN g % 7 = 0 THEN 'failing' WHEN g % 5 = 0 THEN 'degraded' ELSE 'healthy' END, '', 0,
     now() - interval '60 days', now(), now() - interval '5 minutes', now() + interval '10 minutes', 'ignore', '',
-    false
+    false, '{}'
 FROM generate_series(1, @syncs@) g;
 
 -- runs: spread evenly over the last 30 days, newest last; ~8% failed, ~10% partial
@@ -108,11 +108,12 @@ INSERT INTO contacts_sync_apicall (run_id, provider, method, path_template, stat
 SELECT r.id, 'ghl', 'POST', '/contacts/upsert', 200, 120, 1, r.created_at
 FROM (SELECT id, created_at FROM contacts_sync_run ORDER BY id DESC LIMIT @call_runs@) r, generate_series(1, 5);
 
-INSERT INTO contacts_sync_statuschange (sync_id, old_status, new_status, reason, created_at, processed)
-SELECT id, 'healthy', health, 'bench', now() - interval '1 hour', now() FROM contacts_sync_sync
+INSERT INTO contacts_sync_statuschange (sync_id, component, old_status, new_status, reason, created_at, processed)
+SELECT id, '', 'healthy', health, 'bench', now() - interval '1 hour', now() FROM contacts_sync_sync
 WHERE health <> 'healthy';
-INSERT INTO contacts_sync_alert (sync_id, opened_by_id, title, state, opened_at, suppressed)
-SELECT sync_id, id, 'Sync is ' || new_status, 'open', created_at, false FROM contacts_sync_statuschange;
+INSERT INTO contacts_sync_alert (sync_id, opened_by_id, title, state, opened_at, suppressed, component, detail,
+    held_reason)
+SELECT sync_id, id, 'Sync is ' || new_status, 'open', created_at, false, '', '', '' FROM contacts_sync_statuschange;
 """
 
 
@@ -233,15 +234,15 @@ def _p95(values: list[float]) -> float:
 
 def _pages(big: int) -> list[tuple[str, str]]:
     from contacts_sync.models import Sync
-    from contacts_sync.selectors.overview import status_token
     from contacts_sync.selectors.runs import run_list_token
     from contacts_sync.selectors.syncs import sync_token
+    from dashboard.views.overview import poll_token  # the token the overview page holds
 
     sync = Sync.objects.filter(health="failing").order_by("pk").first()
     big_sync = Sync.objects.filter(runs__pk=big).first()
     return [
         ("overview", "/"),
-        ("status_poll_unchanged", f"/status/poll?token={status_token()}"),
+        ("status_poll_unchanged", f"/status/poll?token={poll_token()}"),
         ("status_poll_changed", "/status/poll?token=stale"),
         ("run_list", "/runs/"),
         ("run_list_filtered", f"/runs/?sync={sync.pk}&status=failed&from=2000-01-01"),
@@ -314,7 +315,10 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         pages = {label: _measure(client, url, args.n) for label, url in _pages(seeded["big_run_id"])}
-        worst_page = max(v["p95_ms"] for k, v in pages.items() if not k.startswith(("status_poll", "metrics")))
+        # the goal is for pages: not the polls (their own goal), the metrics scrape or the CSV export (a download)
+        worst_page = max(
+            v["p95_ms"] for k, v in pages.items() if not k.startswith(("status_poll", "metrics", "run_items_csv"))
+        )
         result = {
             "benchmark": "dashboard",
             "at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -52,6 +52,13 @@ def _background_token(problems: dict[str, str]) -> str:
     return "bg-" + ("".join(sorted(problems)) or "ok")
 
 
+def poll_token(status_token: str | None = None, background: dict[str, str] | None = None) -> str:
+    """What the overview's poll compares: the syncs' status token and the background's (workers, beat)."""
+    status = overview_selectors.status_token() if status_token is None else status_token
+    problems = health.background_problems() if background is None else background
+    return f"{status}.{_background_token(problems)}"
+
+
 def _context() -> dict[str, Any]:
     ov = overview_selectors.overview_get()
     background = health.background_problems()
@@ -65,7 +72,7 @@ def _context() -> dict[str, Any]:
     return {
         "ov": ov,
         "background": background,
-        "token": f"{ov.token}.{_background_token(background)}",
+        "token": poll_token(ov.token, background),
         "urls": URLS,
         "status_counts": sorted(counts.items()),
         "poll_seconds": ACTIVE_POLL_SECONDS if ov.any_active else IDLE_POLL_SECONDS,
@@ -83,8 +90,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @viewer_required
 def overview_poll(request: HttpRequest) -> HttpResponse:
     """204 when nothing changed since the token the page holds (one query), else the fresh live part."""
-    token = f"{overview_selectors.status_token()}.{_background_token(health.background_problems())}"
-    if request.GET.get("token") == token:
+    if request.GET.get("token") == poll_token():
         return HttpResponse(status=204)
     prime_user(request)
     return render(request, "dashboard/overview.html#live", _context())
