@@ -169,9 +169,9 @@ def _location_sync(box: Any, lid: str, token: str, limit_per_10s: int | None = N
 def _reset_budgets(lids: list[str]) -> None:
     from django.conf import settings
 
-    from contacts_sync.apiclient.budget import _redis_for
+    from contacts_sync.apiclient.budget import shared_redis
 
-    redis = _redis_for(settings.REDIS_URL)
+    redis = shared_redis(settings.REDIS_URL)
     for lid in lids:
         keys = redis.keys(f"ratebudget:ghl:{lid}:*")
         if keys:

@@ -193,7 +193,8 @@ return added
 _CLIENTS: dict[str, Any] = {}
 
 
-def _redis_for(url: str) -> Any:
+def shared_redis(url: str) -> Any:
+    """One Redis client per URL for the process (budgets, the inbox's drain kick): its connection pool is shared."""
     import redis
 
     client = _CLIENTS.get(url)
@@ -239,7 +240,7 @@ class RateBudget:
     def for_account(
         cls, redis_url: str, provider: str, account_id: str, limits: list[tuple[int, float]], **kwargs: Any
     ) -> RateBudget:
-        return cls(_redis_for(redis_url), f"ratebudget:{provider}:{account_id}", limits, **kwargs)
+        return cls(shared_redis(redis_url), f"ratebudget:{provider}:{account_id}", limits, **kwargs)
 
     def _now_arg(self) -> str:
         return "" if self.clock is None else str(int(self.clock() * 1000))

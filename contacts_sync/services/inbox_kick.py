@@ -23,7 +23,7 @@ import time
 from celery import current_app
 from django.conf import settings
 
-from contacts_sync.apiclient.budget import _redis_for  # one shared client per URL
+from contacts_sync.apiclient.budget import shared_redis  # one shared client per URL
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def drain_kick() -> None:
     A plain shared Redis client, not Django's cache: that builds a new client object per call (its response
     callbacks, a few hundred dict entries)."""
     try:
-        if _redis_for(settings.REDIS_URL).set(DRAIN_KICK_KEY, 1, nx=True, ex=DRAIN_KICK_TTL_SECONDS):
+        if shared_redis(settings.REDIS_URL).set(DRAIN_KICK_KEY, 1, nx=True, ex=DRAIN_KICK_TTL_SECONDS):
             # By task name: webhooks and tasks are sibling layers, services sit below tasks (import-linter).
             current_app.send_task(DRAIN_TASK)
     except Exception as exc:  # noqa: BLE001 - broker or Redis away: the event is stored, the sweeper drains it
@@ -53,7 +53,7 @@ def drain_kick() -> None:
 def drain_kick_reset() -> None:
     """The drain starts: the next event stored sends the next drain message."""
     try:
-        _redis_for(settings.REDIS_URL).delete(DRAIN_KICK_KEY)
+        shared_redis(settings.REDIS_URL).delete(DRAIN_KICK_KEY)
     except Exception as exc:  # noqa: BLE001 - Redis away: the key expires by itself
         log.warning("drain kick key not reset: %s", type(exc).__name__)
 
