@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 from celery import current_app
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -206,9 +206,10 @@ def outbox_feed_events(*, event_ids: list[int]) -> int:
         try:
             with transaction.atomic():  # a savepoint: one event's bug costs that event's forwarding only
                 made += _feed(event, by_account[event.account_id])
-        except DatabaseError:
+        except (OperationalError, InterfaceError):
             raise  # the database is away: the caller's transaction (the drain's batch) is tried again whole
         except Exception as exc:  # logged; the event says why it was not forwarded, the batch goes on
+            # (a bug, or a row the database refuses: retrying the whole batch would block every webhook behind it)
             log.exception("outbox: event %s could not be forwarded", event.pk)
             InboundEvent.objects.filter(pk=event.pk).update(
                 status=EventStatus.FAILED,

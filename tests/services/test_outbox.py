@@ -96,35 +96,76 @@ def test_a_disabled_endpoint_holds_new_events_and_prune_keeps_what_is_still_owed
     assert list(m.WebhookDelivery.objects.values_list("pk", flat=True)) == [held]
 
 
-def test_the_drain_routes_a_batch_and_forwards_it_in_one_transaction() -> None:
-    """A drain that fails while forwarding (here PostgreSQL refuses the delivery rows) leaves the whole batch
-    pending, so the next drain routes and forwards it; before, the batch stayed routed and was never forwarded."""
-    from django.db import DatabaseError, connection
+def _refuse_deliveries(body: str) -> str:
+    """A trigger on the outbox table (real PostgreSQL faults, no mock); returns the table name."""
+    from django.db import connection
+
+    table = m.WebhookDelivery._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE OR REPLACE FUNCTION refuse_delivery() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$")
+        cur.execute(f'CREATE TRIGGER refuse BEFORE INSERT ON "{table}" FOR EACH ROW EXECUTE FUNCTION refuse_delivery()')
+    return table
+
+
+def _pending(location: str, type_: str, body: dict[str, Any], event_id: str) -> m.InboundEvent:
+    event = _event(location, type_, body, event_id)
+    m.InboundEvent.objects.filter(pk=event.pk).update(status=m.EventStatus.PENDING)
+    return event
+
+
+@pytest.mark.django_db(transaction=True)  # the fault ends the test's own database connection
+def test_a_drain_that_loses_the_database_while_forwarding_leaves_the_batch_pending_for_the_next() -> None:
+    """Routing a batch and forwarding it are one transaction: PostgreSQL ending the connection while the delivery
+    rows go in leaves every event of the batch pending, and the next drain routes and forwards it. Before, the
+    batch stayed routed (no longer pending) and was never forwarded."""
+    from django.db import OperationalError, connection
 
     from contacts_sync.services import event_runs
 
     sync, ep, _ = delivery_sync()
     location = sync.source_connection.external_account_id
-    event = _event(location, "ContactCreate", {"id": "c9", "firstName": "Bo", "email": "bo@example.com"}, "w9")
-    m.InboundEvent.objects.filter(pk=event.pk).update(status=m.EventStatus.PENDING)
-    table = m.WebhookDelivery._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(
-            "CREATE FUNCTION refuse_delivery() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'deliveries refused (test)'; END $$"
-        )
-        cur.execute(f'CREATE TRIGGER refuse BEFORE INSERT ON "{table}" FOR EACH ROW EXECUTE FUNCTION refuse_delivery()')
-    with pytest.raises(DatabaseError, match="deliveries refused"):
+    events = [
+        _pending(location, "ContactCreate", {"id": f"c{n}", "firstName": "Bo", "email": f"bo{n}@example.com"}, f"w{n}")
+        for n in range(3)
+    ]
+    table = _refuse_deliveries("BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END")
+    with pytest.raises(OperationalError):
         event_runs.inbound_events_drain()
-    event.refresh_from_db()
-    assert event.status == m.EventStatus.PENDING and not m.WebhookDelivery.objects.exists()
+    connection.close()  # a new connection, as the drain task's retry gets
     with connection.cursor() as cur:
         cur.execute(f'DROP TRIGGER refuse ON "{table}"')
-    assert event_runs.inbound_events_drain() == 1
-    event.refresh_from_db()
-    (delivery,) = m.WebhookDelivery.objects.all()
-    assert delivery.endpoint_id == ep.pk and delivery.event_key == "w9"
-    assert event.status == m.EventStatus.PROCESSED and "forwarded to 1" in event.error
+    assert set(m.InboundEvent.objects.values_list("status", flat=True)) == {m.EventStatus.PENDING}
+    assert not m.WebhookDelivery.objects.exists()
+    assert event_runs.inbound_events_drain() == 3
+    assert sorted(m.WebhookDelivery.objects.filter(endpoint=ep).values_list("event_key", flat=True)) == [
+        "w0",
+        "w1",
+        "w2",
+    ]
+    for event in events:
+        event.refresh_from_db()
+        assert event.status == m.EventStatus.PROCESSED and "forwarded to 1" in event.error
+
+
+def test_an_event_the_outbox_refuses_is_failed_with_its_reason_and_the_rest_of_the_batch_is_forwarded() -> None:
+    """A row the database refuses (here: a trigger, for one event) is that event's failure, never a batch retried
+    forever with every later webhook stuck behind it."""
+    from contacts_sync.services import event_runs
+
+    sync, ep, _ = delivery_sync()
+    location = sync.source_connection.external_account_id
+    good = _pending(location, "ContactCreate", {"id": "c1", "firstName": "Ada", "email": "ada@example.com"}, "w-ok")
+    bad = _pending(location, "ContactCreate", {"id": "c2", "firstName": "Bo", "email": "bo@example.com"}, "w-bad")
+    _refuse_deliveries(
+        "BEGIN IF NEW.event_key = 'w-bad' THEN RAISE EXCEPTION 'deliveries refused (test)'; END IF; RETURN NEW; END"
+    )
+    assert event_runs.inbound_events_drain() == 2
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert good.status == m.EventStatus.PROCESSED and "forwarded to 1" in good.error
+    assert bad.status == m.EventStatus.FAILED and "Not forwarded to the webhook endpoints" in bad.error
+    assert "deliveries refused (test)" in bad.error
+    assert list(m.WebhookDelivery.objects.filter(endpoint=ep).values_list("event_key", flat=True)) == ["w-ok"]
 
 
 def test_the_mapping_editor_offers_the_fields_a_ghl_change_carries() -> None:
