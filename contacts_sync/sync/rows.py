@@ -27,6 +27,15 @@ def _shape(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[tuple[str,
     """The model's columns (its primary key aside), their defaults as JSON values, and its time-stamped columns."""
     fields = [(str(f.column), f) for f in model._meta.concrete_fields if not f.primary_key]
     stamped = tuple(c for c, f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+    # The defaults are computed once and cached: a callable default that gives each row its own value (uuid4,
+    # timezone.now) would be frozen at the first insert. Only the empty containers are safe to share as JSON.
+    varying = [
+        f.name
+        for c, f in fields
+        if f.has_default() and callable(f.default) and f.default not in (dict, list) and c not in stamped
+    ]
+    if varying:
+        raise TypeError(f"rows.insert cannot give {model.__name__}.{', '.join(varying)} a default per row")
     defaults = tuple((c, f.get_default()) for c, f in fields if c not in stamped)
     return tuple(c for c, _ in fields), defaults, stamped
 
