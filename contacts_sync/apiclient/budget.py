@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -191,6 +192,7 @@ return added
 """
 
 _CLIENTS: dict[str, Any] = {}
+_THREAD = threading.local()
 
 
 def shared_redis(url: str) -> Any:
@@ -201,6 +203,37 @@ def shared_redis(url: str) -> Any:
     if client is None:
         client = _CLIENTS[url] = redis.Redis.from_url(url)
     return client
+
+
+def thread_redis(url: str) -> Any:
+    """A Redis client per URL and thread that keeps one connection of the shared pool for its thread.
+
+    The budgets' hot path (one EVALSHA per request): a client of the shared pool checks a connection out and back
+    in for every command, taking the pool's lock and polling the socket for stale data each time, which cost about
+    a quarter of an EVALSHA's CPU in the worker (bench/fleet.py). A thread-pool worker keeps one connection per
+    thread that spends budgets (at most its -c); a broken connection is reconnected by redis-py's retry as in the
+    pool. The client is released with its thread."""
+    import redis
+
+    clients: dict[str, Any] | None = getattr(_THREAD, "clients", None)
+    if clients is None:
+        clients = _THREAD.clients = {}
+    client = clients.get(url)
+    if client is None:
+        client = clients[url] = redis.Redis(
+            connection_pool=shared_redis(url).connection_pool, single_connection_client=True
+        )
+    return client
+
+
+class _ThreadRedis:
+    """Stands for the calling thread's `thread_redis(url)`: a budget made in one thread may be spent in another."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(thread_redis(self.url), name)
 
 
 class RateBudget:
@@ -240,7 +273,7 @@ class RateBudget:
     def for_account(
         cls, redis_url: str, provider: str, account_id: str, limits: list[tuple[int, float]], **kwargs: Any
     ) -> RateBudget:
-        return cls(shared_redis(redis_url), f"ratebudget:{provider}:{account_id}", limits, **kwargs)
+        return cls(_ThreadRedis(redis_url), f"ratebudget:{provider}:{account_id}", limits, **kwargs)
 
     def _now_arg(self) -> str:
         return "" if self.clock is None else str(int(self.clock() * 1000))

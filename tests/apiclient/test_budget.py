@@ -186,3 +186,38 @@ def test_a_budget_whose_redis_is_unreachable_lets_calls_through_instead_of_faili
     assert time.monotonic() - started < 30
     with pytest.raises(redis.ConnectionError):  # the probe itself does fail: the budget only steps aside
         budget.try_acquire()
+
+
+def test_budgets_of_an_account_spend_one_budget_from_many_threads_each_on_its_own_connection(
+    redis_client: Any,
+) -> None:
+    """for_account budgets talk to Redis through a client per thread (no pool checkout per EVALSHA); the limit
+    still holds across threads, and a budget made in one thread can be spent in another."""
+    from django.conf import settings
+
+    from contacts_sync.apiclient.budget import thread_redis
+
+    account = f"loc-{uuid.uuid4().hex}"
+    budget = RateBudget.for_account(settings.REDIS_URL, "ghl", account, [(30, 60.0)])
+    clients: list[Any] = []
+    granted: list[float] = []
+    lock = threading.Lock()
+
+    def spend() -> None:
+        mine = [budget.try_acquire() for _ in range(10)]
+        with lock:
+            clients.append(thread_redis(settings.REDIS_URL))
+            granted.extend(w for w in mine if w == 0.0)
+
+    try:
+        threads = [threading.Thread(target=spend) for _ in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(granted) == 30  # 50 tries, 30 tokens: the threads shared the one budget
+        assert len({id(c) for c in clients}) == 5 and thread_redis(settings.REDIS_URL) not in clients
+        assert all(c.connection is not None for c in clients)  # each kept its own connection
+        assert budget.used() == [30]
+    finally:
+        budget.reset()
