@@ -304,3 +304,62 @@ def test_a_missing_path_value_is_an_error_and_nothing_is_sent(missing: Any) -> N
     with pytest.raises(ValueError, match="no value for contactId"):
         client._request("GET", "/contacts/{contactId}", path_params={"contactId": missing}, operation="get_contact")
     assert session.sent == [] and calls == []
+
+
+LEAN_URLS = [  # (url, whether the lean path takes it)
+    ("http://127.0.0.1:5000/ghl/contacts/upsert", True),
+    ("https://services.leadconnectorhq.com/contacts/abc?locationId=x", True),
+    ("http://h/", True),
+    ("http://h", False),  # requests adds the path
+    ("http://user:pw@h/x", False),  # requests takes the credentials out
+    ("http://h/a b", False),  # requests percent-encodes
+    ("http://h/%7E", False),  # requests unescapes an unreserved character
+    ("https://exämple.com/x", False),  # requests IDNA-encodes
+    ("http://h/a#frag", False),
+]
+LEAN_PARAMS = [
+    None,
+    {},
+    {"a": "1", "skip": None, "many": ["x", "y"]},
+    [("query", "Ann@Example.com"), ("n", 2)],
+    {"q": "ü ö"},
+]
+LEAN_BODIES = [None, {"name": "Zoë", "n": 1}, [], {}]
+LEAN_HEADERS = [{"Accept": "application/json", "Authorization": "Bearer t"}, {"content-type": "text/plain"}, {}]
+
+
+@pytest.mark.parametrize("method", ["get", "POST", "put", "DELETE"])
+@pytest.mark.parametrize(("url", "lean_path"), LEAN_URLS)
+def test_the_lean_prepare_makes_the_request_requests_would_or_leaves_it_to_requests(
+    method: str, url: str, lean_path: bool
+) -> None:
+    """Every combination the lean path takes is byte for byte what PreparedRequest.prepare makes."""
+    import itertools
+
+    from contacts_sync.apiclient.client import _lean_prepared
+
+    taken = 0
+    for params, body, headers in itertools.product(LEAN_PARAMS, LEAN_BODIES, LEAN_HEADERS):
+        lean = _lean_prepared(method, url, headers, params, None, body)
+        if lean is None:
+            continue
+        taken += 1
+        full = requests.PreparedRequest()
+        full.prepare(method=method.upper(), url=url, headers=headers, params=params, json=body)
+        assert (lean.method, lean.url, dict(lean.headers), lean.body) == (
+            full.method,
+            full.url,
+            dict(full.headers),
+            full.body,
+        )
+    assert taken == (len(LEAN_PARAMS) * len(LEAN_BODIES) * len(LEAN_HEADERS) if lean_path else 0)
+    assert _lean_prepared(method, url, {}, None, {"form": "data"}, None) is None  # a form body: requests' path
+
+
+def test_the_lean_prepare_refuses_what_requests_refuses() -> None:
+    from contacts_sync.apiclient.client import _lean_prepared
+
+    with pytest.raises(requests.exceptions.InvalidHeader):  # a secret with a line break must not add a header
+        _lean_prepared("GET", "http://h/", {"Authorization": "Bearer t\r\nX-Admin: 1"}, None, None, None)
+    with pytest.raises(requests.exceptions.InvalidJSONError):
+        _lean_prepared("POST", "http://h/", {}, None, None, {"n": float("nan")})
