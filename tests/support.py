@@ -158,6 +158,11 @@ def readme_worker_commands() -> list[dict[str, str]]:
     return out
 
 
+def sync_worker_output(procs: dict[str, Process]) -> str:
+    """The logs of the README's sync workers together (a run may land on any of them)."""
+    return "".join(proc.output() for name, proc in procs.items() if name.startswith("sync"))
+
+
 def start_readme_workers(
     db_name: str,
     tmp_dir: Path,
@@ -165,12 +170,15 @@ def start_readme_workers(
     extra_env: dict[str, str] | None = None,
     concurrency: dict[str, int] | None = None,
     loglevel: str = "INFO",
+    only: set[str] | None = None,
 ) -> dict[str, Process]:
-    """Start the README's production worker commands (by their -n name: "sync", "live"); `concurrency`
-    may lower a worker's -c for a test that wants its slots full."""
+    """Start the README's production worker commands (by their -n name: "sync", "sync2", "live"); `concurrency`
+    may lower a worker's -c and `only` start some of them, for a test that wants its slots full."""
     procs: dict[str, Process] = {}
     try:
         for cmd in readme_worker_commands():
+            if only is not None and cmd["name"] not in only:
+                continue
             c = (concurrency or {}).get(cmd["name"], int(cmd["concurrency"]))
             procs[cmd["name"]] = start_worker(
                 db_name,

@@ -17,7 +17,7 @@ from django.db import connection
 
 from contacts_sync import models as m
 from contacts_sync.services import runs
-from tests.support import readme_worker_commands, start_readme_workers, wait_until
+from tests.support import readme_worker_commands, start_readme_workers, sync_worker_output, wait_until
 from tests.sync.integrity_world import custom_records, custom_sync, ghl_writes, record_offset
 from tests.sync.world import HubstaffOrg, client_sync, wait_finished
 
@@ -32,9 +32,9 @@ GHL_BURST_LIMIT = 100
 
 def test_the_readme_recommends_thread_pool_workers_with_a_separate_queue_for_webhook_runs() -> None:
     commands = {c["name"]: c for c in readme_worker_commands()}
-    assert set(commands) == {"sync", "live"}
+    assert set(commands) == {"sync", "sync2", "live"}  # one sync process per core of the 2-core machine
     assert all(c["pool"] == "threads" for c in commands.values())
-    assert commands["sync"]["queues"].split(",") == [runs.BULK_QUEUE]
+    assert commands["sync"]["queues"].split(",") == commands["sync2"]["queues"].split(",") == [runs.BULK_QUEUE]
     assert runs.LIVE_QUEUE in commands["live"]["queues"].split(",")
     assert runs.run_queue(m.RunTrigger.WEBHOOK) == runs.LIVE_QUEUE
     assert runs.run_queue(m.RunTrigger.SCHEDULE) == runs.run_queue(m.RunTrigger.MANUAL) == runs.BULK_QUEUE
@@ -75,7 +75,7 @@ def test_a_run_longer_than_its_time_slice_continues_from_its_checkpoint_without_
     finally:
         for proc in workers.values():
             proc.stop()
-    log = workers["sync"].output()
+    log = sync_worker_output(workers)
 
     assert run.status == m.RunStatus.PARTIAL, run.error_summary  # the twin is refused, everything else synced
     assert run.checkpoint.get("continuations", 0) >= 1  # at least 10 s of work, 1 s slices
@@ -119,8 +119,10 @@ def test_a_webhook_run_is_not_starved_by_a_long_first_sync_of_the_same_location(
     m.Connection.objects.filter(pk__in=[first.target_connection_id, live.target_connection_id]).update(config={})
     m.Sync.objects.filter(pk=live.pk).update(webhook_trigger=True)
     redis_client.delete(*redis_client.keys(f"ratebudget:ghl:{clean_sandbox.location_id}:*") or ["none"])
-    # the bulk worker has one slot, taken by the first sync; the webhook run must not wait for it
-    workers = start_readme_workers(connection.settings_dict["NAME"], tmp_path, concurrency={"sync": 1})
+    # the bulk side has one slot (one sync worker, -c 1), taken by the first sync; the webhook run must not wait for it
+    workers = start_readme_workers(
+        connection.settings_dict["NAME"], tmp_path, concurrency={"sync": 1}, only={"sync", "live"}
+    )
     try:
         bulk = runs.run_enqueue(sync=first, trigger=m.RunTrigger.MANUAL)
         assert bulk is not None
@@ -183,7 +185,8 @@ def test_a_worker_told_to_stop_lets_its_run_yield_at_the_next_page_and_another_w
     finally:
         for proc in first.values():
             proc.stop()  # SIGTERM: a warm shutdown; SIGKILL only if it took more than 15 s
-    assert first["sync"].proc.returncode == 0  # it stopped by itself, within seconds, not killed
+    # every worker stopped by itself, within seconds, not killed
+    assert [(name, w.proc.returncode) for name, w in first.items()] == [(name, 0) for name in first]
     run.refresh_from_db()
     # (a continuation the stopping worker still received yields again at once: one or two continuations)
     assert run.status == m.RunStatus.QUEUED and run.checkpoint.get("continuations", 0) >= 1
