@@ -295,7 +295,7 @@ class RateBudget:
         try:
             return self.redis.evalsha(script.sha, len(self._keys), *self._keys, *argv)
         except NoScriptError:
-            return script(keys=self._keys, args=argv)
+            return script(keys=self._keys, args=argv, client=self.redis)  # this thread's client, not the maker's
 
     def acquire(self, timeout: float = 60.0) -> float:
         """Block until a token is granted; return the seconds waited. Raises BudgetExhaustedError after `timeout`.

@@ -221,3 +221,21 @@ def test_budgets_of_an_account_spend_one_budget_from_many_threads_each_on_its_ow
         assert budget.used() == [30]
     finally:
         budget.reset()
+
+
+def test_a_budget_loads_its_script_again_when_redis_forgot_it_whichever_thread_spends_it(redis_client: Any) -> None:
+    """A Redis restart or SCRIPT FLUSH forgets the Lua scripts: the next EVALSHA answers NOSCRIPT and the budget
+    loads the script again, also from a thread other than the one that made the budget."""
+    from django.conf import settings
+
+    budget = RateBudget.for_account(settings.REDIS_URL, "ghl", f"loc-{uuid.uuid4().hex}", [(5, 60.0)])
+    try:
+        assert budget.try_acquire() == 0.0
+        redis_client.script_flush()
+        waits: list[float] = []
+        spender = threading.Thread(target=lambda: waits.append(budget.try_acquire()))
+        spender.start()
+        spender.join()
+        assert waits == [0.0] and budget.used() == [2]
+    finally:
+        budget.reset()
