@@ -235,6 +235,11 @@ class _ThreadRedis:
     def __getattr__(self, name: str) -> Any:
         return getattr(thread_redis(self.url), name)
 
+    def register_script(self, script: str) -> Any:
+        """On the shared client: registering needs no connection (a thread's client connects when it is made, and a
+        budget must be made while Redis is away); the budget runs its scripts through the thread's client."""
+        return shared_redis(self.url).register_script(script)
+
 
 class RateBudget:
     """`limits` is a list of (requests, seconds), e.g. GHL's [(100, 10.0), (200_000, 86_400.0)]."""

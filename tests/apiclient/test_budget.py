@@ -239,3 +239,12 @@ def test_a_budget_loads_its_script_again_when_redis_forgot_it_whichever_thread_s
         assert waits == [0.0] and budget.used() == [2]
     finally:
         budget.reset()
+
+
+def test_an_account_budget_made_while_redis_is_away_steps_aside_instead_of_failing() -> None:
+    """A client per thread connects when it is made: making the budget (a GHL client for a run) must not need it."""
+    from tests.support import free_port
+
+    budget = RateBudget.for_account(f"redis://127.0.0.1:{free_port()}/0", "ghl", f"loc-{uuid.uuid4().hex}", [(1, 10.0)])
+    assert [budget.acquire(timeout=5) for _ in range(2)] == [0.0, 0.0]  # a limit of 1 would have waited
+    assert budget.observe(remaining=0) == 0
